@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reborn {
+
+// Command flags. The names in FlagNames() are Redis' COMMAND INFO flag names
+// where Redis has one.
+enum CommandFlag : uint32_t {
+  kCmdWrite = 1u << 0,
+  kCmdReadOnly = 1u << 1,
+  kCmdAdmin = 1u << 2,
+  kCmdFast = 1u << 3,
+  kCmdBlocking = 1u << 4,
+  kCmdNoProxy = 1u << 5,  // the proxy does not forward it to a backend
+  kCmdPubSub = 1u << 6,
+  kCmdNoScript = 1u << 7,
+  kCmdLoading = 1u << 8,  // allowed while loading data
+  kCmdStale = 1u << 9,    // allowed on a replica with a broken link
+  kCmdDenyOom = 1u << 10,
+  kCmdMovableKeys = 1u << 11,
+  kCmdNoMulti = 1u << 12,  // executed immediately, never queued by MULTI
+  kCmdRandom = 1u << 13,   // reply is nondeterministic (order or choice)
+  kCmdNoAuth = 1u << 14,   // allowed before AUTH
+  kCmdSlot = 1u << 15,     // SLOTS* migration commands
+};
+
+// Where the keys of a command are. Most commands use the (first, last, step)
+// triple of Redis' legacy key specs; commands with a numkeys argument
+// (ZUNIONSTORE, LMPOP, EVAL, ...) name its position instead.
+struct CommandSpec {
+  std::string_view name;  // lower case
+  int arity;              // Redis' convention: -N means "at least N"
+  uint32_t flags;
+  int first_key;  // 0 = no keys
+  int last_key;   // negative counts from the end (-1 = last argument)
+  int key_step;
+  // When > 0: args[numkeys_index] is a key count and the keys follow it
+  // (after `keys_offset` further arguments).
+  int numkeys_index = 0;
+  int keys_offset = 1;
+
+  bool has(uint32_t flag) const { return (flags & flag) != 0; }
+  bool ArityOk(size_t argc) const {
+    return arity >= 0 ? static_cast<int>(argc) == arity
+                      : static_cast<int>(argc) >= -arity;
+  }
+};
+
+// Every command libreborn knows (served by QDB, routed by the proxy).
+std::span<const CommandSpec> AllCommandSpecs();
+
+// Case-insensitive lookup; nullptr when unknown.
+const CommandSpec* FindCommandSpec(std::string_view name);
+
+// Positions of the keys in `args` (args[0] is the command name). Movable-key
+// commands are resolved from their arguments; malformed argument lists give
+// the keys that can be found (arity and syntax are the handler's business).
+std::vector<size_t> KeyPositions(const CommandSpec& spec,
+                                 const std::vector<std::string>& args);
+
+// Redis' flag names for COMMAND INFO ("write", "readonly", ...).
+std::vector<std::string_view> FlagNames(uint32_t flags);
+
+// Lower-cases ASCII.
+std::string ToLower(std::string_view s);
+
+}  // namespace reborn

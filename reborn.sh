@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# One entry point for the project: deps | build | test | demo | bench.
+# See README.md and DESIGN §12.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD_DIR="${REBORN_BUILD_DIR:-$ROOT/build}"
+JOBS="${REBORN_JOBS:-$(nproc)}"
+
+# Debian packages: build tools, libraries, and the real servers the tests start.
+PACKAGES=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+  librocksdb-dev libleveldb-dev libasio-dev libzookeeper-mt-dev libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  libcpp-httplib-dev libcli11-dev libspdlog-dev zlib1g-dev libhiredis-dev
+  redis-server redis-tools zookeeper etcd-server etcd-client nutcracker
+  python3 python3-redis procps
+)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+cmd_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+      || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "deps: all ${#PACKAGES[@]} packages present"
+    return 0
+  fi
+  log "deps: installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  # Package scripts must not start system services (redis, zookeeper, etcd) on
+  # their default ports: the tests start their own on free ports.
+  as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  as_root rm -f /usr/sbin/policy-rc.d
+}
+
+cmd_build() {
+  log "build: Release into $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+cmd_test() {
+  cmd_deps
+  cmd_build
+  log "test: ctest"
+  cd "$BUILD_DIR"
+  ctest --output-on-failure --timeout 900 -j "$JOBS" "$@"
+}
+
+cmd_demo() {
+  cmd_deps
+  cmd_build
+  exec "$ROOT/tools/demo.sh" "$BUILD_DIR" "$@"
+}
+
+cmd_bench() {
+  cmd_deps
+  cmd_build
+  exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" "$@"
+}
+
+usage() {
+  cat <<USAGE
+usage: ./reborn.sh COMMAND
+  deps    install the missing Debian packages (idempotent)
+  build   configure and build Release into build/
+  test    deps + build + every test (unit and integration)
+  demo    start a local qdb-server on 127.0.0.1:6380 and print how to connect
+  bench   macro benchmarks against redis-server, printed as ratios
+USAGE
+}
+
+main() {
+  local cmd="${1:-}"
+  shift || true
+  case "$cmd" in
+    deps) cmd_deps ;;
+    build) cmd_deps; cmd_build "$@" ;;
+    test) cmd_test "$@" ;;
+    demo) cmd_demo "$@" ;;
+    bench) cmd_bench "$@" ;;
+    *) usage; [ -z "$cmd" ] || exit 2 ;;
+  esac
+}
+main "$@"

@@ -1,0 +1,55 @@
+#include "command/command_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace reborn {
+namespace {
+
+using Args = std::vector<std::string>;
+
+TEST(CommandSpecTest, LookupIsCaseInsensitive) {
+  const CommandSpec* spec = FindCommandSpec("GeT");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->name, "get");
+  EXPECT_EQ(spec->arity, 2);
+  EXPECT_TRUE(spec->has(kCmdReadOnly));
+  EXPECT_EQ(FindCommandSpec("nosuchcommand"), nullptr);
+  EXPECT_EQ(FindCommandSpec(std::string(100, 'x')), nullptr);
+}
+
+TEST(CommandSpecTest, KeyPositionsForRangesAndSteps) {
+  EXPECT_EQ(
+      KeyPositions(*FindCommandSpec("mset"), Args{"mset", "a", "1", "b", "2"}),
+      (std::vector<size_t>{1, 3}));
+  EXPECT_EQ(
+      KeyPositions(*FindCommandSpec("blpop"), Args{"blpop", "a", "b", "0"}),
+      (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("ping"), Args{"ping"}),
+            (std::vector<size_t>{}));
+}
+
+TEST(CommandSpecTest, KeyPositionsForNumkeysCommands) {
+  EXPECT_EQ(KeyPositions(
+                *FindCommandSpec("zunionstore"),
+                Args{"zunionstore", "dst", "2", "a", "b", "WEIGHTS", "1", "2"}),
+            (std::vector<size_t>{1, 3, 4}));
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("blmpop"),
+                         Args{"blmpop", "0", "2", "a", "b", "LEFT"}),
+            (std::vector<size_t>{3, 4}));
+  // A malformed numkeys yields no keys rather than garbage.
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("lmpop"), Args{"lmpop", "x", "a"}),
+            (std::vector<size_t>{}));
+}
+
+TEST(CommandSpecTest, EveryNameIsLowerCaseAndUnique) {
+  std::set<std::string_view> seen;
+  for (const auto& spec : AllCommandSpecs()) {
+    EXPECT_EQ(ToLower(spec.name), spec.name);
+    EXPECT_TRUE(seen.insert(spec.name).second) << spec.name;
+  }
+}
+
+}  // namespace
+}  // namespace reborn
