@@ -182,6 +182,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     server_->stats_.commands.fetch_add(executed, std::memory_order_relaxed);
     entry_->db.store(session_.db, std::memory_order_relaxed);
     entry_->protocol.store(session_.protocol, std::memory_order_relaxed);
+    entry_->last_command.store(session_.last_command,
+                               std::memory_order_relaxed);
   }
 
   void Flush() {
