@@ -77,7 +77,7 @@ void Auth(QdbServerImpl& server, CommandContext& ctx) {
         "default user. Are you sure your configuration is correct?");
     return;
   }
-  std::string_view user = ctx.args.size() == 3 ? ctx.args[1] : "default";
+  std::string user = ctx.args.size() == 3 ? ctx.args[1] : "default";
   if (CheckAuth(server, ctx, user, ctx.args.back())) {
     ctx.session.authenticated = true;
     ctx.reply.Ok();
@@ -230,17 +230,17 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Bulk(spec->has(kCmdSlot) ? "slots" : "generic");
     }
   } else if (sub == "getkeys" && ctx.args.size() >= 3) {
-    const auto* e = server.table().Find(ctx.args[2]);
-    if (e == nullptr) {
+    const CommandSpec* spec = FindCommandSpec(ctx.args[2]);
+    if (spec == nullptr) {
       ctx.reply.Error("ERR Invalid command specified");
       return;
     }
     std::vector<std::string> cmd(ctx.args.begin() + 2, ctx.args.end());
-    if (!e->spec->ArityOk(cmd.size())) {
+    if (!spec->ArityOk(cmd.size())) {
       ctx.reply.Error("ERR Invalid number of arguments specified for command");
       return;
     }
-    auto positions = KeyPositions(*e->spec, cmd);
+    auto positions = KeyPositions(*spec, cmd);
     if (positions.empty()) {
       ctx.reply.Error("ERR The command has no key arguments");
       return;
