@@ -13,8 +13,9 @@
 //   memory://[name]                      in-process (tests, embedding)
 //   zk://host:port[,host:port]/chroot    ZooKeeper (C client, zookeeper_mt)
 //   etcd://host:port[,host:port]/prefix  etcd v3 over its JSON gateway
-// A query string sets options: "?session_timeout_ms=4000&connect_timeout_ms=..."
-// Users add their own backend with Coordinator::Register().
+// A query string sets options:
+// "?session_timeout_ms=4000&connect_timeout_ms=..." Users add their own backend
+// with Coordinator::Register().
 //
 // Errors (the same codes from every backend):
 //   NotFound           the node (or, for Create, its parent) does not exist
@@ -192,7 +193,8 @@ class Coordinator {
 
   // Makes the server end this client's session now, as if it had been silent
   // for the whole session timeout: ephemerals go, listeners see kExpired and
-  // then kConnected with a fresh session.
+  // then kConnected with a fresh session. Returns once the new session is
+  // up (its kConnected may still be on its way to listeners).
   virtual absl::Status ExpireSessionForTest() {
     return absl::UnimplementedError("ExpireSessionForTest");
   }

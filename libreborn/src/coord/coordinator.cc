@@ -151,8 +151,9 @@ absl::StatusOr<CoordinatorUri> CoordinatorUri::Parse(std::string_view uri) {
   out.text = std::string(uri);
   size_t sep = uri.find("://");
   if (sep == std::string_view::npos || sep == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad coordinator URI '", coord::Sv(uri), "' (want scheme://hosts/path)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad coordinator URI '", coord::Sv(uri),
+                     "' (want scheme://hosts/path)"));
   }
   out.scheme = std::string(uri.substr(0, sep));
   std::string_view rest = uri.substr(sep + 3);

@@ -134,8 +134,7 @@ void EventDispatcher::PostNodeEventLocked(std::string_view path,
   for (const auto& [id, w] : watches_) {
     Item item;
     item.watch_id = id;
-    if (w.path == path &&
-        (w.kind == WatchKind::kData || membership)) {
+    if (w.path == path && (w.kind == WatchKind::kData || membership)) {
       item.event = WatchEvent{type, std::string(path)};
     } else if (w.kind == WatchKind::kChildren && membership &&
                w.path == parent) {

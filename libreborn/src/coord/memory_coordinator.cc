@@ -72,10 +72,9 @@ class MemoryTree {
     return result;
   }
 
-  static absl::Status ApplyOp(Nodes& nodes, const CoordOp& op, int64_t session,
-                              CoordOpResult* result,
-                              std::vector<std::pair<std::string,
-                                                    WatchEvent::Type>>* ev) {
+  static absl::Status ApplyOp(
+      Nodes& nodes, const CoordOp& op, int64_t session, CoordOpResult* result,
+      std::vector<std::pair<std::string, WatchEvent::Type>>* ev) {
     if (absl::Status s = ValidateCoordPath(op.path); !s.ok()) return s;
     switch (op.type) {
       case CoordOp::Type::kCheck: {
@@ -159,7 +158,8 @@ class MemoryTree {
     for (MemoryCoordinator* c : sessions_) c->OnNodeEvent(path, type);
   }
 
-  void DropEphemeralsLocked(int64_t session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void DropEphemeralsLocked(int64_t session)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (auto it = nodes_.begin(); it != nodes_.end();) {
       if (it->second.owner == session) {
         std::string path = it->first;
@@ -233,8 +233,8 @@ absl::StatusOr<std::string> MemoryCoordinator::Create(std::string_view path,
 absl::StatusOr<NodeData> MemoryCoordinator::Get(std::string_view path) {
   if (absl::Status s = ValidateCoordPath(path); !s.ok()) return s;
   if (absl::Status s = CheckConnected(); !s.ok()) return s;
-  return tree_->Apply([&](MemoryTree::Nodes& nodes, auto*)
-                          -> absl::StatusOr<NodeData> {
+  return tree_->Apply([&](MemoryTree::Nodes& nodes,
+                          auto*) -> absl::StatusOr<NodeData> {
     auto it = nodes.find(path);
     if (it == nodes.end()) return MemoryTree::NoNode(path);
     return NodeData{it->second.data, it->second.version, it->second.owner != 0};
@@ -268,11 +268,12 @@ absl::StatusOr<std::vector<std::string>> MemoryCoordinator::Children(
     std::string_view path) {
   if (absl::Status s = ValidateCoordPath(path); !s.ok()) return s;
   if (absl::Status s = CheckConnected(); !s.ok()) return s;
-  return tree_->Apply([&](MemoryTree::Nodes& nodes, auto*)
-                          -> absl::StatusOr<std::vector<std::string>> {
+  return tree_->Apply([&](MemoryTree::Nodes& nodes,
+                          auto*) -> absl::StatusOr<std::vector<std::string>> {
     auto it = nodes.find(path);
     if (it == nodes.end()) return MemoryTree::NoNode(path);
-    std::string prefix = path == "/" ? "/" : absl::StrCat(std::string(path), "/");
+    std::string prefix =
+        path == "/" ? "/" : absl::StrCat(std::string(path), "/");
     std::vector<std::string> out;
     for (++it; it != nodes.end() && it->first.starts_with(prefix); ++it) {
       std::string_view rest = std::string_view(it->first).substr(prefix.size());

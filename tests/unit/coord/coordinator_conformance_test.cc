@@ -19,8 +19,8 @@ namespace reborn {
 namespace {
 
 using ::reborn::testing::EtcdServer;
-using ::reborn::testing::Eventually;
 using ::reborn::testing::EventLog;
+using ::reborn::testing::Eventually;
 using ::reborn::testing::ZooKeeperServer;
 using ::testing::ElementsAre;
 
@@ -100,7 +100,7 @@ class CoordinatorConformanceTest : public ::testing::Test {
   std::unique_ptr<Coordinator> b_;
 };
 
-using Backends = ::testing::Types<MemoryBackend>;
+using Backends = ::testing::Types<MemoryBackend, ZkBackend>;
 class BackendNames {
  public:
   template <typename T>
@@ -187,7 +187,8 @@ TYPED_TEST(CoordinatorConformanceTest, ChildrenAreSortedNames) {
   ASSERT_TRUE(c.Create("/dir", "", CreateMode::kPersistent).ok());
   EXPECT_TRUE(c.Children("/dir")->empty());
   for (const char* n : {"b", "a", "c"}) {
-    ASSERT_TRUE(c.Create(CoordJoin("/dir", n), "", CreateMode::kPersistent).ok());
+    ASSERT_TRUE(
+        c.Create(CoordJoin("/dir", n), "", CreateMode::kPersistent).ok());
   }
   ASSERT_TRUE(c.Create("/dir/a/grandchild", "", CreateMode::kPersistent).ok());
   EXPECT_THAT(*c.Children("/dir"), ElementsAre("a", "b", "c"));
@@ -199,9 +200,9 @@ TYPED_TEST(CoordinatorConformanceTest, SequentialNamesIncreaseInCreateOrder) {
   std::vector<std::string> created;
   for (int i = 0; i < 6; ++i) {
     Coordinator& c = (i % 2 == 0) ? *this->a_ : *this->b_;
-    auto p = c.Create("/q/item-", absl::StrCat(i),
-                      i < 3 ? CreateMode::kSequential
-                            : CreateMode::kEphemeralSequential);
+    auto p = c.Create(
+        "/q/item-", absl::StrCat(i),
+        i < 3 ? CreateMode::kSequential : CreateMode::kEphemeralSequential);
     ASSERT_TRUE(p.ok()) << p.status();
     ASSERT_TRUE(p->starts_with("/q/item-")) << *p;
     EXPECT_EQ(p->size(), std::string("/q/item-").size() + 10) << *p;
@@ -230,8 +231,8 @@ TYPED_TEST(CoordinatorConformanceTest, EphemeralsGoWhenSessionCloses) {
   EXPECT_TRUE(absl::IsFailedPrecondition(
       c->Create("/eph/mine/kid", "", CreateMode::kPersistent).status()));
   c.reset();
-  EXPECT_TRUE(Eventually([&] { return !*this->b_->Exists("/eph/mine"); },
-                         kWait));
+  EXPECT_TRUE(
+      Eventually([&] { return !*this->b_->Exists("/eph/mine"); }, kWait));
 }
 
 TYPED_TEST(CoordinatorConformanceTest, EphemeralsGoWhenSessionExpires) {
@@ -245,9 +246,7 @@ TYPED_TEST(CoordinatorConformanceTest, EphemeralsGoWhenSessionExpires) {
   EXPECT_TRUE(Eventually([&] { return !*this->b_->Exists("/e"); }, kWait));
   // The new session works and owns new ephemerals.
   ASSERT_TRUE(Eventually(
-      [&] {
-        return this->a_->Create("/e", "", CreateMode::kEphemeral).ok();
-      },
+      [&] { return this->a_->Create("/e", "", CreateMode::kEphemeral).ok(); },
       kWait));
   EXPECT_TRUE(*this->b_->Exists("/e"));
   EXPECT_EQ(this->a_->session_state(), SessionState::kConnected);
@@ -324,14 +323,14 @@ TYPED_TEST(CoordinatorConformanceTest, MultiIsAllOrNothing) {
   ASSERT_TRUE(c.Create("/m", "", CreateMode::kPersistent).ok());
   ASSERT_TRUE(c.Create("/m/a", "a0", CreateMode::kPersistent).ok());
   // The last op fails: nothing of the batch is applied.
-  auto failed = c.Multi({CoordOp::Create("/m/b", "b0"),
-                         CoordOp::Set("/m/a", "a1", 0),
-                         CoordOp::Check("/m/a", 3)});
+  auto failed =
+      c.Multi({CoordOp::Create("/m/b", "b0"), CoordOp::Set("/m/a", "a1", 0),
+               CoordOp::Check("/m/a", 3)});
   EXPECT_TRUE(absl::IsAborted(failed.status())) << failed.status();
   EXPECT_FALSE(*c.Exists("/m/b"));
   EXPECT_EQ(c.Get("/m/a")->data, "a0");
-  failed = c.Multi({CoordOp::Create("/m/b", "b0"),
-                    CoordOp::Create("/m/a", "dup")});
+  failed =
+      c.Multi({CoordOp::Create("/m/b", "b0"), CoordOp::Create("/m/a", "dup")});
   EXPECT_TRUE(absl::IsAlreadyExists(failed.status())) << failed.status();
   EXPECT_FALSE(*c.Exists("/m/b"));
   failed = c.Multi({CoordOp::Set("/m/a", "x"), CoordOp::Delete("/m/zz")});
@@ -381,7 +380,7 @@ TEST(CoordinatorRegistryTest, RegisteredFactoryIsUsed) {
 
 TEST(CoordinatorRegistryTest, UnreachableServersFailWithinTimeoutNamingUri) {
   int port = testing::FreeLoopbackPort();
-  for (std::string scheme : std::vector<std::string>{}) {
+  for (std::string scheme : std::vector<std::string>{"zk"}) {
     std::string uri = absl::StrCat(scheme, "://127.0.0.1:", port,
                                    "/x?connect_timeout_ms=500");
     absl::Time start = absl::Now();

@@ -118,13 +118,25 @@ absl::StatusOr<std::unique_ptr<ZooKeeperServer>> ZooKeeperServer::Start(
         << "minSessionTimeout=400\nmaxSessionTimeout=60000\n"
         << "4lw.commands.whitelist=ruok\n";
   }
-  std::vector<std::string> jars = {
-      "zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-nop",
-      "netty-handler", "netty-common", "netty-buffer", "netty-transport",
-      "netty-transport-native-unix-common", "netty-transport-native-epoll",
-      "netty-codec", "netty-resolver", "commons-io", "commons-cli",
-      "metrics-core", "jackson-databind", "jackson-core",
-      "jackson-annotations", "snappy-java"};
+  std::vector<std::string> jars = {"zookeeper",
+                                   "zookeeper-jute",
+                                   "slf4j-api",
+                                   "slf4j-nop",
+                                   "netty-handler",
+                                   "netty-common",
+                                   "netty-buffer",
+                                   "netty-transport",
+                                   "netty-transport-native-unix-common",
+                                   "netty-transport-native-epoll",
+                                   "netty-codec",
+                                   "netty-resolver",
+                                   "commons-io",
+                                   "commons-cli",
+                                   "metrics-core",
+                                   "jackson-databind",
+                                   "jackson-core",
+                                   "jackson-annotations",
+                                   "snappy-java"};
   for (auto& j : jars) j = absl::StrCat("/usr/share/java/", j, ".jar");
   auto proc = ChildProcess::Spawn(
       {"java", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -152,14 +164,28 @@ absl::StatusOr<std::unique_ptr<EtcdServer>> EtcdServer::Start(
   int peer = FreeLoopbackPort();
   std::string client_url = absl::StrCat("http://127.0.0.1:", server->port_);
   std::string peer_url = absl::StrCat("http://127.0.0.1:", peer);
-  auto proc = ChildProcess::Spawn(
-      {"etcd", "--name", "test", "--data-dir", server->dir_ + "/data",
-       "--listen-client-urls", client_url, "--advertise-client-urls",
-       client_url, "--listen-peer-urls", peer_url,
-       "--initial-advertise-peer-urls", peer_url, "--initial-cluster",
-       absl::StrCat("test=", peer_url), "--heartbeat-interval", "50",
-       "--election-timeout", "300", "--log-level", "error"},
-      server->dir_ + "/etcd.log");
+  auto proc = ChildProcess::Spawn({"etcd",
+                                   "--name",
+                                   "test",
+                                   "--data-dir",
+                                   server->dir_ + "/data",
+                                   "--listen-client-urls",
+                                   client_url,
+                                   "--advertise-client-urls",
+                                   client_url,
+                                   "--listen-peer-urls",
+                                   peer_url,
+                                   "--initial-advertise-peer-urls",
+                                   peer_url,
+                                   "--initial-cluster",
+                                   absl::StrCat("test=", peer_url),
+                                   "--heartbeat-interval",
+                                   "50",
+                                   "--election-timeout",
+                                   "300",
+                                   "--log-level",
+                                   "error"},
+                                  server->dir_ + "/etcd.log");
   if (!proc.ok()) return proc.status();
   server->process_ = std::move(*proc);
   absl::Time deadline = absl::Now() + timeout;
