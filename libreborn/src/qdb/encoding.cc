@@ -133,7 +133,7 @@ absl::Status DecodeMetadata(std::string_view in, Metadata* meta) {
 std::string EncodeMetaKey(uint8_t db, std::string_view key) {
   std::string out;
   out.reserve(kKeyPrefixLen + key.size());
-  PutPrefix(&out, db, SlotOf(key));
+  PutPrefix(&out, db, static_cast<uint16_t>(SlotOf(key)));
   out.append(key);
   return out;
 }
@@ -150,7 +150,7 @@ bool DecodeMetaKey(std::string_view in, uint8_t* db, uint16_t* slot,
 std::string MemberPrefix(uint8_t db, std::string_view key, uint64_t version) {
   std::string out;
   out.reserve(kKeyPrefixLen + 4 + key.size() + 8);
-  PutPrefix(&out, db, SlotOf(key));
+  PutPrefix(&out, db, static_cast<uint16_t>(SlotOf(key)));
   PutFixed32(&out, static_cast<uint32_t>(key.size()));
   out.append(key);
   PutFixed64(&out, version);

@@ -1,8 +1,5 @@
 #include "qdb/engine_commands.h"
 
-#include <fstream>
-#include <unistd.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "qdb/cmd_util.h"
@@ -21,13 +18,6 @@ std::string Human(uint64_t bytes) {
   }
   if (u == 0) return absl::StrCat(bytes, "B");
   return absl::StrFormat("%.2f%s", v, units[u]);
-}
-
-uint64_t RssBytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t pages_total = 0, pages_rss = 0;
-  statm >> pages_total >> pages_rss;
-  return pages_rss * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace
@@ -55,25 +45,13 @@ void AppendEngineInfo(QdbEngine& engine, std::string_view section,
                       ",avg_ttl=", ks.AvgTtl(pdb), "\r\n");
     }
   } else if (section == "memory") {
+    // The server reports the process' own used_memory/RSS; these are the
+    // storage engine's caches and memtables.
     const uint64_t used = store.ApproximateMemoryBytes();
-    const uint64_t rss = RssBytes();
-    absl::StrAppend(out, "used_memory:", used, "\r\n",
-                    "used_memory_human:", Human(used), "\r\n",
-                    "used_memory_rss:", rss, "\r\n",
-                    "used_memory_rss_human:", Human(rss), "\r\n",
-                    "maxmemory:0\r\nmaxmemory_human:0B\r\n",
-                    "maxmemory_policy:noeviction\r\n",
-                    "mem_allocator:libc\r\n");
+    absl::StrAppend(out, "used_memory_storage:", used, "\r\n",
+                    "used_memory_storage_human:", Human(used), "\r\n");
   } else if (section == "persistence") {
-    absl::StrAppend(out, "loading:0\r\nasync_loading:0\r\n",
-                    "rdb_changes_since_last_save:0\r\n",
-                    "rdb_bgsave_in_progress:0\r\n",
-                    "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\n",
-                    "storage_engine:",
-                    std::string(storage::EngineName(store.engine())),
-                    "\r\n", "storage_dir:", core.options().dir, "\r\n",
-                    "storage_sync_writes:",
-                    core.options().sync_writes ? 1 : 0, "\r\n",
+    absl::StrAppend(out, "storage_dir:", core.options().dir, "\r\n",
                     "storage_disk_bytes:", store.ApproximateDiskBytes(),
                     "\r\n");
   } else if (section == "stats") {
@@ -83,6 +61,8 @@ void AppendEngineInfo(QdbEngine& engine, std::string_view section,
                     "keyspace_misses:", ks.keyspace_misses(), "\r\n",
                     "active_expire_cycles:", core.expiry_cycles(), "\r\n");
   } else if (section == "rocksdb") {
+    // Not a Redis section, so the server has no header for it.
+    out->append("# RocksDB\r\n");
     store.AppendStats(out);
   }
 }

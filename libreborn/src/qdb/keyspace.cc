@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "qdb/errors.h"
-#include "qdb/glob.h"
+#include "util/glob.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::qdb {

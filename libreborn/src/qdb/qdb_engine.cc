@@ -190,7 +190,11 @@ std::string QdbEngine::Info(std::string_view section) {
       continue;
     }
     if (!out.empty()) out.append("\r\n");
-    out.append("# ").append(title).append("\r\n");
+    if (name != "rocksdb") out.append("# ").append(title).append("\r\n");
+    if (name == "memory") {
+      const uint64_t used = core_->keyspace().store().ApproximateMemoryBytes();
+      out.append("used_memory:").append(std::to_string(used)).append("\r\n");
+    }
     AppendEngineInfo(*this, name, &out);
   }
   return out;

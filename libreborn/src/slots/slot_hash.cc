@@ -12,12 +12,12 @@ std::string_view HashTag(std::string_view key) {
   return key.substr(open + 1, close - open - 1);
 }
 
-uint16_t SlotOf(std::string_view key) {
+int SlotOf(std::string_view key) {
   std::string_view tag = HashTag(key);
   uLong crc = crc32(0L, Z_NULL, 0);
   crc = crc32(crc, reinterpret_cast<const Bytef*>(tag.data()),
               static_cast<uInt>(tag.size()));
-  return static_cast<uint16_t>(crc % kSlotCount);
+  return static_cast<int>(crc % kSlotCount);
 }
 
 }  // namespace reborn

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <limits>
 
-#include "qdb/glob.h"
 #include "qdb/numbers.h"
 #include "reborn/slot.h"
 
@@ -101,23 +100,6 @@ TEST(EncodingTest, PrefixEndHandlesFF) {
   EXPECT_EQ(PrefixEnd("ab"), "ac");
   EXPECT_EQ(PrefixEnd(std::string("a\xff", 2)), "b");
   EXPECT_EQ(PrefixEnd(std::string("\xff\xff", 2)), "");
-}
-
-TEST(GlobTest, MatchesLikeRedis) {
-  EXPECT_TRUE(GlobMatch("*", "anything"));
-  EXPECT_TRUE(GlobMatch("h?llo", "hello"));
-  EXPECT_TRUE(GlobMatch("h*llo", "heeeello"));
-  EXPECT_TRUE(GlobMatch("h[ae]llo", "hallo"));
-  EXPECT_FALSE(GlobMatch("h[^e]llo", "hello"));
-  EXPECT_TRUE(GlobMatch("h[a-b]llo", "hbllo"));
-  EXPECT_TRUE(GlobMatch("h\\*llo", "h*llo"));
-  EXPECT_FALSE(GlobMatch("h\\*llo", "hello"));
-  EXPECT_FALSE(GlobMatch("a*b", "ac"));
-  EXPECT_TRUE(GlobMatch("", ""));
-  EXPECT_FALSE(GlobMatch("", "a"));
-  EXPECT_TRUE(GlobMatch("a*", "a"));
-  EXPECT_FALSE(GlobMatch("[abc", "x"));
-  EXPECT_TRUE(GlobMatch(std::string(50, '*') + "x", std::string(50, 'a') + "x"));
 }
 
 TEST(NumbersTest, ParseInt64FollowsString2ll) {

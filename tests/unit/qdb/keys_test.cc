@@ -232,7 +232,7 @@ TEST_P(KeysTest, InfoSectionsArePresent) {
   EXPECT_EQ(R("GET", "nope"), Nil());
   std::string info = engine_->Info();
   for (const char* field :
-       {"# Memory", "used_memory:", "# Persistence", "loading:0",
+       {"# Memory", "used_memory:", "# Persistence", "storage_disk_bytes:",
         "# Stats", "keyspace_hits:1", "keyspace_misses:1", "# Keyspace",
         "db0:keys=1,expires=0,avg_ttl=0", "# RocksDB", "engine:"}) {
     EXPECT_NE(info.find(field), std::string::npos) << field << "\n" << info;
