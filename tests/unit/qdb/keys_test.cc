@@ -165,7 +165,8 @@ TEST_P(KeysTest, ScanKeysRandomkey) {
 
 TEST_P(KeysTest, SelectSwapdbFlush) {
   EXPECT_EQ(R("SELECT", "16"), Err("ERR DB index is out of range"));
-  EXPECT_EQ(R("SELECT", "x"), Err("ERR invalid DB index"));
+  EXPECT_EQ(R("SELECT", "x"),
+            Err("ERR value is not an integer or out of range"));
   EXPECT_EQ(R("SET", "a", "db0"), Ok());
   EXPECT_EQ(R("SELECT", "1"), Ok());
   EXPECT_EQ(R("SET", "a", "db1"), Ok());
