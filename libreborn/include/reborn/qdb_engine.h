@@ -88,8 +88,7 @@ class QdbEngine {
   absl::StatusOr<int64_t> Exists(const std::vector<std::string>& keys,
                                  int db = 0);
   // TTL in ms from now; false if the key does not exist.
-  absl::StatusOr<bool> Expire(std::string_view key, int64_t ttl_ms,
-                              int db = 0);
+  absl::StatusOr<bool> Expire(std::string_view key, int64_t ttl_ms, int db = 0);
   // Remaining TTL in ms: -2 no key, -1 no TTL.
   absl::StatusOr<int64_t> Ttl(std::string_view key, int db = 0);
   struct ScanPage {

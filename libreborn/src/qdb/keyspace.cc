@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "qdb/errors.h"
-#include "util/glob.h"
 #include "spdlog/spdlog.h"
+#include "util/glob.h"
 
 namespace reborn::qdb {
 namespace {
@@ -211,6 +211,32 @@ absl::StatusOr<std::optional<Metadata>> Keyspace::LookupForWrite(
   return meta;
 }
 
+absl::StatusOr<std::vector<std::optional<Metadata>>>
+Keyspace::LookupManyForWrite(Txn& txn, uint8_t db,
+                             const std::vector<std::string_view>& keys) {
+  std::vector<std::string> meta_keys;
+  meta_keys.reserve(keys.size());
+  for (std::string_view k : keys) meta_keys.push_back(EncodeMetaKey(db, k));
+  std::vector<std::string> values;
+  std::vector<absl::Status> statuses = store_->MultiGet(
+      storage::ReadOptions{}, Column::kMeta, meta_keys, &values);
+  const int64_t now = NowMs();
+  std::vector<std::optional<Metadata>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (absl::IsNotFound(statuses[i])) continue;
+    if (!statuses[i].ok()) return statuses[i];
+    Metadata meta;
+    if (absl::Status d = DecodeMetadata(values[i], &meta); !d.ok()) return d;
+    if (meta.Expired(now)) {
+      txn.DeleteKey(db, keys[i], meta);
+      ++txn.expired_;
+    } else {
+      out[i] = std::move(meta);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Metadata> Keyspace::CloneValue(Txn& txn, uint8_t src_db,
                                               std::string_view src_key,
                                               const Metadata& src,
@@ -237,7 +263,8 @@ absl::StatusOr<Metadata> Keyspace::CloneValue(Txn& txn, uint8_t src_db,
 
 void Keyspace::Apply(const Txn& txn) {
   for (int db = 0; db < kNumDbs; ++db) {
-    if (txn.key_deltas_[db] != 0) key_counts_[db].fetch_add(txn.key_deltas_[db]);
+    if (txn.key_deltas_[db] != 0)
+      key_counts_[db].fetch_add(txn.key_deltas_[db]);
   }
   if (!txn.index_ops_.empty()) {
     absl::MutexLock lock(&expire_mu_);
@@ -315,7 +342,8 @@ absl::StatusOr<Keyspace::ScanResult> Keyspace::Scan(
   storage::ReadOptions ro;
   ro.lower_bound = DbBegin(db);
   ro.upper_bound = DbEnd(db);
-  std::unique_ptr<storage::Iterator> it = store_->NewIterator(ro, Column::kMeta);
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(ro, Column::kMeta);
   const int64_t now = NowMs();
   const bool match_all = pattern.empty() || pattern == "*";
   size_t examined = 0;
@@ -350,7 +378,8 @@ absl::Status Keyspace::Keys(uint8_t db, std::string_view pattern,
   storage::ReadOptions ro;
   ro.lower_bound = DbBegin(db);
   ro.upper_bound = DbEnd(db);
-  std::unique_ptr<storage::Iterator> it = store_->NewIterator(ro, Column::kMeta);
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(ro, Column::kMeta);
   const int64_t now = NowMs();
   const bool match_all = pattern == "*";
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -375,7 +404,8 @@ absl::StatusOr<std::optional<std::string>> Keyspace::RandomKey(uint8_t db) {
   storage::ReadOptions ro;
   ro.lower_bound = DbBegin(db);
   ro.upper_bound = DbEnd(db);
-  std::unique_ptr<storage::Iterator> it = store_->NewIterator(ro, Column::kMeta);
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(ro, Column::kMeta);
   const int64_t now = NowMs();
   // Seek to a random point (slot + first key byte) and take the first live
   // key from there, wrapping around once.

@@ -15,8 +15,8 @@ namespace reborn::qdb {
 struct StringSetOptions {
   enum class Condition { kAlways, kIfAbsent, kIfPresent };
   Condition condition = Condition::kAlways;
-  bool get = false;        // also return the old value (SET ... GET)
-  bool keep_ttl = false;   // KEEPTTL
+  bool get = false;          // also return the old value (SET ... GET)
+  bool keep_ttl = false;     // KEEPTTL
   int64_t expire_at_ms = 0;  // absolute unix ms; 0 = no TTL
 };
 
