@@ -105,6 +105,10 @@ class QdbEngine {
   absl::Status Flush();
   // Resizes the block cache at runtime (rocksdb; Unimplemented elsewhere).
   absl::Status SetBlockCacheMb(size_t mb);
+  // Changes proto-max-bulk-len (the largest string a command may build).
+  absl::Status SetProtoMaxBulkLen(int64_t bytes);
+  // CONFIG RESETSTAT: zeroes expired_keys and keyspace_hits/misses.
+  void ResetStats();
   // INFO text of the engine's sections ("keyspace", "memory", "persistence",
   // "stats", "rocksdb"; "" or "all" for all of them).
   std::string Info(std::string_view section = "");

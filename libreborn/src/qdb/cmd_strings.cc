@@ -156,7 +156,7 @@ bool ReadString(EngineCore& core, CommandContext& ctx,
 bool ParseBitOffset(CommandContext& ctx, EngineCore& core, uint64_t* out) {
   int64_t offset;
   if (!ParseInt64(ctx.args[2], &offset) || offset < 0 ||
-      (offset >> 3) >= core.options().proto_max_bulk_len) {
+      (offset >> 3) >= core.strings().max_bytes()) {
     ctx.reply.Error("ERR bit offset is not an integer or out of range");
     return false;
   }

@@ -180,6 +180,14 @@ absl::Status QdbEngine::SetBlockCacheMb(size_t mb) {
   return core_->SetBlockCacheMb(mb);
 }
 
+absl::Status QdbEngine::SetProtoMaxBulkLen(int64_t bytes) {
+  if (bytes < 1) return absl::InvalidArgumentError("must be positive");
+  core_->strings().set_max_bytes(bytes);
+  return absl::OkStatus();
+}
+
+void QdbEngine::ResetStats() { core_->keyspace().ResetStats(); }
+
 std::string QdbEngine::Info(std::string_view section) {
   static constexpr std::pair<std::string_view, std::string_view> kSections[] = {
       {"memory", "Memory"},

@@ -12,7 +12,7 @@
 namespace reborn::qdb {
 
 absl::Status Strings::CheckLength(uint64_t length) const {
-  if (length > static_cast<uint64_t>(max_bytes_)) {
+  if (length > static_cast<uint64_t>(max_bytes())) {
     return RedisError(
         "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
   }

@@ -184,6 +184,8 @@ TEST_P(StringsTest, StringSizeLimit) {
   EXPECT_EQ(R("SETBIT", "k", "800", "1"),
             Err("ERR bit offset is not an integer or out of range"));
   EXPECT_EQ(R("STRLEN", "k"), Int(60));
+  ASSERT_TRUE(engine_->SetProtoMaxBulkLen(200).ok());
+  EXPECT_EQ(R("APPEND", "k", std::string(60, 'b')), Int(120));
 }
 
 TEST_P(StringsTest, BitCommands) {

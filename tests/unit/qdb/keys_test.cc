@@ -237,6 +237,8 @@ TEST_P(KeysTest, InfoSectionsArePresent) {
         "db0:keys=1,expires=0,avg_ttl=0", "# RocksDB", "engine:"}) {
     EXPECT_NE(info.find(field), std::string::npos) << field << "\n" << info;
   }
+  engine_->ResetStats();
+  EXPECT_NE(engine_->Info("stats").find("keyspace_hits:0"), std::string::npos);
   Reply r = R("INFO", "keyspace");
   EXPECT_EQ(r.type, Reply::Type::kString);
   if (GetParam() == "rocksdb") {
