@@ -1,6 +1,7 @@
 // A storage failure becomes an error reply, never a crash or a silent loss,
 // and leaves counts and data consistent.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -15,7 +16,10 @@ namespace {
 class StorageErrorsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "storage_errors_" + GetParam();
+    // Unique per process and test: ctest runs tests in parallel.
+    dir_ = ::testing::TempDir() + "storage_errors_" +
+           std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     QdbOptions o;
     o.engine = GetParam();
     o.dir = dir_;
