@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -43,33 +42,38 @@ void BM_EncodeMemberKey(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeMemberKey);
 
-// One engine per backend, shared by the benchmarks' threads.
-class EngineHolder {
- public:
-  static QdbEngine& Get(int kind) {
-    static std::mutex mu;
-    std::lock_guard<std::mutex> lock(mu);
-    static std::unique_ptr<QdbEngine> engines[3];
-    static const char* kNames[3] = {"rocksdb", "leveldb", "memory"};
-    if (!engines[kind]) {
-      QdbOptions o;
-      o.engine = kNames[kind];
-      o.dir = (std::filesystem::temp_directory_path() /
-               absl::StrCat("qdb_bench_", ::getpid(), "_", kNames[kind]))
-                  .string();
-      std::filesystem::remove_all(o.dir);
-      o.block_cache_mb = 64;
-      engines[kind] = std::move(*QdbEngine::Open(o));
-      for (int i = 0; i < 100000; ++i) {
-        (void)engines[kind]->Set(absl::StrCat("key:", i), std::string(64, 'v'));
-      }
-    }
-    return *engines[kind];
+// The engine under test: opened and loaded by Setup() before each benchmark
+// run (shared by its threads) and closed by Teardown(), so that nothing is
+// left for static destruction at exit.
+std::unique_ptr<QdbEngine>& Engine() {
+  static std::unique_ptr<QdbEngine> engine;
+  return engine;
+}
+
+void Setup(const benchmark::State& state) {
+  static const char* kNames[3] = {"rocksdb", "leveldb", "memory"};
+  const char* name = kNames[state.range(0)];
+  QdbOptions o;
+  o.engine = name;
+  o.dir = (std::filesystem::temp_directory_path() /
+           absl::StrCat("qdb_bench_", ::getpid(), "_", name))
+              .string();
+  std::filesystem::remove_all(o.dir);
+  o.block_cache_mb = 64;
+  Engine() = std::move(*QdbEngine::Open(o));
+  for (int i = 0; i < 100000; ++i) {
+    (void)Engine()->Set(absl::StrCat("key:", i), std::string(64, 'v'));
   }
-};
+}
+
+void Teardown(const benchmark::State& state) {
+  const std::string dir = Engine()->options().dir;
+  Engine().reset();
+  std::filesystem::remove_all(dir);
+}
 
 void BM_EngineGet(benchmark::State& state) {
-  QdbEngine& e = EngineHolder::Get(static_cast<int>(state.range(0)));
+  QdbEngine& e = *Engine();
   std::mt19937 rng(static_cast<unsigned>(state.thread_index()));
   for (auto _ : state) {
     benchmark::DoNotOptimize(e.Get(absl::StrCat("key:", rng() % 100000)));
@@ -78,7 +82,7 @@ void BM_EngineGet(benchmark::State& state) {
 }
 
 void BM_EngineSet(benchmark::State& state) {
-  QdbEngine& e = EngineHolder::Get(static_cast<int>(state.range(0)));
+  QdbEngine& e = *Engine();
   std::mt19937 rng(static_cast<unsigned>(state.thread_index()) + 7);
   const std::string value(64, 'w');
   for (auto _ : state) {
@@ -89,7 +93,7 @@ void BM_EngineSet(benchmark::State& state) {
 }
 
 void BM_EngineIncr(benchmark::State& state) {
-  QdbEngine& e = EngineHolder::Get(static_cast<int>(state.range(0)));
+  QdbEngine& e = *Engine();
   std::mt19937 rng(static_cast<unsigned>(state.thread_index()) + 13);
   for (auto _ : state) {
     benchmark::DoNotOptimize(e.IncrBy(absl::StrCat("ctr:", rng() % 1000), 1));
@@ -98,7 +102,7 @@ void BM_EngineIncr(benchmark::State& state) {
 }
 
 void BM_EngineExecuteGet(benchmark::State& state) {
-  QdbEngine& e = EngineHolder::Get(static_cast<int>(state.range(0)));
+  QdbEngine& e = *Engine();
   QdbEngine::Context ctx;
   std::mt19937 rng(static_cast<unsigned>(state.thread_index()) + 3);
   for (auto _ : state) {
@@ -109,10 +113,28 @@ void BM_EngineExecuteGet(benchmark::State& state) {
 }
 
 // Arg: 0 = rocksdb, 1 = leveldb, 2 = memory.
-BENCHMARK(BM_EngineGet)->DenseRange(0, 2)->Threads(1)->Threads(4);
-BENCHMARK(BM_EngineSet)->DenseRange(0, 2)->Threads(1)->Threads(4);
-BENCHMARK(BM_EngineIncr)->DenseRange(0, 2)->Threads(1)->Threads(4);
-BENCHMARK(BM_EngineExecuteGet)->DenseRange(0, 2);
+BENCHMARK(BM_EngineGet)
+    ->DenseRange(0, 2)
+    ->Threads(1)
+    ->Threads(4)
+    ->Setup(Setup)
+    ->Teardown(Teardown);
+BENCHMARK(BM_EngineSet)
+    ->DenseRange(0, 2)
+    ->Threads(1)
+    ->Threads(4)
+    ->Setup(Setup)
+    ->Teardown(Teardown);
+BENCHMARK(BM_EngineIncr)
+    ->DenseRange(0, 2)
+    ->Threads(1)
+    ->Threads(4)
+    ->Setup(Setup)
+    ->Teardown(Teardown);
+BENCHMARK(BM_EngineExecuteGet)
+    ->DenseRange(0, 2)
+    ->Setup(Setup)
+    ->Teardown(Teardown);
 
 }  // namespace
 }  // namespace reborn

@@ -223,7 +223,8 @@ absl::Status RocksDbStore::Open() {
     row_cache_ = rocksdb::NewLRUCache(options_.row_cache_mb << 20);
   }
   statistics_ = rocksdb::CreateDBStatistics();
-  statistics_->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
+  // Tickers only (cache hit ratio): histograms cost on every operation.
+  statistics_->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
