@@ -21,6 +21,7 @@ Replay a failure:  python3 differential.py --seed S --engine E [--count N]
 import argparse
 import os
 import random
+import shutil
 import sys
 import time
 
@@ -355,7 +356,6 @@ def run(seed, engine, count, verbose=False):
     finally:
         redis.cleanup()
         qdb.cleanup()
-        import shutil
         shutil.rmtree(qdb.data_dir, ignore_errors=True)
 
 
