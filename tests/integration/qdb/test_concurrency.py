@@ -87,4 +87,9 @@ class ConcurrencyTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    result = unittest.main(verbosity=2, exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    # All skipped: the qdb-server does not serve the engine commands (77 is
+    # ctest's SKIP_RETURN_CODE for these tests).
+    sys.exit(77 if len(result.skipped) == result.testsRun else 0)
