@@ -17,7 +17,8 @@ struct Session {
   std::string local;  // "ip:port"
   int64_t created_ms = 0;
   int64_t last_active_ms = 0;
-  std::string last_command;
+  // Name of the last command run (a spec table literal), for CLIENT LIST.
+  const char* last_command = "NULL";
   // Set by a handler (QUIT, a protocol error) to close the connection after
   // its reply is written.
   bool close_after_reply = false;

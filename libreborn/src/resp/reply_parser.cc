@@ -91,7 +91,9 @@ int64_t ReplyParser::ParseOne(std::string_view input, Reply* out,
     case '~':
     case '>': {
       int64_t n;
-      if (!ParseInt(line, &n) || n < -1) return -1;
+      // Counts beyond what any sane reply holds are corruption (and would
+      // overflow below).
+      if (!ParseInt(line, &n) || n < -1 || n > (int64_t{1} << 32)) return -1;
       if (n == -1) {
         if (out) *out = Reply::Nil();
         return header_len;

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace reborn {
+
+// The key space is split into this many slots (Codis' layout).
+inline constexpr int kSlotCount = 1024;
+
+// The part of `key` that is hashed: the text between the first '{' and the
+// next '}' when it is non-empty, else the whole key (Codis' hash-tag rule).
+std::string_view HashTag(std::string_view key);
+
+// slot = crc32(HashTag(key)) % 1024 with zlib's IEEE crc32. The one function
+// the engine, the proxy, the client and the migrator all use.
+int SlotOf(std::string_view key);
+
+}  // namespace reborn

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+
+namespace reborn::net {
+
+// What other connections may know about a client (CLIENT LIST, CLIENT KILL,
+// idle timeouts). Hot fields are atomics written by the owning connection's
+// thread with relaxed stores, so the data path takes no lock; the name (set
+// rarely) is guarded by a mutex.
+struct ClientEntry {
+  uint64_t id = 0;
+  std::string peer;
+  std::string local;
+  int64_t created_ms = 0;
+  std::atomic<int64_t> last_active_ms{0};
+  std::atomic<int> db{0};
+  std::atomic<int> protocol{2};
+  std::atomic<const char*> last_command{"NULL"};
+  std::atomic<size_t> query_buffer{0};
+  std::atomic<size_t> output_buffer{0};
+
+  // Closes the connection from any thread (posted to its own thread).
+  std::function<void()> kill;
+
+  void set_name(std::string name) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    name_ = std::move(name);
+  }
+  std::string name() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return name_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string name_ ABSL_GUARDED_BY(mu_);
+};
+
+// All live client connections of a server. Thread-safe: one mutex guards the
+// map; entries are shared_ptrs so a snapshot can be read without the lock.
+class ClientRegistry {
+ public:
+  // Allocates the next client id (1, 2, ...).
+  uint64_t NextId() { return next_id_.fetch_add(1) + 1; }
+
+  // Adds `entry` unless `max_clients` would be exceeded (0 = no limit).
+  bool Add(std::shared_ptr<ClientEntry> entry, size_t max_clients)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Remove(uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<ClientEntry> Find(uint64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<std::shared_ptr<ClientEntry>> Snapshot() const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  uint64_t total_connections() const { return total_connections_.load(); }
+  uint64_t rejected_connections() const { return rejected_.load(); }
+
+ private:
+  std::atomic<uint64_t> next_id_{0};
+  std::atomic<uint64_t> total_connections_{0};
+  std::atomic<uint64_t> rejected_{0};
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<ClientEntry>> clients_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace reborn::net

@@ -1,0 +1,394 @@
+#include "net/server.h"
+
+#include <array>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "asio.hpp"
+#include "spdlog/spdlog.h"
+
+namespace reborn::net {
+namespace {
+
+int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
+
+std::string Endpoint(const asio::ip::tcp::endpoint& ep) {
+  return absl::StrCat(ep.address().to_string(), ":", ep.port());
+}
+
+constexpr size_t kReadChunk = 16 * 1024;
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, RequestHandler* handler)
+      : options_(std::move(options)), handler_(handler) {
+    int n = options_.threads > 0
+                ? options_.threads
+                : static_cast<int>(
+                      std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+    }
+  }
+
+  absl::Status Start();
+  void Stop();
+  void Wait();
+  void RequestStop();
+
+  ServerOptions options_;
+  RequestHandler* handler_;
+  ServerLimits limits_;
+  ServerStats stats_;
+  ClientRegistry registry_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
+      guards_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::steady_timer> sweep_timer_;
+  size_t next_context_ = 0;
+  int port_ = 0;
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_requested_ = false;
+  bool stopped_ = false;
+  bool started_ = false;
+
+ private:
+  void Accept();
+  void Sweep();
+};
+
+// One client connection. Lives on one io_context thread: every member is
+// touched only from that thread (asio handlers of one socket never run
+// concurrently because each io_context has exactly one thread).
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server::Impl* server, asio::ip::tcp::socket socket)
+      : server_(server), socket_(std::move(socket)) {}
+
+  void Start(std::shared_ptr<ClientEntry> entry) {
+    entry_ = std::move(entry);
+    session_.id = entry_->id;
+    session_.peer = entry_->peer;
+    session_.local = entry_->local;
+    session_.created_ms = entry_->created_ms;
+    session_.last_active_ms = entry_->created_ms;
+    server_->handler_->OnConnect(session_);
+    ReadMore();
+  }
+
+  // Tells a client over maxclients why it is dropped, like redis-server.
+  void RejectMaxClients() {
+    out_ = "-ERR max number of clients reached\r\n";
+    shutting_down_ = true;
+    Flush();
+  }
+
+  // Stops reading and closes once pending output is written.
+  void Shutdown() {
+    shutting_down_ = true;
+    if (!write_in_flight_) Close();
+  }
+
+ private:
+  void ReadMore() {
+    if (read_in_flight_ || closed_ || shutting_down_) return;
+    read_in_flight_ = true;
+    socket_.async_read_some(
+        asio::buffer(read_buf_),
+        [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+          self->read_in_flight_ = false;
+          if (ec) {
+            self->Close();
+            return;
+          }
+          self->OnRead(n);
+        });
+  }
+
+  void OnRead(size_t n) {
+    query_.append(read_buf_.data(), n);
+    server_->stats_.input_bytes.fetch_add(n, std::memory_order_relaxed);
+    int64_t now = NowMs();
+    session_.last_active_ms = now;
+    entry_->last_active_ms.store(now, std::memory_order_relaxed);
+    ProcessInput();
+    if (closed_) return;
+    const ServerLimits& limits = server_->limits_;
+    if (query_.size() > limits.query_buffer_limit.load()) {
+      spdlog::warn("closing client {} ({}): query buffer over {} bytes",
+                   session_.id, session_.peer,
+                   limits.query_buffer_limit.load());
+      Close();
+      return;
+    }
+    entry_->query_buffer.store(query_.size(), std::memory_order_relaxed);
+    Flush();
+    if (closed_) return;
+    size_t pending = out_.size() + writing_.size();
+    size_t hard = limits.output_hard_limit.load();
+    if (hard > 0 && pending > hard) {
+      spdlog::warn("closing client {} ({}): output buffer over {} bytes",
+                   session_.id, session_.peer, hard);
+      Close();
+      return;
+    }
+    if (session_.close_after_reply) {
+      shutting_down_ = true;
+      if (!write_in_flight_) Close();
+      return;
+    }
+    if (pending > limits.output_soft_limit.load()) return;  // backpressure
+    ReadMore();
+  }
+
+  void ProcessInput() {
+    const ServerLimits& limits = server_->limits_;
+    resp::ParserLimits parser_limits = parser_.limits();
+    parser_limits.max_bulk_len = limits.max_bulk_len.load();
+    parser_limits.max_multibulk_len = limits.max_multibulk_len.load();
+    parser_.set_limits(parser_limits);
+
+    resp::ReplyWriter writer(&out_, session_.protocol);
+    size_t pos = 0;
+    uint64_t executed = 0;
+    while (pos < query_.size() && !session_.close_after_reply) {
+      size_t consumed = 0;
+      auto result = parser_.Parse(std::string_view(query_).substr(pos),
+                                  &consumed, &args_);
+      pos += consumed;
+      if (result == resp::RequestParser::Result::kNeedMore) break;
+      if (result == resp::RequestParser::Result::kError) {
+        server_->stats_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        writer.Error(parser_.error());
+        session_.close_after_reply = true;
+        break;
+      }
+      if (args_.empty()) continue;
+      writer.set_protocol(session_.protocol);
+      server_->handler_->Handle(session_, args_, writer);
+      ++executed;
+    }
+    query_.erase(0, pos);
+    server_->stats_.commands.fetch_add(executed, std::memory_order_relaxed);
+    entry_->db.store(session_.db, std::memory_order_relaxed);
+    entry_->protocol.store(session_.protocol, std::memory_order_relaxed);
+    entry_->last_command.store(session_.last_command,
+                               std::memory_order_relaxed);
+  }
+
+  void Flush() {
+    if (write_in_flight_ || out_.empty() || closed_) return;
+    writing_.swap(out_);
+    out_.clear();
+    write_in_flight_ = true;
+    if (entry_) {
+      entry_->output_buffer.store(writing_.size(), std::memory_order_relaxed);
+    }
+    asio::async_write(
+        socket_, asio::buffer(writing_),
+        [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+          self->OnWritten(ec, n);
+        });
+  }
+
+  void OnWritten(const asio::error_code& ec, size_t n) {
+    write_in_flight_ = false;
+    server_->stats_.output_bytes.fetch_add(n, std::memory_order_relaxed);
+    writing_.clear();
+    if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
+    if (entry_)
+      entry_->output_buffer.store(out_.size(), std::memory_order_relaxed);
+    if (ec) {
+      Close();
+      return;
+    }
+    if (!out_.empty()) {
+      Flush();
+      return;
+    }
+    if (shutting_down_) {
+      Close();
+      return;
+    }
+    ReadMore();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    if (entry_ == nullptr) return;  // rejected before it started
+    server_->registry_.Remove(session_.id);
+    server_->handler_->OnDisconnect(session_);
+  }
+
+  Server::Impl* server_;
+  asio::ip::tcp::socket socket_;
+  std::shared_ptr<ClientEntry> entry_;
+  Session session_;
+  resp::RequestParser parser_;
+  std::vector<std::string> args_;
+  std::array<char, kReadChunk> read_buf_;
+  std::string query_;
+  std::string out_;      // replies not yet handed to the socket
+  std::string writing_;  // the write in flight
+  bool read_in_flight_ = false;
+  bool write_in_flight_ = false;
+  bool shutting_down_ = false;
+  bool closed_ = false;
+};
+
+absl::Status Server::Impl::Start() {
+  asio::error_code ec;
+  auto address = asio::ip::make_address(options_.bind, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad bind address '", options_.bind, "'"));
+  }
+  asio::ip::tcp::endpoint endpoint(address,
+                                   static_cast<uint16_t>(options_.port));
+  acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(*contexts_[0]);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(options_.backlog, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.bind, ":", options_.port,
+                     ": ", ec.message()));
+  }
+  port_ = acceptor_->local_endpoint().port();
+  Accept();
+  sweep_timer_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
+  Sweep();
+  for (auto& ctx : contexts_) {
+    guards_.push_back(asio::make_work_guard(*ctx));
+  }
+  for (auto& ctx : contexts_) {
+    threads_.emplace_back([ctx = ctx.get()] { ctx->run(); });
+  }
+  started_ = true;
+  return absl::OkStatus();
+}
+
+void Server::Impl::Accept() {
+  asio::io_context& target = *contexts_[next_context_];
+  next_context_ = (next_context_ + 1) % contexts_.size();
+  acceptor_->async_accept(
+      target, [this, &target](const asio::error_code& ec,
+                              asio::ip::tcp::socket socket) {
+        if (ec) {
+          if (ec == asio::error::operation_aborted) return;
+          spdlog::warn("accept failed: {}", ec.message());
+        } else {
+          asio::error_code ignored;
+          socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+          auto entry = std::make_shared<ClientEntry>();
+          entry->id = registry_.NextId();
+          entry->peer = Endpoint(socket.remote_endpoint(ignored));
+          entry->local = Endpoint(socket.local_endpoint(ignored));
+          entry->created_ms = NowMs();
+          entry->last_active_ms = entry->created_ms;
+          auto conn = std::make_shared<Connection>(this, std::move(socket));
+          asio::io_context* ctx = &target;
+          std::weak_ptr<Connection> weak = conn;
+          entry->kill = [weak, ctx] {
+            asio::post(*ctx, [weak] {
+              if (auto c = weak.lock()) c->Shutdown();
+            });
+          };
+          if (registry_.Add(entry, limits_.max_clients.load())) {
+            asio::post(*ctx, [conn, entry] { conn->Start(entry); });
+          } else {
+            asio::post(*ctx, [conn] { conn->RejectMaxClients(); });
+          }
+        }
+        if (!stop_requested_) Accept();
+      });
+}
+
+void Server::Impl::Sweep() {
+  sweep_timer_->expires_after(std::chrono::seconds(1));
+  sweep_timer_->async_wait([this](const asio::error_code& ec) {
+    if (ec) return;
+    int64_t timeout_s = limits_.idle_timeout_s.load();
+    if (timeout_s > 0) {
+      int64_t now = NowMs();
+      for (const auto& entry : registry_.Snapshot()) {
+        if (now - entry->last_active_ms.load() > timeout_s * 1000) {
+          entry->kill();
+        }
+      }
+    }
+    Sweep();
+  });
+}
+
+void Server::Impl::RequestStop() {
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  stop_requested_ = true;
+  stop_cv_.notify_all();
+}
+
+void Server::Impl::Wait() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  stop_cv_.wait(lock, [this] { return stop_requested_ || stopped_; });
+}
+
+void Server::Impl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopped_) return;
+    stop_requested_ = true;
+  }
+  if (started_) {
+    asio::post(*contexts_[0], [this] {
+      asio::error_code ignored;
+      acceptor_->close(ignored);
+      sweep_timer_->cancel();
+    });
+    for (const auto& entry : registry_.Snapshot()) entry->kill();
+    // Let in-flight replies drain, bounded.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (registry_.size() > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    guards_.clear();
+    for (auto& ctx : contexts_) ctx->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  stopped_ = true;
+  stop_cv_.notify_all();
+}
+
+Server::Server(ServerOptions options, RequestHandler* handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+Server::~Server() { Stop(); }
+absl::Status Server::Start() { return impl_->Start(); }
+int Server::port() const { return impl_->port_; }
+void Server::Stop() { impl_->Stop(); }
+void Server::Wait() { impl_->Wait(); }
+void Server::RequestStop() { impl_->RequestStop(); }
+ServerLimits& Server::limits() { return impl_->limits_; }
+ServerStats& Server::stats() { return impl_->stats_; }
+ClientRegistry& Server::clients() { return impl_->registry_; }
+int Server::thread_count() const {
+  return static_cast<int>(impl_->contexts_.size());
+}
+
+}  // namespace reborn::net

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "command/session.h"
+#include "net/client_registry.h"
+#include "resp/reply_writer.h"
+#include "resp/request_parser.h"
+
+namespace reborn::net {
+
+// Limits that CONFIG SET may change while the server runs; read by every
+// connection thread, hence atomics.
+struct ServerLimits {
+  std::atomic<size_t> max_clients{10000};
+  std::atomic<size_t> query_buffer_limit{1024ULL * 1024 * 1024};
+  // Pending output above the soft limit pauses reading from the client
+  // (backpressure); above the hard limit the client is disconnected (0 = off).
+  std::atomic<size_t> output_soft_limit{32ULL * 1024 * 1024};
+  std::atomic<size_t> output_hard_limit{0};
+  std::atomic<int64_t> idle_timeout_s{0};  // 0 = never
+  std::atomic<int64_t> max_bulk_len{512LL * 1024 * 1024};
+  std::atomic<int64_t> max_multibulk_len{1024LL * 1024 * 1024};
+};
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  int port = 6380;  // 0 picks a free port; see Server::port()
+  int threads = 0;  // 0 = hardware concurrency
+  int backlog = 511;
+};
+
+// Counters for INFO stats; relaxed atomics.
+struct ServerStats {
+  std::atomic<uint64_t> commands{0};
+  std::atomic<uint64_t> input_bytes{0};
+  std::atomic<uint64_t> output_bytes{0};
+  std::atomic<uint64_t> protocol_errors{0};
+};
+
+// Executes the commands of client connections. Called concurrently from all
+// I/O threads, each call on the thread that owns the session.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual void OnConnect(Session& session) {}
+  virtual void OnDisconnect(Session& session) {}
+  // Runs one command and writes its reply. Setting
+  // session.close_after_reply closes the connection once replies are sent.
+  virtual void Handle(Session& session, std::vector<std::string>& args,
+                      resp::ReplyWriter& reply) = 0;
+};
+
+// A RESP server: one io_context per thread, each connection pinned to one
+// thread. A read parses every complete command in the buffer and the replies
+// of the batch go out in one write (pipelining).
+//
+// Thread safety: Start/Stop/Wait from one controlling thread; limits(),
+// stats() and clients() from any thread.
+class Server {
+ public:
+  Server(ServerOptions options, RequestHandler* handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the I/O threads.
+  absl::Status Start();
+  // The bound port (useful with port 0).
+  int port() const;
+  // Stops accepting, lets in-flight replies drain (bounded), closes every
+  // connection and joins the threads. Idempotent; safe from any thread
+  // except an I/O thread.
+  void Stop();
+  // Blocks until Stop() has completed.
+  void Wait();
+  // Asks the controlling thread blocked in Wait() to stop (any thread, also
+  // I/O threads: SHUTDOWN, signals).
+  void RequestStop();
+
+  ServerLimits& limits();
+  ServerStats& stats();
+  ClientRegistry& clients();
+  int thread_count() const;
+
+  class Impl;  // public so that the internal connection class can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reborn::net

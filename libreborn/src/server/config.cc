@@ -1,0 +1,382 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "resp/request_parser.h"
+#include "util/glob.h"
+
+namespace reborn::server {
+namespace {
+
+bool ParseInt(std::string_view text, int64_t* out) {
+  auto [ptr, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), *out);
+  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+}
+
+std::string Lower(std::string_view s) {
+  return absl::AsciiStrToLower(std::string(s));
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s[0]))) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() &&
+         absl::ascii_isspace(static_cast<unsigned char>(s.back()))) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ParseMemory(std::string_view text) {
+  std::string t = Lower(text);
+  int64_t mul = 1;
+  auto strip = [&](std::string_view suffix, int64_t m) {
+    if (t.size() > suffix.size() &&
+        std::string_view(t).substr(t.size() - suffix.size()) == suffix) {
+      t.resize(t.size() - suffix.size());
+      mul = m;
+      return true;
+    }
+    return false;
+  };
+  strip("gb", 1024LL * 1024 * 1024) || strip("mb", 1024LL * 1024) ||
+      strip("kb", 1024) || strip("g", 1000LL * 1000 * 1000) ||
+      strip("m", 1000LL * 1000) || strip("k", 1000) || strip("b", 1);
+  int64_t v = 0;
+  if (!ParseInt(t, &v) || v < 0 || v > INT64_MAX / mul) {
+    return absl::InvalidArgumentError("argument must be a memory value");
+  }
+  return v * mul;
+}
+
+Config::Config() {
+  using T = Type;
+  auto add = [this](std::string name, T type, std::string value, bool runtime,
+                    int64_t min = 0, int64_t max = INT64_MAX,
+                    std::vector<std::string> choices = {}) {
+    Add(Directive{std::move(name), type, std::move(value), runtime, min, max,
+                  std::move(choices)});
+  };
+  // Network and clients.
+  add("bind", T::kString, "127.0.0.1", false);
+  add("port", T::kInt, "6380", false, 0, 65535);
+  add("io-threads", T::kInt, "0", false, 0, 128);
+  add("tcp-backlog", T::kInt, "511", false, 1, 65535);
+  add("maxclients", T::kInt, "10000", true, 1, 1000000);
+  add("timeout", T::kInt, "0", true, 0, INT32_MAX);
+  add("tcp-keepalive", T::kInt, "300", true, 0, INT32_MAX);
+  add("requirepass", T::kString, "", true);
+  add("client-query-buffer-limit", T::kMemory, "1073741824", true, 1024 * 1024);
+  add("proto-max-bulk-len", T::kMemory, "536870912", true, 1024 * 1024);
+  add("proto-max-multibulk-len", T::kInt, "1073741824", true, 1, INT32_MAX);
+  add("client-output-soft-limit", T::kMemory, "33554432", true, 1024);
+  add("client-output-hard-limit", T::kMemory, "0", true);
+  // Process.
+  add("daemonize", T::kEnum, "no", false, 0, 0, {"no"});
+  add("pidfile", T::kString, "", false);
+  add("logfile", T::kString, "", false);
+  add("loglevel", T::kEnum, "notice", true, 0, 0,
+      {"debug", "verbose", "notice", "warning"});
+  add("databases", T::kInt, "16", false, 16, 16);
+  add("hz", T::kInt, "10", true, 1, 500);
+  // Storage.
+  add("dir", T::kString, "./qdb-data", false);
+  add("engine", T::kEnum, "rocksdb", false, 0, 0,
+      {"rocksdb", "leveldb", "memory"});
+  add("block-cache-size", T::kMemory, "268435456", true, 0);
+  add("row-cache-size", T::kMemory, "0", false, 0);
+  add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
+  add("sync-writes", T::kBool, "no", true);
+  add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
+  // Accepted for compatibility with tools that read them (redis-benchmark
+  // asks for "save" and "appendonly"); persistence is the storage engine's.
+  add("save", T::kString, "", true);
+  add("appendonly", T::kBool, "no", true);
+}
+
+void Config::Add(Directive d) {
+  absl::MutexLock lock(&mu_);
+  defaults_[d.name] = d.value;
+  directives_[d.name] = std::move(d);
+}
+
+absl::StatusOr<std::string> Config::Normalise(const Directive& d,
+                                              std::string_view value) const {
+  switch (d.type) {
+    case Type::kString:
+      return std::string(value);
+    case Type::kBool: {
+      std::string v = Lower(value);
+      if (v != "yes" && v != "no") {
+        return absl::InvalidArgumentError("argument must be 'yes' or 'no'");
+      }
+      return v;
+    }
+    case Type::kEnum: {
+      std::string v = Lower(value);
+      for (const auto& c : d.choices) {
+        if (c == v) return v;
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("argument(s) must be one of the following: ",
+                       absl::StrJoin(d.choices, ", ")));
+    }
+    case Type::kInt: {
+      int64_t v;
+      if (!ParseInt(value, &v)) {
+        return absl::InvalidArgumentError(
+            "argument couldn't be parsed into an integer");
+      }
+      if (v < d.min || v > d.max) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "argument must be between ", d.min, " and ", d.max, " inclusive"));
+      }
+      return std::to_string(v);
+    }
+    case Type::kMemory: {
+      auto v = ParseMemory(value);
+      if (!v.ok()) return v.status();
+      if (*v < d.min || *v > d.max) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "argument must be between ", d.min, " and ", d.max, " inclusive"));
+      }
+      return std::to_string(*v);
+    }
+  }
+  return absl::InternalError("unknown directive type");
+}
+
+absl::Status Config::Set(std::string_view name, std::string_view value,
+                         bool startup) {
+  std::string key = Lower(name);
+  std::function<absl::Status(const std::string&)> hook;
+  std::string normalised;
+  std::string previous;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = directives_.find(key);
+    if (it == directives_.end()) {
+      return absl::NotFoundError(absl::StrCat("unknown directive '", key, "'"));
+    }
+    if (!startup && !it->second.runtime) {
+      return absl::FailedPreconditionError("can't set immutable config");
+    }
+    auto v = Normalise(it->second, value);
+    if (!v.ok()) return v.status();
+    normalised = *v;
+    previous = it->second.value;
+    it->second.value = normalised;
+    auto h = hooks_.find(key);
+    if (h != hooks_.end()) hook = h->second;
+  }
+  if (hook) {
+    absl::Status s = hook(normalised);
+    if (!s.ok()) {
+      absl::MutexLock lock(&mu_);
+      directives_[key].value = previous;
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Config::GetString(std::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = directives_.find(name);
+  return it == directives_.end() ? "" : it->second.value;
+}
+
+int64_t Config::GetInt(std::string_view name) const {
+  int64_t v = 0;
+  ParseInt(GetString(name), &v);
+  return v;
+}
+
+bool Config::GetBool(std::string_view name) const {
+  return GetString(name) == "yes";
+}
+
+bool Config::Has(std::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  return directives_.find(Lower(name)) != directives_.end();
+}
+
+std::vector<std::pair<std::string, std::string>> Config::Match(
+    std::string_view pattern) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, d] : directives_) {
+    if (GlobMatch(pattern, name, /*nocase=*/true))
+      out.emplace_back(name, d.value);
+  }
+  return out;
+}
+
+void Config::OnChange(std::string_view name,
+                      std::function<absl::Status(const std::string&)> hook) {
+  absl::MutexLock lock(&mu_);
+  hooks_[std::string(name)] = std::move(hook);
+}
+
+std::string Config::config_file() const {
+  absl::MutexLock lock(&mu_);
+  return config_file_;
+}
+
+absl::Status Config::LoadArgs(const std::vector<std::string>& args) {
+  size_t i = 0;
+  if (i < args.size() && args[i].rfind("--", 0) != 0) {
+    absl::Status s = LoadFile(args[i]);
+    if (!s.ok()) return s;
+    ++i;
+  }
+  // "--name v1 v2 --other v" -> lines "name v1 v2" and "other v", like
+  // redis-server.
+  std::string text;
+  for (; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) == 0) {
+      if (!text.empty()) text.push_back('\n');
+      text.append(args[i].substr(2));
+    } else {
+      if (text.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unexpected argument '", args[i], "'"));
+      }
+      // Quote so that values with spaces survive the line split.
+      text.append(" \"");
+      for (char c : args[i]) {
+        if (c == '"' || c == '\\') text.push_back('\\');
+        text.push_back(c);
+      }
+      text.push_back('"');
+    }
+  }
+  return LoadText(text, "command line");
+}
+
+absl::Status Config::LoadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("Fatal error, can't open config file '", path, "'"));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  {
+    absl::MutexLock lock(&mu_);
+    config_file_ = path;
+  }
+  return LoadText(buffer.str(), path);
+}
+
+absl::Status Config::LoadText(std::string_view text, std::string_view origin) {
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    std::vector<std::string> words;
+    std::string_view trimmed = Trim(line);
+    if (trimmed.empty() || trimmed[0] == '#') continue;
+    auto fail = [&](std::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "*** FATAL CONFIG FILE ERROR *** Reading the configuration file (",
+          std::string(origin), "), at line ", line_no, "\n>>> '",
+          std::string(trimmed), "'\n", std::string(why)));
+    };
+    if (!resp::SplitInlineArgs(trimmed, &words) || words.empty()) {
+      return fail("Unbalanced quotes in configuration line");
+    }
+    if (words.size() != 2 && !(words.size() == 1 && Has(words[0]))) {
+      if (!(Lower(words[0]) == "save")) {
+        return fail("Bad directive or wrong number of arguments");
+      }
+    }
+    std::string value;
+    for (size_t i = 1; i < words.size(); ++i) {
+      if (i > 1) value.push_back(' ');
+      value += words[i];
+    }
+    absl::Status s = Set(words[0], value, /*startup=*/true);
+    if (!s.ok()) {
+      if (absl::IsNotFound(s)) {
+        return fail("Bad directive or wrong number of arguments");
+      }
+      return fail(std::string(s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Config::Rewrite() const {
+  std::string path = config_file();
+  if (path.empty()) {
+    return absl::FailedPreconditionError(
+        "The server is running without a config file");
+  }
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, bool, std::less<>> written;
+  auto format = [](const Directive& d) {
+    std::string v = d.value;
+    bool quote = v.empty() || v.find_first_of(" \"'\\") != std::string::npos;
+    if (!quote) return absl::StrCat(d.name, " ", v);
+    std::string q = "\"";
+    for (char c : v) {
+      if (c == '"' || c == '\\') q.push_back('\\');
+      q.push_back(c);
+    }
+    return absl::StrCat(d.name, " ", q, "\"");
+  };
+  for (auto& line : lines) {
+    std::vector<std::string> words;
+    std::string_view trimmed = Trim(line);
+    if (trimmed.empty() || trimmed[0] == '#') continue;
+    if (!resp::SplitInlineArgs(trimmed, &words) || words.empty()) continue;
+    auto it = directives_.find(Lower(words[0]));
+    if (it == directives_.end()) continue;
+    if (written[it->first]) {
+      line = "# " + line;  // a duplicate: the first occurrence holds the value
+      continue;
+    }
+    line = format(it->second);
+    written[it->first] = true;
+  }
+  bool header = false;
+  for (const auto& [name, d] : directives_) {
+    if (written[name] || defaults_.at(name) == d.value) continue;
+    if (!header) {
+      lines.push_back("# Generated by CONFIG REWRITE");
+      header = true;
+    }
+    lines.push_back(format(d));
+  }
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& line : lines) out << line << "\n";
+    if (!out.flush()) {
+      return absl::InternalError(absl::StrCat("Rewriting config file: ", path));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("Rewriting config file: ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace reborn::server

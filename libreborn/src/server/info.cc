@@ -1,0 +1,128 @@
+// The built-in INFO sections of qdb-server. Field names follow
+// redis-server's so that monitoring tools read them unchanged.
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "command/command_spec.h"
+#include "server/qdb_server_impl.h"
+
+namespace reborn::server {
+namespace {
+
+int64_t RssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+std::string HumanBytes(int64_t n) {
+  const char* units[] = {"B", "K", "M", "G", "T"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f%s" : "%.2f%s", v, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+void AppendServerInfo(QdbServerImpl& server, std::string_view section,
+                      std::string* out) {
+  const int64_t now_ms = absl::GetCurrentTimeNanos() / 1000000;
+  auto& net = server.network();
+  if (section == "server") {
+    utsname uts{};
+    uname(&uts);
+    int64_t uptime = (now_ms - server.start_ms()) / 1000;
+    absl::StrAppend(
+        out, "# Server\r\n", "redis_version:7.0.0\r\n", "qdb_version:0.1.0\r\n",
+        "redis_mode:standalone\r\n", "os:", uts.sysname, " ", uts.release, " ",
+        uts.machine, "\r\n", "arch_bits:64\r\n", "multiplexing_api:epoll\r\n",
+        "process_id:", getpid(), "\r\n", "run_id:", server.run_id(), "\r\n",
+        "tcp_port:", server.port(), "\r\n",
+        "server_time_usec:", absl::GetCurrentTimeNanos() / 1000, "\r\n",
+        "uptime_in_seconds:", uptime, "\r\n", "uptime_in_days:", uptime / 86400,
+        "\r\n", "hz:", server.config().GetInt("hz"), "\r\n",
+        "io_threads_active:", net.thread_count() > 1 ? 1 : 0, "\r\n",
+        "storage_engine:", server.config().GetString("engine"), "\r\n",
+        "config_file:", server.config().config_file(), "\r\n");
+  } else if (section == "clients") {
+    absl::StrAppend(out, "# Clients\r\n",
+                    "connected_clients:", net.clients().size(), "\r\n",
+                    "maxclients:", net.limits().max_clients.load(), "\r\n",
+                    "blocked_clients:0\r\n", "tracking_clients:0\r\n");
+  } else if (section == "memory") {
+    struct mallinfo2 mi = mallinfo2();
+    int64_t used = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+    int64_t rss = RssBytes();
+    absl::StrAppend(out, "# Memory\r\n", "used_memory:", used, "\r\n",
+                    "used_memory_human:", HumanBytes(used), "\r\n",
+                    "used_memory_rss:", rss, "\r\n",
+                    "used_memory_rss_human:", HumanBytes(rss), "\r\n",
+                    "maxmemory:0\r\n", "maxmemory_policy:noeviction\r\n",
+                    "mem_allocator:libc\r\n");
+  } else if (section == "persistence") {
+    absl::StrAppend(out, "# Persistence\r\n", "loading:0\r\n",
+                    "rdb_changes_since_last_save:0\r\n",
+                    "rdb_bgsave_in_progress:0\r\n", "aof_enabled:0\r\n",
+                    "sync_writes:", server.config().GetString("sync-writes"),
+                    "\r\n");
+  } else if (section == "stats") {
+    auto& stats = net.stats();
+    absl::StrAppend(
+        out, "# Stats\r\n",
+        "total_connections_received:", net.clients().total_connections(),
+        "\r\n", "total_commands_processed:", stats.commands.load(), "\r\n",
+        "total_net_input_bytes:", stats.input_bytes.load(), "\r\n",
+        "total_net_output_bytes:", stats.output_bytes.load(), "\r\n",
+        "rejected_connections:", net.clients().rejected_connections(), "\r\n",
+        "total_error_replies:0\r\n",
+        "protocol_errors:", stats.protocol_errors.load(), "\r\n");
+  } else if (section == "replication") {
+    absl::StrAppend(out, "# Replication\r\n", "role:master\r\n",
+                    "connected_slaves:0\r\n", "master_replid:", server.run_id(),
+                    "\r\n", "master_repl_offset:0\r\n");
+  } else if (section == "cpu") {
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    auto secs = [](const timeval& tv) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(tv.tv_sec),
+                    static_cast<long>(tv.tv_usec));
+      return std::string(buf);
+    };
+    absl::StrAppend(out, "# CPU\r\n", "used_cpu_sys:", secs(self.ru_stime),
+                    "\r\n", "used_cpu_user:", secs(self.ru_utime), "\r\n");
+  } else if (section == "commandstats") {
+    absl::StrAppend(out, "# Commandstats\r\n");
+    for (const auto& spec : AllCommandSpecs()) {
+      const auto& c = server.command_stats().For(spec);
+      uint64_t calls = c.calls.load();
+      uint64_t rejected = c.rejected.load();
+      if (calls == 0 && rejected == 0) continue;
+      uint64_t usec = c.usec.load();
+      char per_call[32];
+      std::snprintf(per_call, sizeof(per_call), "%.2f",
+                    calls ? static_cast<double>(usec) / calls : 0.0);
+      absl::StrAppend(out, "cmdstat_", std::string(spec.name), ":calls=", calls,
+                      ",usec=", usec, ",usec_per_call=", per_call,
+                      ",rejected_calls=", rejected,
+                      ",failed_calls=", c.failed.load(), "\r\n");
+    }
+  } else if (section == "keyspace") {
+    absl::StrAppend(out, "# Keyspace\r\n");
+  }
+}
+
+}  // namespace reborn::server

@@ -1,0 +1,156 @@
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/qdb_server_impl.h"
+#include "spdlog/spdlog.h"
+
+namespace reborn {
+
+absl::StatusOr<std::unique_ptr<QdbServer>> QdbServer::Create(
+    const std::vector<std::string>& args) {
+  auto config = std::make_unique<server::Config>();
+  absl::Status s = config->LoadArgs(args);
+  if (!s.ok()) return s;
+  return std::unique_ptr<QdbServer>(
+      std::make_unique<server::QdbServerImpl>(std::move(config)));
+}
+
+namespace server {
+namespace {
+
+std::string RandomHex(size_t n) {
+  std::random_device rd;
+  std::mt19937_64 gen(rd());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(n, '0');
+  for (auto& c : out) c = kHex[gen() % 16];
+  return out;
+}
+
+}  // namespace
+
+QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
+    : config_(std::move(config)), run_id_(RandomHex(40)) {
+  net::ServerOptions options;
+  options.bind = config_->GetString("bind");
+  options.port = static_cast<int>(config_->GetInt("port"));
+  options.threads = static_cast<int>(config_->GetInt("io-threads"));
+  options.backlog = static_cast<int>(config_->GetInt("tcp-backlog"));
+  network_ = std::make_unique<net::Server>(options, this);
+}
+
+QdbServerImpl::~QdbServerImpl() { Stop(); }
+
+void QdbServerImpl::ApplyConfigHooks() {
+  net::ServerLimits& limits = network_->limits();
+  auto bind_size = [this](const char* name, std::atomic<size_t>* target) {
+    *target = static_cast<size_t>(config_->GetInt(name));
+    config_->OnChange(name, [this, name, target](const std::string&) {
+      *target = static_cast<size_t>(config_->GetInt(name));
+      return absl::OkStatus();
+    });
+  };
+  auto bind_int = [this](const char* name, std::atomic<int64_t>* target) {
+    *target = config_->GetInt(name);
+    config_->OnChange(name, [this, name, target](const std::string&) {
+      *target = config_->GetInt(name);
+      return absl::OkStatus();
+    });
+  };
+  bind_size("maxclients", &limits.max_clients);
+  bind_size("client-query-buffer-limit", &limits.query_buffer_limit);
+  bind_size("client-output-soft-limit", &limits.output_soft_limit);
+  bind_size("client-output-hard-limit", &limits.output_hard_limit);
+  bind_int("timeout", &limits.idle_timeout_s);
+  bind_int("proto-max-bulk-len", &limits.max_bulk_len);
+  bind_int("proto-max-multibulk-len", &limits.max_multibulk_len);
+  config_->OnChange("loglevel", [](const std::string& level) {
+    spdlog::set_level(level == "debug"     ? spdlog::level::debug
+                      : level == "verbose" ? spdlog::level::debug
+                      : level == "warning" ? spdlog::level::warn
+                                           : spdlog::level::info);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status QdbServerImpl::RegisterCommands() {
+  return RegisterServerCommands(*this, table_);
+}
+
+absl::Status QdbServerImpl::Start() {
+  start_ms_ = absl::GetCurrentTimeNanos() / 1000000;
+  ApplyConfigHooks();
+  absl::Status s = RegisterCommands();
+  if (!s.ok()) return s;
+  s = network_->Start();
+  if (!s.ok()) return s;
+  spdlog::info("qdb-server ready on {}:{} ({} I/O threads)",
+               config_->GetString("bind"), network_->port(),
+               network_->thread_count());
+  return absl::OkStatus();
+}
+
+int QdbServerImpl::port() const { return network_->port(); }
+void QdbServerImpl::Wait() { network_->Wait(); }
+void QdbServerImpl::RequestStop() { network_->RequestStop(); }
+
+void QdbServerImpl::Stop() {
+  if (stopped_.exchange(true)) return;
+  network_->Stop();
+  spdlog::info("qdb-server stopped");
+}
+
+void QdbServerImpl::OnConnect(Session& session) {
+  session.authenticated = config_->GetString("requirepass").empty();
+}
+
+void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
+                           resp::ReplyWriter& reply) {
+  const CommandTable::Entry* entry = table_.Find(args[0]);
+  if (entry == nullptr) {
+    reply.Error(UnknownCommandError(args));
+    return;
+  }
+  const CommandSpec& spec = *entry->spec;
+  CommandStats::Counters& counters = command_stats_.For(spec);
+  session.last_command = spec.name.data();
+  if (!session.authenticated && !spec.has(kCmdNoAuth)) {
+    counters.rejected.fetch_add(1, std::memory_order_relaxed);
+    reply.Error("NOAUTH Authentication required.");
+    return;
+  }
+  if (!spec.ArityOk(args.size())) {
+    counters.rejected.fetch_add(1, std::memory_order_relaxed);
+    reply.Error(WrongArityError(spec.name));
+    return;
+  }
+  std::string* out = reply.buffer();
+  size_t mark = out->size();
+  int64_t begin = absl::GetCurrentTimeNanos();
+  CommandContext ctx{session, spec, args, reply};
+  entry->handler(ctx);
+  int64_t elapsed_us = (absl::GetCurrentTimeNanos() - begin) / 1000;
+  counters.calls.fetch_add(1, std::memory_order_relaxed);
+  counters.usec.fetch_add(static_cast<uint64_t>(elapsed_us),
+                          std::memory_order_relaxed);
+  if (out->size() > mark && (*out)[mark] == '-') {
+    counters.failed.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+const std::vector<std::string>& QdbServerImpl::info_sections() const {
+  static const std::vector<std::string> kDefault = {
+      "server", "clients",     "memory", "persistence",
+      "stats",  "replication", "cpu",    "keyspace"};
+  return kDefault;
+}
+
+void QdbServerImpl::AppendInfo(std::string_view section,
+                               std::string* out) const {
+  AppendServerInfo(const_cast<QdbServerImpl&>(*this), section, out);
+  for (const auto& [name, provider] : info_providers_) provider(section, out);
+}
+
+}  // namespace server
+}  // namespace reborn

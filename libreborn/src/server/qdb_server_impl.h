@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "command/command_table.h"
+#include "net/server.h"
+#include "reborn/qdb_server.h"
+#include "server/command_stats.h"
+#include "server/config.h"
+
+namespace reborn::server {
+
+// Contributes lines to an INFO section ("keyspace", "rocksdb", ...).
+using InfoProvider =
+    std::function<void(std::string_view section, std::string* out)>;
+
+// The qdb-server: config + network server + command table. Thread safety:
+// the command table and providers are filled before Start() and read-only
+// afterwards; config, limits and stats are internally synchronised.
+class QdbServerImpl final : public QdbServer, public net::RequestHandler {
+ public:
+  explicit QdbServerImpl(std::unique_ptr<Config> config);
+  ~QdbServerImpl() override;
+
+  // QdbServer.
+  absl::Status Start() override;
+  int port() const override;
+  void Wait() override;
+  void RequestStop() override;
+  void Stop() override;
+
+  // net::RequestHandler.
+  void OnConnect(Session& session) override;
+  void Handle(Session& session, std::vector<std::string>& args,
+              resp::ReplyWriter& reply) override;
+
+  // For the server commands.
+  Config& config() { return *config_; }
+  net::Server& network() { return *network_; }
+  const CommandTable& table() const { return table_; }
+  CommandStats& command_stats() { return command_stats_; }
+  const std::string& run_id() const { return run_id_; }
+  int64_t start_ms() const { return start_ms_; }
+  const std::vector<std::string>& info_sections() const;
+  void AppendInfo(std::string_view section, std::string* out) const;
+
+ private:
+  absl::Status RegisterCommands();
+  void ApplyConfigHooks();
+
+  std::unique_ptr<Config> config_;
+  std::unique_ptr<net::Server> network_;
+  CommandTable table_;
+  CommandStats command_stats_;
+  std::vector<std::pair<std::string, InfoProvider>> info_providers_;
+  std::string run_id_;
+  int64_t start_ms_ = 0;
+  std::atomic<bool> stopped_{false};
+};
+
+// Registers PING ECHO HELLO AUTH QUIT RESET COMMAND CLIENT TIME CONFIG INFO
+// SHUTDOWN on `table`.
+absl::Status RegisterServerCommands(QdbServerImpl& server, CommandTable& table);
+
+// The built-in INFO sections (server, clients, memory, persistence, stats,
+// replication, cpu, commandstats) for `server`.
+void AppendServerInfo(QdbServerImpl& server, std::string_view section,
+                      std::string* out);
+
+}  // namespace reborn::server

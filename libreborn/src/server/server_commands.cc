@@ -1,0 +1,541 @@
+// Connection and server commands of qdb-server: PING ECHO HELLO AUTH QUIT
+// RESET COMMAND CLIENT TIME CONFIG INFO SHUTDOWN.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/qdb_server_impl.h"
+#include "spdlog/spdlog.h"
+#include "util/glob.h"
+
+namespace reborn::server {
+namespace {
+
+constexpr std::string_view kServerVersion = "7.0.0";
+
+std::string Lower(std::string_view s) {
+  return absl::AsciiStrToLower(std::string(s));
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+
+int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
+
+void Ping(CommandContext& ctx) {
+  if (ctx.args.size() > 2) {
+    ctx.reply.Error(WrongArityError("ping"));
+  } else if (ctx.args.size() == 2) {
+    ctx.reply.Bulk(ctx.args[1]);
+  } else {
+    ctx.reply.SimpleString("PONG");
+  }
+}
+
+void Echo(CommandContext& ctx) { ctx.reply.Bulk(ctx.args[1]); }
+
+void Quit(CommandContext& ctx) {
+  ctx.reply.Ok();
+  ctx.session.close_after_reply = true;
+}
+
+void Time(CommandContext& ctx) {
+  int64_t us = absl::GetCurrentTimeNanos() / 1000;
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(us / 1000000));
+  ctx.reply.Bulk(std::to_string(us % 1000000));
+}
+
+// AUTH [username] password. Only the "default" user exists; without
+// requirepass it is "nopass" and accepts any password, like redis-server.
+bool CheckAuth(QdbServerImpl& server, CommandContext& ctx,
+               std::string_view user, std::string_view password) {
+  std::string required = server.config().GetString("requirepass");
+  if (user != "default" || (!required.empty() && password != required)) {
+    ctx.reply.Error(
+        "WRONGPASS invalid username-password pair or user is disabled.");
+    return false;
+  }
+  return true;
+}
+
+void Auth(QdbServerImpl& server, CommandContext& ctx) {
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error("ERR syntax error");
+    return;
+  }
+  std::string required = server.config().GetString("requirepass");
+  if (ctx.args.size() == 2 && required.empty()) {
+    ctx.reply.Error(
+        "ERR AUTH <password> called without any password configured for the "
+        "default user. Are you sure your configuration is correct?");
+    return;
+  }
+  std::string user = ctx.args.size() == 3 ? ctx.args[1] : "default";
+  if (CheckAuth(server, ctx, user, ctx.args.back())) {
+    ctx.session.authenticated = true;
+    ctx.reply.Ok();
+  }
+}
+
+void Hello(QdbServerImpl& server, CommandContext& ctx) {
+  auto& args = ctx.args;
+  int protocol = ctx.session.protocol;
+  size_t i = 1;
+  if (args.size() >= 2) {
+    int64_t ver = 0;
+    if (!absl::SimpleAtoi(args[1], &ver)) {
+      ctx.reply.Error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (ver < 2 || ver > 3) {
+      ctx.reply.Error("NOPROTO unsupported protocol version");
+      return;
+    }
+    protocol = static_cast<int>(ver);
+    i = 2;
+  }
+  std::string name;
+  bool set_name = false;
+  for (; i < args.size(); ++i) {
+    bool more = i + 1 < args.size();
+    if (EqualsIgnoreCase(args[i], "AUTH") && i + 2 < args.size()) {
+      if (!CheckAuth(server, ctx, args[i + 1], args[i + 2])) return;
+      ctx.session.authenticated = true;
+      i += 2;
+    } else if (EqualsIgnoreCase(args[i], "SETNAME") && more) {
+      name = args[++i];
+      set_name = true;
+    } else {
+      ctx.reply.Error(
+          absl::StrCat("ERR Syntax error in HELLO option '", args[i], "'"));
+      return;
+    }
+  }
+  if (!ctx.session.authenticated) {
+    ctx.reply.Error(
+        "NOAUTH HELLO must be called with the client already authenticated, "
+        "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
+        "to authenticate the client and select the RESP protocol version at "
+        "the same time");
+    return;
+  }
+  if (set_name) {
+    ctx.session.name = name;
+    if (auto entry = server.network().clients().Find(ctx.session.id)) {
+      entry->set_name(name);
+    }
+  }
+  ctx.session.protocol = protocol;
+  ctx.reply.set_protocol(protocol);
+  ctx.reply.MapHeader(7);
+  ctx.reply.Bulk("server");
+  ctx.reply.Bulk("redis");
+  ctx.reply.Bulk("version");
+  ctx.reply.Bulk(kServerVersion);
+  ctx.reply.Bulk("proto");
+  ctx.reply.Integer(protocol);
+  ctx.reply.Bulk("id");
+  ctx.reply.Integer(static_cast<int64_t>(ctx.session.id));
+  ctx.reply.Bulk("mode");
+  ctx.reply.Bulk("standalone");
+  ctx.reply.Bulk("role");
+  ctx.reply.Bulk("master");
+  ctx.reply.Bulk("modules");
+  ctx.reply.ArrayHeader(0);
+}
+
+void Reset(CommandContext& ctx) {
+  ctx.session.db = 0;
+  ctx.session.protocol = 2;
+  ctx.reply.set_protocol(2);
+  ctx.session.name.clear();
+  ctx.reply.SimpleString("RESET");
+}
+
+// COMMAND [COUNT | INFO name... | DOCS name... | LIST | GETKEYS cmd args...]
+void WriteCommandInfo(const CommandSpec& spec, resp::ReplyWriter& reply) {
+  reply.ArrayHeader(10);
+  reply.Bulk(spec.name);
+  reply.Integer(spec.arity);
+  auto flags = FlagNames(spec.flags);
+  reply.SetHeader(flags.size());
+  for (auto f : flags) reply.SimpleString(f);
+  reply.Integer(spec.first_key);
+  reply.Integer(spec.last_key);
+  reply.Integer(spec.key_step);
+  reply.SetHeader(0);    // ACL categories
+  reply.SetHeader(0);    // tips
+  reply.ArrayHeader(0);  // key specs
+  reply.ArrayHeader(0);  // subcommands
+}
+
+void Command(QdbServerImpl& server, CommandContext& ctx) {
+  auto entries = server.table().Entries();
+  std::sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) {
+    return a->spec->name < b->spec->name;
+  });
+  if (ctx.args.size() == 1) {
+    ctx.reply.ArrayHeader(entries.size());
+    for (const auto* e : entries) WriteCommandInfo(*e->spec, ctx.reply);
+    return;
+  }
+  std::string sub = Lower(ctx.args[1]);
+  if (sub == "count" && ctx.args.size() == 2) {
+    ctx.reply.Integer(static_cast<int64_t>(entries.size()));
+  } else if (sub == "list" && ctx.args.size() == 2) {
+    ctx.reply.ArrayHeader(entries.size());
+    for (const auto* e : entries) ctx.reply.Bulk(e->spec->name);
+  } else if (sub == "info") {
+    if (ctx.args.size() == 2) {
+      ctx.reply.ArrayHeader(entries.size());
+      for (const auto* e : entries) WriteCommandInfo(*e->spec, ctx.reply);
+      return;
+    }
+    ctx.reply.ArrayHeader(ctx.args.size() - 2);
+    for (size_t i = 2; i < ctx.args.size(); ++i) {
+      const auto* e = server.table().Find(ctx.args[i]);
+      if (e) {
+        WriteCommandInfo(*e->spec, ctx.reply);
+      } else {
+        ctx.reply.NullArray();
+      }
+    }
+  } else if (sub == "docs") {
+    std::vector<const CommandSpec*> specs;
+    if (ctx.args.size() == 2) {
+      for (const auto* e : entries) specs.push_back(e->spec);
+    } else {
+      for (size_t i = 2; i < ctx.args.size(); ++i) {
+        if (const auto* e = server.table().Find(ctx.args[i])) {
+          specs.push_back(e->spec);
+        }
+      }
+    }
+    ctx.reply.MapHeader(specs.size());
+    for (const auto* spec : specs) {
+      ctx.reply.Bulk(spec->name);
+      ctx.reply.MapHeader(3);
+      ctx.reply.Bulk("summary");
+      ctx.reply.Bulk("");
+      ctx.reply.Bulk("since");
+      ctx.reply.Bulk("1.0.0");
+      ctx.reply.Bulk("group");
+      ctx.reply.Bulk(spec->has(kCmdSlot) ? "slots" : "generic");
+    }
+  } else if (sub == "getkeys" && ctx.args.size() >= 3) {
+    const CommandSpec* spec = FindCommandSpec(ctx.args[2]);
+    if (spec == nullptr) {
+      ctx.reply.Error("ERR Invalid command specified");
+      return;
+    }
+    std::vector<std::string> cmd(ctx.args.begin() + 2, ctx.args.end());
+    if (!spec->ArityOk(cmd.size())) {
+      ctx.reply.Error("ERR Invalid number of arguments specified for command");
+      return;
+    }
+    auto positions = KeyPositions(*spec, cmd);
+    if (positions.empty()) {
+      ctx.reply.Error("ERR The command has no key arguments");
+      return;
+    }
+    ctx.reply.ArrayHeader(positions.size());
+    for (size_t p : positions) ctx.reply.Bulk(cmd[p]);
+  } else if (sub == "help") {
+    ctx.reply.BulkArray({"COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]"});
+  } else {
+    ctx.reply.Error(UnknownSubcommandError("command", ctx.args[1]));
+  }
+}
+
+bool ValidClientName(std::string_view name) {
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return c >= '!' && c <= '~'; });
+}
+
+std::string ClientLine(const net::ClientEntry& e) {
+  int64_t now = NowMs();
+  const char* cmd = e.last_command.load();
+  return absl::StrCat(
+      "id=", e.id, " addr=", e.peer, " laddr=", e.local,
+      " fd=-1 name=", e.name(), " age=", (now - e.created_ms) / 1000,
+      " idle=", (now - e.last_active_ms.load()) / 1000,
+      " flags=N db=", e.db.load(),
+      " sub=0 psub=0 ssub=0 multi=-1 qbuf=", e.query_buffer.load(),
+      " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
+      e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
+      " user=default redir=-1 resp=", e.protocol.load(), "\n");
+}
+
+void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
+  auto& args = ctx.args;
+  std::string sub = Lower(args[1]);
+  auto& registry = server.network().clients();
+  auto arity = [&](bool ok) {
+    if (!ok) {
+      ctx.reply.Error(absl::StrCat("ERR wrong number of arguments for 'client|",
+                                   sub, "' command"));
+    }
+    return ok;
+  };
+  if (sub == "id") {
+    if (arity(args.size() == 2)) ctx.reply.Integer(ctx.session.id);
+  } else if (sub == "getname") {
+    if (!arity(args.size() == 2)) return;
+    if (ctx.session.name.empty()) {
+      ctx.reply.Null();
+    } else {
+      ctx.reply.Bulk(ctx.session.name);
+    }
+  } else if (sub == "setname") {
+    if (!arity(args.size() == 3)) return;
+    if (!ValidClientName(args[2])) {
+      ctx.reply.Error(
+          "ERR Client names cannot contain spaces, newlines or special "
+          "characters.");
+      return;
+    }
+    ctx.session.name = args[2];
+    if (auto e = registry.Find(ctx.session.id)) e->set_name(args[2]);
+    ctx.reply.Ok();
+  } else if (sub == "list" || sub == "info") {
+    std::string text;
+    if (sub == "info") {
+      if (!arity(args.size() == 2)) return;
+      if (auto e = registry.Find(ctx.session.id)) text = ClientLine(*e);
+    } else {
+      std::set<uint64_t> ids;
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (EqualsIgnoreCase(args[i], "ID")) continue;
+        uint64_t id;
+        if (i == 2 || !absl::SimpleAtoi(args[i], &id)) {
+          if (EqualsIgnoreCase(args[2], "TYPE") && args.size() == 4) break;
+          ctx.reply.Error("ERR syntax error");
+          return;
+        }
+        ids.insert(id);
+      }
+      for (const auto& e : registry.Snapshot()) {
+        if (ids.empty() || ids.count(e->id)) text += ClientLine(*e);
+      }
+    }
+    ctx.reply.Bulk(text);
+  } else if (sub == "kill") {
+    // CLIENT KILL addr | CLIENT KILL [ID id] [ADDR addr] [LADDR addr]
+    // [SKIPME yes|no]
+    if (args.size() == 3) {
+      for (const auto& e : registry.Snapshot()) {
+        if (e->peer == args[2]) {
+          e->kill();
+          ctx.reply.Ok();
+          return;
+        }
+      }
+      ctx.reply.Error("ERR No such client");
+      return;
+    }
+    if (args.size() < 4 || args.size() % 2 != 0) {
+      ctx.reply.Error("ERR syntax error");
+      return;
+    }
+    uint64_t id = 0;
+    std::string addr, laddr;
+    bool skipme = true;
+    for (size_t i = 2; i + 1 < args.size(); i += 2) {
+      std::string opt = Lower(args[i]);
+      if (opt == "id") {
+        if (!absl::SimpleAtoi(args[i + 1], &id) || id == 0) {
+          ctx.reply.Error("ERR client-id should be greater than 0");
+          return;
+        }
+      } else if (opt == "addr") {
+        addr = args[i + 1];
+      } else if (opt == "laddr") {
+        laddr = args[i + 1];
+      } else if (opt == "skipme") {
+        std::string v = Lower(args[i + 1]);
+        if (v != "yes" && v != "no") {
+          ctx.reply.Error("ERR syntax error");
+          return;
+        }
+        skipme = v == "yes";
+      } else if (opt == "type" || opt == "user" || opt == "maxage") {
+        continue;  // accepted; every client here is a normal default user
+      } else {
+        ctx.reply.Error("ERR syntax error");
+        return;
+      }
+    }
+    int64_t killed = 0;
+    for (const auto& e : registry.Snapshot()) {
+      if (id != 0 && e->id != id) continue;
+      if (!addr.empty() && e->peer != addr) continue;
+      if (!laddr.empty() && e->local != laddr) continue;
+      if (skipme && e->id == ctx.session.id) continue;
+      e->kill();
+      ++killed;
+    }
+    ctx.reply.Integer(killed);
+  } else if (sub == "help") {
+    ctx.reply.BulkArray({"CLIENT <subcommand> [<arg> ...]",
+                         "ID, GETNAME, SETNAME, LIST, INFO, KILL, HELP"});
+  } else {
+    ctx.reply.Error(UnknownSubcommandError("client", args[1]));
+  }
+}
+
+void ConfigCommand(QdbServerImpl& server, CommandContext& ctx) {
+  auto& args = ctx.args;
+  std::string sub = Lower(args[1]);
+  auto& config = server.config();
+  if (sub == "get") {
+    if (args.size() < 3) {
+      ctx.reply.Error("ERR wrong number of arguments for 'config|get' command");
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> found;
+    std::set<std::string> seen;
+    for (size_t i = 2; i < args.size(); ++i) {
+      for (auto& kv : config.Match(args[i])) {
+        if (seen.insert(kv.first).second) found.push_back(std::move(kv));
+      }
+    }
+    ctx.reply.MapHeader(found.size());
+    for (const auto& [name, value] : found) {
+      ctx.reply.Bulk(name);
+      ctx.reply.Bulk(value);
+    }
+  } else if (sub == "set") {
+    if (args.size() < 4 || args.size() % 2 != 0) {
+      ctx.reply.Error("ERR wrong number of arguments for 'config|set' command");
+      return;
+    }
+    for (size_t i = 2; i < args.size(); i += 2) {
+      if (!config.Has(args[i])) {
+        ctx.reply.Error(absl::StrCat(
+            "ERR Unknown option or number of arguments for CONFIG SET - '",
+            args[i], "'"));
+        return;
+      }
+    }
+    for (size_t i = 2; i < args.size(); i += 2) {
+      absl::Status s = config.Set(args[i], args[i + 1]);
+      if (!s.ok()) {
+        ctx.reply.Error(absl::StrCat(
+            "ERR CONFIG SET failed (possibly related to argument '",
+            Lower(args[i]), "') - ", s.message()));
+        return;
+      }
+    }
+    ctx.reply.Ok();
+  } else if (sub == "resetstat" && args.size() == 2) {
+    server.command_stats().Reset();
+    auto& stats = server.network().stats();
+    stats.commands = 0;
+    stats.input_bytes = 0;
+    stats.output_bytes = 0;
+    stats.protocol_errors = 0;
+    ctx.reply.Ok();
+  } else if (sub == "rewrite" && args.size() == 2) {
+    absl::Status s = config.Rewrite();
+    if (!s.ok()) {
+      ctx.reply.Error(absl::StrCat("ERR ", s.message()));
+    } else {
+      ctx.reply.Ok();
+    }
+  } else if (sub == "help") {
+    ctx.reply.BulkArray({"CONFIG <subcommand> [<arg> ...]",
+                         "GET, SET, RESETSTAT, REWRITE, HELP"});
+  } else if (sub == "resetstat" || sub == "rewrite") {
+    ctx.reply.Error(absl::StrCat("ERR wrong number of arguments for 'config|",
+                                 sub, "' command"));
+  } else {
+    ctx.reply.Error(UnknownSubcommandError("config", args[1]));
+  }
+}
+
+void Info(QdbServerImpl& server, CommandContext& ctx) {
+  std::vector<std::string> sections;
+  bool all = false;
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    std::string s = Lower(ctx.args[i]);
+    if (s == "all" || s == "everything") {
+      all = true;
+    } else if (s == "default") {
+      for (const auto& d : server.info_sections()) sections.push_back(d);
+    } else {
+      sections.push_back(s);
+    }
+  }
+  if (ctx.args.size() == 1) sections = server.info_sections();
+  if (all) {
+    sections = server.info_sections();
+    sections.insert(sections.begin() + 6, "commandstats");
+    sections.push_back("rocksdb");
+  }
+  std::string text;
+  for (const auto& section : sections) {
+    std::string part;
+    server.AppendInfo(section, &part);
+    if (part.empty()) continue;
+    if (!text.empty()) text += "\r\n";
+    text += part;
+  }
+  ctx.reply.Bulk(text);
+}
+
+void Shutdown(QdbServerImpl& server, CommandContext& ctx) {
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    std::string opt = Lower(ctx.args[i]);
+    if (opt != "nosave" && opt != "save" && opt != "now" && opt != "force" &&
+        opt != "abort") {
+      ctx.reply.Error("ERR syntax error");
+      return;
+    }
+    if (opt == "abort") {
+      ctx.reply.Error("ERR No shutdown in progress.");
+      return;
+    }
+  }
+  spdlog::info("SHUTDOWN requested by client {} ({})", ctx.session.id,
+               ctx.session.peer);
+  // Like redis-server, no reply: the connection closes as the server stops.
+  ctx.session.close_after_reply = true;
+  server.RequestStop();
+}
+
+}  // namespace
+
+absl::Status RegisterServerCommands(QdbServerImpl& server,
+                                    CommandTable& table) {
+  auto with_server = [&server](void (*fn)(QdbServerImpl&, CommandContext&)) {
+    return [&server, fn](CommandContext& ctx) { fn(server, ctx); };
+  };
+  const std::pair<const char*, CommandHandler> handlers[] = {
+      {"ping", Ping},
+      {"echo", Echo},
+      {"quit", Quit},
+      {"time", Time},
+      {"reset", Reset},
+      {"auth", with_server(Auth)},
+      {"hello", with_server(Hello)},
+      {"command", with_server(Command)},
+      {"client", with_server(ClientCommand)},
+      {"config", with_server(ConfigCommand)},
+      {"info", with_server(Info)},
+      {"shutdown", with_server(Shutdown)},
+  };
+  for (const auto& [name, handler] : handlers) {
+    absl::Status s = table.Register(name, handler);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace reborn::server
