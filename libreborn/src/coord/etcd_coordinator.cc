@@ -377,6 +377,14 @@ class EtcdCoordinator : public Coordinator {
       c.code = code;
       c.message = std::move(msg);
       c.retry = is_retry;
+      // The same condition twice (siblings under one parent) is sent once.
+      for (const Cmp& o : cmps) {
+        if (o.key == c.key && o.range_end == c.range_end &&
+            o.target == c.target && o.result == c.result &&
+            o.value == c.value) {
+          return;
+        }
+      }
       cmps.push_back(std::move(c));
     };
     // Requires node `path` to exist (and, if version >= 0, to have it).

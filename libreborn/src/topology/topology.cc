@@ -15,8 +15,9 @@
 namespace reborn {
 namespace {
 
-// etcd limits a transaction to 128 operations by default.
-constexpr size_t kMultiChunk = 100;
+// etcd limits a transaction to 128 operations by default (compares count:
+// a create needs up to three).
+constexpr size_t kMultiChunk = 40;
 
 std::string S(std::string_view v) { return std::string(v); }
 
