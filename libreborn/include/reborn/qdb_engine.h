@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "reborn/reply.h"
+
+namespace reborn {
+
+namespace qdb {
+class EngineCore;
+}
+
+struct QdbOptions {
+  std::string engine = "rocksdb";  // rocksdb | leveldb | memory
+  std::string dir = "./data";      // unused by memory
+  size_t block_cache_mb = 256;     // shared LRU block cache (hot data)
+  size_t row_cache_mb = 0;         // rocksdb row cache; 0 = off
+  size_t write_buffer_mb = 64;     // memtable size per column family
+  // Sync the write-ahead log on every write: a kill -9 (or power loss)
+  // loses no acknowledged write. Off: a process crash loses nothing either
+  // (the WAL is in the OS page cache); an OS crash may lose the writes of
+  // the last few seconds.
+  bool sync_writes = false;
+  int bloom_bits = 10;  // bloom filter bits per key; 0 = none
+  int64_t proto_max_bulk_len = 512LL * 1024 * 1024;  // largest string value
+  // Background active expiry (and garbage sweeps): cycles per second and
+  // the time budget of one cycle.
+  int expiry_hz = 10;
+  int expiry_cycle_budget_ms = 25;
+};
+
+// The QDB engine: a Redis-compatible store (16 databases) over RocksDB,
+// LevelDB or memory, usable without any network.
+//
+// Thread safety: every method may be called concurrently from any thread.
+// Read-modify-write operations on one key are serialised by striped key
+// locks; every command commits one atomic write batch.
+class QdbEngine {
+ public:
+  // Opens (creating if needed) the store described by `options` and starts
+  // the background expiry thread.
+  static absl::StatusOr<std::unique_ptr<QdbEngine>> Open(
+      const QdbOptions& options);
+  ~QdbEngine();  // stops background work and flushes to disk
+
+  QdbEngine(const QdbEngine&) = delete;
+  QdbEngine& operator=(const QdbEngine&) = delete;
+
+  // Per-caller state for Execute: the SELECTed database and RESP version.
+  struct Context {
+    int db = 0;
+    int protocol = 2;
+  };
+  // Runs one command (args[0] is its name) as redis-server would and returns
+  // the decoded reply; errors come back as Reply::Type::kError.
+  Reply Execute(const std::vector<std::string>& args);
+  Reply Execute(Context& context, const std::vector<std::string>& args);
+
+  // Typed API. `db` is 0..15. Redis-level failures (wrong type, not an
+  // integer, ...) are kInvalidArgument / kFailedPrecondition whose message is
+  // redis-server's error text; other codes are storage failures.
+  struct SetOptions {
+    enum class Condition { kAlways, kIfAbsent, kIfPresent };
+    Condition condition = Condition::kAlways;
+    int64_t ttl_ms = 0;  // > 0: expire after this many milliseconds
+    bool keep_ttl = false;
+  };
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key,
+                                                 int db = 0);
+  // False when the condition was not met.
+  absl::StatusOr<bool> Set(std::string_view key, std::string_view value,
+                           const SetOptions& options, int db = 0);
+  absl::StatusOr<bool> Set(std::string_view key, std::string_view value) {
+    return Set(key, value, SetOptions{}, 0);
+  }
+  absl::StatusOr<int64_t> IncrBy(std::string_view key, int64_t delta,
+                                 int db = 0);
+  absl::StatusOr<int64_t> Append(std::string_view key, std::string_view value,
+                                 int db = 0);
+  absl::StatusOr<int64_t> Del(const std::vector<std::string>& keys, int db = 0);
+  absl::StatusOr<int64_t> Exists(const std::vector<std::string>& keys,
+                                 int db = 0);
+  // TTL in ms from now; false if the key does not exist.
+  absl::StatusOr<bool> Expire(std::string_view key, int64_t ttl_ms,
+                              int db = 0);
+  // Remaining TTL in ms: -2 no key, -1 no TTL.
+  absl::StatusOr<int64_t> Ttl(std::string_view key, int db = 0);
+  struct ScanPage {
+    uint64_t cursor = 0;  // 0 = done
+    std::vector<std::string> keys;
+  };
+  absl::StatusOr<ScanPage> Scan(uint64_t cursor, std::string_view match = "",
+                                size_t count = 10, int db = 0);
+  absl::StatusOr<uint64_t> DbSize(int db = 0);
+  absl::Status FlushDb(int db = 0);
+  absl::Status FlushAll();
+
+  // Makes everything written so far durable (memtables to disk).
+  absl::Status Flush();
+  // Resizes the block cache at runtime (rocksdb; Unimplemented elsewhere).
+  absl::Status SetBlockCacheMb(size_t mb);
+  // INFO text of the engine's sections ("keyspace", "memory", "persistence",
+  // "stats", "rocksdb"; "" or "all" for all of them).
+  std::string Info(std::string_view section = "");
+  const QdbOptions& options() const;
+
+  // Internal: the engine's implementation, for the server's command table.
+  qdb::EngineCore& core() { return *core_; }
+
+ private:
+  explicit QdbEngine(std::unique_ptr<qdb::EngineCore> core);
+  std::unique_ptr<qdb::EngineCore> core_;
+};
+
+}  // namespace reborn

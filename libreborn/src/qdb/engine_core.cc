@@ -1,0 +1,100 @@
+#include "qdb/engine_core.h"
+
+#include "qdb/cmd_util.h"
+#include "qdb/engine_commands.h"
+#include "spdlog/spdlog.h"
+#include "storage/kv_store.h"
+
+namespace reborn::qdb {
+
+EngineCore::EngineCore(const QdbOptions& options) : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::Open(
+    const QdbOptions& options) {
+  absl::StatusOr<storage::Engine> kind = storage::ParseEngine(options.engine);
+  if (!kind.ok()) return kind.status();
+  if (options.proto_max_bulk_len < 1) {
+    return absl::InvalidArgumentError("proto_max_bulk_len must be positive");
+  }
+  storage::Options so;
+  so.engine = *kind;
+  so.dir = options.dir;
+  so.block_cache_mb = options.block_cache_mb;
+  so.row_cache_mb = options.row_cache_mb;
+  so.write_buffer_mb = options.write_buffer_mb;
+  so.sync_writes = options.sync_writes;
+  so.bloom_bits = options.bloom_bits;
+  so.garbage_filter = &Keyspace::IsGarbage;
+  absl::StatusOr<std::unique_ptr<storage::KvStore>> store =
+      storage::OpenKvStore(so);
+  if (!store.ok()) return store.status();
+
+  std::unique_ptr<EngineCore> core(new EngineCore(options));
+  core->start_time_ms_ = Keyspace::NowMs();
+  absl::StatusOr<std::unique_ptr<Keyspace>> ks =
+      Keyspace::Open(std::move(*store));
+  if (!ks.ok()) return ks.status();
+  core->keyspace_ = std::move(*ks);
+  core->strings_ =
+      std::make_unique<Strings>(*core->keyspace_, options.proto_max_bulk_len);
+  core->keys_ = std::make_unique<KeyOps>(*core->keyspace_);
+
+  absl::Status status;
+  RegisterStringCommands(*core, core->table_, &status);
+  RegisterKeyCommands(*core, core->table_, &status);
+  if (!status.ok()) return status;
+  if (options.expiry_hz > 0) {
+    core->background_ = std::thread([c = core.get()] { c->BackgroundLoop(); });
+  }
+  return core;
+}
+
+EngineCore::~EngineCore() {
+  if (absl::Status s = Shutdown(); !s.ok()) {
+    spdlog::error("qdb shutdown: {}", s.ToString());
+  }
+}
+
+absl::Status EngineCore::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::OkStatus();
+    shut_down_ = true;
+    stop_ = true;
+  }
+  if (background_.joinable()) background_.join();
+  return keyspace_ ? keyspace_->store().Flush() : absl::OkStatus();
+}
+
+absl::Status EngineCore::SetBlockCacheMb(size_t mb) {
+  absl::Status s = keyspace_->store().SetBlockCacheCapacity(mb << 20);
+  if (s.ok()) options_.block_cache_mb = mb;
+  return s;
+}
+
+void EngineCore::BackgroundLoop() {
+  const absl::Duration period =
+      absl::Milliseconds(1000 / std::max(1, options_.expiry_hz));
+  const absl::Duration budget =
+      absl::Milliseconds(std::max(1, options_.expiry_cycle_budget_ms));
+  absl::Time next_gc = absl::Now() + absl::Seconds(10);
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    mu_.AwaitWithTimeout(absl::Condition(&stop_), period);
+    if (stop_) return;
+    mu_.Unlock();
+    absl::StatusOr<uint64_t> expired = keyspace_->ExpireCycle(budget);
+    if (!expired.ok()) {
+      spdlog::error("active expiry: {}", expired.status().ToString());
+    }
+    expiry_cycles_.fetch_add(1);
+    if (absl::Now() >= next_gc) {
+      next_gc = absl::Now() + absl::Seconds(10);
+      absl::StatusOr<uint64_t> gc = keyspace_->MaybeCollectGarbage(false);
+      if (!gc.ok()) spdlog::error("garbage sweep: {}", gc.status().ToString());
+    }
+    mu_.Lock();
+  }
+}
+
+}  // namespace reborn::qdb

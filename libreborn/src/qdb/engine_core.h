@@ -1,0 +1,61 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "command/command_table.h"
+#include "qdb/keys.h"
+#include "qdb/keyspace.h"
+#include "qdb/strings.h"
+#include "reborn/qdb_engine.h"
+
+namespace reborn::qdb {
+
+// Owns what a QdbEngine is made of: the keyspace over its store, the data
+// types, the engine's own command table (for QdbEngine::Execute) and the
+// background expiry thread.
+//
+// Synchronisation: the data members are set in Open() and then only read,
+// except `stop_` (guarded by mu_, which the background thread waits on) and
+// the atomic counters. The data types synchronise themselves (see Keyspace).
+class EngineCore {
+ public:
+  static absl::StatusOr<std::unique_ptr<EngineCore>> Open(
+      const QdbOptions& options);
+  ~EngineCore();
+
+  Keyspace& keyspace() { return *keyspace_; }
+  Strings& strings() { return *strings_; }
+  KeyOps& keys() { return *keys_; }
+  CommandTable& table() { return table_; }
+  const QdbOptions& options() const { return options_; }
+  int64_t start_time_ms() const { return start_time_ms_; }
+  uint64_t expiry_cycles() const { return expiry_cycles_.load(); }
+
+  // Stops the background thread and flushes the store. Idempotent.
+  absl::Status Shutdown();
+  absl::Status SetBlockCacheMb(size_t mb);
+
+ private:
+  explicit EngineCore(const QdbOptions& options);
+  void BackgroundLoop();
+
+  QdbOptions options_;
+  int64_t start_time_ms_ = 0;
+  std::unique_ptr<Keyspace> keyspace_;
+  std::unique_ptr<Strings> strings_;
+  std::unique_ptr<KeyOps> keys_;
+  CommandTable table_;
+  std::atomic<uint64_t> expiry_cycles_{0};
+
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread background_;
+};
+
+}  // namespace reborn::qdb

@@ -1,0 +1,195 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "qdb/encoding.h"
+#include "qdb/key_locks.h"
+#include "storage/kv_store.h"
+
+namespace reborn::qdb {
+
+class Keyspace;
+
+// One command's writes: an atomic write batch plus the bookkeeping (key
+// counts, expiry index, stats) that is applied only once the batch commits.
+// Used by one thread; the caller holds the key locks of every key it writes.
+class Txn {
+ public:
+  explicit Txn(Keyspace* keyspace) : keyspace_(keyspace) {}
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  storage::WriteBatch& batch() { return batch_; }
+  // Stores `meta` for (db, key). `old` is the live metadata LookupForWrite()
+  // returned (nullptr when the key did not exist).
+  void PutMeta(uint8_t db, std::string_view key, const Metadata* old,
+               const Metadata& meta);
+  // Deletes a live key (its members become garbage through the version).
+  void DeleteKey(uint8_t db, std::string_view key, const Metadata& old);
+  // Writes the batch; on success applies the bookkeeping.
+  [[nodiscard]] absl::Status Commit();
+
+ private:
+  friend class Keyspace;
+  struct IndexOp {
+    uint8_t db;
+    int64_t old_expire;  // 0 = none
+    int64_t new_expire;  // 0 = none
+    std::string key;
+  };
+  void Track(uint8_t db, std::string_view key, const Metadata* old,
+             const Metadata* now);
+
+  Keyspace* keyspace_;
+  storage::WriteBatch batch_;
+  std::vector<IndexOp> index_ops_;
+  int64_t key_deltas_[kNumDbs] = {};
+  uint64_t expired_ = 0;
+  uint64_t garbage_ = 0;
+};
+
+// The databases of one QDB store over a KvStore: metadata lookups with lazy
+// expiry, key counts, the expiry index, SCAN/KEYS/RANDOMKEY, FLUSHDB and the
+// SWAPDB map. Data-type code (strings.cc, and hashes/lists/... later) builds
+// on Lookup/LookupForWrite and Txn.
+//
+// Synchronisation:
+//  - layout_mu() guards the logical-to-physical database map. Every command
+//    holds it shared for its whole run; FLUSHDB, FLUSHALL and SWAPDB hold it
+//    exclusively, so they never overlap another command.
+//  - locks() are striped key locks; a command that reads and then writes a
+//    key holds that key's stripe from LookupForWrite() to Commit(). Plain
+//    reads take no key lock: a metadata record is read atomically.
+//  - expire_mu_ guards the expiry index; key counts and stats are atomics.
+//    Both are changed only by Txn::Commit (and FLUSHDB), after the batch is
+//    durable, by the thread holding the affected keys' locks.
+//  - cursor_mu_ guards the SCAN cursor table.
+class Keyspace {
+ public:
+  static absl::StatusOr<std::unique_ptr<Keyspace>> Open(
+      std::unique_ptr<storage::KvStore> store);
+  ~Keyspace();
+
+  // The garbage filter to install in storage::Options: members of keys that
+  // are gone, expired, or of another version.
+  static bool IsGarbage(storage::KvStore& store, storage::Column column,
+                        std::string_view key, std::string_view value);
+
+  storage::KvStore& store() { return *store_; }
+  KeyLocks& locks() { return locks_; }
+  absl::Mutex& layout_mu() ABSL_LOCK_RETURNED(layout_mu_) {
+    return layout_mu_;
+  }
+  // Physical database of logical database `db` (0..15).
+  uint8_t Physical(int db) const ABSL_SHARED_LOCKS_REQUIRED(layout_mu_) {
+    return db_map_[db];
+  }
+
+  static int64_t NowMs();
+  // A new key version, greater than any handed out before (also across
+  // restarts, as it follows the clock in microseconds).
+  uint64_t NextVersion();
+
+  // Live metadata of (db, key), or nullopt when absent or expired.
+  // `count_stats` counts a keyspace hit or miss.
+  absl::StatusOr<std::optional<Metadata>> Lookup(uint8_t db,
+                                                 std::string_view key,
+                                                 bool count_stats = true);
+  absl::StatusOr<std::vector<std::optional<Metadata>>> MultiLookup(
+      uint8_t db, const std::vector<std::string>& keys);
+  // For writers holding the key's lock: like Lookup(), and an expired record
+  // found on the way is deleted in `txn`.
+  absl::StatusOr<std::optional<Metadata>> LookupForWrite(Txn& txn, uint8_t db,
+                                                         std::string_view key);
+  // Writes a copy of the value `src` of (src_db, src_key) under (dst_db,
+  // dst_key) into `txn` (members under a new version) and returns the new
+  // metadata, which the caller stores with Txn::PutMeta.
+  absl::StatusOr<Metadata> CloneValue(Txn& txn, uint8_t src_db,
+                                      std::string_view src_key,
+                                      const Metadata& src, uint8_t dst_db,
+                                      std::string_view dst_key);
+
+  // Exact counts of live keys and of live keys with a TTL.
+  uint64_t DbSize(uint8_t db);
+  uint64_t ExpiresCount(uint8_t db);
+  // Average remaining TTL (ms) of up to `sample` keys with a TTL.
+  int64_t AvgTtl(uint8_t db, size_t sample = 64);
+
+  struct ScanResult {
+    uint64_t cursor = 0;
+    std::vector<std::string> keys;
+  };
+  // Examines about `count` keys after `cursor` (0 = start). Keys matching
+  // `pattern` (empty = all) and `type` (if set) are returned.
+  absl::StatusOr<ScanResult> Scan(uint8_t db, uint64_t cursor,
+                                  std::string_view pattern, size_t count,
+                                  std::optional<DataType> type);
+  absl::Status Keys(uint8_t db, std::string_view pattern,
+                    std::vector<std::string>* out);
+  absl::StatusOr<std::optional<std::string>> RandomKey(uint8_t db);
+
+  // Hold layout_mu() exclusively for these.
+  absl::Status FlushDb(uint8_t db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(layout_mu_);
+  absl::Status FlushAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(layout_mu_);
+  absl::Status SwapDb(int a, int b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(layout_mu_);
+
+  // Active expiry: deletes keys whose TTL passed, oldest first, until
+  // `budget` elapses. Returns how many keys it expired.
+  absl::StatusOr<uint64_t> ExpireCycle(absl::Duration budget);
+  // Runs the backend's garbage collection when deleted keys left enough
+  // members behind (backends without a compaction filter), or when forced.
+  absl::StatusOr<uint64_t> MaybeCollectGarbage(bool force);
+
+  uint64_t expired_keys() const { return expired_keys_.load(); }
+  uint64_t keyspace_hits() const { return hits_.load(); }
+  uint64_t keyspace_misses() const { return misses_.load(); }
+  void ResetStats();
+
+ private:
+  friend class Txn;
+  explicit Keyspace(std::unique_ptr<storage::KvStore> store);
+  absl::Status Load();
+  void Apply(const Txn& txn);
+  // Due (expired but not yet deleted) entries of `db`'s expiry index.
+  uint64_t DueCount(uint8_t db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(expire_mu_);
+  uint64_t RememberCursor(uint8_t db, std::string meta_key);
+
+  std::unique_ptr<storage::KvStore> store_;
+  KeyLocks locks_;
+  mutable absl::Mutex layout_mu_;
+  uint8_t db_map_[kNumDbs] ABSL_GUARDED_BY(layout_mu_);
+
+  std::atomic<int64_t> key_counts_[kNumDbs] = {};
+  absl::Mutex expire_mu_;
+  // Per physical db: (expire_ms, key) of every stored key with a TTL.
+  std::set<std::pair<int64_t, std::string>> expire_index_[kNumDbs]
+      ABSL_GUARDED_BY(expire_mu_);
+
+  std::atomic<uint64_t> last_version_{0};
+  std::atomic<uint64_t> expired_keys_{0};
+  std::atomic<uint64_t> hits_{0};
+  std::atomic<uint64_t> misses_{0};
+  std::atomic<uint64_t> garbage_pending_{0};
+
+  absl::Mutex cursor_mu_;
+  uint64_t next_cursor_ ABSL_GUARDED_BY(cursor_mu_) = 1;
+  absl::flat_hash_map<uint64_t, std::pair<uint8_t, std::string>> cursors_
+      ABSL_GUARDED_BY(cursor_mu_);
+  std::deque<uint64_t> cursor_order_ ABSL_GUARDED_BY(cursor_mu_);
+};
+
+}  // namespace reborn::qdb

@@ -1,0 +1,85 @@
+#include "storage/kv_store.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "storage/leveldb_store.h"
+#include "storage/memory_store.h"
+#include "storage/rocksdb_store.h"
+
+namespace reborn::storage {
+
+std::vector<absl::Status> KvStore::MultiGet(
+    const ReadOptions& options, Column column,
+    const std::vector<std::string>& keys, std::vector<std::string>* values) {
+  std::vector<absl::Status> statuses;
+  statuses.reserve(keys.size());
+  values->assign(keys.size(), std::string());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    statuses.push_back(Get(options, column, keys[i], &(*values)[i]));
+  }
+  return statuses;
+}
+
+absl::StatusOr<std::unique_ptr<KvStore>> OpenKvStore(const Options& options) {
+  switch (options.engine) {
+    case Engine::kRocksDb:
+      return OpenRocksDbStore(options);
+    case Engine::kLevelDb:
+      return OpenLevelDbStore(options);
+    case Engine::kMemory:
+      return OpenMemoryStore(options);
+  }
+  return absl::InvalidArgumentError("unknown storage engine");
+}
+
+absl::StatusOr<uint64_t> SweepGarbage(KvStore& store,
+                                      const GarbageFilter& filter) {
+  if (!filter) return 0;
+  constexpr size_t kBatchSize = 1000;
+  uint64_t dropped = 0;
+  // The meta column is never garbage-collected by key version; only members
+  // and the score index are.
+  for (Column column : {Column::kMembers, Column::kScoreIndex}) {
+    std::unique_ptr<Iterator> it = store.NewIterator(ReadOptions{}, column);
+    WriteBatch batch;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (filter(store, column, it->key(), it->value())) {
+        batch.Delete(column, it->key());
+        ++dropped;
+        if (batch.size() >= kBatchSize) {
+          if (absl::Status s = store.Write(batch); !s.ok()) return s;
+          batch.Clear();
+        }
+      }
+    }
+    if (absl::Status s = it->status(); !s.ok()) return s;
+    if (!batch.empty()) {
+      if (absl::Status s = store.Write(batch); !s.ok()) return s;
+    }
+  }
+  return dropped;
+}
+
+std::string_view EngineName(Engine engine) {
+  switch (engine) {
+    case Engine::kRocksDb:
+      return "rocksdb";
+    case Engine::kLevelDb:
+      return "leveldb";
+    case Engine::kMemory:
+      return "memory";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<Engine> ParseEngine(std::string_view name) {
+  std::string lower = absl::AsciiStrToLower(std::string(name));
+  if (lower == "rocksdb") return Engine::kRocksDb;
+  if (lower == "leveldb") return Engine::kLevelDb;
+  if (lower == "memory") return Engine::kMemory;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown engine '", std::string(name),
+                   "' (expected rocksdb, leveldb or memory)"));
+}
+
+}  // namespace reborn::storage

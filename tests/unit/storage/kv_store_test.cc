@@ -1,0 +1,232 @@
+#include "storage/kv_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace reborn::storage {
+namespace {
+
+class KvStoreTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("kv_store_test_" + std::to_string(::getpid()) + "_" +
+            std::string(EngineName(GetParam())) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    Options o;
+    o.engine = GetParam();
+    o.dir = dir_.string();
+    o.block_cache_mb = 8;
+    o.write_buffer_mb = 4;
+    auto s = OpenKvStore(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  std::string Get(Column c, std::string_view key,
+                  const Snapshot* snap = nullptr) {
+    ReadOptions ro;
+    ro.snapshot = snap;
+    std::string v;
+    absl::Status s = store_->Get(ro, c, key, &v);
+    if (absl::IsNotFound(s)) return "<none>";
+    EXPECT_TRUE(s.ok()) << s;
+    return v;
+  }
+  void Put(Column c, std::string_view k, std::string_view v) {
+    WriteBatch b;
+    b.Put(c, k, v);
+    ASSERT_TRUE(store_->Write(b).ok());
+  }
+  std::vector<std::string> Keys(Column c, std::string lower = "",
+                                std::string upper = "") {
+    ReadOptions ro;
+    ro.lower_bound = std::move(lower);
+    ro.upper_bound = std::move(upper);
+    auto it = store_->NewIterator(ro, c);
+    std::vector<std::string> out;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key());
+    EXPECT_TRUE(it->status().ok());
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<KvStore> store_;
+};
+
+TEST_P(KvStoreTest, GetPutDeleteAndColumnsAreSeparate) {
+  EXPECT_EQ(Get(Column::kMeta, "a"), "<none>");
+  Put(Column::kMeta, "a", "1");
+  Put(Column::kMembers, "a", "2");
+  EXPECT_EQ(Get(Column::kMeta, "a"), "1");
+  EXPECT_EQ(Get(Column::kMembers, "a"), "2");
+  EXPECT_EQ(Get(Column::kScoreIndex, "a"), "<none>");
+  WriteBatch b;
+  b.Delete(Column::kMeta, "a");
+  ASSERT_TRUE(store_->Write(b).ok());
+  EXPECT_EQ(Get(Column::kMeta, "a"), "<none>");
+  EXPECT_EQ(Get(Column::kMembers, "a"), "2");
+}
+
+TEST_P(KvStoreTest, BatchIsAppliedInOrderAndAtomically) {
+  WriteBatch b;
+  b.Put(Column::kMeta, "k", "old");
+  b.Delete(Column::kMeta, "k");
+  b.Put(Column::kMeta, "k", "new");
+  b.Put(Column::kMembers, "m", "x");
+  ASSERT_TRUE(store_->Write(b).ok());
+  EXPECT_EQ(Get(Column::kMeta, "k"), "new");
+  EXPECT_EQ(Get(Column::kMembers, "m"), "x");
+}
+
+TEST_P(KvStoreTest, MultiGetReportsEachKey) {
+  Put(Column::kMeta, "a", "1");
+  Put(Column::kMeta, "c", "3");
+  std::vector<std::string> values;
+  auto st = store_->MultiGet(ReadOptions{}, Column::kMeta, {"a", "b", "c"},
+                             &values);
+  ASSERT_EQ(st.size(), 3u);
+  EXPECT_TRUE(st[0].ok());
+  EXPECT_TRUE(absl::IsNotFound(st[1]));
+  EXPECT_EQ(values[0], "1");
+  EXPECT_EQ(values[2], "3");
+}
+
+TEST_P(KvStoreTest, IteratorHonoursBoundsBothWays) {
+  for (const char* k : {"a", "b", "ba", "bb", "c"}) Put(Column::kMeta, k, k);
+  Put(Column::kMembers, "bz", "other column");
+  EXPECT_EQ(Keys(Column::kMeta), (std::vector<std::string>{"a", "b", "ba",
+                                                           "bb", "c"}));
+  EXPECT_EQ(Keys(Column::kMeta, "b", "c"),
+            (std::vector<std::string>{"b", "ba", "bb"}));
+  ReadOptions ro;
+  ro.lower_bound = "b";
+  ro.upper_bound = "c";
+  auto it = store_->NewIterator(ro, Column::kMeta);
+  it->SeekToLast();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "bb");
+  it->Prev();
+  EXPECT_EQ(it->key(), "ba");
+  it->Seek("baa");
+  EXPECT_EQ(it->key(), "bb");
+  it->Next();
+  EXPECT_FALSE(it->Valid());
+  it->Seek("a");  // below the lower bound
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b");
+  it->Prev();
+  EXPECT_FALSE(it->Valid());
+}
+
+TEST_P(KvStoreTest, SnapshotSeesOnlyEarlierWrites) {
+  Put(Column::kMeta, "a", "1");
+  Put(Column::kMeta, "b", "1");
+  auto snap = store_->GetSnapshot();
+  Put(Column::kMeta, "a", "2");
+  WriteBatch b;
+  b.Delete(Column::kMeta, "b");
+  b.Put(Column::kMeta, "c", "new");
+  ASSERT_TRUE(store_->Write(b).ok());
+  EXPECT_EQ(Get(Column::kMeta, "a", snap.get()), "1");
+  EXPECT_EQ(Get(Column::kMeta, "b", snap.get()), "1");
+  EXPECT_EQ(Get(Column::kMeta, "c", snap.get()), "<none>");
+  ReadOptions ro;
+  ro.snapshot = snap.get();
+  auto it = store_->NewIterator(ro, Column::kMeta);
+  std::vector<std::string> keys;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.emplace_back(it->key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(Get(Column::kMeta, "a"), "2");
+  EXPECT_EQ(Get(Column::kMeta, "b"), "<none>");
+  snap.reset();
+  EXPECT_EQ(Keys(Column::kMeta), (std::vector<std::string>{"a", "c"}));
+}
+
+TEST_P(KvStoreTest, DeleteRangeRemovesHalfOpenRange) {
+  for (const char* k : {"a", "b1", "b2", "c"}) Put(Column::kMembers, k, "v");
+  Put(Column::kMeta, "b1", "v");
+  WriteBatch b;
+  b.DeleteRange(Column::kMembers, "b", "c");
+  ASSERT_TRUE(store_->Write(b).ok());
+  EXPECT_EQ(Keys(Column::kMembers), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(Get(Column::kMeta, "b1"), "v");
+}
+
+TEST_P(KvStoreTest, IteratorSurvivesConcurrentWrites) {
+  for (int i = 0; i < 100; ++i) Put(Column::kMeta, absl::StrCat("k", 1000 + i), "v");
+  auto it = store_->NewIterator(ReadOptions{}, Column::kMeta);
+  std::thread writer([&] {
+    for (int i = 0; i < 100; ++i) {
+      WriteBatch b;
+      b.Delete(Column::kMeta, absl::StrCat("k", 1000 + i));
+      b.Put(Column::kMeta, absl::StrCat("j", i), "v");
+      ASSERT_TRUE(store_->Write(b).ok());
+    }
+  });
+  int n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  writer.join();
+  EXPECT_EQ(n, 100);  // the iterator reads one consistent view
+}
+
+TEST_P(KvStoreTest, DataSurvivesReopen) {
+  if (GetParam() == Engine::kMemory) GTEST_SKIP() << "memory is volatile";
+  Put(Column::kMeta, "durable", "yes");
+  Put(Column::kScoreIndex, "s", "");
+  ASSERT_TRUE(store_->Flush().ok());
+  Reopen();
+  EXPECT_EQ(Get(Column::kMeta, "durable"), "yes");
+  EXPECT_EQ(Get(Column::kScoreIndex, "s"), "");
+}
+
+TEST_P(KvStoreTest, GarbageSweepDropsFlaggedMembers) {
+  Put(Column::kMembers, "keep", "1");
+  Put(Column::kMembers, "drop", "1");
+  Put(Column::kMeta, "drop", "meta is never swept");
+  auto dropped = SweepGarbage(
+      *store_, [](KvStore&, Column, std::string_view key, std::string_view) {
+        return key == "drop";
+      });
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, 1u);
+  EXPECT_EQ(Keys(Column::kMembers), (std::vector<std::string>{"keep"}));
+  EXPECT_EQ(Get(Column::kMeta, "drop"), "meta is never swept");
+}
+
+TEST_P(KvStoreTest, StatsAndSizesAreReported) {
+  Put(Column::kMeta, "a", std::string(1000, 'x'));
+  std::string stats;
+  store_->AppendStats(&stats);
+  EXPECT_NE(stats.find("engine:" + std::string(EngineName(GetParam()))),
+            std::string::npos);
+  if (GetParam() == Engine::kRocksDb) {
+    EXPECT_NE(stats.find("block_cache_hit_ratio:"), std::string::npos);
+    EXPECT_TRUE(store_->SetBlockCacheCapacity(16 << 20).ok());
+    stats.clear();
+    store_->AppendStats(&stats);
+    EXPECT_NE(stats.find("block_cache_capacity:16777216"), std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllEngines, KvStoreTest,
+                         ::testing::Values(Engine::kRocksDb, Engine::kLevelDb,
+                                           Engine::kMemory),
+                         [](const auto& info) {
+                           return std::string(EngineName(info.param));
+                         });
+
+}  // namespace
+}  // namespace reborn::storage
