@@ -29,6 +29,57 @@ def run_benchmark(port, tests, pipeline, requests, clients, keyspace):
     return rows
 
 
+def start_nutcracker(backend_port):
+    """twemproxy (Debian's nutcracker) in front of one redis-server."""
+    port, stats = harness.free_port(), harness.free_port()
+    import tempfile
+    conf = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
+    conf.write("bench:\n  listen: 127.0.0.1:%d\n  hash: fnv1a_64\n"
+               "  distribution: ketama\n  redis: true\n"
+               "  servers:\n   - 127.0.0.1:%d:1\n" % (port, backend_port))
+    conf.close()
+    return harness.Process(["nutcracker", "-c", conf.name, "-s", str(stats)],
+                           port=port, name="nutcracker")
+
+
+def start_reborn_proxy(backend_ports, threads=2):
+    port = harness.free_port()
+    argv = [harness.binary("reborn-proxy"), "--addr", "127.0.0.1:%d" % port,
+            "--threads", str(threads), "--backends",
+            ",".join("127.0.0.1:%d" % p for p in backend_ports)]
+    return harness.Process(argv, port=port, name="reborn-proxy")
+
+
+def qdb_serves_data(port):
+    """qdb-server gained its data commands on another branch; skip the
+    qdb-behind-proxy row while they are missing."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+        return s.recv(100).startswith(b"+OK")
+
+
+def proxy_servers():
+    """Rows of the proxy suite: each (name, process whose port is benched),
+    plus the helper processes to stop afterwards."""
+    redis = harness.start_redis()
+    rows = [("redis-server", redis), ("nutcracker", start_nutcracker(redis.port)),
+            ("reborn-proxy", start_reborn_proxy([redis.port]))]
+    helpers = [redis]
+    try:
+        qdbs = [harness.start_qdb("--engine", "memory") for _ in range(2)]
+        helpers += qdbs
+        if all(qdb_serves_data(q.port) for q in qdbs):
+            rows.append(("proxy-2xqdb",
+                         start_reborn_proxy([q.port for q in qdbs])))
+        else:
+            print("note: qdb-server has no data commands yet; "
+                  "skipping reborn-proxy in front of two qdb groups")
+    except Exception as e:  # noqa: BLE001
+        print("note: qdb groups unavailable: %s" % e)
+    return rows, helpers
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build-dir", default="build")
@@ -36,18 +87,25 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--suite", default="ping",
-                        help="comma-separated: ping")
+                        help="ping or proxy")
     args = parser.parse_args()
     harness.BUILD_DIR = os.path.abspath(args.build_dir)
 
     suites = {
         # name: (redis-benchmark tests, keyspace)
         "ping": ("ping_inline,ping_mbulk", 0),
+        # redis direct vs nutcracker vs reborn-proxy (see proxy_servers).
+        "proxy": ("set,get,mset", 100000),
     }
-    servers = [("redis-server", harness.start_redis)]
-    servers.append(("qdb-server", lambda: harness.start_qdb("--engine", "memory")))
-
-    started = [(name, start()) for name, start in servers]
+    helpers = []
+    if args.suite == "proxy":
+        started, helpers = proxy_servers()
+        servers = started
+    else:
+        servers = [("redis-server", harness.start_redis)]
+        servers.append(("qdb-server",
+                        lambda: harness.start_qdb("--engine", "memory")))
+        started = [(name, start()) for name, start in servers]
     try:
         results = {}  # (suite test, pipeline) -> {server: [rps...]}
         for suite in args.suite.split(","):
@@ -63,6 +121,8 @@ def main():
                                    .setdefault(name, []).append(rps)
     finally:
         for _, proc in started:
+            proc.cleanup()
+        for proc in helpers:
             proc.cleanup()
 
     names = [name for name, _ in servers]
@@ -82,6 +142,15 @@ def main():
             line += "%12s" % ("%.2fx" % (med[n] / base) if base and n in med
                               else "-")
         print(line)
+    if args.suite == "proxy":
+        print("\nreborn-proxy ratios")
+        for (test, pipeline), by_server in results.items():
+            med = {n: statistics.median(v) for n, v in by_server.items()}
+            rp, nc = med.get("reborn-proxy"), med.get("nutcracker")
+            base = med.get("redis-server")
+            print("%-14s -P %-3d proxy/nutcracker %5.2fx  proxy/direct %5.2fx"
+                  % (test, pipeline, rp / nc if nc else 0,
+                     rp / base if base else 0))
 
 
 if __name__ == "__main__":
