@@ -80,57 +80,50 @@ def proxy_servers():
     return rows, helpers
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build-dir", default="build")
-    parser.add_argument("--requests", type=int, default=200000)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--suite", default="ping",
-                        help="ping or proxy")
-    args = parser.parse_args()
-    harness.BUILD_DIR = os.path.abspath(args.build_dir)
+def store_servers():
+    """Rows of the store suites: redis-server and qdb-server on each engine."""
+    started = [("redis-server", harness.start_redis())]
+    started.append(("qdb-memory", harness.start_qdb("--engine", "memory")))
+    started.append(("qdb-rocksdb", harness.start_qdb("--engine", "rocksdb")))
+    return started, []
 
-    suites = {
-        # name: (redis-benchmark tests, keyspace)
-        "ping": ("ping_inline,ping_mbulk", 0),
-        # redis direct vs nutcracker vs reborn-proxy (see proxy_servers).
-        "proxy": ("set,get,mset", 100000),
-    }
-    helpers = []
-    if args.suite == "proxy":
-        started, helpers = proxy_servers()
-        servers = started
-    else:
-        servers = [("redis-server", harness.start_redis)]
-        servers.append(("qdb-server",
-                        lambda: harness.start_qdb("--engine", "memory")))
-        started = [(name, start()) for name, start in servers]
+
+# name: (redis-benchmark tests, keyspace, servers)
+SUITES = {
+    "ping": ("ping_inline,ping_mbulk", 0, store_servers),
+    "kv": ("set,get,incr,mset", 100000, store_servers),
+    # redis direct vs nutcracker vs reborn-proxy (see proxy_servers).
+    "proxy": ("set,get,mset", 100000, proxy_servers),
+}
+
+
+def run_suite(suite, args):
+    tests, keyspace, make_servers = SUITES[suite]
+    started, helpers = make_servers()
+    results = {}  # (test, pipeline) -> {server: [rps...]}
     try:
-        results = {}  # (suite test, pipeline) -> {server: [rps...]}
-        for suite in args.suite.split(","):
-            tests, keyspace = suites[suite]
-            for pipeline in (1, 16):
-                for _ in range(args.repeat):
-                    for name, proc in started:
-                        rows = run_benchmark(proc.port, tests, pipeline,
-                                             args.requests, args.clients,
-                                             keyspace)
-                        for test, rps in rows.items():
-                            results.setdefault((test, pipeline), {}) \
-                                   .setdefault(name, []).append(rps)
+        for pipeline in (1, 16):
+            for _ in range(args.repeat):
+                for name, proc in started:
+                    rows = run_benchmark(proc.port, tests, pipeline,
+                                         args.requests, args.clients, keyspace)
+                    for test, rps in rows.items():
+                        results.setdefault((test, pipeline), {}) \
+                               .setdefault(name, []).append(rps)
     finally:
         for _, proc in started:
             proc.cleanup()
         for proc in helpers:
             proc.cleanup()
+    return [name for name, _ in started], results
 
-    names = [name for name, _ in servers]
+
+def print_table(suite, names, results, args):
     header = "%-14s %3s " % ("test", "-P") + "".join(
         "%14s" % n for n in names) + "".join(
-        "%12s" % ("%s/redis" % n.split("-")[0]) for n in names[1:])
-    print("\nrequests/s, median of %d runs, -c %d -n %d" %
-          (args.repeat, args.clients, args.requests))
+        "%18s" % ("%s/redis" % n) for n in names[1:])
+    print("\n[%s] requests/s, median of %d runs, -c %d -n %d" %
+          (suite, args.repeat, args.clients, args.requests))
     print(header)
     print("-" * len(header))
     for (test, pipeline), by_server in results.items():
@@ -139,18 +132,34 @@ def main():
         line = "%-14s %3d " % (test, pipeline) + "".join(
             "%14.0f" % med.get(n, 0) for n in names)
         for n in names[1:]:
-            line += "%12s" % ("%.2fx" % (med[n] / base) if base and n in med
+            line += "%18s" % ("%.2fx" % (med[n] / base) if base and n in med
                               else "-")
         print(line)
-    if args.suite == "proxy":
+    if suite == "proxy":
         print("\nreborn-proxy ratios")
         for (test, pipeline), by_server in results.items():
             med = {n: statistics.median(v) for n, v in by_server.items()}
             rp, nc = med.get("reborn-proxy"), med.get("nutcracker")
             base = med.get("redis-server")
             print("%-14s -P %-3d proxy/nutcracker %5.2fx  proxy/direct %5.2fx"
-                  % (test, pipeline, rp / nc if nc else 0,
-                     rp / base if base else 0))
+                  % (test, pipeline, rp / nc if rp and nc else 0,
+                     rp / base if rp and base else 0))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", default="build")
+    parser.add_argument("--requests", type=int, default=200000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--suite", default="ping,kv,proxy",
+                        help="comma-separated: " + ",".join(SUITES))
+    args = parser.parse_args()
+    harness.BUILD_DIR = os.path.abspath(args.build_dir)
+    for suite in args.suite.split(","):
+        names, results = run_suite(suite, args)
+        print_table(suite, names, results, args)
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
