@@ -117,3 +117,25 @@ class StaticSlotTableSource : public SlotTableSource {
 };
 
 }  // namespace reborn
+
+namespace reborn {
+
+class Coordinator;
+
+// Topology from the coordinator layout of DESIGN §5 (/reborn/<product>/...).
+// Watches slots and groups and publishes a new SlotTable on every change;
+// registers `node_json` as the ephemeral /reborn/<product>/proxies/<id> (when
+// `id` is not empty) and re-creates it when a new session comes up; acks
+// every action under /reborn/<product>/actions/<seq>/acks/<id> once the
+// table that follows it is published; goes offline while the session is
+// suspended or expired, or while its proxy node says "state":"offline".
+struct CoordinatorSourceOptions {
+  std::string product;
+  std::string id;         // proxy id; empty = no registration, no acks
+  std::string node_json;  // the proxy node's value
+};
+
+absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenCoordinatorSource(
+    std::shared_ptr<Coordinator> coordinator, CoordinatorSourceOptions options);
+
+}  // namespace reborn

@@ -205,6 +205,11 @@ absl::Status ProxyImpl::Init() {
             w->SetTable(table, online);
           });
         }
+        if (!online) {
+          // Stop serving: clients get "-ERR proxy is offline" for what they
+          // send meanwhile, and are disconnected.
+          for (const auto& entry : registry_.Snapshot()) entry->kill();
+        }
       });
   for (auto& w : workers_) {
     w->StartKeepalive();
