@@ -17,9 +17,7 @@ namespace {
 // Reload() is also called from Open(); `mu_` guards the published state and
 // the listeners, which are called with the lock released. `reload_mu_`
 // serialises reloads.
-class CoordinatorSource
-    : public SlotTableSource,
-      public std::enable_shared_from_this<CoordinatorSource> {
+class CoordinatorSource : public SlotTableSource {
  public:
   CoordinatorSource(std::shared_ptr<Coordinator> coord,
                     CoordinatorSourceOptions options)
@@ -32,19 +30,19 @@ class CoordinatorSource
       absl::Status s = coord_->CreateRecursive(absl::StrCat(root_, "/", dir));
       if (!s.ok()) return s;
     }
-    std::weak_ptr<CoordinatorSource> weak = weak_from_this();
-    auto reload = [weak](const WatchEvent&) {
-      if (auto self = weak.lock()) self->Reload();
-    };
+    // Callbacks capture `this`: the destructor ends every subscription
+    // first, which waits for a running callback. (Holding a shared_ptr in a
+    // callback could run the destructor — and the coordinator's — on the
+    // coordinator's own event thread.)
+    auto reload = [this](const WatchEvent&) { Reload(); };
     for (const char* dir : {"slots", "groups", "actions"}) {
       auto sub = coord_->Watch(absl::StrCat(root_, "/", dir),
                                WatchKind::kChildren, reload);
       if (!sub.ok()) return sub.status();
       subs_.push_back(std::move(*sub));
     }
-    session_ = coord_->AddSessionListener([weak](SessionState state) {
-      if (auto self = weak.lock()) self->OnSession(state);
-    });
+    session_ = coord_->AddSessionListener(
+        [this](SessionState state) { OnSession(state); });
     absl::Status s = Register();
     if (!s.ok()) return s;
     Reload();
@@ -52,8 +50,9 @@ class CoordinatorSource
   }
 
   ~CoordinatorSource() override {
-    subs_.clear();
     session_.reset();
+    subs_.clear();
+    proxy_sub_.reset();
   }
 
   std::shared_ptr<const SlotTable> Current() const override {
@@ -92,12 +91,9 @@ class CoordinatorSource
     if (!created.ok() && !absl::IsAlreadyExists(created.status())) {
       return created.status();
     }
-    std::weak_ptr<CoordinatorSource> weak = weak_from_this();
     if (proxy_sub_ == nullptr) {
-      auto sub =
-          coord_->Watch(path, WatchKind::kData, [weak](const WatchEvent&) {
-            if (auto self = weak.lock()) self->Reload();
-          });
+      auto sub = coord_->Watch(path, WatchKind::kData,
+                               [this](const WatchEvent&) { Reload(); });
       if (sub.ok()) proxy_sub_ = std::move(*sub);
     }
     return absl::OkStatus();
