@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "qdb/engine_commands.h"
 #include "server/qdb_server_impl.h"
 #include "spdlog/spdlog.h"
 
@@ -74,14 +76,47 @@ void QdbServerImpl::ApplyConfigHooks() {
   });
 }
 
+absl::Status QdbServerImpl::OpenEngine() {
+  constexpr int64_t kMiB = 1024 * 1024;
+  QdbOptions options;
+  options.engine = config_->GetString("engine");
+  options.dir = config_->GetString("dir");
+  options.block_cache_mb =
+      static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB);
+  options.row_cache_mb =
+      static_cast<size_t>(config_->GetInt("row-cache-size") / kMiB);
+  options.write_buffer_mb = static_cast<size_t>(
+      std::max<int64_t>(1, config_->GetInt("write-buffer-size") / kMiB));
+  options.sync_writes = config_->GetBool("sync-writes");
+  options.bloom_bits = static_cast<int>(config_->GetInt("bloom-bits-per-key"));
+  options.proto_max_bulk_len = config_->GetInt("proto-max-bulk-len");
+  options.expiry_hz = static_cast<int>(config_->GetInt("hz"));
+  auto engine = QdbEngine::Open(options);
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(*engine);
+  config_->OnChange("block-cache-size", [this](const std::string&) {
+    return engine_->SetBlockCacheMb(
+        static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB));
+  });
+  info_providers_.emplace_back(
+      "engine", [this](std::string_view section, std::string* out) {
+        AppendEngineInfo(*engine_, section, out);
+      });
+  return absl::OkStatus();
+}
+
 absl::Status QdbServerImpl::RegisterCommands() {
-  return RegisterServerCommands(*this, table_);
+  absl::Status s = RegisterServerCommands(*this, table_);
+  if (!s.ok()) return s;
+  return RegisterEngineCommands(*engine_, table_);
 }
 
 absl::Status QdbServerImpl::Start() {
   start_ms_ = absl::GetCurrentTimeNanos() / 1000000;
   ApplyConfigHooks();
-  absl::Status s = RegisterCommands();
+  absl::Status s = OpenEngine();
+  if (!s.ok()) return s;
+  s = RegisterCommands();
   if (!s.ok()) return s;
   s = network_->Start();
   if (!s.ok()) return s;
@@ -98,6 +133,12 @@ void QdbServerImpl::RequestStop() { network_->RequestStop(); }
 void QdbServerImpl::Stop() {
   if (stopped_.exchange(true)) return;
   network_->Stop();
+  if (engine_) {
+    absl::Status s = engine_->Flush();
+    if (!s.ok())
+      spdlog::error("flushing storage on shutdown: {}", s.ToString());
+    engine_.reset();
+  }
   spdlog::info("qdb-server stopped");
 }
 

@@ -8,6 +8,7 @@
 
 #include "command/command_table.h"
 #include "net/server.h"
+#include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
 #include "server/command_stats.h"
 #include "server/config.h"
@@ -49,10 +50,12 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   void AppendInfo(std::string_view section, std::string* out) const;
 
  private:
+  absl::Status OpenEngine();
   absl::Status RegisterCommands();
   void ApplyConfigHooks();
 
   std::unique_ptr<Config> config_;
+  std::unique_ptr<QdbEngine> engine_;  // opened by Start()
   std::unique_ptr<net::Server> network_;
   CommandTable table_;
   CommandStats command_stats_;
