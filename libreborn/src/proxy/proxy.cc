@@ -89,7 +89,7 @@ void Worker::SetTable(std::shared_ptr<const SlotTable> table, bool online) {
   for (auto it = pool_.begin(); it != pool_.end();) {
     bool used = false;
     if (table_) {
-      for (const GroupInfo& g : table_->groups()) {
+      for (const TableGroup& g : table_->groups()) {
         used = used || g.master == it->first ||
                std::find(g.replicas.begin(), g.replicas.end(), it->first) !=
                    g.replicas.end();
