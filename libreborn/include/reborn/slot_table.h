@@ -10,22 +10,20 @@
 
 #include "absl/status/statusor.h"
 #include "reborn/slot.h"
+#include "reborn/topology.h"
 
 namespace reborn {
 
 // One replication group: a master and optional replicas, "host:port" each.
-struct GroupInfo {
+struct TableGroup {
   int id = 0;
   std::string master;
   std::vector<std::string> replicas;
 };
 
-// The state of a slot (DESIGN §5 /reborn/P/slots/NNNN "state").
-enum class SlotState { kOffline, kOnline, kPreMigrate, kMigrate };
+// SlotState and SlotStateName() come from topology.h (DESIGN §5).
 
-std::string_view SlotStateName(SlotState state);
-
-struct SlotInfo {
+struct TableSlot {
   int group_id = 0;  // 0 = not assigned
   SlotState state = SlotState::kOffline;
   // While kPreMigrate/kMigrate: the keys move from group `migrate_from` to
@@ -42,7 +40,7 @@ class SlotTable {
  public:
   // Validates that every assigned slot names a known group with a master.
   static absl::StatusOr<std::shared_ptr<const SlotTable>> Create(
-      std::vector<GroupInfo> groups, std::array<SlotInfo, kSlotCount> slots,
+      std::vector<TableGroup> groups, std::array<TableSlot, kSlotCount> slots,
       uint64_t version = 1);
 
   // A static topology (twemproxy-style deployments, tests):
@@ -66,11 +64,11 @@ class SlotTable {
       const std::vector<std::string>& group_nodes,
       const std::vector<std::string>& slot_nodes, uint64_t version);
 
-  const SlotInfo& slot(int slot) const { return slots_[slot]; }
+  const TableSlot& slot(int slot) const { return slots_[slot]; }
   // nullptr when there is no such group.
-  const GroupInfo* group(int id) const;
+  const TableGroup* group(int id) const;
   // Sorted by id.
-  const std::vector<GroupInfo>& groups() const { return groups_; }
+  const std::vector<TableGroup>& groups() const { return groups_; }
   uint64_t version() const { return version_; }
 
   // The groups that own at least one slot, sorted by id (fan-out targets).
@@ -82,8 +80,8 @@ class SlotTable {
  private:
   SlotTable() = default;
 
-  std::vector<GroupInfo> groups_;
-  std::array<SlotInfo, kSlotCount> slots_{};
+  std::vector<TableGroup> groups_;
+  std::array<TableSlot, kSlotCount> slots_{};
   uint64_t version_ = 0;
 };
 
@@ -115,5 +113,27 @@ class StaticSlotTableSource : public SlotTableSource {
   virtual void Publish(std::shared_ptr<const SlotTable> table) = 0;
   virtual void SetOnline(bool online) = 0;
 };
+
+}  // namespace reborn
+
+namespace reborn {
+
+class Coordinator;
+
+// Topology from the coordinator layout of DESIGN §5 (/reborn/<product>/...).
+// Watches slots and groups and publishes a new SlotTable on every change;
+// registers `node_json` as the ephemeral /reborn/<product>/proxies/<id> (when
+// `id` is not empty) and re-creates it when a new session comes up; acks
+// every action under /reborn/<product>/actions/<seq>/acks/<id> once the
+// table that follows it is published; goes offline while the session is
+// suspended or expired, or while its proxy node says "state":"offline".
+struct CoordinatorSourceOptions {
+  std::string product;
+  std::string id;         // proxy id; empty = no registration, no acks
+  std::string node_json;  // the proxy node's value
+};
+
+absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenCoordinatorSource(
+    std::shared_ptr<Coordinator> coordinator, CoordinatorSourceOptions options);
 
 }  // namespace reborn

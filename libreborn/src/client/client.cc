@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "command/command_spec.h"
 #include "net/sync_client.h"
+#include "reborn/coordinator.h"
 #include "reborn/router.h"
 
 namespace reborn {
@@ -267,9 +268,14 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& uri,
     if (!table.ok()) return table.status();
     return Open(MakeStaticSource(*table), options);
   }
-  return absl::UnimplementedError(absl::StrCat(
-      "coordinator topology for the client is not built yet (", uri,
-      ", product ", product, "); use static:// or Open(source)"));
+  auto coord = Coordinator::Open(uri);
+  if (!coord.ok()) return coord.status();
+  CoordinatorSourceOptions source_options;
+  source_options.product = product;
+  auto source = OpenCoordinatorSource(
+      std::shared_ptr<Coordinator>(std::move(*coord)), source_options);
+  if (!source.ok()) return source.status();
+  return Open(*source, options);
 }
 
 }  // namespace reborn

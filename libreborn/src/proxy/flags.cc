@@ -1,8 +1,14 @@
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "reborn/coordinator.h"
 #include "reborn/proxy.h"
 
 namespace reborn {
@@ -114,9 +120,22 @@ absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenTopologySource(
     buf << in.rdbuf();
     table = SlotTable::FromJson(buf.str());
   } else {
-    return absl::UnimplementedError(
-        "--coordinator: the coordinator-backed topology source is not built "
-        "yet (use --topology or --backends)");
+    auto coord = Coordinator::Open(launch.coordinator);
+    if (!coord.ok()) return coord.status();
+    CoordinatorSourceOptions options;
+    options.product = launch.product;
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    options.id = absl::StrCat(host, "-", getpid());
+    nlohmann::json node = {{"id", options.id},
+                           {"addr", launch.options.addr},
+                           {"admin_addr", launch.options.admin_addr},
+                           {"state", "online"},
+                           {"pid", getpid()},
+                           {"start_at", absl::FormatTime(absl::Now())}};
+    options.node_json = node.dump();
+    return OpenCoordinatorSource(
+        std::shared_ptr<Coordinator>(std::move(*coord)), options);
   }
   if (!table.ok()) return table.status();
   return std::shared_ptr<SlotTableSource>(MakeStaticSource(*table));

@@ -89,7 +89,7 @@ void Worker::SetTable(std::shared_ptr<const SlotTable> table, bool online) {
   for (auto it = pool_.begin(); it != pool_.end();) {
     bool used = false;
     if (table_) {
-      for (const GroupInfo& g : table_->groups()) {
+      for (const TableGroup& g : table_->groups()) {
         used = used || g.master == it->first ||
                std::find(g.replicas.begin(), g.replicas.end(), it->first) !=
                    g.replicas.end();
@@ -204,6 +204,11 @@ absl::Status ProxyImpl::Init() {
           asio::post(w->io(), [w = w.get(), table, online] {
             w->SetTable(table, online);
           });
+        }
+        if (!online) {
+          // Stop serving: clients get "-ERR proxy is offline" for what they
+          // send meanwhile, and are disconnected.
+          for (const auto& entry : registry_.Snapshot()) entry->kill();
         }
       });
   for (auto& w : workers_) {

@@ -46,7 +46,7 @@ absl::StatusOr<Route> Router::RouteSlot(const SlotTable& table, int slot,
     }
     route.group_id = serving.front();
   } else {
-    const SlotInfo& info = table.slot(slot);
+    const TableSlot& info = table.slot(slot);
     if (info.group_id == 0 || info.state == SlotState::kOffline) {
       return absl::UnavailableError(
           absl::StrCat("CLUSTERDOWN slot ", slot, " is not served"));
@@ -54,14 +54,14 @@ absl::StatusOr<Route> Router::RouteSlot(const SlotTable& table, int slot,
     route.group_id = info.group_id;
     route.state = info.state;
     if (info.state == SlotState::kMigrate) {
-      const GroupInfo* from = table.group(info.migrate_from);
+      const TableGroup* from = table.group(info.migrate_from);
       if (from != nullptr && info.migrate_from != info.group_id) {
         route.migrate_from_addr = from->master;
       }
       read_from_replica = false;  // the key must be moved on the master
     }
   }
-  const GroupInfo* group = table.group(route.group_id);
+  const TableGroup* group = table.group(route.group_id);
   if (group == nullptr || group->master.empty()) {
     return absl::UnavailableError(
         absl::StrCat("CLUSTERDOWN group ", route.group_id, " has no master"));

@@ -391,8 +391,8 @@ void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
   for (int slot : order) {
     std::string addr;
     if (table != nullptr) {
-      const SlotInfo& info = table->slot(slot);
-      const GroupInfo* g = table->group(info.group_id);
+      const TableSlot& info = table->slot(slot);
+      const TableGroup* g = table->group(info.group_id);
       if (info.state == SlotState::kOnline && g != nullptr) addr = g->master;
     }
     auto& keys = by_slot[slot];
@@ -461,7 +461,7 @@ void Session::FanOut(std::vector<std::string> args,
   p->parts.resize(groups.size());
   p->outstanding = static_cast<int>(groups.size());
   for (size_t i = 0; i < groups.size(); ++i) {
-    const GroupInfo* g = table->group(groups[i]);
+    const TableGroup* g = table->group(groups[i]);
     worker_->Pooled(g->master, id_).Send(encoded, PartCallback(p, i, merge));
   }
 }
@@ -482,7 +482,7 @@ void Session::Scan(std::vector<std::string>& args) {
   auto p = NewPending();
   p->command = "scan";
   args[1] = std::to_string(cursor->backend);
-  const GroupInfo* g = table->group(groups[cursor->group_index]);
+  const TableGroup* g = table->group(groups[cursor->group_index]);
   size_t index = cursor->group_index;
   size_t count = groups.size();
   worker_->Pooled(g->master, id_)

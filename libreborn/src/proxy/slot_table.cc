@@ -24,8 +24,8 @@ absl::StatusOr<SlotState> ParseState(const std::string& s) {
 }
 
 // Splits the slots [0, kSlotCount) evenly between `groups` in order.
-std::array<SlotInfo, kSlotCount> EvenSlots(const std::vector<GroupInfo>& g) {
-  std::array<SlotInfo, kSlotCount> slots{};
+std::array<TableSlot, kSlotCount> EvenSlots(const std::vector<TableGroup>& g) {
+  std::array<TableSlot, kSlotCount> slots{};
   if (g.empty()) return slots;
   for (int i = 0; i < kSlotCount; ++i) {
     size_t idx = static_cast<size_t>(i) * g.size() / kSlotCount;
@@ -37,25 +37,12 @@ std::array<SlotInfo, kSlotCount> EvenSlots(const std::vector<GroupInfo>& g) {
 
 }  // namespace
 
-std::string_view SlotStateName(SlotState state) {
-  switch (state) {
-    case SlotState::kOffline:
-      return "offline";
-    case SlotState::kOnline:
-      return "online";
-    case SlotState::kPreMigrate:
-      return "pre_migrate";
-    case SlotState::kMigrate:
-      return "migrate";
-  }
-  return "offline";
-}
-
 absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::Create(
-    std::vector<GroupInfo> groups, std::array<SlotInfo, kSlotCount> slots,
+    std::vector<TableGroup> groups, std::array<TableSlot, kSlotCount> slots,
     uint64_t version) {
-  std::sort(groups.begin(), groups.end(),
-            [](const GroupInfo& a, const GroupInfo& b) { return a.id < b.id; });
+  std::sort(
+      groups.begin(), groups.end(),
+      [](const TableGroup& a, const TableGroup& b) { return a.id < b.id; });
   for (size_t i = 0; i < groups.size(); ++i) {
     if (groups[i].id <= 0) {
       return absl::InvalidArgumentError("group ids must be positive");
@@ -70,7 +57,7 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::Create(
   table->slots_ = slots;
   table->version_ = version;
   for (int i = 0; i < kSlotCount; ++i) {
-    const SlotInfo& s = slots[i];
+    const TableSlot& s = slots[i];
     if (s.group_id == 0) continue;
     if (table->group(s.group_id) == nullptr) {
       return absl::InvalidArgumentError(
@@ -85,19 +72,19 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::Create(
   return std::shared_ptr<const SlotTable>(std::move(table));
 }
 
-const GroupInfo* SlotTable::group(int id) const {
+const TableGroup* SlotTable::group(int id) const {
   auto it = std::lower_bound(
       groups_.begin(), groups_.end(), id,
-      [](const GroupInfo& g, int value) { return g.id < value; });
+      [](const TableGroup& g, int value) { return g.id < value; });
   if (it == groups_.end() || it->id != id) return nullptr;
   return &*it;
 }
 
 std::vector<int> SlotTable::ServingGroups() const {
   std::vector<int> ids;
-  for (const GroupInfo& g : groups_) {
+  for (const TableGroup& g : groups_) {
     bool serves =
-        std::any_of(slots_.begin(), slots_.end(), [&](const SlotInfo& s) {
+        std::any_of(slots_.begin(), slots_.end(), [&](const TableSlot& s) {
           return s.group_id == g.id && s.state != SlotState::kOffline;
         });
     if (serves && !g.master.empty()) ids.push_back(g.id);
@@ -113,13 +100,13 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromJson(
     return absl::InvalidArgumentError(
         "topology: expected a JSON object with a \"groups\" array");
   }
-  std::vector<GroupInfo> groups;
+  std::vector<TableGroup> groups;
   int next_id = 1;
   for (const json& g : doc["groups"]) {
     if (!g.is_object() || !g.contains("master") || !g["master"].is_string()) {
       return absl::InvalidArgumentError("topology: a group needs a master");
     }
-    GroupInfo info;
+    TableGroup info;
     info.id = g.contains("id") && g["id"].is_number_integer()
                   ? g["id"].get<int>()
                   : next_id;
@@ -132,7 +119,7 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromJson(
     }
     groups.push_back(std::move(info));
   }
-  std::array<SlotInfo, kSlotCount> slots{};
+  std::array<TableSlot, kSlotCount> slots{};
   if (!doc.contains("slots")) {
     slots = EvenSlots(groups);
   } else {
@@ -166,7 +153,7 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromJson(
 
 absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromAddressList(
     std::string_view addresses) {
-  std::vector<GroupInfo> groups;
+  std::vector<TableGroup> groups;
   for (absl::string_view a :
        absl::StrSplit(absl::string_view(addresses.data(), addresses.size()),
                       ',', absl::SkipEmpty())) {
@@ -174,7 +161,7 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromAddressList(
       return absl::InvalidArgumentError(
           absl::StrCat("backend address '", a, "' is not host:port"));
     }
-    GroupInfo g;
+    TableGroup g;
     g.id = static_cast<int>(groups.size()) + 1;
     g.master = std::string(a);
     groups.push_back(std::move(g));
@@ -187,14 +174,14 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromAddressList(
 absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromTopologyNodes(
     const std::vector<std::string>& group_nodes,
     const std::vector<std::string>& slot_nodes, uint64_t version) {
-  std::vector<GroupInfo> groups;
+  std::vector<TableGroup> groups;
   for (const std::string& text : group_nodes) {
     json g = json::parse(text, nullptr, false);
     if (g.is_discarded() || !g.is_object() || !g.contains("id") ||
         !g["id"].is_number_integer()) {
       return absl::InvalidArgumentError(absl::StrCat("bad group node: ", text));
     }
-    GroupInfo info;
+    TableGroup info;
     info.id = g["id"].get<int>();
     if (g.contains("servers") && g["servers"].is_array()) {
       for (const json& s : g["servers"]) {
@@ -213,7 +200,7 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromTopologyNodes(
     }
     groups.push_back(std::move(info));
   }
-  std::array<SlotInfo, kSlotCount> slots{};
+  std::array<TableSlot, kSlotCount> slots{};
   for (size_t i = 0; i < slot_nodes.size() && i < kSlotCount; ++i) {
     if (slot_nodes[i].empty()) continue;
     json s = json::parse(slot_nodes[i], nullptr, false);
@@ -221,7 +208,7 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromTopologyNodes(
       return absl::InvalidArgumentError(
           absl::StrCat("bad slot node ", i, ": ", slot_nodes[i]));
     }
-    SlotInfo& info = slots[i];
+    TableSlot& info = slots[i];
     info.group_id = s.value("group_id", 0);
     auto state = ParseState(s.value("state", std::string("online")));
     if (!state.ok()) return state.status();
@@ -239,13 +226,13 @@ std::string SlotTable::ToJson() const {
   json doc;
   doc["version"] = version_;
   doc["groups"] = json::array();
-  for (const GroupInfo& g : groups_) {
+  for (const TableGroup& g : groups_) {
     doc["groups"].push_back(
         {{"id", g.id}, {"master", g.master}, {"replicas", g.replicas}});
   }
   doc["slots"] = json::array();
   for (int i = 0; i < kSlotCount; ++i) {
-    const SlotInfo& s = slots_[i];
+    const TableSlot& s = slots_[i];
     json j = {{"slot", i},
               {"group_id", s.group_id},
               {"state", std::string(SlotStateName(s.state))}};

@@ -187,8 +187,8 @@ TEST_F(ClientTest, EmbeddedProxyAgreesWithClient) {
   (*proxy)->Stop();
 }
 
-TEST_F(ClientTest, UnsupportedSchemesSaySo) {
-  auto c = Client::Open("zk://127.0.0.1:2181", "p");
+TEST_F(ClientTest, UnknownSchemesFail) {
+  auto c = Client::Open("nosuch://127.0.0.1:2181", "p");
   EXPECT_FALSE(c.ok());
 }
 
