@@ -25,6 +25,20 @@ absl::StatusOr<T> Decode(std::string_view text, const char* what, Fn fn) {
 
 }  // namespace
 
+std::string_view SlotStateName(SlotState s) {
+  switch (s) {
+    case SlotState::kOffline:
+      return "offline";
+    case SlotState::kOnline:
+      return "online";
+    case SlotState::kPreMigrate:
+      return "pre_migrate";
+    case SlotState::kMigrate:
+      return "migrate";
+  }
+  return "offline";
+}
+
 std::string_view ServerRoleName(ServerRole r) {
   return r == ServerRole::kMaster ? "master" : "slave";
 }
