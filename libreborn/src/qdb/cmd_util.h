@@ -50,5 +50,7 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
                             absl::Status* status);
 void RegisterKeyCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
+void RegisterListCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
 
 }  // namespace reborn::qdb

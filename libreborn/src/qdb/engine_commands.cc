@@ -26,6 +26,7 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   absl::Status status;
   qdb::RegisterStringCommands(engine.core(), table, &status);
   qdb::RegisterKeyCommands(engine.core(), table, &status);
+  qdb::RegisterListCommands(engine.core(), table, &status);
   return status;
 }
 
