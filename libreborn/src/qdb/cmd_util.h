@@ -52,5 +52,7 @@ void RegisterKeyCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
 void RegisterListCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
+void RegisterZSetCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
 
 }  // namespace reborn::qdb

@@ -27,6 +27,7 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterStringCommands(engine.core(), table, &status);
   qdb::RegisterKeyCommands(engine.core(), table, &status);
   qdb::RegisterListCommands(engine.core(), table, &status);
+  qdb::RegisterZSetCommands(engine.core(), table, &status);
   return status;
 }
 
