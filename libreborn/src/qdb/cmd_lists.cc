@@ -83,6 +83,25 @@ void Pop(EngineCore& core, CommandContext& ctx, End end) {
   });
 }
 
+// LINDEX and LSET look the key up before parsing the index: an absent key
+// replies nil (`absent_error` empty) or `absent_error`, a wrong type
+// WRONGTYPE, and only then a bad index is an error.
+bool IndexAfterLookup(EngineCore& core, CommandContext& ctx, uint8_t db,
+                      std::string_view absent_error, int64_t* index) {
+  if (ParseInt64(ctx.args[2], index)) return true;
+  auto len = core.lists().Len(db, ctx.args[1]);
+  if (!len.ok()) {
+    ReplyStatusError(ctx.reply, len.status());
+  } else if (*len == 0 && absent_error.empty()) {
+    ctx.reply.Null();
+  } else if (*len == 0) {
+    ctx.reply.Error(absent_error);
+  } else {
+    ctx.reply.Error(kNotIntegerText);
+  }
+  return false;
+}
+
 void Move(EngineCore& core, CommandContext& ctx, End from, End to) {
   WithDb(core, ctx, [&](uint8_t db) {
     auto r = core.lists().Move(db, ctx.args[1], ctx.args[2], from, to);
@@ -116,9 +135,9 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
     });
   });
   reg("lindex", [c](CommandContext& ctx) {
-    int64_t index;
-    if (!ArgInt64(ctx, 2, &index)) return;
     WithDb(*c, ctx, [&](uint8_t db) {
+      int64_t index;
+      if (!IndexAfterLookup(*c, ctx, db, "", &index)) return;
       auto r = c->lists().Index(db, ctx.args[1], index);
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
       ReplyOptionalBulk(ctx.reply, *r);
@@ -134,9 +153,9 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
     });
   });
   reg("lset", [c](CommandContext& ctx) {
-    int64_t index;
-    if (!ArgInt64(ctx, 2, &index)) return;
     WithDb(*c, ctx, [&](uint8_t db) {
+      int64_t index;
+      if (!IndexAfterLookup(*c, ctx, db, "ERR no such key", &index)) return;
       absl::Status s = c->lists().Set(db, ctx.args[1], index, ctx.args[3]);
       if (!s.ok()) return ReplyStatusError(ctx.reply, s);
       ctx.reply.Ok();
@@ -190,11 +209,15 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
               "the list");
         }
       } else if (EqualsIgnoreCase(opt, "count") && more) {
-        if (!ArgInt64(ctx, ++j, &count)) return;
-        if (count < 0) return ctx.reply.Error("ERR COUNT can't be negative");
+        if (!ArgRange(ctx, ++j, 0, std::numeric_limits<int64_t>::max(),
+                      "ERR COUNT can't be negative", &count)) {
+          return;
+        }
       } else if (EqualsIgnoreCase(opt, "maxlen") && more) {
-        if (!ArgInt64(ctx, ++j, &maxlen)) return;
-        if (maxlen < 0) return ctx.reply.Error("ERR MAXLEN can't be negative");
+        if (!ArgRange(ctx, ++j, 0, std::numeric_limits<int64_t>::max(),
+                      "ERR MAXLEN can't be negative", &maxlen)) {
+          return;
+        }
       } else {
         return ctx.reply.Error(kSyntaxText);
       }

@@ -260,44 +260,44 @@ void ZSetOp(EngineCore& core, CommandContext& ctx, SetOp op, bool store) {
   }
   const size_t first = numkeys_idx + 1;
   const size_t end = first + static_cast<size_t>(numkeys);
-  std::vector<double> weights(static_cast<size_t>(numkeys), 1.0);
-  enum { kSum, kMin, kMax } agg = kSum;
-  bool with_scores = false;
-  for (size_t j = end; j < ctx.args.size(); ++j) {
-    const size_t left = ctx.args.size() - j - 1;
-    const std::string& a = ctx.args[j];
-    if (op != SetOp::kDiff && left >= static_cast<size_t>(numkeys) &&
-        EqualsIgnoreCase(a, "weights")) {
-      for (size_t w = 0; w < weights.size(); ++w) {
-        if (!ArgDouble(ctx, ++j, &weights[w],
-                       "ERR weight value is not a float")) {
-          return;
-        }
-      }
-    } else if (op != SetOp::kDiff && left >= 1 &&
-               EqualsIgnoreCase(a, "aggregate")) {
-      const std::string& v = ctx.args[++j];
-      if (EqualsIgnoreCase(v, "sum")) {
-        agg = kSum;
-      } else if (EqualsIgnoreCase(v, "min")) {
-        agg = kMin;
-      } else if (EqualsIgnoreCase(v, "max")) {
-        agg = kMax;
-      } else {
-        return ctx.reply.Error(kSyntaxText);
-      }
-    } else if (!store && EqualsIgnoreCase(a, "withscores")) {
-      with_scores = true;
-    } else {
-      return ctx.reply.Error(kSyntaxText);
-    }
-  }
   WithDb(core, ctx, [&](uint8_t db) {
     std::vector<std::vector<ScoredMember>> inputs;
     for (size_t k = first; k < end; ++k) {
       auto r = core.zsets().All(db, ctx.args[k], true);
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
       inputs.push_back(*r ? std::move(**r) : std::vector<ScoredMember>{});
+    }
+    std::vector<double> weights(static_cast<size_t>(numkeys), 1.0);
+    enum { kSum, kMin, kMax } agg = kSum;
+    bool with_scores = false;
+    for (size_t j = end; j < ctx.args.size(); ++j) {
+      const size_t left = ctx.args.size() - j - 1;
+      const std::string& a = ctx.args[j];
+      if (op != SetOp::kDiff && left >= static_cast<size_t>(numkeys) &&
+          EqualsIgnoreCase(a, "weights")) {
+        for (size_t w = 0; w < weights.size(); ++w) {
+          if (!ArgDouble(ctx, ++j, &weights[w],
+                         "ERR weight value is not a float")) {
+            return;
+          }
+        }
+      } else if (op != SetOp::kDiff && left >= 1 &&
+                 EqualsIgnoreCase(a, "aggregate")) {
+        const std::string& v = ctx.args[++j];
+        if (EqualsIgnoreCase(v, "sum")) {
+          agg = kSum;
+        } else if (EqualsIgnoreCase(v, "min")) {
+          agg = kMin;
+        } else if (EqualsIgnoreCase(v, "max")) {
+          agg = kMax;
+        } else {
+          return ctx.reply.Error(kSyntaxText);
+        }
+      } else if (!store && EqualsIgnoreCase(a, "withscores")) {
+        with_scores = true;
+      } else {
+        return ctx.reply.Error(kSyntaxText);
+      }
     }
     auto combine = [&](double acc, double v) {
       switch (agg) {
@@ -577,31 +577,32 @@ void RegisterZSetCommands(EngineCore& core, CommandTable& table,
       [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetOp::kDiff, true); });
   reg("zintercard", [c](CommandContext& ctx) {
     int64_t numkeys;
-    if (!ArgRange(ctx, 1, 1, std::numeric_limits<int64_t>::max(),
-                  "ERR numkeys should be greater than 0", &numkeys)) {
-      return;
+    if (!ArgInt64(ctx, 1, &numkeys)) return;
+    if (numkeys < 1) {
+      return ctx.reply.Error(
+          "ERR at least 1 input key is needed for 'zintercard' command");
     }
     if (numkeys > static_cast<int64_t>(ctx.args.size()) - 2) {
       return ctx.reply.Error(kSyntaxText);
     }
     const size_t end = 2 + static_cast<size_t>(numkeys);
-    int64_t limit = 0;
-    for (size_t j = end; j < ctx.args.size(); ++j) {
-      if (EqualsIgnoreCase(ctx.args[j], "limit") && j + 1 < ctx.args.size()) {
-        if (!ArgRange(ctx, ++j, 0, std::numeric_limits<int64_t>::max(),
-                      "ERR LIMIT can't be negative", &limit)) {
-          return;
-        }
-      } else {
-        return ctx.reply.Error(kSyntaxText);
-      }
-    }
     WithDb(*c, ctx, [&](uint8_t db) {
       std::vector<std::vector<ScoredMember>> inputs;
       for (size_t k = 2; k < end; ++k) {
         auto r = c->zsets().All(db, ctx.args[k], true);
         if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
         inputs.push_back(*r ? std::move(**r) : std::vector<ScoredMember>{});
+      }
+      int64_t limit = 0;
+      for (size_t j = end; j < ctx.args.size(); ++j) {
+        if (EqualsIgnoreCase(ctx.args[j], "limit") && j + 1 < ctx.args.size()) {
+          if (!ArgRange(ctx, ++j, 0, std::numeric_limits<int64_t>::max(),
+                        "ERR LIMIT can't be negative", &limit)) {
+            return;
+          }
+        } else {
+          return ctx.reply.Error(kSyntaxText);
+        }
       }
       std::vector<absl::flat_hash_map<std::string, bool>> maps(inputs.size());
       for (size_t i = 1; i < inputs.size(); ++i) {

@@ -60,8 +60,8 @@ bool LexRange::BelowMax(std::string_view m) const {
 bool ParseScoreBound(std::string_view s, double* v, bool* exclusive) {
   *exclusive = !s.empty() && s[0] == '(';
   if (*exclusive) s.remove_prefix(1);
-  // strtod rules (Redis' zslParseRange): "inf", "+inf", "-inf" included.
-  if (s.empty()) return false;
+  // strtod rules (Redis' zslParseRange): "inf", "+inf", "-inf" included,
+  // and an empty string reads as 0.
   std::string buf(s);
   char* end = nullptr;
   const double d = std::strtod(buf.c_str(), &end);
