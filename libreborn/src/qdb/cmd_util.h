@@ -50,5 +50,9 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
                             absl::Status* status);
 void RegisterKeyCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
+void RegisterListCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
+void RegisterZSetCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
 
 }  // namespace reborn::qdb

@@ -26,6 +26,8 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   absl::Status status;
   qdb::RegisterStringCommands(engine.core(), table, &status);
   qdb::RegisterKeyCommands(engine.core(), table, &status);
+  qdb::RegisterListCommands(engine.core(), table, &status);
+  qdb::RegisterZSetCommands(engine.core(), table, &status);
   return status;
 }
 
@@ -56,9 +58,8 @@ void AppendEngineInfo(QdbEngine& engine, std::string_view section,
                     "\r\n");
   } else if (section == "stats") {
     absl::StrAppend(out, "expired_keys:", ks.expired_keys(), "\r\n",
-                    "evicted_keys:0\r\n",
-                    "keyspace_hits:", ks.keyspace_hits(), "\r\n",
-                    "keyspace_misses:", ks.keyspace_misses(), "\r\n",
+                    "evicted_keys:0\r\n", "keyspace_hits:", ks.keyspace_hits(),
+                    "\r\n", "keyspace_misses:", ks.keyspace_misses(), "\r\n",
                     "active_expire_cycles:", core.expiry_cycles(), "\r\n");
   } else if (section == "rocksdb") {
     // Not a Redis section, so the server has no header for it.
