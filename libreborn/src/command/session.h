@@ -8,6 +8,7 @@ namespace reborn {
 
 // MULTI/WATCH state, defined by the server that implements transactions.
 struct TransactionState;
+class DeferredReply;
 
 // Per-connection state that command handlers may read and change. Owned by
 // the connection; touched only on the connection's thread.
@@ -26,6 +27,9 @@ struct Session {
   // Set by a handler (QUIT, a protocol error) to close the connection after
   // its reply is written.
   bool close_after_reply = false;
+  // Set by a blocking command that has to wait (see deferred_reply.h); the
+  // connection takes it over.
+  std::shared_ptr<DeferredReply> deferred;
   // MULTI/EXEC/WATCH state; null until the client uses them.
   std::shared_ptr<TransactionState> txn;
 };

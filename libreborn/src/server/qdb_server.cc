@@ -214,8 +214,13 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
                           std::memory_order_relaxed);
   bool failed = out->size() > mark && (*out)[mark] == '-';
   if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
-  if (!failed && spec.has(kCmdWrite) && !watches_.empty()) {
-    TouchWatchedKeys(session, spec, args);
+  if (!failed && spec.has(kCmdWrite)) {
+    if (!watches_.empty()) TouchWatchedKeys(session, spec, args);
+    if (!blocking_.empty()) {
+      for (size_t pos : KeyPositions(spec, args)) {
+        blocking_.Signal(session.db, args[pos]);
+      }
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include "net/server.h"
 #include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
+#include "server/blocking.h"
 #include "server/command_stats.h"
 #include "server/config.h"
 #include "server/transactions.h"
@@ -58,6 +59,12 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   void Discard(CommandContext& ctx);
   void Watch(CommandContext& ctx);
   void Unwatch(CommandContext& ctx);
+  // BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP BZPOPMIN BZPOPMAX BZMPOP
+  // (server/blocking_commands.cc).
+  void Blocking(CommandContext& ctx);
+  // Runs a command internally (no stats, no locks: the caller holds them)
+  // and returns its encoded reply; touches WATCHed keys of a write.
+  std::string RunInternal(int db, int protocol, std::vector<std::string> args);
   // Drops a client's transaction state and watches (RESET, disconnect).
   void ResetTransaction(Session& session);
 
@@ -69,8 +76,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
            std::vector<std::string>& args, resp::ReplyWriter& reply);
   void TouchWatchedKeys(const Session& session, const CommandSpec& spec,
                         const std::vector<std::string>& args);
-  // Runs a one-key command internally and returns its raw reply.
-  std::string Probe(int db, std::string_view command, const std::string& key);
+
   absl::Status RegisterCommands();
   void ApplyConfigHooks();
 
@@ -81,6 +87,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   CommandStats command_stats_;
   std::vector<std::pair<std::string, InfoProvider>> info_providers_;
   WatchRegistry watches_;
+  BlockingRegistry blocking_;
   // Every command holds it shared; EXEC holds it exclusively, which makes a
   // transaction atomic with respect to all other clients.
   std::shared_mutex exec_mu_;

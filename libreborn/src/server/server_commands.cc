@@ -542,6 +542,12 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
       {"info", with_server(Info)},
       {"shutdown", with_server(Shutdown)},
   };
+  for (const char* name : {"blpop", "brpop", "brpoplpush", "blmove", "blmpop",
+                           "bzpopmin", "bzpopmax", "bzmpop"}) {
+    absl::Status s = table.Register(
+        name, [&server](CommandContext& ctx) { server.Blocking(ctx); });
+    if (!s.ok()) return s;
+  }
   for (const auto& [name, handler] : handlers) {
     absl::Status s = table.Register(name, handler);
     if (!s.ok()) return s;

@@ -19,20 +19,6 @@ TransactionState& StateOf(Session& session) {
 
 }  // namespace
 
-std::string QdbServerImpl::Probe(int db, std::string_view command,
-                                 const std::string& key) {
-  const CommandTable::Entry* entry = table_.Find(command);
-  if (entry == nullptr) return "";
-  std::string out;
-  resp::ReplyWriter writer(&out);
-  Session probe;
-  probe.db = db;
-  std::vector<std::string> args = {std::string(command), key};
-  CommandContext ctx{probe, *entry->spec, args, writer};
-  entry->handler(ctx);
-  return out;
-}
-
 void QdbServerImpl::ResetTransaction(Session& session) {
   if (!session.txn) return;
   TransactionState& txn = *session.txn;
@@ -76,7 +62,7 @@ void QdbServerImpl::Watch(CommandContext& ctx) {
     }
     if (known) continue;
     // A positive PTTL now means the key may expire before EXEC.
-    std::string pttl = Probe(ctx.session.db, "pttl", key);
+    std::string pttl = RunInternal(ctx.session.db, 2, {"pttl", key});
     bool had_ttl = pttl.size() > 1 && pttl[0] == ':' && pttl[1] != '-';
     txn.watched.push_back({ctx.session.db, key, had_ttl});
     watches_.Watch(ctx.session.db, key, txn.dirty);
@@ -110,7 +96,7 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
   bool dirty = txn.dirty->load();
   for (const auto& w : txn.watched) {
     if (dirty) break;
-    dirty = w.had_ttl && Probe(w.db, "exists", w.key) == ":0\r\n";
+    dirty = w.had_ttl && RunInternal(w.db, 2, {"exists", w.key}) == ":0\r\n";
   }
   ResetTransaction(session);
   if (dirty) {
@@ -118,10 +104,12 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
     return;
   }
   ctx.reply.ArrayHeader(queued.size());
+  txn.executing = true;
   for (auto& args : queued) {
     const CommandTable::Entry* entry = table_.Find(args[0]);
     Run(session, *entry, args, ctx.reply);
   }
+  txn.executing = false;
 }
 
 }  // namespace reborn::server

@@ -23,7 +23,8 @@ struct TransactionState {
   };
 
   bool in_multi = false;
-  bool aborted = false;  // a command failed to queue: EXEC answers EXECABORT
+  bool aborted = false;    // a command failed to queue: EXEC answers EXECABORT
+  bool executing = false;  // inside EXEC: blocking commands do not block
   std::vector<std::vector<std::string>> queued;
   std::vector<Watched> watched;
   std::shared_ptr<std::atomic<bool>> dirty =
