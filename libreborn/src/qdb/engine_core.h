@@ -8,8 +8,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "command/command_table.h"
+#include "qdb/hashes.h"
 #include "qdb/keys.h"
 #include "qdb/keyspace.h"
+#include "qdb/sets.h"
 #include "qdb/strings.h"
 #include "reborn/qdb_engine.h"
 
@@ -31,6 +33,8 @@ class EngineCore {
   Keyspace& keyspace() { return *keyspace_; }
   Strings& strings() { return *strings_; }
   KeyOps& keys() { return *keys_; }
+  Hashes& hashes() { return *hashes_; }
+  Sets& sets() { return *sets_; }
   CommandTable& table() { return table_; }
   const QdbOptions& options() const { return options_; }
   int64_t start_time_ms() const { return start_time_ms_; }
@@ -49,6 +53,8 @@ class EngineCore {
   std::unique_ptr<Keyspace> keyspace_;
   std::unique_ptr<Strings> strings_;
   std::unique_ptr<KeyOps> keys_;
+  std::unique_ptr<Hashes> hashes_;
+  std::unique_ptr<Sets> sets_;
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};
 

@@ -1,0 +1,90 @@
+#include "qdb/scan_args.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+#include <random>
+
+#include "qdb/cmd_util.h"
+#include "util/glob.h"
+
+namespace reborn::qdb {
+
+namespace {
+constexpr int64_t kMaxRandomCount = int64_t{1} << 24;
+}  // namespace
+
+bool ParseScanArgs(CommandContext& ctx, ScanArgs* out) {
+  const std::string& cs = ctx.args[2];
+  char* end = nullptr;
+  errno = 0;
+  out->cursor = std::strtoull(cs.c_str(), &end, 10);
+  if (cs.empty() || std::isspace(static_cast<unsigned char>(cs[0])) ||
+      *end != '\0' || errno == ERANGE) {
+    ctx.reply.Error("ERR invalid cursor");
+    return false;
+  }
+  for (size_t i = 3; i < ctx.args.size();) {
+    const size_t left = ctx.args.size() - i;
+    if (EqualsIgnoreCase(ctx.args[i], "count") && left >= 2) {
+      if (!ArgInt64(ctx, i + 1, &out->count)) return false;
+      if (out->count < 1) {
+        ctx.reply.Error(kSyntaxText);
+        return false;
+      }
+      i += 2;
+    } else if (EqualsIgnoreCase(ctx.args[i], "match") && left >= 2) {
+      out->pattern = ctx.args[i + 1];
+      i += 2;
+    } else {
+      ctx.reply.Error(kSyntaxText);
+      return false;
+    }
+  }
+  return true;
+}
+
+void FilterPage(const ScanArgs& args, MemberPage* page) {
+  if (args.pattern.empty() || args.pattern == "*") return;
+  std::vector<MemberPair> kept;
+  for (auto& p : page->members) {
+    if (GlobMatch(args.pattern, p.first)) kept.push_back(std::move(p));
+  }
+  page->members = std::move(kept);
+}
+
+bool ParseCountArg(CommandContext& ctx, size_t i, int64_t* out) {
+  if (!ArgInt64(ctx, i, out)) return false;
+  if (*out == std::numeric_limits<int64_t>::min()) {
+    ctx.reply.Error(
+        "ERR value is out of range, value must between -9223372036854775807 "
+        "and 9223372036854775807");
+    return false;
+  }
+  // Redis would try to build such a reply and exhaust memory; refuse it.
+  if (*out < -kMaxRandomCount) {
+    ctx.reply.Error("ERR value is out of range");
+    return false;
+  }
+  return true;
+}
+
+std::vector<MemberPair> SampleMembers(std::vector<MemberPair> all,
+                                      int64_t count) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::vector<MemberPair> out;
+  if (all.empty() || count == 0) return out;
+  if (count < 0) {
+    const uint64_t n = static_cast<uint64_t>(-count);
+    out.reserve(n);
+    std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
+    for (uint64_t i = 0; i < n; ++i) out.push_back(all[pick(rng)]);
+    return out;
+  }
+  std::shuffle(all.begin(), all.end(), rng);
+  if (static_cast<uint64_t>(count) < all.size()) all.resize(count);
+  return all;
+}
+
+}  // namespace reborn::qdb
