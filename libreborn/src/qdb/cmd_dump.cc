@@ -107,8 +107,12 @@ void ObjectCommand(EngineCore& core, CommandContext& ctx) {
           "tracked. Please note that when switching between policies at "
           "runtime LRU and LFU data will take some time to adjust.");
     }
-    // QDB keeps no access clock (idle time 0) and shares no objects.
-    ctx.reply.Integer(name == "refcount" ? 1 : 0);
+    if (name == "idletime") return ctx.reply.Integer(0);  // no access clock
+    // Redis shares the objects of the integers 0..9999 (OBJ_SHARED_REFCOUNT).
+    int64_t v;
+    const bool shared = (*meta)->type == DataType::kString &&
+                        ParseInt64((*meta)->value, &v) && v >= 0 && v < 10000;
+    ctx.reply.Integer(shared ? 2147483647 : 1);
   });
 }
 

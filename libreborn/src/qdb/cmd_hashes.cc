@@ -169,21 +169,11 @@ void RegisterHashCommands(EngineCore& core, CommandTable& table,
   reg("hrandfield",
       [c](CommandContext& ctx) { HRandFieldCommand(*c, ctx); });
   reg("hscan", [c](CommandContext& ctx) {
-    ScanArgs args;
-    if (!ParseScanArgs(ctx, &args)) return;
-    WithDb(*c, ctx, [&](uint8_t db) {
-      auto r = c->hashes().Scan(db, ctx.args[1], args.cursor,
-                                static_cast<size_t>(args.count));
-      if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
-      FilterPage(args, &*r);
-      ctx.reply.ArrayHeader(2);
-      ctx.reply.Bulk(std::to_string(r->next_cursor));
-      ctx.reply.ArrayHeader(r->members.size() * 2);
-      for (const auto& [f, v] : r->members) {
-        ctx.reply.Bulk(f);
-        ctx.reply.Bulk(v);
-      }
-    });
+    MemberScanCommand(*c, ctx, DataType::kHash,
+                      [&](uint8_t db, uint64_t cursor, size_t count) {
+                        return c->hashes().Scan(db, ctx.args[1], cursor,
+                                                count);
+                      });
   });
 }
 

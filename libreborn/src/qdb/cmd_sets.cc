@@ -180,18 +180,10 @@ void RegisterSetCommands(EngineCore& core, CommandTable& table,
   }
   reg("sintercard", [c](CommandContext& ctx) { SInterCardCommand(*c, ctx); });
   reg("sscan", [c](CommandContext& ctx) {
-    ScanArgs args;
-    if (!ParseScanArgs(ctx, &args)) return;
-    WithDb(*c, ctx, [&](uint8_t db) {
-      auto r = c->sets().Scan(db, ctx.args[1], args.cursor,
-                              static_cast<size_t>(args.count));
-      if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
-      FilterPage(args, &*r);
-      ctx.reply.ArrayHeader(2);
-      ctx.reply.Bulk(std::to_string(r->next_cursor));
-      ctx.reply.ArrayHeader(r->members.size());
-      for (const auto& p : r->members) ctx.reply.Bulk(p.first);
-    });
+    MemberScanCommand(*c, ctx, DataType::kSet,
+                      [&](uint8_t db, uint64_t cursor, size_t count) {
+                        return c->sets().Scan(db, ctx.args[1], cursor, count);
+                      });
   });
 }
 

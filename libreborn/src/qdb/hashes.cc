@@ -223,7 +223,10 @@ absl::StatusOr<MemberPage> Hashes::Scan(uint8_t db, std::string_view key,
   if (!meta.ok()) return meta.status();
   if (!*meta) return MemberPage{};
   // Small hashes come back whole, as Redis does for listpack encodings.
-  if ((*meta)->size <= 128 && cursor == 0) count = 128;
+  if ((*meta)->size <= 128) {
+    cursor = 0;
+    count = 128;
+  }
   return ScanMembers(ks_, db, key, (*meta)->version, cursor, count);
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "qdb/cmd_util.h"
+#include "qdb/hashes.h"
 #include "util/glob.h"
 
 namespace reborn::qdb {
@@ -15,7 +16,7 @@ namespace {
 constexpr int64_t kMaxRandomCount = int64_t{1} << 24;
 }  // namespace
 
-bool ParseScanArgs(CommandContext& ctx, ScanArgs* out) {
+bool ParseScanCursor(CommandContext& ctx, ScanArgs* out) {
   const std::string& cs = ctx.args[2];
   char* end = nullptr;
   errno = 0;
@@ -25,6 +26,10 @@ bool ParseScanArgs(CommandContext& ctx, ScanArgs* out) {
     ctx.reply.Error("ERR invalid cursor");
     return false;
   }
+  return true;
+}
+
+bool ParseScanOptions(CommandContext& ctx, ScanArgs* out) {
   for (size_t i = 3; i < ctx.args.size();) {
     const size_t left = ctx.args.size() - i;
     if (EqualsIgnoreCase(ctx.args[i], "count") && left >= 2) {
@@ -85,6 +90,38 @@ std::vector<MemberPair> SampleMembers(std::vector<MemberPair> all,
   std::shuffle(all.begin(), all.end(), rng);
   if (static_cast<uint64_t>(count) < all.size()) all.resize(count);
   return all;
+}
+
+}  // namespace reborn::qdb
+
+namespace reborn::qdb {
+
+void MemberScanCommand(
+    EngineCore& core, CommandContext& ctx, DataType type,
+    const std::function<absl::StatusOr<MemberPage>(uint8_t, uint64_t,
+                                                   size_t)>& scan) {
+  ScanArgs args;
+  if (!ParseScanCursor(ctx, &args)) return;
+  WithDb(core, ctx, [&](uint8_t db) {
+    auto meta = LookupTyped(core.keyspace(), db, ctx.args[1], type);
+    if (!meta.ok()) return ReplyStatusError(ctx.reply, meta.status());
+    MemberPage page;
+    if (*meta) {
+      if (!ParseScanOptions(ctx, &args)) return;
+      auto r = scan(db, args.cursor, static_cast<size_t>(args.count));
+      if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+      page = std::move(*r);
+      FilterPage(args, &page);
+    }
+    const bool pairs = type == DataType::kHash;
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(std::to_string(page.next_cursor));
+    ctx.reply.ArrayHeader(page.members.size() * (pairs ? 2 : 1));
+    for (const auto& [m, v] : page.members) {
+      ctx.reply.Bulk(m);
+      if (pairs) ctx.reply.Bulk(v);
+    }
+  });
 }
 
 }  // namespace reborn::qdb

@@ -346,7 +346,10 @@ absl::StatusOr<MemberPage> Sets::Scan(uint8_t db, std::string_view key,
   if (!meta.ok()) return meta.status();
   if (!*meta) return MemberPage{};
   // Small sets come back whole, as Redis does for intset encodings.
-  if ((*meta)->size <= 512 && cursor == 0) count = 512;
+  if ((*meta)->size <= 512) {
+    cursor = 0;
+    count = 512;
+  }
   return ScanMembers(ks_, db, key, (*meta)->version, cursor, count);
 }
 
