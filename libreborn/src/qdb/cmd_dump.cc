@@ -41,11 +41,11 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
       args.replace = true;
     } else if (EqualsIgnoreCase(opt, "absttl")) {
       args.absttl = true;
-    } else if (EqualsIgnoreCase(opt, "idletime") && additional >= 1 &&
-               !freq) {
+    } else if (EqualsIgnoreCase(opt, "idletime") && additional >= 1 && !freq) {
       int64_t v;
       if (!ArgInt64(ctx, j + 1, &v)) return;
-      if (v < 0) return ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
+      if (v < 0)
+        return ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
       idle = true;  // accepted; QDB keeps no LRU clock
       ++j;
     } else if (EqualsIgnoreCase(opt, "freq") && additional >= 1 && !idle) {
@@ -85,8 +85,8 @@ void ObjectCommand(EngineCore& core, CommandContext& ctx) {
     if (EqualsIgnoreCase(sub, known)) name = known;
   }
   if (name.empty()) {
-    return ctx.reply.Error(absl::StrCat("ERR unknown subcommand '", sub,
-                                        "'. Try OBJECT HELP."));
+    return ctx.reply.Error(
+        absl::StrCat("ERR unknown subcommand '", sub, "'. Try OBJECT HELP."));
   }
   if (ctx.args.size() != 3) {
     return ctx.reply.Error(absl::StrCat(

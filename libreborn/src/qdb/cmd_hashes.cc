@@ -142,8 +142,7 @@ void RegisterHashCommands(EngineCore& core, CommandTable& table,
       for (const auto& [f, v] : *r) ctx.reply.Bulk(keys ? f : v);
     });
   };
-  reg("hgetall",
-      [get_all](CommandContext& ctx) { get_all(ctx, true, true); });
+  reg("hgetall", [get_all](CommandContext& ctx) { get_all(ctx, true, true); });
   reg("hkeys", [get_all](CommandContext& ctx) { get_all(ctx, true, false); });
   reg("hvals", [get_all](CommandContext& ctx) { get_all(ctx, false, true); });
   reg("hincrby", [c](CommandContext& ctx) {
@@ -166,13 +165,11 @@ void RegisterHashCommands(EngineCore& core, CommandTable& table,
       ctx.reply.Bulk(*r);
     });
   });
-  reg("hrandfield",
-      [c](CommandContext& ctx) { HRandFieldCommand(*c, ctx); });
+  reg("hrandfield", [c](CommandContext& ctx) { HRandFieldCommand(*c, ctx); });
   reg("hscan", [c](CommandContext& ctx) {
     MemberScanCommand(*c, ctx, DataType::kHash,
                       [&](uint8_t db, uint64_t cursor, size_t count) {
-                        return c->hashes().Scan(db, ctx.args[1], cursor,
-                                                count);
+                        return c->hashes().Scan(db, ctx.args[1], cursor, count);
                       });
   });
 }

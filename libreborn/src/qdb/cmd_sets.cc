@@ -84,8 +84,7 @@ void SInterCardCommand(EngineCore& core, CommandContext& ctx) {
         "ERR Number of keys can't be greater than number of args");
   }
   int64_t limit = 0;
-  for (size_t j = 2 + static_cast<size_t>(numkeys); j < ctx.args.size();
-       ++j) {
+  for (size_t j = 2 + static_cast<size_t>(numkeys); j < ctx.args.size(); ++j) {
     if (EqualsIgnoreCase(ctx.args[j], "limit") && j + 1 < ctx.args.size()) {
       if (!ParseInt64(ctx.args[j + 1], &limit) || limit < 0) {
         return ctx.reply.Error("ERR LIMIT can't be negative");
@@ -142,10 +141,8 @@ void RegisterSetCommands(EngineCore& core, CommandTable& table,
       for (bool b : *r) ctx.reply.Integer(b ? 1 : 0);
     });
   };
-  reg("sismember",
-      [is_member](CommandContext& ctx) { is_member(ctx, false); });
-  reg("smismember",
-      [is_member](CommandContext& ctx) { is_member(ctx, true); });
+  reg("sismember", [is_member](CommandContext& ctx) { is_member(ctx, false); });
+  reg("smismember", [is_member](CommandContext& ctx) { is_member(ctx, true); });
   reg("scard", [c](CommandContext& ctx) {
     WithDb(*c, ctx, [&](uint8_t db) {
       auto r = c->sets().Card(db, ctx.args[1]);
@@ -154,8 +151,7 @@ void RegisterSetCommands(EngineCore& core, CommandTable& table,
     });
   });
   reg("spop", [c](CommandContext& ctx) { SPopCommand(*c, ctx); });
-  reg("srandmember",
-      [c](CommandContext& ctx) { SRandMemberCommand(*c, ctx); });
+  reg("srandmember", [c](CommandContext& ctx) { SRandMemberCommand(*c, ctx); });
   reg("smove", [c](CommandContext& ctx) {
     WithDb(*c, ctx, [&](uint8_t db) {
       auto r = c->sets().Move(db, ctx.args[1], ctx.args[2], ctx.args[3]);
@@ -168,12 +164,12 @@ void RegisterSetCommands(EngineCore& core, CommandTable& table,
     SetOp op;
     bool store;
   };
-  for (const Op& o : {Op{"sinter", SetOp::kInter, false},
-                      Op{"sunion", SetOp::kUnion, false},
-                      Op{"sdiff", SetOp::kDiff, false},
-                      Op{"sinterstore", SetOp::kInter, true},
-                      Op{"sunionstore", SetOp::kUnion, true},
-                      Op{"sdiffstore", SetOp::kDiff, true}}) {
+  for (const Op& o :
+       {Op{"sinter", SetOp::kInter, false}, Op{"sunion", SetOp::kUnion, false},
+        Op{"sdiff", SetOp::kDiff, false},
+        Op{"sinterstore", SetOp::kInter, true},
+        Op{"sunionstore", SetOp::kUnion, true},
+        Op{"sdiffstore", SetOp::kDiff, true}}) {
     reg(o.name, [c, o](CommandContext& ctx) {
       CombineCommand(*c, ctx, o.op, o.store);
     });

@@ -37,7 +37,7 @@ absl::StatusOr<std::optional<std::string>> Dump(EngineCore& core, uint8_t db,
 
 struct RestoreArgs {
   std::string_view key;
-  std::string_view ttl;      // unparsed, checked in Redis' order
+  std::string_view ttl;  // unparsed, checked in Redis' order
   std::string_view payload;
   bool replace = false;
   bool absttl = false;

@@ -25,7 +25,8 @@ absl::StatusOr<int64_t> Hashes::Set(uint8_t db, std::string_view key,
                                     bool nx) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   if (*old && (*old)->type != DataType::kHash) return WrongTypeError();
   Metadata meta;
@@ -85,7 +86,8 @@ absl::StatusOr<int64_t> Hashes::Del(uint8_t db, std::string_view key,
                                     const std::vector<std::string>& fields) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   int64_t removed = 0;
   if (*old) {
@@ -133,11 +135,12 @@ absl::StatusOr<std::vector<MemberPair>> Hashes::GetAll(uint8_t db,
 
 absl::StatusOr<std::string> Hashes::Update(
     uint8_t db, std::string_view key, std::string_view field,
-    const std::function<absl::StatusOr<std::string>(
-        const std::optional<std::string>&)>& fn) {
+    const std::function<
+        absl::StatusOr<std::string>(const std::optional<std::string>&)>& fn) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   if (*old && (*old)->type != DataType::kHash) return WrongTypeError();
   Metadata meta;
@@ -170,22 +173,23 @@ absl::StatusOr<std::string> Hashes::Update(
 absl::StatusOr<int64_t> Hashes::IncrBy(uint8_t db, std::string_view key,
                                        std::string_view field, int64_t delta) {
   int64_t result = 0;
-  absl::StatusOr<std::string> r = Update(
-      db, key, field,
-      [&](const std::optional<std::string>& cur) -> absl::StatusOr<std::string> {
-        int64_t value = 0;
-        if (cur && !ParseInt64(*cur, &value)) {
-          return RedisError("ERR hash value is not an integer");
-        }
-        if ((delta < 0 && value < 0 &&
-             delta < std::numeric_limits<int64_t>::min() - value) ||
-            (delta > 0 && value > 0 &&
-             delta > std::numeric_limits<int64_t>::max() - value)) {
-          return RedisError("ERR increment or decrement would overflow");
-        }
-        result = value + delta;
-        return std::to_string(result);
-      });
+  absl::StatusOr<std::string> r =
+      Update(db, key, field,
+             [&](const std::optional<std::string>& cur)
+                 -> absl::StatusOr<std::string> {
+               int64_t value = 0;
+               if (cur && !ParseInt64(*cur, &value)) {
+                 return RedisError("ERR hash value is not an integer");
+               }
+               if ((delta < 0 && value < 0 &&
+                    delta < std::numeric_limits<int64_t>::min() - value) ||
+                   (delta > 0 && value > 0 &&
+                    delta > std::numeric_limits<int64_t>::max() - value)) {
+                 return RedisError("ERR increment or decrement would overflow");
+               }
+               result = value + delta;
+               return std::to_string(result);
+             });
   if (!r.ok()) return r.status();
   return result;
 }
@@ -196,7 +200,8 @@ absl::StatusOr<std::string> Hashes::IncrByFloat(uint8_t db,
                                                 long double delta) {
   return Update(
       db, key, field,
-      [&](const std::optional<std::string>& cur) -> absl::StatusOr<std::string> {
+      [&](const std::optional<std::string>& cur)
+          -> absl::StatusOr<std::string> {
         long double value = 0;
         if (cur && !ParseLongDouble(*cur, &value)) {
           return RedisError("ERR hash value is not a float");

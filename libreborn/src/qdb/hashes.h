@@ -66,8 +66,8 @@ class Hashes {
  private:
   absl::StatusOr<std::string> Update(
       uint8_t db, std::string_view key, std::string_view field,
-      const std::function<absl::StatusOr<std::string>(
-          const std::optional<std::string>&)>& fn);
+      const std::function<
+          absl::StatusOr<std::string>(const std::optional<std::string>&)>& fn);
 
   Keyspace& ks_;
 };

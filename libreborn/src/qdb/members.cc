@@ -59,8 +59,7 @@ absl::StatusOr<std::vector<MemberPair>> AllMembers(Keyspace& ks, uint8_t db,
   return out;
 }
 
-absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks,
-                                                       uint8_t db,
+absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
                                                        std::string_view key,
                                                        uint64_t version) {
   thread_local std::mt19937_64 rng(std::random_device{}());

@@ -33,8 +33,7 @@ absl::StatusOr<std::vector<MemberPair>> AllMembers(Keyspace& ks, uint8_t db,
                                                    uint64_t version);
 // One member chosen by seeking to a random point of the key's range (cheap on
 // big keys; the pick is not exactly uniform). nullopt if the key is empty.
-absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks,
-                                                       uint8_t db,
+absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
                                                        std::string_view key,
                                                        uint64_t version);
 

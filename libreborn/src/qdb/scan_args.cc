@@ -98,8 +98,8 @@ namespace reborn::qdb {
 
 void MemberScanCommand(
     EngineCore& core, CommandContext& ctx, DataType type,
-    const std::function<absl::StatusOr<MemberPage>(uint8_t, uint64_t,
-                                                   size_t)>& scan) {
+    const std::function<absl::StatusOr<MemberPage>(uint8_t, uint64_t, size_t)>&
+        scan) {
   ScanArgs args;
   if (!ParseScanCursor(ctx, &args)) return;
   WithDb(core, ctx, [&](uint8_t db) {

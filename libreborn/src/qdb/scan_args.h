@@ -22,8 +22,8 @@ bool ParseScanOptions(CommandContext& ctx, ScanArgs* out);
 // HSCAN/SSCAN of `type` over `scan(db, cursor, count)`.
 void MemberScanCommand(
     EngineCore& core, CommandContext& ctx, DataType type,
-    const std::function<absl::StatusOr<MemberPage>(uint8_t, uint64_t,
-                                                   size_t)>& scan);
+    const std::function<absl::StatusOr<MemberPage>(uint8_t, uint64_t, size_t)>&
+        scan);
 // Drops the members that do not match the MATCH pattern.
 void FilterPage(const ScanArgs& args, MemberPage* page);
 // A count in [-LONG_MAX, LONG_MAX], with Redis' error texts.

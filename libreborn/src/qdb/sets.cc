@@ -26,7 +26,8 @@ absl::StatusOr<int64_t> Sets::Add(uint8_t db, std::string_view key,
                                   const std::vector<std::string>& members) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   if (*old && (*old)->type != DataType::kSet) return WrongTypeError();
   Metadata meta;
@@ -66,7 +67,8 @@ absl::StatusOr<int64_t> Sets::Rem(uint8_t db, std::string_view key,
                                   const std::vector<std::string>& members) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   int64_t removed = 0;
   if (*old) {
@@ -130,7 +132,8 @@ absl::StatusOr<std::optional<std::string>> Sets::PopOne(uint8_t db,
                                                         std::string_view key) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   std::optional<std::string> out;
   if (*old) {
@@ -158,7 +161,8 @@ absl::StatusOr<std::vector<std::string>> Sets::Pop(uint8_t db,
                                                    uint64_t count) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   std::vector<std::string> out;
   if (*old && count > 0) {

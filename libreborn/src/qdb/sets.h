@@ -32,14 +32,14 @@ class Sets {
   absl::StatusOr<std::vector<std::string>> Members(uint8_t db,
                                                    std::string_view key);
   absl::StatusOr<std::vector<bool>> IsMember(
-      uint8_t db, std::string_view key, const std::vector<std::string>& members);
+      uint8_t db, std::string_view key,
+      const std::vector<std::string>& members);
   absl::StatusOr<int64_t> Card(uint8_t db, std::string_view key);
   // SPOP without count: nullopt when the key is absent.
   absl::StatusOr<std::optional<std::string>> PopOne(uint8_t db,
                                                     std::string_view key);
   // SPOP with count (>= 0).
-  absl::StatusOr<std::vector<std::string>> Pop(uint8_t db,
-                                               std::string_view key,
+  absl::StatusOr<std::vector<std::string>> Pop(uint8_t db, std::string_view key,
                                                uint64_t count);
   // SRANDMEMBER without count.
   absl::StatusOr<std::optional<std::string>> RandomOne(uint8_t db,
