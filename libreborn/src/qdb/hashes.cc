@@ -232,7 +232,7 @@ absl::StatusOr<MemberPage> Hashes::Scan(uint8_t db, std::string_view key,
     cursor = 0;
     count = 128;
   }
-  return ScanMembers(ks_, db, key, (*meta)->version, cursor, count);
+  return ScanMembers(ks_, cursors_, db, key, (*meta)->version, cursor, count);
 }
 
 void Hashes::PutAll(Txn& txn, uint8_t db, std::string_view key,

@@ -70,6 +70,7 @@ class Hashes {
           absl::StatusOr<std::string>(const std::optional<std::string>&)>& fn);
 
   Keyspace& ks_;
+  MemberCursors cursors_;
 };
 
 }  // namespace reborn::qdb

@@ -84,26 +84,51 @@ absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
                     std::string(it->value()));
 }
 
-absl::StatusOr<MemberPage> ScanMembers(Keyspace& ks, uint8_t db,
-                                       std::string_view key, uint64_t version,
-                                       uint64_t cursor, size_t count) {
-  // The cursor is a position in byte order. Positions shift when members
-  // are added or removed meanwhile; like Redis' SCAN this may then return a
-  // member twice or miss one that changed during the iteration.
+uint64_t MemberCursors::Remember(std::string member_key) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t id = next_++;
+  cursors_[id] = std::move(member_key);
+  order_.push_back(id);
+  while (order_.size() > kMaxCursors) {
+    cursors_.erase(order_.front());
+    order_.pop_front();
+  }
+  return id;
+}
+
+std::optional<std::string> MemberCursors::Find(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  auto it = cursors_.find(id);
+  if (it == cursors_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<MemberPage> ScanMembers(Keyspace& ks, MemberCursors& cursors,
+                                       uint8_t db, std::string_view key,
+                                       uint64_t version, uint64_t cursor,
+                                       size_t count) {
   const std::string prefix = MemberPrefix(db, key, version);
+  MemberPage page;
+  std::string start = prefix;
+  if (cursor != 0) {
+    std::optional<std::string> last = cursors.Find(cursor);
+    // Unknown, or of another key or version (deleted meanwhile): done.
+    if (!last || last->compare(0, prefix.size(), prefix) != 0) return page;
+    start = std::move(*last);
+    start.push_back('\0');  // the first member after the last one returned
+  }
   storage::ReadOptions ro;
   ro.lower_bound = prefix;
   ro.upper_bound = PrefixEnd(prefix);
   std::unique_ptr<storage::Iterator> it =
       ks.store().NewIterator(ro, Column::kMembers);
-  MemberPage page;
-  uint64_t pos = 0;
-  for (it->Seek(prefix); it->Valid(); it->Next(), ++pos) {
-    if (pos < cursor) continue;
+  std::string last;
+  for (it->Seek(start); it->Valid(); it->Next()) {
     if (page.members.size() >= count) {
-      page.next_cursor = pos;
+      page.next_cursor = cursors.Remember(std::move(last));
       return page;
     }
+    last.assign(it->key());
     page.members.emplace_back(std::string(it->key().substr(prefix.size())),
                               std::string(it->value()));
   }

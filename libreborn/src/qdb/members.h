@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -8,7 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "qdb/keyspace.h"
 
 // Reads of the member records of one key version (members column), shared by
@@ -37,15 +41,35 @@ absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
                                                        std::string_view key,
                                                        uint64_t version);
 
-// One HSCAN/SSCAN page: members after position `cursor` (0 = start), at most
-// `count` examined. `next_cursor` is 0 when the iteration is complete.
+// Cursors of HSCAN/SSCAN iterations over big keys: a cursor number stands
+// for the last member returned, so the next page is one seek away. Bounded
+// (the oldest cursors are forgotten; an unknown cursor ends the iteration,
+// as a finished Redis scan would). Thread-safe: mu_ guards the table.
+class MemberCursors {
+ public:
+  // Remembers `member_key` (a full members-column key) and returns its id.
+  uint64_t Remember(std::string member_key);
+  // The member key of cursor `id`, or nullopt when unknown.
+  std::optional<std::string> Find(uint64_t id);
+
+ private:
+  static constexpr size_t kMaxCursors = 65536;
+  absl::Mutex mu_;
+  uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<uint64_t, std::string> cursors_ ABSL_GUARDED_BY(mu_);
+  std::deque<uint64_t> order_ ABSL_GUARDED_BY(mu_);
+};
+
+// One HSCAN/SSCAN page: at most `count` members after `cursor` (0 = the
+// start). `next_cursor` is 0 when the iteration is complete.
 struct MemberPage {
   uint64_t next_cursor = 0;
   std::vector<MemberPair> members;
 };
-absl::StatusOr<MemberPage> ScanMembers(Keyspace& ks, uint8_t db,
-                                       std::string_view key, uint64_t version,
-                                       uint64_t cursor, size_t count);
+absl::StatusOr<MemberPage> ScanMembers(Keyspace& ks, MemberCursors& cursors,
+                                       uint8_t db, std::string_view key,
+                                       uint64_t version, uint64_t cursor,
+                                       size_t count);
 
 // Parsed HSCAN/SSCAN arguments after the cursor: MATCH and COUNT.
 struct ScanArgs {

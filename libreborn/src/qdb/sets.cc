@@ -354,7 +354,7 @@ absl::StatusOr<MemberPage> Sets::Scan(uint8_t db, std::string_view key,
     cursor = 0;
     count = 512;
   }
-  return ScanMembers(ks_, db, key, (*meta)->version, cursor, count);
+  return ScanMembers(ks_, cursors_, db, key, (*meta)->version, cursor, count);
 }
 
 void Sets::PutAll(Txn& txn, uint8_t db, std::string_view key,

@@ -72,6 +72,7 @@ class Sets {
       uint8_t db, SetOp op, const std::vector<std::string>& keys);
 
   Keyspace& ks_;
+  MemberCursors cursors_;
 };
 
 }  // namespace reborn::qdb
