@@ -64,10 +64,9 @@ void HRandFieldCommand(EngineCore& core, CommandContext& ctx) {
     } else if (ctx.args.size() >= 4) {
       return ctx.reply.Error(kSyntaxText);
     }
-    auto all = core.hashes().GetAll(db, ctx.args[1]);
-    if (!all.ok()) return ReplyStatusError(ctx.reply, all.status());
-    std::vector<MemberPair> picked = SampleMembers(std::move(*all), count);
-    ReplyPairs(ctx.reply, picked, with_values, false);
+    auto picked = core.hashes().Sample(db, ctx.args[1], count);
+    if (!picked.ok()) return ReplyStatusError(ctx.reply, picked.status());
+    ReplyPairs(ctx.reply, *picked, with_values, false);
   });
 }
 

@@ -24,14 +24,10 @@ void SRandMemberCommand(EngineCore& core, CommandContext& ctx) {
     if (ctx.args.size() > 3) return ctx.reply.Error(kSyntaxText);
     int64_t count;
     if (!ParseCountArg(ctx, 2, &count)) return;
-    auto all = core.sets().Members(db, ctx.args[1]);
-    if (!all.ok()) return ReplyStatusError(ctx.reply, all.status());
-    std::vector<MemberPair> pairs;
-    pairs.reserve(all->size());
-    for (std::string& m : *all) pairs.emplace_back(std::move(m), "");
-    std::vector<MemberPair> picked = SampleMembers(std::move(pairs), count);
-    ctx.reply.ArrayHeader(picked.size());
-    for (const auto& p : picked) ctx.reply.Bulk(p.first);
+    auto picked = core.sets().Sample(db, ctx.args[1], count);
+    if (!picked.ok()) return ReplyStatusError(ctx.reply, picked.status());
+    ctx.reply.ArrayHeader(picked->size());
+    for (const std::string& m : *picked) ctx.reply.Bulk(m);
   });
 }
 

@@ -222,6 +222,15 @@ absl::StatusOr<std::optional<MemberPair>> Hashes::RandomField(
   return RandomMember(ks_, db, key, (*meta)->version);
 }
 
+absl::StatusOr<std::vector<MemberPair>> Hashes::Sample(uint8_t db,
+                                                       std::string_view key,
+                                                       int64_t count) {
+  auto meta = LookupTyped(ks_, db, key, DataType::kHash);
+  if (!meta.ok()) return meta.status();
+  if (!*meta) return std::vector<MemberPair>();
+  return SampleKey(ks_, db, key, **meta, count);
+}
+
 absl::StatusOr<MemberPage> Hashes::Scan(uint8_t db, std::string_view key,
                                         uint64_t cursor, size_t count) {
   auto meta = LookupTyped(ks_, db, key, DataType::kHash);

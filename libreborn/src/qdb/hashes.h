@@ -54,6 +54,10 @@ class Hashes {
   // A random field, nullopt when the key is absent.
   absl::StatusOr<std::optional<MemberPair>> RandomField(uint8_t db,
                                                         std::string_view key);
+  // HRANDFIELD with a count (see SampleKey); empty when the key is absent.
+  absl::StatusOr<std::vector<MemberPair>> Sample(uint8_t db,
+                                                 std::string_view key,
+                                                 int64_t count);
   // A page of HSCAN; an absent key gives an empty last page.
   absl::StatusOr<MemberPage> Scan(uint8_t db, std::string_view key,
                                   uint64_t cursor, size_t count);

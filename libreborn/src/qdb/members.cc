@@ -1,6 +1,9 @@
 #include "qdb/members.h"
 
+#include <algorithm>
 #include <random>
+
+#include "absl/container/flat_hash_set.h"
 
 namespace reborn::qdb {
 
@@ -134,6 +137,50 @@ absl::StatusOr<MemberPage> ScanMembers(Keyspace& ks, MemberCursors& cursors,
   }
   if (absl::Status s = it->status(); !s.ok()) return s;
   return page;
+}
+
+std::vector<MemberPair> SampleMembers(std::vector<MemberPair> all,
+                                      int64_t count) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::vector<MemberPair> out;
+  if (all.empty() || count == 0) return out;
+  if (count < 0) {
+    const uint64_t n = static_cast<uint64_t>(-count);
+    out.reserve(n);
+    std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
+    for (uint64_t i = 0; i < n; ++i) out.push_back(all[pick(rng)]);
+    return out;
+  }
+  std::shuffle(all.begin(), all.end(), rng);
+  if (static_cast<uint64_t>(count) < all.size()) all.resize(count);
+  return all;
+}
+
+absl::StatusOr<std::vector<MemberPair>> SampleKey(Keyspace& ks, uint8_t db,
+                                                  std::string_view key,
+                                                  const Metadata& meta,
+                                                  int64_t count) {
+  constexpr uint64_t kBigKey = 1024;
+  const uint64_t n =
+      count < 0 ? static_cast<uint64_t>(-count) : static_cast<uint64_t>(count);
+  if (meta.size > kBigKey && n <= meta.size / 8) {
+    std::vector<MemberPair> out;
+    absl::flat_hash_set<std::string> seen;
+    // Distinct picks by random seeks; give up (and read the key) if the
+    // seeks keep hitting members already taken.
+    for (uint64_t attempt = 0; out.size() < n && attempt < n * 16 + 64;
+         ++attempt) {
+      auto pick = RandomMember(ks, db, key, meta.version);
+      if (!pick.ok()) return pick.status();
+      if (!*pick) break;
+      if (count > 0 && !seen.insert((*pick)->first).second) continue;
+      out.push_back(std::move(**pick));
+    }
+    if (out.size() == n) return out;
+  }
+  auto all = AllMembers(ks, db, key, meta.version);
+  if (!all.ok()) return all.status();
+  return SampleMembers(std::move(*all), count);
 }
 
 }  // namespace reborn::qdb

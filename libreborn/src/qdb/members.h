@@ -41,6 +41,18 @@ absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
                                                        std::string_view key,
                                                        uint64_t version);
 
+// HRANDFIELD / SRANDMEMBER / SPOP with a count: count >= 0 gives distinct
+// members (all of them when count >= size), count < 0 gives |count| picks
+// with repetitions. Big keys with small samples are sampled by random seeks;
+// otherwise the key is read whole and sampled in memory.
+absl::StatusOr<std::vector<MemberPair>> SampleKey(Keyspace& ks, uint8_t db,
+                                                  std::string_view key,
+                                                  const Metadata& meta,
+                                                  int64_t count);
+// The in-memory part of SampleKey.
+std::vector<MemberPair> SampleMembers(std::vector<MemberPair> all,
+                                      int64_t count);
+
 // Cursors of HSCAN/SSCAN iterations over big keys: a cursor number stands
 // for the last member returned, so the next page is one seek away. Bounded
 // (the oldest cursors are forgotten; an unknown cursor ends the iteration,

@@ -75,23 +75,6 @@ bool ParseCountArg(CommandContext& ctx, size_t i, int64_t* out) {
   return true;
 }
 
-std::vector<MemberPair> SampleMembers(std::vector<MemberPair> all,
-                                      int64_t count) {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  std::vector<MemberPair> out;
-  if (all.empty() || count == 0) return out;
-  if (count < 0) {
-    const uint64_t n = static_cast<uint64_t>(-count);
-    out.reserve(n);
-    std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
-    for (uint64_t i = 0; i < n; ++i) out.push_back(all[pick(rng)]);
-    return out;
-  }
-  std::shuffle(all.begin(), all.end(), rng);
-  if (static_cast<uint64_t>(count) < all.size()) all.resize(count);
-  return all;
-}
-
 }  // namespace reborn::qdb
 
 namespace reborn::qdb {

@@ -28,10 +28,4 @@ void MemberScanCommand(
 void FilterPage(const ScanArgs& args, MemberPage* page);
 // A count in [-LONG_MAX, LONG_MAX], with Redis' error texts.
 bool ParseCountArg(CommandContext& ctx, size_t i, int64_t* out);
-// HRANDFIELD / SRANDMEMBER with a count: count >= 0 gives distinct members
-// (all of them when count >= size), count < 0 gives |count| picks with
-// repetitions.
-std::vector<MemberPair> SampleMembers(std::vector<MemberPair> all,
-                                      int64_t count);
-
 }  // namespace reborn::qdb

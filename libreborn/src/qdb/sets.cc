@@ -168,15 +168,13 @@ absl::StatusOr<std::vector<std::string>> Sets::Pop(uint8_t db,
   if (*old && count > 0) {
     if ((*old)->type != DataType::kSet) return WrongTypeError();
     const Metadata& meta = **old;
-    auto all = AllMembers(ks_, db, key, meta.version);
-    if (!all.ok()) return all.status();
-    out = Keys(std::move(*all));
-    if (count >= out.size()) {
+    auto picked = SampleKey(ks_, db, key, meta,
+                            static_cast<int64_t>(std::min(count, meta.size)));
+    if (!picked.ok()) return picked.status();
+    out = Keys(std::move(*picked));
+    if (count >= meta.size) {
       txn.DeleteKey(db, key, meta);
     } else {
-      thread_local std::mt19937_64 rng(std::random_device{}());
-      std::shuffle(out.begin(), out.end(), rng);
-      out.resize(count);
       for (const std::string& m : out) {
         txn.batch().Delete(Column::kMembers,
                            EncodeMemberKey(db, key, meta.version, m));
@@ -190,6 +188,17 @@ absl::StatusOr<std::vector<std::string>> Sets::Pop(uint8_t db,
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> Sets::Sample(uint8_t db,
+                                                      std::string_view key,
+                                                      int64_t count) {
+  auto meta = LookupTyped(ks_, db, key, DataType::kSet);
+  if (!meta.ok()) return meta.status();
+  if (!*meta) return std::vector<std::string>();
+  auto r = SampleKey(ks_, db, key, **meta, count);
+  if (!r.ok()) return r.status();
+  return Keys(std::move(*r));
 }
 
 absl::StatusOr<std::optional<std::string>> Sets::RandomOne(

@@ -41,6 +41,10 @@ class Sets {
   // SPOP with count (>= 0).
   absl::StatusOr<std::vector<std::string>> Pop(uint8_t db, std::string_view key,
                                                uint64_t count);
+  // SRANDMEMBER with a count (see SampleKey).
+  absl::StatusOr<std::vector<std::string>> Sample(uint8_t db,
+                                                  std::string_view key,
+                                                  int64_t count);
   // SRANDMEMBER without count.
   absl::StatusOr<std::optional<std::string>> RandomOne(uint8_t db,
                                                        std::string_view key);

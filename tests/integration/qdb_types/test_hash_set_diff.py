@@ -185,9 +185,10 @@ def differential(rc, qc, rnd, n, proto):
             if name == "spop":
                 sync_key(rc, qc, cmd[1])
             continue
-        if name == "object" and cmd[1] == "encoding":
-            # Redis' encodings are sticky (no conversion back); ours follow
-            # the current contents. Compare only nil vs value.
+        if name == "object" and cmd[1] in ("encoding", "refcount"):
+            # Redis' encodings are sticky (no conversion back) and COPY
+            # unshares integers; ours follow the current contents. Compare
+            # only nil vs value.
             if (ta[1] is None) != (tb[1] is None):
                 mismatch()
             continue

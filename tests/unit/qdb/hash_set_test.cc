@@ -170,6 +170,33 @@ TEST_P(HashSetTest, ScanPagesCoverBigKeys) {
   EXPECT_EQ(R("HSCAN", "h", "x"), Err("ERR invalid cursor"));
 }
 
+TEST_P(HashSetTest, RandomPicksOnBigKeysAreDistinctMembers) {
+  std::vector<std::string> sadd = {"SADD", "s"};
+  std::vector<std::string> hset = {"HSET", "h"};
+  for (int i = 0; i < 5000; ++i) {
+    sadd.push_back(absl::StrCat("m", i));
+    hset.push_back(absl::StrCat("f", i));
+    hset.push_back(absl::StrCat("v", i));
+  }
+  EXPECT_EQ(engine_->Execute(ctx_, sadd), Int(5000));
+  EXPECT_EQ(engine_->Execute(ctx_, hset), Int(5000));
+  std::vector<std::string> picked = Sorted(R("SRANDMEMBER", "s", "50"));
+  EXPECT_EQ(picked.size(), 50u);
+  EXPECT_EQ(std::unique(picked.begin(), picked.end()), picked.end());
+  std::vector<std::string> popped = Strs(R("SPOP", "s", "100"));
+  EXPECT_EQ(popped.size(), 100u);
+  EXPECT_EQ(R("SCARD", "s"), Int(4900));
+  for (const std::string& m : popped) {
+    EXPECT_EQ(R("SISMEMBER", "s", m), Int(0)) << m;
+  }
+  Reply pairs = R("HRANDFIELD", "h", "-30", "WITHVALUES");
+  ASSERT_EQ(pairs.elements.size(), 60u);
+  for (size_t i = 0; i < 60; i += 2) {
+    EXPECT_EQ(R("HGET", "h", pairs.elements[i].str), pairs.elements[i + 1]);
+  }
+  EXPECT_EQ(R("HRANDFIELD", "h", "4000").elements.size(), 4000u);
+}
+
 TEST_P(HashSetTest, DeleteAndOverwriteAreVersionBumps) {
   std::vector<std::string> args = {"HSET", "h"};
   for (int i = 0; i < 2000; ++i) {
