@@ -53,6 +53,10 @@ void RegisterKeyCommands(EngineCore& core, CommandTable& table,
 void RegisterListCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
 void RegisterZSetCommands(EngineCore& core, CommandTable& table,
+void RegisterHashCommands(EngineCore& core, CommandTable& table,
+void RegisterSetCommands(EngineCore& core, CommandTable& table,
+// DUMP, RESTORE and OBJECT.
+void RegisterDumpCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
 
 }  // namespace reborn::qdb

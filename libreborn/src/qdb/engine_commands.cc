@@ -28,6 +28,9 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterKeyCommands(engine.core(), table, &status);
   qdb::RegisterListCommands(engine.core(), table, &status);
   qdb::RegisterZSetCommands(engine.core(), table, &status);
+  qdb::RegisterHashCommands(engine.core(), table, &status);
+  qdb::RegisterSetCommands(engine.core(), table, &status);
+  qdb::RegisterDumpCommands(engine.core(), table, &status);
   return status;
 }
 
