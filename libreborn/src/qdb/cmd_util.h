@@ -53,8 +53,11 @@ void RegisterKeyCommands(EngineCore& core, CommandTable& table,
 void RegisterListCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
 void RegisterZSetCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
 void RegisterHashCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
 void RegisterSetCommands(EngineCore& core, CommandTable& table,
+                         absl::Status* status);
 // DUMP, RESTORE and OBJECT.
 void RegisterDumpCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
