@@ -42,7 +42,7 @@ std::string_view SlotStateName(SlotState s);
 std::string_view ServerRoleName(ServerRole r);
 std::string_view ProxyStateName(ProxyState s);
 
-struct SlotInfo {
+struct SlotNode {
   int id = 0;
   int group_id = 0;  // 0: no group
   SlotState state = SlotState::kOffline;
@@ -57,7 +57,7 @@ struct ServerInfo {
   std::string state = "online";  // online | offline
 };
 
-struct GroupInfo {
+struct GroupNode {
   int id = 0;
   std::vector<ServerInfo> servers;
   int64_t version = -1;
@@ -84,10 +84,10 @@ struct ActionInfo {
 };
 
 // Encoding of the node values (the JSON of docs/coordinator.md).
-std::string EncodeSlot(const SlotInfo& s);
-absl::StatusOr<SlotInfo> DecodeSlot(std::string_view json);
-std::string EncodeGroup(const GroupInfo& g);
-absl::StatusOr<GroupInfo> DecodeGroup(std::string_view json);
+std::string EncodeSlot(const SlotNode& s);
+absl::StatusOr<SlotNode> DecodeSlot(std::string_view json);
+std::string EncodeGroup(const GroupNode& g);
+absl::StatusOr<GroupNode> DecodeGroup(std::string_view json);
 std::string EncodeProxy(const ProxyInfo& p);
 absl::StatusOr<ProxyInfo> DecodeProxy(std::string_view json);
 std::string EncodeAction(const ActionInfo& a);
@@ -153,17 +153,17 @@ class Topology {
   // Slots. InitSlots creates all 1024 as offline without a group; with
   // `force` it resets existing ones. FailedPrecondition if they exist.
   absl::Status InitSlots(bool force);
-  absl::StatusOr<SlotInfo> GetSlot(int slot);
-  absl::StatusOr<std::vector<SlotInfo>> Slots();  // all, by id
+  absl::StatusOr<SlotNode> GetSlot(int slot);
+  absl::StatusOr<std::vector<SlotNode>> Slots();  // all, by id
   // Writes `slots` with version checks (chunked Multis).
-  absl::Status WriteSlots(const std::vector<SlotInfo>& slots);
+  absl::Status WriteSlots(const std::vector<SlotNode>& slots);
 
   // Groups.
-  absl::StatusOr<GroupInfo> GetGroup(int gid);
-  absl::StatusOr<std::vector<GroupInfo>> Groups();
+  absl::StatusOr<GroupNode> GetGroup(int gid);
+  absl::StatusOr<std::vector<GroupNode>> Groups();
   absl::Status CreateGroup(int gid);
   absl::Status DeleteGroup(int gid, int64_t version);
-  absl::Status WriteGroup(const GroupInfo& group);  // version-checked
+  absl::Status WriteGroup(const GroupNode& group);  // version-checked
 
   // Proxies.
   absl::Status RegisterProxy(const ProxyInfo& proxy);  // ephemeral node

@@ -23,7 +23,7 @@ absl::Status CheckSlot(int slot) {
 
 }  // namespace
 
-json SlotJson(const reborn::SlotInfo& s) {
+json SlotJson(const reborn::SlotNode& s) {
   json j = {{"id", s.id},
             {"group_id", s.group_id},
             {"state", std::string(SlotStateName(s.state))}};
@@ -33,7 +33,7 @@ json SlotJson(const reborn::SlotInfo& s) {
   return j;
 }
 
-json GroupJson(const GroupInfo& g) {
+json GroupJson(const GroupNode& g) {
   json servers = json::array();
   for (const ServerInfo& s : g.servers) {
     servers.push_back({{"addr", s.addr},
@@ -93,7 +93,7 @@ absl::StatusOr<json> ConfigService::SlotRangeSet(int from, int to, int gid) {
   auto report = topology_.Change(
       "slot_range_set", absl::StrCat(from, "-", to, ":", gid),
       [&]() -> absl::Status {
-        std::vector<reborn::SlotInfo> slots;
+        std::vector<reborn::SlotNode> slots;
         for (int i = from; i <= to; ++i) {
           auto s = topology_.GetSlot(i);
           if (!s.ok()) return s.status();
@@ -113,7 +113,7 @@ absl::StatusOr<json> ConfigService::SlotRangeSet(int from, int to, int gid) {
                  {{"ok", true}, {"from", from}, {"to", to}, {"group_id", gid}});
 }
 
-absl::StatusOr<json> ConfigService::SlotInfo(int slot) {
+absl::StatusOr<json> ConfigService::SlotNode(int slot) {
   if (absl::Status s = CheckSlot(slot); !s.ok()) return s;
   auto s = topology_.GetSlot(slot);
   if (!s.ok()) return s.status();
@@ -206,8 +206,8 @@ absl::StatusOr<json> ConfigService::GroupAddServer(int gid,
       [&]() -> absl::Status {
         auto groups = topology_.Groups();
         if (!groups.ok()) return groups.status();
-        GroupInfo* target = nullptr;
-        for (GroupInfo& g : *groups) {
+        GroupNode* target = nullptr;
+        for (GroupNode& g : *groups) {
           for (const ServerInfo& s : g.servers) {
             if (s.addr == addr) {
               return absl::AlreadyExistsError(

@@ -31,7 +31,7 @@ class ConfigService {
 
   absl::StatusOr<nlohmann::json> SlotInit(bool force);
   absl::StatusOr<nlohmann::json> SlotRangeSet(int from, int to, int gid);
-  absl::StatusOr<nlohmann::json> SlotInfo(int slot);
+  absl::StatusOr<nlohmann::json> SlotNode(int slot);
   absl::StatusOr<nlohmann::json> Slots();
   absl::StatusOr<nlohmann::json> GroupAdd(int gid);
   absl::StatusOr<nlohmann::json> GroupRemove(int gid);
@@ -61,8 +61,8 @@ class ConfigService {
   ConfigServiceOptions options_;
 };
 
-nlohmann::json SlotJson(const reborn::SlotInfo& s);
-nlohmann::json GroupJson(const GroupInfo& g);
+nlohmann::json SlotJson(const reborn::SlotNode& s);
+nlohmann::json GroupJson(const GroupNode& g);
 nlohmann::json ProxyJson(const ProxyInfo& p);
 
 // "host:port" -> host, port; InvalidArgument otherwise.

@@ -201,7 +201,7 @@ int RunConfigTool(int argc, char** argv) {
   } else if (cmd == "slot range-set") {
     out = service.SlotRangeSet(f.from, f.to, f.gid);
   } else if (cmd == "slot info") {
-    out = service.SlotInfo(f.slot);
+    out = service.SlotNode(f.slot);
   } else if (cmd == "group add") {
     out = service.GroupAdd(f.gid);
   } else if (cmd == "group remove") {

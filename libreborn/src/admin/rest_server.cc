@@ -140,7 +140,7 @@ void RestServer::Routes() {
         }));
   s.Get(R"(/api/slots/(\d+))", wrap([this](const auto& req, auto& res) {
           auto n = IntParam(req.matches[1], "slot");
-          Reply(res, n.ok() ? service_->SlotInfo(*n) : n.status());
+          Reply(res, n.ok() ? service_->SlotNode(*n) : n.status());
         }));
   s.Get("/api/groups", wrap([this](const auto&, auto& res) {
           Reply(res, service_->GroupList());

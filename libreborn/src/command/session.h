@@ -1,9 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace reborn {
+
+// MULTI/WATCH state, defined by the server that implements transactions.
+struct TransactionState;
 
 // Per-connection state that command handlers may read and change. Owned by
 // the connection; touched only on the connection's thread.
@@ -22,8 +26,8 @@ struct Session {
   // Set by a handler (QUIT, a protocol error) to close the connection after
   // its reply is written.
   bool close_after_reply = false;
-  // Set by CLIENT KILL from another connection; checked by the owner thread.
-  bool killed = false;
+  // MULTI/EXEC/WATCH state; null until the client uses them.
+  std::shared_ptr<TransactionState> txn;
 };
 
 }  // namespace reborn

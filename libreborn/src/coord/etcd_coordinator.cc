@@ -27,6 +27,21 @@ using json = nlohmann::json;
 
 std::string B64(std::string_view s) { return absl::Base64Escape(Sv(s)); }
 
+// Field and element access on JSON from the gateway, which omits empty and
+// zero fields: a missing one reads as null instead of being undefined
+// behaviour (const operator[]) or an exception (at()).
+const json& At(const json& j, const char* key) {
+  static const json* const kNull = new json();
+  if (!j.is_object()) return *kNull;
+  auto it = j.find(key);
+  return it == j.end() ? *kNull : *it;
+}
+
+const json& At(const json& j, size_t index) {
+  static const json* const kNull = new json();
+  return j.is_array() && index < j.size() ? j[index] : *kNull;
+}
+
 std::string UnB64(const json& j) {
   if (!j.is_string()) return "";
   std::string out;
@@ -211,10 +226,10 @@ class EtcdCoordinator : public Coordinator {
     if (path == "/") return NodeData{};
     absl::StatusOr<json> r = Call("/v3/kv/range", {{"key", B64(Key(path))}});
     if (!r.ok()) return r.status();
-    const json& kvs = (*r)["kvs"];
+    const json& kvs = At(*r, "kvs");
     if (!kvs.is_array() || kvs.empty()) return NoNode(path);
-    const json& kv = kvs[0];
-    return NodeData{UnB64(kv["value"]), JInt(kv, "version") - 1,
+    const json& kv = At(kvs, size_t{0});
+    return NodeData{UnB64(At(kv, "value")), JInt(kv, "version") - 1,
                     JInt(kv, "lease") != 0};
   }
 
@@ -248,15 +263,16 @@ class EtcdCoordinator : public Coordinator {
     absl::StatusOr<json> r =
         Call("/v3/kv/txn", {{"compare", json::array()}, {"success", success}});
     if (!r.ok()) return r.status();
-    const json& resps = (*r)["responses"];
-    if (path != "/" && JInt(resps.at(1)["response_range"], "count") == 0) {
+    const json& resps = At(*r, "responses");
+    if (path != "/" &&
+        JInt(At(At(resps, size_t{1}), "response_range"), "count") == 0) {
       return NoNode(path);
     }
     std::vector<std::string> out;
-    const json& kvs = resps.at(0)["response_range"]["kvs"];
+    const json& kvs = At(At(At(resps, size_t{0}), "response_range"), "kvs");
     if (kvs.is_array()) {
       for (const json& kv : kvs) {
-        std::string key = UnB64(kv["key"]);
+        std::string key = UnB64(At(kv, "key"));
         std::string_view name = std::string_view(key).substr(dir.size());
         if (name.find('/') == std::string_view::npos) out.emplace_back(name);
       }
@@ -580,10 +596,10 @@ class EtcdCoordinator : public Coordinator {
         "/v3/kv/txn",
         {{"compare", compare}, {"success", success}, {"failure", failure}});
     if (!r.ok()) return r.status();
-    const json& resps = (*r)["responses"];
+    const json& resps = At(*r, "responses");
     if (!JBool(*r, "succeeded")) {
       for (size_t k = 0; k < cmps.size(); ++k) {
-        const json& kvs = resps.at(k)["response_range"]["kvs"];
+        const json& kvs = At(At(At(resps, k), "response_range"), "kvs");
         if (!cmps[k].Holds(kvs)) {
           *retry = cmps[k].retry;
           return fail(cmps[k].op, cmps[k].code, cmps[k].message);
@@ -594,7 +610,8 @@ class EtcdCoordinator : public Coordinator {
     }
     std::map<std::string, int64_t> final_version;
     for (size_t k = 0; k < readback.size(); ++k) {
-      const json& kvs = resps.at(readback_at + k)["response_range"]["kvs"];
+      const json& kvs =
+          At(At(At(resps, readback_at + k), "response_range"), "kvs");
       if (kvs.is_array() && !kvs.empty()) {
         final_version[readback[k]] = JInt(kvs[0], "version") - 1;
       }
@@ -829,16 +846,16 @@ class EtcdCoordinator : public Coordinator {
       if (JInt(res, "compact_revision") > 0) {
         // Missed history: start over from now and tell every watch.
         absl::MutexLock lock(&mu_);
-        watch_from_ = JInt(res["header"], "revision") + 1;
+        watch_from_ = JInt(At(res, "header"), "revision") + 1;
         dispatcher_.PostResyncAll();
         return false;
       }
-      int64_t rev = JInt(res["header"], "revision");
+      int64_t rev = JInt(At(res, "header"), "revision");
       auto evs = res.find("events");
       if (evs != res.end() && evs->is_array()) {
         for (const json& ev : *evs) {
-          const json& kv = ev["kv"];
-          std::string key = UnB64(kv["key"]);
+          const json& kv = At(ev, "kv");
+          std::string key = UnB64(At(kv, "key"));
           if (!key.starts_with(prefix_ + "/")) continue;
           std::string path = key.substr(prefix_.size());
           WatchEvent::Type type;

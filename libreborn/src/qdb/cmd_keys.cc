@@ -1,7 +1,7 @@
 // RESP handlers of the keyspace commands (DEL ... SWAPDB), with redis-server
 // 7.0's argument rules and error texts.
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <limits>
 
@@ -52,9 +52,8 @@ void ExpireCommand(EngineCore& core, CommandContext& ctx, bool relative,
   }
   int64_t when;
   if (!ArgInt64(ctx, 2, &when)) return;
-  const std::string error = absl::StrCat("ERR invalid expire time in '",
-                                         std::string(ctx.spec.name),
-                                         "' command");
+  const std::string error = absl::StrCat(
+      "ERR invalid expire time in '", std::string(ctx.spec.name), "' command");
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   if (seconds) {
@@ -181,7 +180,8 @@ void RegisterKeyCommands(EngineCore& core, CommandTable& table,
       ctx.reply.SimpleString(*r ? TypeName(**r) : "none");
     });
   });
-  reg("expire", [c](CommandContext& ctx) { ExpireCommand(*c, ctx, true, true); });
+  reg("expire",
+      [c](CommandContext& ctx) { ExpireCommand(*c, ctx, true, true); });
   reg("pexpire",
       [c](CommandContext& ctx) { ExpireCommand(*c, ctx, true, false); });
   reg("expireat",

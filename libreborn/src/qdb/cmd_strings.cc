@@ -76,11 +76,9 @@ bool ExpireMs(CommandContext& ctx, const std::string& arg, int flags,
     return false;
   }
   const bool seconds = flags & (kEx | kExAt);
-  const std::string error = absl::StrCat("ERR invalid expire time in '",
-                                         std::string(ctx.spec.name),
-                                         "' command");
-  if (ms <= 0 ||
-      (seconds && ms > std::numeric_limits<int64_t>::max() / 1000)) {
+  const std::string error = absl::StrCat(
+      "ERR invalid expire time in '", std::string(ctx.spec.name), "' command");
+  if (ms <= 0 || (seconds && ms > std::numeric_limits<int64_t>::max() / 1000)) {
     ctx.reply.Error(error);
     return false;
   }
@@ -221,14 +219,14 @@ void BitcountCommand(EngineCore& core, CommandContext& ctx) {
     }
   }
   if (start > end) return ctx.reply.Integer(0);
-  int64_t count = PopCount(std::string_view(value->data() + start,
-                                            static_cast<size_t>(end - start + 1)));
+  int64_t count = PopCount(std::string_view(
+      value->data() + start, static_cast<size_t>(end - start + 1)));
   if (first_mask != 0 || last_mask != 0) {
     unsigned char firstlast[2] = {0, 0};
     if (first_mask != 0) firstlast[0] = p[start] & first_mask;
     if (last_mask != 0) firstlast[1] = p[end] & last_mask;
-    count -= PopCount(
-        std::string_view(reinterpret_cast<const char*>(firstlast), 2));
+    count -=
+        PopCount(std::string_view(reinterpret_cast<const char*>(firstlast), 2));
   }
   ctx.reply.Integer(count);
 }
@@ -470,8 +468,8 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
       return ctx.reply.Error("ERR bit is not an integer or out of range");
     }
     WithDb(*c, ctx, [&](uint8_t db) {
-      auto r = c->strings().SetBit(db, ctx.args[1], offset,
-                                   static_cast<int>(on));
+      auto r =
+          c->strings().SetBit(db, ctx.args[1], offset, static_cast<int>(on));
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
       ctx.reply.Integer(*r);
     });
@@ -484,7 +482,8 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
     int bit = 0;
     if (v && (offset >> 3) < v->size()) {
       bit = (static_cast<unsigned char>((*v)[offset >> 3]) >>
-             (7 - (offset & 7))) & 1;
+             (7 - (offset & 7))) &
+            1;
     }
     ctx.reply.Integer(bit);
   });

@@ -79,9 +79,8 @@ double DecodeOrderedDouble(uint64_t v) {
 
 std::string EncodeMetadata(const Metadata& meta) {
   std::string out;
-  out.reserve(kHeaderLen + (meta.type == DataType::kString
-                                ? meta.value.size()
-                                : 32));
+  out.reserve(kHeaderLen +
+              (meta.type == DataType::kString ? meta.value.size() : 32));
   out.push_back(static_cast<char>(meta.type));
   PutFixed64(&out, static_cast<uint64_t>(meta.expire_ms));
   if (meta.type == DataType::kString) {
@@ -185,7 +184,9 @@ std::string EncodeScoreKey(uint8_t db, std::string_view key, uint64_t version,
   return out;
 }
 
-std::string DbBegin(uint8_t db) { return std::string(1, static_cast<char>(db)); }
+std::string DbBegin(uint8_t db) {
+  return std::string(1, static_cast<char>(db));
+}
 std::string DbEnd(uint8_t db) {
   return std::string(1, static_cast<char>(db + 1));
 }

@@ -29,6 +29,8 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterHashCommands(engine.core(), table, &status);
   qdb::RegisterSetCommands(engine.core(), table, &status);
   qdb::RegisterDumpCommands(engine.core(), table, &status);
+  qdb::RegisterListCommands(engine.core(), table, &status);
+  qdb::RegisterZSetCommands(engine.core(), table, &status);
   return status;
 }
 
@@ -59,9 +61,8 @@ void AppendEngineInfo(QdbEngine& engine, std::string_view section,
                     "\r\n");
   } else if (section == "stats") {
     absl::StrAppend(out, "expired_keys:", ks.expired_keys(), "\r\n",
-                    "evicted_keys:0\r\n",
-                    "keyspace_hits:", ks.keyspace_hits(), "\r\n",
-                    "keyspace_misses:", ks.keyspace_misses(), "\r\n",
+                    "evicted_keys:0\r\n", "keyspace_hits:", ks.keyspace_hits(),
+                    "\r\n", "keyspace_misses:", ks.keyspace_misses(), "\r\n",
                     "active_expire_cycles:", core.expiry_cycles(), "\r\n");
   } else if (section == "rocksdb") {
     // Not a Redis section, so the server has no header for it.

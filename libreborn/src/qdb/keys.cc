@@ -50,7 +50,8 @@ absl::StatusOr<int> KeyOps::ExpireAt(uint8_t db, std::string_view key,
                                      int64_t when_ms, int flags) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   int result = 0;
   if (*old) {
@@ -90,7 +91,8 @@ absl::StatusOr<int64_t> KeyOps::ExpireTime(uint8_t db, std::string_view key) {
 absl::StatusOr<int> KeyOps::Persist(uint8_t db, std::string_view key) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   int result = 0;
   if (*old && (*old)->expire_ms != 0) {
@@ -134,8 +136,7 @@ absl::StatusOr<int> KeyOps::Rename(uint8_t db, std::string_view src,
 absl::StatusOr<int> KeyOps::Copy(uint8_t src_db, std::string_view src,
                                  uint8_t dst_db, std::string_view dst,
                                  bool replace) {
-  KeyLocks::Guard guard =
-      ks_.locks().LockMany({{src_db, src}, {dst_db, dst}});
+  KeyLocks::Guard guard = ks_.locks().LockMany({{src_db, src}, {dst_db, dst}});
   Txn txn(&ks_);
   absl::StatusOr<std::optional<Metadata>> from =
       ks_.LookupForWrite(txn, src_db, src);
@@ -159,8 +160,7 @@ absl::StatusOr<int> KeyOps::Copy(uint8_t src_db, std::string_view src,
 
 absl::StatusOr<int> KeyOps::Move(uint8_t src_db, uint8_t dst_db,
                                  std::string_view key) {
-  KeyLocks::Guard guard =
-      ks_.locks().LockMany({{src_db, key}, {dst_db, key}});
+  KeyLocks::Guard guard = ks_.locks().LockMany({{src_db, key}, {dst_db, key}});
   Txn txn(&ks_);
   absl::StatusOr<std::optional<Metadata>> from =
       ks_.LookupForWrite(txn, src_db, key);

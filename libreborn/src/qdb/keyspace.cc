@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "qdb/errors.h"
-#include "util/glob.h"
 #include "spdlog/spdlog.h"
+#include "util/glob.h"
 
 namespace reborn::qdb {
 namespace {
@@ -237,7 +237,8 @@ absl::StatusOr<Metadata> Keyspace::CloneValue(Txn& txn, uint8_t src_db,
 
 void Keyspace::Apply(const Txn& txn) {
   for (int db = 0; db < kNumDbs; ++db) {
-    if (txn.key_deltas_[db] != 0) key_counts_[db].fetch_add(txn.key_deltas_[db]);
+    if (txn.key_deltas_[db] != 0)
+      key_counts_[db].fetch_add(txn.key_deltas_[db]);
   }
   if (!txn.index_ops_.empty()) {
     absl::MutexLock lock(&expire_mu_);
@@ -315,7 +316,8 @@ absl::StatusOr<Keyspace::ScanResult> Keyspace::Scan(
   storage::ReadOptions ro;
   ro.lower_bound = DbBegin(db);
   ro.upper_bound = DbEnd(db);
-  std::unique_ptr<storage::Iterator> it = store_->NewIterator(ro, Column::kMeta);
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(ro, Column::kMeta);
   const int64_t now = NowMs();
   const bool match_all = pattern.empty() || pattern == "*";
   size_t examined = 0;
@@ -350,7 +352,8 @@ absl::Status Keyspace::Keys(uint8_t db, std::string_view pattern,
   storage::ReadOptions ro;
   ro.lower_bound = DbBegin(db);
   ro.upper_bound = DbEnd(db);
-  std::unique_ptr<storage::Iterator> it = store_->NewIterator(ro, Column::kMeta);
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(ro, Column::kMeta);
   const int64_t now = NowMs();
   const bool match_all = pattern == "*";
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -375,7 +378,8 @@ absl::StatusOr<std::optional<std::string>> Keyspace::RandomKey(uint8_t db) {
   storage::ReadOptions ro;
   ro.lower_bound = DbBegin(db);
   ro.upper_bound = DbEnd(db);
-  std::unique_ptr<storage::Iterator> it = store_->NewIterator(ro, Column::kMeta);
+  std::unique_ptr<storage::Iterator> it =
+      store_->NewIterator(ro, Column::kMeta);
   const int64_t now = NowMs();
   // Seek to a random point (slot + first key byte) and take the first live
   // key from there, wrapping around once.

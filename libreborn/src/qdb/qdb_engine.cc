@@ -57,7 +57,8 @@ Reply QdbEngine::Execute(Context& context,
   Reply reply;
   size_t consumed = 0;
   resp::ReplyParser parser;
-  if (parser.Parse(out, &consumed, &reply) != resp::ReplyParser::Result::kReply) {
+  if (parser.Parse(out, &consumed, &reply) !=
+      resp::ReplyParser::Result::kReply) {
     return Reply::Error("ERR internal error: malformed reply");
   }
   return reply;
@@ -76,9 +77,11 @@ absl::StatusOr<bool> QdbEngine::Set(std::string_view key,
                                     const SetOptions& options, int db) {
   if (absl::Status s = CheckDb(db); !s.ok()) return s;
   qdb::StringSetOptions o;
-  o.condition = static_cast<qdb::StringSetOptions::Condition>(options.condition);
+  o.condition =
+      static_cast<qdb::StringSetOptions::Condition>(options.condition);
   o.keep_ttl = options.keep_ttl;
-  if (options.ttl_ms > 0) o.expire_at_ms = qdb::Keyspace::NowMs() + options.ttl_ms;
+  if (options.ttl_ms > 0)
+    o.expire_at_ms = qdb::Keyspace::NowMs() + options.ttl_ms;
   qdb::Keyspace& ks = core_->keyspace();
   absl::ReaderMutexLock lock(&ks.layout_mu());
   absl::StatusOr<qdb::StringSetResult> r =
@@ -178,10 +181,12 @@ absl::Status QdbEngine::SetBlockCacheMb(size_t mb) {
 }
 
 std::string QdbEngine::Info(std::string_view section) {
-  static constexpr std::pair<std::string_view, std::string_view> kSections[] =
-      {{"memory", "Memory"},     {"persistence", "Persistence"},
-       {"stats", "Stats"},       {"keyspace", "Keyspace"},
-       {"rocksdb", "RocksDB"}};
+  static constexpr std::pair<std::string_view, std::string_view> kSections[] = {
+      {"memory", "Memory"},
+      {"persistence", "Persistence"},
+      {"stats", "Stats"},
+      {"keyspace", "Keyspace"},
+      {"rocksdb", "RocksDB"}};
   const std::string want = absl::AsciiStrToLower(std::string(section));
   std::string out;
   for (const auto& [name, title] : kSections) {

@@ -1,9 +1,9 @@
 #include "qdb/strings.h"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
-#include <cmath>
 
 #include "absl/container/flat_hash_map.h"
 #include "qdb/errors.h"
@@ -33,7 +33,8 @@ absl::StatusOr<StringSetResult> Strings::Set(uint8_t db, std::string_view key,
                                              const StringSetOptions& options) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   StringSetResult result;
   if (options.get && *old) {
@@ -120,7 +121,8 @@ absl::StatusOr<std::optional<std::string>> Strings::GetDel(
     uint8_t db, std::string_view key) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   std::optional<std::string> value;
   if (*old) {
@@ -136,7 +138,8 @@ absl::StatusOr<std::optional<std::string>> Strings::GetEx(
     uint8_t db, std::string_view key, std::optional<int64_t> expire_at_ms) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   std::optional<std::string> value;
   if (*old) {
@@ -160,7 +163,8 @@ template <typename Fn>
 absl::Status Strings::Modify(uint8_t db, std::string_view key, Fn fn) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old = ks_.LookupForWrite(txn, db, key);
+  absl::StatusOr<std::optional<Metadata>> old =
+      ks_.LookupForWrite(txn, db, key);
   if (!old.ok()) return old.status();
   if (*old && (*old)->type != DataType::kString) return WrongTypeError();
   std::optional<std::string> current;
@@ -180,21 +184,22 @@ absl::Status Strings::Modify(uint8_t db, std::string_view key, Fn fn) {
 absl::StatusOr<int64_t> Strings::IncrBy(uint8_t db, std::string_view key,
                                         int64_t delta) {
   int64_t result = 0;
-  absl::Status s = Modify(
-      db, key,
-      [&](const std::optional<std::string>& cur)
-          -> absl::StatusOr<std::optional<std::string>> {
-        int64_t value = 0;
-        if (cur && !ParseInt64(*cur, &value)) return RedisError(kNotIntegerText);
-        if ((delta < 0 && value < 0 &&
-             delta < std::numeric_limits<int64_t>::min() - value) ||
-            (delta > 0 && value > 0 &&
-             delta > std::numeric_limits<int64_t>::max() - value)) {
-          return RedisError("ERR increment or decrement would overflow");
-        }
-        result = value + delta;
-        return std::to_string(result);
-      });
+  absl::Status s =
+      Modify(db, key,
+             [&](const std::optional<std::string>& cur)
+                 -> absl::StatusOr<std::optional<std::string>> {
+               int64_t value = 0;
+               if (cur && !ParseInt64(*cur, &value))
+                 return RedisError(kNotIntegerText);
+               if ((delta < 0 && value < 0 &&
+                    delta < std::numeric_limits<int64_t>::min() - value) ||
+                   (delta > 0 && value > 0 &&
+                    delta > std::numeric_limits<int64_t>::max() - value)) {
+                 return RedisError("ERR increment or decrement would overflow");
+               }
+               result = value + delta;
+               return std::to_string(result);
+             });
   if (!s.ok()) return s;
   return result;
 }
@@ -225,21 +230,21 @@ absl::StatusOr<std::string> Strings::IncrByFloat(uint8_t db,
 absl::StatusOr<int64_t> Strings::Append(uint8_t db, std::string_view key,
                                         std::string_view value) {
   int64_t length = 0;
-  absl::Status s = Modify(
-      db, key,
-      [&](std::optional<std::string>& cur)
-          -> absl::StatusOr<std::optional<std::string>> {
-        std::string next = cur ? std::move(*cur) : std::string();
-        if (cur) {
-          if (absl::Status c = CheckLength(next.size() + value.size());
-              !c.ok()) {
-            return c;
-          }
-        }
-        next.append(value);
-        length = static_cast<int64_t>(next.size());
-        return next;
-      });
+  absl::Status s =
+      Modify(db, key,
+             [&](std::optional<std::string>& cur)
+                 -> absl::StatusOr<std::optional<std::string>> {
+               std::string next = cur ? std::move(*cur) : std::string();
+               if (cur) {
+                 if (absl::Status c = CheckLength(next.size() + value.size());
+                     !c.ok()) {
+                   return c;
+                 }
+               }
+               next.append(value);
+               length = static_cast<int64_t>(next.size());
+               return next;
+             });
   if (!s.ok()) return s;
   return length;
 }
@@ -295,9 +300,9 @@ absl::StatusOr<int> Strings::SetBit(uint8_t db, std::string_view key,
   return old_bit;
 }
 
-absl::StatusOr<int64_t> Strings::BitOp(uint8_t db, BitOperation op,
-                                       std::string_view dest,
-                                       const std::vector<std::string>& sources) {
+absl::StatusOr<int64_t> Strings::BitOp(
+    uint8_t db, BitOperation op, std::string_view dest,
+    const std::vector<std::string>& sources) {
   std::vector<std::pair<uint8_t, std::string_view>> lock_keys;
   lock_keys.emplace_back(db, dest);
   for (const std::string& k : sources) lock_keys.emplace_back(db, k);

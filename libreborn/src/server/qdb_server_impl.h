@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "reborn/qdb_server.h"
 #include "server/command_stats.h"
 #include "server/config.h"
+#include "server/transactions.h"
 
 namespace reborn::server {
 
@@ -36,6 +38,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
 
   // net::RequestHandler.
   void OnConnect(Session& session) override;
+  void OnDisconnect(Session& session) override;
   void Handle(Session& session, std::vector<std::string>& args,
               resp::ReplyWriter& reply) override;
 
@@ -49,8 +52,25 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   const std::vector<std::string>& info_sections() const;
   void AppendInfo(std::string_view section, std::string* out) const;
 
+  // MULTI/EXEC/WATCH (server/transactions.cc).
+  void Multi(CommandContext& ctx);
+  void Exec(CommandContext& ctx);
+  void Discard(CommandContext& ctx);
+  void Watch(CommandContext& ctx);
+  void Unwatch(CommandContext& ctx);
+  // Drops a client's transaction state and watches (RESET, disconnect).
+  void ResetTransaction(Session& session);
+
  private:
   absl::Status OpenEngine();
+  // Runs a command that passed the checks: stats, the handler, and WATCH
+  // invalidation of the keys a write touched.
+  void Run(Session& session, const CommandTable::Entry& entry,
+           std::vector<std::string>& args, resp::ReplyWriter& reply);
+  void TouchWatchedKeys(const Session& session, const CommandSpec& spec,
+                        const std::vector<std::string>& args);
+  // Runs a one-key command internally and returns its raw reply.
+  std::string Probe(int db, std::string_view command, const std::string& key);
   absl::Status RegisterCommands();
   void ApplyConfigHooks();
 
@@ -60,6 +80,10 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   CommandTable table_;
   CommandStats command_stats_;
   std::vector<std::pair<std::string, InfoProvider>> info_providers_;
+  WatchRegistry watches_;
+  // Every command holds it shared; EXEC holds it exclusively, which makes a
+  // transaction atomic with respect to all other clients.
+  std::shared_mutex exec_mu_;
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};

@@ -90,7 +90,7 @@ absl::Status Topology::InitSlots(bool force) {
   }
   std::vector<CoordOp> ops;
   for (int i = 0; i < kSlotCount; ++i) {
-    SlotInfo slot;
+    SlotNode slot;
     slot.id = i;
     std::string path = SlotPath(i);
     std::string name = path.substr(SlotsPath().size() + 1);
@@ -103,7 +103,7 @@ absl::Status Topology::InitSlots(bool force) {
   return RunChunked(coord_, ops);
 }
 
-absl::StatusOr<SlotInfo> Topology::GetSlot(int slot) {
+absl::StatusOr<SlotNode> Topology::GetSlot(int slot) {
   if (slot < 0 || slot >= kSlotCount) {
     return absl::OutOfRangeError(
         absl::StrCat("slot ", slot, " out of range [0, ", kSlotCount, ")"));
@@ -121,11 +121,11 @@ absl::StatusOr<SlotInfo> Topology::GetSlot(int slot) {
   return info;
 }
 
-absl::StatusOr<std::vector<SlotInfo>> Topology::Slots() {
+absl::StatusOr<std::vector<SlotNode>> Topology::Slots() {
   auto names = coord_->Children(SlotsPath());
-  if (absl::IsNotFound(names.status())) return std::vector<SlotInfo>{};
+  if (absl::IsNotFound(names.status())) return std::vector<SlotNode>{};
   if (!names.ok()) return names.status();
-  std::vector<SlotInfo> out;
+  std::vector<SlotNode> out;
   out.reserve(names->size());
   for (const std::string& name : *names) {
     int id = 0;
@@ -138,16 +138,16 @@ absl::StatusOr<std::vector<SlotInfo>> Topology::Slots() {
   return out;
 }
 
-absl::Status Topology::WriteSlots(const std::vector<SlotInfo>& slots) {
+absl::Status Topology::WriteSlots(const std::vector<SlotNode>& slots) {
   std::vector<CoordOp> ops;
   ops.reserve(slots.size());
-  for (const SlotInfo& s : slots) {
+  for (const SlotNode& s : slots) {
     ops.push_back(CoordOp::Set(SlotPath(s.id), EncodeSlot(s), s.version));
   }
   return RunChunked(coord_, ops);
 }
 
-absl::StatusOr<GroupInfo> Topology::GetGroup(int gid) {
+absl::StatusOr<GroupNode> Topology::GetGroup(int gid) {
   auto node = coord_->Get(GroupPath(gid));
   if (absl::IsNotFound(node.status())) {
     return absl::NotFoundError(absl::StrCat("group ", gid, " does not exist"));
@@ -160,11 +160,11 @@ absl::StatusOr<GroupInfo> Topology::GetGroup(int gid) {
   return g;
 }
 
-absl::StatusOr<std::vector<GroupInfo>> Topology::Groups() {
+absl::StatusOr<std::vector<GroupNode>> Topology::Groups() {
   auto names = coord_->Children(GroupsPath());
-  if (absl::IsNotFound(names.status())) return std::vector<GroupInfo>{};
+  if (absl::IsNotFound(names.status())) return std::vector<GroupNode>{};
   if (!names.ok()) return names.status();
-  std::vector<GroupInfo> out;
+  std::vector<GroupNode> out;
   for (const std::string& name : *names) {
     int id = 0;
     if (!absl::SimpleAtoi(name, &id)) continue;
@@ -174,7 +174,7 @@ absl::StatusOr<std::vector<GroupInfo>> Topology::Groups() {
     out.push_back(std::move(*g));
   }
   std::sort(out.begin(), out.end(),
-            [](const GroupInfo& a, const GroupInfo& b) { return a.id < b.id; });
+            [](const GroupNode& a, const GroupNode& b) { return a.id < b.id; });
   return out;
 }
 
@@ -184,7 +184,7 @@ absl::Status Topology::CreateGroup(int gid) {
         absl::StrCat("group id must be positive, got ", gid));
   }
   if (absl::Status s = EnsureLayout(); !s.ok()) return s;
-  GroupInfo g;
+  GroupNode g;
   g.id = gid;
   auto r =
       coord_->Create(GroupPath(gid), EncodeGroup(g), CreateMode::kPersistent);
@@ -199,7 +199,7 @@ absl::Status Topology::DeleteGroup(int gid, int64_t version) {
                   absl::StrCat("delete group ", gid));
 }
 
-absl::Status Topology::WriteGroup(const GroupInfo& group) {
+absl::Status Topology::WriteGroup(const GroupNode& group) {
   auto r = coord_->Set(GroupPath(group.id), EncodeGroup(group), group.version);
   return Annotate(r.status(), absl::StrCat("write group ", group.id));
 }

@@ -55,7 +55,7 @@ std::string_view ProxyStateName(ProxyState s) {
   return "offline";
 }
 
-std::string EncodeSlot(const SlotInfo& s) {
+std::string EncodeSlot(const SlotNode& s) {
   json j = {{"id", s.id},
             {"group_id", s.group_id},
             {"state", std::string(SlotStateName(s.state))}};
@@ -65,10 +65,10 @@ std::string EncodeSlot(const SlotInfo& s) {
   return j.dump();
 }
 
-absl::StatusOr<SlotInfo> DecodeSlot(std::string_view text) {
-  return Decode<SlotInfo>(
-      text, "slot", [](const json& j) -> absl::StatusOr<SlotInfo> {
-        SlotInfo s;
+absl::StatusOr<SlotNode> DecodeSlot(std::string_view text) {
+  return Decode<SlotNode>(
+      text, "slot", [](const json& j) -> absl::StatusOr<SlotNode> {
+        SlotNode s;
         s.id = j.value("id", 0);
         s.group_id = j.value("group_id", 0);
         std::string state = j.value("state", "offline");
@@ -92,7 +92,7 @@ absl::StatusOr<SlotInfo> DecodeSlot(std::string_view text) {
       });
 }
 
-std::string EncodeGroup(const GroupInfo& g) {
+std::string EncodeGroup(const GroupNode& g) {
   json servers = json::array();
   for (const ServerInfo& s : g.servers) {
     servers.push_back({{"addr", s.addr},
@@ -102,10 +102,10 @@ std::string EncodeGroup(const GroupInfo& g) {
   return json{{"id", g.id}, {"servers", servers}}.dump();
 }
 
-absl::StatusOr<GroupInfo> DecodeGroup(std::string_view text) {
-  return Decode<GroupInfo>(
-      text, "group", [](const json& j) -> absl::StatusOr<GroupInfo> {
-        GroupInfo g;
+absl::StatusOr<GroupNode> DecodeGroup(std::string_view text) {
+  return Decode<GroupNode>(
+      text, "group", [](const json& j) -> absl::StatusOr<GroupNode> {
+        GroupNode g;
         g.id = j.value("id", 0);
         if (j.contains("servers") && j["servers"].is_array()) {
           for (const json& s : j["servers"]) {
@@ -164,7 +164,7 @@ absl::StatusOr<ActionInfo> DecodeAction(std::string_view text) {
                             });
 }
 
-const ServerInfo* GroupInfo::master() const {
+const ServerInfo* GroupNode::master() const {
   for (const ServerInfo& s : servers) {
     if (s.role == ServerRole::kMaster) return &s;
   }

@@ -103,7 +103,10 @@ class ServerBehaviour(unittest.TestCase):
         victim = [c for c in clients if c["name"] == "victim"][0]
         self.assertEqual(self.r.execute_command("CLIENT", "KILL", "ID",
                                                 victim["id"]), 1)
-        time.sleep(0.2)
+        deadline = time.time() + 10
+        while time.time() < deadline and "victim" in {
+                c["name"] for c in self.r.client_list()}:
+            time.sleep(0.05)
         self.assertNotIn("victim",
                          {c["name"] for c in self.r.client_list()})
         other.close()

@@ -70,7 +70,7 @@ struct ProxyStub {
 };
 
 TEST(TopologyCodecTest, SlotJsonMatchesTheDocumentedLayout) {
-  SlotInfo s;
+  SlotNode s;
   s.id = 7;
   s.group_id = 2;
   s.state = SlotState::kMigrate;
@@ -86,7 +86,7 @@ TEST(TopologyCodecTest, SlotJsonMatchesTheDocumentedLayout) {
   EXPECT_TRUE(absl::IsDataLoss(DecodeSlot("{nope").status()));
   EXPECT_TRUE(absl::IsDataLoss(DecodeSlot(R"({"state":"weird"})").status()));
 
-  GroupInfo g;
+  GroupNode g;
   g.id = 1;
   g.servers.push_back({"127.0.0.1:6379", ServerRole::kMaster, "online"});
   EXPECT_EQ(EncodeGroup(g),
@@ -110,7 +110,7 @@ TEST(TopologyTest, InitSlotsOnceUnlessForced) {
   absl::Status again = t.InitSlots(false);
   EXPECT_TRUE(absl::IsFailedPrecondition(again));
   EXPECT_THAT(std::string(again.message()), HasSubstr("--force"));
-  SlotInfo s = *t.GetSlot(3);
+  SlotNode s = *t.GetSlot(3);
   s.group_id = 9;
   s.state = SlotState::kOnline;
   ASSERT_TRUE(t.WriteSlots({s}).ok());
