@@ -54,7 +54,7 @@ void SPopCommand(EngineCore& core, CommandContext& ctx) {
   });
 }
 
-void CombineCommand(EngineCore& core, CommandContext& ctx, SetOp op,
+void CombineCommand(EngineCore& core, CommandContext& ctx, SetCombine op,
                     bool store) {
   const size_t first = store ? 2 : 1;
   std::vector<std::string> keys(ctx.args.begin() + first, ctx.args.end());
@@ -157,15 +157,15 @@ void RegisterSetCommands(EngineCore& core, CommandTable& table,
   });
   struct Op {
     const char* name;
-    SetOp op;
+    SetCombine op;
     bool store;
   };
-  for (const Op& o :
-       {Op{"sinter", SetOp::kInter, false}, Op{"sunion", SetOp::kUnion, false},
-        Op{"sdiff", SetOp::kDiff, false},
-        Op{"sinterstore", SetOp::kInter, true},
-        Op{"sunionstore", SetOp::kUnion, true},
-        Op{"sdiffstore", SetOp::kDiff, true}}) {
+  for (const Op& o : {Op{"sinter", SetCombine::kInter, false},
+                      Op{"sunion", SetCombine::kUnion, false},
+                      Op{"sdiff", SetCombine::kDiff, false},
+                      Op{"sinterstore", SetCombine::kInter, true},
+                      Op{"sunionstore", SetCombine::kUnion, true},
+                      Op{"sdiffstore", SetCombine::kDiff, true}}) {
     reg(o.name, [c, o](CommandContext& ctx) {
       CombineCommand(*c, ctx, o.op, o.store);
     });

@@ -243,6 +243,7 @@ void ZPop(EngineCore& core, CommandContext& ctx, bool max) {
   });
 }
 
+enum class SetOp { kUnion, kInter, kDiff };
 
 // ZUNION/ZINTER/ZDIFF[STORE]: port of zunionInterDiffGenericCommand.
 void ZSetOp(EngineCore& core, CommandContext& ctx, SetOp op, bool store) {

@@ -35,10 +35,10 @@ class EngineCore {
   Keyspace& keyspace() { return *keyspace_; }
   Strings& strings() { return *strings_; }
   KeyOps& keys() { return *keys_; }
-  Lists& lists() { return *lists_; }
-  ZSets& zsets() { return *zsets_; }
   Hashes& hashes() { return *hashes_; }
   Sets& sets() { return *sets_; }
+  Lists& lists() { return *lists_; }
+  ZSets& zsets() { return *zsets_; }
   CommandTable& table() { return table_; }
   const QdbOptions& options() const { return options_; }
   int64_t start_time_ms() const { return start_time_ms_; }
@@ -57,10 +57,10 @@ class EngineCore {
   std::unique_ptr<Keyspace> keyspace_;
   std::unique_ptr<Strings> strings_;
   std::unique_ptr<KeyOps> keys_;
-  std::unique_ptr<Lists> lists_;
-  std::unique_ptr<ZSets> zsets_;
   std::unique_ptr<Hashes> hashes_;
   std::unique_ptr<Sets> sets_;
+  std::unique_ptr<Lists> lists_;
+  std::unique_ptr<ZSets> zsets_;
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};
 

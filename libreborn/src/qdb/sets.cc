@@ -262,7 +262,7 @@ absl::StatusOr<int> Sets::Move(uint8_t db, std::string_view src,
 }
 
 absl::StatusOr<std::vector<std::string>> Sets::CombineLocked(
-    uint8_t db, SetOp op, const std::vector<std::string>& keys) {
+    uint8_t db, SetCombine op, const std::vector<std::string>& keys) {
   // Every key's type is checked first, as Redis does (an absent key makes
   // an intersection empty, but a WRONGTYPE key after it is still reported).
   auto metas = ks_.MultiLookup(db, keys);
@@ -273,7 +273,8 @@ absl::StatusOr<std::vector<std::string>> Sets::CombineLocked(
     any_missing |= !m.has_value();
   }
   std::vector<std::vector<std::string>> sets;
-  if (op == SetOp::kInter && any_missing) return std::vector<std::string>();
+  if (op == SetCombine::kInter && any_missing)
+    return std::vector<std::string>();
   sets.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     const auto& meta = (*metas)[i];
@@ -287,7 +288,7 @@ absl::StatusOr<std::vector<std::string>> Sets::CombineLocked(
   }
   std::vector<std::string> out;
   if (sets.empty()) return out;
-  if (op == SetOp::kUnion) {
+  if (op == SetCombine::kUnion) {
     absl::flat_hash_set<std::string> u;
     for (auto& s : sets) {
       for (auto& m : s) u.insert(std::move(m));
@@ -305,7 +306,8 @@ absl::StatusOr<std::vector<std::string>> Sets::CombineLocked(
     bool keep = true;
     for (const auto& o : others) {
       const bool in = o.contains(m);
-      if ((op == SetOp::kInter && !in) || (op == SetOp::kDiff && in)) {
+      if ((op == SetCombine::kInter && !in) ||
+          (op == SetCombine::kDiff && in)) {
         keep = false;
         break;
       }
@@ -316,14 +318,14 @@ absl::StatusOr<std::vector<std::string>> Sets::CombineLocked(
 }
 
 absl::StatusOr<std::vector<std::string>> Sets::Combine(
-    uint8_t db, SetOp op, const std::vector<std::string>& keys) {
+    uint8_t db, SetCombine op, const std::vector<std::string>& keys) {
   return CombineLocked(db, op, keys);
 }
 
 absl::StatusOr<int64_t> Sets::InterCard(uint8_t db,
                                         const std::vector<std::string>& keys,
                                         uint64_t limit) {
-  auto r = CombineLocked(db, SetOp::kInter, keys);
+  auto r = CombineLocked(db, SetCombine::kInter, keys);
   if (!r.ok()) return r.status();
   uint64_t n = r->size();
   if (limit != 0 && n > limit) n = limit;
@@ -331,7 +333,7 @@ absl::StatusOr<int64_t> Sets::InterCard(uint8_t db,
 }
 
 absl::StatusOr<int64_t> Sets::CombineStore(
-    uint8_t db, SetOp op, std::string_view dest,
+    uint8_t db, SetCombine op, std::string_view dest,
     const std::vector<std::string>& keys) {
   std::vector<std::pair<uint8_t, std::string_view>> lock_keys;
   lock_keys.emplace_back(db, dest);

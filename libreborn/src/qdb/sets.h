@@ -12,7 +12,7 @@
 
 namespace reborn::qdb {
 
-enum class SetOp { kInter, kUnion, kDiff };
+enum class SetCombine { kInter, kUnion, kDiff };
 
 // The set type: one member record per member (members column, empty value);
 // the metadata holds the member count. SADD/SREM/SISMEMBER touch single
@@ -53,14 +53,14 @@ class Sets {
                            std::string_view dst, std::string_view member);
   // SINTER / SUNION / SDIFF (every key's type is checked).
   absl::StatusOr<std::vector<std::string>> Combine(
-      uint8_t db, SetOp op, const std::vector<std::string>& keys);
+      uint8_t db, SetCombine op, const std::vector<std::string>& keys);
   // SINTERCARD; `limit` 0 = none.
   absl::StatusOr<int64_t> InterCard(uint8_t db,
                                     const std::vector<std::string>& keys,
                                     uint64_t limit);
   // S*STORE: stores the result in `dest` (deleting it when empty) and
   // returns its size.
-  absl::StatusOr<int64_t> CombineStore(uint8_t db, SetOp op,
+  absl::StatusOr<int64_t> CombineStore(uint8_t db, SetCombine op,
                                        std::string_view dest,
                                        const std::vector<std::string>& keys);
   absl::StatusOr<MemberPage> Scan(uint8_t db, std::string_view key,
@@ -73,7 +73,7 @@ class Sets {
  private:
   // The combination of `keys`; the caller holds their locks if it writes.
   absl::StatusOr<std::vector<std::string>> CombineLocked(
-      uint8_t db, SetOp op, const std::vector<std::string>& keys);
+      uint8_t db, SetCombine op, const std::vector<std::string>& keys);
 
   Keyspace& ks_;
   MemberCursors cursors_;
