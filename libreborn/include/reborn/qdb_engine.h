@@ -88,8 +88,7 @@ class QdbEngine {
   absl::StatusOr<int64_t> Exists(const std::vector<std::string>& keys,
                                  int db = 0);
   // TTL in ms from now; false if the key does not exist.
-  absl::StatusOr<bool> Expire(std::string_view key, int64_t ttl_ms,
-                              int db = 0);
+  absl::StatusOr<bool> Expire(std::string_view key, int64_t ttl_ms, int db = 0);
   // Remaining TTL in ms: -2 no key, -1 no TTL.
   absl::StatusOr<int64_t> Ttl(std::string_view key, int db = 0);
   struct ScanPage {
@@ -106,6 +105,10 @@ class QdbEngine {
   absl::Status Flush();
   // Resizes the block cache at runtime (rocksdb; Unimplemented elsewhere).
   absl::Status SetBlockCacheMb(size_t mb);
+  // Changes proto-max-bulk-len (the largest string a command may build).
+  absl::Status SetProtoMaxBulkLen(int64_t bytes);
+  // CONFIG RESETSTAT: zeroes expired_keys and keyspace_hits/misses.
+  void ResetStats();
   // INFO text of the engine's sections ("keyspace", "memory", "persistence",
   // "stats", "rocksdb"; "" or "all" for all of them).
   std::string Info(std::string_view section = "");

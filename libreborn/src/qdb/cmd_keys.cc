@@ -302,9 +302,7 @@ void RegisterKeyCommands(EngineCore& core, CommandTable& table,
   });
   reg("select", [](CommandContext& ctx) {
     int id;
-    if (!ParseInt32(ctx.args[1], &id)) {
-      return ctx.reply.Error("ERR invalid DB index");
-    }
+    if (!ParseInt32(ctx.args[1], &id)) return ctx.reply.Error(kNotIntegerText);
     if (id < 0 || id >= kNumDbs) return ctx.reply.Error(kDbRangeText);
     ctx.session.db = id;
     ctx.reply.Ok();

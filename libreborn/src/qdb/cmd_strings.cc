@@ -156,7 +156,7 @@ bool ReadString(EngineCore& core, CommandContext& ctx,
 bool ParseBitOffset(CommandContext& ctx, EngineCore& core, uint64_t* out) {
   int64_t offset;
   if (!ParseInt64(ctx.args[2], &offset) || offset < 0 ||
-      (offset >> 3) >= core.options().proto_max_bulk_len) {
+      (offset >> 3) >= core.strings().max_bytes()) {
     ctx.reply.Error("ERR bit offset is not an integer or out of range");
     return false;
   }
@@ -179,11 +179,16 @@ int64_t BitposRaw(const unsigned char* p, int64_t count, int bit) {
 }
 
 void BitcountCommand(EngineCore& core, CommandContext& ctx) {
+  // Redis 7.0 looks the key up before it parses the range.
+  std::optional<std::string> value;
+  if (!ReadString(core, ctx, &value)) return;
+  if (!value) return ctx.reply.Integer(0);
   const size_t argc = ctx.args.size();
   int64_t start = 0, end = 0;
   bool isbit = false;
   if (argc == 4 || argc == 5) {
     if (!ArgInt64(ctx, 2, &start) || !ArgInt64(ctx, 3, &end)) return;
+    if (start < 0 && end < 0 && start > end) return ctx.reply.Integer(0);
     if (argc == 5) {
       if (EqualsIgnoreCase(ctx.args[4], "bit")) {
         isbit = true;
@@ -194,9 +199,6 @@ void BitcountCommand(EngineCore& core, CommandContext& ctx) {
   } else if (argc != 2) {
     return ctx.reply.Error(kSyntaxText);
   }
-  std::optional<std::string> value;
-  if (!ReadString(core, ctx, &value)) return;
-  if (!value) return ctx.reply.Integer(0);
   const auto* p = reinterpret_cast<const unsigned char*>(value->data());
   int64_t totlen = static_cast<int64_t>(value->size());
   unsigned first_mask = 0, last_mask = 0;
@@ -204,7 +206,6 @@ void BitcountCommand(EngineCore& core, CommandContext& ctx) {
     start = 0;
     end = totlen - 1;
   } else {
-    if (start < 0 && end < 0 && start > end) return ctx.reply.Integer(0);
     if (isbit) totlen <<= 3;
     if (start < 0) start = totlen + start;
     if (end < 0) end = totlen + end;
@@ -360,6 +361,11 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
     int flags = 0;
     const std::string* expire = nullptr;
     if (!ParseExtended(ctx, 2, false, &flags, &expire)) return;
+    // Redis 7.0 order: options, then the key (nil / WRONGTYPE), then the
+    // expire value.
+    std::optional<std::string> current;
+    if (!ReadString(*c, ctx, &current)) return;
+    if (!current) return ctx.reply.Null();
     std::optional<int64_t> at;
     if (expire) {
       int64_t ms;

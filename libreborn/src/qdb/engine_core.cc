@@ -11,6 +11,11 @@ EngineCore::EngineCore(const QdbOptions& options) : options_(options) {}
 
 absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::Open(
     const QdbOptions& options) {
+  return OpenForTest(options, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
+    const QdbOptions& options, const StoreWrapper& wrap) {
   absl::StatusOr<storage::Engine> kind = storage::ParseEngine(options.engine);
   if (!kind.ok()) return kind.status();
   if (options.proto_max_bulk_len < 1) {
@@ -28,6 +33,7 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::Open(
   absl::StatusOr<std::unique_ptr<storage::KvStore>> store =
       storage::OpenKvStore(so);
   if (!store.ok()) return store.status();
+  if (wrap) *store = wrap(std::move(*store));
 
   std::unique_ptr<EngineCore> core(new EngineCore(options));
   core->start_time_ms_ = Keyspace::NowMs();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -30,6 +31,12 @@ class EngineCore {
  public:
   static absl::StatusOr<std::unique_ptr<EngineCore>> Open(
       const QdbOptions& options);
+  // Like Open(), with the store passed through `wrap` first (tests inject
+  // faults this way).
+  using StoreWrapper = std::function<std::unique_ptr<storage::KvStore>(
+      std::unique_ptr<storage::KvStore>)>;
+  static absl::StatusOr<std::unique_ptr<EngineCore>> OpenForTest(
+      const QdbOptions& options, const StoreWrapper& wrap);
   ~EngineCore();
 
   Keyspace& keyspace() { return *keyspace_; }

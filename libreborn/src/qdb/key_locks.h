@@ -4,18 +4,20 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
 #include "absl/hash/hash.h"
-#include "absl/synchronization/mutex.h"
 
 namespace reborn::qdb {
 
 // Striped per-key locks for read-modify-write commands. A key maps to one of
 // kStripes mutexes by hash; unrelated keys may share a stripe, which costs
 // only concurrency, never correctness. Guards lock their stripes in index
-// order so multi-key commands cannot deadlock.
+// order so multi-key commands cannot deadlock. The stripes are std::mutex,
+// not absl::Mutex: absl's deadlock detector would track every multi-key
+// acquisition, which the ordering already makes safe.
 class KeyLocks {
  public:
   static constexpr size_t kStripes = 1024;
@@ -26,20 +28,20 @@ class KeyLocks {
     Guard(Guard&&) = default;
     Guard& operator=(Guard&&) = default;
     ~Guard() {
-      for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->Unlock();
+      for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->unlock();
     }
 
    private:
     friend class KeyLocks;
-    std::vector<absl::Mutex*> held_;
+    std::vector<std::mutex*> held_;
   };
 
-  KeyLocks() : stripes_(std::make_unique<std::array<absl::Mutex, kStripes>>()) {}
+  KeyLocks() : stripes_(std::make_unique<std::array<std::mutex, kStripes>>()) {}
 
   [[nodiscard]] Guard Lock(uint8_t db, std::string_view key) {
     Guard g;
-    absl::Mutex* m = &(*stripes_)[Stripe(db, key)];
-    m->Lock();
+    std::mutex* m = &(*stripes_)[Stripe(db, key)];
+    m->lock();
     g.held_.push_back(m);
     return g;
   }
@@ -54,8 +56,8 @@ class KeyLocks {
     idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
     Guard g;
     for (size_t i : idx) {
-      absl::Mutex* m = &(*stripes_)[i];
-      m->Lock();
+      std::mutex* m = &(*stripes_)[i];
+      m->lock();
       g.held_.push_back(m);
     }
     return g;
@@ -67,7 +69,7 @@ class KeyLocks {
            kStripes;
   }
 
-  std::unique_ptr<std::array<absl::Mutex, kStripes>> stripes_;
+  std::unique_ptr<std::array<std::mutex, kStripes>> stripes_;
 };
 
 }  // namespace reborn::qdb

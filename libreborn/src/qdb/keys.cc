@@ -14,13 +14,16 @@ absl::StatusOr<int64_t> KeyOps::Del(uint8_t db,
   }
   KeyLocks::Guard guard = ks_.locks().LockMany(lock_keys);
   Txn txn(&ks_);
+  std::vector<std::string_view> unique;
+  unique.reserve(lock_keys.size());
+  for (const auto& [unused, key] : lock_keys) unique.push_back(key);
+  absl::StatusOr<std::vector<std::optional<Metadata>>> olds =
+      ks_.LookupManyForWrite(txn, db, unique);
+  if (!olds.ok()) return olds.status();
   int64_t deleted = 0;
-  for (const auto& [unused, key] : lock_keys) {
-    absl::StatusOr<std::optional<Metadata>> old =
-        ks_.LookupForWrite(txn, db, key);
-    if (!old.ok()) return old.status();
-    if (*old) {
-      txn.DeleteKey(db, key, **old);
+  for (size_t i = 0; i < unique.size(); ++i) {
+    if ((*olds)[i]) {
+      txn.DeleteKey(db, unique[i], *(*olds)[i]);
       ++deleted;
     }
   }

@@ -45,8 +45,8 @@ class KeyOps {
   absl::StatusOr<int> Rename(uint8_t db, std::string_view src,
                              std::string_view dst, bool nx);
   // COPY: 1 copied, 0 if src is missing or dst exists (without replace).
-  absl::StatusOr<int> Copy(uint8_t src_db, std::string_view src,
-                           uint8_t dst_db, std::string_view dst, bool replace);
+  absl::StatusOr<int> Copy(uint8_t src_db, std::string_view src, uint8_t dst_db,
+                           std::string_view dst, bool replace);
   // MOVE: 1 moved, 0 if missing or present in the target db.
   absl::StatusOr<int> Move(uint8_t src_db, uint8_t dst_db,
                            std::string_view key);

@@ -211,6 +211,32 @@ absl::StatusOr<std::optional<Metadata>> Keyspace::LookupForWrite(
   return meta;
 }
 
+absl::StatusOr<std::vector<std::optional<Metadata>>>
+Keyspace::LookupManyForWrite(Txn& txn, uint8_t db,
+                             const std::vector<std::string_view>& keys) {
+  std::vector<std::string> meta_keys;
+  meta_keys.reserve(keys.size());
+  for (std::string_view k : keys) meta_keys.push_back(EncodeMetaKey(db, k));
+  std::vector<std::string> values;
+  std::vector<absl::Status> statuses = store_->MultiGet(
+      storage::ReadOptions{}, Column::kMeta, meta_keys, &values);
+  const int64_t now = NowMs();
+  std::vector<std::optional<Metadata>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (absl::IsNotFound(statuses[i])) continue;
+    if (!statuses[i].ok()) return statuses[i];
+    Metadata meta;
+    if (absl::Status d = DecodeMetadata(values[i], &meta); !d.ok()) return d;
+    if (meta.Expired(now)) {
+      txn.DeleteKey(db, keys[i], meta);
+      ++txn.expired_;
+    } else {
+      out[i] = std::move(meta);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Metadata> Keyspace::CloneValue(Txn& txn, uint8_t src_db,
                                               std::string_view src_key,
                                               const Metadata& src,

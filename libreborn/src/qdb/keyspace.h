@@ -91,9 +91,7 @@ class Keyspace {
 
   storage::KvStore& store() { return *store_; }
   KeyLocks& locks() { return locks_; }
-  absl::Mutex& layout_mu() ABSL_LOCK_RETURNED(layout_mu_) {
-    return layout_mu_;
-  }
+  absl::Mutex& layout_mu() ABSL_LOCK_RETURNED(layout_mu_) { return layout_mu_; }
   // Physical database of logical database `db` (0..15).
   uint8_t Physical(int db) const ABSL_SHARED_LOCKS_REQUIRED(layout_mu_) {
     return db_map_[db];
@@ -115,6 +113,9 @@ class Keyspace {
   // found on the way is deleted in `txn`.
   absl::StatusOr<std::optional<Metadata>> LookupForWrite(Txn& txn, uint8_t db,
                                                          std::string_view key);
+  // LookupForWrite for several distinct keys, with one multi-get.
+  absl::StatusOr<std::vector<std::optional<Metadata>>> LookupManyForWrite(
+      Txn& txn, uint8_t db, const std::vector<std::string_view>& keys);
   // Writes a copy of the value `src` of (src_db, src_key) under (dst_db,
   // dst_key) into `txn` (members under a new version) and returns the new
   // metadata, which the caller stores with Txn::PutMeta.
@@ -176,8 +177,8 @@ class Keyspace {
   std::atomic<int64_t> key_counts_[kNumDbs] = {};
   absl::Mutex expire_mu_;
   // Per physical db: (expire_ms, key) of every stored key with a TTL.
-  std::set<std::pair<int64_t, std::string>> expire_index_[kNumDbs]
-      ABSL_GUARDED_BY(expire_mu_);
+  std::set<std::pair<int64_t, std::string>>
+      expire_index_[kNumDbs] ABSL_GUARDED_BY(expire_mu_);
 
   std::atomic<uint64_t> last_version_{0};
   std::atomic<uint64_t> expired_keys_{0};

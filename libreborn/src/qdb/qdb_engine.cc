@@ -1,6 +1,7 @@
 #include "reborn/qdb_engine.h"
 
 #include "absl/strings/ascii.h"
+#include "qdb/cmd_util.h"
 #include "qdb/engine_commands.h"
 #include "qdb/engine_core.h"
 #include "resp/reply_parser.h"
@@ -46,9 +47,10 @@ Reply QdbEngine::Execute(Context& context,
   std::string out;
   resp::ReplyWriter writer(&out, context.protocol);
   std::vector<std::string> argv = args;
-  if (!argv.empty() && absl::AsciiStrToLower(argv[0]) == "ping") {
+  // PING and INFO are the server's commands; embedders get a local version.
+  if (!argv.empty() && qdb::EqualsIgnoreCase(argv[0], "ping")) {
     writer.SimpleString(argv.size() > 1 ? argv[1] : "PONG");
-  } else if (!argv.empty() && absl::AsciiStrToLower(argv[0]) == "info") {
+  } else if (!argv.empty() && qdb::EqualsIgnoreCase(argv[0], "info")) {
     writer.Bulk(Info(argv.size() > 1 ? argv[1] : ""));
   } else {
     core_->table().Dispatch(session, argv, writer);
@@ -179,6 +181,14 @@ absl::Status QdbEngine::Flush() { return core_->keyspace().store().Flush(); }
 absl::Status QdbEngine::SetBlockCacheMb(size_t mb) {
   return core_->SetBlockCacheMb(mb);
 }
+
+absl::Status QdbEngine::SetProtoMaxBulkLen(int64_t bytes) {
+  if (bytes < 1) return absl::InvalidArgumentError("must be positive");
+  core_->strings().set_max_bytes(bytes);
+  return absl::OkStatus();
+}
+
+void QdbEngine::ResetStats() { core_->keyspace().ResetStats(); }
 
 std::string QdbEngine::Info(std::string_view section) {
   static constexpr std::pair<std::string_view, std::string_view> kSections[] = {

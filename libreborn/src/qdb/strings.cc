@@ -12,7 +12,7 @@
 namespace reborn::qdb {
 
 absl::Status Strings::CheckLength(uint64_t length) const {
-  if (length > static_cast<uint64_t>(max_bytes_)) {
+  if (length > static_cast<uint64_t>(max_bytes())) {
     return RedisError(
         "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
   }
@@ -95,16 +95,12 @@ absl::StatusOr<bool> Strings::MSet(
   }
   KeyLocks::Guard guard = ks_.locks().LockMany(lock_keys);
   Txn txn(&ks_);
-  std::vector<std::optional<Metadata>> olds;
-  olds.reserve(order.size());
+  absl::StatusOr<std::vector<std::optional<Metadata>>> found =
+      ks_.LookupManyForWrite(txn, db, order);
+  if (!found.ok()) return found.status();
+  std::vector<std::optional<Metadata>>& olds = *found;
   bool any_exists = false;
-  for (std::string_view key : order) {
-    absl::StatusOr<std::optional<Metadata>> old =
-        ks_.LookupForWrite(txn, db, key);
-    if (!old.ok()) return old.status();
-    any_exists |= old->has_value();
-    olds.push_back(std::move(*old));
-  }
+  for (const auto& old : olds) any_exists |= old.has_value();
   if (!(if_none_exist && any_exists)) {
     for (size_t i = 0; i < order.size(); ++i) {
       Metadata meta;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,8 +16,8 @@ namespace reborn::qdb {
 struct StringSetOptions {
   enum class Condition { kAlways, kIfAbsent, kIfPresent };
   Condition condition = Condition::kAlways;
-  bool get = false;        // also return the old value (SET ... GET)
-  bool keep_ttl = false;   // KEEPTTL
+  bool get = false;          // also return the old value (SET ... GET)
+  bool keep_ttl = false;     // KEEPTTL
   int64_t expire_at_ms = 0;  // absolute unix ms; 0 = no TTL
 };
 
@@ -36,7 +37,9 @@ class Strings {
   Strings(Keyspace& keyspace, int64_t max_bytes)
       : ks_(keyspace), max_bytes_(max_bytes) {}
 
-  void set_max_bytes(int64_t max_bytes) { max_bytes_ = max_bytes; }
+  // proto-max-bulk-len: the largest string APPEND/SETRANGE/SETBIT may build.
+  void set_max_bytes(int64_t max_bytes) { max_bytes_.store(max_bytes); }
+  int64_t max_bytes() const { return max_bytes_.load(); }
 
   // nullopt if absent; WRONGTYPE if not a string.
   absl::StatusOr<std::optional<std::string>> Get(uint8_t db,
@@ -84,7 +87,7 @@ class Strings {
   absl::Status Modify(uint8_t db, std::string_view key, Fn fn);
 
   Keyspace& ks_;
-  int64_t max_bytes_;
+  std::atomic<int64_t> max_bytes_;
 };
 
 // Read-only string helpers shared by GETRANGE/BITCOUNT/BITPOS.

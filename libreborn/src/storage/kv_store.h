@@ -90,9 +90,9 @@ class KvStore;
 // Decides during compaction (RocksDB) or background sweeps (other backends)
 // whether a record is garbage, for example a member of a key whose version
 // changed. May read the store (latest view). Must be thread-safe.
-using GarbageFilter = std::function<bool(KvStore& store, Column column,
-                                         std::string_view key,
-                                         std::string_view value)>;
+using GarbageFilter =
+    std::function<bool(KvStore& store, Column column, std::string_view key,
+                       std::string_view value)>;
 
 struct Options {
   Engine engine = Engine::kRocksDb;

@@ -145,8 +145,7 @@ class LevelDbStore final : public KvStore {
 
   absl::Status Get(const ReadOptions& options, Column column,
                    std::string_view key, std::string* value) override {
-    return ToStatus(
-        db_->Get(ToLevelDb(options), Prefixed(column, key), value));
+    return ToStatus(db_->Get(ToLevelDb(options), Prefixed(column, key), value));
   }
   absl::Status Write(const WriteBatch& batch) override {
     leveldb::WriteBatch wb;

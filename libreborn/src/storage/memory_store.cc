@@ -18,9 +18,10 @@ namespace {
 // a snapshot see exactly the writes committed before it.
 //
 // Synchronisation: one absl::Mutex guards the maps, the sequence counter and
-// the set of live snapshots. Iterators never hold the lock between calls:
-// each step re-seeks from the last key under the lock, reading at the
-// iterator's own snapshot, so concurrent writes cannot invalidate them.
+// the set of live snapshots; reads hold it shared, writes exclusively.
+// Iterators never hold the lock between calls: each step re-seeks from the last
+// key under the lock, reading at the iterator's own snapshot, so concurrent
+// writes cannot invalidate them.
 class MemoryStore final : public KvStore {
  public:
   MemoryStore() = default;
@@ -126,24 +127,24 @@ class MemoryIterator final : public Iterator {
   bool Valid() const override { return valid_; }
   void SeekToFirst() override { Seek(lower_); }
   void SeekToLast() override {
-    absl::MutexLock lock(&store_->mu_);
+    absl::ReaderMutexLock lock(&store_->mu_);
     const auto& map = store_->maps_[static_cast<int>(column_)];
     auto it = upper_.empty() ? map.end() : map.lower_bound(upper_);
     Backward(map, it);
   }
   void Seek(std::string_view target) override {
-    absl::MutexLock lock(&store_->mu_);
+    absl::ReaderMutexLock lock(&store_->mu_);
     const auto& map = store_->maps_[static_cast<int>(column_)];
     std::string_view from = target < std::string_view(lower_) ? lower_ : target;
     Forward(map, map.lower_bound(from));
   }
   void Next() override {
-    absl::MutexLock lock(&store_->mu_);
+    absl::ReaderMutexLock lock(&store_->mu_);
     const auto& map = store_->maps_[static_cast<int>(column_)];
     Forward(map, map.upper_bound(key_));
   }
   void Prev() override {
-    absl::MutexLock lock(&store_->mu_);
+    absl::ReaderMutexLock lock(&store_->mu_);
     const auto& map = store_->maps_[static_cast<int>(column_)];
     Backward(map, map.lower_bound(key_));
   }
@@ -155,7 +156,7 @@ class MemoryIterator final : public Iterator {
   using Map = MemoryStore::Map;
 
   void Forward(const Map& map, Map::const_iterator it)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_->mu_) {
+      ABSL_SHARED_LOCKS_REQUIRED(store_->mu_) {
     for (; it != map.end(); ++it) {
       if (!upper_.empty() && it->first >= upper_) break;
       if (const std::string* v = MemoryStore::Visible(it->second, seq_)) {
@@ -167,7 +168,7 @@ class MemoryIterator final : public Iterator {
   }
   // Positions on the last visible entry before `it`.
   void Backward(const Map& map, Map::const_iterator it)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(store_->mu_) {
+      ABSL_SHARED_LOCKS_REQUIRED(store_->mu_) {
     while (it != map.begin()) {
       --it;
       if (it->first < lower_) break;
@@ -197,7 +198,7 @@ class MemoryIterator final : public Iterator {
 
 absl::Status MemoryStore::Get(const ReadOptions& options, Column column,
                               std::string_view key, std::string* value) {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   const Map& map = maps_[static_cast<int>(column)];
   auto it = map.find(key);
   if (it == map.end()) return absl::NotFoundError("");
@@ -271,7 +272,8 @@ bool MemoryStore::Prune(Map& map, Map::iterator it) {
     bytes_.fetch_sub(versions[i].value ? versions[i].value->size() : 0,
                      std::memory_order_relaxed);
   }
-  if (keep_from > 0) versions.erase(versions.begin(), versions.begin() + keep_from);
+  if (keep_from > 0)
+    versions.erase(versions.begin(), versions.begin() + keep_from);
   if (versions.size() > 1) ++stale_versions_;
   if (versions.size() == 1 && !versions[0].value &&
       versions[0].seq <= min_live) {
@@ -325,7 +327,7 @@ absl::StatusOr<uint64_t> MemoryStore::CollectGarbage() {
 }
 
 void MemoryStore::AppendStats(std::string* out) {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   out->append("engine:memory\r\n");
   for (int c = 0; c < kNumColumns; ++c) {
     out->append("column_" + std::to_string(c) +

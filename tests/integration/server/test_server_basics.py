@@ -127,7 +127,10 @@ class ServerBehaviour(unittest.TestCase):
         c = RawClient(self.qdb.port)
         data, closed = c.read_until_closed(timeout=5)
         self.assertTrue(closed)
-        self.r.config_set("timeout", 0)
+        # Our own idle connection was closed too: use a fresh one.
+        fresh = RawClient(self.qdb.port)
+        self.assertEqual(fresh.call("CONFIG", "SET", "timeout", "0"), b"+OK\r\n")
+        fresh.close()
 
     def test_info_sections(self):
         info = self.r.info("all")

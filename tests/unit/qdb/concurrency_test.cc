@@ -2,7 +2,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-
 #include "engine_fixture.h"
 
 namespace reborn {
@@ -53,8 +52,8 @@ TEST_P(ConcurrencyTest, AppendAndSetrangeNeverTear) {
       int64_t records = len.integer / 8;
       if (records == 0) continue;
       const int64_t at = (i++ % records) * 8;
-      engine_->Execute(ctx, {"SETRANGE", "log", std::to_string(at),
-                             std::string(8, 'Z')});
+      engine_->Execute(
+          ctx, {"SETRANGE", "log", std::to_string(at), std::string(8, 'Z')});
     }
   });
   for (auto& t : threads) t.join();
@@ -77,11 +76,21 @@ TEST_P(ConcurrencyTest, MixedWritersKeepCountsExact) {
       for (int i = 0; i < 2000; ++i) {
         const std::string key = absl::StrCat("k", (i * 7 + t) % 50);
         switch ((i + t) % 5) {
-          case 0: engine_->Execute(ctx, {"SET", key, "v"}); break;
-          case 1: engine_->Execute(ctx, {"DEL", key}); break;
-          case 2: engine_->Execute(ctx, {"SET", key, "v", "EX", "100"}); break;
-          case 3: engine_->Execute(ctx, {"RENAME", key, key + "x"}); break;
-          case 4: engine_->Execute(ctx, {"PERSIST", key}); break;
+          case 0:
+            engine_->Execute(ctx, {"SET", key, "v"});
+            break;
+          case 1:
+            engine_->Execute(ctx, {"DEL", key});
+            break;
+          case 2:
+            engine_->Execute(ctx, {"SET", key, "v", "EX", "100"});
+            break;
+          case 3:
+            engine_->Execute(ctx, {"RENAME", key, key + "x"});
+            break;
+          case 4:
+            engine_->Execute(ctx, {"PERSIST", key});
+            break;
         }
       }
     });

@@ -85,7 +85,15 @@ TEST(EncodingTest, MemberKeysOfDifferentKeysNeverInterleave) {
 
 TEST(EncodingTest, OrderedDoublesSortNumerically) {
   std::vector<double> v = {-std::numeric_limits<double>::infinity(),
-                           -1e300, -2.5, -1, -0.0, 0, 1e-300, 1, 2.5, 1e300,
+                           -1e300,
+                           -2.5,
+                           -1,
+                           -0.0,
+                           0,
+                           1e-300,
+                           1,
+                           2.5,
+                           1e300,
                            std::numeric_limits<double>::infinity()};
   for (size_t i = 0; i + 1 < v.size(); ++i) {
     EXPECT_LE(EncodeOrderedDouble(v[i]), EncodeOrderedDouble(v[i + 1])) << i;

@@ -23,10 +23,10 @@ inline void PrintTo(const Reply& r, std::ostream* os) {
 class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("qdb_engine_test_" + std::to_string(::getpid()) + "_" +
-            GetParam() + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        std::filesystem::temp_directory_path() /
+        ("qdb_engine_test_" + std::to_string(::getpid()) + "_" + GetParam() +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     Open();
   }
@@ -57,10 +57,10 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     m.version = ks.NextVersion();
     m.size = 1;
     txn.PutMeta(static_cast<uint8_t>(db), key, nullptr, m);
-    txn.batch().Put(storage::Column::kMembers,
-                    qdb::EncodeMemberKey(static_cast<uint8_t>(db), key,
-                                         m.version, "field"),
-                    "value");
+    txn.batch().Put(
+        storage::Column::kMembers,
+        qdb::EncodeMemberKey(static_cast<uint8_t>(db), key, m.version, "field"),
+        "value");
     ASSERT_TRUE(txn.Commit().ok());
   }
   // Member records stored for `key` (any version).
@@ -108,8 +108,8 @@ inline std::string EngineName(const ::testing::TestParamInfo<std::string>& i) {
   return i.param;
 }
 
-#define REBORN_ALL_ENGINES(suite)                                          \
-  INSTANTIATE_TEST_SUITE_P(AllEngines, suite,                              \
+#define REBORN_ALL_ENGINES(suite)                                             \
+  INSTANTIATE_TEST_SUITE_P(AllEngines, suite,                                 \
                            ::testing::Values("rocksdb", "leveldb", "memory"), \
                            ::reborn::EngineName)
 

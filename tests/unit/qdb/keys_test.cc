@@ -2,7 +2,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-
 #include "engine_fixture.h"
 
 namespace reborn {
@@ -165,7 +164,8 @@ TEST_P(KeysTest, ScanKeysRandomkey) {
 
 TEST_P(KeysTest, SelectSwapdbFlush) {
   EXPECT_EQ(R("SELECT", "16"), Err("ERR DB index is out of range"));
-  EXPECT_EQ(R("SELECT", "x"), Err("ERR invalid DB index"));
+  EXPECT_EQ(R("SELECT", "x"),
+            Err("ERR value is not an integer or out of range"));
   EXPECT_EQ(R("SET", "a", "db0"), Ok());
   EXPECT_EQ(R("SELECT", "1"), Ok());
   EXPECT_EQ(R("SET", "a", "db1"), Ok());
@@ -237,6 +237,8 @@ TEST_P(KeysTest, InfoSectionsArePresent) {
         "db0:keys=1,expires=0,avg_ttl=0", "# RocksDB", "engine:"}) {
     EXPECT_NE(info.find(field), std::string::npos) << field << "\n" << info;
   }
+  engine_->ResetStats();
+  EXPECT_NE(engine_->Info("stats").find("keyspace_hits:0"), std::string::npos);
   Reply r = R("INFO", "keyspace");
   EXPECT_EQ(r.type, Reply::Type::kString);
   if (GetParam() == "rocksdb") {

@@ -57,7 +57,8 @@ class KvStoreTest : public ::testing::TestWithParam<Engine> {
     ro.upper_bound = std::move(upper);
     auto it = store_->NewIterator(ro, c);
     std::vector<std::string> out;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key());
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      out.emplace_back(it->key());
     EXPECT_TRUE(it->status().ok());
     return out;
   }
@@ -95,8 +96,8 @@ TEST_P(KvStoreTest, MultiGetReportsEachKey) {
   Put(Column::kMeta, "a", "1");
   Put(Column::kMeta, "c", "3");
   std::vector<std::string> values;
-  auto st = store_->MultiGet(ReadOptions{}, Column::kMeta, {"a", "b", "c"},
-                             &values);
+  auto st =
+      store_->MultiGet(ReadOptions{}, Column::kMeta, {"a", "b", "c"}, &values);
   ASSERT_EQ(st.size(), 3u);
   EXPECT_TRUE(st[0].ok());
   EXPECT_TRUE(absl::IsNotFound(st[1]));
@@ -107,8 +108,8 @@ TEST_P(KvStoreTest, MultiGetReportsEachKey) {
 TEST_P(KvStoreTest, IteratorHonoursBoundsBothWays) {
   for (const char* k : {"a", "b", "ba", "bb", "c"}) Put(Column::kMeta, k, k);
   Put(Column::kMembers, "bz", "other column");
-  EXPECT_EQ(Keys(Column::kMeta), (std::vector<std::string>{"a", "b", "ba",
-                                                           "bb", "c"}));
+  EXPECT_EQ(Keys(Column::kMeta),
+            (std::vector<std::string>{"a", "b", "ba", "bb", "c"}));
   EXPECT_EQ(Keys(Column::kMeta, "b", "c"),
             (std::vector<std::string>{"b", "ba", "bb"}));
   ReadOptions ro;
@@ -166,7 +167,8 @@ TEST_P(KvStoreTest, DeleteRangeRemovesHalfOpenRange) {
 }
 
 TEST_P(KvStoreTest, IteratorSurvivesConcurrentWrites) {
-  for (int i = 0; i < 100; ++i) Put(Column::kMeta, absl::StrCat("k", 1000 + i), "v");
+  for (int i = 0; i < 100; ++i)
+    Put(Column::kMeta, absl::StrCat("k", 1000 + i), "v");
   auto it = store_->NewIterator(ReadOptions{}, Column::kMeta);
   std::thread writer([&] {
     for (int i = 0; i < 100; ++i) {
@@ -196,10 +198,9 @@ TEST_P(KvStoreTest, GarbageSweepDropsFlaggedMembers) {
   Put(Column::kMembers, "keep", "1");
   Put(Column::kMembers, "drop", "1");
   Put(Column::kMeta, "drop", "meta is never swept");
-  auto dropped = SweepGarbage(
-      *store_, [](KvStore&, Column, std::string_view key, std::string_view) {
-        return key == "drop";
-      });
+  auto dropped =
+      SweepGarbage(*store_, [](KvStore&, Column, std::string_view key,
+                               std::string_view) { return key == "drop"; });
   ASSERT_TRUE(dropped.ok());
   EXPECT_EQ(*dropped, 1u);
   EXPECT_EQ(Keys(Column::kMembers), (std::vector<std::string>{"keep"}));
