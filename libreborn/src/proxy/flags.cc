@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 #include "reborn/coordinator.h"
 #include "reborn/proxy.h"
+#include "reborn/topology.h"
 
 namespace reborn {
 
@@ -127,13 +127,16 @@ absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenTopologySource(
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
     options.id = absl::StrCat(host, "-", getpid());
-    nlohmann::json node = {{"id", options.id},
-                           {"addr", launch.options.addr},
-                           {"admin_addr", launch.options.admin_addr},
-                           {"state", "online"},
-                           {"pid", getpid()},
-                           {"start_at", absl::FormatTime(absl::Now())}};
-    options.node_json = node.dump();
+    // The proxy node's JSON comes from the topology codec, so that
+    // reborn-config and the dashboard read exactly what the proxy wrote.
+    ProxyInfo node;
+    node.id = options.id;
+    node.addr = launch.options.addr;
+    node.admin_addr = launch.options.admin_addr;
+    node.state = ProxyState::kOnline;
+    node.pid = getpid();
+    node.start_at = absl::ToUnixSeconds(absl::Now());
+    options.node_json = EncodeProxy(node);
     return OpenCoordinatorSource(
         std::shared_ptr<Coordinator>(std::move(*coord)), options);
   }
