@@ -57,6 +57,9 @@ cmd_test() {
 }
 
 cmd_demo() {
+  if [ "${1:-}" = "stop" ]; then
+    exec "$ROOT/tools/demo.sh" "$BUILD_DIR" stop
+  fi
   cmd_deps
   cmd_build
   exec "$ROOT/tools/demo.sh" "$BUILD_DIR" "$@"
@@ -74,7 +77,8 @@ usage: ./reborn.sh COMMAND
   deps    install the missing Debian packages (idempotent)
   build   configure and build Release into build/
   test    deps + build + every test (unit and integration)
-  demo    start a local qdb-server on 127.0.0.1:6380 and print how to connect
+  demo    start the local cluster (ZooKeeper, 2 qdb groups, reborn-proxy on
+          127.0.0.1:19000, REST API) and print how to connect; demo stop
   bench   macro benchmarks against redis-server, printed as ratios
 USAGE
 }

@@ -29,48 +29,101 @@ def run_benchmark(port, tests, pipeline, requests, clients, keyspace):
     return rows
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build-dir", default="build")
-    parser.add_argument("--requests", type=int, default=200000)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--suite", default="ping",
-                        help="comma-separated: ping")
-    args = parser.parse_args()
-    harness.BUILD_DIR = os.path.abspath(args.build_dir)
+def start_nutcracker(backend_port):
+    """twemproxy (Debian's nutcracker) in front of one redis-server."""
+    port, stats = harness.free_port(), harness.free_port()
+    import tempfile
+    conf = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
+    conf.write("bench:\n  listen: 127.0.0.1:%d\n  hash: fnv1a_64\n"
+               "  distribution: ketama\n  redis: true\n"
+               "  servers:\n   - 127.0.0.1:%d:1\n" % (port, backend_port))
+    conf.close()
+    return harness.Process(["nutcracker", "-c", conf.name, "-s", str(stats)],
+                           port=port, name="nutcracker")
 
-    suites = {
-        # name: (redis-benchmark tests, keyspace)
-        "ping": ("ping_inline,ping_mbulk", 0),
-    }
-    servers = [("redis-server", harness.start_redis)]
-    servers.append(("qdb-server", lambda: harness.start_qdb("--engine", "memory")))
 
-    started = [(name, start()) for name, start in servers]
+def start_reborn_proxy(backend_ports, threads=2):
+    port = harness.free_port()
+    argv = [harness.binary("reborn-proxy"), "--addr", "127.0.0.1:%d" % port,
+            "--threads", str(threads), "--backends",
+            ",".join("127.0.0.1:%d" % p for p in backend_ports)]
+    return harness.Process(argv, port=port, name="reborn-proxy")
+
+
+def qdb_serves_data(port):
+    """qdb-server gained its data commands on another branch; skip the
+    qdb-behind-proxy row while they are missing."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+        return s.recv(100).startswith(b"+OK")
+
+
+def proxy_servers():
+    """Rows of the proxy suite: each (name, process whose port is benched),
+    plus the helper processes to stop afterwards."""
+    redis = harness.start_redis()
+    rows = [("redis-server", redis), ("nutcracker", start_nutcracker(redis.port)),
+            ("reborn-proxy", start_reborn_proxy([redis.port]))]
+    helpers = [redis]
     try:
-        results = {}  # (suite test, pipeline) -> {server: [rps...]}
-        for suite in args.suite.split(","):
-            tests, keyspace = suites[suite]
-            for pipeline in (1, 16):
-                for _ in range(args.repeat):
-                    for name, proc in started:
-                        rows = run_benchmark(proc.port, tests, pipeline,
-                                             args.requests, args.clients,
-                                             keyspace)
-                        for test, rps in rows.items():
-                            results.setdefault((test, pipeline), {}) \
-                                   .setdefault(name, []).append(rps)
+        qdbs = [harness.start_qdb("--engine", "memory") for _ in range(2)]
+        helpers += qdbs
+        if all(qdb_serves_data(q.port) for q in qdbs):
+            rows.append(("proxy-2xqdb",
+                         start_reborn_proxy([q.port for q in qdbs])))
+        else:
+            print("note: qdb-server has no data commands yet; "
+                  "skipping reborn-proxy in front of two qdb groups")
+    except Exception as e:  # noqa: BLE001
+        print("note: qdb groups unavailable: %s" % e)
+    return rows, helpers
+
+
+def store_servers():
+    """Rows of the store suites: redis-server and qdb-server on each engine."""
+    started = [("redis-server", harness.start_redis())]
+    started.append(("qdb-memory", harness.start_qdb("--engine", "memory")))
+    started.append(("qdb-rocksdb", harness.start_qdb("--engine", "rocksdb")))
+    return started, []
+
+
+# name: (redis-benchmark tests, keyspace, servers)
+SUITES = {
+    "ping": ("ping_inline,ping_mbulk", 0, store_servers),
+    "kv": ("set,get,incr,mset", 100000, store_servers),
+    # redis direct vs nutcracker vs reborn-proxy (see proxy_servers).
+    "proxy": ("set,get,mset", 100000, proxy_servers),
+}
+
+
+def run_suite(suite, args):
+    tests, keyspace, make_servers = SUITES[suite]
+    started, helpers = make_servers()
+    results = {}  # (test, pipeline) -> {server: [rps...]}
+    try:
+        for pipeline in (1, 16):
+            for _ in range(args.repeat):
+                for name, proc in started:
+                    rows = run_benchmark(proc.port, tests, pipeline,
+                                         args.requests, args.clients, keyspace)
+                    for test, rps in rows.items():
+                        results.setdefault((test, pipeline), {}) \
+                               .setdefault(name, []).append(rps)
     finally:
         for _, proc in started:
             proc.cleanup()
+        for proc in helpers:
+            proc.cleanup()
+    return [name for name, _ in started], results
 
-    names = [name for name, _ in servers]
+
+def print_table(suite, names, results, args):
     header = "%-14s %3s " % ("test", "-P") + "".join(
         "%14s" % n for n in names) + "".join(
-        "%12s" % ("%s/redis" % n.split("-")[0]) for n in names[1:])
-    print("\nrequests/s, median of %d runs, -c %d -n %d" %
-          (args.repeat, args.clients, args.requests))
+        "%18s" % ("%s/redis" % n) for n in names[1:])
+    print("\n[%s] requests/s, median of %d runs, -c %d -n %d" %
+          (suite, args.repeat, args.clients, args.requests))
     print(header)
     print("-" * len(header))
     for (test, pipeline), by_server in results.items():
@@ -79,9 +132,34 @@ def main():
         line = "%-14s %3d " % (test, pipeline) + "".join(
             "%14.0f" % med.get(n, 0) for n in names)
         for n in names[1:]:
-            line += "%12s" % ("%.2fx" % (med[n] / base) if base and n in med
+            line += "%18s" % ("%.2fx" % (med[n] / base) if base and n in med
                               else "-")
         print(line)
+    if suite == "proxy":
+        print("\nreborn-proxy ratios")
+        for (test, pipeline), by_server in results.items():
+            med = {n: statistics.median(v) for n, v in by_server.items()}
+            rp, nc = med.get("reborn-proxy"), med.get("nutcracker")
+            base = med.get("redis-server")
+            print("%-14s -P %-3d proxy/nutcracker %5.2fx  proxy/direct %5.2fx"
+                  % (test, pipeline, rp / nc if rp and nc else 0,
+                     rp / base if rp and base else 0))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", default="build")
+    parser.add_argument("--requests", type=int, default=200000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--suite", default="ping,kv,proxy",
+                        help="comma-separated: " + ",".join(SUITES))
+    args = parser.parse_args()
+    harness.BUILD_DIR = os.path.abspath(args.build_dir)
+    for suite in args.suite.split(","):
+        names, results = run_suite(suite, args)
+        print_table(suite, names, results, args)
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

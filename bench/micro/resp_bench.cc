@@ -36,14 +36,16 @@ void BM_ParsePipeline(benchmark::State& state) {
     int commands = 0;
     while (pos < input.size()) {
       size_t consumed = 0;
-      auto r = parser.Parse(std::string_view(input).substr(pos), &consumed, &args);
+      auto r =
+          parser.Parse(std::string_view(input).substr(pos), &consumed, &args);
       pos += consumed;
       if (r != RequestParser::Result::kCommand) break;
       ++commands;
     }
     benchmark::DoNotOptimize(commands);
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input.size()));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * input.size()));
   state.SetItemsProcessed(state.iterations() * 1000);
 }
 BENCHMARK(BM_ParsePipeline)->Arg(3)->Arg(100)->Arg(4096);

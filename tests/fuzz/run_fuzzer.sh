@@ -11,7 +11,8 @@ clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined \
   -I"$src/libreborn/src" -I"$src/libreborn/include" \
   "$@" -o "$out/$name-fuzzer" \
-  -labsl_strings -labsl_str_format_internal -labsl_int128 \
-  -labsl_throw_delegate -labsl_raw_logging_internal -lz
+  $(pkg-config --libs absl_status absl_statusor absl_strings \
+    absl_str_format_internal) -lz
 "$out/$name-fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -max_len=16384 \
   -print_final_stats=1 -artifact_prefix="$out/$name-" "$out/$name-corpus" 2>&1 | tail -n 15

@@ -1,9 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace reborn {
+
+// MULTI/WATCH state, defined by the server that implements transactions.
+struct TransactionState;
+class DeferredReply;
 
 // Per-connection state that command handlers may read and change. Owned by
 // the connection; touched only on the connection's thread.
@@ -22,8 +27,11 @@ struct Session {
   // Set by a handler (QUIT, a protocol error) to close the connection after
   // its reply is written.
   bool close_after_reply = false;
-  // Set by CLIENT KILL from another connection; checked by the owner thread.
-  bool killed = false;
+  // Set by a blocking command that has to wait (see deferred_reply.h); the
+  // connection takes it over.
+  std::shared_ptr<DeferredReply> deferred;
+  // MULTI/EXEC/WATCH state; null until the client uses them.
+  std::shared_ptr<TransactionState> txn;
 };
 
 }  // namespace reborn

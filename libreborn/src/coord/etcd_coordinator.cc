@@ -1,9 +1,943 @@
 #include "coord/etcd_coordinator.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "coord/event_dispatcher.h"
+#include "coord/sv.h"
+
 namespace reborn::coord {
+namespace {
+
+using json = nlohmann::json;
+
+std::string B64(std::string_view s) { return absl::Base64Escape(Sv(s)); }
+
+// Field and element access on JSON from the gateway, which omits empty and
+// zero fields: a missing one reads as null instead of being undefined
+// behaviour (const operator[]) or an exception (at()).
+const json& At(const json& j, const char* key) {
+  static const json* const kNull = new json();
+  if (!j.is_object()) return *kNull;
+  auto it = j.find(key);
+  return it == j.end() ? *kNull : *it;
+}
+
+const json& At(const json& j, size_t index) {
+  static const json* const kNull = new json();
+  return j.is_array() && index < j.size() ? j[index] : *kNull;
+}
+
+std::string UnB64(const json& j) {
+  if (!j.is_string()) return "";
+  std::string out;
+  absl::Base64Unescape(j.get<std::string>(), &out);
+  return out;
+}
+
+// The gateway writes int64 as strings and omits zero values.
+int64_t JInt(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_string()) {
+    int64_t v = 0;
+    if (absl::SimpleAtoi(it->get<std::string>(), &v)) return v;
+  }
+  return 0;
+}
+
+bool JBool(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+// The exclusive end of the range of keys that start with `prefix`.
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char c = static_cast<unsigned char>(prefix.back());
+    if (c < 0xff) {
+      prefix.back() = static_cast<char>(c + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::string(1, '\0');
+}
+
+std::string SeqSuffix(int64_t n) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%010lld", static_cast<long long>(n));
+  return buf;
+}
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+// One compare of a transaction, and what its failure means.
+struct Cmp {
+  enum class Target { kVersion, kCreate, kMod, kLease };
+  enum class Result { kEqual, kGreater, kLess };
+  std::string key;
+  std::string range_end;  // non-empty: every key in [key, range_end)
+  Target target = Target::kVersion;
+  Result result = Result::kEqual;
+  int64_t value = 0;
+  size_t op = 0;  // index of the Multi op it guards
+  absl::StatusCode code = absl::StatusCode::kAborted;
+  std::string message;
+  bool retry = false;  // failure means "choose a new sequence number"
+
+  json ToJson() const {
+    static const char* kTargets[] = {"VERSION", "CREATE", "MOD", "LEASE"};
+    static const char* kResults[] = {"EQUAL", "GREATER", "LESS"};
+    static const char* kFields[] = {"version", "create_revision",
+                                    "mod_revision", "lease"};
+    json j = {{"key", B64(key)},
+              {"target", kTargets[static_cast<int>(target)]},
+              {"result", kResults[static_cast<int>(result)]},
+              {kFields[static_cast<int>(target)], std::to_string(value)}};
+    if (!range_end.empty()) j["range_end"] = B64(range_end);
+    return j;
+  }
+
+  // Evaluates against the kvs a range over [key, range_end) returned.
+  bool Holds(const json& kvs) const {
+    auto one = [this](const json& kv) {
+      int64_t v = 0;
+      switch (target) {
+        case Target::kVersion:
+          v = kv.is_null() ? 0 : JInt(kv, "version");
+          break;
+        case Target::kCreate:
+          v = kv.is_null() ? 0 : JInt(kv, "create_revision");
+          break;
+        case Target::kMod:
+          v = kv.is_null() ? 0 : JInt(kv, "mod_revision");
+          break;
+        case Target::kLease:
+          v = kv.is_null() ? 0 : JInt(kv, "lease");
+          break;
+      }
+      switch (result) {
+        case Result::kEqual:
+          return v == value;
+        case Result::kGreater:
+          return v > value;
+        case Result::kLess:
+          return v < value;
+      }
+      return false;
+    };
+    if (!kvs.is_array() || kvs.empty()) {
+      // Missing single key compares as zeros; an empty range holds.
+      return range_end.empty() ? one(json()) : true;
+    }
+    for (const json& kv : kvs) {
+      if (!one(kv)) return false;
+    }
+    return true;
+  }
+};
+
+// Synchronisation: the HTTP clients are made per request (so any thread may
+// call), except the watch stream's, owned by the watch thread. `mu_` guards
+// the lease and session state, the host preference, and the stop flags; it
+// is never held across a request. Watch events and session changes go
+// through the dispatcher (the event thread).
+class EtcdCoordinator : public Coordinator {
+ public:
+  EtcdCoordinator(const CoordinatorUri& uri, std::vector<HostPort> hosts,
+                  const CoordinatorOptions& options)
+      : uri_(uri.text),
+        prefix_(uri.path),
+        hosts_(std::move(hosts)),
+        session_timeout_(options.session_timeout),
+        timeout_(options.connect_timeout) {}
+
+  ~EtcdCoordinator() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    {
+      absl::MutexLock lock(&watch_client_mu_);
+      if (watch_client_) watch_client_->stop();
+    }
+    if (keepalive_thread_.joinable()) keepalive_thread_.join();
+    if (watch_thread_.joinable()) watch_thread_.join();
+    int64_t lease;
+    {
+      absl::MutexLock lock(&mu_);
+      lease = lease_;
+    }
+    if (lease != 0)
+      (void)Call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
+    dispatcher_.PostSession(SessionState::kClosed);
+    dispatcher_.Stop();
+  }
+
+  absl::Status Start() {
+    absl::StatusOr<json> r =
+        Call("/v3/kv/range", {{"key", B64(prefix_ + "/")}});
+    if (!r.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot reach coordinator ", uri_, " within ",
+          absl::FormatDuration(timeout_), ": ", r.status().message()));
+    }
+    int64_t rev = JInt((*r)["header"], "revision");
+    if (absl::Status s = GrantLease(); !s.ok()) return s;
+    {
+      absl::MutexLock lock(&mu_);
+      state_ = SessionState::kConnected;
+      watch_from_ = rev + 1;
+    }
+    keepalive_thread_ = std::thread([this] { KeepAliveLoop(); });
+    watch_thread_ = std::thread([this] { WatchLoop(); });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> Create(std::string_view path,
+                                     std::string_view data,
+                                     CreateMode mode) override {
+    auto r = Multi({CoordOp::Create(path, data, mode)});
+    if (!r.ok()) return StripOp(r.status());
+    return (*r)[0].path;
+  }
+
+  absl::StatusOr<NodeData> Get(std::string_view path) override {
+    if (absl::Status s = ValidateCoordPath(path); !s.ok()) return s;
+    if (path == "/") return NodeData{};
+    absl::StatusOr<json> r = Call("/v3/kv/range", {{"key", B64(Key(path))}});
+    if (!r.ok()) return r.status();
+    const json& kvs = At(*r, "kvs");
+    if (!kvs.is_array() || kvs.empty()) return NoNode(path);
+    const json& kv = At(kvs, size_t{0});
+    return NodeData{UnB64(At(kv, "value")), JInt(kv, "version") - 1,
+                    JInt(kv, "lease") != 0};
+  }
+
+  absl::StatusOr<int64_t> Set(std::string_view path, std::string_view data,
+                              int64_t expected_version) override {
+    auto r = Multi({CoordOp::Set(path, data, expected_version)});
+    if (!r.ok()) return StripOp(r.status());
+    return (*r)[0].version;
+  }
+
+  absl::Status Delete(std::string_view path,
+                      int64_t expected_version) override {
+    auto r = Multi({CoordOp::Delete(path, expected_version)});
+    if (!r.ok()) return StripOp(r.status());
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> Children(
+      std::string_view path) override {
+    if (absl::Status s = ValidateCoordPath(path); !s.ok()) return s;
+    std::string dir = path == "/" ? prefix_ + "/" : Key(path) + "/";
+    json success = json::array();
+    success.push_back({{"request_range",
+                        {{"key", B64(dir)},
+                         {"range_end", B64(PrefixEnd(dir))},
+                         {"keys_only", true}}}});
+    if (path != "/") {
+      success.push_back(
+          {{"request_range", {{"key", B64(Key(path))}, {"count_only", true}}}});
+    }
+    absl::StatusOr<json> r =
+        Call("/v3/kv/txn", {{"compare", json::array()}, {"success", success}});
+    if (!r.ok()) return r.status();
+    const json& resps = At(*r, "responses");
+    if (path != "/" &&
+        JInt(At(At(resps, size_t{1}), "response_range"), "count") == 0) {
+      return NoNode(path);
+    }
+    std::vector<std::string> out;
+    const json& kvs = At(At(At(resps, size_t{0}), "response_range"), "kvs");
+    if (kvs.is_array()) {
+      for (const json& kv : kvs) {
+        std::string key = UnB64(At(kv, "key"));
+        std::string_view name = std::string_view(key).substr(dir.size());
+        if (name.find('/') == std::string_view::npos) out.emplace_back(name);
+      }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  absl::StatusOr<bool> Exists(std::string_view path) override {
+    absl::StatusOr<NodeData> r = Get(path);
+    if (r.ok()) return true;
+    if (absl::IsNotFound(r.status())) return false;
+    return r.status();
+  }
+
+  absl::StatusOr<std::vector<CoordOpResult>> Multi(
+      const std::vector<CoordOp>& ops) override {
+    for (const CoordOp& op : ops) {
+      if (absl::Status s = ValidateCoordPath(op.path); !s.ok()) return s;
+    }
+    if (ops.empty()) return std::vector<CoordOpResult>{};
+    // A lost race for a sequence number is retried with a fresh one.
+    for (int attempt = 0;; ++attempt) {
+      bool retry = false;
+      auto r = MultiOnce(ops, &retry);
+      if (r.ok() || !retry || attempt >= 20) return r;
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<Subscription>> Watch(
+      std::string_view path, WatchKind kind, WatchCallback callback) override {
+    if (absl::Status s = ValidateCoordPath(path); !s.ok()) return s;
+    uint64_t id = dispatcher_.AddWatch(path, kind, std::move(callback));
+    return dispatcher_.WatchSubscription(id, nullptr);
+  }
+
+  std::unique_ptr<Subscription> AddSessionListener(
+      SessionCallback callback) override {
+    return dispatcher_.AddListener(std::move(callback));
+  }
+
+  SessionState session_state() const override {
+    absl::MutexLock lock(&mu_);
+    return state_;
+  }
+  absl::Duration session_timeout() const override { return session_timeout_; }
+  std::string uri() const override { return uri_; }
+
+  absl::Status ExpireSessionForTest() override {
+    int64_t lease;
+    {
+      absl::MutexLock lock(&mu_);
+      lease = lease_;
+    }
+    absl::StatusOr<json> r =
+        Call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
+    if (!r.ok()) return r.status();
+    absl::MutexLock lock(&mu_);
+    kick_ = true;
+    auto renewed = [this, lease]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return (lease_ != lease && state_ == SessionState::kConnected) ||
+             stopping_;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&renewed),
+                              session_timeout_ + timeout_)) {
+      return absl::DeadlineExceededError("session was not renewed in time");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // Overlay state of one node while a Multi is planned.
+  struct Planned {
+    bool exists = false;
+    bool created = false;    // created in this batch
+    bool ephemeral = false;  // known only for created nodes
+    std::string data;
+    int64_t sets = 0;  // Sets in this batch (after creation if created)
+  };
+
+  absl::StatusOr<std::vector<CoordOpResult>> MultiOnce(
+      const std::vector<CoordOp>& ops, bool* retry) {
+    std::map<std::string, Planned> plan;  // by path
+    std::vector<Cmp> cmps;
+    std::vector<CoordOpResult> results(ops.size());
+    std::vector<std::string> paths(ops.size());  // actual path per op
+    std::vector<int64_t> sets_before(ops.size(), 0);
+    int64_t lease = 0;
+    int64_t read_rev = 0;
+    bool any_seq = std::any_of(ops.begin(), ops.end(), [](const CoordOp& op) {
+      return op.type == CoordOp::Type::kCreate &&
+             (op.mode == CreateMode::kSequential ||
+              op.mode == CreateMode::kEphemeralSequential);
+    });
+    {
+      absl::MutexLock lock(&mu_);
+      lease = lease_;
+    }
+    if (any_seq) {
+      absl::StatusOr<json> r = Call(
+          "/v3/kv/range", {{"key", B64(prefix_ + "/")}, {"count_only", true}});
+      if (!r.ok()) return r.status();
+      read_rev = JInt((*r)["header"], "revision");
+    }
+    auto fail = [](size_t i, absl::StatusCode code, std::string msg) {
+      return absl::Status(code, absl::StrCat("op ", i, ": ", msg));
+    };
+    auto add = [&](size_t i, std::string key, Cmp::Target t, Cmp::Result res,
+                   int64_t value, absl::StatusCode code, std::string msg,
+                   std::string range_end = "", bool is_retry = false) {
+      Cmp c;
+      c.key = std::move(key);
+      c.range_end = std::move(range_end);
+      c.target = t;
+      c.result = res;
+      c.value = value;
+      c.op = i;
+      c.code = code;
+      c.message = std::move(msg);
+      c.retry = is_retry;
+      // The same condition twice (siblings under one parent) is sent once.
+      for (const Cmp& o : cmps) {
+        if (o.key == c.key && o.range_end == c.range_end &&
+            o.target == c.target && o.result == c.result &&
+            o.value == c.value) {
+          return;
+        }
+      }
+      cmps.push_back(std::move(c));
+    };
+    // Requires node `path` to exist (and, if version >= 0, to have it).
+    auto require = [&](size_t i, const std::string& path,
+                       int64_t version) -> absl::Status {
+      auto it = plan.find(path);
+      if (it != plan.end()) {
+        if (!it->second.exists) {
+          return fail(i, absl::StatusCode::kNotFound, path + " not found");
+        }
+        if (version >= 0) {
+          if (it->second.created) {
+            if (it->second.sets != version) {
+              return fail(i, absl::StatusCode::kAborted,
+                          "version conflict on " + path);
+            }
+          } else {
+            int64_t base = version - it->second.sets;
+            if (base < 0) {
+              return fail(i, absl::StatusCode::kAborted,
+                          "version conflict on " + path);
+            }
+            add(i, Key(path), Cmp::Target::kVersion, Cmp::Result::kEqual,
+                base + 1, absl::StatusCode::kAborted,
+                "version conflict on " + path);
+          }
+        }
+        return absl::OkStatus();
+      }
+      if (path == "/") return absl::OkStatus();
+      add(i, Key(path), Cmp::Target::kCreate, Cmp::Result::kGreater, 0,
+          absl::StatusCode::kNotFound, path + " not found");
+      if (version >= 0) {
+        add(i, Key(path), Cmp::Target::kVersion, Cmp::Result::kEqual,
+            version + 1, absl::StatusCode::kAborted,
+            "version conflict on " + path);
+      }
+      plan[path] = Planned{true, false, false, "", 0};
+      return absl::OkStatus();
+    };
+
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const CoordOp& op = ops[i];
+      switch (op.type) {
+        case CoordOp::Type::kCheck: {
+          if (absl::Status s = require(i, op.path, op.version); !s.ok()) {
+            return s;
+          }
+          paths[i] = op.path;
+          break;
+        }
+        case CoordOp::Type::kSet: {
+          if (absl::Status s = require(i, op.path, op.version); !s.ok()) {
+            return s;
+          }
+          Planned& p = plan[op.path];
+          p.data = op.data;
+          p.sets++;
+          sets_before[i] = p.sets;
+          paths[i] = op.path;
+          break;
+        }
+        case CoordOp::Type::kDelete: {
+          if (op.path == "/") {
+            return fail(i, absl::StatusCode::kInvalidArgument,
+                        "cannot delete /");
+          }
+          bool was_planned = plan.contains(op.path);
+          if (absl::Status s = require(i, op.path, op.version); !s.ok()) {
+            return s;
+          }
+          bool child_deleted = false;
+          for (const auto& [p, st] : plan) {
+            if (p != op.path && CoordParent(p) == op.path) {
+              if (st.exists) {
+                return fail(i, absl::StatusCode::kFailedPrecondition,
+                            op.path + " has children");
+              }
+              child_deleted = true;
+            }
+          }
+          Planned& p = plan[op.path];
+          if (!(was_planned && p.created) && !child_deleted) {
+            std::string dir = Key(op.path) + "/";
+            add(i, dir, Cmp::Target::kCreate, Cmp::Result::kEqual, 0,
+                absl::StatusCode::kFailedPrecondition,
+                op.path + " has children", PrefixEnd(dir));
+          }
+          p.exists = false;
+          paths[i] = op.path;
+          break;
+        }
+        case CoordOp::Type::kCreate: {
+          if (op.path == "/") {
+            return fail(i, absl::StatusCode::kAlreadyExists, "/ exists");
+          }
+          std::string parent = CoordParent(op.path);
+          if (parent != "/") {
+            auto it = plan.find(parent);
+            if (it != plan.end()) {
+              if (!it->second.exists) {
+                return fail(i, absl::StatusCode::kNotFound,
+                            "parent of " + op.path + " does not exist");
+              }
+              if (it->second.created && it->second.ephemeral) {
+                return fail(i, absl::StatusCode::kFailedPrecondition,
+                            "parent of " + op.path + " is ephemeral");
+              }
+            } else {
+              add(i, Key(parent), Cmp::Target::kCreate, Cmp::Result::kGreater,
+                  0, absl::StatusCode::kNotFound,
+                  "parent of " + op.path + " does not exist");
+            }
+            if (it == plan.end() || !it->second.created) {
+              add(i, Key(parent), Cmp::Target::kLease, Cmp::Result::kEqual, 0,
+                  absl::StatusCode::kFailedPrecondition,
+                  "parent of " + op.path + " is ephemeral");
+            }
+          }
+          bool seq = op.mode == CreateMode::kSequential ||
+                     op.mode == CreateMode::kEphemeralSequential;
+          std::string path = op.path;
+          if (seq) {
+            int64_t n = ++read_rev;
+            path += SeqSuffix(n);
+            std::string dir = parent == "/" ? prefix_ + "/" : Key(parent) + "/";
+            add(i, dir, Cmp::Target::kMod, Cmp::Result::kLess, n,
+                absl::StatusCode::kAborted, "sequence race", PrefixEnd(dir),
+                true);
+          }
+          auto it = plan.find(path);
+          if (it != plan.end()) {
+            if (it->second.exists) {
+              return fail(i, absl::StatusCode::kAlreadyExists,
+                          path + " exists");
+            }
+            return fail(i, absl::StatusCode::kUnimplemented,
+                        "etcd: deleting and re-creating " + path +
+                            " in one Multi is not supported");
+          }
+          add(i, Key(path), Cmp::Target::kCreate, Cmp::Result::kEqual, 0,
+              absl::StatusCode::kAlreadyExists, path + " exists", "", seq);
+          Planned p;
+          p.exists = true;
+          p.created = true;
+          p.ephemeral = op.mode == CreateMode::kEphemeral ||
+                        op.mode == CreateMode::kEphemeralSequential;
+          p.data = op.data;
+          plan[path] = std::move(p);
+          paths[i] = path;
+          results[i].path = path;
+          break;
+        }
+      }
+    }
+
+    // Writes: the net effect per node. Then read back nodes that were Set.
+    json success = json::array();
+    std::vector<std::string> readback;
+    for (const auto& [path, p] : plan) {
+      if (p.created && p.exists) {
+        json put = {{"key", B64(Key(path))}, {"value", B64(p.data)}};
+        if (p.ephemeral) put["lease"] = std::to_string(lease);
+        success.push_back({{"request_put", put}});
+      } else if (!p.created && p.exists && p.sets > 0) {
+        success.push_back({{"request_put",
+                            {{"key", B64(Key(path))},
+                             {"value", B64(p.data)},
+                             {"ignore_lease", true}}}});
+        readback.push_back(path);
+      } else if (!p.created && !p.exists) {
+        success.push_back(
+            {{"request_delete_range", {{"key", B64(Key(path))}}}});
+      }
+    }
+    size_t readback_at = success.size();
+    for (const std::string& path : readback) {
+      success.push_back({{"request_range", {{"key", B64(Key(path))}}}});
+    }
+    json compare = json::array();
+    json failure = json::array();
+    for (const Cmp& c : cmps) {
+      compare.push_back(c.ToJson());
+      json range = {{"key", B64(c.key)}, {"keys_only", true}};
+      if (!c.range_end.empty()) {
+        range["range_end"] = B64(c.range_end);
+        range["limit"] = "1";
+        if (c.target == Cmp::Target::kMod) range.erase("limit");
+      }
+      failure.push_back({{"request_range", range}});
+    }
+    absl::StatusOr<json> r = Call(
+        "/v3/kv/txn",
+        {{"compare", compare}, {"success", success}, {"failure", failure}});
+    if (!r.ok()) return r.status();
+    const json& resps = At(*r, "responses");
+    if (!JBool(*r, "succeeded")) {
+      for (size_t k = 0; k < cmps.size(); ++k) {
+        const json& kvs = At(At(At(resps, k), "response_range"), "kvs");
+        if (!cmps[k].Holds(kvs)) {
+          *retry = cmps[k].retry;
+          return fail(cmps[k].op, cmps[k].code, cmps[k].message);
+        }
+      }
+      *retry = true;  // state changed in between: try again
+      return absl::AbortedError("transaction failed; retry");
+    }
+    std::map<std::string, int64_t> final_version;
+    for (size_t k = 0; k < readback.size(); ++k) {
+      const json& kvs =
+          At(At(At(resps, readback_at + k), "response_range"), "kvs");
+      if (kvs.is_array() && !kvs.empty()) {
+        final_version[readback[k]] = JInt(kvs[0], "version") - 1;
+      }
+    }
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].type != CoordOp::Type::kSet) continue;
+      const Planned& p = plan[paths[i]];
+      int64_t final_v = p.created ? p.sets : final_version[paths[i]];
+      results[i].version = final_v - (p.sets - sets_before[i]);
+    }
+    return results;
+  }
+
+  std::string Key(std::string_view path) const {
+    return absl::StrCat(prefix_, Sv(path));
+  }
+
+  static absl::Status NoNode(std::string_view path) {
+    return absl::NotFoundError(absl::StrCat(Sv(path), " not found"));
+  }
+
+  static absl::Status StripOp(const absl::Status& s) {
+    std::string_view m(s.message().data(), s.message().size());
+    if (m.starts_with("op 0: ")) m.remove_prefix(6);
+    return absl::Status(s.code(), Sv(m));
+  }
+
+  // POSTs `body` to the gateway, trying each host, preferring the last one
+  // that answered.
+  absl::StatusOr<json> Call(const std::string& path, const json& body) {
+    std::string payload = body.dump();
+    size_t first;
+    {
+      absl::MutexLock lock(&mu_);
+      first = preferred_host_;
+    }
+    std::string last_error;
+    for (size_t n = 0; n < hosts_.size(); ++n) {
+      size_t h = (first + n) % hosts_.size();
+      httplib::Client cli(hosts_[h].host, hosts_[h].port);
+      SetTimeouts(&cli, timeout_);
+      httplib::Result res = cli.Post(path.c_str(), payload, "application/json");
+      if (!res) {
+        last_error = httplib::to_string(res.error());
+        continue;
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        preferred_host_ = h;
+      }
+      try {
+        json j = json::parse(res->body);
+        if (res->status != 200) {
+          std::string msg = j.value("error", j.value("message", res->body));
+          int code = j.value("code", 0);
+          // gRPC codes, as the gateway reports them.
+          if (code == 3) return absl::InvalidArgumentError(msg);
+          if (code == 5) return absl::NotFoundError(msg);
+          if (code == 14 || code == 4) return absl::UnavailableError(msg);
+          return absl::InternalError(
+              absl::StrCat("etcd ", path, ": ", res->status, " ", msg));
+        }
+        if (j.contains("result")) return j["result"];
+        return j;
+      } catch (const std::exception& e) {
+        return absl::InternalError(
+            absl::StrCat("etcd ", path, ": bad reply: ", e.what()));
+      }
+    }
+    return absl::UnavailableError(
+        absl::StrCat("coordinator ", uri_, ": ", path, ": ", last_error));
+  }
+
+  static void SetTimeouts(httplib::Client* cli, absl::Duration d) {
+    int64_t us = absl::ToInt64Microseconds(d);
+    cli->set_connection_timeout(us / 1000000, us % 1000000);
+    cli->set_read_timeout(us / 1000000, us % 1000000);
+    cli->set_write_timeout(us / 1000000, us % 1000000);
+  }
+
+  absl::Status GrantLease() {
+    int64_t ttl = std::max<int64_t>(
+        1, (absl::ToInt64Milliseconds(session_timeout_) + 999) / 1000);
+    absl::StatusOr<json> r =
+        Call("/v3/lease/grant", {{"TTL", std::to_string(ttl)}});
+    if (!r.ok()) return r.status();
+    int64_t id = JInt(*r, "ID");
+    int64_t granted = JInt(*r, "TTL");
+    if (id == 0) return absl::InternalError("etcd granted no lease");
+    absl::MutexLock lock(&mu_);
+    lease_ = id;
+    lease_ttl_ = absl::Seconds(std::max<int64_t>(granted, 1));
+    return absl::OkStatus();
+  }
+
+  // Keeps the lease alive every TTL/3; reports suspension, recovery and
+  // expiry (after which it grants a new lease: a new session).
+  void KeepAliveLoop() {
+    while (true) {
+      int64_t lease;
+      absl::Duration interval;
+      {
+        absl::MutexLock lock(&mu_);
+        auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || kick_;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&wake), lease_ttl_ / 3);
+        if (stopping_) return;
+        kick_ = false;
+        lease = lease_;
+        interval = lease_ttl_ / 3;
+      }
+      (void)interval;
+      absl::StatusOr<json> r =
+          Call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}});
+      if (!r.ok()) {
+        absl::MutexLock lock(&mu_);
+        if (state_ == SessionState::kConnected) {
+          state_ = SessionState::kSuspended;
+          dispatcher_.PostSession(SessionState::kSuspended);
+        }
+        continue;
+      }
+      if (JInt(*r, "TTL") > 0) {
+        absl::MutexLock lock(&mu_);
+        if (state_ != SessionState::kConnected) {
+          state_ = SessionState::kConnected;
+          dispatcher_.PostSession(SessionState::kConnected);
+          dispatcher_.PostResyncAll();
+        }
+        continue;
+      }
+      // The lease is gone: the session expired.
+      {
+        absl::MutexLock lock(&mu_);
+        state_ = SessionState::kExpired;
+      }
+      dispatcher_.PostSession(SessionState::kExpired);
+      while (!GrantLease().ok()) {
+        absl::MutexLock lock(&mu_);
+        auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_;
+        };
+        if (mu_.AwaitWithTimeout(absl::Condition(&stop),
+                                 absl::Milliseconds(200))) {
+          return;
+        }
+      }
+      absl::MutexLock lock(&mu_);
+      state_ = SessionState::kConnected;
+      dispatcher_.PostSession(SessionState::kConnected);
+      dispatcher_.PostResyncAll();
+    }
+  }
+
+  // Streams every change under the prefix into the dispatcher; on a broken
+  // stream, resumes after the last revision seen.
+  void WatchLoop() {
+    std::string begin = prefix_ + "/";
+    std::string end = PrefixEnd(begin);
+    size_t host = 0;
+    while (true) {
+      int64_t from;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return;
+        from = watch_from_;
+      }
+      auto cli = std::make_unique<httplib::Client>(hosts_[host].host,
+                                                   hosts_[host].port);
+      SetTimeouts(cli.get(), timeout_);
+      cli->set_read_timeout(5, 0);  // idle streams are re-opened
+      {
+        absl::MutexLock lock(&watch_client_mu_);
+        watch_client_ = cli.get();
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) break;
+      }
+      json body = {{"create_request",
+                    {{"key", B64(begin)},
+                     {"range_end", B64(end)},
+                     {"start_revision", std::to_string(from)},
+                     {"progress_notify", true}}}};
+      std::string buffer;
+      httplib::Request req;
+      req.method = "POST";
+      req.path = "/v3/watch";
+      req.body = body.dump();
+      req.set_header("Content-Type", "application/json");
+      req.content_receiver = [&](const char* data, size_t len, uint64_t,
+                                 uint64_t) {
+        buffer.append(data, len);
+        size_t nl;
+        while ((nl = buffer.find('\n')) != std::string::npos) {
+          std::string line = buffer.substr(0, nl);
+          buffer.erase(0, nl + 1);
+          if (!OnWatchMessage(line)) return false;
+        }
+        absl::MutexLock lock(&mu_);
+        return !stopping_;
+      };
+      httplib::Response res;
+      httplib::Error err = httplib::Error::Success;
+      cli->send(req, res, err);
+      if (!buffer.empty()) (void)OnWatchMessage(buffer);
+      {
+        absl::MutexLock lock(&watch_client_mu_);
+        watch_client_ = nullptr;
+      }
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      if (err != httplib::Error::Success && err != httplib::Error::Read) {
+        host = (host + 1) % hosts_.size();
+        auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Milliseconds(100));
+      }
+    }
+    absl::MutexLock lock(&watch_client_mu_);
+    watch_client_ = nullptr;
+  }
+
+  // One JSON message of the watch stream. False: restart the stream.
+  bool OnWatchMessage(const std::string& line) {
+    try {
+      json j = json::parse(line);
+      if (!j.contains("result")) return false;
+      const json& res = j["result"];
+      if (JInt(res, "compact_revision") > 0) {
+        // Missed history: start over from now and tell every watch.
+        absl::MutexLock lock(&mu_);
+        watch_from_ = JInt(At(res, "header"), "revision") + 1;
+        dispatcher_.PostResyncAll();
+        return false;
+      }
+      int64_t rev = JInt(At(res, "header"), "revision");
+      auto evs = res.find("events");
+      if (evs != res.end() && evs->is_array()) {
+        for (const json& ev : *evs) {
+          const json& kv = At(ev, "kv");
+          std::string key = UnB64(At(kv, "key"));
+          if (!key.starts_with(prefix_ + "/")) continue;
+          std::string path = key.substr(prefix_.size());
+          WatchEvent::Type type;
+          if (ev.value("type", "PUT") == "DELETE") {
+            type = WatchEvent::Type::kDeleted;
+          } else if (JInt(kv, "version") == 1) {
+            type = WatchEvent::Type::kCreated;
+          } else {
+            type = WatchEvent::Type::kChanged;
+          }
+          dispatcher_.PostNodeEvent(path, type);
+          rev = std::max(rev, JInt(kv, "mod_revision"));
+        }
+        absl::MutexLock lock(&mu_);
+        watch_from_ = std::max(watch_from_, rev + 1);
+      }
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  const std::string uri_;
+  const std::string prefix_;
+  const std::vector<HostPort> hosts_;
+  const absl::Duration session_timeout_;
+  const absl::Duration timeout_;
+
+  mutable absl::Mutex mu_;
+  SessionState state_ ABSL_GUARDED_BY(mu_) = SessionState::kSuspended;
+  int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration lease_ttl_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
+  int64_t watch_from_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t preferred_host_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool kick_ ABSL_GUARDED_BY(mu_) = false;
+
+  absl::Mutex watch_client_mu_;
+  httplib::Client* watch_client_ ABSL_GUARDED_BY(watch_client_mu_) = nullptr;
+
+  EventDispatcher dispatcher_;
+  std::thread keepalive_thread_;
+  std::thread watch_thread_;
+};
+
+absl::StatusOr<std::vector<HostPort>> ParseHosts(const CoordinatorUri& uri) {
+  std::vector<HostPort> out;
+  for (absl::string_view hp :
+       absl::StrSplit(uri.hosts, ',', absl::SkipEmpty())) {
+    size_t colon = hp.rfind(':');
+    HostPort h;
+    if (colon == absl::string_view::npos) {
+      h.host = std::string(hp);
+      h.port = 2379;
+    } else {
+      h.host = std::string(hp.substr(0, colon));
+      if (!absl::SimpleAtoi(hp.substr(colon + 1), &h.port) || h.port <= 0 ||
+          h.port > 65535) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad port in coordinator URI ", uri.text));
+      }
+    }
+    out.push_back(std::move(h));
+  }
+  if (out.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no hosts in coordinator URI ", uri.text));
+  }
+  return out;
+}
+
+}  // namespace
+
 Coordinator::Factory EtcdCoordinatorFactory() {
-  return [](const CoordinatorUri&, const CoordinatorOptions&)
+  return [](const CoordinatorUri& uri, const CoordinatorOptions& options)
              -> absl::StatusOr<std::unique_ptr<Coordinator>> {
-    return absl::UnimplementedError("todo");
+    absl::StatusOr<std::vector<HostPort>> hosts = ParseHosts(uri);
+    if (!hosts.ok()) return hosts.status();
+    auto c = std::make_unique<EtcdCoordinator>(uri, std::move(*hosts), options);
+    if (absl::Status s = c->Start(); !s.ok()) return s;
+    return std::unique_ptr<Coordinator>(std::move(c));
   };
 }
+
 }  // namespace reborn::coord

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "asio.hpp"
+#include "command/deferred_reply.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::net {
@@ -161,7 +162,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     resp::ReplyWriter writer(&out_, session_.protocol);
     size_t pos = 0;
     uint64_t executed = 0;
-    while (pos < query_.size() && !session_.close_after_reply) {
+    while (pos < query_.size() && !session_.close_after_reply && !pending_) {
       size_t consumed = 0;
       auto result = parser_.Parse(std::string_view(query_).substr(pos),
                                   &consumed, &args_);
@@ -177,6 +178,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       writer.set_protocol(session_.protocol);
       server_->handler_->Handle(session_, args_, writer);
       ++executed;
+      if (session_.deferred) Suspend();
     }
     query_.erase(0, pos);
     server_->stats_.commands.fetch_add(executed, std::memory_order_relaxed);
@@ -184,6 +186,51 @@ class Connection : public std::enable_shared_from_this<Connection> {
     entry_->protocol.store(session_.protocol, std::memory_order_relaxed);
     entry_->last_command.store(session_.last_command,
                                std::memory_order_relaxed);
+  }
+
+  // A blocking command parked the client: run nothing more of its input
+  // until the reply comes (from any thread) or the timeout passes.
+  void Suspend() {
+    pending_ = std::move(session_.deferred);
+    session_.deferred.reset();
+    server_->stats_.blocked_clients.fetch_add(1, std::memory_order_relaxed);
+    std::weak_ptr<Connection> weak = shared_from_this();
+    auto executor = socket_.get_executor();
+    if (pending_->timeout_ms() > 0) {
+      if (!block_timer_)
+        block_timer_ = std::make_unique<asio::steady_timer>(executor);
+      block_timer_->expires_after(
+          std::chrono::milliseconds(pending_->timeout_ms()));
+      block_timer_->async_wait([weak](const asio::error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || !self->pending_) return;
+        if (self->pending_->Cancel()) {
+          self->Resume(self->pending_->timeout_reply());
+        }
+      });
+    }
+    pending_->AttachDelivery([weak, executor](std::string reply) {
+      asio::post(executor, [weak, reply = std::move(reply)]() mutable {
+        if (auto self = weak.lock()) self->Resume(std::move(reply));
+      });
+    });
+  }
+
+  void Resume(std::string reply) {
+    if (closed_ || !pending_) return;
+    pending_.reset();
+    server_->stats_.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+    if (block_timer_) block_timer_->cancel();
+    out_.append(reply);
+    ProcessInput();
+    Flush();
+    if (closed_) return;
+    if (session_.close_after_reply) {
+      shutting_down_ = true;
+      if (!write_in_flight_) Close();
+      return;
+    }
+    ReadMore();
   }
 
   void Flush() {
@@ -229,6 +276,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
+    if (block_timer_) block_timer_->cancel();
+    if (pending_) {
+      pending_->Cancel();
+      pending_.reset();
+      server_->stats_.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (entry_ == nullptr) return;  // rejected before it started
     server_->registry_.Remove(session_.id);
     server_->handler_->OnDisconnect(session_);
@@ -244,6 +297,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string query_;
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // the write in flight
+  std::shared_ptr<DeferredReply> pending_;  // a parked blocking command
+  std::unique_ptr<asio::steady_timer> block_timer_;
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
   bool shutting_down_ = false;

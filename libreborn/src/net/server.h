@@ -42,6 +42,7 @@ struct ServerStats {
   std::atomic<uint64_t> input_bytes{0};
   std::atomic<uint64_t> output_bytes{0};
   std::atomic<uint64_t> protocol_errors{0};
+  std::atomic<int64_t> blocked_clients{0};
 };
 
 // Executes the commands of client connections. Called concurrently from all

@@ -50,5 +50,16 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
                             absl::Status* status);
 void RegisterKeyCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
+void RegisterHashCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
+void RegisterSetCommands(EngineCore& core, CommandTable& table,
+                         absl::Status* status);
+// DUMP, RESTORE and OBJECT.
+void RegisterDumpCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
+void RegisterListCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
+void RegisterZSetCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
 
 }  // namespace reborn::qdb

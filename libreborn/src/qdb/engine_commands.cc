@@ -26,6 +26,11 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   absl::Status status;
   qdb::RegisterStringCommands(engine.core(), table, &status);
   qdb::RegisterKeyCommands(engine.core(), table, &status);
+  qdb::RegisterHashCommands(engine.core(), table, &status);
+  qdb::RegisterSetCommands(engine.core(), table, &status);
+  qdb::RegisterDumpCommands(engine.core(), table, &status);
+  qdb::RegisterListCommands(engine.core(), table, &status);
+  qdb::RegisterZSetCommands(engine.core(), table, &status);
   return status;
 }
 

@@ -44,10 +44,19 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   core->strings_ =
       std::make_unique<Strings>(*core->keyspace_, options.proto_max_bulk_len);
   core->keys_ = std::make_unique<KeyOps>(*core->keyspace_);
+  core->hashes_ = std::make_unique<Hashes>(*core->keyspace_);
+  core->sets_ = std::make_unique<Sets>(*core->keyspace_);
+  core->lists_ = std::make_unique<Lists>(*core->keyspace_);
+  core->zsets_ = std::make_unique<ZSets>(*core->keyspace_);
 
   absl::Status status;
   RegisterStringCommands(*core, core->table_, &status);
   RegisterKeyCommands(*core, core->table_, &status);
+  RegisterHashCommands(*core, core->table_, &status);
+  RegisterSetCommands(*core, core->table_, &status);
+  RegisterDumpCommands(*core, core->table_, &status);
+  RegisterListCommands(*core, core->table_, &status);
+  RegisterZSetCommands(*core, core->table_, &status);
   if (!status.ok()) return status;
   if (options.expiry_hz > 0) {
     core->background_ = std::thread([c = core.get()] { c->BackgroundLoop(); });

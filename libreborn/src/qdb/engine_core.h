@@ -9,9 +9,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "command/command_table.h"
+#include "qdb/hashes.h"
 #include "qdb/keys.h"
 #include "qdb/keyspace.h"
+#include "qdb/lists.h"
+#include "qdb/sets.h"
 #include "qdb/strings.h"
+#include "qdb/zsets.h"
 #include "reborn/qdb_engine.h"
 
 namespace reborn::qdb {
@@ -38,6 +42,10 @@ class EngineCore {
   Keyspace& keyspace() { return *keyspace_; }
   Strings& strings() { return *strings_; }
   KeyOps& keys() { return *keys_; }
+  Hashes& hashes() { return *hashes_; }
+  Sets& sets() { return *sets_; }
+  Lists& lists() { return *lists_; }
+  ZSets& zsets() { return *zsets_; }
   CommandTable& table() { return table_; }
   const QdbOptions& options() const { return options_; }
   int64_t start_time_ms() const { return start_time_ms_; }
@@ -56,6 +64,10 @@ class EngineCore {
   std::unique_ptr<Keyspace> keyspace_;
   std::unique_ptr<Strings> strings_;
   std::unique_ptr<KeyOps> keys_;
+  std::unique_ptr<Hashes> hashes_;
+  std::unique_ptr<Sets> sets_;
+  std::unique_ptr<Lists> lists_;
+  std::unique_ptr<ZSets> zsets_;
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};
 

@@ -9,6 +9,7 @@
 #include "rdb/crc64.h"
 #include "rdb/cursor.h"
 #include "rdb/format.h"
+#include "rdb/stream_skipper.h"
 #include "rdb/value_parser.h"
 
 namespace reborn::rdb {
@@ -63,7 +64,9 @@ absl::Status RdbReader::Parse() {
       if (!error_.ok()) return error_;  // a callback failed
       // Short: a value parser keeps its complete items; anything else
       // restarts at its item's beginning.
-      size_t keep = before == State::kValue ? c.pos() : mark;
+      size_t keep = (before == State::kValue || before == State::kSkipValue)
+                        ? c.pos()
+                        : mark;
       commit(keep);
       need_ = c.need() - keep;
       break;
@@ -109,6 +112,8 @@ bool RdbReader::Step(Cursor& c) {
       return StepOpcode(c);
     case State::kValue:
       return StepValue(c);
+    case State::kSkipValue:
+      return StepSkipValue(c);
     case State::kChecksum: {
       if (version_ >= 5) {
         uint64_t stored;
@@ -199,6 +204,13 @@ bool RdbReader::StepOpcode(Cursor& c) {
     default:
       break;
   }
+  if (StreamSkipper::IsStreamType(op) && callbacks_.on_skipped_key) {
+    if (!c.ReadString(&key_)) return false;
+    skipper_ = std::make_unique<StreamSkipper>(op);
+    skip_type_ = op;
+    state_ = State::kSkipValue;
+    return true;
+  }
   if (!ValueParser::IsSupportedType(op)) {
     ValueParser probe(op, limits_);
     (void)probe.Parse(c);  // sets the precise error
@@ -233,6 +245,18 @@ bool RdbReader::StepValue(Cursor& c) {
     error_ = s;
     return false;
   }
+  return true;
+}
+
+bool RdbReader::StepSkipValue(Cursor& c) {
+  absl::StatusOr<bool> done = skipper_->Parse(c);
+  if (!done.ok() || !*done) return false;  // error is in the cursor
+  skipper_.reset();
+  ++unsupported_skipped_;
+  callbacks_.on_skipped_key(db_, key_, skip_type_);
+  key_.clear();
+  pending_expire_ = -1;
+  state_ = State::kOpcode;
   return true;
 }
 

@@ -95,7 +95,7 @@ Config::Config() {
   add("block-cache-size", T::kMemory, "268435456", true, 0);
   add("row-cache-size", T::kMemory, "0", false, 0);
   add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
-  add("sync-writes", T::kBool, "no", true);
+  add("sync-writes", T::kBool, "no", false);
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
   // Accepted for compatibility with tools that read them (redis-benchmark
   // asks for "save" and "appendonly"); persistence is the storage engine's.

@@ -61,7 +61,8 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
     absl::StrAppend(out, "# Clients\r\n",
                     "connected_clients:", net.clients().size(), "\r\n",
                     "maxclients:", net.limits().max_clients.load(), "\r\n",
-                    "blocked_clients:0\r\n", "tracking_clients:0\r\n");
+                    "blocked_clients:", net.stats().blocked_clients.load(),
+                    "\r\n", "tracking_clients:0\r\n");
   } else if (section == "memory") {
     struct mallinfo2 mi = mallinfo2();
     int64_t used = static_cast<int64_t>(mi.uordblks + mi.hblkhd);

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "qdb/engine_commands.h"
 #include "server/qdb_server_impl.h"
 #include "spdlog/spdlog.h"
 
@@ -74,14 +76,47 @@ void QdbServerImpl::ApplyConfigHooks() {
   });
 }
 
+absl::Status QdbServerImpl::OpenEngine() {
+  constexpr int64_t kMiB = 1024 * 1024;
+  QdbOptions options;
+  options.engine = config_->GetString("engine");
+  options.dir = config_->GetString("dir");
+  options.block_cache_mb =
+      static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB);
+  options.row_cache_mb =
+      static_cast<size_t>(config_->GetInt("row-cache-size") / kMiB);
+  options.write_buffer_mb = static_cast<size_t>(
+      std::max<int64_t>(1, config_->GetInt("write-buffer-size") / kMiB));
+  options.sync_writes = config_->GetBool("sync-writes");
+  options.bloom_bits = static_cast<int>(config_->GetInt("bloom-bits-per-key"));
+  options.proto_max_bulk_len = config_->GetInt("proto-max-bulk-len");
+  options.expiry_hz = static_cast<int>(config_->GetInt("hz"));
+  auto engine = QdbEngine::Open(options);
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(*engine);
+  config_->OnChange("block-cache-size", [this](const std::string&) {
+    return engine_->SetBlockCacheMb(
+        static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB));
+  });
+  info_providers_.emplace_back(
+      "engine", [this](std::string_view section, std::string* out) {
+        AppendEngineInfo(*engine_, section, out);
+      });
+  return absl::OkStatus();
+}
+
 absl::Status QdbServerImpl::RegisterCommands() {
-  return RegisterServerCommands(*this, table_);
+  absl::Status s = RegisterServerCommands(*this, table_);
+  if (!s.ok()) return s;
+  return RegisterEngineCommands(*engine_, table_);
 }
 
 absl::Status QdbServerImpl::Start() {
   start_ms_ = absl::GetCurrentTimeNanos() / 1000000;
   ApplyConfigHooks();
-  absl::Status s = RegisterCommands();
+  absl::Status s = OpenEngine();
+  if (!s.ok()) return s;
+  s = RegisterCommands();
   if (!s.ok()) return s;
   s = network_->Start();
   if (!s.ok()) return s;
@@ -98,6 +133,12 @@ void QdbServerImpl::RequestStop() { network_->RequestStop(); }
 void QdbServerImpl::Stop() {
   if (stopped_.exchange(true)) return;
   network_->Stop();
+  if (engine_) {
+    absl::Status s = engine_->Flush();
+    if (!s.ok())
+      spdlog::error("flushing storage on shutdown: {}", s.ToString());
+    engine_.reset();
+  }
   spdlog::info("qdb-server stopped");
 }
 
@@ -105,37 +146,101 @@ void QdbServerImpl::OnConnect(Session& session) {
   session.authenticated = config_->GetString("requirepass").empty();
 }
 
+void QdbServerImpl::OnDisconnect(Session& session) {
+  if (session.txn) ResetTransaction(session);
+}
+
+namespace {
+
+// Commands that MULTI runs at once instead of queuing them.
+bool RunsInsideMulti(const CommandSpec& spec) {
+  return spec.name == "exec" || spec.name == "discard" ||
+         spec.name == "multi" || spec.name == "watch" || spec.name == "quit" ||
+         spec.name == "reset";
+}
+
+}  // namespace
+
 void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
                            resp::ReplyWriter& reply) {
+  TransactionState* txn = session.txn.get();
+  const bool queuing = txn != nullptr && txn->in_multi;
   const CommandTable::Entry* entry = table_.Find(args[0]);
   if (entry == nullptr) {
+    if (queuing) txn->aborted = true;
     reply.Error(UnknownCommandError(args));
     return;
   }
   const CommandSpec& spec = *entry->spec;
-  CommandStats::Counters& counters = command_stats_.For(spec);
-  session.last_command = spec.name.data();
   if (!session.authenticated && !spec.has(kCmdNoAuth)) {
-    counters.rejected.fetch_add(1, std::memory_order_relaxed);
+    if (queuing) txn->aborted = true;
+    command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
     reply.Error("NOAUTH Authentication required.");
     return;
   }
   if (!spec.ArityOk(args.size())) {
-    counters.rejected.fetch_add(1, std::memory_order_relaxed);
+    if (queuing) txn->aborted = true;
+    command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
     reply.Error(WrongArityError(spec.name));
     return;
   }
+  if (queuing && !RunsInsideMulti(spec)) {
+    txn->queued.push_back(args);
+    reply.SimpleString("QUEUED");
+    return;
+  }
+  if (spec.name == "exec") {
+    Run(session, *entry, args, reply);  // takes exec_mu_ exclusively itself
+    return;
+  }
+  std::shared_lock lock(exec_mu_);
+  Run(session, *entry, args, reply);
+}
+
+void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
+                        std::vector<std::string>& args,
+                        resp::ReplyWriter& reply) {
+  const CommandSpec& spec = *entry.spec;
+  CommandStats::Counters& counters = command_stats_.For(spec);
+  session.last_command = spec.name.data();
   std::string* out = reply.buffer();
   size_t mark = out->size();
   int64_t begin = absl::GetCurrentTimeNanos();
   CommandContext ctx{session, spec, args, reply};
-  entry->handler(ctx);
+  entry.handler(ctx);
   int64_t elapsed_us = (absl::GetCurrentTimeNanos() - begin) / 1000;
   counters.calls.fetch_add(1, std::memory_order_relaxed);
   counters.usec.fetch_add(static_cast<uint64_t>(elapsed_us),
                           std::memory_order_relaxed);
-  if (out->size() > mark && (*out)[mark] == '-') {
-    counters.failed.fetch_add(1, std::memory_order_relaxed);
+  bool failed = out->size() > mark && (*out)[mark] == '-';
+  if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
+  if (!failed && spec.has(kCmdWrite)) {
+    if (!watches_.empty()) TouchWatchedKeys(session, spec, args);
+    if (!blocking_.empty()) {
+      for (size_t pos : KeyPositions(spec, args)) {
+        blocking_.Signal(session.db, args[pos]);
+      }
+    }
+  }
+}
+
+void QdbServerImpl::TouchWatchedKeys(const Session& session,
+                                     const CommandSpec& spec,
+                                     const std::vector<std::string>& args) {
+  if (spec.name == "flushall") {
+    watches_.TouchDb(-1);
+  } else if (spec.name == "flushdb") {
+    watches_.TouchDb(session.db);
+  } else if (spec.name == "swapdb") {
+    watches_.TouchDb(std::atoi(args[1].c_str()));
+    watches_.TouchDb(std::atoi(args[2].c_str()));
+  } else {
+    for (size_t pos : KeyPositions(spec, args)) {
+      watches_.Touch(session.db, args[pos]);
+      if (spec.name == "move") {
+        watches_.Touch(std::atoi(args[2].c_str()), args[pos]);
+      }
+    }
   }
 }
 

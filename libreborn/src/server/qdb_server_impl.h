@@ -3,14 +3,18 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "command/command_table.h"
 #include "net/server.h"
+#include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
+#include "server/blocking.h"
 #include "server/command_stats.h"
 #include "server/config.h"
+#include "server/transactions.h"
 
 namespace reborn::server {
 
@@ -35,6 +39,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
 
   // net::RequestHandler.
   void OnConnect(Session& session) override;
+  void OnDisconnect(Session& session) override;
   void Handle(Session& session, std::vector<std::string>& args,
               resp::ReplyWriter& reply) override;
 
@@ -48,15 +53,44 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   const std::vector<std::string>& info_sections() const;
   void AppendInfo(std::string_view section, std::string* out) const;
 
+  // MULTI/EXEC/WATCH (server/transactions.cc).
+  void Multi(CommandContext& ctx);
+  void Exec(CommandContext& ctx);
+  void Discard(CommandContext& ctx);
+  void Watch(CommandContext& ctx);
+  void Unwatch(CommandContext& ctx);
+  // BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP BZPOPMIN BZPOPMAX BZMPOP
+  // (server/blocking_commands.cc).
+  void Blocking(CommandContext& ctx);
+  // Runs a command internally (no stats, no locks: the caller holds them)
+  // and returns its encoded reply; touches WATCHed keys of a write.
+  std::string RunInternal(int db, int protocol, std::vector<std::string> args);
+  // Drops a client's transaction state and watches (RESET, disconnect).
+  void ResetTransaction(Session& session);
+
  private:
+  absl::Status OpenEngine();
+  // Runs a command that passed the checks: stats, the handler, and WATCH
+  // invalidation of the keys a write touched.
+  void Run(Session& session, const CommandTable::Entry& entry,
+           std::vector<std::string>& args, resp::ReplyWriter& reply);
+  void TouchWatchedKeys(const Session& session, const CommandSpec& spec,
+                        const std::vector<std::string>& args);
+
   absl::Status RegisterCommands();
   void ApplyConfigHooks();
 
   std::unique_ptr<Config> config_;
+  std::unique_ptr<QdbEngine> engine_;  // opened by Start()
   std::unique_ptr<net::Server> network_;
   CommandTable table_;
   CommandStats command_stats_;
   std::vector<std::pair<std::string, InfoProvider>> info_providers_;
+  WatchRegistry watches_;
+  BlockingRegistry blocking_;
+  // Every command holds it shared; EXEC holds it exclusively, which makes a
+  // transaction atomic with respect to all other clients.
+  std::shared_mutex exec_mu_;
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};

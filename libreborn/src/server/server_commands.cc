@@ -151,7 +151,8 @@ void Hello(QdbServerImpl& server, CommandContext& ctx) {
   ctx.reply.ArrayHeader(0);
 }
 
-void Reset(CommandContext& ctx) {
+void Reset(QdbServerImpl& server, CommandContext& ctx) {
+  server.ResetTransaction(ctx.session);
   ctx.session.db = 0;
   ctx.session.protocol = 2;
   ctx.reply.set_protocol(2);
@@ -522,7 +523,17 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
       {"echo", Echo},
       {"quit", Quit},
       {"time", Time},
-      {"reset", Reset},
+      {"reset", with_server(Reset)},
+      {"multi",
+       with_server([](QdbServerImpl& s, CommandContext& c) { s.Multi(c); })},
+      {"exec",
+       with_server([](QdbServerImpl& s, CommandContext& c) { s.Exec(c); })},
+      {"discard",
+       with_server([](QdbServerImpl& s, CommandContext& c) { s.Discard(c); })},
+      {"watch",
+       with_server([](QdbServerImpl& s, CommandContext& c) { s.Watch(c); })},
+      {"unwatch",
+       with_server([](QdbServerImpl& s, CommandContext& c) { s.Unwatch(c); })},
       {"auth", with_server(Auth)},
       {"hello", with_server(Hello)},
       {"command", with_server(Command)},
@@ -531,6 +542,12 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
       {"info", with_server(Info)},
       {"shutdown", with_server(Shutdown)},
   };
+  for (const char* name : {"blpop", "brpop", "brpoplpush", "blmove", "blmpop",
+                           "bzpopmin", "bzpopmax", "bzmpop"}) {
+    absl::Status s = table.Register(
+        name, [&server](CommandContext& ctx) { server.Blocking(ctx); });
+    if (!s.ok()) return s;
+  }
   for (const auto& [name, handler] : handlers) {
     absl::Status s = table.Register(name, handler);
     if (!s.ok()) return s;

@@ -103,7 +103,10 @@ class ServerBehaviour(unittest.TestCase):
         victim = [c for c in clients if c["name"] == "victim"][0]
         self.assertEqual(self.r.execute_command("CLIENT", "KILL", "ID",
                                                 victim["id"]), 1)
-        time.sleep(0.2)
+        deadline = time.time() + 10
+        while time.time() < deadline and "victim" in {
+                c["name"] for c in self.r.client_list()}:
+            time.sleep(0.05)
         self.assertNotIn("victim",
                          {c["name"] for c in self.r.client_list()})
         other.close()
@@ -124,7 +127,10 @@ class ServerBehaviour(unittest.TestCase):
         c = RawClient(self.qdb.port)
         data, closed = c.read_until_closed(timeout=5)
         self.assertTrue(closed)
-        self.r.config_set("timeout", 0)
+        # Our own idle connection was closed too: use a fresh one.
+        fresh = RawClient(self.qdb.port)
+        self.assertEqual(fresh.call("CONFIG", "SET", "timeout", "0"), b"+OK\r\n")
+        fresh.close()
 
     def test_info_sections(self):
         info = self.r.info("all")

@@ -100,7 +100,7 @@ class CoordinatorConformanceTest : public ::testing::Test {
   std::unique_ptr<Coordinator> b_;
 };
 
-using Backends = ::testing::Types<MemoryBackend, ZkBackend>;
+using Backends = ::testing::Types<MemoryBackend, ZkBackend, EtcdBackend>;
 class BackendNames {
  public:
   template <typename T>
@@ -380,7 +380,7 @@ TEST(CoordinatorRegistryTest, RegisteredFactoryIsUsed) {
 
 TEST(CoordinatorRegistryTest, UnreachableServersFailWithinTimeoutNamingUri) {
   int port = testing::FreeLoopbackPort();
-  for (std::string scheme : std::vector<std::string>{"zk"}) {
+  for (std::string scheme : std::vector<std::string>{"zk", "etcd"}) {
     std::string uri = absl::StrCat(scheme, "://127.0.0.1:", port,
                                    "/x?connect_timeout_ms=500");
     absl::Time start = absl::Now();

@@ -288,6 +288,64 @@ TEST(RdbFileTest, RejectsUnsupportedContentClearly) {
   EXPECT_FALSE(got.status.ok());
 }
 
+TEST(RdbFileTest, SkipsStreamsWhenAsked) {
+  // A type 21 stream (Redis 7.2 layout) with one listpack node, one group
+  // with a PEL entry and one consumer owning it; then an ordinary key.
+  std::string id(16, '\x01'), ms(8, '\x02');
+  std::string file = FileBuilder(10)
+                         .Op(kTypeStreamListpacks3)
+                         .Str("s")
+                         .Len(1)
+                         .Str(id)
+                         .Str("listpack-bytes")
+                         .Len(1)
+                         .Len(5)
+                         .Len(0)
+                         .Len(5)
+                         .Len(0)
+                         .Len(0)
+                         .Len(0)
+                         .Len(1)  // meta: entries added
+                         .Len(1)  // 1 group
+                         .Str("g")
+                         .Len(5)
+                         .Len(0)
+                         .Len(1)
+                         .Len(1)
+                         .Raw(id)
+                         .Raw(ms)
+                         .Len(1)  // group PEL
+                         .Len(1)
+                         .Str("alice")
+                         .Raw(ms)
+                         .Raw(ms)
+                         .Len(1)
+                         .Raw(id)  // consumer PEL
+                         .Op(kTypeString)
+                         .Str("k")
+                         .Str("v")
+                         .Finish();
+  for (size_t chunk : {1u, 3u, 1000u}) {
+    std::vector<std::string> skipped;
+    std::vector<std::string> keys;
+    RdbReader::Callbacks cb;
+    cb.on_entry = [&](RdbEntry&& e) {
+      keys.push_back(e.key);
+      return absl::OkStatus();
+    };
+    cb.on_skipped_key = [&](uint64_t, std::string_view key, uint8_t type) {
+      skipped.push_back(absl::StrCat(std::string(key), ":", type));
+    };
+    RdbReader reader(cb);
+    for (size_t pos = 0; pos < file.size(); pos += chunk) {
+      ASSERT_TRUE(reader.Feed(std::string_view(file).substr(pos, chunk)).ok());
+    }
+    ASSERT_TRUE(reader.Finish().ok());
+    EXPECT_EQ(skipped, std::vector<std::string>{"s:21"});
+    EXPECT_EQ(keys, std::vector<std::string>{"k"});
+  }
+}
+
 TEST(RdbFileTest, CallbackErrorStopsTheLoad) {
   std::string file = WriteFile(
       {{"a", Value::String("1"), 0, -1}, {"b", Value::String("2"), 0, -1}});

@@ -1,0 +1,379 @@
+#include "admin/config_service.h"
+
+#include <chrono>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "net/sync_client.h"
+#include "reborn/slot.h"
+
+namespace reborn::admin {
+namespace {
+
+using json = nlohmann::json;
+
+absl::Status CheckSlot(int slot) {
+  if (slot < 0 || slot >= kSlotCount) {
+    return absl::OutOfRangeError(
+        absl::StrCat("slot ", slot, " out of range [0, ", kSlotCount - 1, "]"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+json SlotJson(const reborn::SlotNode& s) {
+  json j = {{"id", s.id},
+            {"group_id", s.group_id},
+            {"state", std::string(SlotStateName(s.state))}};
+  if (s.state == SlotState::kPreMigrate || s.state == SlotState::kMigrate) {
+    j["migrate"] = {{"from", s.migrate_from}, {"to", s.migrate_to}};
+  }
+  return j;
+}
+
+json GroupJson(const GroupNode& g) {
+  json servers = json::array();
+  for (const ServerInfo& s : g.servers) {
+    servers.push_back({{"addr", s.addr},
+                       {"role", std::string(ServerRoleName(s.role))},
+                       {"state", s.state}});
+  }
+  return {{"id", g.id}, {"servers", servers}};
+}
+
+json ProxyJson(const ProxyInfo& p) {
+  return {{"id", p.id},
+          {"addr", p.addr},
+          {"admin_addr", p.admin_addr},
+          {"state", std::string(ProxyStateName(p.state))},
+          {"pid", p.pid},
+          {"start_at", p.start_at}};
+}
+
+absl::Status SplitAddr(const std::string& addr, std::string* host, int* port) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(addr.substr(colon + 1), port) || *port <= 0 ||
+      *port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad server address '", addr, "' (want host:port)"));
+  }
+  *host = addr.substr(0, colon);
+  return absl::OkStatus();
+}
+
+ConfigService::ConfigService(Coordinator* coord, std::string_view product,
+                             ConfigServiceOptions options)
+    : coord_(coord), topology_(coord, product), options_(std::move(options)) {}
+
+absl::StatusOr<json> ConfigService::Changed(
+    const absl::StatusOr<ChangeReport>& r, json out) {
+  if (!r.ok()) return r.status();
+  out["action"] = r->action;
+  out["acked"] = r->acked;
+  out["fenced"] = r->fenced;
+  return out;
+}
+
+absl::StatusOr<json> ConfigService::SlotInit(bool force) {
+  if (absl::Status s = topology_.InitSlots(force); !s.ok()) return s;
+  return json{{"ok", true}, {"slots", kSlotCount}, {"forced", force}};
+}
+
+absl::StatusOr<json> ConfigService::SlotRangeSet(int from, int to, int gid) {
+  if (absl::Status s = CheckSlot(from); !s.ok()) return s;
+  if (absl::Status s = CheckSlot(to); !s.ok()) return s;
+  if (from > to) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("empty slot range ", from, "..", to));
+  }
+  if (auto g = topology_.GetGroup(gid); !g.ok()) return g.status();
+  auto report = topology_.Change(
+      "slot_range_set", absl::StrCat(from, "-", to, ":", gid),
+      [&]() -> absl::Status {
+        std::vector<reborn::SlotNode> slots;
+        for (int i = from; i <= to; ++i) {
+          auto s = topology_.GetSlot(i);
+          if (!s.ok()) return s.status();
+          if (s->state == SlotState::kPreMigrate ||
+              s->state == SlotState::kMigrate) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("slot ", i, " is migrating"));
+          }
+          s->group_id = gid;
+          s->state = SlotState::kOnline;
+          slots.push_back(*s);
+        }
+        return topology_.WriteSlots(slots);
+      },
+      options_.change);
+  return Changed(report,
+                 {{"ok", true}, {"from", from}, {"to", to}, {"group_id", gid}});
+}
+
+absl::StatusOr<json> ConfigService::SlotNode(int slot) {
+  if (absl::Status s = CheckSlot(slot); !s.ok()) return s;
+  auto s = topology_.GetSlot(slot);
+  if (!s.ok()) return s.status();
+  return SlotJson(*s);
+}
+
+absl::StatusOr<json> ConfigService::Slots() {
+  auto slots = topology_.Slots();
+  if (!slots.ok()) return slots.status();
+  json out = json::array();
+  for (const auto& s : *slots) out.push_back(SlotJson(s));
+  return out;
+}
+
+absl::StatusOr<json> ConfigService::GroupAdd(int gid) {
+  if (absl::Status s = topology_.CreateGroup(gid); !s.ok()) return s;
+  return json{{"ok", true}, {"id", gid}};
+}
+
+absl::StatusOr<json> ConfigService::GroupRemove(int gid) {
+  auto g = topology_.GetGroup(gid);
+  if (!g.ok()) return g.status();
+  auto slots = topology_.Slots();
+  if (!slots.ok()) return slots.status();
+  int owned = 0;
+  for (const auto& s : *slots) {
+    if (s.group_id == gid ||
+        (s.state != SlotState::kOnline && s.state != SlotState::kOffline &&
+         (s.migrate_from == gid || s.migrate_to == gid))) {
+      owned++;
+    }
+  }
+  if (owned > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "group ", gid, " still owns ", owned, " slot(s); move them first"));
+  }
+  auto report = topology_.Change(
+      "group_remove", absl::StrCat(gid),
+      [&] { return topology_.DeleteGroup(gid, g->version); }, options_.change);
+  return Changed(report, {{"ok", true}, {"id", gid}});
+}
+
+absl::StatusOr<json> ConfigService::GroupList() {
+  auto groups = topology_.Groups();
+  if (!groups.ok()) return groups.status();
+  json out = json::array();
+  for (const auto& g : *groups) out.push_back(GroupJson(g));
+  return out;
+}
+
+absl::Status ConfigService::Ping(const std::string& addr) {
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitAddr(addr, &host, &port); !s.ok()) return s;
+  auto timeout = std::chrono::milliseconds(
+      absl::ToInt64Milliseconds(options_.server_timeout));
+  auto client =
+      net::SyncClient::Connect(host, port, timeout, options_.password);
+  if (!client.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "server ", addr, " is unreachable: ", client.status().message()));
+  }
+  auto reply = client->Call({"PING"});
+  if (!reply.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "server ", addr, " is unreachable: ", reply.status().message()));
+  }
+  if (reply->is_error()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("server ", addr, " refused PING: ", reply->str));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> ConfigService::GroupAddServer(int gid,
+                                                   const std::string& addr,
+                                                   const std::string& role) {
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitAddr(addr, &host, &port); !s.ok()) return s;
+  if (!role.empty() && role != "master" && role != "slave") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad role '", role, "' (want master or slave)"));
+  }
+  if (auto g = topology_.GetGroup(gid); !g.ok()) return g.status();
+  if (absl::Status s = Ping(addr); !s.ok()) return s;
+  std::string chosen;
+  auto report = topology_.Change(
+      "group_add_server", absl::StrCat(gid, ":", addr),
+      [&]() -> absl::Status {
+        auto groups = topology_.Groups();
+        if (!groups.ok()) return groups.status();
+        GroupNode* target = nullptr;
+        for (GroupNode& g : *groups) {
+          for (const ServerInfo& s : g.servers) {
+            if (s.addr == addr) {
+              return absl::AlreadyExistsError(
+                  absl::StrCat("server ", addr, " is already in group ", g.id));
+            }
+          }
+          if (g.id == gid) target = &g;
+        }
+        if (target == nullptr) {
+          return absl::NotFoundError(
+              absl::StrCat("group ", gid, " does not exist"));
+        }
+        const ServerInfo* master = target->master();
+        chosen = role.empty() ? (master ? "slave" : "master") : role;
+        if (chosen == "master" && master != nullptr) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "group ", gid, " already has a master (", master->addr, ")"));
+        }
+        target->servers.push_back(
+            {addr,
+             chosen == "master" ? ServerRole::kMaster : ServerRole::kSlave,
+             "online"});
+        return topology_.WriteGroup(*target);
+      },
+      options_.change);
+  return Changed(
+      report,
+      {{"ok", true}, {"group_id", gid}, {"addr", addr}, {"role", chosen}});
+}
+
+absl::StatusOr<json> ConfigService::GroupRemoveServer(int gid,
+                                                      const std::string& addr) {
+  auto report = topology_.Change(
+      "group_remove_server", absl::StrCat(gid, ":", addr),
+      [&]() -> absl::Status {
+        auto g = topology_.GetGroup(gid);
+        if (!g.ok()) return g.status();
+        auto it =
+            std::find_if(g->servers.begin(), g->servers.end(),
+                         [&](const ServerInfo& s) { return s.addr == addr; });
+        if (it == g->servers.end()) {
+          return absl::NotFoundError(
+              absl::StrCat("server ", addr, " is not in group ", gid));
+        }
+        if (it->role == ServerRole::kMaster && g->servers.size() > 1) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "server ", addr, " is the master of group ", gid,
+              " and the group has other servers; promote one first"));
+        }
+        g->servers.erase(it);
+        return topology_.WriteGroup(*g);
+      },
+      options_.change);
+  return Changed(report, {{"ok", true}, {"group_id", gid}, {"addr", addr}});
+}
+
+absl::StatusOr<json> ConfigService::ServerPromote(int gid,
+                                                  const std::string& addr) {
+  json warnings = json::array();
+  auto report = topology_.Change(
+      "server_promote", absl::StrCat(gid, ":", addr),
+      [&]() -> absl::Status {
+        auto g = topology_.GetGroup(gid);
+        if (!g.ok()) return g.status();
+        bool found = false;
+        for (const ServerInfo& s : g->servers) found |= s.addr == addr;
+        if (!found) {
+          return absl::NotFoundError(
+              absl::StrCat("server ", addr, " is not in group ", gid));
+        }
+        std::string host;
+        int port = 0;
+        if (absl::Status s = SplitAddr(addr, &host, &port); !s.ok()) return s;
+        auto timeout = std::chrono::milliseconds(
+            absl::ToInt64Milliseconds(options_.server_timeout));
+        // Tell the stores first (best effort: a store that does not answer
+        // is reported; the topology is the source of truth).
+        auto send = [&](const std::string& target,
+                        const std::vector<std::string>& cmd) {
+          std::string h;
+          int p = 0;
+          if (!SplitAddr(target, &h, &p).ok()) return;
+          auto c = net::SyncClient::Connect(h, p, timeout, options_.password);
+          absl::StatusOr<Reply> r =
+              c.ok() ? c->Call(cmd) : absl::StatusOr<Reply>(c.status());
+          if (!r.ok()) {
+            warnings.push_back(
+                absl::StrCat(target, ": ", r.status().message()));
+          } else if (r->is_error()) {
+            warnings.push_back(absl::StrCat(target, ": ", r->str));
+          }
+        };
+        send(addr, {"REPLICAOF", "NO", "ONE"});
+        for (ServerInfo& s : g->servers) {
+          if (s.addr == addr) {
+            s.role = ServerRole::kMaster;
+          } else {
+            s.role = ServerRole::kSlave;
+            send(s.addr, {"REPLICAOF", host, std::to_string(port)});
+          }
+        }
+        // One atomic write of the whole group.
+        auto r = coord_->Multi({CoordOp::Set(topology_.GroupPath(gid),
+                                             EncodeGroup(*g), g->version)});
+        return r.status();
+      },
+      options_.change);
+  return Changed(report, {{"ok", true},
+                          {"group_id", gid},
+                          {"master", addr},
+                          {"warnings", warnings}});
+}
+
+absl::StatusOr<json> ConfigService::ProxyList() {
+  auto proxies = topology_.Proxies();
+  if (!proxies.ok()) return proxies.status();
+  json out = json::array();
+  for (const auto& p : *proxies) out.push_back(ProxyJson(p));
+  return out;
+}
+
+absl::StatusOr<json> ConfigService::ProxyOffline(const std::string& id) {
+  if (absl::Status s = topology_.SetProxyState(id, ProxyState::kMarkOffline);
+      !s.ok()) {
+    return s;
+  }
+  return json{{"ok", true}, {"id", id}, {"state", "mark_offline"}};
+}
+
+absl::StatusOr<json> ConfigService::Actions() {
+  auto actions = topology_.Actions();
+  if (!actions.ok()) return actions.status();
+  json out = json::array();
+  for (const auto& a : *actions) {
+    out.push_back({{"seq", a.seq},
+                   {"type", a.type},
+                   {"target", a.target},
+                   {"ts", a.ts},
+                   {"acks", a.acks}});
+  }
+  return out;
+}
+
+absl::StatusOr<json> ConfigService::Overview() {
+  auto slots = topology_.Slots();
+  if (!slots.ok()) return slots.status();
+  auto groups = GroupList();
+  if (!groups.ok()) return groups.status();
+  auto proxies = ProxyList();
+  if (!proxies.ok()) return proxies.status();
+  std::map<std::string, int> by_state;
+  std::map<int, int> by_group;
+  for (const auto& s : *slots) {
+    by_state[std::string(SlotStateName(s.state))]++;
+    if (s.group_id != 0) by_group[s.group_id]++;
+  }
+  json per_group = json::object();
+  for (const auto& [g, n] : by_group) per_group[std::to_string(g)] = n;
+  return json{{"product", topology_.product()},
+              {"coordinator", coord_->uri()},
+              {"slots",
+               {{"total", slots->size()},
+                {"by_state", by_state},
+                {"by_group", per_group}}},
+              {"groups", *groups},
+              {"proxies", *proxies}};
+}
+
+}  // namespace reborn::admin

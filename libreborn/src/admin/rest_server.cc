@@ -1,0 +1,220 @@
+#include "admin/rest_server.h"
+
+#include <httplib.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace reborn::admin {
+namespace {
+
+using json = nlohmann::json;
+
+int HttpStatus(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+void Reply(httplib::Response& res, const absl::StatusOr<json>& r) {
+  if (r.ok()) {
+    res.status = 200;
+    res.set_content(r->dump(), "application/json");
+    return;
+  }
+  res.status = HttpStatus(r.status().code());
+  res.set_content(json{{"error", std::string(r.status().message())},
+                       {"code", absl::StatusCodeToString(r.status().code())}}
+                      .dump(),
+                  "application/json");
+}
+
+absl::StatusOr<json> Body(const httplib::Request& req) {
+  if (req.body.empty()) return json::object();
+  try {
+    json j = json::parse(req.body);
+    if (!j.is_object())
+      return absl::InvalidArgumentError("body: want an object");
+    return j;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad JSON body: ", e.what()));
+  }
+}
+
+absl::StatusOr<int> IntField(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_number_integer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", name, "' (integer) is required"));
+  }
+  return it->get<int>();
+}
+
+absl::StatusOr<int> IntParam(const std::string& s, const char* what) {
+  int v = 0;
+  if (!absl::SimpleAtoi(s, &v)) {
+    return absl::InvalidArgumentError(absl::StrCat("bad ", what, " '", s, "'"));
+  }
+  return v;
+}
+
+}  // namespace
+
+RestServer::RestServer(ConfigService* service, std::string token)
+    : service_(service),
+      token_(std::move(token)),
+      server_(std::make_unique<httplib::Server>()) {
+  Routes();
+}
+
+RestServer::~RestServer() { Stop(); }
+
+absl::Status RestServer::Bind(const std::string& host, int port) {
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host.c_str());
+    if (port_ <= 0) return absl::UnavailableError("cannot bind " + host);
+  } else {
+    if (!server_->bind_to_port(host.c_str(), port)) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", host, ":", port));
+    }
+    port_ = port;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RestServer::Serve() {
+  if (!server_->listen_after_bind()) {
+    return absl::InternalError("REST server stopped with an error");
+  }
+  return absl::OkStatus();
+}
+
+void RestServer::Stop() { server_->stop(); }
+
+void RestServer::Routes() {
+  httplib::Server& s = *server_;
+  // Changes need the token (when one is set).
+  auto guarded = [this](auto fn) {
+    return [this, fn](const httplib::Request& req, httplib::Response& res) {
+      if (!token_.empty() &&
+          req.get_header_value("Authorization") != "Bearer " + token_) {
+        Reply(res, absl::UnauthenticatedError(
+                       "this change needs 'Authorization: Bearer <token>'"));
+        return;
+      }
+      fn(req, res);
+    };
+  };
+  auto wrap = [](auto fn) {
+    return [fn](const httplib::Request& req, httplib::Response& res) {
+      try {
+        fn(req, res);
+      } catch (const std::exception& e) {
+        Reply(res, absl::InternalError(e.what()));
+      }
+    };
+  };
+
+  s.Get("/api/overview", wrap([this](const auto&, auto& res) {
+          Reply(res, service_->Overview());
+        }));
+  s.Get("/api/slots", wrap([this](const auto&, auto& res) {
+          Reply(res, service_->Slots());
+        }));
+  s.Get(R"(/api/slots/(\d+))", wrap([this](const auto& req, auto& res) {
+          auto n = IntParam(req.matches[1], "slot");
+          Reply(res, n.ok() ? service_->SlotNode(*n) : n.status());
+        }));
+  s.Get("/api/groups", wrap([this](const auto&, auto& res) {
+          Reply(res, service_->GroupList());
+        }));
+  s.Get("/api/proxies", wrap([this](const auto&, auto& res) {
+          Reply(res, service_->ProxyList());
+        }));
+  s.Get("/api/actions", wrap([this](const auto&, auto& res) {
+          Reply(res, service_->Actions());
+        }));
+  s.Post("/api/slots/init", wrap(guarded([this](const auto& req, auto& res) {
+           auto body = Body(req);
+           if (!body.ok()) return Reply(res, body.status());
+           Reply(res, service_->SlotInit(body->value("force", false)));
+         })));
+  s.Post("/api/slots/range", wrap(guarded([this](const auto& req, auto& res) {
+           auto body = Body(req);
+           if (!body.ok()) return Reply(res, body.status());
+           auto from = IntField(*body, "from");
+           auto to = IntField(*body, "to");
+           auto gid = IntField(*body, "group_id");
+           for (const auto* f : {&from, &to, &gid}) {
+             if (!f->ok()) return Reply(res, f->status());
+           }
+           Reply(res, service_->SlotRangeSet(*from, *to, *gid));
+         })));
+  s.Post("/api/groups", wrap(guarded([this](const auto& req, auto& res) {
+           auto body = Body(req);
+           if (!body.ok()) return Reply(res, body.status());
+           auto gid = IntField(*body, "id");
+           if (!gid.ok()) return Reply(res, gid.status());
+           Reply(res, service_->GroupAdd(*gid));
+         })));
+  s.Delete(R"(/api/groups/(\d+))",
+           wrap(guarded([this](const auto& req, auto& res) {
+             auto gid = IntParam(req.matches[1], "group");
+             Reply(res, gid.ok() ? service_->GroupRemove(*gid) : gid.status());
+           })));
+  s.Post(R"(/api/groups/(\d+)/servers)",
+         wrap(guarded([this](const auto& req, auto& res) {
+           auto gid = IntParam(req.matches[1], "group");
+           if (!gid.ok()) return Reply(res, gid.status());
+           auto body = Body(req);
+           if (!body.ok()) return Reply(res, body.status());
+           Reply(res, service_->GroupAddServer(*gid, body->value("addr", ""),
+                                               body->value("role", "")));
+         })));
+  s.Delete(R"(/api/groups/(\d+)/servers/([^/]+))",
+           wrap(guarded([this](const auto& req, auto& res) {
+             auto gid = IntParam(req.matches[1], "group");
+             if (!gid.ok()) return Reply(res, gid.status());
+             Reply(res, service_->GroupRemoveServer(*gid, req.matches[2]));
+           })));
+  s.Post(R"(/api/groups/(\d+)/promote)",
+         wrap(guarded([this](const auto& req, auto& res) {
+           auto gid = IntParam(req.matches[1], "group");
+           if (!gid.ok()) return Reply(res, gid.status());
+           auto body = Body(req);
+           if (!body.ok()) return Reply(res, body.status());
+           Reply(res, service_->ServerPromote(*gid, body->value("addr", "")));
+         })));
+  s.Post(R"(/api/proxies/([^/]+)/offline)",
+         wrap(guarded([this](const auto& req, auto& res) {
+           Reply(res, service_->ProxyOffline(req.matches[1]));
+         })));
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    res.set_content(
+        json{{"error",
+              absl::StrCat("no such endpoint: ", req.method, " ", req.path)},
+             {"code", "NOT_FOUND"}}
+            .dump(),
+        "application/json");
+  });
+}
+
+}  // namespace reborn::admin

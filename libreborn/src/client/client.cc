@@ -1,0 +1,281 @@
+#include "reborn/client.h"
+
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "command/command_spec.h"
+#include "net/sync_client.h"
+#include "reborn/coordinator.h"
+#include "reborn/router.h"
+
+namespace reborn {
+namespace {
+
+// A pool of blocking connections per server. `mu_` guards the idle lists;
+// a borrowed connection belongs to one caller until it is returned.
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(const ClientOptions& options) : options_(options) {}
+
+  absl::StatusOr<net::SyncClient> Take(const std::string& addr)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto& idle = idle_[addr];
+      if (!idle.empty()) {
+        net::SyncClient c = std::move(idle.back());
+        idle.pop_back();
+        return c;
+      }
+    }
+    size_t colon = addr.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(addr.substr(colon + 1), &port)) {
+      return absl::InvalidArgumentError(absl::StrCat("bad address ", addr));
+    }
+    return net::SyncClient::Connect(addr.substr(0, colon), port,
+                                    options_.timeout, options_.password);
+  }
+
+  void Return(const std::string& addr, net::SyncClient c)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    if (!c.connected()) return;
+    absl::MutexLock lock(&mu_);
+    auto& idle = idle_[addr];
+    if (idle.size() < options_.max_idle_connections) {
+      idle.push_back(std::move(c));
+    }
+  }
+
+ private:
+  const ClientOptions& options_;
+  absl::Mutex mu_;
+  std::unordered_map<std::string, std::vector<net::SyncClient>> idle_
+      ABSL_GUARDED_BY(mu_);
+};
+
+Reply ErrorFrom(const absl::Status& s) {
+  return Reply::Error(std::string(s.message()));
+}
+
+// The client keeps no mutable state of its own beyond the pool (which locks)
+// and the source (thread-safe), so it needs no lock.
+class ClientImpl : public Client {
+ public:
+  ClientImpl(std::shared_ptr<SlotTableSource> source, ClientOptions options)
+      : source_(std::move(source)), options_(options), pool_(options_) {}
+
+  absl::StatusOr<Reply> Execute(const std::vector<std::string>& args) override {
+    if (args.empty()) return absl::InvalidArgumentError("empty command");
+    if (!source_->online()) return Reply::Error("ERR client is offline");
+    std::string cmd = ToLower(args[0]);
+    if (cmd == "mget" || cmd == "mset" || cmd == "del" || cmd == "unlink" ||
+        cmd == "exists" || cmd == "touch") {
+      return Split(cmd, args);
+    }
+    const CommandSpec* spec = FindCommandSpec(cmd);
+    if (spec != nullptr &&
+        (spec->has(kCmdBlocking) || spec->has(kCmdNoProxy) ||
+         spec->has(kCmdPubSub) || spec->has(kCmdSlot)) &&
+        cmd != "publish") {
+      if (!spec->has(kCmdBlocking)) {
+        return Reply::Error(absl::StrCat("ERR command '", cmd,
+                                         "' is not supported by the client"));
+      }
+    }
+    absl::StatusOr<int> slot = Router::CommandSlot(args);
+    if (!slot.ok()) return ErrorFrom(slot.status());
+    bool readonly = spec != nullptr && spec->has(kCmdReadOnly);
+    auto replies = Send(*slot, {args}, readonly);
+    return std::move(replies[0]);
+  }
+
+  absl::StatusOr<std::vector<Reply>> ExecuteBatch(
+      const std::vector<std::vector<std::string>>& commands) override {
+    std::vector<Reply> out(commands.size());
+    // Single-slot commands are grouped by slot and pipelined; a split or
+    // invalid command is a barrier: what came before it is sent first, so
+    // every command sees the effects of the ones before it.
+    std::map<int, std::vector<size_t>> by_slot;
+    auto flush = [&] {
+      for (auto& [slot, indexes] : by_slot) {
+        std::vector<std::vector<std::string>> batch;
+        for (size_t i : indexes) batch.push_back(commands[i]);
+        auto replies = Send(slot, batch, false);
+        for (size_t j = 0; j < indexes.size(); ++j) {
+          out[indexes[j]] = std::move(replies[j]);
+        }
+      }
+      by_slot.clear();
+    };
+    for (size_t i = 0; i < commands.size(); ++i) {
+      const auto& args = commands[i];
+      if (args.empty()) return absl::InvalidArgumentError("empty command");
+      std::string cmd = ToLower(args[0]);
+      bool split = cmd == "mget" || cmd == "mset" || cmd == "del" ||
+                   cmd == "unlink" || cmd == "exists" || cmd == "touch";
+      absl::StatusOr<int> slot = Router::CommandSlot(args);
+      if (split || !slot.ok()) {
+        flush();
+        auto r = Execute(args);
+        if (!r.ok()) return r.status();
+        out[i] = std::move(*r);
+        continue;
+      }
+      by_slot[*slot].push_back(i);
+    }
+    flush();
+    return out;
+  }
+
+ private:
+  // Sends `batch` (all in `slot`) to the slot's server; one reply each.
+  std::vector<Reply> Send(int slot,
+                          const std::vector<std::vector<std::string>>& batch,
+                          bool readonly) {
+    auto fail = [&](const Reply& err) {
+      return std::vector<Reply>(batch.size(), err);
+    };
+    auto deadline = std::chrono::steady_clock::now() + options_.hold_timeout;
+    absl::StatusOr<Route> route;
+    for (;;) {
+      auto table = source_->Current();
+      if (table == nullptr)
+        return fail(Reply::Error("CLUSTERDOWN no topology"));
+      route = Router::RouteSlot(
+          *table, slot, readonly && options_.read_from_replicas, ++pick_);
+      if (!route.ok()) return fail(ErrorFrom(route.status()));
+      if (route->state != SlotState::kPreMigrate) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        return fail(Reply::Error("TRYAGAIN slot is being migrated"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!route->migrate_from_addr.empty()) {
+      // Move the keys to the target first (Codis' SLOTSMGRTTAGONE).
+      size_t colon = route->addr.rfind(':');
+      std::vector<std::vector<std::string>> moves;
+      for (const auto& args : batch) {
+        for (const auto& key : Router::Keys(args)) {
+          moves.push_back({"SLOTSMGRTTAGONE", route->addr.substr(0, colon),
+                           route->addr.substr(colon + 1), "3000", key});
+        }
+      }
+      auto moved = Call(route->migrate_from_addr, moves);
+      if (!moved.ok()) return fail(ErrorFrom(moved.status()));
+      for (const Reply& r : *moved) {
+        if (r.is_error()) return fail(r);
+      }
+    }
+    auto replies = Call(route->addr, batch);
+    if (!replies.ok()) return fail(ErrorFrom(replies.status()));
+    return std::move(*replies);
+  }
+
+  absl::StatusOr<std::vector<Reply>> Call(
+      const std::string& addr,
+      const std::vector<std::vector<std::string>>& batch) {
+    if (batch.empty()) return std::vector<Reply>();
+    auto conn = pool_.Take(addr);
+    if (!conn.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "ERR backend ", addr, " is unavailable: ", conn.status().message()));
+    }
+    auto replies = conn->CallAll(batch);
+    if (!replies.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("ERR backend ", addr,
+                       " is unavailable: ", replies.status().message()));
+    }
+    pool_.Return(addr, std::move(*conn));
+    return replies;
+  }
+
+  absl::StatusOr<Reply> Split(const std::string& cmd,
+                              const std::vector<std::string>& args) {
+    const CommandSpec* spec = FindCommandSpec(cmd);
+    bool is_mset = cmd == "mset";
+    size_t step = is_mset ? 2 : 1;
+    if (!spec->ArityOk(args.size()) || (is_mset && args.size() % 2 == 0)) {
+      return Reply::Error(absl::StrCat("ERR wrong number of arguments for '",
+                                       cmd, "' command"));
+    }
+    size_t nkeys = (args.size() - 1) / step;
+    std::map<int, std::vector<size_t>> by_slot;
+    for (size_t k = 0; k < nkeys; ++k) {
+      by_slot[SlotOf(args[1 + k * step])].push_back(k);
+    }
+    std::vector<Reply> mget(nkeys);
+    int64_t sum = 0;
+    for (auto& [slot, keys] : by_slot) {
+      std::vector<std::string> sub = {args[0]};
+      for (size_t k : keys) {
+        sub.push_back(args[1 + k * step]);
+        if (is_mset) sub.push_back(args[2 + k * step]);
+      }
+      Reply r = std::move(Send(slot, {sub}, spec->has(kCmdReadOnly))[0]);
+      if (r.is_error()) return r;
+      if (cmd == "mget") {
+        if (r.type != Reply::Type::kArray || r.elements.size() != keys.size()) {
+          return Reply::Error("ERR unexpected MGET reply");
+        }
+        for (size_t j = 0; j < keys.size(); ++j) {
+          mget[keys[j]] = std::move(r.elements[j]);
+        }
+      } else if (!is_mset) {
+        sum += r.integer;
+      }
+    }
+    if (cmd == "mget") {
+      Reply out;
+      out.type = Reply::Type::kArray;
+      out.elements = std::move(mget);
+      return out;
+    }
+    if (is_mset) return Reply::Status("OK");
+    return Reply::Integer(sum);
+  }
+
+  std::shared_ptr<SlotTableSource> source_;
+  ClientOptions options_;
+  ConnectionPool pool_;
+  std::atomic<size_t> pick_{0};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Open(
+    std::shared_ptr<SlotTableSource> source, ClientOptions options) {
+  if (source == nullptr) {
+    return absl::InvalidArgumentError("a topology source is required");
+  }
+  return std::unique_ptr<Client>(
+      std::make_unique<ClientImpl>(std::move(source), options));
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& uri,
+                                                     const std::string& product,
+                                                     ClientOptions options) {
+  constexpr std::string_view kStatic = "static://";
+  if (uri.rfind(kStatic, 0) == 0) {
+    auto table = SlotTable::FromAddressList(uri.substr(kStatic.size()));
+    if (!table.ok()) return table.status();
+    return Open(MakeStaticSource(*table), options);
+  }
+  auto coord = Coordinator::Open(uri);
+  if (!coord.ok()) return coord.status();
+  CoordinatorSourceOptions source_options;
+  source_options.product = product;
+  auto source = OpenCoordinatorSource(
+      std::shared_ptr<Coordinator>(std::move(*coord)), source_options);
+  if (!source.ok()) return source.status();
+  return Open(*source, options);
+}
+
+}  // namespace reborn

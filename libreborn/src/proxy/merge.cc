@@ -1,0 +1,195 @@
+#include "proxy/merge.h"
+
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "resp/reply_parser.h"
+
+namespace reborn::proxy {
+
+std::string ErrorReply(std::string_view text) {
+  std::string out = "-";
+  for (char c : text) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out += "\r\n";
+  return out;
+}
+
+std::string BulkReply(std::string_view s) {
+  return absl::StrCat("$", s.size(), "\r\n",
+                      absl::string_view(s.data(), s.size()), "\r\n");
+}
+
+bool SplitArray(std::string_view reply, std::vector<std::string_view>* out) {
+  out->clear();
+  if (reply.empty() || reply[0] != '*') return false;
+  size_t eol = reply.find("\r\n");
+  if (eol == std::string_view::npos) return false;
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(absl::string_view(reply.data() + 1, eol - 1), &n)) {
+    return false;
+  }
+  if (n < 0) return true;  // nil array: no elements
+  resp::ReplyParser parser;
+  size_t pos = eol + 2;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t len = parser.Measure(reply.substr(pos));
+    if (len <= 0) return false;
+    out->push_back(reply.substr(pos, static_cast<size_t>(len)));
+    pos += static_cast<size_t>(len);
+  }
+  return true;
+}
+
+std::optional<int64_t> ParseIntegerReply(std::string_view reply) {
+  if (reply.size() < 3 || reply[0] != ':') return std::nullopt;
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(absl::string_view(reply.data() + 1, reply.size() - 3),
+                        &v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::string_view> ParseBulkReply(std::string_view reply) {
+  if (reply.empty() || reply[0] != '$') return std::nullopt;
+  size_t eol = reply.find("\r\n");
+  if (eol == std::string_view::npos) return std::nullopt;
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(absl::string_view(reply.data() + 1, eol - 1), &n) ||
+      n < 0 || eol + 2 + static_cast<size_t>(n) > reply.size()) {
+    return std::nullopt;
+  }
+  return reply.substr(eol + 2, static_cast<size_t>(n));
+}
+
+const std::string* FirstError(const std::vector<std::string>& parts) {
+  for (const std::string& p : parts) {
+    if (!p.empty() && p[0] == '-') return &p;
+  }
+  return nullptr;
+}
+
+std::string MergeMget(const std::vector<std::string>& parts,
+                      const std::vector<std::vector<size_t>>& positions,
+                      size_t total) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  std::vector<std::string_view> slots(total);
+  std::vector<std::string_view> elems;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!SplitArray(parts[i], &elems) || elems.size() != positions[i].size()) {
+      return ErrorReply("ERR proxy: unexpected MGET reply from a backend");
+    }
+    for (size_t j = 0; j < elems.size(); ++j) slots[positions[i][j]] = elems[j];
+  }
+  std::string out = absl::StrCat("*", total, "\r\n");
+  for (std::string_view e : slots) out.append(e);
+  return out;
+}
+
+std::string MergeSum(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  int64_t sum = 0;
+  for (const std::string& p : parts) {
+    auto v = ParseIntegerReply(p);
+    if (!v) return ErrorReply("ERR proxy: unexpected reply from a backend");
+    sum += *v;
+  }
+  return absl::StrCat(":", sum, "\r\n");
+}
+
+std::string MergeOk(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  return "+OK\r\n";
+}
+
+std::string MergeArrays(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  std::vector<std::string_view> all, elems;
+  for (const std::string& p : parts) {
+    if (!SplitArray(p, &elems)) {
+      return ErrorReply("ERR proxy: unexpected reply from a backend");
+    }
+    all.insert(all.end(), elems.begin(), elems.end());
+  }
+  std::string out = absl::StrCat("*", all.size(), "\r\n");
+  for (std::string_view e : all) out.append(e);
+  return out;
+}
+
+std::string MergeKeyspace(const std::vector<std::string>& parts) {
+  // db -> (keys, expires, avg_ttl max)
+  std::map<std::string, std::array<int64_t, 3>> dbs;
+  for (const std::string& p : parts) {
+    auto body = ParseBulkReply(p);
+    if (!body) continue;
+    for (absl::string_view line : absl::StrSplit(
+             absl::string_view(body->data(), body->size()), "\r\n")) {
+      size_t colon = line.find(':');
+      if (line.empty() || line[0] == '#' || colon == absl::string_view::npos) {
+        continue;
+      }
+      auto& acc = dbs[std::string(line.substr(0, colon))];
+      for (absl::string_view kv : absl::StrSplit(line.substr(colon + 1), ',')) {
+        size_t eq = kv.find('=');
+        if (eq == absl::string_view::npos) continue;
+        int64_t v = 0;
+        if (!absl::SimpleAtoi(kv.substr(eq + 1), &v)) continue;
+        absl::string_view k = kv.substr(0, eq);
+        if (k == "keys") acc[0] += v;
+        if (k == "expires") acc[1] += v;
+        if (k == "avg_ttl") acc[2] = std::max(acc[2], v);
+      }
+    }
+  }
+  std::string out = "# Keyspace\r\n";
+  for (const auto& [db, v] : dbs) {
+    absl::StrAppend(&out, db, ":keys=", v[0], ",expires=", v[1],
+                    ",avg_ttl=", v[2], "\r\n");
+  }
+  return out;
+}
+
+std::optional<ScanCursor> DecodeScanCursor(std::string_view cursor) {
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(absl::string_view(cursor.data(), cursor.size()), &v)) {
+    return std::nullopt;
+  }
+  ScanCursor c;
+  c.group_index = static_cast<size_t>(v & ((1u << kScanGroupBits) - 1));
+  c.backend = v >> kScanGroupBits;
+  return c;
+}
+
+std::string ScanReply(std::string_view backend_reply, size_t group_index,
+                      size_t group_count) {
+  if (!backend_reply.empty() && backend_reply[0] == '-') {
+    return std::string(backend_reply);
+  }
+  std::vector<std::string_view> elems;
+  if (!SplitArray(backend_reply, &elems) || elems.size() != 2) {
+    return ErrorReply("ERR proxy: unexpected SCAN reply from a backend");
+  }
+  auto cursor_text = ParseBulkReply(elems[0]);
+  uint64_t next = 0;
+  if (!cursor_text ||
+      !absl::SimpleAtoi(
+          absl::string_view(cursor_text->data(), cursor_text->size()), &next)) {
+    return ErrorReply("ERR proxy: unexpected SCAN cursor from a backend");
+  }
+  if (next >= (uint64_t{1} << (64 - kScanGroupBits))) {
+    return ErrorReply("ERR proxy: backend SCAN cursor too large");
+  }
+  uint64_t out_cursor = 0;
+  if (next != 0) {
+    out_cursor = (next << kScanGroupBits) | group_index;
+  } else if (group_index + 1 < group_count) {
+    out_cursor = group_index + 1;
+  }
+  std::string out = "*2\r\n" + BulkReply(std::to_string(out_cursor));
+  out.append(elems[1]);
+  return out;
+}
+
+}  // namespace reborn::proxy

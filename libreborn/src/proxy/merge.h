@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Pure helpers that merge the raw RESP replies of split and fanned-out
+// commands. No I/O; every function takes whole raw replies.
+namespace reborn::proxy {
+
+// "-<text>\r\n" with CR/LF replaced.
+std::string ErrorReply(std::string_view text);
+
+// The elements of an array reply as raw slices; false when `reply` is not a
+// well-formed array.
+bool SplitArray(std::string_view reply, std::vector<std::string_view>* out);
+
+// The value of an integer reply.
+std::optional<int64_t> ParseIntegerReply(std::string_view reply);
+// The value of a bulk string reply.
+std::optional<std::string_view> ParseBulkReply(std::string_view reply);
+
+// The first error among `parts`, if any.
+const std::string* FirstError(const std::vector<std::string>& parts);
+
+// MGET: parts[i] answers the keys at `positions[i]` of the original request
+// (0-based among the keys); `total` keys in all.
+std::string MergeMget(const std::vector<std::string>& parts,
+                      const std::vector<std::vector<size_t>>& positions,
+                      size_t total);
+// DEL, UNLINK, EXISTS, TOUCH, DBSIZE: the sum of integer replies.
+std::string MergeSum(const std::vector<std::string>& parts);
+// MSET, FLUSHDB, FLUSHALL: +OK when every part is +OK.
+std::string MergeOk(const std::vector<std::string>& parts);
+// KEYS: the concatenation of array replies.
+std::string MergeArrays(const std::vector<std::string>& parts);
+// INFO keyspace: sums "dbN:keys=..,expires=..,avg_ttl=.." over the parts
+// (bulk replies) and returns the "# Keyspace" section text.
+std::string MergeKeyspace(const std::vector<std::string>& parts);
+
+// Cluster-wide SCAN: the proxy cursor holds the backend cursor in its high
+// bits and the index of the group (among the serving groups) in the low
+// kScanGroupBits.
+inline constexpr int kScanGroupBits = 10;
+struct ScanCursor {
+  uint64_t backend = 0;
+  size_t group_index = 0;
+};
+std::optional<ScanCursor> DecodeScanCursor(std::string_view cursor);
+// Builds the client's reply from the backend's SCAN reply of group
+// `group_index` among `group_count`.
+std::string ScanReply(std::string_view backend_reply, size_t group_index,
+                      size_t group_count);
+
+std::string BulkReply(std::string_view s);
+
+}  // namespace reborn::proxy

@@ -1,0 +1,913 @@
+#include "proxy/session.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "command/command_table.h"
+#include "net/sync_client.h"
+#include "proxy/merge.h"
+#include "spdlog/spdlog.h"
+
+namespace reborn::proxy {
+namespace {
+
+constexpr size_t kMaxPending = 4096;  // replies owed before reads pause
+constexpr std::string_view kUnknownName = "unknown";
+
+int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
+
+std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+
+bool IsError(std::string_view reply) {
+  return !reply.empty() && reply[0] == '-';
+}
+
+}  // namespace
+
+Session::Session(Worker* worker, asio::ip::tcp::socket socket)
+    : worker_(worker), proxy_(worker->proxy()), socket_(std::move(socket)) {}
+
+Session::~Session() = default;
+
+void Session::Start(std::shared_ptr<net::ClientEntry> entry) {
+  entry_ = std::move(entry);
+  id_ = entry_->id;
+  authed_ = proxy_->options().requirepass.empty();
+  proxy_->counters().clients.fetch_add(1, std::memory_order_relaxed);
+  proxy_->counters().total_clients.fetch_add(1, std::memory_order_relaxed);
+  ReadMore();
+}
+
+void Session::RejectMaxClients() {
+  out_ = "-ERR max number of clients reached\r\n";
+  close_after_reply_ = true;
+  Flush();
+}
+
+void Session::Shutdown() {
+  close_after_reply_ = true;
+  if (!write_in_flight_ && out_.empty()) Close();
+}
+
+// ---------------------------------------------------------------- I/O
+
+void Session::ReadMore() {
+  if (read_in_flight_ || closed_ || close_after_reply_) return;
+  if (pending_.size() >= kMaxPending) {
+    read_paused_ = true;
+    return;
+  }
+  read_paused_ = false;
+  read_in_flight_ = true;
+  socket_.async_read_some(
+      asio::buffer(read_buf_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+        self->read_in_flight_ = false;
+        self->OnRead(ec, n);
+      });
+}
+
+void Session::OnRead(const asio::error_code& ec, size_t n) {
+  if (ec) {
+    Close();
+    return;
+  }
+  if (closed_) return;
+  query_.append(read_buf_.data(), n);
+  entry_->last_active_ms.store(NowNs() / 1000000, std::memory_order_relaxed);
+  size_t pos = 0;
+  while (pos < query_.size() && !close_after_reply_) {
+    size_t consumed = 0;
+    auto result =
+        parser_.Parse(std::string_view(query_).substr(pos), &consumed, &args_);
+    pos += consumed;
+    if (result == resp::RequestParser::Result::kNeedMore) break;
+    if (result == resp::RequestParser::Result::kError) {
+      ReplyError(parser_.error());
+      close_after_reply_ = true;
+      break;
+    }
+    if (args_.empty()) continue;
+    Dispatch(args_);
+    if (closed_) return;
+  }
+  query_.erase(0, pos);
+  if (query_.size() > 1024ULL * 1024 * 1024) {
+    Close();
+    return;
+  }
+  Drain();
+  ReadMore();
+}
+
+void Session::Drain() {
+  if (closed_) return;
+  while (!pending_.empty() && pending_.front()->done) {
+    Pending& p = *pending_.front();
+    out_.append(p.data);
+    worker_->metrics().Record(p.command, IsError(p.data),
+                              (NowNs() - p.start_ns) / 1000);
+    pending_.pop_front();
+  }
+  Flush();
+  if (read_paused_ && pending_.size() < kMaxPending / 2) ReadMore();
+}
+
+void Session::Flush() {
+  if (closed_ || write_in_flight_) return;
+  if (out_.empty()) {
+    if (close_after_reply_ && pending_.empty()) Close();
+    return;
+  }
+  writing_.swap(out_);
+  out_.clear();
+  write_in_flight_ = true;
+  asio::async_write(
+      socket_, asio::buffer(writing_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t) {
+        self->OnWritten(ec);
+      });
+}
+
+void Session::OnWritten(const asio::error_code& ec) {
+  write_in_flight_ = false;
+  writing_.clear();
+  if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
+  if (ec) {
+    Close();
+    return;
+  }
+  Flush();
+}
+
+void Session::Close() {
+  if (closed_) return;
+  closed_ = true;
+  asio::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  if (entry_ == nullptr) return;
+  proxy_->clients().Remove(id_);
+  proxy_->counters().clients.fetch_sub(1, std::memory_order_relaxed);
+  for (auto* conn : {&tx_conn_, &block_conn_, &pubsub_conn_}) {
+    if (*conn) {
+      (*conn)->SetPushHandler(nullptr);
+      (*conn)->Close();
+      conn->reset();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- queue
+
+Session::PendingPtr Session::NewPending() {
+  auto p = std::make_shared<Pending>();
+  p->start_ns = NowNs();
+  p->command = kUnknownName;
+  pending_.push_back(p);
+  return p;
+}
+
+void Session::Finish(const PendingPtr& p, std::string_view reply) {
+  p->data.assign(reply.data(), reply.size());
+  p->done = true;
+  if (pending_.empty() || pending_.front() != p) return;  // not yet its turn
+  Drain();
+}
+
+void Session::Reply(std::string_view raw) {
+  auto p = NewPending();
+  Finish(p, raw);
+}
+
+void Session::ReplyError(std::string_view text) { Reply(ErrorReply(text)); }
+
+Session::Callback Session::PartCallback(
+    const PendingPtr& p, size_t index,
+    std::function<std::string(Pending&)> merge) {
+  return [self = shared_from_this(), p, index,
+          merge = std::move(merge)](std::string_view reply) {
+    p->parts[index].assign(reply.data(), reply.size());
+    if (--p->outstanding == 0) self->Finish(p, merge(*p));
+  };
+}
+
+// ---------------------------------------------------------------- dispatch
+
+void Session::Dispatch(std::vector<std::string>& args) {
+  proxy_->counters().commands.fetch_add(1, std::memory_order_relaxed);
+  std::string cmd = ToLower(args[0]);
+  const CommandSpec* spec = FindCommandSpec(cmd);
+  if (!worker_->online()) {
+    ReplyError("ERR proxy is offline");
+    close_after_reply_ = true;
+    return;
+  }
+  if (!authed_ && cmd != "auth" && cmd != "hello" && cmd != "quit") {
+    ReplyError("NOAUTH Authentication required.");
+    return;
+  }
+  if (in_pubsub_) {
+    if (cmd == "subscribe" || cmd == "psubscribe" || cmd == "unsubscribe" ||
+        cmd == "punsubscribe" || cmd == "ping") {
+      PubSub(cmd, args);
+    } else if (cmd == "quit") {
+      HandleLocal(cmd, args);
+    } else {
+      ReplyError(absl::StrCat(
+          "ERR Can't execute '", cmd,
+          "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are "
+          "allowed in this context"));
+    }
+    return;
+  }
+  if (in_multi_ && cmd != "exec" && cmd != "discard" && cmd != "multi" &&
+      cmd != "watch" && cmd != "quit") {
+    QueueInMulti(spec, args);
+    return;
+  }
+  if (HandleLocal(cmd, args)) return;
+  if (spec == nullptr) {
+    ReplyError(UnknownCommandError(args));
+    return;
+  }
+  if (!spec->ArityOk(args.size())) {
+    ReplyError(WrongArityError(spec->name));
+    return;
+  }
+  if (spec->has(kCmdNoProxy) || spec->has(kCmdSlot)) {
+    ReplyError(absl::StrCat("ERR command '", cmd,
+                            "' is not supported by reborn-proxy"));
+    return;
+  }
+  Forward(*spec, args);
+}
+
+void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
+  absl::StatusOr<int> slot = Router::CommandSlot(args);
+  if (!slot.ok()) {
+    ReplyError(Msg(slot.status()));
+    return;
+  }
+  if (spec.has(kCmdBlocking)) {
+    Blocking(*slot, args);
+    return;
+  }
+  if (spec.has(kCmdPubSub)) {  // PUBLISH, PUBSUB: the designated group
+    *slot = -1;
+  }
+  auto p = NewPending();
+  p->command = spec.name;
+  bool readonly = spec.has(kCmdReadOnly);
+  SendSlot(*slot, std::move(args), readonly,
+           [self = shared_from_this(), p](std::string_view reply) {
+             self->Finish(p, reply);
+           });
+}
+
+void Session::SendSlot(int slot, std::vector<std::string> args, bool readonly,
+                       Callback cb) {
+  const auto& table = worker_->table();
+  if (table == nullptr) {
+    cb(ErrorReply("CLUSTERDOWN the proxy has no topology yet"));
+    return;
+  }
+  absl::StatusOr<Route> route = Router::RouteSlot(
+      *table, slot, readonly && proxy_->options().read_from_replicas, id_);
+  if (!route.ok()) {
+    cb(ErrorReply(Msg(route.status())));
+    return;
+  }
+  if (route->state == SlotState::kPreMigrate) {
+    // Hold until the topology change completes, then route again.
+    proxy_->counters().held_requests.fetch_add(1, std::memory_order_relaxed);
+    worker_->Hold([self = shared_from_this(), slot, args = std::move(args),
+                   readonly, cb = std::move(cb)](bool expired) mutable {
+      if (expired) {
+        cb(ErrorReply("TRYAGAIN slot is being migrated, try again"));
+        return;
+      }
+      self->SendSlot(slot, std::move(args), readonly, std::move(cb));
+    });
+    return;
+  }
+  std::string encoded = net::EncodeCommand(args);
+  SendEncoded(*route, args, std::move(encoded), std::move(cb));
+}
+
+void Session::SendEncoded(const Route& route,
+                          const std::vector<std::string>& args,
+                          std::string encoded, Callback cb) {
+  if (route.migrate_from_addr.empty()) {
+    worker_->Pooled(route.addr, id_).Send(encoded, std::move(cb));
+    return;
+  }
+  // The slot is moving: move each key (with its whole tag group) to the
+  // target first, then run the command there.
+  std::vector<std::string> keys = Router::Keys(args);
+  size_t colon = route.addr.rfind(':');
+  std::string host = route.addr.substr(0, colon);
+  std::string port = route.addr.substr(colon + 1);
+  BackendConnection& from = worker_->Pooled(route.migrate_from_addr, id_);
+  std::string target = route.addr;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::string mig =
+        net::EncodeCommand({"SLOTSMGRTTAGONE", host, port, "3000", keys[i]});
+    if (i + 1 < keys.size()) {
+      from.Send(mig, nullptr);
+      continue;
+    }
+    from.Send(
+        mig, [self = shared_from_this(), target, encoded = std::move(encoded),
+              cb = std::move(cb)](std::string_view reply) mutable {
+          if (IsError(reply)) {
+            cb(reply);
+            return;
+          }
+          self->worker_->Pooled(target, self->id_).Send(encoded, std::move(cb));
+        });
+  }
+}
+
+void Session::Blocking(int slot, std::vector<std::string>& args) {
+  const auto& table = worker_->table();
+  auto p = NewPending();
+  p->command = "blocking";
+  if (const CommandSpec* spec = FindCommandSpec(args[0])) {
+    p->command = spec->name;
+  }
+  absl::StatusOr<Route> route =
+      table ? Router::RouteSlot(*table, slot)
+            : absl::UnavailableError("CLUSTERDOWN no topology");
+  if (!route.ok()) {
+    Finish(p, ErrorReply(Msg(route.status())));
+    return;
+  }
+  if (block_conn_ == nullptr || block_conn_->addr() != route->addr) {
+    if (block_conn_) block_conn_->Close();
+    block_conn_ = worker_->Dedicated(route->addr);
+  }
+  block_conn_->Send(net::EncodeCommand(args),
+                    [self = shared_from_this(), p](std::string_view reply) {
+                      self->Finish(p, reply);
+                    });
+}
+
+// ---------------------------------------------------------------- split
+
+void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
+  const CommandSpec* spec = FindCommandSpec(cmd);
+  bool is_mset = cmd == "mset";
+  size_t step = is_mset ? 2 : 1;
+  if (!spec->ArityOk(args.size()) || (is_mset && args.size() % 2 == 0)) {
+    ReplyError(WrongArityError(spec->name));
+    return;
+  }
+  size_t nkeys = (args.size() - 1) / step;
+  // Group the keys by slot; then the slots by server when they are online.
+  const auto& table = worker_->table();
+  std::vector<int> order;  // distinct slots in first-seen order
+  std::unordered_map<int, std::vector<size_t>> by_slot;
+  for (size_t k = 0; k < nkeys; ++k) {
+    int slot = SlotOf(args[1 + k * step]);
+    auto [it, inserted] = by_slot.try_emplace(slot);
+    if (inserted) order.push_back(slot);
+    it->second.push_back(k);
+  }
+  // Parts: each is a list of key indexes and the slot used to route it (a
+  // representative slot when several online slots share a server).
+  struct Part {
+    int slot;
+    std::vector<size_t> keys;
+  };
+  std::vector<Part> parts;
+  std::unordered_map<std::string, size_t> by_addr;
+  for (int slot : order) {
+    std::string addr;
+    if (table != nullptr) {
+      const TableSlot& info = table->slot(slot);
+      const TableGroup* g = table->group(info.group_id);
+      if (info.state == SlotState::kOnline && g != nullptr) addr = g->master;
+    }
+    auto& keys = by_slot[slot];
+    if (!addr.empty() && !proxy_->options().read_from_replicas) {
+      auto [it, inserted] = by_addr.try_emplace(addr, parts.size());
+      if (!inserted) {
+        auto& dst = parts[it->second].keys;
+        dst.insert(dst.end(), keys.begin(), keys.end());
+        continue;
+      }
+    }
+    parts.push_back(Part{slot, keys});
+  }
+  auto p = NewPending();
+  p->command = spec->name;
+  if (parts.size() == 1) {  // one server: pass through unchanged
+    SendSlot(parts[0].slot, std::move(args), spec->has(kCmdReadOnly),
+             [self = shared_from_this(), p](std::string_view reply) {
+               self->Finish(p, reply);
+             });
+    return;
+  }
+  proxy_->counters().split_commands.fetch_add(1, std::memory_order_relaxed);
+  std::function<std::string(Pending&)> merge;
+  if (cmd == "mget") {
+    auto positions = std::make_shared<std::vector<std::vector<size_t>>>();
+    for (const Part& part : parts) positions->push_back(part.keys);
+    merge = [positions, nkeys](Pending& pend) {
+      return MergeMget(pend.parts, *positions, nkeys);
+    };
+  } else if (is_mset) {
+    merge = [](Pending& pend) { return MergeOk(pend.parts); };
+  } else {
+    merge = [](Pending& pend) { return MergeSum(pend.parts); };
+  }
+  p->parts.resize(parts.size());
+  p->outstanding = static_cast<int>(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::vector<std::string> sub;
+    sub.reserve(1 + parts[i].keys.size() * step);
+    sub.push_back(args[0]);
+    for (size_t k : parts[i].keys) {
+      sub.push_back(std::move(args[1 + k * step]));
+      if (is_mset) sub.push_back(std::move(args[2 + k * step]));
+    }
+    SendSlot(parts[i].slot, std::move(sub), spec->has(kCmdReadOnly),
+             PartCallback(p, i, merge));
+  }
+}
+
+void Session::FanOut(std::vector<std::string> args,
+                     std::function<std::string(Pending&)> merge) {
+  const auto& table = worker_->table();
+  auto p = NewPending();
+  if (const CommandSpec* spec = FindCommandSpec(args[0])) {
+    p->command = spec->name;
+  }
+  std::vector<int> groups;
+  if (table) groups = table->ServingGroups();
+  if (groups.empty()) {
+    Finish(p, ErrorReply("CLUSTERDOWN no group is serving slots"));
+    return;
+  }
+  proxy_->counters().fanout_commands.fetch_add(1, std::memory_order_relaxed);
+  std::string encoded = net::EncodeCommand(args);
+  p->parts.resize(groups.size());
+  p->outstanding = static_cast<int>(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const TableGroup* g = table->group(groups[i]);
+    worker_->Pooled(g->master, id_).Send(encoded, PartCallback(p, i, merge));
+  }
+}
+
+void Session::Scan(std::vector<std::string>& args) {
+  auto cursor = DecodeScanCursor(args[1]);
+  if (!cursor) {
+    ReplyError("ERR invalid cursor");
+    return;
+  }
+  const auto& table = worker_->table();
+  std::vector<int> groups;
+  if (table) groups = table->ServingGroups();
+  if (cursor->group_index >= groups.size()) {
+    Reply("*2\r\n$1\r\n0\r\n*0\r\n");
+    return;
+  }
+  auto p = NewPending();
+  p->command = "scan";
+  args[1] = std::to_string(cursor->backend);
+  const TableGroup* g = table->group(groups[cursor->group_index]);
+  size_t index = cursor->group_index;
+  size_t count = groups.size();
+  worker_->Pooled(g->master, id_)
+      .Send(net::EncodeCommand(args), [self = shared_from_this(), p, index,
+                                       count](std::string_view reply) {
+        self->Finish(p, ScanReply(reply, index, count));
+      });
+}
+
+void Session::Info(std::vector<std::string>& args) {
+  std::string section = args.size() > 1 ? ToLower(args[1]) : "default";
+  std::string head;
+  if (section != "keyspace") {
+    auto table = worker_->table();
+    absl::StrAppend(
+        &head, "# Server\r\nredis_version:7.0.0\r\nreborn_mode:proxy\r\n",
+        "process_id:", getpid(), "\r\ntcp_port:", proxy_->port(),
+        "\r\n\r\n# Clients\r\nconnected_clients:",
+        proxy_->counters().clients.load(), "\r\n\r\n# Proxy\r\n",
+        "topology_version:", table ? table->version() : 0,
+        "\r\ngroups:", table ? table->groups().size() : 0,
+        "\r\nbackend_connections:",
+        proxy_->backend_counters().connections.load(),
+        "\r\ntotal_commands_processed:", proxy_->counters().commands.load(),
+        "\r\n\r\n");
+  }
+  FanOut({"INFO", "keyspace"}, [head](Pending& pend) {
+    return BulkReply(head + MergeKeyspace(pend.parts));
+  });
+}
+
+// ---------------------------------------------------------------- local
+
+bool Session::HandleLocal(const std::string& cmd,
+                          std::vector<std::string>& args) {
+  size_t n = args.size();
+  if (cmd == "ping") {
+    if (n > 2) return false;  // arity error from the table
+    Reply(n == 1 ? std::string("+PONG\r\n") : BulkReply(args[1]));
+  } else if (cmd == "echo") {
+    if (n != 2) return false;
+    Reply(BulkReply(args[1]));
+  } else if (cmd == "quit") {
+    Reply("+OK\r\n");
+    close_after_reply_ = true;
+  } else if (cmd == "auth") {
+    Auth(args);
+  } else if (cmd == "hello") {
+    Hello(args);
+  } else if (cmd == "select") {
+    if (n != 2) return false;
+    if (args[1] == "0") {
+      Reply("+OK\r\n");
+    } else {
+      int64_t db = 0;
+      ReplyError(absl::SimpleAtoi(args[1], &db)
+                     ? "ERR DB index is out of range"
+                     : "ERR value is not an integer or out of range");
+    }
+  } else if (cmd == "command") {
+    CommandCmd(args);
+  } else if (cmd == "client") {
+    ClientCmd(args);
+  } else if (cmd == "info") {
+    Info(args);
+  } else if (cmd == "mget" || cmd == "mset" || cmd == "del" ||
+             cmd == "unlink" || cmd == "exists" || cmd == "touch") {
+    Split(cmd, args);
+  } else if (cmd == "dbsize" && n == 1) {
+    FanOut(args, [](Pending& p) { return MergeSum(p.parts); });
+  } else if (cmd == "keys" && n == 2) {
+    FanOut(args, [](Pending& p) { return MergeArrays(p.parts); });
+  } else if ((cmd == "flushdb" || cmd == "flushall") && n <= 2) {
+    FanOut(args, [](Pending& p) { return MergeOk(p.parts); });
+  } else if (cmd == "scan" && n >= 2) {
+    Scan(args);
+  } else if (cmd == "multi" && n == 1) {
+    if (in_multi_) {
+      ReplyError("ERR MULTI calls can not be nested");
+    } else {
+      in_multi_ = true;
+      multi_dirty_ = false;
+      multi_queue_.clear();
+      Reply("+OK\r\n");
+    }
+  } else if (cmd == "exec" && n == 1) {
+    Exec();
+  } else if (cmd == "discard" && n == 1) {
+    Discard();
+  } else if (cmd == "watch" && n >= 2) {
+    Watch(args);
+  } else if (cmd == "unwatch" && n == 1) {
+    if (watching_ && tx_conn_)
+      tx_conn_->Send(net::EncodeCommand(args), nullptr);
+    watching_ = false;
+    if (!in_multi_) tx_slot_ = -1;
+    Reply("+OK\r\n");
+  } else if (cmd == "subscribe" || cmd == "psubscribe" ||
+             cmd == "unsubscribe" || cmd == "punsubscribe") {
+    PubSub(cmd, args);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Session::Auth(std::vector<std::string>& args) {
+  const std::string& pass = proxy_->options().requirepass;
+  if (args.size() < 2 || args.size() > 3) {
+    ReplyError(WrongArityError("auth"));
+    return;
+  }
+  if (pass.empty()) {
+    ReplyError(
+        "ERR AUTH <password> called without any password configured for the "
+        "default user. Are you sure your configuration is correct?");
+    return;
+  }
+  bool user_ok = args.size() == 2 || args[1] == "default";
+  if (user_ok && args.back() == pass) {
+    authed_ = true;
+    Reply("+OK\r\n");
+  } else {
+    ReplyError("WRONGPASS invalid username-password pair or user is disabled.");
+  }
+}
+
+void Session::Hello(std::vector<std::string>& args) {
+  size_t i = 1;
+  if (args.size() > 1) {
+    int64_t proto = 0;
+    if (!absl::SimpleAtoi(args[1], &proto)) {
+      ReplyError("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (proto != 2) {
+      // Backends speak RESP2 to the proxy and replies are relayed verbatim.
+      ReplyError("NOPROTO sorry, this protocol version is not supported.");
+      return;
+    }
+    i = 2;
+  }
+  std::string setname;
+  for (; i < args.size(); ++i) {
+    std::string opt = ToLower(args[i]);
+    if (opt == "auth" && i + 2 < args.size()) {
+      const std::string& pass = proxy_->options().requirepass;
+      if (pass.empty() || args[i + 1] != "default" || args[i + 2] != pass) {
+        ReplyError(
+            "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+      }
+      authed_ = true;
+      i += 2;
+    } else if (opt == "setname" && i + 1 < args.size()) {
+      setname = args[++i];
+    } else {
+      ReplyError(
+          absl::StrCat("ERR Syntax error in HELLO option '", args[i], "'"));
+      return;
+    }
+  }
+  if (!authed_) {
+    ReplyError(
+        "NOAUTH HELLO must be called with the client already authenticated, "
+        "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+        "authenticate the client and select the RESP protocol version at the "
+        "same time");
+    return;
+  }
+  if (!setname.empty()) {
+    name_ = setname;
+    entry_->set_name(setname);
+  }
+  Reply(absl::StrCat(
+      "*14\r\n", BulkReply("server"), BulkReply("redis"), BulkReply("version"),
+      BulkReply("7.0.0"), BulkReply("proto"), ":2\r\n", BulkReply("id"), ":",
+      id_, "\r\n", BulkReply("mode"), BulkReply("standalone"),
+      BulkReply("role"), BulkReply("master"), BulkReply("modules"), "*0\r\n"));
+}
+
+void Session::CommandCmd(std::vector<std::string>& args) {
+  auto info = [](const CommandSpec& s) {
+    std::string out = absl::StrCat("*6\r\n", BulkReply(std::string(s.name)),
+                                   ":", s.arity, "\r\n");
+    auto flags = FlagNames(s.flags);
+    absl::StrAppend(&out, "*", flags.size(), "\r\n");
+    for (auto f : flags) absl::StrAppend(&out, "+", std::string(f), "\r\n");
+    absl::StrAppend(&out, ":", s.first_key, "\r\n:", s.last_key,
+                    "\r\n:", s.key_step, "\r\n");
+    return out;
+  };
+  auto specs = AllCommandSpecs();
+  std::string sub = args.size() > 1 ? ToLower(args[1]) : "";
+  if (sub.empty() || (sub == "info" && args.size() == 2)) {
+    std::string out = absl::StrCat("*", specs.size(), "\r\n");
+    for (const auto& s : specs) out += info(s);
+    Reply(out);
+  } else if (sub == "count") {
+    Reply(absl::StrCat(":", specs.size(), "\r\n"));
+  } else if (sub == "list") {
+    std::string out = absl::StrCat("*", specs.size(), "\r\n");
+    for (const auto& s : specs) out += BulkReply(std::string(s.name));
+    Reply(out);
+  } else if (sub == "info") {
+    std::string out = absl::StrCat("*", args.size() - 2, "\r\n");
+    for (size_t i = 2; i < args.size(); ++i) {
+      const CommandSpec* s = FindCommandSpec(args[i]);
+      out += s ? info(*s) : std::string("*-1\r\n");
+    }
+    Reply(out);
+  } else if (sub == "docs") {
+    Reply("*0\r\n");
+  } else if (sub == "getkeys" && args.size() >= 3) {
+    std::vector<std::string> cmd(args.begin() + 2, args.end());
+    const CommandSpec* s = FindCommandSpec(cmd[0]);
+    if (s == nullptr) {
+      ReplyError("ERR Invalid command specified");
+      return;
+    }
+    auto keys = Router::Keys(cmd);
+    if (keys.empty()) {
+      ReplyError("ERR The command has no key arguments");
+      return;
+    }
+    std::string out = absl::StrCat("*", keys.size(), "\r\n");
+    for (const auto& k : keys) out += BulkReply(k);
+    Reply(out);
+  } else {
+    ReplyError(UnknownSubcommandError("command", args[1]));
+  }
+}
+
+void Session::ClientCmd(std::vector<std::string>& args) {
+  std::string sub = args.size() > 1 ? ToLower(args[1]) : "";
+  if (sub == "setname" && args.size() == 3) {
+    name_ = args[2];
+    entry_->set_name(name_);
+    Reply("+OK\r\n");
+  } else if (sub == "getname" && args.size() == 2) {
+    Reply(name_.empty() ? std::string("$-1\r\n") : BulkReply(name_));
+  } else if (sub == "id" && args.size() == 2) {
+    Reply(absl::StrCat(":", id_, "\r\n"));
+  } else if (sub == "setinfo" && args.size() == 4) {
+    Reply("+OK\r\n");
+  } else {
+    ReplyError(absl::StrCat("ERR command 'client ", sub,
+                            "' is not supported by reborn-proxy"));
+  }
+}
+
+// ---------------------------------------------------------------- MULTI
+
+void Session::Watch(std::vector<std::string>& args) {
+  if (in_multi_) {
+    ReplyError("ERR WATCH inside MULTI is not allowed");
+    return;
+  }
+  absl::StatusOr<int> slot = Router::CommandSlot(args);
+  if (!slot.ok()) {
+    ReplyError(Msg(slot.status()));
+    return;
+  }
+  if (tx_slot_ >= 0 && *slot != tx_slot_) {
+    ReplyError(Router::kCrossSlotError);
+    return;
+  }
+  const auto& table = worker_->table();
+  absl::StatusOr<Route> route =
+      table ? Router::RouteSlot(*table, *slot)
+            : absl::UnavailableError("CLUSTERDOWN no topology");
+  if (!route.ok()) {
+    ReplyError(Msg(route.status()));
+    return;
+  }
+  tx_slot_ = *slot;
+  if (tx_conn_ == nullptr || tx_conn_->addr() != route->addr) {
+    if (tx_conn_) tx_conn_->Close();
+    tx_conn_ = worker_->Dedicated(route->addr);
+  }
+  watching_ = true;
+  auto p = NewPending();
+  p->command = "watch";
+  tx_conn_->Send(net::EncodeCommand(args),
+                 [self = shared_from_this(), p](std::string_view reply) {
+                   self->Finish(p, reply);
+                 });
+}
+
+void Session::QueueInMulti(const CommandSpec* spec,
+                           std::vector<std::string>& args) {
+  if (spec == nullptr) {
+    multi_dirty_ = true;
+    ReplyError(UnknownCommandError(args));
+    return;
+  }
+  if (!spec->ArityOk(args.size())) {
+    multi_dirty_ = true;
+    ReplyError(WrongArityError(spec->name));
+    return;
+  }
+  if (spec->has(kCmdNoProxy) || spec->has(kCmdPubSub) || spec->has(kCmdSlot)) {
+    multi_dirty_ = true;
+    ReplyError(absl::StrCat("ERR command '", std::string(spec->name),
+                            "' is not supported inside MULTI by reborn-proxy"));
+    return;
+  }
+  absl::StatusOr<int> slot = Router::CommandSlot(args);
+  if (!slot.ok() || (*slot >= 0 && tx_slot_ >= 0 && *slot != tx_slot_)) {
+    multi_dirty_ = true;
+    ReplyError(slot.ok() ? std::string(Router::kCrossSlotError)
+                         : std::string(Msg(slot.status())));
+    return;
+  }
+  if (*slot >= 0) tx_slot_ = *slot;
+  multi_queue_.push_back(net::EncodeCommand(args));
+  Reply("+QUEUED\r\n");
+}
+
+void Session::ResetTransaction() {
+  in_multi_ = false;
+  multi_dirty_ = false;
+  watching_ = false;
+  tx_slot_ = -1;
+  multi_queue_.clear();
+}
+
+void Session::Exec() {
+  if (!in_multi_) {
+    ReplyError("ERR EXEC without MULTI");
+    return;
+  }
+  if (multi_dirty_) {
+    if (watching_ && tx_conn_)
+      tx_conn_->Send(net::EncodeCommand({"UNWATCH"}), nullptr);
+    ResetTransaction();
+    ReplyError("EXECABORT Transaction discarded because of previous errors.");
+    return;
+  }
+  auto p = NewPending();
+  p->command = "exec";
+  const auto& table = worker_->table();
+  absl::StatusOr<Route> route =
+      table ? Router::RouteSlot(*table, tx_slot_)
+            : absl::UnavailableError("CLUSTERDOWN no topology");
+  if (!route.ok()) {
+    ResetTransaction();
+    Finish(p, ErrorReply(Msg(route.status())));
+    return;
+  }
+  if (tx_conn_ == nullptr || tx_conn_->addr() != route->addr) {
+    if (tx_conn_) tx_conn_->Close();
+    tx_conn_ = worker_->Dedicated(route->addr);
+  }
+  std::string batch = net::EncodeCommand({"MULTI"});
+  for (const std::string& c : multi_queue_) batch += c;
+  // The replies of MULTI and of the queued commands (+OK, +QUEUED) were
+  // given by the proxy already; only EXEC's is relayed.
+  for (size_t i = 0; i <= multi_queue_.size(); ++i) {
+    tx_conn_->Send(i == 0 ? std::string_view(batch) : std::string_view(),
+                   nullptr);
+  }
+  tx_conn_->Send(net::EncodeCommand({"EXEC"}),
+                 [self = shared_from_this(), p](std::string_view reply) {
+                   self->Finish(p, reply);
+                 });
+  ResetTransaction();
+}
+
+void Session::Discard() {
+  if (!in_multi_) {
+    ReplyError("ERR DISCARD without MULTI");
+    return;
+  }
+  if (watching_ && tx_conn_) {
+    tx_conn_->Send(net::EncodeCommand({"UNWATCH"}), nullptr);
+  }
+  ResetTransaction();
+  Reply("+OK\r\n");
+}
+
+// ---------------------------------------------------------------- Pub/Sub
+
+void Session::PubSub(const std::string& cmd, std::vector<std::string>& args) {
+  if (pubsub_conn_ == nullptr) {
+    const auto& table = worker_->table();
+    absl::StatusOr<Route> route =
+        table ? Router::RouteSlot(*table, -1)
+              : absl::UnavailableError("CLUSTERDOWN no topology");
+    if (!route.ok()) {
+      ReplyError(Msg(route.status()));
+      return;
+    }
+    pubsub_conn_ = worker_->Dedicated(route->addr);
+    std::weak_ptr<Session> weak = weak_from_this();
+    pubsub_conn_->SetPushHandler([weak](std::string_view reply, bool closed) {
+      if (auto self = weak.lock()) self->OnPush(reply, closed);
+    });
+  }
+  if (cmd == "subscribe" || cmd == "psubscribe") in_pubsub_ = true;
+  pubsub_conn_->Send(net::EncodeCommand(args),
+                     [self = shared_from_this()](std::string_view reply) {
+                       self->OnPush(reply, true);  // backend unavailable
+                     });
+}
+
+void Session::OnPush(std::string_view reply, bool closed) {
+  if (closed_) return;
+  Reply(reply);
+  if (closed) {
+    // The subscriptions are gone with the backend connection.
+    close_after_reply_ = true;
+    in_pubsub_ = false;
+    Drain();
+    return;
+  }
+  std::vector<std::string_view> elems;
+  if (SplitArray(reply, &elems) && elems.size() == 3) {
+    auto kind = ParseBulkReply(elems[0]);
+    auto count = ParseIntegerReply(elems[2]);
+    if (kind && count && *count == 0 &&
+        (*kind == "unsubscribe" || *kind == "punsubscribe")) {
+      in_pubsub_ = false;
+    }
+  }
+}
+
+}  // namespace reborn::proxy

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "asio.hpp"
+#include "command/command_spec.h"
+#include "net/client_registry.h"
+#include "proxy/backend_conn.h"
+#include "proxy/proxy_impl.h"
+#include "reborn/router.h"
+#include "resp/request_parser.h"
+
+namespace reborn::proxy {
+
+// One client connection of the proxy, pinned to one Worker thread: every
+// member is touched only from that thread, so nothing is locked. Commands
+// are parsed as they arrive and dispatched at once (to backends, or answered
+// here); each gets a Pending entry in arrival order, completed whenever its
+// reply (or all the parts of a split command) comes back, and the completed
+// prefix of the queue is written to the client — so replies leave in order
+// while backends work in parallel.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Worker* worker, asio::ip::tcp::socket socket);
+  ~Session();
+
+  void Start(std::shared_ptr<net::ClientEntry> entry);
+  void RejectMaxClients();
+  // Stops reading and closes once pending replies are written.
+  void Shutdown();
+
+ private:
+  struct Pending {
+    std::string data;
+    bool done = false;
+    std::string_view command;  // static name for metrics
+    int64_t start_ns = 0;
+    int outstanding = 0;
+    std::vector<std::string> parts;
+  };
+  using PendingPtr = std::shared_ptr<Pending>;
+  using Callback = BackendConnection::Callback;
+
+  // I/O.
+  void ReadMore();
+  void OnRead(const asio::error_code& ec, size_t n);
+  void Drain();
+  void Flush();
+  void OnWritten(const asio::error_code& ec);
+  void Close();
+
+  // Queue.
+  PendingPtr NewPending();
+  void Finish(const PendingPtr& p, std::string_view reply);
+  void Reply(std::string_view raw);
+  void ReplyError(std::string_view text);
+  // A callback completing part `index` of `p`; when every part is in,
+  // `merge` builds the reply.
+  Callback PartCallback(const PendingPtr& p, size_t index,
+                        std::function<std::string(Pending&)> merge);
+
+  // Dispatch.
+  void Dispatch(std::vector<std::string>& args);
+  bool HandleLocal(const std::string& cmd, std::vector<std::string>& args);
+  void Forward(const CommandSpec& spec, std::vector<std::string>& args);
+  // Routes `args` (all keys in `slot`, -1 = keyless) on the current table
+  // and sends them, handling slots in pre_migrate (held) and migrate (the
+  // keys are moved to the target first). `cb` gets the reply.
+  void SendSlot(int slot, std::vector<std::string> args, bool readonly,
+                Callback cb);
+  void SendEncoded(const Route& route, const std::vector<std::string>& args,
+                   std::string encoded, Callback cb);
+
+  // Multi-key split (MGET MSET DEL UNLINK EXISTS TOUCH) and fan-out.
+  void Split(const std::string& cmd, std::vector<std::string>& args);
+  void FanOut(std::vector<std::string> args,
+              std::function<std::string(Pending&)> merge);
+  void Scan(std::vector<std::string>& args);
+  void Info(std::vector<std::string>& args);
+
+  // Local commands.
+  void Hello(std::vector<std::string>& args);
+  void Auth(std::vector<std::string>& args);
+  void CommandCmd(std::vector<std::string>& args);
+  void ClientCmd(std::vector<std::string>& args);
+
+  // Transactions: WATCH/MULTI/EXEC pinned to the slot of their keys.
+  void Watch(std::vector<std::string>& args);
+  void QueueInMulti(const CommandSpec* spec, std::vector<std::string>& args);
+  void Exec();
+  void Discard();
+  void ResetTransaction();
+
+  // Pub/Sub on a dedicated connection to the designated group.
+  void PubSub(const std::string& cmd, std::vector<std::string>& args);
+  void OnPush(std::string_view reply, bool closed);
+
+  // Blocking commands on a dedicated connection.
+  void Blocking(int slot, std::vector<std::string>& args);
+
+  Worker* worker_;
+  ProxyImpl* proxy_;
+  asio::ip::tcp::socket socket_;
+  std::shared_ptr<net::ClientEntry> entry_;
+  resp::RequestParser parser_;
+  std::vector<std::string> args_;
+  std::array<char, 16 * 1024> read_buf_;
+  std::string query_;
+  std::string out_;
+  std::string writing_;
+  std::deque<PendingPtr> pending_;
+  bool read_in_flight_ = false;
+  bool write_in_flight_ = false;
+  bool read_paused_ = false;
+  bool close_after_reply_ = false;
+  bool closed_ = false;
+  bool authed_ = false;
+  uint64_t id_ = 0;
+  std::string name_;
+
+  // Transaction state.
+  bool in_multi_ = false;
+  bool multi_dirty_ = false;
+  bool watching_ = false;
+  int tx_slot_ = -1;
+  std::vector<std::string> multi_queue_;  // encoded commands
+  std::shared_ptr<BackendConnection> tx_conn_;
+  std::shared_ptr<BackendConnection> block_conn_;
+  std::shared_ptr<BackendConnection> pubsub_conn_;
+  bool in_pubsub_ = false;
+};
+
+}  // namespace reborn::proxy

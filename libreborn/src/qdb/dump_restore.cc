@@ -1,0 +1,164 @@
+#include "qdb/dump_restore.h"
+
+#include "absl/strings/str_cat.h"
+#include "qdb/errors.h"
+#include "qdb/members.h"
+#include "qdb/numbers.h"
+#include "rdb/dump.h"
+#include "spdlog/spdlog.h"
+
+namespace reborn::qdb {
+namespace {
+
+// Redis 7.0 defaults of the *-max-* encoding thresholds.
+constexpr uint64_t kHashMaxListpackEntries = 128;
+constexpr size_t kHashMaxListpackValue = 64;
+constexpr uint64_t kSetMaxIntsetEntries = 512;
+
+absl::Status Unsupported(std::string_view what, DataType type) {
+  return RedisError(absl::StrCat("ERR ", std::string(what), " of a ",
+                                 std::string(TypeName(type)),
+                                 " is not supported yet"));
+}
+
+}  // namespace
+
+absl::StatusOr<rdb::Value> ReadValue(EngineCore& core, uint8_t db,
+                                     std::string_view key,
+                                     const Metadata& meta) {
+  Keyspace& ks = core.keyspace();
+  switch (meta.type) {
+    case DataType::kString:
+      return rdb::Value::String(meta.value);
+    case DataType::kHash: {
+      auto all = AllMembers(ks, db, key, meta.version);
+      if (!all.ok()) return all.status();
+      return rdb::Value::Hash(std::move(*all));
+    }
+    case DataType::kSet: {
+      auto all = AllMembers(ks, db, key, meta.version);
+      if (!all.ok()) return all.status();
+      std::vector<std::string> members;
+      members.reserve(all->size());
+      for (auto& p : *all) members.push_back(std::move(p.first));
+      return rdb::Value::Set(std::move(members));
+    }
+    case DataType::kList:  // lists: add the conversion here
+    case DataType::kZSet:  // sorted sets: add the conversion here
+      break;
+  }
+  return Unsupported("DUMP", meta.type);
+}
+
+absl::StatusOr<Metadata> WriteValue(EngineCore& core, Txn& txn, uint8_t db,
+                                    std::string_view key,
+                                    const rdb::Value& value) {
+  Metadata meta;
+  switch (value.type) {
+    case rdb::ValueType::kString:
+      meta.type = DataType::kString;
+      meta.value = value.str;
+      return meta;
+    case rdb::ValueType::kHash:
+      core.hashes().PutAll(txn, db, key, value.fields, &meta);
+      return meta;
+    case rdb::ValueType::kSet:
+      core.sets().PutAll(txn, db, key, value.items, &meta);
+      return meta;
+    case rdb::ValueType::kList:
+      return Unsupported("RESTORE", DataType::kList);
+    case rdb::ValueType::kZset:
+      return Unsupported("RESTORE", DataType::kZSet);
+  }
+  return RedisError(rdb::kDumpBadFormatError);
+}
+
+absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
+                                         std::string_view key,
+                                         const Metadata& meta) {
+  Keyspace& ks = core.keyspace();
+  switch (meta.type) {
+    case DataType::kString: {
+      int64_t v;
+      if (meta.value.size() <= 20 && ParseInt64(meta.value, &v)) return "int";
+      return meta.value.size() <= 44 ? "embstr" : "raw";
+    }
+    case DataType::kHash: {
+      if (meta.size > kHashMaxListpackEntries) return "hashtable";
+      auto all = AllMembers(ks, db, key, meta.version);
+      if (!all.ok()) return all.status();
+      for (const auto& [f, v] : *all) {
+        if (f.size() > kHashMaxListpackValue ||
+            v.size() > kHashMaxListpackValue) {
+          return "hashtable";
+        }
+      }
+      return "listpack";
+    }
+    case DataType::kSet: {
+      if (meta.size > kSetMaxIntsetEntries) return "hashtable";
+      auto all = AllMembers(ks, db, key, meta.version);
+      if (!all.ok()) return all.status();
+      for (const auto& p : *all) {
+        int64_t v;
+        if (!ParseInt64(p.first, &v)) return "hashtable";
+      }
+      return "intset";
+    }
+    case DataType::kList:
+      return "quicklist";
+    case DataType::kZSet:
+      return meta.size > 128 ? "skiplist" : "listpack";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::optional<std::string>> Dump(EngineCore& core, uint8_t db,
+                                                std::string_view key) {
+  auto meta = core.keyspace().Lookup(db, key);
+  if (!meta.ok()) return meta.status();
+  if (!*meta) return std::nullopt;
+  absl::StatusOr<rdb::Value> value = ReadValue(core, db, key, **meta);
+  if (!value.ok()) return value.status();
+  return rdb::EncodeDump(*value);
+}
+
+absl::Status Restore(EngineCore& core, uint8_t db, const RestoreArgs& args) {
+  Keyspace& ks = core.keyspace();
+  KeyLocks::Guard guard = ks.locks().Lock(db, args.key);
+  Txn txn(&ks);
+  auto old = ks.LookupForWrite(txn, db, args.key);
+  if (!old.ok()) return old.status();
+  auto fail = [&](absl::Status error) {
+    // Still commit the removal of an expired record found on the way.
+    if (absl::Status s = txn.Commit(); !s.ok()) return s;
+    return error;
+  };
+  if (!args.replace && *old) {
+    return fail(RedisError("BUSYKEY Target key name already exists."));
+  }
+  int64_t ttl;
+  if (!ParseInt64(args.ttl, &ttl)) return fail(RedisError(kNotIntegerText));
+  if (ttl < 0) return fail(RedisError("ERR Invalid TTL value, must be >= 0"));
+  std::string detail;
+  absl::StatusOr<rdb::Value> value =
+      rdb::DecodeDump(args.payload, rdb::Limits{}, &detail);
+  if (!value.ok()) {
+    if (!detail.empty()) spdlog::debug("RESTORE rejected: {}", detail);
+    return fail(value.status());
+  }
+  const Metadata* old_meta = *old ? &**old : nullptr;
+  if (ttl != 0 && !args.absttl) ttl += Keyspace::NowMs();
+  if (ttl != 0 && ttl <= Keyspace::NowMs()) {
+    // Already expired: Redis replies OK and only removes the old key.
+    if (old_meta) txn.DeleteKey(db, args.key, *old_meta);
+    return txn.Commit();
+  }
+  absl::StatusOr<Metadata> meta = WriteValue(core, txn, db, args.key, *value);
+  if (!meta.ok()) return fail(meta.status());
+  meta->expire_ms = ttl;
+  txn.PutMeta(db, args.key, old_meta, *meta);
+  return txn.Commit();
+}
+
+}  // namespace reborn::qdb

@@ -1,0 +1,174 @@
+// Blocking list and sorted-set commands. Each is its non-blocking sibling
+// (BLPOP -> LPOP, BLMOVE -> LMOVE, BZPOPMIN -> ZPOPMIN, BLMPOP -> LMPOP, ...)
+// run by a waiter that the BlockingRegistry serves when a write touches one
+// of its keys, with redis-server 7.0's replies, timeouts and FIFO order.
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "server/blocking.h"
+#include "server/qdb_server_impl.h"
+
+namespace reborn::server {
+namespace {
+
+bool IsNil(const std::string& reply) {
+  return reply == "$-1\r\n" || reply == "*-1\r\n" || reply == "_\r\n";
+}
+
+// The timeout argument in seconds (decimals allowed) as milliseconds;
+// 0 waits forever.
+bool ParseTimeout(const std::string& text, int64_t* ms, std::string* error) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(text, &seconds) || std::isnan(seconds) ||
+      std::isinf(seconds) || seconds > 1e12) {
+    *error = "ERR timeout is not a float or out of range";
+    return false;
+  }
+  if (seconds < 0) {
+    *error = "ERR timeout is negative";
+    return false;
+  }
+  *ms = static_cast<int64_t>(std::ceil(seconds * 1000));
+  return true;
+}
+
+struct BlockingForm {
+  const char* name;
+  const char* inner;  // the non-blocking command it runs
+  enum Shape { kKeyValue, kRaw, kKeyMemberScore } shape;
+};
+
+constexpr BlockingForm kForms[] = {
+    {"blpop", "lpop", BlockingForm::kKeyValue},
+    {"brpop", "rpop", BlockingForm::kKeyValue},
+    {"brpoplpush", "rpoplpush", BlockingForm::kRaw},
+    {"blmove", "lmove", BlockingForm::kRaw},
+    {"blmpop", "lmpop", BlockingForm::kRaw},
+    {"bzpopmin", "zpopmin", BlockingForm::kKeyMemberScore},
+    {"bzpopmax", "zpopmax", BlockingForm::kKeyMemberScore},
+    {"bzmpop", "zmpop", BlockingForm::kRaw},
+};
+
+}  // namespace
+
+std::string QdbServerImpl::RunInternal(int db, int protocol,
+                                       std::vector<std::string> args) {
+  const CommandTable::Entry* entry = table_.Find(args[0]);
+  if (entry == nullptr) return "-ERR unknown command\r\n";
+  std::string out;
+  resp::ReplyWriter writer(&out, protocol);
+  Session internal;
+  internal.db = db;
+  internal.protocol = protocol;
+  CommandContext ctx{internal, *entry->spec, args, writer};
+  entry->handler(ctx);
+  if (!out.empty() && out[0] != '-' && entry->spec->has(kCmdWrite) &&
+      !watches_.empty()) {
+    TouchWatchedKeys(internal, *entry->spec, args);
+  }
+  return out;
+}
+
+void QdbServerImpl::Blocking(CommandContext& ctx) {
+  auto& args = ctx.args;
+  const std::string name = absl::AsciiStrToLower(args[0]);
+  const BlockingForm* form = nullptr;
+  for (const auto& f : kForms) {
+    if (name == f.name) form = &f;
+  }
+  // Where the timeout is, and which arguments are the keys to wait on.
+  size_t timeout_at;
+  std::vector<std::string> keys;
+  std::vector<std::string> inner_tail;  // arguments of the inner command
+  if (name == "blmpop" || name == "bzmpop") {
+    timeout_at = 1;
+    inner_tail.assign(args.begin() + 2, args.end());
+    int64_t numkeys = 0;
+    if (absl::SimpleAtoi(args[2], &numkeys) && numkeys > 0 &&
+        static_cast<size_t>(numkeys) + 3 <= args.size()) {
+      keys.assign(args.begin() + 3, args.begin() + 3 + numkeys);
+    }
+  } else {
+    timeout_at = args.size() - 1;
+    inner_tail.assign(args.begin() + 1, args.end() - 1);
+    if (form->shape == BlockingForm::kRaw) {
+      keys = {args[1]};  // BRPOPLPUSH / BLMOVE wait on the source
+    } else {
+      keys = inner_tail;
+    }
+  }
+  int64_t timeout_ms = 0;
+  std::string error;
+  if (!ParseTimeout(args[timeout_at], &timeout_ms, &error)) {
+    ctx.reply.Error(error);
+    return;
+  }
+
+  auto waiter = std::make_shared<BlockingRegistry::Waiter>();
+  waiter->db = ctx.session.db;
+  waiter->keys = keys;
+  const int db = ctx.session.db;
+  const int protocol = ctx.session.protocol;
+  waiter->try_serve = [this, form, db, protocol, keys, inner_tail](
+                          bool first, std::string* reply, std::string* also) {
+    if (form->shape == BlockingForm::kRaw) {
+      std::vector<std::string> inner = {form->inner};
+      inner.insert(inner.end(), inner_tail.begin(), inner_tail.end());
+      std::string out = RunInternal(db, protocol, inner);
+      if (IsNil(out) || (!first && out[0] == '-')) return false;
+      *reply = std::move(out);
+      bool moves = form->inner == std::string_view("lmove") ||
+                   form->inner == std::string_view("rpoplpush");
+      if (moves && reply->front() != '-') *also = inner_tail[1];
+      return true;
+    }
+    for (const auto& key : keys) {
+      std::string out = RunInternal(db, protocol, {form->inner, key});
+      if (out[0] == '-') {
+        if (!first) continue;
+        *reply = std::move(out);
+        return true;
+      }
+      std::string encoded;
+      resp::ReplyWriter w(&encoded, protocol);
+      if (form->shape == BlockingForm::kKeyValue) {
+        if (IsNil(out)) continue;
+        w.ArrayHeader(2);
+        w.Bulk(key);
+        w.Raw(out);
+      } else {
+        if (out == "*0\r\n") continue;  // ZPOPMIN of a missing key
+        // "*2\r\n<member><score>" -> [key, member, score]
+        w.ArrayHeader(3);
+        w.Bulk(key);
+        w.Raw(std::string_view(out).substr(out.find('\n') + 1));
+      }
+      *reply = std::move(encoded);
+      return true;
+    }
+    return false;
+  };
+
+  std::string null_array;
+  resp::ReplyWriter(&null_array, protocol).NullArray();
+  // Inside EXEC a blocking command never blocks: it times out at once.
+  bool may_park = !(ctx.session.txn && ctx.session.txn->executing);
+  waiter->reply = std::make_shared<DeferredReply>(timeout_ms, null_array);
+  std::weak_ptr<BlockingRegistry::Waiter> weak = waiter;
+  waiter->reply->OnAbandon([this, weak] {
+    if (auto w = weak.lock()) blocking_.Remove(w.get());
+  });
+  std::string reply;
+  if (blocking_.ServeOrPark(waiter, may_park, &reply)) {
+    ctx.reply.Raw(reply);
+    return;
+  }
+  if (!may_park) {
+    ctx.reply.Raw(null_array);
+    return;
+  }
+  ctx.session.deferred = waiter->reply;
+}
+
+}  // namespace reborn::server

@@ -1,0 +1,138 @@
+"""Blocking list and sorted-set commands against redis-server: replies byte
+for byte, FIFO wake-up order, timeouts, keys deleted or changing type while
+clients wait, disconnects, and blocking commands inside MULTI."""
+
+import threading
+import time
+import unittest
+
+from harness import RawClient, encode, start_qdb, start_redis
+
+
+class BlockingAgainstRedis(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = start_redis()
+        cls.qdb = start_qdb("--engine", "rocksdb", "--io-threads", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.cleanup()
+        cls.qdb.cleanup()
+
+    def both(self):
+        return [self.redis.port, self.qdb.port]
+
+    def compare(self, *commands):
+        r, q = RawClient(self.redis.port), RawClient(self.qdb.port)
+        for cmd in [["FLUSHALL"]] + list(commands):
+            self.assertEqual(r.call(*cmd), q.call(*cmd), cmd)
+        r.close()
+        q.close()
+
+    def test_immediate_replies_and_errors(self):
+        self.compare(["RPUSH", "l", "a", "b"], ["BLPOP", "x", "l", "1"],
+                     ["BRPOP", "l", "1"], ["BLPOP", "l", "0.01"],
+                     ["SET", "s", "v"], ["BLPOP", "s", "1"],
+                     ["BLPOP", "l", "-1"], ["BLPOP", "l", "abc"],
+                     ["ZADD", "z", "1", "a", "2", "b"],
+                     ["BZPOPMIN", "z", "1"], ["BZPOPMAX", "z", "1"],
+                     ["BZPOPMIN", "z", "0.01"],
+                     ["RPUSH", "src", "1", "2"],
+                     ["BLMOVE", "src", "dst", "LEFT", "RIGHT", "1"],
+                     ["BRPOPLPUSH", "src", "dst", "1"],
+                     ["LRANGE", "dst", "0", "-1"],
+                     ["RPUSH", "m", "1", "2", "3"],
+                     ["BLMPOP", "1", "2", "x", "m", "LEFT", "COUNT", "2"],
+                     ["BLMPOP", "1", "0", "m", "LEFT"],
+                     ["ZADD", "zz", "1", "a"],
+                     ["BZMPOP", "1", "1", "zz", "MIN"],
+                     ["MULTI"], ["BLPOP", "empty", "0"], ["EXEC"])
+
+    def test_wakeup_order_is_fifo_across_threads(self):
+        for port in self.both():
+            waiters = [RawClient(port) for _ in range(4)]
+            for i, w in enumerate(waiters):
+                w.send(encode("BLPOP", "q", "5"))
+                time.sleep(0.05)
+            pusher = RawClient(port)
+            pusher.call("RPUSH", "q", "0", "1", "2", "3")
+            for i, w in enumerate(waiters):
+                self.assertEqual(w.read_reply(),
+                                 b"*2\r\n$1\r\nq\r\n$1\r\n%d\r\n" % i, port)
+                w.close()
+            pusher.close()
+
+    def test_timeout_and_type_change_while_waiting(self):
+        for port in self.both():
+            w, other = RawClient(port), RawClient(port)
+            other.call("DEL", "t")
+            w.send(encode("BLPOP", "t", "0.5"))
+            time.sleep(0.1)
+            other.call("SET", "t", "string")  # wrong type: stays blocked
+            start = time.time()
+            self.assertEqual(w.read_reply(), b"*-1\r\n", port)
+            self.assertGreater(time.time() - start, 0.2)
+            other.call("DEL", "t")
+            w.close()
+            other.close()
+
+    def test_disconnected_waiter_does_not_take_the_value(self):
+        for port in self.both():
+            gone, waiter, pusher = RawClient(port), RawClient(port), RawClient(port)
+            pusher.call("DEL", "d")
+            gone.send(encode("BLPOP", "d", "0"))
+            time.sleep(0.1)
+            waiter.send(encode("BLPOP", "d", "5"))
+            time.sleep(0.1)
+            gone.close()
+            time.sleep(0.2)
+            pusher.call("RPUSH", "d", "v")
+            self.assertEqual(waiter.read_reply(),
+                             b"*2\r\n$1\r\nd\r\n$1\r\nv\r\n", port)
+            waiter.close()
+            pusher.close()
+
+    def test_pipelined_commands_wait_behind_a_blocked_one(self):
+        for port in self.both():
+            c, pusher = RawClient(port), RawClient(port)
+            pusher.call("DEL", "p")
+            c.send(encode("BLPOP", "p", "5") + encode("PING"))
+            time.sleep(0.2)
+            pusher.call("LPUSH", "p", "x")
+            self.assertEqual(c.read_reply(), b"*2\r\n$1\r\np\r\n$1\r\nx\r\n")
+            self.assertEqual(c.read_reply(), b"+PONG\r\n")
+            c.close()
+            pusher.close()
+
+    def test_many_producers_and_consumers_lose_nothing(self):
+        port = self.qdb.port
+        n = 200
+        got = []
+        lock = threading.Lock()
+
+        def consume():
+            c = RawClient(port)
+            while True:
+                reply = c.call("BLPOP", "work", "2")
+                if reply == b"*-1\r\n":
+                    break
+                with lock:
+                    got.append(reply.split(b"\r\n")[4])
+            c.close()
+
+        consumers = [threading.Thread(target=consume) for _ in range(4)]
+        for t in consumers:
+            t.start()
+        producer = RawClient(port)
+        for i in range(n):
+            producer.call("RPUSH", "work", str(i))
+        for t in consumers:
+            t.join()
+        producer.close()
+        self.assertEqual(sorted(int(x) for x in got), list(range(n)))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

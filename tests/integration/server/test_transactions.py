@@ -1,0 +1,116 @@
+"""MULTI/EXEC/DISCARD/WATCH/UNWATCH against a real redis-server: the same
+sequences, replies compared byte for byte; WATCH invalidated by other
+clients and by expiry; EXEC atomic with respect to other clients."""
+
+import threading
+import time
+import unittest
+
+import redis
+
+from harness import RawClient, start_qdb, start_redis
+
+SEQUENCES = [
+    [["MULTI"], ["SET", "a", "1"], ["INCR", "a"], ["GET", "a"], ["EXEC"]],
+    [["MULTI"], ["SET", "a", "1"], ["DISCARD"], ["GET", "a"]],
+    [["EXEC"], ["DISCARD"], ["MULTI"], ["MULTI"], ["EXEC"]],
+    [["MULTI"], ["NOSUCH"], ["SET", "a", "1"], ["EXEC"], ["GET", "a"]],
+    [["MULTI"], ["GET"], ["EXEC"]],
+    [["MULTI"], ["SET", "s", "x"], ["INCR", "s"], ["GET", "s"], ["EXEC"]],
+    [["MULTI"], ["WATCH", "a"], ["EXEC"]],
+    [["WATCH", "a"], ["SET", "a", "2"], ["MULTI"], ["GET", "a"], ["EXEC"]],
+    [["WATCH", "a"], ["UNWATCH"], ["SET", "a", "3"], ["MULTI"], ["GET", "a"],
+     ["EXEC"]],
+    [["SET", "b", "1"], ["WATCH", "b"], ["MULTI"], ["DEL", "b"], ["EXEC"],
+     ["EXISTS", "b"]],
+    [["MULTI"], ["PING"], ["ECHO", "x"], ["EXEC"]],
+    [["MULTI"], ["EXEC"]],
+]
+
+
+class TransactionsAgainstRedis(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = start_redis()
+        cls.qdb = start_qdb("--engine", "memory")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.cleanup()
+        cls.qdb.cleanup()
+
+    def test_sequences_match_redis(self):
+        for seq in SEQUENCES:
+            r, q = RawClient(self.redis.port), RawClient(self.qdb.port)
+            for cmd in [["FLUSHALL"]] + seq:
+                self.assertEqual(r.call(*cmd), q.call(*cmd), (seq, cmd))
+            r.close()
+            q.close()
+
+    def test_watch_invalidated_by_another_client(self):
+        for port in (self.redis.port, self.qdb.port):
+            a, b = RawClient(port), RawClient(port)
+            a.call("SET", "w", "1")
+            self.assertEqual(a.call("WATCH", "w"), b"+OK\r\n")
+            b.call("SET", "w", "2")
+            a.call("MULTI")
+            a.call("SET", "w", "3")
+            self.assertEqual(a.call("EXEC"), b"*-1\r\n", port)
+            self.assertEqual(a.call("GET", "w"), b"$1\r\n2\r\n")
+            a.close()
+            b.close()
+
+    def test_watch_invalidated_by_expiry(self):
+        for port in (self.redis.port, self.qdb.port):
+            a = RawClient(port)
+            a.call("SET", "e", "1", "PX", "100")
+            a.call("WATCH", "e")
+            time.sleep(0.3)
+            a.call("MULTI")
+            a.call("SET", "x", "1")
+            self.assertEqual(a.call("EXEC"), b"*-1\r\n", port)
+            a.close()
+
+    def test_exec_is_atomic(self):
+        r = redis.Redis(port=self.qdb.port)
+        r.set("c1", 0)
+        r.set("c2", 0)
+        stop = threading.Event()
+        bad = []
+
+        def writer():
+            w = redis.Redis(port=self.qdb.port)
+            while not stop.is_set():
+                p = w.pipeline(transaction=True)
+                p.incr("c1")
+                p.incr("c2")
+                p.execute()
+            w.close()
+
+        def reader():
+            rd = redis.Redis(port=self.qdb.port)
+            deadline = time.time() + 2
+            while time.time() < deadline:
+                p = rd.pipeline(transaction=True)
+                p.get("c1")
+                p.get("c2")
+                a, b = p.execute()
+                if a != b:
+                    bad.append((a, b))
+            rd.close()
+
+        threads = [threading.Thread(target=writer) for _ in range(2)]
+        for t in threads:
+            t.start()
+        reader()
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(bad, [])
+        self.assertEqual(r.get("c1"), r.get("c2"))
+        r.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,196 @@
+// The in-process Client against two real redis-server groups (started here;
+// redis-server is a test dependency), and an embedded Proxy in front of the
+// same groups: both must route identically.
+#include "reborn/client.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "net/sync_client.h"
+#include "reborn/proxy.h"
+
+extern char** environ;
+
+namespace reborn {
+namespace {
+
+std::string Cat(std::string_view prefix, int64_t n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A redis-server child process, killed on destruction.
+class RedisProcess {
+ public:
+  RedisProcess() : port_(FreePort()) {
+    std::string port = std::to_string(port_);
+    std::vector<std::string> argv = {
+        "redis-server", "--port", port,           "--bind", "127.0.0.1",
+        "--save",       "",       "--appendonly", "no"};
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    posix_spawnp(&pid_, "redis-server", nullptr, nullptr, cargv.data(),
+                 environ);
+    for (int i = 0; i < 200; ++i) {
+      auto c = net::SyncClient::Connect("127.0.0.1", port_,
+                                        std::chrono::milliseconds(200));
+      if (c.ok()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ~RedisProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::string addr() const { return Cat("127.0.0.1:", port_); }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = Client::Open(
+        absl::StrCat("static://", g1_.addr(), ",", g2_.addr()), "");
+    ASSERT_TRUE(c.ok()) << c.status();
+    client_ = std::move(*c);
+  }
+  int64_t DbSize(const RedisProcess& p) {
+    auto c = net::SyncClient::Connect("127.0.0.1", p.port(),
+                                      std::chrono::milliseconds(1000));
+    return c->Call({"DBSIZE"})->integer;
+  }
+
+  RedisProcess g1_, g2_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ClientTest, ExecuteRoutesKeysToBothGroups) {
+  for (int i = 0; i < 50; ++i) {
+    auto r = client_->Execute({"SET", Cat("k", i), "v"});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->type, Reply::Type::kStatus);
+  }
+  EXPECT_GT(DbSize(g1_), 0);
+  EXPECT_GT(DbSize(g2_), 0);
+  EXPECT_EQ(DbSize(g1_) + DbSize(g2_), 50);
+  EXPECT_EQ(client_->Execute({"GET", "k7"})->str, "v");
+}
+
+TEST_F(ClientTest, SplitCommandsMerge) {
+  std::vector<std::string> mset = {"MSET"};
+  std::vector<std::string> mget = {"MGET"};
+  for (int i = 0; i < 20; ++i) {
+    mset.push_back(Cat("m", i));
+    mset.push_back(std::to_string(i));
+    mget.push_back(Cat("m", i));
+  }
+  mget.push_back("missing");
+  EXPECT_EQ(client_->Execute(mset)->str, "OK");
+  auto r = client_->Execute(mget);
+  ASSERT_EQ(r->elements.size(), 21u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(r->elements[i].str, std::to_string(i));
+  EXPECT_TRUE(r->elements[20].is_nil());
+  EXPECT_EQ(client_->Execute({"DEL", "m1", "m2", "m3", "nope"})->integer, 3);
+  EXPECT_EQ(client_->Execute({"EXISTS", "m1", "m4", "m5"})->integer, 2);
+}
+
+TEST_F(ClientTest, CrossSlotIsAnErrorReply) {
+  auto r = client_->Execute({"SINTER", "a", "b", "c"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->str, "CROSSSLOT Keys in request don't hash to the same slot");
+  EXPECT_FALSE(client_->Execute({}).ok());
+}
+
+TEST_F(ClientTest, BatchKeepsOrderAcrossGroups) {
+  std::vector<std::vector<std::string>> batch;
+  for (int i = 0; i < 30; ++i) {
+    batch.push_back({"INCRBY", Cat("c", i % 7), "1"});
+  }
+  batch.push_back({"MGET", "c0", "c1", "c2"});
+  auto r = client_->ExecuteBatch(batch);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 31u);
+  EXPECT_EQ((*r)[0].integer, 1);
+  EXPECT_EQ((*r)[7].integer, 2);
+  EXPECT_EQ((*r)[29].integer, 5);  // c1: i = 1, 8, 15, 22, 29
+  EXPECT_EQ((*r)[30].elements[1].str, "5");
+}
+
+TEST_F(ClientTest, ThreadSafe) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 100; ++i) {
+        (void)client_->Execute({"INCR", Cat("shared", i % 10)});
+      }
+      (void)t;
+    });
+  }
+  for (auto& t : threads) t.join();
+  int64_t total = 0;
+  for (int i = 0; i < 10; ++i) {
+    total += std::stoll(client_->Execute({"GET", Cat("shared", i)})->str);
+  }
+  EXPECT_EQ(total, 400);
+}
+
+TEST_F(ClientTest, EmbeddedProxyAgreesWithClient) {
+  auto table =
+      SlotTable::FromAddressList(absl::StrCat(g1_.addr(), ",", g2_.addr()));
+  ProxyOptions options;
+  options.addr = "127.0.0.1:0";
+  options.threads = 1;
+  auto proxy = Proxy::Start(options, MakeStaticSource(*table));
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  auto conn = net::SyncClient::Connect("127.0.0.1", (*proxy)->port(),
+                                       std::chrono::milliseconds(2000));
+  ASSERT_TRUE(conn.ok());
+  for (int i = 0; i < 20; ++i) {
+    (void)client_->Execute({"SET", Cat("e", i), std::to_string(i)});
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto r = conn->Call({"GET", Cat("e", i)});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->str, std::to_string(i));
+  }
+  EXPECT_EQ(conn->Call({"DBSIZE"})->integer, 20);
+  (*proxy)->Stop();
+}
+
+TEST_F(ClientTest, UnknownSchemesFail) {
+  auto c = Client::Open("nosuch://127.0.0.1:2181", "p");
+  EXPECT_FALSE(c.ok());
+}
+
+}  // namespace
+}  // namespace reborn
