@@ -92,6 +92,9 @@ def store_servers():
 SUITES = {
     "ping": ("ping_inline,ping_mbulk", 0, store_servers),
     "kv": ("set,get,incr,mset", 100000, store_servers),
+    # Data types (issue 4). redis-benchmark fills mylist with its
+    # "LPUSH (needed to benchmark LRANGE)" row before lrange_100.
+    "types": ("lpush,rpop,sadd,hset,zadd,lrange_100", 100000, store_servers),
     # redis direct vs nutcracker vs reborn-proxy (see proxy_servers).
     "proxy": ("set,get,mset", 100000, proxy_servers),
 }
@@ -152,7 +155,7 @@ def main():
     parser.add_argument("--requests", type=int, default=200000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--suite", default="ping,kv,proxy",
+    parser.add_argument("--suite", default="ping,kv,types,proxy",
                         help="comma-separated: " + ",".join(SUITES))
     args = parser.parse_args()
     harness.BUILD_DIR = os.path.abspath(args.build_dir)

@@ -2,8 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "qdb/errors.h"
+#include "qdb/lists.h"
 #include "qdb/members.h"
 #include "qdb/numbers.h"
+#include "qdb/zsets.h"
 #include "rdb/dump.h"
 #include "spdlog/spdlog.h"
 
@@ -14,6 +16,8 @@ namespace {
 constexpr uint64_t kHashMaxListpackEntries = 128;
 constexpr size_t kHashMaxListpackValue = 64;
 constexpr uint64_t kSetMaxIntsetEntries = 512;
+constexpr uint64_t kZsetMaxListpackEntries = 128;
+constexpr size_t kZsetMaxListpackValue = 64;
 
 absl::Status Unsupported(std::string_view what, DataType type) {
   return RedisError(absl::StrCat("ERR ", std::string(what), " of a ",
@@ -43,9 +47,21 @@ absl::StatusOr<rdb::Value> ReadValue(EngineCore& core, uint8_t db,
       for (auto& p : *all) members.push_back(std::move(p.first));
       return rdb::Value::Set(std::move(members));
     }
-    case DataType::kList:  // lists: add the conversion here
-    case DataType::kZSet:  // sorted sets: add the conversion here
-      break;
+    case DataType::kList: {
+      auto items = core.lists().All(db, key, meta);
+      if (!items.ok()) return items.status();
+      return rdb::Value::List(std::move(*items));
+    }
+    case DataType::kZSet: {
+      auto all = core.zsets().AllOf(db, key, meta);
+      if (!all.ok()) return all.status();
+      std::vector<std::pair<std::string, double>> scores;
+      scores.reserve(all->size());
+      for (ScoredMember& m : *all) {
+        scores.emplace_back(std::move(m.member), m.score);
+      }
+      return rdb::Value::Zset(std::move(scores));
+    }
   }
   return Unsupported("DUMP", meta.type);
 }
@@ -66,9 +82,17 @@ absl::StatusOr<Metadata> WriteValue(EngineCore& core, Txn& txn, uint8_t db,
       core.sets().PutAll(txn, db, key, value.items, &meta);
       return meta;
     case rdb::ValueType::kList:
-      return Unsupported("RESTORE", DataType::kList);
-    case rdb::ValueType::kZset:
-      return Unsupported("RESTORE", DataType::kZSet);
+      core.lists().PutAll(txn, db, key, value.items, &meta);
+      return meta;
+    case rdb::ValueType::kZset: {
+      std::vector<ScoredMember> members;
+      members.reserve(value.scores.size());
+      for (const auto& [member, score] : value.scores) {
+        members.push_back({member, score});
+      }
+      core.zsets().PutAll(txn, db, key, members, &meta);
+      return meta;
+    }
   }
   return RedisError(rdb::kDumpBadFormatError);
 }
@@ -106,9 +130,18 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
       return "intset";
     }
     case DataType::kList:
+      // Redis 7.0 stores every list as a quicklist (of listpack nodes);
+      // OBJECT ENCODING answers "listpack" for small lists only from 7.2.
       return "quicklist";
-    case DataType::kZSet:
-      return meta.size > 128 ? "skiplist" : "listpack";
+    case DataType::kZSet: {
+      if (meta.size > kZsetMaxListpackEntries) return "skiplist";
+      auto all = core.zsets().AllOf(db, key, meta);
+      if (!all.ok()) return all.status();
+      for (const ScoredMember& m : *all) {
+        if (m.member.size() > kZsetMaxListpackValue) return "skiplist";
+      }
+      return "listpack";
+    }
   }
   return "unknown";
 }

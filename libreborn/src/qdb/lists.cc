@@ -464,4 +464,28 @@ absl::StatusOr<std::optional<std::string>> Lists::Move(uint8_t db,
   return value;
 }
 
+absl::StatusOr<std::vector<std::string>> Lists::All(uint8_t db,
+                                                    std::string_view key,
+                                                    const Metadata& meta) {
+  std::vector<std::string> out;
+  absl::Status s =
+      ReadRange(db, key, meta, meta.list_head, meta.list_tail, &out);
+  if (!s.ok()) return s;
+  if (out.size() != meta.size) return absl::DataLossError("list size mismatch");
+  return out;
+}
+
+void Lists::PutAll(Txn& txn, uint8_t db, std::string_view key,
+                   const std::vector<std::string>& items, Metadata* meta) {
+  meta->type = DataType::kList;
+  meta->version = ks_.NextVersion();
+  meta->list_head = meta->list_tail = kInitialIndex;
+  for (const std::string& v : items) {
+    txn.batch().Put(Column::kMembers,
+                    ListElementKey(db, key, meta->version, meta->list_tail++),
+                    v);
+  }
+  meta->size = meta->list_tail - meta->list_head;
+}
+
 }  // namespace reborn::qdb

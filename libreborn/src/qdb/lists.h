@@ -64,6 +64,14 @@ class Lists {
                                                   std::string_view dst,
                                                   End from, End to);
 
+  // Every element of one list version, in order (DUMP, OBJECT ENCODING).
+  absl::StatusOr<std::vector<std::string>> All(uint8_t db, std::string_view key,
+                                               const Metadata& meta);
+  // Writes `items` as the elements of a new list version into `txn` and
+  // fills `meta` (type, version, size, head, tail). Used by RESTORE.
+  void PutAll(Txn& txn, uint8_t db, std::string_view key,
+              const std::vector<std::string>& items, Metadata* meta);
+
  private:
   // Live list metadata or nullopt; WRONGTYPE for other types.
   absl::StatusOr<std::optional<Metadata>> Get(uint8_t db, std::string_view key);

@@ -536,4 +536,28 @@ absl::StatusOr<std::optional<std::vector<ScoredMember>>> ZSets::All(
   return out;
 }
 
+absl::StatusOr<std::vector<ScoredMember>> ZSets::AllOf(uint8_t db,
+                                                       std::string_view key,
+                                                       const Metadata& meta) {
+  std::vector<ScoredMember> out;
+  out.reserve(meta.size);
+  absl::Status s =
+      Walk(db, key, meta, false, std::nullopt, [&](ScoredMember& m) {
+        out.push_back(std::move(m));
+        return true;
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+void ZSets::PutAll(Txn& txn, uint8_t db, std::string_view key,
+                   const std::vector<ScoredMember>& members, Metadata* meta) {
+  meta->type = DataType::kZSet;
+  meta->version = ks_.NextVersion();
+  meta->size = members.size();
+  for (const ScoredMember& m : members) {
+    PutMember(txn, db, key, meta->version, m.member, m.score);
+  }
+}
+
 }  // namespace reborn::qdb

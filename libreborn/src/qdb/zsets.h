@@ -107,6 +107,14 @@ class ZSets {
   // with score 1 when `allow_sets` (ZUNION and friends).
   absl::StatusOr<std::optional<std::vector<ScoredMember>>> All(
       uint8_t db, std::string_view key, bool allow_sets);
+  // Every member of one zset version in score order (DUMP, OBJECT ENCODING).
+  absl::StatusOr<std::vector<ScoredMember>> AllOf(uint8_t db,
+                                                  std::string_view key,
+                                                  const Metadata& meta);
+  // Writes `members` (unique) as a new zset version into `txn` and fills
+  // `meta` (type, version, size). Used by RESTORE.
+  void PutAll(Txn& txn, uint8_t db, std::string_view key,
+              const std::vector<ScoredMember>& members, Metadata* meta);
 
  private:
   absl::StatusOr<std::optional<Metadata>> Get(uint8_t db, std::string_view key);
