@@ -272,7 +272,10 @@ absl::StatusOr<int64_t> Slots::MoveKeys(const MigrateTarget& target, uint8_t db,
     int64_t ttl = 0;
     if (meta->expire_ms != 0) {
       ttl = meta->expire_ms - now;
-      if (ttl <= 0) continue;  // expires now; let expiry have it
+      if (ttl <= 0) {  // expired meanwhile: drop it with the batch
+        txn.DeleteKey(db, keys[i], *meta);
+        continue;
+      }
     }
     absl::StatusOr<rdb::Value> value = ReadValue(core_, db, keys[i], *meta);
     if (!value.ok()) return value.status();
@@ -317,18 +320,14 @@ absl::StatusOr<int64_t> Slots::MigrateKey(const MigrateTarget& target,
 absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlot(
     const MigrateTarget& target, uint8_t db, uint16_t slot, bool tag) {
   int64_t moved = 0;
-  // Skips keys that turn out expired (they move as 0) until one moves.
+  // Expired keys move as 0 and are removed; try the next one.
   for (int attempts = 0; attempts < 16 && moved == 0; ++attempts) {
     auto first = FirstKeys(db, slot, 1);
     if (!first.ok()) return first.status();
     if (first->empty()) break;
     auto n = MigrateKey(target, db, first->front(), tag);
     if (!n.ok()) return n.status();
-    moved = *n;
-    if (moved == 0) {
-      // Expired record: remove it so the slot drains.
-      if (auto d = core_.keys().Del(db, *first); !d.ok()) return d.status();
-    }
+    moved = *n;  // 0: the key expired and MoveKeys removed it
   }
   auto left = Count(db, slot);
   if (!left.ok()) return left.status();
@@ -366,10 +365,6 @@ absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlotBatch(
     auto n = MoveKeys(target, db, keys, &bytes);
     if (!n.ok()) return n.status();
     moved += *n;
-    if (static_cast<size_t>(*n) < keys.size()) {
-      // Some were expired or vanished: drop what is left of them.
-      if (auto d = core_.keys().Del(db, keys); !d.ok()) return d.status();
-    }
     if (first->size() < want) break;
   }
   auto left = Count(db, slot);

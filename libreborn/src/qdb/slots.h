@@ -106,7 +106,8 @@ class Slots {
   absl::StatusOr<std::vector<std::string>> FirstKeys(uint8_t db, uint16_t slot,
                                                      size_t limit);
   // Moves `keys` in one SLOTSRESTORE holding their locks; returns the keys
-  // moved and adds the payload bytes sent to `*bytes`.
+  // moved and adds the payload bytes sent to `*bytes`. Expired keys are
+  // removed in the batch that removes the moved ones.
   absl::StatusOr<int64_t> MoveKeys(const MigrateTarget& target, uint8_t db,
                                    const std::vector<std::string>& keys,
                                    size_t* bytes);
