@@ -34,6 +34,8 @@ struct QdbOptions {
   // the time budget of one cycle.
   int expiry_hz = 10;
   int expiry_cycle_budget_ms = 25;
+  // AUTH password of the targets SLOTSMGRT* moves keys to (empty = none).
+  std::string migrate_target_password;
 };
 
 // The QDB engine: a Redis-compatible store (16 databases) over RocksDB,

@@ -243,6 +243,7 @@ constexpr CommandSpec kSpecs[] = {
     {"slotsmgrttagone", 5, W | SL, 4, 4, 1},
     {"slotsmgrtslot", 5, W | SL | X, 0, 0, 0},
     {"slotsmgrttagslot", 5, W | SL | X, 0, 0, 0},
+    {"slotsmgrttagslotbatch", 7, W | SL | X, 0, 0, 0},
 };
 
 using SpecIndex = absl::flat_hash_map<std::string_view, const CommandSpec*>;

@@ -61,5 +61,8 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
 void RegisterZSetCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
+// Codis' SLOTS* commands.
+void RegisterSlotCommands(EngineCore& core, CommandTable& table,
+                          absl::Status* status);
 
 }  // namespace reborn::qdb

@@ -31,6 +31,7 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterDumpCommands(engine.core(), table, &status);
   qdb::RegisterListCommands(engine.core(), table, &status);
   qdb::RegisterZSetCommands(engine.core(), table, &status);
+  qdb::RegisterSlotCommands(engine.core(), table, &status);
   return status;
 }
 

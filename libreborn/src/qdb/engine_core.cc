@@ -48,6 +48,8 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   core->sets_ = std::make_unique<Sets>(*core->keyspace_);
   core->lists_ = std::make_unique<Lists>(*core->keyspace_);
   core->zsets_ = std::make_unique<ZSets>(*core->keyspace_);
+  core->slots_ =
+      std::make_unique<Slots>(*core, options.migrate_target_password);
 
   absl::Status status;
   RegisterStringCommands(*core, core->table_, &status);
@@ -57,6 +59,7 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   RegisterDumpCommands(*core, core->table_, &status);
   RegisterListCommands(*core, core->table_, &status);
   RegisterZSetCommands(*core, core->table_, &status);
+  RegisterSlotCommands(*core, core->table_, &status);
   if (!status.ok()) return status;
   if (options.expiry_hz > 0) {
     core->background_ = std::thread([c = core.get()] { c->BackgroundLoop(); });

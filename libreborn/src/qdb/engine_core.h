@@ -14,6 +14,7 @@
 #include "qdb/keyspace.h"
 #include "qdb/lists.h"
 #include "qdb/sets.h"
+#include "qdb/slots.h"
 #include "qdb/strings.h"
 #include "qdb/zsets.h"
 #include "reborn/qdb_engine.h"
@@ -46,6 +47,7 @@ class EngineCore {
   Sets& sets() { return *sets_; }
   Lists& lists() { return *lists_; }
   ZSets& zsets() { return *zsets_; }
+  Slots& slots() { return *slots_; }
   CommandTable& table() { return table_; }
   const QdbOptions& options() const { return options_; }
   int64_t start_time_ms() const { return start_time_ms_; }
@@ -68,6 +70,7 @@ class EngineCore {
   std::unique_ptr<Sets> sets_;
   std::unique_ptr<Lists> lists_;
   std::unique_ptr<ZSets> zsets_;
+  std::unique_ptr<Slots> slots_;
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};
 

@@ -75,6 +75,8 @@ Config::Config() {
   add("timeout", T::kInt, "0", true, 0, INT32_MAX);
   add("tcp-keepalive", T::kInt, "300", true, 0, INT32_MAX);
   add("requirepass", T::kString, "", true);
+  // Password for the targets of SLOTSMGRT* (read at start).
+  add("migrate-target-password", T::kString, "", false);
   add("client-query-buffer-limit", T::kMemory, "1073741824", true, 1024 * 1024);
   add("proto-max-bulk-len", T::kMemory, "536870912", true, 1024 * 1024);
   add("proto-max-multibulk-len", T::kInt, "1073741824", true, 1, INT32_MAX);

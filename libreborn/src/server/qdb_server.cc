@@ -91,6 +91,8 @@ absl::Status QdbServerImpl::OpenEngine() {
   options.bloom_bits = static_cast<int>(config_->GetInt("bloom-bits-per-key"));
   options.proto_max_bulk_len = config_->GetInt("proto-max-bulk-len");
   options.expiry_hz = static_cast<int>(config_->GetInt("hz"));
+  options.migrate_target_password =
+      config_->GetString("migrate-target-password");
   auto engine = QdbEngine::Open(options);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);

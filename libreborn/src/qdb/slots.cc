@@ -1,0 +1,403 @@
+#include "qdb/slots.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "qdb/dump_restore.h"
+#include "qdb/engine_core.h"
+#include "qdb/errors.h"
+#include "rdb/dump.h"
+#include "reborn/slot.h"
+
+namespace reborn::qdb {
+namespace {
+
+using storage::Column;
+
+constexpr size_t kMaxCursors = 4096;
+constexpr size_t kMaxIdlePerTarget = 16;
+constexpr size_t kDeleteBatch = 256;
+
+std::unique_ptr<storage::Iterator> MetaRange(Keyspace& ks, std::string lower,
+                                             std::string upper) {
+  storage::ReadOptions ro;
+  ro.lower_bound = std::move(lower);
+  ro.upper_bound = std::move(upper);
+  ro.fill_cache = false;
+  return ks.store().NewIterator(ro, Column::kMeta);
+}
+
+std::string PoolKey(const MigrateTarget& t) {
+  return absl::StrCat(t.host, ":", t.port, "/", t.db, "/", t.timeout.count());
+}
+
+absl::Status MigrateError(std::string_view what) {
+  return RedisError(absl::StrCat("ERR slots migration: ", ToAbsl(what)));
+}
+
+}  // namespace
+
+Slots::Slots(EngineCore& core, std::string target_password)
+    : core_(core),
+      ks_(core.keyspace()),
+      password_(std::move(target_password)) {}
+
+absl::StatusOr<uint64_t> Slots::Count(uint8_t db, uint16_t slot) {
+  auto info = Info(db, slot, 1);
+  if (!info.ok()) return info.status();
+  return info->empty() ? 0 : info->front().second;
+}
+
+absl::StatusOr<std::vector<std::pair<uint16_t, uint64_t>>> Slots::Info(
+    uint8_t db, int start, int count) {
+  std::vector<std::pair<uint16_t, uint64_t>> out;
+  start = std::clamp(start, 0, kSlotCount);
+  const int end = static_cast<int>(
+      std::min<int64_t>(kSlotCount, static_cast<int64_t>(start) + count));
+  if (start >= end) return out;
+  auto it = MetaRange(ks_, SlotBegin(db, static_cast<uint16_t>(start)),
+                      SlotEnd(db, static_cast<uint16_t>(end - 1)));
+  const int64_t now = Keyspace::NowMs();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint8_t d;
+    uint16_t slot;
+    std::string_view key;
+    DataType type;
+    int64_t expire_ms;
+    if (!DecodeMetaKey(it->key(), &d, &slot, &key) ||
+        !DecodeMetadataHeader(it->value(), &type, &expire_ms).ok()) {
+      return absl::DataLossError("corrupt metadata record");
+    }
+    if (expire_ms != 0 && expire_ms <= now) continue;
+    if (out.empty() || out.back().first != slot) out.emplace_back(slot, 0);
+    ++out.back().second;
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<Slots::ScanResult> Slots::Scan(uint8_t db, uint16_t slot,
+                                              uint64_t cursor, size_t count) {
+  // A cursor names the metadata key of the first record not yet examined;
+  // the scan resumes there (or after it, if it was deleted meanwhile).
+  std::string from = SlotBegin(db, slot);
+  if (cursor != 0) {
+    absl::MutexLock lock(&cursor_mu_);
+    auto found = cursors_.find(cursor);
+    if (found == cursors_.end() ||
+        found->second.compare(0, from.size(), from) != 0) {
+      return RedisError("ERR invalid cursor");
+    }
+    from = found->second;
+  }
+  ScanResult out;
+  auto it = MetaRange(ks_, from, SlotEnd(db, slot));
+  const int64_t now = Keyspace::NowMs();
+  count = std::max<size_t>(count, 1);
+  size_t examined = 0;
+  for (it->SeekToFirst(); it->Valid() && examined < count; it->Next()) {
+    uint8_t d;
+    uint16_t s;
+    std::string_view key;
+    DataType type;
+    int64_t expire_ms;
+    if (!DecodeMetaKey(it->key(), &d, &s, &key) ||
+        !DecodeMetadataHeader(it->value(), &type, &expire_ms).ok()) {
+      return absl::DataLossError("corrupt metadata record");
+    }
+    ++examined;
+    if (expire_ms != 0 && expire_ms <= now) continue;
+    out.keys.emplace_back(key);
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  if (!it->Valid()) return out;  // reached the end of the slot
+  absl::MutexLock lock(&cursor_mu_);
+  const uint64_t id = next_cursor_++;
+  cursors_[id] = std::string(it->key());
+  cursor_order_.push_back(id);
+  if (cursor_order_.size() > kMaxCursors) {
+    cursors_.erase(cursor_order_.front());
+    cursor_order_.pop_front();
+  }
+  out.cursor = id;
+  return out;
+}
+
+absl::StatusOr<uint64_t> Slots::DeleteSlot(uint8_t db, uint16_t slot) {
+  while (true) {
+    auto keys = FirstKeys(db, slot, kDeleteBatch);
+    if (!keys.ok()) return keys.status();
+    if (keys->empty()) break;
+    auto deleted = core_.keys().Del(db, *keys);
+    if (!deleted.ok()) return deleted.status();
+    if (keys->size() < kDeleteBatch) break;
+  }
+  return Count(db, slot);
+}
+
+absl::Status Slots::Check() {
+  for (int db = 0; db < kNumDbs; ++db) {
+    auto it = MetaRange(ks_, DbBegin(static_cast<uint8_t>(db)),
+                        DbEnd(static_cast<uint8_t>(db)));
+    uint64_t records = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      uint8_t d;
+      uint16_t slot;
+      std::string_view key;
+      if (!DecodeMetaKey(it->key(), &d, &slot, &key)) {
+        return absl::DataLossError(
+            absl::StrCat("db ", db, ": undecodable metadata key"));
+      }
+      if (slot != SlotOf(key)) {
+        return absl::DataLossError(absl::StrCat(
+            "db ", db, " key '", ToAbsl(key), "' is stored in slot ", slot,
+            " but hashes to slot ", SlotOf(key)));
+      }
+      Metadata meta;
+      if (!DecodeMetadata(it->value(), &meta).ok()) {
+        return absl::DataLossError(absl::StrCat(
+            "db ", db, " key '", ToAbsl(key), "': corrupt metadata"));
+      }
+      ++records;
+    }
+    if (absl::Status s = it->status(); !s.ok()) return s;
+    if (records != ks_.DbSize(static_cast<uint8_t>(db))) {
+      return absl::DataLossError(absl::StrCat(
+          "db ", db, " holds ", records, " keys but its key count is ",
+          ks_.DbSize(static_cast<uint8_t>(db))));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Slots::RestoreMany(uint8_t db,
+                                const std::vector<RestoreItem>& items) {
+  // The last payload of each key wins; decode everything before writing.
+  absl::flat_hash_map<std::string_view, size_t> last;
+  for (size_t i = 0; i < items.size(); ++i) last[items[i].key] = i;
+  std::vector<std::string_view> keys;
+  std::vector<rdb::Value> values;
+  std::vector<int64_t> ttls;
+  std::vector<std::pair<uint8_t, std::string_view>> lock_keys;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (last[items[i].key] != i) continue;
+    if (items[i].ttl_ms < 0) {
+      return RedisError("ERR invalid ttl value, must be >= 0");
+    }
+    std::string detail;
+    absl::StatusOr<rdb::Value> v =
+        rdb::DecodeDump(items[i].payload, rdb::Limits{}, &detail);
+    if (!v.ok()) return v.status();
+    keys.push_back(items[i].key);
+    values.push_back(std::move(*v));
+    ttls.push_back(items[i].ttl_ms);
+    lock_keys.emplace_back(db, items[i].key);
+  }
+  KeyLocks::Guard guard = ks_.locks().LockMany(lock_keys);
+  Txn txn(&ks_);
+  auto olds = ks_.LookupManyForWrite(txn, db, keys);
+  if (!olds.ok()) return olds.status();
+  const int64_t now = Keyspace::NowMs();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Metadata* old = (*olds)[i] ? &*(*olds)[i] : nullptr;
+    absl::StatusOr<Metadata> meta =
+        WriteValue(core_, txn, db, keys[i], values[i]);
+    if (!meta.ok()) return meta.status();
+    meta->expire_ms = ttls[i] == 0 ? 0 : now + ttls[i];
+    txn.PutMeta(db, keys[i], old, *meta);
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<std::vector<std::string>> Slots::TagGroup(uint8_t db,
+                                                         uint16_t slot,
+                                                         std::string_view tag) {
+  std::vector<std::string> out;
+  auto it = MetaRange(ks_, SlotBegin(db, slot), SlotEnd(db, slot));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint8_t d;
+    uint16_t s;
+    std::string_view key;
+    if (!DecodeMetaKey(it->key(), &d, &s, &key)) {
+      return absl::DataLossError("corrupt metadata key");
+    }
+    if (HashTag(key) == tag) out.emplace_back(key);
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> Slots::FirstKeys(uint8_t db,
+                                                          uint16_t slot,
+                                                          size_t limit) {
+  std::vector<std::string> out;
+  auto it = MetaRange(ks_, SlotBegin(db, slot), SlotEnd(db, slot));
+  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+    uint8_t d;
+    uint16_t s;
+    std::string_view key;
+    if (!DecodeMetaKey(it->key(), &d, &s, &key)) {
+      return absl::DataLossError("corrupt metadata key");
+    }
+    out.emplace_back(key);
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<int64_t> Slots::MoveKeys(const MigrateTarget& target, uint8_t db,
+                                        const std::vector<std::string>& keys,
+                                        size_t* bytes) {
+  if (keys.empty()) return 0;
+  std::vector<std::pair<uint8_t, std::string_view>> lock_keys;
+  std::vector<std::string_view> views;
+  for (const std::string& k : keys) {
+    lock_keys.emplace_back(db, k);
+    views.push_back(k);
+  }
+  // Writers of these keys wait from here until the keys are gone.
+  KeyLocks::Guard guard = ks_.locks().LockMany(lock_keys);
+  Txn txn(&ks_);
+  auto metas = ks_.LookupManyForWrite(txn, db, views);
+  if (!metas.ok()) return metas.status();
+  const int64_t now = Keyspace::NowMs();
+  std::vector<std::string> cmd = {"SLOTSRESTORE"};
+  std::vector<size_t> live;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::optional<Metadata>& meta = (*metas)[i];
+    if (!meta) continue;
+    int64_t ttl = 0;
+    if (meta->expire_ms != 0) {
+      ttl = meta->expire_ms - now;
+      if (ttl <= 0) {  // expired meanwhile: drop it with the batch
+        txn.DeleteKey(db, keys[i], *meta);
+        continue;
+      }
+    }
+    absl::StatusOr<rdb::Value> value = ReadValue(core_, db, keys[i], *meta);
+    if (!value.ok()) return value.status();
+    cmd.push_back(keys[i]);
+    cmd.push_back(absl::StrCat(ttl));
+    cmd.push_back(rdb::EncodeDump(*value));
+    *bytes += cmd.back().size() + keys[i].size();
+    live.push_back(i);
+  }
+  if (!live.empty()) {
+    absl::StatusOr<net::SyncClient> client = Acquire(target);
+    if (!client.ok()) return MigrateError(client.status().ToString());
+    absl::StatusOr<Reply> reply = client->Call(cmd);
+    if (!reply.ok()) return MigrateError(reply.status().ToString());
+    Release(target, std::move(*client));
+    if (reply->type != Reply::Type::kStatus || reply->str != "OK") {
+      return MigrateError(absl::StrCat("target replied: ", reply->str));
+    }
+    // Acknowledged: the keys leave the source.
+    for (size_t i : live) txn.DeleteKey(db, keys[i], *(*metas)[i]);
+  }
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return static_cast<int64_t>(live.size());
+}
+
+absl::StatusOr<int64_t> Slots::MigrateKey(const MigrateTarget& target,
+                                          uint8_t db, std::string_view key,
+                                          bool tag) {
+  std::vector<std::string> keys;
+  const std::string_view t = HashTag(key);
+  if (!tag || t.size() == key.size()) {
+    keys.emplace_back(key);
+  } else {
+    auto group = TagGroup(db, static_cast<uint16_t>(SlotOf(key)), t);
+    if (!group.ok()) return group.status();
+    keys = std::move(*group);
+  }
+  size_t bytes = 0;
+  return MoveKeys(target, db, keys, &bytes);
+}
+
+absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlot(
+    const MigrateTarget& target, uint8_t db, uint16_t slot, bool tag) {
+  int64_t moved = 0;
+  // Expired keys move as 0 and are removed; try the next one.
+  for (int attempts = 0; attempts < 16 && moved == 0; ++attempts) {
+    auto first = FirstKeys(db, slot, 1);
+    if (!first.ok()) return first.status();
+    if (first->empty()) break;
+    auto n = MigrateKey(target, db, first->front(), tag);
+    if (!n.ok()) return n.status();
+    moved = *n;  // 0: the key expired and MoveKeys removed it
+  }
+  auto left = Count(db, slot);
+  if (!left.ok()) return left.status();
+  return std::make_pair(moved, *left);
+}
+
+absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlotBatch(
+    const MigrateTarget& target, uint8_t db, uint16_t slot, size_t max_keys,
+    size_t max_bytes) {
+  int64_t moved = 0;
+  size_t bytes = 0;
+  max_keys = std::max<size_t>(max_keys, 1);
+  while (static_cast<size_t>(moved) < max_keys && bytes < max_bytes) {
+    const size_t want =
+        std::min<size_t>(max_keys - static_cast<size_t>(moved), 512);
+    auto first = FirstKeys(db, slot, want);
+    if (!first.ok()) return first.status();
+    if (first->empty()) break;
+    // Whole tag groups only: add every key sharing a tag with a picked key.
+    std::vector<std::string> keys;
+    absl::flat_hash_map<std::string, bool> tags_done;
+    for (const std::string& k : *first) {
+      const std::string_view t = HashTag(k);
+      if (t.size() == k.size()) {
+        keys.push_back(k);
+        continue;
+      }
+      if (!tags_done.emplace(std::string(t), true).second) continue;
+      auto group = TagGroup(db, slot, t);
+      if (!group.ok()) return group.status();
+      keys.insert(keys.end(), group->begin(), group->end());
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    auto n = MoveKeys(target, db, keys, &bytes);
+    if (!n.ok()) return n.status();
+    moved += *n;
+    if (first->size() < want) break;
+  }
+  auto left = Count(db, slot);
+  if (!left.ok()) return left.status();
+  return std::make_pair(moved, *left);
+}
+
+absl::StatusOr<net::SyncClient> Slots::Acquire(const MigrateTarget& target) {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    auto found = idle_.find(PoolKey(target));
+    if (found != idle_.end() && !found->second.empty()) {
+      net::SyncClient c = std::move(found->second.back());
+      found->second.pop_back();
+      return c;
+    }
+  }
+  auto client = net::SyncClient::Connect(target.host, target.port,
+                                         target.timeout, password_);
+  if (!client.ok()) return client.status();
+  if (target.db != 0) {
+    auto r = client->Call({"SELECT", absl::StrCat(target.db)});
+    if (!r.ok()) return r.status();
+    if (r->is_error()) return absl::UnavailableError(r->str);
+  }
+  return client;
+}
+
+void Slots::Release(const MigrateTarget& target, net::SyncClient client) {
+  if (!client.connected()) return;
+  absl::MutexLock lock(&pool_mu_);
+  std::vector<net::SyncClient>& idle = idle_[PoolKey(target)];
+  if (idle.size() < kMaxIdlePerTarget) idle.push_back(std::move(client));
+}
+
+}  // namespace reborn::qdb

@@ -1,0 +1,160 @@
+// Codis' slot commands (SLOTSINFO, SLOTSSCAN, SLOTSDEL, SLOTSHASHKEY,
+// SLOTSCHECK, SLOTSRESTORE) through QdbEngine::Execute on every backend.
+// Moves between two servers are tested in tests/integration/qdb_slots.
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine_fixture.h"
+#include "reborn/slot.h"
+
+namespace reborn {
+namespace {
+
+using SlotsTest = EngineTest;
+
+Reply Pair(int64_t a, int64_t b) {
+  Reply r;
+  r.type = Reply::Type::kArray;
+  r.elements = {Reply::Integer(a), Reply::Integer(b)};
+  return r;
+}
+
+TEST_P(SlotsTest, HashKeyUsesCrc32OfTheTag) {
+  // zlib.crc32(b"a") % 1024 == 579, crc32(b"user1") % 1024 == 341,
+  // crc32(b"{}x") % 1024 == 22 (an empty tag hashes the whole key).
+  EXPECT_EQ(R("SLOTSHASHKEY", "a", "{user1}.name", "user1", "{}x"),
+            Arr({Int(579), Int(341), Int(341), Int(22)}));
+  EXPECT_EQ(R("SLOTSHASHKEY"), Arr({}));
+}
+
+TEST_P(SlotsTest, InfoCountsLiveKeysPerSlot) {
+  const int sa = SlotOf("a"), st = SlotOf("t");
+  ASSERT_LT(sa, st);
+  EXPECT_EQ(R("SET", "{a}1", "x"), Ok());
+  EXPECT_EQ(R("HSET", "{a}2", "f", "v"), Int(1));
+  EXPECT_EQ(R("SADD", "{a}3", "m"), Int(1));
+  EXPECT_EQ(R("SET", "{t}1", "x"), Ok());
+  EXPECT_EQ(R("SET", "{t}gone", "x", "PX", "1"), Ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(R("SLOTSINFO"), Arr({Pair(sa, 3), Pair(st, 1)}));
+  EXPECT_EQ(R("SLOTSINFO", absl::StrCat(sa + 1)), Arr({Pair(st, 1)}));
+  EXPECT_EQ(R("SLOTSINFO", absl::StrCat(sa), "1"), Arr({Pair(sa, 3)}));
+  EXPECT_EQ(R("SLOTSINFO", "0", "0"), Arr({}));
+  EXPECT_EQ(R("SLOTSINFO", "1024"), Err("ERR invalid slot number"));
+  EXPECT_EQ(R("SLOTSINFO", "x"),
+            Err("ERR value is not an integer or out of range"));
+  // Another database has its own slots.
+  ctx_.db = 1;
+  EXPECT_EQ(R("SLOTSINFO"), Arr({}));
+}
+
+TEST_P(SlotsTest, ScanWalksOneSlotWithCursors) {
+  std::set<std::string> want;
+  for (int i = 0; i < 25; ++i) {
+    const std::string k = absl::StrCat("{s}", i);
+    EXPECT_EQ(R("SET", k, "v"), Ok());
+    want.insert(k);
+  }
+  EXPECT_EQ(R("SET", "other", "v"), Ok());
+  const std::string slot = absl::StrCat(SlotOf("s"));
+  std::set<std::string> got;
+  std::string cursor = "0";
+  int rounds = 0;
+  do {
+    Reply r = R("SLOTSSCAN", slot, cursor, "COUNT", "7");
+    ASSERT_EQ(r.elements.size(), 2u) << ::testing::PrintToString(r);
+    cursor = r.elements[0].str;
+    for (const Reply& k : r.elements[1].elements) got.insert(k.str);
+    ASSERT_LT(++rounds, 10);
+  } while (cursor != "0");
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(rounds, 4);
+  EXPECT_EQ(R("SLOTSSCAN", slot, "12345"), Err("ERR invalid cursor"));
+  EXPECT_EQ(R("SLOTSSCAN", "-1", "0"), Err("ERR invalid slot number"));
+  EXPECT_EQ(R("SLOTSSCAN", slot, "0", "COUNT"), Err("ERR syntax error"));
+  EXPECT_EQ(R("SLOTSSCAN", absl::StrCat(SlotOf("s") + 1), "0"),
+            Arr({Str("0"), Arr({})}));
+}
+
+TEST_P(SlotsTest, DelEmptiesOnlyTheNamedSlots) {
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(R("SADD", absl::StrCat("{d}", i), "m1", "m2"), Int(2));
+  }
+  EXPECT_EQ(R("SET", "{e}1", "v"), Ok());
+  const int sd = SlotOf("d"), se = SlotOf("e");
+  EXPECT_EQ(R("SLOTSDEL", absl::StrCat(sd), "7"),
+            Arr({Pair(sd, 0), Pair(7, 0)}));
+  EXPECT_EQ(R("DBSIZE"), Int(1));
+  EXPECT_EQ(R("GET", "{e}1"), Str("v"));
+  EXPECT_EQ(R("SLOTSINFO"), Arr({Pair(se, 1)}));
+  EXPECT_EQ(R("SLOTSDEL", "1024"), Err("ERR invalid slot number"));
+  EXPECT_EQ(R("SLOTSCHECK"), Ok());
+}
+
+TEST_P(SlotsTest, CheckPassesOnAllTypesAndDatabases) {
+  EXPECT_EQ(R("SLOTSCHECK"), Ok());
+  EXPECT_EQ(R("SET", "s", "v", "EX", "100"), Ok());
+  EXPECT_EQ(R("HSET", "h", "f", "v"), Int(1));
+  EXPECT_EQ(R("RPUSH", "l", "a", "b"), Int(2));
+  EXPECT_EQ(R("ZADD", "z", "1", "m"), Int(1));
+  ctx_.db = 3;
+  EXPECT_EQ(R("SADD", "s", "m"), Int(1));
+  EXPECT_EQ(R("SLOTSCHECK"), Ok());
+}
+
+TEST_P(SlotsTest, RestoreIsAtomicReplacesAndKeepsTtls) {
+  EXPECT_EQ(R("SET", "s", "hello"), Ok());
+  EXPECT_EQ(R("HSET", "h", "f1", "v1", "f2", "v2"), Int(2));
+  EXPECT_EQ(R("SADD", "set", "a", "b", "c"), Int(3));
+  const std::string ps = R("DUMP", "s").str;
+  const std::string ph = R("DUMP", "h").str;
+  const std::string pset = R("DUMP", "set").str;
+  ctx_.db = 2;
+  EXPECT_EQ(R("SET", "h", "old"), Ok());  // replaced, type changes
+  EXPECT_EQ(R("SLOTSRESTORE", "s", "0", ps, "h", "50000", ph, "set", "0", pset),
+            Ok());
+  EXPECT_EQ(R("GET", "s"), Str("hello"));
+  EXPECT_EQ(R("HGET", "h", "f2"), Str("v2"));
+  EXPECT_EQ(R("SCARD", "set"), Int(3));
+  EXPECT_EQ(R("PTTL", "s"), Int(-1));
+  const int64_t pttl = R("PTTL", "h").integer;
+  EXPECT_GT(pttl, 49000);
+  EXPECT_LE(pttl, 50000);
+  // A key named twice takes its last payload.
+  EXPECT_EQ(R("SLOTSRESTORE", "x", "0", ps, "x", "0", pset), Ok());
+  EXPECT_EQ(R("TYPE", "x"), Reply::Status("set"));
+  // One bad payload: nothing is written.
+  EXPECT_EQ(R("SLOTSRESTORE", "new1", "0", ps, "new2", "0", "garbage"),
+            Err("ERR DUMP payload version or checksum are wrong"));
+  EXPECT_EQ(R("EXISTS", "new1", "new2"), Int(0));
+  EXPECT_EQ(R("SLOTSRESTORE", "k", "-5", ps),
+            Err("ERR invalid ttl value, must be >= 0"));
+  EXPECT_EQ(R("SLOTSRESTORE", "k", "0", ps, "k2"),
+            Err("ERR wrong number of arguments for 'slotsrestore' command"));
+  EXPECT_EQ(R("SLOTSRESTORE", "k", "x", ps),
+            Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(R("SLOTSCHECK"), Ok());
+}
+
+TEST_P(SlotsTest, MoveToAnUnreachableTargetKeepsTheKey) {
+  EXPECT_EQ(R("SET", "k", "v"), Ok());
+  Reply r = R("SLOTSMGRTONE", "127.0.0.1", "1", "200", "k");
+  EXPECT_TRUE(r.is_error()) << ::testing::PrintToString(r);
+  EXPECT_EQ(R("GET", "k"), Str("v"));
+  r = R("SLOTSMGRTTAGSLOT", "127.0.0.1", "1", "200", absl::StrCat(SlotOf("k")));
+  EXPECT_TRUE(r.is_error());
+  EXPECT_EQ(R("GET", "k"), Str("v"));
+  // Nothing to move needs no target.
+  EXPECT_EQ(R("SLOTSMGRTONE", "127.0.0.1", "1", "200", "nokey"), Int(0));
+  EXPECT_EQ(R("SLOTSMGRTSLOT", "127.0.0.1", "1", "200", "5"), Pair(0, 0));
+  EXPECT_EQ(R("SLOTSMGRTONE", "127.0.0.1", "0", "200", "k"),
+            Err("ERR invalid port"));
+}
+
+REBORN_ALL_ENGINES(SlotsTest);
+
+}  // namespace
+}  // namespace reborn
