@@ -121,6 +121,14 @@ def run_suite(suite, args):
     return [name for name, _ in started], results
 
 
+def label(test):
+    """Short row name: "LRANGE_100 (first 100 elements)" -> "LRANGE_100",
+    "LPUSH (needed to benchmark LRANGE)" -> "LPUSH(fill)"."""
+    if test.startswith("LPUSH (needed"):
+        return "LPUSH(fill)"
+    return test.split(" (")[0]
+
+
 def print_table(suite, names, results, args):
     header = "%-14s %3s " % ("test", "-P") + "".join(
         "%14s" % n for n in names) + "".join(
@@ -132,7 +140,7 @@ def print_table(suite, names, results, args):
     for (test, pipeline), by_server in results.items():
         med = {n: statistics.median(v) for n, v in by_server.items()}
         base = med.get("redis-server")
-        line = "%-14s %3d " % (test, pipeline) + "".join(
+        line = "%-14s %3d " % (label(test), pipeline) + "".join(
             "%14.0f" % med.get(n, 0) for n in names)
         for n in names[1:]:
             line += "%18s" % ("%.2fx" % (med[n] / base) if base and n in med
