@@ -100,6 +100,12 @@ absl::Status QdbServerImpl::OpenEngine() {
     return engine_->SetBlockCacheMb(
         static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB));
   });
+  // Replaces the hook ApplyConfigHooks() set: keep the network limit too.
+  config_->OnChange("proto-max-bulk-len", [this](const std::string&) {
+    const int64_t bytes = config_->GetInt("proto-max-bulk-len");
+    network_->limits().max_bulk_len = bytes;
+    return engine_->SetProtoMaxBulkLen(bytes);
+  });
   info_providers_.emplace_back(
       "engine", [this](std::string_view section, std::string* out) {
         AppendEngineInfo(*engine_, section, out);
@@ -244,6 +250,16 @@ void QdbServerImpl::TouchWatchedKeys(const Session& session,
       }
     }
   }
+}
+
+void QdbServerImpl::ResetStats() {
+  command_stats_.Reset();
+  auto& stats = network_->stats();
+  stats.commands = 0;
+  stats.input_bytes = 0;
+  stats.output_bytes = 0;
+  stats.protocol_errors = 0;
+  if (engine_) engine_->ResetStats();
 }
 
 const std::vector<std::string>& QdbServerImpl::info_sections() const {

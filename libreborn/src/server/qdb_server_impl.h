@@ -52,6 +52,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   int64_t start_ms() const { return start_ms_; }
   const std::vector<std::string>& info_sections() const;
   void AppendInfo(std::string_view section, std::string* out) const;
+  // CONFIG RESETSTAT: command, network and engine counters.
+  void ResetStats();
 
   // MULTI/EXEC/WATCH (server/transactions.cc).
   void Multi(CommandContext& ctx);

@@ -436,12 +436,7 @@ void ConfigCommand(QdbServerImpl& server, CommandContext& ctx) {
     }
     ctx.reply.Ok();
   } else if (sub == "resetstat" && args.size() == 2) {
-    server.command_stats().Reset();
-    auto& stats = server.network().stats();
-    stats.commands = 0;
-    stats.input_bytes = 0;
-    stats.output_bytes = 0;
-    stats.protocol_errors = 0;
+    server.ResetStats();
     ctx.reply.Ok();
   } else if (sub == "rewrite" && args.size() == 2) {
     absl::Status s = config.Rewrite();
