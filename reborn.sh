@@ -68,6 +68,12 @@ cmd_demo() {
 cmd_bench() {
   cmd_deps
   cmd_build
+  # `./reborn.sh bench beyond-memory` loads 1 GiB into a 64 MiB block cache.
+  if [ "${1:-}" = "beyond-memory" ]; then
+    shift
+    exec /usr/bin/python3 "$ROOT/bench/macro/qdb_beyond_memory.py" \
+      --build-dir "$BUILD_DIR" "$@"
+  fi
   exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" "$@"
 }
 
@@ -79,7 +85,8 @@ usage: ./reborn.sh COMMAND
   test    deps + build + every test (unit and integration)
   demo    start the local cluster (ZooKeeper, 2 qdb groups, reborn-proxy on
           127.0.0.1:19000, REST API) and print how to connect; demo stop
-  bench   macro benchmarks against redis-server, printed as ratios
+  bench   macro benchmarks against redis-server and nutcracker, as ratios
+          (bench beyond-memory: a dataset 16x the block cache)
 USAGE
 }
 
