@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -518,6 +519,16 @@ void Session::Info(std::vector<std::string>& args) {
 
 bool Session::HandleLocal(const std::string& cmd,
                           std::vector<std::string>& args) {
+  // Most commands are forwarded as they are: one set lookup spares them the
+  // chain of comparisons below (it was ~20% of the proxy's instructions).
+  static const auto* const kLocal = new absl::flat_hash_set<std::string>{
+      "auth",    "client",      "command", "dbsize",     "del",
+      "discard", "echo",        "exec",    "exists",     "flushall",
+      "flushdb", "hello",       "info",    "keys",       "mget",
+      "mset",    "multi",       "ping",    "psubscribe", "punsubscribe",
+      "quit",    "scan",        "select",  "subscribe",  "touch",
+      "unlink",  "unsubscribe", "unwatch", "watch"};
+  if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
     if (n > 2) return false;  // arity error from the table
