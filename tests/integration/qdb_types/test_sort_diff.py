@@ -98,10 +98,11 @@ def random_command(rnd):
         else:
             cmd.append(rnd.choice(["asc", "desc"]))
     if alpha:
-        # Keep ALPHA BY deterministic: only unique sort values.
+        # Keep ALPHA BY deterministic: only unique sort values. STORE
+        # destinations may hold GET results, which have no a_* key.
         for i in range(2, len(cmd) - 1):
             if cmd[i] == "by" and cmd[i + 1] not in ("nosort", "#"):
-                cmd[i + 1] = "a_*"
+                cmd[i + 1] = "#" if cmd[1] in DESTS else "a_*"
     return cmd
 
 
