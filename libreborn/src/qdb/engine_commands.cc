@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "qdb/cmd_util.h"
+#include "qdb/sort.h"
 #include "storage/kv_store.h"
 
 namespace reborn {
@@ -32,6 +33,7 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterListCommands(engine.core(), table, &status);
   qdb::RegisterZSetCommands(engine.core(), table, &status);
   qdb::RegisterSlotCommands(engine.core(), table, &status);
+  qdb::RegisterSortCommands(engine.core(), table, &status);
   return status;
 }
 

@@ -2,6 +2,7 @@
 
 #include "qdb/cmd_util.h"
 #include "qdb/engine_commands.h"
+#include "qdb/sort.h"
 #include "spdlog/spdlog.h"
 #include "storage/kv_store.h"
 
@@ -60,6 +61,7 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   RegisterListCommands(*core, core->table_, &status);
   RegisterZSetCommands(*core, core->table_, &status);
   RegisterSlotCommands(*core, core->table_, &status);
+  RegisterSortCommands(*core, core->table_, &status);
   if (!status.ok()) return status;
   if (options.expiry_hz > 0) {
     core->background_ = std::thread([c = core.get()] { c->BackgroundLoop(); });
