@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "qdb/cmd_util.h"
+#include "qdb/sets.h"  // SetCombine
 #include "qdb/zsets.h"
 #include "util/glob.h"
 
@@ -243,10 +244,8 @@ void ZPop(EngineCore& core, CommandContext& ctx, bool max) {
   });
 }
 
-enum class SetOp { kUnion, kInter, kDiff };
-
 // ZUNION/ZINTER/ZDIFF[STORE]: port of zunionInterDiffGenericCommand.
-void ZSetOp(EngineCore& core, CommandContext& ctx, SetOp op, bool store) {
+void ZSetOp(EngineCore& core, CommandContext& ctx, SetCombine op, bool store) {
   const size_t numkeys_idx = store ? 2 : 1;
   int64_t numkeys;
   if (!ArgInt64(ctx, numkeys_idx, &numkeys)) return;
@@ -273,7 +272,7 @@ void ZSetOp(EngineCore& core, CommandContext& ctx, SetOp op, bool store) {
     for (size_t j = end; j < ctx.args.size(); ++j) {
       const size_t left = ctx.args.size() - j - 1;
       const std::string& a = ctx.args[j];
-      if (op != SetOp::kDiff && left >= static_cast<size_t>(numkeys) &&
+      if (op != SetCombine::kDiff && left >= static_cast<size_t>(numkeys) &&
           EqualsIgnoreCase(a, "weights")) {
         for (size_t w = 0; w < weights.size(); ++w) {
           if (!ArgDouble(ctx, ++j, &weights[w],
@@ -281,7 +280,7 @@ void ZSetOp(EngineCore& core, CommandContext& ctx, SetOp op, bool store) {
             return;
           }
         }
-      } else if (op != SetOp::kDiff && left >= 1 &&
+      } else if (op != SetCombine::kDiff && left >= 1 &&
                  EqualsIgnoreCase(a, "aggregate")) {
         const std::string& v = ctx.args[++j];
         if (EqualsIgnoreCase(v, "sum")) {
@@ -317,7 +316,7 @@ void ZSetOp(EngineCore& core, CommandContext& ctx, SetOp op, bool store) {
       return std::isnan(v) ? 0.0 : v;
     };
     std::map<std::string, double> result;
-    if (op == SetOp::kUnion) {
+    if (op == SetCombine::kUnion) {
       for (size_t i = 0; i < inputs.size(); ++i) {
         for (const ScoredMember& m : inputs[i]) {
           const double v = weighted(i, m.score);
@@ -325,7 +324,7 @@ void ZSetOp(EngineCore& core, CommandContext& ctx, SetOp op, bool store) {
           if (!inserted) it->second = combine(it->second, v);
         }
       }
-    } else if (op == SetOp::kInter) {
+    } else if (op == SetCombine::kInter) {
       std::vector<absl::flat_hash_map<std::string, double>> maps(inputs.size());
       for (size_t i = 1; i < inputs.size(); ++i) {
         for (const ScoredMember& m : inputs[i]) maps[i][m.member] = m.score;
@@ -564,17 +563,17 @@ void RegisterZSetCommands(EngineCore& core, CommandTable& table,
     });
   });
   reg("zunion",
-      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetOp::kUnion, false); });
+      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetCombine::kUnion, false); });
   reg("zinter",
-      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetOp::kInter, false); });
+      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetCombine::kInter, false); });
   reg("zdiff",
-      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetOp::kDiff, false); });
+      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetCombine::kDiff, false); });
   reg("zunionstore",
-      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetOp::kUnion, true); });
+      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetCombine::kUnion, true); });
   reg("zinterstore",
-      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetOp::kInter, true); });
+      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetCombine::kInter, true); });
   reg("zdiffstore",
-      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetOp::kDiff, true); });
+      [c](CommandContext& ctx) { ZSetOp(*c, ctx, SetCombine::kDiff, true); });
   reg("zintercard", [c](CommandContext& ctx) {
     int64_t numkeys;
     if (!ArgInt64(ctx, 1, &numkeys)) return;
