@@ -2,6 +2,8 @@
 
 #include "reborn/config_tool.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "admin/config_service.h"
 #include "admin/rest_server.h"
 #include "reborn/coordinator.h"
+#include "reborn/migrator.h"
 
 namespace reborn {
 namespace {
@@ -29,7 +32,57 @@ struct Flags {
   bool force = false;
   int from = 0, to = 0, gid = 0, slot = 0;
   std::string addr, role, proxy_id, listen, token;
+  // slot migrate.
+  bool wait = false;
+  int64_t rate = 0;
+  int64_t batch_keys = 500;
+  int step = 1;
 };
+
+// Prints migration progress: a bar on a terminal, lines otherwise (at most
+// twice a second, plus the final line).
+class ProgressPrinter {
+ public:
+  ProgressPrinter() : tty_(isatty(STDOUT_FILENO) != 0) {}
+
+  void operator()(const MigrationProgress& p) {
+    absl::Time now = absl::Now();
+    if (!p.finished && now - last_ < absl::Milliseconds(500)) return;
+    last_ = now;
+    std::string line = absl::StrCat(
+        "migrate ", p.task, ": slots ", p.slots_done, "/", p.slots_total,
+        " (slot ", p.current_slot, ", ", p.keys_left, " keys left), ",
+        p.keys_moved, " keys moved, ", static_cast<int64_t>(p.keys_per_sec),
+        " keys/s");
+    if (tty_) {
+      int width = 30;
+      int fill = p.slots_total > 0 ? width * p.slots_done / p.slots_total : 0;
+      std::cout << "\r[" << std::string(fill, '#')
+                << std::string(width - fill, ' ') << "] " << line
+                << (p.finished ? "\n" : "") << std::flush;
+    } else {
+      std::cout << line << (p.finished ? " done" : "") << "\n" << std::flush;
+    }
+  }
+
+ private:
+  bool tty_;
+  absl::Time last_ = absl::InfinitePast();
+};
+
+json TaskJson(const MigrationTask& t) {
+  json j = {{"id", t.id},
+            {"from", t.from},
+            {"to", t.to},
+            {"gid", t.gid},
+            {"next_slot", t.next_slot},
+            {"state", t.state},
+            {"keys_moved", t.keys_moved},
+            {"created_at", t.created_at},
+            {"updated_at", t.updated_at}};
+  if (!t.error.empty()) j["error"] = t.error;
+  return j;
+}
 
 void PrintHuman(const std::string& cmd, const json& out) {
   if (cmd == "group list") {
@@ -123,6 +176,29 @@ int RunConfigTool(int argc, char** argv) {
   auto* info = slot->add_subcommand("info", "show one slot");
   info->add_option("SLOT", f.slot)->required();
   info->callback([&] { cmd = "slot info"; });
+  auto* migrate = slot->add_subcommand("migrate", "move slots to a group");
+  migrate->add_option("FROM", f.from)->required();
+  migrate->add_option("TO", f.to)->required();
+  migrate->add_option("GID", f.gid)->required();
+  migrate->add_flag("--wait", f.wait,
+                    "run the migration now and wait for it (otherwise the "
+                    "task is only recorded, for `migration resume`)");
+  migrate->add_option("--rate", f.rate, "keys per second (0: unlimited)");
+  migrate->add_option("--batch", f.batch_keys, "keys per batch");
+  migrate->add_option("--step", f.step, "slots switched per topology change");
+  migrate->callback([&] { cmd = "slot migrate"; });
+
+  auto* migration =
+      app.add_subcommand("migration", "migration tasks")->require_subcommand(1);
+  migration->add_subcommand("list", "list migration tasks")->callback([&] {
+    cmd = "migration list";
+  });
+  auto* resume = migration->add_subcommand(
+      "resume", "run every unfinished migration task to its end");
+  resume->add_option("--rate", f.rate, "keys per second (0: unlimited)");
+  resume->add_option("--batch", f.batch_keys, "keys per batch");
+  resume->add_option("--step", f.step, "slots switched per topology change");
+  resume->callback([&] { cmd = "migration resume"; });
 
   auto* group = app.add_subcommand("group", "groups")->require_subcommand(1);
   auto* gadd = group->add_subcommand("add", "create a group");
@@ -192,6 +268,59 @@ int RunConfigTool(int argc, char** argv) {
     std::cerr << "reborn-config: dashboard on " << host << ":" << rest.port()
               << " for product " << f.product << "\n";
     if (absl::Status s = rest.Serve(); !s.ok()) return Fail(f, s);
+    return 0;
+  }
+
+  if (cmd == "slot migrate" || cmd == "migration list" ||
+      cmd == "migration resume") {
+    MigrateOptions mopts;
+    mopts.batch_keys = f.batch_keys;
+    mopts.rate_limit = f.rate;
+    mopts.slots_per_step = f.step;
+    mopts.password = f.password;
+    mopts.server_timeout = absl::Milliseconds(f.timeout_ms);
+    mopts.change = sopts.change;
+    Migrator migrator(&service.topology(), mopts);
+    ProgressPrinter printer;
+    Migrator::ProgressCallback progress;
+    if (!f.json_out) progress = [&](const MigrationProgress& p) { printer(p); };
+    json result;
+    if (cmd == "migration list") {
+      auto tasks = migrator.Tasks();
+      if (!tasks.ok()) return Fail(f, tasks.status());
+      result = json::array();
+      for (const MigrationTask& t : *tasks) result.push_back(TaskJson(t));
+      if (!f.json_out) {
+        if (tasks->empty()) std::cout << "no migrations\n";
+        for (const MigrationTask& t : *tasks) {
+          std::cout << t.id << ": slots " << t.from << ".." << t.to
+                    << " -> group " << t.gid << ", " << t.state << ", next "
+                    << t.next_slot << ", " << t.keys_moved << " keys moved"
+                    << (t.error.empty() ? "" : ", error: " + t.error) << "\n";
+        }
+      }
+    } else if (cmd == "migration resume") {
+      if (absl::Status s = migrator.ResumeAll(progress); !s.ok()) {
+        return Fail(f, s);
+      }
+      result = {{"ok", true}};
+      if (!f.json_out) std::cout << "OK\n";
+    } else {
+      auto id = migrator.Create(f.from, f.to, f.gid);
+      if (!id.ok()) return Fail(f, id.status());
+      if (f.wait) {
+        if (absl::Status s = migrator.Run(*id, progress); !s.ok()) {
+          return Fail(f, s);
+        }
+      }
+      auto task = migrator.GetTask(*id);
+      if (!task.ok()) return Fail(f, task.status());
+      result = TaskJson(*task);
+      if (!f.json_out) {
+        std::cout << "migration " << *id << " " << task->state << "\n";
+      }
+    }
+    if (f.json_out) std::cout << result.dump(2) << "\n";
     return 0;
   }
 
