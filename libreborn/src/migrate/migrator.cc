@@ -18,6 +18,8 @@ namespace {
 
 using json = nlohmann::json;
 
+constexpr size_t kKeepActions = 16;
+
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
 absl::Status SplitHostPort(const std::string& addr, std::string* host,
@@ -223,6 +225,10 @@ absl::Status Migrator::Run(const std::string& id,
     if (!status.ok()) break;
     task->next_slot = last + 1;
     if (status = SaveTask(&*task); !status.ok()) return status;
+    // Three actions per step; proxies scan the action list on every change.
+    if (absl::Status s = topology_->PruneActions(kKeepActions); !s.ok()) {
+      return s;
+    }
   }
   if (status.ok()) {
     task->state = "done";

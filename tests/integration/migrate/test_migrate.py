@@ -146,7 +146,9 @@ def main():
         writer.start()
         time.sleep(0.3)
         t0 = time.time()
-        out = config(uri, "slot", "migrate", "0", "511", "2", "--wait")
+        last = os.environ.get("MIGRATE_TEST_LAST", "511")
+        out = config(uri, "slot", "migrate", "0", last, "2", "--wait",
+                     *os.environ.get("MIGRATE_TEST_ARGS", "--step 32").split())
         took = time.time() - t0
         time.sleep(0.3)
         writer.stop_flag.set()
