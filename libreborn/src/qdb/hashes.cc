@@ -84,39 +84,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> Hashes::MGet(
 
 absl::StatusOr<int64_t> Hashes::Del(uint8_t db, std::string_view key,
                                     const std::vector<std::string>& fields) {
-  KeyLocks::Guard guard = ks_.locks().Lock(db, key);
-  Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old =
-      ks_.LookupForWrite(txn, db, key);
-  if (!old.ok()) return old.status();
-  int64_t removed = 0;
-  if (*old) {
-    if ((*old)->type != DataType::kHash) return WrongTypeError();
-    Metadata meta = **old;
-    absl::flat_hash_map<std::string_view, bool> seen;
-    std::vector<std::string> unique;
-    for (const std::string& f : fields) {
-      if (seen.emplace(f, true).second) unique.push_back(f);
-    }
-    auto cur = MultiGetMembers(ks_, db, key, meta.version, unique);
-    if (!cur.ok()) return cur.status();
-    for (size_t i = 0; i < unique.size(); ++i) {
-      if (!(*cur)[i]) continue;
-      ++removed;
-      txn.batch().Delete(Column::kMembers,
-                         EncodeMemberKey(db, key, meta.version, unique[i]));
-    }
-    if (removed > 0) {
-      meta.size -= std::min<uint64_t>(meta.size, removed);
-      if (meta.size == 0) {
-        txn.DeleteKey(db, key, **old);
-      } else {
-        txn.PutMeta(db, key, &**old, meta);
-      }
-    }
-  }
-  if (absl::Status s = txn.Commit(); !s.ok()) return s;
-  return removed;
+  return RemoveMembers(ks_, db, key, DataType::kHash, fields);
 }
 
 absl::StatusOr<int64_t> Hashes::Len(uint8_t db, std::string_view key) {

@@ -4,10 +4,48 @@
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
+#include "qdb/errors.h"
 
 namespace reborn::qdb {
 
 using storage::Column;
+
+absl::StatusOr<int64_t> RemoveMembers(Keyspace& ks, uint8_t db,
+                                      std::string_view key, DataType type,
+                                      const std::vector<std::string>& names) {
+  KeyLocks::Guard guard = ks.locks().Lock(db, key);
+  Txn txn(&ks);
+  absl::StatusOr<std::optional<Metadata>> old = ks.LookupForWrite(txn, db, key);
+  if (!old.ok()) return old.status();
+  int64_t removed = 0;
+  if (*old) {
+    if ((*old)->type != type) return WrongTypeError();
+    Metadata meta = **old;
+    absl::flat_hash_set<std::string_view> seen;
+    std::vector<std::string> unique;
+    for (const std::string& m : names) {
+      if (seen.insert(m).second) unique.push_back(m);
+    }
+    auto cur = MultiGetMembers(ks, db, key, meta.version, unique);
+    if (!cur.ok()) return cur.status();
+    for (size_t i = 0; i < unique.size(); ++i) {
+      if (!(*cur)[i]) continue;
+      ++removed;
+      txn.batch().Delete(Column::kMembers,
+                         EncodeMemberKey(db, key, meta.version, unique[i]));
+    }
+    if (removed > 0) {
+      meta.size -= std::min<uint64_t>(meta.size, removed);
+      if (meta.size == 0) {
+        txn.DeleteKey(db, key, **old);
+      } else {
+        txn.PutMeta(db, key, &**old, meta);
+      }
+    }
+  }
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return removed;
+}
 
 absl::StatusOr<std::optional<std::string>> GetMember(Keyspace& ks, uint8_t db,
                                                      std::string_view key,

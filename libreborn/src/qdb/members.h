@@ -31,6 +31,12 @@ absl::StatusOr<std::optional<std::string>> GetMember(Keyspace& ks, uint8_t db,
 absl::StatusOr<std::vector<std::optional<std::string>>> MultiGetMembers(
     Keyspace& ks, uint8_t db, std::string_view key, uint64_t version,
     const std::vector<std::string>& members);
+// Deletes `names` (duplicates counted once) from the member-record key of
+// `type` (hash fields, set members) under its key lock, in one batch; the key
+// goes when its last member does. Returns how many existed (HDEL, SREM).
+absl::StatusOr<int64_t> RemoveMembers(Keyspace& ks, uint8_t db,
+                                      std::string_view key, DataType type,
+                                      const std::vector<std::string>& names);
 // Every (member, value) of the key version, in byte order.
 absl::StatusOr<std::vector<MemberPair>> AllMembers(Keyspace& ks, uint8_t db,
                                                    std::string_view key,

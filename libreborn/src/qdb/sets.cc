@@ -65,39 +65,7 @@ absl::StatusOr<int64_t> Sets::Add(uint8_t db, std::string_view key,
 
 absl::StatusOr<int64_t> Sets::Rem(uint8_t db, std::string_view key,
                                   const std::vector<std::string>& members) {
-  KeyLocks::Guard guard = ks_.locks().Lock(db, key);
-  Txn txn(&ks_);
-  absl::StatusOr<std::optional<Metadata>> old =
-      ks_.LookupForWrite(txn, db, key);
-  if (!old.ok()) return old.status();
-  int64_t removed = 0;
-  if (*old) {
-    if ((*old)->type != DataType::kSet) return WrongTypeError();
-    Metadata meta = **old;
-    absl::flat_hash_set<std::string_view> seen;
-    std::vector<std::string> unique;
-    for (const std::string& m : members) {
-      if (seen.insert(m).second) unique.push_back(m);
-    }
-    auto cur = MultiGetMembers(ks_, db, key, meta.version, unique);
-    if (!cur.ok()) return cur.status();
-    for (size_t i = 0; i < unique.size(); ++i) {
-      if (!(*cur)[i]) continue;
-      ++removed;
-      txn.batch().Delete(Column::kMembers,
-                         EncodeMemberKey(db, key, meta.version, unique[i]));
-    }
-    if (removed > 0) {
-      meta.size -= std::min<uint64_t>(meta.size, removed);
-      if (meta.size == 0) {
-        txn.DeleteKey(db, key, **old);
-      } else {
-        txn.PutMeta(db, key, &**old, meta);
-      }
-    }
-  }
-  if (absl::Status s = txn.Commit(); !s.ok()) return s;
-  return removed;
+  return RemoveMembers(ks_, db, key, DataType::kSet, members);
 }
 
 absl::StatusOr<std::vector<std::string>> Sets::Members(uint8_t db,
