@@ -187,6 +187,9 @@ def main():
         migrating = threading.Event()
         stop = threading.Event()
         errors = []
+        # Each writer acknowledges the switch, like a proxy acking the 2PC:
+        # an INCR begun on the source path finishes before its writer acks.
+        switched = [threading.Event() for _ in range(4)]
 
         def writer(seed):
             s = redis.Redis(port=src_p.port)
@@ -194,8 +197,11 @@ def main():
             r2 = random.Random(seed)
             while not stop.is_set():
                 c = r2.choice(counters)
+                to_target = migrating.is_set()
+                if to_target:
+                    switched[seed].set()
                 try:
-                    if migrating.is_set():
+                    if to_target:
                         s.execute_command("SLOTSMGRTTAGONE", "127.0.0.1",
                                           dst_p.port, 5000, c)
                         d.incr(c)
@@ -213,7 +219,8 @@ def main():
             t.start()
         time.sleep(0.3)
         migrating.set()
-        time.sleep(0.1)  # every writer has seen the flag (proxy 2PC)
+        for ack in switched:
+            check(ack.wait(30), "a writer never switched to the target")
         moved, _ = drain(src, dst_p.port, wslot)
         time.sleep(0.3)
         stop.set()
