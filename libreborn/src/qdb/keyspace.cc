@@ -194,6 +194,22 @@ absl::StatusOr<std::vector<std::optional<Metadata>>> Keyspace::MultiLookup(
   return out;
 }
 
+absl::StatusOr<std::optional<Metadata>> Keyspace::LookupOfType(
+    uint8_t db, std::string_view key, DataType type) {
+  absl::StatusOr<std::optional<Metadata>> meta = Lookup(db, key);
+  if (!meta.ok()) return meta.status();
+  if (*meta && (*meta)->type != type) return WrongTypeError();
+  return meta;
+}
+
+absl::StatusOr<std::optional<Metadata>> Keyspace::LookupOfTypeForWrite(
+    Txn& txn, uint8_t db, std::string_view key, DataType type) {
+  absl::StatusOr<std::optional<Metadata>> meta = LookupForWrite(txn, db, key);
+  if (!meta.ok()) return meta.status();
+  if (*meta && (*meta)->type != type) return WrongTypeError();
+  return meta;
+}
+
 absl::StatusOr<std::optional<Metadata>> Keyspace::LookupForWrite(
     Txn& txn, uint8_t db, std::string_view key) {
   std::string raw;

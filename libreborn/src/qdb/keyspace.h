@@ -113,6 +113,13 @@ class Keyspace {
   // found on the way is deleted in `txn`.
   absl::StatusOr<std::optional<Metadata>> LookupForWrite(Txn& txn, uint8_t db,
                                                          std::string_view key);
+  // Lookup() / LookupForWrite() of a key that must hold `type`: a key of
+  // another type is WRONGTYPE, an absent one nullopt.
+  absl::StatusOr<std::optional<Metadata>> LookupOfType(uint8_t db,
+                                                       std::string_view key,
+                                                       DataType type);
+  absl::StatusOr<std::optional<Metadata>> LookupOfTypeForWrite(
+      Txn& txn, uint8_t db, std::string_view key, DataType type);
   // LookupForWrite for several distinct keys, with one multi-get.
   absl::StatusOr<std::vector<std::optional<Metadata>>> LookupManyForWrite(
       Txn& txn, uint8_t db, const std::vector<std::string_view>& keys);

@@ -36,19 +36,12 @@ std::string ListElementKey(uint8_t db, std::string_view key, uint64_t version,
 
 absl::StatusOr<std::optional<Metadata>> Lists::Get(uint8_t db,
                                                    std::string_view key) {
-  absl::StatusOr<std::optional<Metadata>> meta = ks_.Lookup(db, key);
-  if (!meta.ok()) return meta.status();
-  if (*meta && (*meta)->type != DataType::kList) return WrongTypeError();
-  return meta;
+  return ks_.LookupOfType(db, key, DataType::kList);
 }
 
 absl::StatusOr<std::optional<Metadata>> Lists::GetForWrite(
     Txn& txn, uint8_t db, std::string_view key) {
-  absl::StatusOr<std::optional<Metadata>> meta =
-      ks_.LookupForWrite(txn, db, key);
-  if (!meta.ok()) return meta.status();
-  if (*meta && (*meta)->type != DataType::kList) return WrongTypeError();
-  return meta;
+  return ks_.LookupOfTypeForWrite(txn, db, key, DataType::kList);
 }
 
 absl::Status Lists::ReadRange(uint8_t db, std::string_view key,

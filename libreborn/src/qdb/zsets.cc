@@ -89,19 +89,12 @@ bool ParseLexRange(std::string_view min, std::string_view max, LexRange* out) {
 
 absl::StatusOr<std::optional<Metadata>> ZSets::Get(uint8_t db,
                                                    std::string_view key) {
-  absl::StatusOr<std::optional<Metadata>> meta = ks_.Lookup(db, key);
-  if (!meta.ok()) return meta.status();
-  if (*meta && (*meta)->type != DataType::kZSet) return WrongTypeError();
-  return meta;
+  return ks_.LookupOfType(db, key, DataType::kZSet);
 }
 
 absl::StatusOr<std::optional<Metadata>> ZSets::GetForWrite(
     Txn& txn, uint8_t db, std::string_view key) {
-  absl::StatusOr<std::optional<Metadata>> meta =
-      ks_.LookupForWrite(txn, db, key);
-  if (!meta.ok()) return meta.status();
-  if (*meta && (*meta)->type != DataType::kZSet) return WrongTypeError();
-  return meta;
+  return ks_.LookupOfTypeForWrite(txn, db, key, DataType::kZSet);
 }
 
 absl::Status ZSets::Walk(uint8_t db, std::string_view key, const Metadata& meta,
