@@ -22,18 +22,6 @@ bool ParseEnd(std::string_view s, End* end) {
   return true;
 }
 
-// getRangeLongFromObjectOrReply with a custom message for both failures.
-bool ArgRange(CommandContext& ctx, size_t i, int64_t min, int64_t max,
-              std::string_view message, int64_t* out) {
-  int64_t v;
-  if (!ParseInt64(ctx.args[i], &v) || v < min || v > max) {
-    ctx.reply.Error(message);
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
 void ReplyOptionalBulk(resp::ReplyWriter& reply,
                        const std::optional<std::string>& v) {
   if (v) {
@@ -260,19 +248,7 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
       return ctx.reply.Error(kSyntaxText);
     }
     int64_t count = 1;
-    bool has_count = false;
-    for (size_t j = where_idx + 1; j < ctx.args.size(); ++j) {
-      if (!has_count && EqualsIgnoreCase(ctx.args[j], "count") &&
-          j + 1 < ctx.args.size()) {
-        if (!ArgRange(ctx, ++j, 1, std::numeric_limits<int64_t>::max(),
-                      "ERR count should be greater than 0", &count)) {
-          return;
-        }
-        has_count = true;
-      } else {
-        return ctx.reply.Error(kSyntaxText);
-      }
-    }
+    if (!ArgMpopCount(ctx, where_idx + 1, &count)) return;
     WithDb(*c, ctx, [&](uint8_t db) {
       for (size_t k = 2; k < where_idx; ++k) {
         auto r =

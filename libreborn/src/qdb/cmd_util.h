@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,19 @@ inline bool ArgInt64(CommandContext& ctx, size_t i, int64_t* out,
   return false;
 }
 
+// getRangeLongFromObjectOrReply: args[i] as an integer in [min, max];
+// replies `message` for both failures.
+inline bool ArgRange(CommandContext& ctx, size_t i, int64_t min, int64_t max,
+                     std::string_view message, int64_t* out) {
+  int64_t v;
+  if (!ParseInt64(ctx.args[i], &v) || v < min || v > max) {
+    ctx.reply.Error(message);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -44,6 +58,26 @@ void WithDb(EngineCore& core, CommandContext& ctx, Fn fn) {
   Keyspace& ks = core.keyspace();
   absl::ReaderMutexLock lock(&ks.layout_mu());
   fn(ks.Physical(ctx.session.db));
+}
+
+// The optional `COUNT n` after LMPOP/ZMPOP's direction, from args[from] on.
+// Replies the error and returns false on anything else.
+inline bool ArgMpopCount(CommandContext& ctx, size_t from, int64_t* count) {
+  bool has_count = false;
+  for (size_t j = from; j < ctx.args.size(); ++j) {
+    if (!has_count && EqualsIgnoreCase(ctx.args[j], "count") &&
+        j + 1 < ctx.args.size()) {
+      if (!ArgRange(ctx, ++j, 1, std::numeric_limits<int64_t>::max(),
+                    "ERR count should be greater than 0", count)) {
+        return false;
+      }
+      has_count = true;
+    } else {
+      ctx.reply.Error(kSyntaxText);
+      return false;
+    }
+  }
+  return true;
 }
 
 void RegisterStringCommands(EngineCore& core, CommandTable& table,

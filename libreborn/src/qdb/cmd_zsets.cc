@@ -25,17 +25,6 @@ bool ArgDouble(CommandContext& ctx, size_t i, double* out,
   return false;
 }
 
-bool ArgRange(CommandContext& ctx, size_t i, int64_t min, int64_t max,
-              std::string_view message, int64_t* out) {
-  int64_t v;
-  if (!ParseInt64(ctx.args[i], &v) || v < min || v > max) {
-    ctx.reply.Error(message);
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
 void ReplyScore(resp::ReplyWriter& reply, const std::optional<double>& s) {
   if (s) {
     reply.Double(*s);
@@ -495,19 +484,7 @@ void RegisterZSetCommands(EngineCore& core, CommandTable& table,
       return ctx.reply.Error(kSyntaxText);
     }
     int64_t count = 1;
-    bool has_count = false;
-    for (size_t j = where_idx + 1; j < ctx.args.size(); ++j) {
-      if (!has_count && EqualsIgnoreCase(ctx.args[j], "count") &&
-          j + 1 < ctx.args.size()) {
-        if (!ArgRange(ctx, ++j, 1, std::numeric_limits<int64_t>::max(),
-                      "ERR count should be greater than 0", &count)) {
-          return;
-        }
-        has_count = true;
-      } else {
-        return ctx.reply.Error(kSyntaxText);
-      }
-    }
+    if (!ArgMpopCount(ctx, where_idx + 1, &count)) return;
     WithDb(*c, ctx, [&](uint8_t db) {
       for (size_t k = 2; k < where_idx; ++k) {
         auto r =
