@@ -70,18 +70,9 @@ class ProgressPrinter {
   absl::Time last_ = absl::InfinitePast();
 };
 
+// The task as stored in the coordinator (one encoding: migrator.h's).
 json TaskJson(const MigrationTask& t) {
-  json j = {{"id", t.id},
-            {"from", t.from},
-            {"to", t.to},
-            {"gid", t.gid},
-            {"next_slot", t.next_slot},
-            {"state", t.state},
-            {"keys_moved", t.keys_moved},
-            {"created_at", t.created_at},
-            {"updated_at", t.updated_at}};
-  if (!t.error.empty()) j["error"] = t.error;
-  return j;
+  return json::parse(EncodeMigrationTask(t));
 }
 
 void PrintHuman(const std::string& cmd, const json& out) {
