@@ -1,15 +1,10 @@
 #include "rdb/intset.h"
 
 #include "absl/strings/str_cat.h"
+#include "rdb/little_endian.h"
 
 namespace reborn::rdb {
 namespace {
-
-uint64_t LoadLe(const unsigned char* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = n; i-- > 0;) v = (v << 8) | p[i];
-  return v;
-}
 
 void PutLe(uint64_t v, size_t n, std::string* out) {
   for (size_t i = 0; i < n; ++i)

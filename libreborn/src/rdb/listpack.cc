@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "rdb/little_endian.h"
 
 namespace reborn::rdb {
 namespace {
@@ -9,20 +10,6 @@ namespace {
 constexpr size_t kHeaderSize = 6;
 constexpr uint8_t kEof = 0xff;
 constexpr uint16_t kUnknownCount = 65535;
-
-uint64_t LoadLe(const unsigned char* p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-// Sign-extends the low `bits` bits of `v`.
-int64_t SignExtend(uint64_t v, int bits) {
-  uint64_t sign = 1ull << (bits - 1);
-  uint64_t mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
-  v &= mask;
-  return static_cast<int64_t>((v ^ sign) - sign);
-}
 
 size_t BacklenSize(uint64_t len) {
   if (len <= 127) return 1;

@@ -1,6 +1,7 @@
 #include "rdb/ziplist.h"
 
 #include "absl/strings/str_cat.h"
+#include "rdb/little_endian.h"
 
 namespace reborn::rdb {
 namespace {
@@ -8,19 +9,6 @@ namespace {
 constexpr size_t kZlHeader = 10;
 constexpr uint8_t kZlEnd = 0xff;
 constexpr uint8_t kZlBigPrevLen = 254;
-
-uint64_t LoadLe(const unsigned char* p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-int64_t SignExtend(uint64_t v, int bits) {
-  uint64_t sign = 1ull << (bits - 1);
-  uint64_t mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
-  v &= mask;
-  return static_cast<int64_t>((v ^ sign) - sign);
-}
 
 absl::Status Corrupt(std::string_view kind, std::string_view what,
                      size_t offset) {
