@@ -190,6 +190,9 @@ def main():
         # Each writer acknowledges the switch, like a proxy acking the 2PC:
         # an INCR begun on the source path finishes before its writer acks.
         switched = [threading.Event() for _ in range(4)]
+        # ... and, like requests held in pre_migrate, none moves keys before
+        # every writer has acked.
+        all_switched = threading.Event()
 
         def writer(seed):
             s = redis.Redis(port=src_p.port)
@@ -198,8 +201,9 @@ def main():
             while not stop.is_set():
                 c = r2.choice(counters)
                 to_target = migrating.is_set()
-                if to_target:
+                if to_target and not all_switched.is_set():
                     switched[seed].set()
+                    all_switched.wait(60)
                 try:
                     if to_target:
                         s.execute_command("SLOTSMGRTTAGONE", "127.0.0.1",
@@ -221,6 +225,7 @@ def main():
         migrating.set()
         for ack in switched:
             check(ack.wait(30), "a writer never switched to the target")
+        all_switched.set()
         moved, _ = drain(src, dst_p.port, wslot)
         time.sleep(0.3)
         stop.set()
