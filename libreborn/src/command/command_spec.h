@@ -69,4 +69,7 @@ std::vector<std::string_view> FlagNames(uint32_t flags);
 // Lower-cases ASCII.
 std::string ToLower(std::string_view s);
 
+// ASCII case-insensitive equality (command and option names).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 }  // namespace reborn

@@ -41,17 +41,6 @@ inline bool ArgRange(CommandContext& ctx, size_t i, int64_t min, int64_t max,
   return true;
 }
 
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // Runs fn(physical_db) holding the database layout shared.
 template <typename Fn>
 void WithDb(EngineCore& core, CommandContext& ctx, Fn fn) {

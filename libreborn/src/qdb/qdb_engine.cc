@@ -48,9 +48,9 @@ Reply QdbEngine::Execute(Context& context,
   resp::ReplyWriter writer(&out, context.protocol);
   std::vector<std::string> argv = args;
   // PING and INFO are the server's commands; embedders get a local version.
-  if (!argv.empty() && qdb::EqualsIgnoreCase(argv[0], "ping")) {
+  if (!argv.empty() && EqualsIgnoreCase(argv[0], "ping")) {
     writer.SimpleString(argv.size() > 1 ? argv[1] : "PONG");
-  } else if (!argv.empty() && qdb::EqualsIgnoreCase(argv[0], "info")) {
+  } else if (!argv.empty() && EqualsIgnoreCase(argv[0], "info")) {
     writer.Bulk(Info(argv.size() > 1 ? argv[1] : ""));
   } else {
     core_->table().Dispatch(session, argv, writer);

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "command/command_spec.h"
 #include "resp/request_parser.h"
 #include "util/glob.h"
 
@@ -17,10 +18,6 @@ bool ParseInt(std::string_view text, int64_t* out) {
   auto [ptr, ec] =
       std::from_chars(text.data(), text.data() + text.size(), *out);
   return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
-}
-
-std::string Lower(std::string_view s) {
-  return absl::AsciiStrToLower(std::string(s));
 }
 
 std::string_view Trim(std::string_view s) {
@@ -37,7 +34,7 @@ std::string_view Trim(std::string_view s) {
 }  // namespace
 
 absl::StatusOr<int64_t> ParseMemory(std::string_view text) {
-  std::string t = Lower(text);
+  std::string t = ToLower(text);
   int64_t mul = 1;
   auto strip = [&](std::string_view suffix, int64_t m) {
     if (t.size() > suffix.size() &&
@@ -117,14 +114,14 @@ absl::StatusOr<std::string> Config::Normalise(const Directive& d,
     case Type::kString:
       return std::string(value);
     case Type::kBool: {
-      std::string v = Lower(value);
+      std::string v = ToLower(value);
       if (v != "yes" && v != "no") {
         return absl::InvalidArgumentError("argument must be 'yes' or 'no'");
       }
       return v;
     }
     case Type::kEnum: {
-      std::string v = Lower(value);
+      std::string v = ToLower(value);
       for (const auto& c : d.choices) {
         if (c == v) return v;
       }
@@ -159,7 +156,7 @@ absl::StatusOr<std::string> Config::Normalise(const Directive& d,
 
 absl::Status Config::Set(std::string_view name, std::string_view value,
                          bool startup) {
-  std::string key = Lower(name);
+  std::string key = ToLower(name);
   std::function<absl::Status(const std::string&)> hook;
   std::string normalised;
   std::string previous;
@@ -209,7 +206,7 @@ bool Config::GetBool(std::string_view name) const {
 
 bool Config::Has(std::string_view name) const {
   absl::MutexLock lock(&mu_);
-  return directives_.find(Lower(name)) != directives_.end();
+  return directives_.find(ToLower(name)) != directives_.end();
 }
 
 std::vector<std::pair<std::string, std::string>> Config::Match(
@@ -302,7 +299,7 @@ absl::Status Config::LoadText(std::string_view text, std::string_view origin) {
       return fail("Unbalanced quotes in configuration line");
     }
     if (words.size() != 2 && !(words.size() == 1 && Has(words[0]))) {
-      if (!(Lower(words[0]) == "save")) {
+      if (!(ToLower(words[0]) == "save")) {
         return fail("Bad directive or wrong number of arguments");
       }
     }
@@ -349,7 +346,7 @@ absl::Status Config::Rewrite() const {
     std::string_view trimmed = Trim(line);
     if (trimmed.empty() || trimmed[0] == '#') continue;
     if (!resp::SplitInlineArgs(trimmed, &words) || words.empty()) continue;
-    auto it = directives_.find(Lower(words[0]));
+    auto it = directives_.find(ToLower(words[0]));
     if (it == directives_.end()) continue;
     if (written[it->first]) {
       line = "# " + line;  // a duplicate: the first occurrence holds the value

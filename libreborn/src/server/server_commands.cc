@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -16,15 +14,6 @@ namespace reborn::server {
 namespace {
 
 constexpr std::string_view kServerVersion = "7.0.0";
-
-std::string Lower(std::string_view s) {
-  return absl::AsciiStrToLower(std::string(s));
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
-                                absl::string_view(b.data(), b.size()));
-}
 
 int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
 
@@ -187,7 +176,7 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
     for (const auto* e : entries) WriteCommandInfo(*e->spec, ctx.reply);
     return;
   }
-  std::string sub = Lower(ctx.args[1]);
+  std::string sub = ToLower(ctx.args[1]);
   if (sub == "count" && ctx.args.size() == 2) {
     ctx.reply.Integer(static_cast<int64_t>(entries.size()));
   } else if (sub == "list" && ctx.args.size() == 2) {
@@ -276,7 +265,7 @@ std::string ClientLine(const net::ClientEntry& e) {
 
 void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
   auto& args = ctx.args;
-  std::string sub = Lower(args[1]);
+  std::string sub = ToLower(args[1]);
   auto& registry = server.network().clients();
   auto arity = [&](bool ok) {
     if (!ok) {
@@ -349,7 +338,7 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
     std::string addr, laddr;
     bool skipme = true;
     for (size_t i = 2; i + 1 < args.size(); i += 2) {
-      std::string opt = Lower(args[i]);
+      std::string opt = ToLower(args[i]);
       if (opt == "id") {
         if (!absl::SimpleAtoi(args[i + 1], &id) || id == 0) {
           ctx.reply.Error("ERR client-id should be greater than 0");
@@ -360,7 +349,7 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       } else if (opt == "laddr") {
         laddr = args[i + 1];
       } else if (opt == "skipme") {
-        std::string v = Lower(args[i + 1]);
+        std::string v = ToLower(args[i + 1]);
         if (v != "yes" && v != "no") {
           ctx.reply.Error("ERR syntax error");
           return;
@@ -393,7 +382,7 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
 
 void ConfigCommand(QdbServerImpl& server, CommandContext& ctx) {
   auto& args = ctx.args;
-  std::string sub = Lower(args[1]);
+  std::string sub = ToLower(args[1]);
   auto& config = server.config();
   if (sub == "get") {
     if (args.size() < 3) {
@@ -430,7 +419,7 @@ void ConfigCommand(QdbServerImpl& server, CommandContext& ctx) {
       if (!s.ok()) {
         ctx.reply.Error(absl::StrCat(
             "ERR CONFIG SET failed (possibly related to argument '",
-            Lower(args[i]), "') - ", s.message()));
+            ToLower(args[i]), "') - ", s.message()));
         return;
       }
     }
@@ -460,7 +449,7 @@ void Info(QdbServerImpl& server, CommandContext& ctx) {
   std::vector<std::string> sections;
   bool all = false;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
-    std::string s = Lower(ctx.args[i]);
+    std::string s = ToLower(ctx.args[i]);
     if (s == "all" || s == "everything") {
       all = true;
     } else if (s == "default") {
@@ -488,7 +477,7 @@ void Info(QdbServerImpl& server, CommandContext& ctx) {
 
 void Shutdown(QdbServerImpl& server, CommandContext& ctx) {
   for (size_t i = 1; i < ctx.args.size(); ++i) {
-    std::string opt = Lower(ctx.args[i]);
+    std::string opt = ToLower(ctx.args[i]);
     if (opt != "nosave" && opt != "save" && opt != "now" && opt != "force" &&
         opt != "abort") {
       ctx.reply.Error("ERR syntax error");
