@@ -332,8 +332,11 @@ class ZkCoordinator : public Coordinator {
                        connect_timeout_, uri_);
     if (!clone.ok()) return clone.status();
     clone->reset();
-    // Wait until this client has noticed and runs on a new session.
-    absl::Time deadline = absl::Now() + session_timeout_ + connect_timeout_;
+    // Wait until this client has noticed and runs on a new session. Noticing
+    // can take a ping interval and a reconnect, and a loaded machine (CI)
+    // stretches both, so the wait is generous.
+    absl::Time deadline =
+        absl::Now() + 3 * (session_timeout_ + connect_timeout_);
     while (absl::Now() < deadline) {
       {
         absl::ReaderMutexLock lock(&handle_mu_);

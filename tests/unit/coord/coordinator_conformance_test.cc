@@ -240,7 +240,8 @@ TYPED_TEST(CoordinatorConformanceTest, EphemeralsGoWhenSessionExpires) {
   auto listener = this->a_->AddSessionListener(log.SessionFn());
   ASSERT_TRUE(this->a_->Create("/e", "", CreateMode::kEphemeral).ok());
   ASSERT_TRUE(*this->b_->Exists("/e"));
-  ASSERT_TRUE(this->a_->ExpireSessionForTest().ok());
+  absl::Status expired = this->a_->ExpireSessionForTest();
+  ASSERT_TRUE(expired.ok()) << expired;
   EXPECT_TRUE(log.WaitFor("session expired", kWait));
   EXPECT_TRUE(log.WaitFor("session connected", kWait));
   EXPECT_TRUE(Eventually([&] { return !*this->b_->Exists("/e"); }, kWait));
