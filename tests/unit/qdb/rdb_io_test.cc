@@ -59,7 +59,9 @@ class RdbIoTest : public EngineTest {
       }
     }
     absl::Status s = (*load)->Commit();
-    if (s.ok()) EXPECT_EQ((*load)->bytes_consumed(), file.size());
+    if (s.ok()) {
+      EXPECT_EQ((*load)->bytes_consumed(), file.size());
+    }
     return s;
   }
   static Reply X(QdbEngine& e, int db, std::vector<std::string> args) {
