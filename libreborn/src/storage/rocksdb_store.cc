@@ -39,14 +39,23 @@ class RocksDbStore;
 
 // Runs Options::garbage_filter on member records during compaction. The
 // filter may read the meta column (through the store) to compare versions.
+// RocksDB applies compaction filters regardless of snapshots, and the filter
+// judges a member by the *current* metadata: a member of an overwritten
+// version is garbage now but still part of any older snapshot (an RDB export
+// or full sync in progress). So nothing is dropped while a snapshot is live;
+// a later compaction drops it.
 class GarbageCompactionFilter final : public rocksdb::CompactionFilter {
  public:
   GarbageCompactionFilter(KvStore* store, const GarbageFilter* filter,
-                          Column column)
-      : store_(store), filter_(filter), column_(column) {}
+                          Column column, const std::atomic<int>* snapshots)
+      : store_(store),
+        filter_(filter),
+        column_(column),
+        snapshots_(snapshots) {}
   bool Filter(int /*level*/, const rocksdb::Slice& key,
               const rocksdb::Slice& value, std::string* /*new_value*/,
               bool* /*value_changed*/) const override {
+    if (snapshots_->load(std::memory_order_acquire) > 0) return false;
     return (*filter_)(*store_, column_,
                       std::string_view(key.data(), key.size()),
                       std::string_view(value.data(), value.size()));
@@ -57,36 +66,48 @@ class GarbageCompactionFilter final : public rocksdb::CompactionFilter {
   KvStore* store_;
   const GarbageFilter* filter_;
   Column column_;
+  const std::atomic<int>* snapshots_;
 };
 
 class GarbageFilterFactory final : public rocksdb::CompactionFilterFactory {
  public:
-  GarbageFilterFactory(const GarbageFilter* filter, Column column)
-      : filter_(filter), column_(column) {}
+  GarbageFilterFactory(const GarbageFilter* filter, Column column,
+                       const std::atomic<int>* snapshots)
+      : filter_(filter), column_(column), snapshots_(snapshots) {}
   // Filtering starts once the store is fully open.
   void set_store(KvStore* store) { store_.store(store); }
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context&) override {
     KvStore* store = store_.load();
     if (store == nullptr || !*filter_) return nullptr;
-    return std::make_unique<GarbageCompactionFilter>(store, filter_, column_);
+    return std::make_unique<GarbageCompactionFilter>(store, filter_, column_,
+                                                     snapshots_);
   }
   const char* Name() const override { return "reborn.GarbageFilterFactory"; }
 
  private:
   const GarbageFilter* filter_;
   Column column_;
+  const std::atomic<int>* snapshots_;
   std::atomic<KvStore*> store_{nullptr};
 };
 
 class RocksDbSnapshot final : public Snapshot {
  public:
-  RocksDbSnapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
-  ~RocksDbSnapshot() override { db_->ReleaseSnapshot(snapshot_); }
+  // `live` counts the store's open snapshots (see GarbageCompactionFilter).
+  RocksDbSnapshot(rocksdb::DB* db, std::atomic<int>* live)
+      : db_(db), live_(live), snapshot_(db->GetSnapshot()) {
+    live_->fetch_add(1, std::memory_order_acq_rel);
+  }
+  ~RocksDbSnapshot() override {
+    db_->ReleaseSnapshot(snapshot_);
+    live_->fetch_sub(1, std::memory_order_acq_rel);
+  }
   const rocksdb::Snapshot* get() const { return snapshot_; }
 
  private:
   rocksdb::DB* db_;
+  std::atomic<int>* live_;
   const rocksdb::Snapshot* snapshot_;
 };
 
@@ -154,7 +175,7 @@ class RocksDbStore final : public KvStore {
     return std::make_unique<RocksDbIterator>(db_.get(), cf(column), options);
   }
   std::shared_ptr<const Snapshot> GetSnapshot() override {
-    return std::make_shared<RocksDbSnapshot>(db_.get());
+    return std::make_shared<RocksDbSnapshot>(db_.get(), &live_snapshots_);
   }
   absl::Status Flush() override;
   absl::StatusOr<uint64_t> CollectGarbage() override;
@@ -186,6 +207,8 @@ class RocksDbStore final : public KvStore {
   }
 
   Options options_;
+  // Open snapshots; declared before db_ so it outlives compactions.
+  std::atomic<int> live_snapshots_{0};
   std::shared_ptr<rocksdb::Cache> block_cache_;
   std::shared_ptr<rocksdb::Cache> row_cache_;
   std::shared_ptr<rocksdb::Statistics> statistics_;
@@ -264,7 +287,7 @@ absl::Status RocksDbStore::Open() {
     if (c != static_cast<int>(Column::kMeta)) {
       // Members of deleted, overwritten or expired keys are dropped here.
       filter_factories_[c] = std::make_shared<GarbageFilterFactory>(
-          &options_.garbage_filter, static_cast<Column>(c));
+          &options_.garbage_filter, static_cast<Column>(c), &live_snapshots_);
       cf_options.compaction_filter_factory = filter_factories_[c];
     }
     descriptors.emplace_back(kColumnNames[c], cf_options);
