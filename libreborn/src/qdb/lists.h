@@ -68,7 +68,8 @@ class Lists {
   absl::StatusOr<std::vector<std::string>> All(uint8_t db, std::string_view key,
                                                const Metadata& meta);
   // Writes `items` as the elements of a new list version into `txn` and
-  // fills `meta` (type, version, size, head, tail). Used by RESTORE.
+  // fills `meta` (type, version, size, head, tail). Used by RESTORE. A
+  // `meta` with a version already set gets `items` after its tail.
   void PutAll(Txn& txn, uint8_t db, std::string_view key,
               const std::vector<std::string>& items, Metadata* meta);
 
