@@ -35,12 +35,13 @@ class Staging {
                      DataType type);
   // Adds one part: a DUMP payload holding some elements of the value (a
   // substring for a string; list parts in order). Returns the elements (for
-  // a string: the bytes) staged so far.
+  // a string: the chunks) staged so far.
   absl::StatusOr<uint64_t> Add(uint8_t db, std::string_view key,
                                std::string_view token,
                                std::string_view payload);
   // Makes the staged value the live (db, key), `ttl_ms` > 0 expiring after
-  // that long, in one write batch; `expect` > 0 must equal the staged size.
+  // that long, in one write batch; `expect` > 0 must equal the staged
+  // elements (for a string: its length in bytes).
   absl::Status Commit(uint8_t db, std::string_view key, std::string_view token,
                       int64_t ttl_ms, uint64_t expect);
   // Drops the staging of (db, key) if it belongs to `token`.
