@@ -164,10 +164,16 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--suite", default="ping,kv,types,proxy",
-                        help="comma-separated: " + ",".join(SUITES))
-    args = parser.parse_args()
+                        help="comma-separated: " + ",".join(SUITES) +
+                        ",migrate")
+    args, rest = parser.parse_known_args()
     harness.BUILD_DIR = os.path.abspath(args.build_dir)
     for suite in args.suite.split(","):
+        if suite == "migrate":  # its own table (bench/macro/migrate.py)
+            import migrate
+            sys.argv = [sys.argv[0], "--repeat", str(args.repeat)] + rest
+            migrate.main()
+            continue
         names, results = run_suite(suite, args)
         print_table(suite, names, results, args)
         sys.stdout.flush()

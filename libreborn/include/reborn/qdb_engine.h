@@ -82,6 +82,11 @@ struct QdbOptions {
   int expiry_cycle_budget_ms = 25;
   // AUTH password of the targets SLOTSMGRT* moves keys to (empty = none).
   std::string migrate_target_password;
+  // Keys with more members than this (strings longer than
+  // migrate_chunk_bytes) move in chunks of at most this many members and
+  // about migrate_chunk_bytes bytes (docs/slots.md).
+  size_t migrate_chunk_members = 1000;
+  size_t migrate_chunk_bytes = 1 << 20;
 };
 
 // The QDB engine: a Redis-compatible store (16 databases) over RocksDB,

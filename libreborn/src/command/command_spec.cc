@@ -239,6 +239,7 @@ constexpr CommandSpec kSpecs[] = {
     {"slotsdel", -2, W | SL | X, 0, 0, 0},
     {"slotscheck", 1, R | SL | X, 0, 0, 0},
     {"slotsrestore", -4, W | D | SL | X, 1, -1, 3},
+    {"slotsrestore-chunk", -4, W | D | SL | X, 2, 2, 1},
     {"slotsmgrtone", 5, W | SL | X, 4, 4, 1},
     {"slotsmgrttagone", 5, W | SL, 4, 4, 1},
     {"slotsmgrtslot", 5, W | SL | X, 0, 0, 0},

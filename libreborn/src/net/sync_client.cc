@@ -184,6 +184,20 @@ absl::StatusOr<Reply> SyncClient::ReadReply() {
   }
 }
 
+absl::Status SyncClient::Send(const std::vector<std::string>& args) {
+  if (fd_ < 0) return absl::FailedPreconditionError("not connected");
+  absl::Status s = SendAll(EncodeCommand(args));
+  if (!s.ok()) Close();
+  return s;
+}
+
+absl::StatusOr<Reply> SyncClient::Receive() {
+  if (fd_ < 0) return absl::FailedPreconditionError("not connected");
+  absl::StatusOr<Reply> reply = ReadReply();
+  if (!reply.ok()) Close();
+  return reply;
+}
+
 absl::StatusOr<Reply> SyncClient::Call(const std::vector<std::string>& args) {
   auto replies = CallAll({args});
   if (!replies.ok()) return replies.status();

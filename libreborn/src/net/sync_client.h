@@ -39,6 +39,12 @@ class SyncClient {
   absl::StatusOr<std::vector<Reply>> CallAll(
       const std::vector<std::vector<std::string>>& commands);
 
+  // Pipelining by hand: Send() writes one command without waiting, and
+  // Receive() reads the next reply, in order. A failed status closes the
+  // connection, as for Call().
+  absl::Status Send(const std::vector<std::string>& args);
+  absl::StatusOr<Reply> Receive();
+
   bool connected() const { return fd_ >= 0; }
   void Close();
 

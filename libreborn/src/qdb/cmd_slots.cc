@@ -1,6 +1,9 @@
 // RESP handlers of Codis' slot commands (SLOTSINFO ... SLOTSMGRTTAGSLOT),
 // with Codis' arguments and replies. The work is in qdb/slots.cc.
+#include <memory>
+
 #include "absl/strings/str_cat.h"
+#include "command/deferred_reply.h"
 #include "qdb/cmd_util.h"
 #include "qdb/slots.h"
 #include "reborn/slot.h"
@@ -40,6 +43,31 @@ bool ArgTarget(CommandContext& ctx, MigrateTarget* target) {
       timeout <= 0 ? 1000 : std::min<int64_t>(timeout, 3600000));
   target->db = ctx.session.db;
   return true;
+}
+
+// Runs a key move, fn(physical db, reply writer), on a migration worker:
+// the connection waits for the reply (DeferredReply) while its I/O thread
+// serves other clients. `fn` owns copies of its arguments. A session that
+// used MULTI/WATCH runs it inline (EXEC cannot wait for a deferred reply).
+template <typename Fn>
+void RunMove(EngineCore& core, CommandContext& ctx, Fn fn) {
+  if (ctx.session.txn != nullptr) {
+    return WithDb(core, ctx, [&](uint8_t db) { fn(db, ctx.reply); });
+  }
+  auto deferred = std::make_shared<DeferredReply>(0, "");
+  ctx.session.deferred = deferred;
+  core.slots().Submit([&core, deferred, db = ctx.session.db,
+                       protocol = ctx.session.protocol,
+                       fn = std::move(fn)]() mutable {
+    std::string out;
+    resp::ReplyWriter reply(&out, protocol);
+    {
+      Keyspace& ks = core.keyspace();
+      absl::ReaderMutexLock lock(&ks.layout_mu());
+      fn(ks.Physical(db), reply);
+    }
+    deferred->Complete(std::move(out));
+  });
 }
 
 void SlotsInfo(EngineCore& core, CommandContext& ctx) {
@@ -144,11 +172,13 @@ void SlotsRestore(EngineCore& core, CommandContext& ctx) {
 void SlotsMgrtKey(EngineCore& core, CommandContext& ctx, bool tag) {
   MigrateTarget target;
   if (!ArgTarget(ctx, &target)) return;
-  WithDb(core, ctx, [&](uint8_t db) {
-    auto r = core.slots().MigrateKey(target, db, ctx.args[4], tag);
-    if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
-    ctx.reply.Integer(*r);
-  });
+  RunMove(core, ctx,
+          [&core, target, tag, key = ctx.args[4]](uint8_t db,
+                                                  resp::ReplyWriter& reply) {
+            auto r = core.slots().MigrateKey(target, db, key, tag);
+            if (!r.ok()) return ReplyStatusError(reply, r.status());
+            reply.Integer(*r);
+          });
 }
 
 void SlotsMgrtSlot(EngineCore& core, CommandContext& ctx, bool tag) {
@@ -156,11 +186,12 @@ void SlotsMgrtSlot(EngineCore& core, CommandContext& ctx, bool tag) {
   if (!ArgTarget(ctx, &target)) return;
   uint16_t slot;
   if (!ArgSlot(ctx, 4, &slot)) return;
-  WithDb(core, ctx, [&](uint8_t db) {
-    auto r = core.slots().MigrateSlot(target, db, slot, tag);
-    if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
-    SlotCountPair(ctx.reply, r->first, static_cast<int64_t>(r->second));
-  });
+  RunMove(core, ctx,
+          [&core, target, tag, slot](uint8_t db, resp::ReplyWriter& reply) {
+            auto r = core.slots().MigrateSlot(target, db, slot, tag);
+            if (!r.ok()) return ReplyStatusError(reply, r.status());
+            SlotCountPair(reply, r->first, static_cast<int64_t>(r->second));
+          });
 }
 
 // SLOTSMGRTTAGSLOTBATCH host port timeout slot maxkeys maxbytes: whole tag
@@ -173,13 +204,73 @@ void SlotsMgrtSlotBatch(EngineCore& core, CommandContext& ctx) {
   int64_t max_keys, max_bytes;
   if (!ArgInt64(ctx, 5, &max_keys) || !ArgInt64(ctx, 6, &max_bytes)) return;
   if (max_keys < 1 || max_bytes < 1) return ctx.reply.Error(kSyntaxText);
-  WithDb(core, ctx, [&](uint8_t db) {
-    auto r = core.slots().MigrateSlotBatch(target, db, slot,
-                                           static_cast<size_t>(max_keys),
-                                           static_cast<size_t>(max_bytes));
-    if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
-    SlotCountPair(ctx.reply, r->first, static_cast<int64_t>(r->second));
-  });
+  RunMove(core, ctx,
+          [&core, target, slot, max_keys, max_bytes](uint8_t db,
+                                                     resp::ReplyWriter& reply) {
+            auto r = core.slots().MigrateSlotBatch(
+                target, db, slot, static_cast<size_t>(max_keys),
+                static_cast<size_t>(max_bytes));
+            if (!r.ok()) return ReplyStatusError(reply, r.status());
+            SlotCountPair(reply, r->first, static_cast<int64_t>(r->second));
+          });
+}
+
+// SLOTSRESTORE-CHUNK BEGIN key token type | ADD key token payload |
+// COMMIT key token ttlms elements | ABORT key token: the target side of a
+// chunked key move (docs/slots.md, qdb/staging.h).
+void SlotsRestoreChunk(EngineCore& core, CommandContext& ctx) {
+  const std::string& sub = ctx.args[1];
+  const std::string& key = ctx.args[2];
+  const std::string& token = ctx.args[3];
+  auto wrong = [&] {
+    ctx.reply.Error(
+        "ERR wrong number of arguments for 'slotsrestore-chunk' command");
+  };
+  Staging& staging = core.slots().staging();
+  if (EqualsIgnoreCase(sub, "begin")) {
+    if (ctx.args.size() != 5) return wrong();
+    std::optional<DataType> type;
+    for (DataType t : {DataType::kString, DataType::kHash, DataType::kList,
+                       DataType::kSet, DataType::kZSet}) {
+      if (EqualsIgnoreCase(ctx.args[4], TypeName(t))) type = t;
+    }
+    if (!type) return ctx.reply.Error("ERR slotsrestore-chunk: unknown type");
+    return WithDb(core, ctx, [&](uint8_t db) {
+      absl::Status s = staging.Begin(db, key, token, *type);
+      if (!s.ok()) return ReplyStatusError(ctx.reply, s);
+      ctx.reply.Ok();
+    });
+  }
+  if (EqualsIgnoreCase(sub, "add")) {
+    if (ctx.args.size() != 5) return wrong();
+    return WithDb(core, ctx, [&](uint8_t db) {
+      auto n = staging.Add(db, key, token, ctx.args[4]);
+      if (!n.ok()) return ReplyStatusError(ctx.reply, n.status());
+      ctx.reply.Integer(static_cast<int64_t>(*n));
+    });
+  }
+  if (EqualsIgnoreCase(sub, "commit")) {
+    if (ctx.args.size() != 6) return wrong();
+    int64_t ttl, expect;
+    if (!ArgInt64(ctx, 4, &ttl) || !ArgInt64(ctx, 5, &expect)) return;
+    if (ttl < 0) return ctx.reply.Error("ERR invalid ttl value, must be >= 0");
+    return WithDb(core, ctx, [&](uint8_t db) {
+      absl::Status s =
+          staging.Commit(db, key, token, ttl,
+                         static_cast<uint64_t>(std::max<int64_t>(expect, 0)));
+      if (!s.ok()) return ReplyStatusError(ctx.reply, s);
+      ctx.reply.Ok();
+    });
+  }
+  if (EqualsIgnoreCase(sub, "abort")) {
+    if (ctx.args.size() != 4) return wrong();
+    return WithDb(core, ctx, [&](uint8_t db) {
+      absl::Status s = staging.Abort(db, key, token);
+      if (!s.ok()) return ReplyStatusError(ctx.reply, s);
+      ctx.reply.Ok();
+    });
+  }
+  ctx.reply.Error(UnknownSubcommandError("slotsrestore-chunk", sub));
 }
 
 }  // namespace
@@ -203,6 +294,8 @@ void RegisterSlotCommands(EngineCore& core, CommandTable& table,
   reg("slotsdel", [c](CommandContext& ctx) { SlotsDel(*c, ctx); });
   reg("slotscheck", [c](CommandContext& ctx) { SlotsCheck(*c, ctx); });
   reg("slotsrestore", [c](CommandContext& ctx) { SlotsRestore(*c, ctx); });
+  reg("slotsrestore-chunk",
+      [c](CommandContext& ctx) { SlotsRestoreChunk(*c, ctx); });
   reg("slotsmgrtone",
       [c](CommandContext& ctx) { SlotsMgrtKey(*c, ctx, false); });
   reg("slotsmgrttagone",

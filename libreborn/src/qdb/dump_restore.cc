@@ -81,28 +81,37 @@ absl::StatusOr<Metadata> WriteValue(EngineCore& core, Txn& txn, uint8_t db,
                                     std::string_view key,
                                     const rdb::Value& value) {
   Metadata meta;
+  if (absl::Status s = AppendValue(core, txn, db, key, value, &meta); !s.ok()) {
+    return s;
+  }
+  return meta;
+}
+
+absl::Status AppendValue(EngineCore& core, Txn& txn, uint8_t db,
+                         std::string_view key, const rdb::Value& value,
+                         Metadata* meta) {
   switch (value.type) {
     case rdb::ValueType::kString:
-      meta.type = DataType::kString;
-      meta.value = value.str;
-      return meta;
+      meta->type = DataType::kString;
+      meta->value = value.str;
+      return absl::OkStatus();
     case rdb::ValueType::kHash:
-      core.hashes().PutAll(txn, db, key, value.fields, &meta);
-      return meta;
+      core.hashes().PutAll(txn, db, key, value.fields, meta);
+      return absl::OkStatus();
     case rdb::ValueType::kSet:
-      core.sets().PutAll(txn, db, key, value.items, &meta);
-      return meta;
+      core.sets().PutAll(txn, db, key, value.items, meta);
+      return absl::OkStatus();
     case rdb::ValueType::kList:
-      core.lists().PutAll(txn, db, key, value.items, &meta);
-      return meta;
+      core.lists().PutAll(txn, db, key, value.items, meta);
+      return absl::OkStatus();
     case rdb::ValueType::kZset: {
       std::vector<ScoredMember> members;
       members.reserve(value.scores.size());
       for (const auto& [member, score] : value.scores) {
         members.push_back({member, score});
       }
-      core.zsets().PutAll(txn, db, key, members, &meta);
-      return meta;
+      core.zsets().PutAll(txn, db, key, members, meta);
+      return absl::OkStatus();
     }
   }
   return RedisError(rdb::kDumpBadFormatError);

@@ -27,6 +27,13 @@ absl::StatusOr<rdb::Value> ReadValue(
 absl::StatusOr<Metadata> WriteValue(EngineCore& core, Txn& txn, uint8_t db,
                                     std::string_view key,
                                     const rdb::Value& value);
+// WriteValue into an existing version: with meta->version set, the elements
+// of `value` are added to that version (a list's after its tail) and
+// `meta` grows; with version 0 it is WriteValue. Chunked restores stage a
+// big key this way, one part at a time.
+absl::Status AppendValue(EngineCore& core, Txn& txn, uint8_t db,
+                         std::string_view key, const rdb::Value& value,
+                         Metadata* meta);
 // Redis 7.0's OBJECT ENCODING name for the value's current contents
 // ("int", "embstr", "raw", "listpack", "hashtable", "intset", ...).
 absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,

@@ -1,5 +1,6 @@
 #include "qdb/encoding.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "reborn/slot.h"
@@ -135,6 +136,47 @@ std::string EncodeMetaKey(uint8_t db, std::string_view key) {
   PutPrefix(&out, db, static_cast<uint16_t>(SlotOf(key)));
   out.append(key);
   return out;
+}
+
+std::string StagingKey(uint8_t db, std::string_view key) {
+  std::string out;
+  out.reserve(kKeyPrefixLen + 1 + key.size());
+  PutPrefix(&out, kStagingDb, static_cast<uint16_t>(SlotOf(key)));
+  out.push_back(static_cast<char>(db));
+  out.append(key);
+  return out;
+}
+
+bool DecodeStagingKey(std::string_view in, uint8_t* db, std::string_view* key) {
+  if (in.size() < kKeyPrefixLen + 1 ||
+      static_cast<uint8_t>(in[0]) != kStagingDb) {
+    return false;
+  }
+  *db = static_cast<uint8_t>(in[kKeyPrefixLen]);
+  *key = in.substr(kKeyPrefixLen + 1);
+  return true;
+}
+
+// type:u8 token_len:u8 token metadata.
+std::string EncodeStagingRecord(const StagingRecord& record) {
+  std::string out;
+  out.push_back(static_cast<char>(record.type));
+  out.push_back(static_cast<char>(std::min<size_t>(record.token.size(), 255)));
+  out.append(record.token.substr(0, 255));
+  out.append(EncodeMetadata(record.meta));
+  return out;
+}
+
+absl::Status DecodeStagingRecord(std::string_view in, StagingRecord* record) {
+  if (in.size() < 2) return absl::DataLossError("corrupt staging record");
+  const uint8_t type = static_cast<uint8_t>(in[0]);
+  const size_t len = static_cast<uint8_t>(in[1]);
+  if (type > static_cast<uint8_t>(DataType::kZSet) || in.size() < 2 + len) {
+    return absl::DataLossError("corrupt staging record");
+  }
+  record->type = static_cast<DataType>(type);
+  record->token = std::string(in.substr(2, len));
+  return DecodeMetadata(in.substr(2 + len), &record->meta);
 }
 
 bool DecodeMetaKey(std::string_view in, uint8_t* db, uint16_t* slot,

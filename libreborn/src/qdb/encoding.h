@@ -38,6 +38,9 @@ std::string_view TypeName(DataType type);
 inline constexpr int kNumDbs = 16;
 inline constexpr int kNumPhysicalDbs = 32;
 inline constexpr uint8_t kInternalDb = 0xFF;
+// Staging records of chunked restores (docs/slots.md) live in the meta
+// column under this prefix, outside every database range.
+inline constexpr uint8_t kStagingDb = 0xFE;
 
 struct Metadata {
   DataType type = DataType::kString;
@@ -87,6 +90,20 @@ bool DecodeMemberKey(std::string_view in, uint8_t* db, std::string_view* key,
 // score index column: prefix + ordered score + member.
 std::string EncodeScoreKey(uint8_t db, std::string_view key, uint64_t version,
                            double score, std::string_view member);
+
+// A key being restored in chunks: its staging record, in the meta column at
+// StagingKey(db, key) = `FE slot(key) db key`. `meta` is what the key will
+// be once committed (a string is staged as a list of its chunks); members of
+// meta.version are live for the garbage filter while the record exists.
+struct StagingRecord {
+  DataType type = DataType::kString;  // the type the key will have
+  std::string token;                  // names the transfer (the source's)
+  Metadata meta;
+};
+std::string StagingKey(uint8_t db, std::string_view key);
+bool DecodeStagingKey(std::string_view in, uint8_t* db, std::string_view* key);
+std::string EncodeStagingRecord(const StagingRecord& record);
+absl::Status DecodeStagingRecord(std::string_view in, StagingRecord* record);
 
 // [DbBegin(db), DbEnd(db)) is one database in every column.
 std::string DbBegin(uint8_t db);

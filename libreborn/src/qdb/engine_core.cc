@@ -49,8 +49,15 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   core->sets_ = std::make_unique<Sets>(*core->keyspace_);
   core->lists_ = std::make_unique<Lists>(*core->keyspace_);
   core->zsets_ = std::make_unique<ZSets>(*core->keyspace_);
-  core->slots_ =
-      std::make_unique<Slots>(*core, options.migrate_target_password);
+  core->slots_ = std::make_unique<Slots>(
+      *core, options.migrate_target_password,
+      ChunkLimits{options.migrate_chunk_members, options.migrate_chunk_bytes});
+  // No chunked transfer survives a restart: drop what was staged.
+  absl::StatusOr<uint64_t> dropped = core->slots_->staging().DropAll();
+  if (!dropped.ok()) return dropped.status();
+  if (*dropped > 0) {
+    spdlog::info("dropped {} unfinished chunked key transfers", *dropped);
+  }
 
   absl::Status status;
   RegisterStringCommands(*core, core->table_, &status);

@@ -215,8 +215,8 @@ absl::StatusOr<MemberPage> Hashes::Scan(uint8_t db, std::string_view key,
 void Hashes::PutAll(Txn& txn, uint8_t db, std::string_view key,
                     const std::vector<MemberPair>& fields, Metadata* meta) {
   meta->type = DataType::kHash;
-  meta->version = ks_.NextVersion();
-  meta->size = fields.size();
+  if (meta->version == 0) meta->version = ks_.NextVersion();
+  meta->size += fields.size();
   for (const auto& [f, v] : fields) {
     txn.batch().Put(Column::kMembers,
                     EncodeMemberKey(db, key, meta->version, f), v);

@@ -64,6 +64,8 @@ class Hashes {
 
   // Writes `fields` as the members of a new hash version into `txn` and
   // fills `meta` (type, version, size). Used by RESTORE and *STORE commands.
+  // A `meta` with a version already set is appended to (chunked restores
+  // stage a big key this way; the fields are new to that version).
   void PutAll(Txn& txn, uint8_t db, std::string_view key,
               const std::vector<MemberPair>& fields, Metadata* meta);
 

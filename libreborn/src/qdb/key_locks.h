@@ -2,12 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 
 namespace reborn::qdb {
@@ -18,6 +24,14 @@ namespace reborn::qdb {
 // order so multi-key commands cannot deadlock. The stripes are std::mutex,
 // not absl::Mutex: absl's deadlock detector would track every multi-key
 // acquisition, which the ordering already makes safe.
+//
+// Moving marks: a big key that migrates in chunks (docs/slots.md) is marked
+// for the whole transfer instead of holding its stripe. Lock()/LockMany() of
+// a marked key release their stripes and wait until the mark is cleared, so
+// writers of that key wait for the move while the stripe (and every other
+// key on it) stays free. The mover itself takes the stripe with
+// LockIgnoringMarks(). marks_mu_ guards the mark set; marks_cv_ signals
+// Unmark(); `marked_` lets the common case (no marks) skip the set.
 class KeyLocks {
  public:
   static constexpr size_t kStripes = 1024;
@@ -27,8 +41,10 @@ class KeyLocks {
     Guard() = default;
     Guard(Guard&&) = default;
     Guard& operator=(Guard&&) = default;
-    ~Guard() {
+    ~Guard() { Release(); }
+    void Release() {
       for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->unlock();
+      held_.clear();
     }
 
    private:
@@ -39,28 +55,55 @@ class KeyLocks {
   KeyLocks() : stripes_(std::make_unique<std::array<std::mutex, kStripes>>()) {}
 
   [[nodiscard]] Guard Lock(uint8_t db, std::string_view key) {
-    Guard g;
-    std::mutex* m = &(*stripes_)[Stripe(db, key)];
-    m->lock();
-    g.held_.push_back(m);
+    return LockMany({{db, key}});
+  }
+
+  // Locks the stripes of every (db, key) pair, each stripe once, waiting
+  // first until none of the keys is marked as moving.
+  [[nodiscard]] Guard LockMany(
+      const std::vector<std::pair<uint8_t, std::string_view>>& keys) {
+    while (true) {
+      Guard g = LockStripes(keys);
+      std::optional<std::pair<uint8_t, std::string>> marked = FirstMarked(keys);
+      if (!marked) return g;
+      g.Release();
+      WaitUnmarked(marked->first, marked->second);
+    }
+  }
+
+  // Lock() that gives up on a marked key instead of waiting (the background
+  // expiry cycle skips a key that is moving).
+  [[nodiscard]] std::optional<Guard> LockUnlessMarked(uint8_t db,
+                                                      std::string_view key) {
+    Guard g = LockStripes({{db, key}});
+    if (FirstMarked({{db, key}})) return std::nullopt;
     return g;
   }
 
-  // Locks the stripes of every (db, key) pair, each stripe once.
-  [[nodiscard]] Guard LockMany(
-      const std::vector<std::pair<uint8_t, std::string_view>>& keys) {
-    std::vector<size_t> idx;
-    idx.reserve(keys.size());
-    for (const auto& [db, key] : keys) idx.push_back(Stripe(db, key));
-    std::sort(idx.begin(), idx.end());
-    idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
-    Guard g;
-    for (size_t i : idx) {
-      std::mutex* m = &(*stripes_)[i];
-      m->lock();
-      g.held_.push_back(m);
+  // The stripe of a key, marked or not: for the mover of a marked key.
+  [[nodiscard]] Guard LockIgnoringMarks(uint8_t db, std::string_view key) {
+    return LockStripes({{db, key}});
+  }
+
+  // Marks (db, key) as moving. The caller holds the key's stripe (from
+  // Lock(), so the key was not marked). Returns false if it already was.
+  bool Mark(uint8_t db, std::string_view key) {
+    std::lock_guard<std::mutex> lock(marks_mu_);
+    if (!marks_.emplace(db, std::string(key)).second) return false;
+    marked_.fetch_add(1);
+    return true;
+  }
+  // Clears the mark and wakes the writers waiting for it.
+  void Unmark(uint8_t db, std::string_view key) {
+    {
+      std::lock_guard<std::mutex> lock(marks_mu_);
+      if (marks_.erase(std::make_pair(db, std::string(key))) == 0) return;
+      marked_.fetch_sub(1);
     }
-    return g;
+    marks_cv_.notify_all();
+  }
+  bool IsMarked(uint8_t db, std::string_view key) {
+    return FirstMarked({{db, key}}).has_value();
   }
 
  private:
@@ -69,7 +112,44 @@ class KeyLocks {
            kStripes;
   }
 
+  Guard LockStripes(
+      const std::vector<std::pair<uint8_t, std::string_view>>& keys) {
+    std::vector<size_t> idx;
+    idx.reserve(keys.size());
+    for (const auto& [db, key] : keys) idx.push_back(Stripe(db, key));
+    std::sort(idx.begin(), idx.end());
+    idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
+    Guard g;
+    g.held_.reserve(idx.size());
+    for (size_t i : idx) {
+      std::mutex* m = &(*stripes_)[i];
+      m->lock();
+      g.held_.push_back(m);
+    }
+    return g;
+  }
+
+  std::optional<std::pair<uint8_t, std::string>> FirstMarked(
+      const std::vector<std::pair<uint8_t, std::string_view>>& keys) {
+    if (marked_.load() == 0) return std::nullopt;
+    std::lock_guard<std::mutex> lock(marks_mu_);
+    for (const auto& [db, key] : keys) {
+      std::pair<uint8_t, std::string> k(db, std::string(key));
+      if (marks_.contains(k)) return k;
+    }
+    return std::nullopt;
+  }
+
+  void WaitUnmarked(uint8_t db, const std::string& key) {
+    std::unique_lock<std::mutex> lock(marks_mu_);
+    marks_cv_.wait(lock, [&] { return !marks_.contains({db, key}); });
+  }
+
   std::unique_ptr<std::array<std::mutex, kStripes>> stripes_;
+  std::mutex marks_mu_;
+  std::condition_variable marks_cv_;
+  absl::flat_hash_set<std::pair<uint8_t, std::string>> marks_;
+  std::atomic<int> marked_{0};
 };
 
 }  // namespace reborn::qdb

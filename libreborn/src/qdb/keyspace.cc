@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "qdb/errors.h"
+#include "reborn/slot.h"
 #include "spdlog/spdlog.h"
 #include "util/glob.h"
 
@@ -32,7 +33,12 @@ std::string ErrorReplyText(const absl::Status& s) {
 
 void Txn::Track(uint8_t db, std::string_view key, const Metadata* old,
                 const Metadata* now) {
-  key_deltas_[db] += (now != nullptr) - (old != nullptr);
+  const int delta = (now != nullptr) - (old != nullptr);
+  key_deltas_[db] += delta;
+  if (delta != 0) {
+    slot_deltas_.emplace_back(
+        static_cast<uint32_t>(db) * kSlotCount + SlotOf(key), delta);
+  }
   const int64_t old_expire = old ? old->expire_ms : 0;
   const int64_t new_expire = now ? now->expire_ms : 0;
   if (old_expire != new_expire) {
@@ -69,6 +75,7 @@ absl::Status Txn::Commit() {
   index_ops_.clear();
   expired_names_.clear();
   for (int64_t& d : key_deltas_) d = 0;
+  slot_deltas_.clear();
   expired_ = garbage_ = 0;
   return absl::OkStatus();
 }
@@ -76,7 +83,9 @@ absl::Status Txn::Commit() {
 // --- Keyspace ---
 
 Keyspace::Keyspace(std::unique_ptr<storage::KvStore> store)
-    : store_(std::move(store)) {
+    : store_(std::move(store)),
+      slot_counts_(std::make_unique<std::atomic<int64_t>[]>(
+          static_cast<size_t>(kNumPhysicalDbs) * kSlotCount)) {
   for (int i = 0; i < kNumDbs; ++i) db_map_[i] = static_cast<uint8_t>(i);
 }
 
@@ -133,6 +142,8 @@ absl::Status Keyspace::Load() {
       return absl::DataLossError("corrupt metadata record");
     }
     key_counts_[db].fetch_add(1, std::memory_order_relaxed);
+    slot_counts_[static_cast<size_t>(db) * kSlotCount + slot].fetch_add(
+        1, std::memory_order_relaxed);
     if (expire_ms != 0) expire_index_[db].emplace(expire_ms, std::string(key));
   }
   return it->status();
@@ -148,12 +159,20 @@ bool Keyspace::IsGarbage(storage::KvStore& store, storage::Column column,
   std::string raw;
   absl::Status s = store.Get(storage::ReadOptions{}, Column::kMeta,
                              EncodeMetaKey(db, user_key), &raw);
-  if (absl::IsNotFound(s)) return true;
-  if (!s.ok()) return false;  // keep on doubt
+  if (!s.ok() && !absl::IsNotFound(s)) return false;  // keep on doubt
   Metadata meta;
-  if (!DecodeMetadata(raw, &meta).ok()) return false;
-  return meta.type == DataType::kString || meta.version != version ||
-         meta.Expired(NowMs());
+  if (s.ok() && !DecodeMetadata(raw, &meta).ok()) return false;
+  if (s.ok() && meta.type != DataType::kString && meta.version == version) {
+    return meta.Expired(NowMs());
+  }
+  // Not of the live version: garbage unless a chunked restore stages it.
+  s = store.Get(storage::ReadOptions{}, Column::kMeta, StagingKey(db, user_key),
+                &raw);
+  if (absl::IsNotFound(s)) return true;
+  if (!s.ok()) return false;
+  StagingRecord staged;
+  if (!DecodeStagingRecord(raw, &staged).ok()) return false;
+  return staged.meta.version != version;
 }
 
 int64_t Keyspace::NowMs() {
@@ -356,6 +375,9 @@ absl::Status Keyspace::ClearDbs(const std::vector<uint8_t>& pdbs) {
   for (uint8_t db : pdbs) {
     key_counts_[db].store(0);
     expire_index_[db].clear();
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+      slot_counts_[static_cast<size_t>(db) * kSlotCount + slot].store(0);
+    }
   }
   return absl::OkStatus();
 }
@@ -374,6 +396,9 @@ void Keyspace::Apply(const Txn& txn) {
     if (txn.key_deltas_[db] != 0)
       key_counts_[db].fetch_add(txn.key_deltas_[db]);
   }
+  for (const auto& [index, delta] : txn.slot_deltas_) {
+    slot_counts_[index].fetch_add(delta, std::memory_order_relaxed);
+  }
   if (!txn.index_ops_.empty()) {
     absl::MutexLock lock(&expire_mu_);
     for (const Txn::IndexOp& op : txn.index_ops_) {
@@ -384,6 +409,12 @@ void Keyspace::Apply(const Txn& txn) {
   }
   if (txn.expired_ != 0) expired_keys_.fetch_add(txn.expired_);
   if (txn.garbage_ != 0) garbage_pending_.fetch_add(txn.garbage_);
+}
+
+uint64_t Keyspace::SlotRecords(uint8_t db, uint16_t slot) const {
+  const int64_t n =
+      slot_counts_[static_cast<size_t>(db) * kSlotCount + slot].load();
+  return n > 0 ? static_cast<uint64_t>(n) : 0;
 }
 
 uint64_t Keyspace::DueCount(uint8_t db) {
@@ -546,17 +577,7 @@ absl::StatusOr<std::optional<std::string>> Keyspace::RandomKey(uint8_t db) {
   }
 }
 
-absl::Status Keyspace::FlushDb(uint8_t db) {
-  storage::WriteBatch batch;
-  for (Column c : {Column::kMeta, Column::kMembers, Column::kScoreIndex}) {
-    batch.DeleteRange(c, DbBegin(db), DbEnd(db));
-  }
-  if (absl::Status s = store_->Write(batch); !s.ok()) return s;
-  key_counts_[db].store(0);
-  absl::MutexLock lock(&expire_mu_);
-  expire_index_[db].clear();
-  return absl::OkStatus();
-}
+absl::Status Keyspace::FlushDb(uint8_t db) { return ClearDbs({db}); }
 
 absl::Status Keyspace::FlushAll() {
   // Only the mapped databases: an RDB load may be staging in the others.
@@ -594,8 +615,14 @@ absl::StatusOr<uint64_t> Keyspace::ExpireCycle(absl::Duration budget) {
         }
       }
       if (due.empty()) break;
+      size_t skipped = 0;
       for (const auto& [expire_ms, key] : due) {
-        KeyLocks::Guard guard = locks_.Lock(db, key);
+        // A key moving in chunks (docs/slots.md) is left to its mover.
+        std::optional<KeyLocks::Guard> guard = locks_.LockUnlessMarked(db, key);
+        if (!guard) {
+          ++skipped;
+          continue;
+        }
         Txn txn(this);
         absl::StatusOr<std::optional<Metadata>> meta =
             LookupForWrite(txn, db, key);
@@ -611,6 +638,7 @@ absl::StatusOr<uint64_t> Keyspace::ExpireCycle(absl::Duration budget) {
           expire_index_[db].erase({expire_ms, key});
         }
       }
+      if (skipped == due.size()) break;
     }
   }
   return expired;

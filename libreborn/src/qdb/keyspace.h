@@ -59,6 +59,8 @@ class Txn {
   storage::WriteBatch batch_;
   std::vector<IndexOp> index_ops_;
   int64_t key_deltas_[kNumPhysicalDbs] = {};
+  // (physical db * kSlotCount + slot, change of the slot's stored keys).
+  std::vector<std::pair<uint32_t, int>> slot_deltas_;
   uint64_t expired_ = 0;
   // Expired records deleted in this batch, for the expiry listener.
   std::vector<std::pair<uint8_t, std::string>> expired_names_;
@@ -142,6 +144,9 @@ class Keyspace {
   // Exact counts of live keys and of live keys with a TTL.
   uint64_t DbSize(uint8_t db);
   uint64_t ExpiresCount(uint8_t db);
+  // Stored key records of one slot, O(1): the live keys plus those expired
+  // but not yet removed (the slot-move replies count these).
+  uint64_t SlotRecords(uint8_t db, uint16_t slot) const;
   // Average remaining TTL (ms) of up to `sample` keys with a TTL.
   int64_t AvgTtl(uint8_t db, size_t sample = 64);
 
@@ -217,6 +222,8 @@ class Keyspace {
   uint8_t db_map_[kNumDbs] ABSL_GUARDED_BY(layout_mu_);
 
   std::atomic<int64_t> key_counts_[kNumPhysicalDbs] = {};
+  // Per (physical db, slot): stored key records, kept like key_counts_.
+  std::unique_ptr<std::atomic<int64_t>[]> slot_counts_;
   absl::Mutex expire_mu_;
   // Per physical db: (expire_ms, key) of every stored key with a TTL.
   std::set<std::pair<int64_t, std::string>>

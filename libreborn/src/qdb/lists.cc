@@ -473,8 +473,10 @@ absl::StatusOr<std::vector<std::string>> Lists::All(
 void Lists::PutAll(Txn& txn, uint8_t db, std::string_view key,
                    const std::vector<std::string>& items, Metadata* meta) {
   meta->type = DataType::kList;
-  meta->version = ks_.NextVersion();
-  meta->list_head = meta->list_tail = kInitialIndex;
+  if (meta->version == 0) {
+    meta->version = ks_.NextVersion();
+    meta->list_head = meta->list_tail = kInitialIndex;
+  }
   for (const std::string& v : items) {
     txn.batch().Put(Column::kMembers,
                     ListElementKey(db, key, meta->version, meta->list_tail++),

@@ -70,7 +70,8 @@ class Lists {
       uint8_t db, std::string_view key, const Metadata& meta,
       const storage::Snapshot* snapshot = nullptr);
   // Writes `items` as the elements of a new list version into `txn` and
-  // fills `meta` (type, version, size, head, tail). Used by RESTORE.
+  // fills `meta` (type, version, size, head, tail). Used by RESTORE. A
+  // `meta` with a version already set gets `items` after its tail.
   void PutAll(Txn& txn, uint8_t db, std::string_view key,
               const std::vector<std::string>& items, Metadata* meta);
 

@@ -1,6 +1,10 @@
 #include "reborn/qdb_engine.h"
 
+#include <future>
+#include <memory>
+
 #include "absl/strings/ascii.h"
+#include "command/deferred_reply.h"
 #include "qdb/cmd_util.h"
 #include "qdb/engine_commands.h"
 #include "qdb/engine_core.h"
@@ -55,6 +59,14 @@ Reply QdbEngine::Execute(Context& context,
     writer.Bulk(Info(argv.size() > 1 ? argv[1] : ""));
   } else {
     core_->table().Dispatch(session, argv, writer);
+  }
+  if (session.deferred) {
+    // A slot move ran on a migration worker: wait for its reply here.
+    auto done = std::make_shared<std::promise<std::string>>();
+    std::future<std::string> result = done->get_future();
+    session.deferred->AttachDelivery(
+        [done](std::string r) { done->set_value(std::move(r)); });
+    out += result.get();
   }
   context.db = session.db;
   Reply reply;

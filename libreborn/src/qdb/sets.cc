@@ -339,8 +339,8 @@ absl::StatusOr<MemberPage> Sets::Scan(uint8_t db, std::string_view key,
 void Sets::PutAll(Txn& txn, uint8_t db, std::string_view key,
                   const std::vector<std::string>& members, Metadata* meta) {
   meta->type = DataType::kSet;
-  meta->version = ks_.NextVersion();
-  meta->size = members.size();
+  if (meta->version == 0) meta->version = ks_.NextVersion();
+  meta->size += members.size();
   for (const std::string& m : members) {
     txn.batch().Put(Column::kMembers,
                     EncodeMemberKey(db, key, meta->version, m), "");

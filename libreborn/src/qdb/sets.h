@@ -66,7 +66,8 @@ class Sets {
   absl::StatusOr<MemberPage> Scan(uint8_t db, std::string_view key,
                                   uint64_t cursor, size_t count);
 
-  // Writes `members` as a new set version into `txn` and fills `meta`.
+  // Writes `members` as a new set version into `txn` and fills `meta`; a
+  // `meta` with a version already set is appended to (chunked restores).
   void PutAll(Txn& txn, uint8_t db, std::string_view key,
               const std::vector<std::string>& members, Metadata* meta);
 

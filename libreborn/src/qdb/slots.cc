@@ -1,14 +1,17 @@
 #include "qdb/slots.h"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <optional>
+#include <random>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "qdb/dump_restore.h"
 #include "qdb/engine_core.h"
 #include "qdb/errors.h"
+#include "qdb/zsets.h"
 #include "rdb/dump.h"
 #include "reborn/slot.h"
 
@@ -20,6 +23,10 @@ using storage::Column;
 constexpr size_t kMaxCursors = 4096;
 constexpr size_t kMaxIdlePerTarget = 16;
 constexpr size_t kDeleteBatch = 256;
+constexpr int kMigrationWorkers = 4;
+// Chunks of one big key in flight to the target before the source waits for
+// the first reply: the source reads the next chunk while the target writes.
+constexpr size_t kChunkWindow = 4;
 
 std::unique_ptr<storage::Iterator> MetaRange(Keyspace& ks, std::string lower,
                                              std::string upper) {
@@ -40,10 +47,49 @@ absl::Status MigrateError(std::string_view what) {
 
 }  // namespace
 
-Slots::Slots(EngineCore& core, std::string target_password)
+Slots::Slots(EngineCore& core, std::string target_password, ChunkLimits chunk)
     : core_(core),
       ks_(core.keyspace()),
-      password_(std::move(target_password)) {}
+      password_(std::move(target_password)),
+      chunk_{std::max<size_t>(chunk.members, 1),
+             std::max<size_t>(chunk.bytes, 1)},
+      staging_(core),
+      nonce_(std::random_device{}()) {
+  for (int i = 0; i < kMigrationWorkers; ++i) {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  }
+}
+
+Slots::~Slots() {
+  {
+    absl::MutexLock lock(&work_mu_);
+    stop_ = true;
+  }
+  for (std::thread& t : workers_) t.join();
+}
+
+void Slots::Submit(std::function<void()> job) {
+  absl::MutexLock lock(&work_mu_);
+  jobs_.push_back(std::move(job));
+}
+
+void Slots::WorkerLoop() {
+  while (true) {
+    std::function<void()> job;
+    {
+      absl::MutexLock lock(&work_mu_);
+      work_mu_.Await(absl::Condition(
+          +[](Slots* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->work_mu_) {
+            return s->stop_ || !s->jobs_.empty();
+          },
+          this));
+      if (jobs_.empty()) return;  // stopping, nothing left
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
 
 absl::StatusOr<uint64_t> Slots::Count(uint8_t db, uint16_t slot) {
   auto info = Info(db, slot, 1);
@@ -233,20 +279,43 @@ absl::StatusOr<std::vector<std::string>> Slots::TagGroup(uint8_t db,
 
 absl::StatusOr<std::vector<std::string>> Slots::FirstKeys(uint8_t db,
                                                           uint16_t slot,
-                                                          size_t limit) {
-  std::vector<std::string> out;
-  auto it = MetaRange(ks_, SlotBegin(db, slot), SlotEnd(db, slot));
-  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
-    uint8_t d;
-    uint16_t s;
-    std::string_view key;
-    if (!DecodeMetaKey(it->key(), &d, &s, &key)) {
-      return absl::DataLossError("corrupt metadata key");
-    }
-    out.emplace_back(key);
+                                                          size_t limit,
+                                                          bool resume) {
+  const std::string begin = SlotBegin(db, slot);
+  std::string from = begin;
+  if (resume) {
+    absl::MutexLock lock(&resume_mu_);
+    auto found = resume_.find(static_cast<uint32_t>(db) * kSlotCount + slot);
+    if (found != resume_.end()) from = found->second;
   }
-  if (absl::Status s = it->status(); !s.ok()) return s;
-  return out;
+  std::vector<std::string> out;
+  while (true) {
+    auto it = MetaRange(ks_, from, SlotEnd(db, slot));
+    for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+      uint8_t d;
+      uint16_t s;
+      std::string_view key;
+      if (!DecodeMetaKey(it->key(), &d, &s, &key)) {
+        return absl::DataLossError("corrupt metadata key");
+      }
+      out.emplace_back(key);
+    }
+    if (absl::Status s = it->status(); !s.ok()) return s;
+    if (!out.empty() || from == begin) return out;
+    from = begin;  // nothing after the resume point: look from the start
+  }
+}
+
+void Slots::SetResume(uint8_t db, uint16_t slot, std::string_view last_key) {
+  std::string from = EncodeMetaKey(db, last_key);
+  from.push_back('\0');  // the first key after it
+  absl::MutexLock lock(&resume_mu_);
+  resume_[static_cast<uint32_t>(db) * kSlotCount + slot] = std::move(from);
+}
+
+bool Slots::IsBig(const Metadata& meta) const {
+  if (meta.type == DataType::kString) return meta.value.size() > chunk_.bytes;
+  return meta.size > chunk_.members;
 }
 
 absl::StatusOr<int64_t> Slots::MoveKeys(const MigrateTarget& target, uint8_t db,
@@ -267,6 +336,18 @@ absl::StatusOr<int64_t> Slots::MoveKeys(const MigrateTarget& target, uint8_t db,
   const int64_t now = Keyspace::NowMs();
   std::vector<std::string> cmd = {"SLOTSRESTORE"};
   std::vector<size_t> live;
+  // Big keys are marked (their writers keep waiting, on the mark) and move
+  // in chunks once the stripes are released; the marks go when they did.
+  std::vector<size_t> big;
+  struct Unmarker {
+    KeyLocks& locks;
+    uint8_t db;
+    const std::vector<std::string>& keys;
+    std::vector<size_t>& marked;
+    ~Unmarker() {
+      for (size_t i : marked) locks.Unmark(db, keys[i]);
+    }
+  } unmarker{ks_.locks(), db, keys, big};
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::optional<Metadata>& meta = (*metas)[i];
     if (!meta) continue;
@@ -277,6 +358,10 @@ absl::StatusOr<int64_t> Slots::MoveKeys(const MigrateTarget& target, uint8_t db,
         txn.DeleteKey(db, keys[i], *meta);
         continue;
       }
+    }
+    if (IsBig(*meta)) {
+      if (ks_.locks().Mark(db, keys[i])) big.push_back(i);
+      continue;
     }
     absl::StatusOr<rdb::Value> value = ReadValue(core_, db, keys[i], *meta);
     if (!value.ok()) return value.status();
@@ -299,7 +384,172 @@ absl::StatusOr<int64_t> Slots::MoveKeys(const MigrateTarget& target, uint8_t db,
     for (size_t i : live) txn.DeleteKey(db, keys[i], *(*metas)[i]);
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
-  return static_cast<int64_t>(live.size());
+  guard.Release();
+  int64_t moved = static_cast<int64_t>(live.size());
+  while (!big.empty()) {
+    const size_t i = big.back();
+    absl::StatusOr<int64_t> n =
+        MoveBigKey(target, db, keys[i], *(*metas)[i], bytes);
+    big.pop_back();
+    ks_.locks().Unmark(db, keys[i]);
+    if (!n.ok()) return n.status();
+    moved += *n;
+  }
+  return moved;
+}
+
+absl::StatusOr<uint64_t> Slots::SendChunks(net::SyncClient& client, uint8_t db,
+                                           const std::string& key,
+                                           const std::string& token,
+                                           const Metadata& meta,
+                                           size_t* bytes) {
+  size_t in_flight = 0;
+  uint64_t sent = 0;
+  auto await_one = [&]() -> absl::Status {
+    absl::StatusOr<Reply> r = client.Receive();
+    if (!r.ok()) return r.status();
+    --in_flight;
+    if (r->type != Reply::Type::kInteger) {
+      return absl::AbortedError(absl::StrCat("target replied: ", r->str));
+    }
+    return absl::OkStatus();
+  };
+  auto send = [&](const rdb::Value& part) -> absl::Status {
+    if (in_flight >= kChunkWindow) {
+      if (absl::Status s = await_one(); !s.ok()) return s;
+    }
+    std::vector<std::string> cmd = {"SLOTSRESTORE-CHUNK", "ADD", key, token,
+                                    rdb::EncodeDump(part)};
+    *bytes += cmd.back().size();
+    sent +=
+        part.type == rdb::ValueType::kString ? part.str.size() : part.size();
+    if (absl::Status s = client.Send(cmd); !s.ok()) return s;
+    ++in_flight;
+    return absl::OkStatus();
+  };
+  if (meta.type == DataType::kString) {
+    for (size_t off = 0; off < meta.value.size(); off += chunk_.bytes) {
+      absl::Status s =
+          send(rdb::Value::String(meta.value.substr(off, chunk_.bytes)));
+      if (!s.ok()) return s;
+    }
+  } else {
+    // The members of the key's version, in key order (a list's in index
+    // order). The key cannot change meanwhile: its writers wait on the mark.
+    storage::ReadOptions ro;
+    ro.lower_bound = MemberPrefix(db, key, meta.version);
+    ro.upper_bound = PrefixEnd(ro.lower_bound);
+    ro.fill_cache = false;
+    const size_t prefix = ro.lower_bound.size();
+    std::unique_ptr<storage::Iterator> it =
+        ks_.store().NewIterator(ro, Column::kMembers);
+    rdb::Value part;
+    size_t part_members = 0, part_bytes = 0;
+    auto flush = [&]() -> absl::Status {
+      if (part_members == 0) return absl::OkStatus();
+      absl::Status s = send(part);
+      part = rdb::Value{};
+      part_members = part_bytes = 0;
+      return s;
+    };
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string member(it->key().substr(prefix));
+      std::string_view value = it->value();
+      ++part_members;
+      part_bytes += member.size() + value.size();
+      switch (meta.type) {
+        case DataType::kHash:
+          part.type = rdb::ValueType::kHash;
+          part.fields.emplace_back(std::move(member), std::string(value));
+          break;
+        case DataType::kSet:
+          part.type = rdb::ValueType::kSet;
+          part.items.push_back(std::move(member));
+          break;
+        case DataType::kList:
+          part.type = rdb::ValueType::kList;
+          part.items.emplace_back(value);
+          break;
+        case DataType::kZSet:
+          part.type = rdb::ValueType::kZset;
+          part.scores.emplace_back(std::move(member), DecodeScore(value));
+          break;
+        case DataType::kString:
+          break;
+      }
+      if (part_members >= chunk_.members || part_bytes >= chunk_.bytes) {
+        if (absl::Status s = flush(); !s.ok()) return s;
+      }
+    }
+    if (absl::Status s = it->status(); !s.ok()) return s;
+    if (absl::Status s = flush(); !s.ok()) return s;
+  }
+  while (in_flight > 0) {
+    if (absl::Status s = await_one(); !s.ok()) return s;
+  }
+  return sent;
+}
+
+absl::StatusOr<int64_t> Slots::MoveBigKey(const MigrateTarget& target,
+                                          uint8_t db, const std::string& key,
+                                          const Metadata& meta, size_t* bytes) {
+  const std::string token = absl::StrCat(nonce_, "-", Keyspace::NowMs(), "-",
+                                         next_transfer_.fetch_add(1));
+  absl::StatusOr<net::SyncClient> client = Acquire(target);
+  if (!client.ok()) return MigrateError(client.status().ToString());
+  auto call = [&](std::vector<std::string> cmd) -> absl::Status {
+    absl::StatusOr<Reply> r = client->Call(cmd);
+    if (!r.ok()) return r.status();
+    if (r->type != Reply::Type::kStatus || r->str != "OK") {
+      return absl::AbortedError(absl::StrCat("target replied: ", r->str));
+    }
+    return absl::OkStatus();
+  };
+  auto fail = [&](const absl::Status& why) {
+    // Best effort, on a fresh connection (this one may still have replies
+    // in flight): the target drops the partial copy now, or at the next
+    // transfer of the key, or when it restarts.
+    client->Close();
+    absl::StatusOr<net::SyncClient> other = Acquire(target);
+    if (other.ok() &&
+        other->Call({"SLOTSRESTORE-CHUNK", "ABORT", key, token}).ok()) {
+      Release(target, std::move(*other));
+    }
+    return MigrateError(why.ToString());
+  };
+  absl::Status s = call({"SLOTSRESTORE-CHUNK", "BEGIN", key, token,
+                         std::string(TypeName(meta.type))});
+  if (!s.ok()) return fail(s);
+  absl::StatusOr<uint64_t> sent =
+      SendChunks(*client, db, key, token, meta, bytes);
+  if (!sent.ok()) return fail(sent.status());
+  int64_t ttl = 0;
+  if (meta.expire_ms != 0) {
+    ttl = meta.expire_ms - Keyspace::NowMs();
+    if (ttl <= 0) {
+      // Expired during the transfer: it is dropped, not moved.
+      (void)fail(absl::OkStatus());
+      KeyLocks::Guard guard = ks_.locks().LockIgnoringMarks(db, key);
+      Txn txn(&ks_);
+      auto now = ks_.LookupForWrite(txn, db, key);
+      if (!now.ok()) return now.status();
+      if (absl::Status c = txn.Commit(); !c.ok()) return c;
+      return 0;
+    }
+  }
+  s = call({"SLOTSRESTORE-CHUNK", "COMMIT", key, token, absl::StrCat(ttl),
+            absl::StrCat(*sent)});
+  if (!s.ok()) return fail(s);
+  Release(target, std::move(*client));
+  // Acknowledged: the key leaves the source (its writers still wait on the
+  // mark, which the caller clears next).
+  KeyLocks::Guard guard = ks_.locks().LockIgnoringMarks(db, key);
+  Txn txn(&ks_);
+  auto now = ks_.LookupForWrite(txn, db, key);
+  if (!now.ok()) return now.status();
+  if (*now && (*now)->version == meta.version) txn.DeleteKey(db, key, **now);
+  if (absl::Status c = txn.Commit(); !c.ok()) return c;
+  return 1;
 }
 
 absl::StatusOr<int64_t> Slots::MigrateKey(const MigrateTarget& target,
@@ -323,16 +573,15 @@ absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlot(
   int64_t moved = 0;
   // Expired keys move as 0 and are removed; try the next one.
   for (int attempts = 0; attempts < 16 && moved == 0; ++attempts) {
-    auto first = FirstKeys(db, slot, 1);
+    auto first = FirstKeys(db, slot, 1, /*resume=*/true);
     if (!first.ok()) return first.status();
     if (first->empty()) break;
+    SetResume(db, slot, first->front());
     auto n = MigrateKey(target, db, first->front(), tag);
     if (!n.ok()) return n.status();
     moved = *n;  // 0: the key expired and MoveKeys removed it
   }
-  auto left = Count(db, slot);
-  if (!left.ok()) return left.status();
-  return std::make_pair(moved, *left);
+  return std::make_pair(moved, ks_.SlotRecords(db, slot));
 }
 
 absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlotBatch(
@@ -344,9 +593,10 @@ absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlotBatch(
   while (static_cast<size_t>(moved) < max_keys && bytes < max_bytes) {
     const size_t want =
         std::min<size_t>(max_keys - static_cast<size_t>(moved), 512);
-    auto first = FirstKeys(db, slot, want);
+    auto first = FirstKeys(db, slot, want, /*resume=*/true);
     if (!first.ok()) return first.status();
     if (first->empty()) break;
+    SetResume(db, slot, first->back());
     // Whole tag groups only: add every key sharing a tag with a picked key.
     std::vector<std::string> keys;
     absl::flat_hash_map<std::string, bool> tags_done;
@@ -368,9 +618,7 @@ absl::StatusOr<std::pair<int64_t, uint64_t>> Slots::MigrateSlotBatch(
     moved += *n;
     if (first->size() < want) break;
   }
-  auto left = Count(db, slot);
-  if (!left.ok()) return left.status();
-  return std::make_pair(moved, *left);
+  return std::make_pair(moved, ks_.SlotRecords(db, slot));
 }
 
 absl::StatusOr<net::SyncClient> Slots::Acquire(const MigrateTarget& target) {

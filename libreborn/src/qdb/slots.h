@@ -1,10 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "net/sync_client.h"
 #include "qdb/keyspace.h"
+#include "qdb/staging.h"
 
 // Codis' slot commands over QDB's slot-prefixed key encoding: every metadata
 // record starts with `db slot`, so one slot of one database is one key range
@@ -26,6 +30,13 @@
 // those keys at the source wait for the move; a failed or timed-out send
 // leaves the keys at the source (the target may hold a copy, which the
 // retry's SLOTSRESTORE replaces). TTLs travel as the remaining milliseconds.
+//
+// Big keys (more members than chunk.members, strings longer than
+// chunk.bytes) move in chunks instead (SLOTSRESTORE-CHUNK): the key is
+// marked as moving (KeyLocks::Mark) rather than locked, so its stripe is
+// held only for milliseconds; its writers wait for the mark; the target
+// stages the parts invisibly (qdb/staging.h) and makes the key live at
+// COMMIT; the source deletes the key after COMMIT's +OK.
 namespace reborn::qdb {
 
 class EngineCore;
@@ -38,15 +49,32 @@ struct MigrateTarget {
   int db = 0;
 };
 
+// Bounds of one chunk of a big key, and the size above which a key moves in
+// chunks (the directives migrate-chunk-members and migrate-chunk-bytes).
+struct ChunkLimits {
+  size_t members = 1000;
+  size_t bytes = 1 << 20;
+};
+
 // Synchronisation: the slot operations take the key locks of the keys they
 // write (SLOTSDEL, SLOTSRESTORE, moves) and none for reads; callers hold the
-// keyspace's layout_mu() shared (exclusive for Check()). The connection pool
-// and the SLOTSSCAN cursor table are guarded by their own mutexes.
+// keyspace's layout_mu() shared (exclusive for Check()). The connection pool,
+// the SLOTSSCAN cursor table, the resume points of slot moves and the worker
+// queue are guarded by their own mutexes.
 class Slots {
  public:
-  Slots(EngineCore& core, std::string target_password);
+  Slots(EngineCore& core, std::string target_password, ChunkLimits chunk);
+  ~Slots();  // joins the migration workers (after their running jobs)
   Slots(const Slots&) = delete;
   Slots& operator=(const Slots&) = delete;
+
+  // Runs `job` on one of the migration worker threads, so that a slow move
+  // never occupies a connection's I/O thread (SLOTSMGRT* reply through a
+  // DeferredReply).
+  void Submit(std::function<void()> job);
+  // The target side of chunked moves.
+  Staging& staging() { return staging_; }
+  const ChunkLimits& chunk_limits() const { return chunk_; }
 
   // Live keys of one slot.
   absl::StatusOr<uint64_t> Count(uint8_t db, uint16_t slot);
@@ -102,9 +130,26 @@ class Slots {
   // Keys of `slot` whose hash tag is `tag` (live or not).
   absl::StatusOr<std::vector<std::string>> TagGroup(uint8_t db, uint16_t slot,
                                                     std::string_view tag);
-  // Up to `limit` stored keys of `slot` from its start.
+  // Up to `limit` stored keys of `slot` from its start, or from the point
+  // where the last move of keys in this slot stopped (`resume`): the keys
+  // before it left already, and skipping their tombstones keeps repeated
+  // batches linear. Falls back to the slot's start when nothing follows.
   absl::StatusOr<std::vector<std::string>> FirstKeys(uint8_t db, uint16_t slot,
-                                                     size_t limit);
+                                                     size_t limit,
+                                                     bool resume = false);
+  void SetResume(uint8_t db, uint16_t slot, std::string_view last_key);
+  bool IsBig(const Metadata& meta) const;
+  // Moves one key marked as moving in chunks (SLOTSRESTORE-CHUNK); `meta` is
+  // its metadata read when it was marked. Returns 1, or 0 when it expired.
+  absl::StatusOr<int64_t> MoveBigKey(const MigrateTarget& target, uint8_t db,
+                                     const std::string& key,
+                                     const Metadata& meta, size_t* bytes);
+  // Sends the chunks of `key`'s value; returns the elements sent.
+  absl::StatusOr<uint64_t> SendChunks(net::SyncClient& client, uint8_t db,
+                                      const std::string& key,
+                                      const std::string& token,
+                                      const Metadata& meta, size_t* bytes);
+  void WorkerLoop();
   // Moves `keys` in one SLOTSRESTORE holding their locks; returns the keys
   // moved and adds the payload bytes sent to `*bytes`. Expired keys are
   // removed in the batch that removes the moved ones.
@@ -117,6 +162,21 @@ class Slots {
   EngineCore& core_;
   Keyspace& ks_;
   const std::string password_;
+  const ChunkLimits chunk_;
+  Staging staging_;
+  // Transfer tokens: nonce_-time-counter, unique across sources and restarts.
+  const uint64_t nonce_;
+  std::atomic<uint64_t> next_transfer_{0};
+
+  absl::Mutex resume_mu_;
+  // db * kSlotCount + slot -> the last key a move of that slot sent.
+  absl::flat_hash_map<uint32_t, std::string> resume_
+      ABSL_GUARDED_BY(resume_mu_);
+
+  absl::Mutex work_mu_;
+  std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(work_mu_);
+  bool stop_ ABSL_GUARDED_BY(work_mu_) = false;
+  std::vector<std::thread> workers_;
 
   absl::Mutex pool_mu_;
   absl::flat_hash_map<std::string, std::vector<net::SyncClient>> idle_

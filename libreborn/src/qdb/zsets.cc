@@ -20,12 +20,6 @@ std::string EncodeScore(double score) {
   return std::string(buf, sizeof(buf));
 }
 
-double DecodeScore(std::string_view v) {
-  double d = 0;
-  if (v.size() == sizeof(double)) std::memcpy(&d, v.data(), sizeof(double));
-  return d;
-}
-
 bool ParseLexItem(std::string_view s, std::string* out, bool* ex, bool* minus,
                   bool* plus) {
   *minus = *plus = false;
@@ -44,6 +38,12 @@ bool ParseLexItem(std::string_view s, std::string* out, bool* ex, bool* minus,
 }
 
 }  // namespace
+
+double DecodeScore(std::string_view v) {
+  double d = 0;
+  if (v.size() == sizeof(double)) std::memcpy(&d, v.data(), sizeof(double));
+  return d;
+}
 
 bool LexRange::AboveMin(std::string_view m) const {
   if (min_inf) return true;
@@ -550,8 +550,8 @@ absl::StatusOr<std::vector<ScoredMember>> ZSets::AllOf(
 void ZSets::PutAll(Txn& txn, uint8_t db, std::string_view key,
                    const std::vector<ScoredMember>& members, Metadata* meta) {
   meta->type = DataType::kZSet;
-  meta->version = ks_.NextVersion();
-  meta->size = members.size();
+  if (meta->version == 0) meta->version = ks_.NextVersion();
+  meta->size += members.size();
   for (const ScoredMember& m : members) {
     PutMember(txn, db, key, meta->version, m.member, m.score);
   }

@@ -36,6 +36,9 @@ bool ParseScoreRange(std::string_view min, std::string_view max,
                      ScoreRange* out);
 bool ParseLexRange(std::string_view min, std::string_view max, LexRange* out);
 
+// The score of a zset member record (members column value).
+double DecodeScore(std::string_view v);
+
 struct ScoredMember {
   std::string member;
   double score = 0;
@@ -113,7 +116,8 @@ class ZSets {
       uint8_t db, std::string_view key, const Metadata& meta,
       const storage::Snapshot* snapshot = nullptr);
   // Writes `members` (unique) as a new zset version into `txn` and fills
-  // `meta` (type, version, size). Used by RESTORE.
+  // `meta` (type, version, size). Used by RESTORE. A `meta` with a version
+  // already set is appended to (chunked restores; members new to it).
   void PutAll(Txn& txn, uint8_t db, std::string_view key,
               const std::vector<ScoredMember>& members, Metadata* meta);
 

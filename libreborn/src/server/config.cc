@@ -74,6 +74,9 @@ Config::Config() {
   add("requirepass", T::kString, "", true);
   // Password for the targets of SLOTSMGRT* (read at start).
   add("migrate-target-password", T::kString, "", false);
+  // Keys bigger than these move in chunks of this size (read at start).
+  add("migrate-chunk-members", T::kInt, "1000", false, 1, INT32_MAX);
+  add("migrate-chunk-bytes", T::kMemory, "1048576", false, 1024);
   add("client-query-buffer-limit", T::kMemory, "1073741824", true, 1024 * 1024);
   add("proto-max-bulk-len", T::kMemory, "536870912", true, 1024 * 1024);
   add("proto-max-multibulk-len", T::kInt, "1073741824", true, 1, INT32_MAX);

@@ -93,6 +93,10 @@ absl::Status QdbServerImpl::OpenEngine() {
   options.expiry_hz = static_cast<int>(config_->GetInt("hz"));
   options.migrate_target_password =
       config_->GetString("migrate-target-password");
+  options.migrate_chunk_members =
+      static_cast<size_t>(config_->GetInt("migrate-chunk-members"));
+  options.migrate_chunk_bytes =
+      static_cast<size_t>(config_->GetInt("migrate-chunk-bytes"));
   auto engine = QdbEngine::Open(options);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);

@@ -154,6 +154,64 @@ TEST_P(SlotsTest, MoveToAnUnreachableTargetKeepsTheKey) {
             Err("ERR invalid port"));
 }
 
+TEST_P(SlotsTest, ChunkedRestoreStaysInvisibleUntilCommit) {
+  // Parts are DUMP payloads of pieces of the value.
+  EXPECT_EQ(R("HSET", "p1", "a", "1", "b", "2"), Int(2));
+  EXPECT_EQ(R("HSET", "p2", "c", "3"), Int(1));
+  const std::string d1 = R("DUMP", "p1").str, d2 = R("DUMP", "p2").str;
+  EXPECT_EQ(R("SET", "h", "old"), Ok());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "BEGIN", "h", "t1", "hash"), Ok());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "h", "t1", d1), Int(2));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "h", "t1", d2), Int(3));
+  // Staged, not live: the old value is still what every command sees.
+  EXPECT_EQ(R("GET", "h"), Str("old"));
+  EXPECT_EQ(R("DBSIZE"), Int(3));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "h", "other", d1).is_error(), true);
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "COMMIT", "h", "t1", "0", "4"),
+            Err("ERR slotsrestore-chunk: staged 3 of 4"));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "COMMIT", "h", "t1", "60000", "3"), Ok());
+  EXPECT_EQ(R("HGET", "h", "c"), Str("3"));
+  EXPECT_EQ(R("HLEN", "h"), Int(3));
+  EXPECT_GT(R("PTTL", "h").integer, 50000);
+  // Committed once: the transfer is gone.
+  EXPECT_TRUE(
+      R("SLOTSRESTORE-CHUNK", "COMMIT", "h", "t1", "0", "3").is_error());
+  EXPECT_EQ(R("SLOTSCHECK"), Ok());
+}
+
+TEST_P(SlotsTest, ChunkedRestoreAbortAndRestartDropTheStaging) {
+  EXPECT_EQ(R("RPUSH", "p", "x", "y"), Int(2));
+  const std::string part = R("DUMP", "p").str;
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "BEGIN", "l", "t1", "list"), Ok());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "l", "t1", part), Int(2));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ABORT", "l", "t1"), Ok());
+  EXPECT_EQ(R("EXISTS", "l"), Int(0));
+  EXPECT_TRUE(R("SLOTSRESTORE-CHUNK", "ADD", "l", "t1", part).is_error());
+  // A new transfer of the key replaces an unfinished one.
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "BEGIN", "l", "t2", "list"), Ok());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "l", "t2", part), Int(2));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "BEGIN", "l", "t3", "list"), Ok());
+  EXPECT_TRUE(R("SLOTSRESTORE-CHUNK", "ADD", "l", "t2", part).is_error());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "l", "t3", part), Int(2));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "l", "t3", part), Int(4));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "COMMIT", "l", "t3", "0", "0"), Ok());
+  EXPECT_EQ(R("LRANGE", "l", "0", "-1"),
+            Arr({Str("x"), Str("y"), Str("x"), Str("y")}));
+  // Strings are staged by chunks of bytes.
+  EXPECT_EQ(R("SET", "s1", "hello "), Ok());
+  EXPECT_EQ(R("SET", "s2", "world"), Ok());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "BEGIN", "s", "t", "string"), Ok());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "s", "t", R("DUMP", "s1").str),
+            Int(1));
+  EXPECT_TRUE(R("SLOTSRESTORE-CHUNK", "ADD", "s", "t", part).is_error());
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "ADD", "s", "t", R("DUMP", "s2").str),
+            Int(2));
+  EXPECT_EQ(R("SLOTSRESTORE-CHUNK", "COMMIT", "s", "t", "0", "11"), Ok());
+  EXPECT_EQ(R("GET", "s"), Str("hello world"));
+  EXPECT_TRUE(R("SLOTSRESTORE-CHUNK", "BEGIN", "s", "t", "nosuch").is_error());
+  EXPECT_TRUE(R("SLOTSRESTORE-CHUNK", "NOPE", "s", "t").is_error());
+}
+
 REBORN_ALL_ENGINES(SlotsTest);
 
 }  // namespace
