@@ -215,4 +215,18 @@ std::string QdbEngine::Info(std::string_view section) {
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<RdbLoad>> QdbEngine::BeginRdbLoad(
+    const RdbLoadOptions& /*options*/) {
+  return absl::UnimplementedError("RDB load: not implemented yet");
+}
+
+absl::StatusOr<std::unique_ptr<RdbSnapshot>> QdbEngine::TakeRdbSnapshot() {
+  return absl::UnimplementedError("RDB snapshot: not implemented yet");
+}
+
+void QdbEngine::SetExpiryListener(
+    std::function<void(int db, std::string_view key)> /*listener*/) {}
+
+void QdbEngine::SetActiveExpiry(bool /*on*/) {}
+
 }  // namespace reborn
