@@ -2,7 +2,6 @@
 
 #include <charconv>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "command/command_spec.h"
 
@@ -13,13 +12,18 @@ bool IsNil(std::string_view reply) {
   return reply == "$-1\r\n" || reply == "*-1\r\n" || reply == "_\r\n";
 }
 
+bool Int(std::string_view text, int64_t* out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+}
+
 // The value of a bulk reply ("$3\r\nabc\r\n"); false for anything else.
 bool BulkValue(std::string_view reply, std::string* out) {
   if (reply.empty() || reply[0] != '$') return false;
   size_t eol = reply.find("\r\n");
   int64_t len = 0;
   if (eol == std::string_view::npos ||
-      !absl::SimpleAtoi(reply.substr(1, eol - 1), &len) || len < 0 ||
+      !Int(reply.substr(1, eol - 1), &len) || len < 0 ||
       eol + 2 + static_cast<size_t>(len) > reply.size()) {
     return false;
   }
@@ -44,9 +48,6 @@ std::vector<std::string> BulkElements(std::string_view reply) {
   return out;
 }
 
-bool Int(std::string_view text, int64_t* out) {
-  return absl::SimpleAtoi(text, out);
-}
 
 // The integer of ":N\r\n".
 bool IntegerReply(std::string_view reply, int64_t* out) {

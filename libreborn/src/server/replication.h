@@ -65,8 +65,9 @@ class Replication {
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
 
-   private:
     struct Collector;
+
+   private:
     Replication* repl_ = nullptr;
     std::unique_ptr<Collector> collector_;
   };
