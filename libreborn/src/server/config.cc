@@ -96,7 +96,6 @@ Config::Config() {
   add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
   add("sync-writes", T::kBool, "no", false);
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
-<<<<<<< HEAD
   // Replication (docs/replication.md).
   add("replicaof", T::kString, "", false);  // "host port" at start
   add("masterauth", T::kString, "", true);
@@ -112,12 +111,10 @@ Config::Config() {
   // disconnected (Redis' client-output-buffer-limit replica hard limit).
   add("replica-output-buffer-limit", T::kMemory, "268435456", true,
       1024 * 1024);
-=======
   // SAVE/BGSAVE write an RDB export to dir/dbfilename.
   add("dbfilename", T::kString, "dump.rdb", true);
   // An RDB file loaded at start-up, replacing all data, before serving.
   add("rdb-import", T::kString, "", false);
->>>>>>> repl-rdb
   // Accepted for compatibility with tools that read them (redis-benchmark
   // asks for "save" and "appendonly"); persistence is the storage engine's.
   add("save", T::kString, "", true);
