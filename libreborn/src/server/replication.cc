@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -336,6 +337,9 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
                                     "/temp-repl-", ::getpid(), "-", client_id,
                                     ".rdb");
     {
+      std::error_code ignored;  // the memory engine may have no dir yet
+      std::filesystem::create_directories(server_.config().GetString("dir"),
+                                          ignored);
       std::ofstream file(path, std::ios::binary | std::ios::trunc);
       if (!file) {
         s = absl::InternalError(absl::StrCat("cannot create ", path));
