@@ -328,30 +328,30 @@ absl::Status ReplicaLink::Stream() {
   std::vector<std::string> args;
   Replication::LinkSession session;
   int64_t last_ack = NowMs();
+  // The parser keeps the state of a partly received command, so the bytes
+  // it consumed are kept here until the command is complete.
+  std::string raw;
   while (true) {
     size_t pos = 0;
     while (pos < in_.size()) {
       size_t consumed = 0;
       auto result =
           parser.Parse(std::string_view(in_).substr(pos), &consumed, &args);
+      raw.append(in_, pos, consumed);
+      pos += consumed;
       if (result == resp::RequestParser::Result::kNeedMore) break;
       if (result == resp::RequestParser::Result::kError) {
         return absl::DataLossError(
             absl::StrCat("bad command stream: ", parser.error()));
       }
-      std::string_view raw = std::string_view(in_).substr(pos, consumed);
-      pos += consumed;
-      if (args.empty()) {
-        processed_.fetch_add(static_cast<int64_t>(consumed));
-        continue;
-      }
-      bool ack = repl_.ApplyFromMaster(session, args, raw);
-      if (ack) {
+      const auto bytes = static_cast<int64_t>(raw.size());
+      if (!args.empty() && repl_.ApplyFromMaster(session, args, raw)) {
         absl::Status s = SendAck();
         if (!s.ok()) return s;
         last_ack = NowMs();
       }
-      processed_.fetch_add(static_cast<int64_t>(consumed));
+      processed_.fetch_add(bytes);
+      raw.clear();
     }
     in_.erase(0, pos);
     if (NowMs() - last_ack >= 1000) {
