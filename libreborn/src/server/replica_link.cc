@@ -218,6 +218,7 @@ absl::Status ReplicaLink::Session() {
     s = LoadPayload();
     if (!s.ok()) return s;
     repl_.OnFullSyncDone(parts[1], offset);
+    session_ = Replication::LinkSession{};
     processed_ = offset;
     full_syncs_.fetch_add(1);
   } else if (reply.rfind("+CONTINUE", 0) == 0) {
@@ -326,7 +327,12 @@ absl::Status ReplicaLink::Stream() {
   limits.max_bulk_len = server_.config().GetInt("proto-max-bulk-len");
   parser.set_limits(limits);
   std::vector<std::string> args;
-  Replication::LinkSession session;
+  // A transaction cut by the disconnect is dropped: the offset stopped
+  // before its MULTI, so the master sends it again.
+  session_.in_multi = false;
+  session_.queued.clear();
+  session_.multi_raw.clear();
+  int64_t multi_bytes = 0;
   int64_t last_ack = NowMs();
   // The parser keeps the state of a partly received command, so the bytes
   // it consumed are kept here until the command is complete.
@@ -344,13 +350,17 @@ absl::Status ReplicaLink::Stream() {
         return absl::DataLossError(
             absl::StrCat("bad command stream: ", parser.error()));
       }
-      const auto bytes = static_cast<int64_t>(raw.size());
-      if (!args.empty() && repl_.ApplyFromMaster(session, args, raw)) {
+      multi_bytes += static_cast<int64_t>(raw.size());
+      if (!args.empty() && repl_.ApplyFromMaster(session_, args, raw)) {
         absl::Status s = SendAck();
         if (!s.ok()) return s;
         last_ack = NowMs();
       }
-      processed_.fetch_add(bytes);
+      // Like Redis, the offset moves only outside MULTI (at its EXEC).
+      if (!session_.in_multi) {
+        processed_.fetch_add(multi_bytes);
+        multi_bytes = 0;
+      }
       raw.clear();
     }
     in_.erase(0, pos);

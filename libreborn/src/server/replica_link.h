@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/replication.h"
 
 namespace reborn::server {
 
@@ -77,6 +78,9 @@ class ReplicaLink {
   // Touched by the link thread only.
   int fd_ = -1;
   std::string in_;  // read but not consumed
+  // The master's stream state (SELECTed db) survives reconnects: a partial
+  // resync continues the same stream.
+  Replication::LinkSession session_;
 
   std::atomic<int> state_{kConnect};
   std::atomic<int64_t> processed_{0};
