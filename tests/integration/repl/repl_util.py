@@ -14,7 +14,12 @@ import time
 
 import redis
 
-KEYS = int(os.environ.get("REPL_TEST_KEYS", "100000"))
+KEYS = int(os.environ.get("REPL_TEST_KEYS", "0")) or None
+
+
+def keys(default):
+    """The dataset size of a test: REPL_TEST_KEYS, else `default`."""
+    return KEYS or default
 SECONDS = float(os.environ.get("REPL_TEST_SECONDS", "3"))
 DBS = [0, 1, 3, 4, 5]
 TTL_TOLERANCE_MS = 2500
@@ -25,7 +30,7 @@ def client(port, db=0):
                        socket_timeout=30, decode_responses=False)
 
 
-def load_dataset(port, n=KEYS, seed=1):
+def load_dataset(port, n, seed=1):
     """n keys in db 0 (and a few in db 1): strings, ints, hashes, lists,
     sets, int sets, sorted sets, small and large encodings, ~30% with TTLs."""
     rnd = random.Random(seed)
@@ -104,7 +109,7 @@ class Workload:
         while time.time() < self.stop_at:
             pipe = r.pipeline(transaction=False)
             for _ in range(50):
-                i = rnd.randrange(KEYS)
+                i = rnd.randrange(100000)
                 key = "k:%d" % i
                 op = rnd.randrange(16)
                 w = "w:%d" % rnd.randrange(2000)
