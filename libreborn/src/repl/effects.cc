@@ -13,7 +13,8 @@ bool IsNil(std::string_view reply) {
 }
 
 bool Int(std::string_view text, int64_t* out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  auto [ptr, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), *out);
   return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
 }
 
@@ -22,9 +23,8 @@ bool BulkValue(std::string_view reply, std::string* out) {
   if (reply.empty() || reply[0] != '$') return false;
   size_t eol = reply.find("\r\n");
   int64_t len = 0;
-  if (eol == std::string_view::npos ||
-      !Int(reply.substr(1, eol - 1), &len) || len < 0 ||
-      eol + 2 + static_cast<size_t>(len) > reply.size()) {
+  if (eol == std::string_view::npos || !Int(reply.substr(1, eol - 1), &len) ||
+      len < 0 || eol + 2 + static_cast<size_t>(len) > reply.size()) {
     return false;
   }
   out->assign(reply.substr(eol + 2, static_cast<size_t>(len)));
@@ -47,7 +47,6 @@ std::vector<std::string> BulkElements(std::string_view reply) {
   }
   return out;
 }
-
 
 // The integer of ":N\r\n".
 bool IntegerReply(std::string_view reply, int64_t* out) {
@@ -100,7 +99,9 @@ std::vector<Command> SetEffect(const Command& args, std::string_view reply,
       ++i;
     }
   }
-  bool done = get ? (nx ? IsNil(reply) : xx ? !IsNil(reply) : true)
+  bool done = get ? (nx   ? IsNil(reply)
+                     : xx ? !IsNil(reply)
+                          : true)
                   : !IsNil(reply);
   if (!done) return {};
   if (expires && at_ms <= now_ms) return {{"DEL", args[1]}};
@@ -182,9 +183,8 @@ std::vector<Command> EffectOf(const Command& args, std::string_view reply,
   if (name == "slotsrestore") {
     std::vector<Command> out;
     for (size_t i = 1; i + 2 < args.size(); i += 3) {
-      auto one = RestoreEffect({"RESTORE", args[i], args[i + 1], args[i + 2],
-                                "REPLACE"},
-                               now_ms);
+      auto one = RestoreEffect(
+          {"RESTORE", args[i], args[i + 1], args[i + 2], "REPLACE"}, now_ms);
       out.push_back(std::move(one[0]));
     }
     return out;
@@ -212,7 +212,8 @@ std::vector<Command> EffectOf(const Command& args, std::string_view reply,
 
 void AppendCommand(const Command& args, std::string* out) {
   absl::StrAppend(out, "*", args.size(), "\r\n");
-  for (const auto& a : args) absl::StrAppend(out, "$", a.size(), "\r\n", a, "\r\n");
+  for (const auto& a : args)
+    absl::StrAppend(out, "$", a.size(), "\r\n", a, "\r\n");
 }
 
 }  // namespace reborn::repl

@@ -77,8 +77,8 @@ absl::Status ReplicaLink::Connect() {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
-  if (getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints,
-                  &res) != 0 ||
+  if (getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &res) !=
+          0 ||
       res == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot resolve ", host_));
   }
@@ -260,10 +260,11 @@ absl::Status ReplicaLink::LoadPayload() {
   sync_total_ = total;
   sync_read_ = 0;
   const int64_t begin = NowMs();
-  spdlog::info("full sync from {}:{}: loading {} (reads see the old data "
-               "until it is committed)",
-               host_, port_,
-               total >= 0 ? absl::StrCat(total, " bytes") : "a diskless stream");
+  spdlog::info(
+      "full sync from {}:{}: loading {} (reads see the old data "
+      "until it is committed)",
+      host_, port_,
+      total >= 0 ? absl::StrCat(total, " bytes") : "a diskless stream");
   int64_t read = 0;
   while (true) {
     if (total >= 0) {
@@ -317,8 +318,7 @@ absl::Status ReplicaLink::LoadPayload() {
 }
 
 absl::Status ReplicaLink::SendAck() {
-  return SendCommand(
-      {"REPLCONF", "ACK", std::to_string(processed_.load())});
+  return SendCommand({"REPLCONF", "ACK", std::to_string(processed_.load())});
 }
 
 absl::Status ReplicaLink::Stream() {
@@ -384,18 +384,17 @@ void ReplicaLink::AppendInfo(std::string* out) const {
                   "slave_read_repl_offset:", processed_.load(), "\r\n",
                   "slave_repl_offset:", processed_.load(), "\r\n");
   if (loading_.load()) {
-    absl::StrAppend(out, "master_sync_total_bytes:", sync_total_.load(),
-                    "\r\n", "master_sync_read_bytes:", sync_read_.load(),
-                    "\r\n", "master_sync_left_bytes:",
-                    sync_total_.load() >= 0
-                        ? sync_total_.load() - sync_read_.load()
-                        : -1,
-                    "\r\n", "master_sync_perc:",
-                    sync_total_.load() > 0
-                        ? 100.0 * static_cast<double>(sync_read_.load()) /
-                              static_cast<double>(sync_total_.load())
-                        : 0.0,
-                    "\r\n");
+    absl::StrAppend(
+        out, "master_sync_total_bytes:", sync_total_.load(), "\r\n",
+        "master_sync_read_bytes:", sync_read_.load(), "\r\n",
+        "master_sync_left_bytes:",
+        sync_total_.load() >= 0 ? sync_total_.load() - sync_read_.load() : -1,
+        "\r\n", "master_sync_perc:",
+        sync_total_.load() > 0
+            ? 100.0 * static_cast<double>(sync_read_.load()) /
+                  static_cast<double>(sync_total_.load())
+            : 0.0,
+        "\r\n");
   }
   if (!up) {
     absl::StrAppend(out, "master_link_down_since_seconds:",

@@ -219,7 +219,8 @@ std::string_view Replication::WriteError() const {
     }
     return {};
   }
-  if (server_.config().GetInt("min-replicas-to-write") > good_replicas_.load()) {
+  if (server_.config().GetInt("min-replicas-to-write") >
+      good_replicas_.load()) {
     return "NOREPLICAS Not enough good replicas to write.";
   }
   return {};
@@ -232,7 +233,8 @@ void Replication::Sync(CommandContext& ctx) {
   Session& session = ctx.session;
   if (session.push) return;  // already a replica: ignore
   if (role_replica_.load() && link_state_.load() != ReplicaLink::kConnected) {
-    ctx.reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
+    ctx.reply.Error(
+        "NOMASTERLINK Can't SYNC while not connected with my master");
     return;
   }
   Handshake hs;
@@ -252,12 +254,14 @@ void Replication::Sync(CommandContext& ctx) {
     if (psync && backlog_) {
       const std::string& id = ctx.args[1];
       int64_t offset = 0;
-      bool known = absl::SimpleAtoi(ctx.args[2], &offset) &&
-                   (id == replid_ || (id == replid2_ && id != std::string(40, '0') &&
-                                      offset <= second_replid_offset_));
+      bool known =
+          absl::SimpleAtoi(ctx.args[2], &offset) &&
+          (id == replid_ || (id == replid2_ && id != std::string(40, '0') &&
+                             offset <= second_replid_offset_));
       if (known && backlog_->Covers(offset)) {
-        ctx.reply.Raw(hs.capa_psync2 ? absl::StrCat("+CONTINUE ", replid_, "\r\n")
-                                     : std::string("+CONTINUE\r\n"));
+        ctx.reply.Raw(hs.capa_psync2
+                          ? absl::StrCat("+CONTINUE ", replid_, "\r\n")
+                          : std::string("+CONTINUE\r\n"));
         info.out->Push(backlog_->CopyFrom(offset));
         info.state = ReplicaInfo::State::kOnline;
         info.ack_ms = NowMs();
@@ -273,8 +277,9 @@ void Replication::Sync(CommandContext& ctx) {
     ++sync_full_;
     replicas_.push_back(std::move(info));
     sync_threads_.emplace_back(
-        [this, id = session.id, diskless = hs.capa_eof &&
-                                   server_.config().GetBool("repl-diskless-sync"),
+        [this, id = session.id,
+         diskless =
+             hs.capa_eof && server_.config().GetBool("repl-diskless-sync"),
          psync] { FullSync(id, diskless, psync); });
   }
   spdlog::info("replica {}:{} asks for a full sync", ip, hs.listening_port);
@@ -288,8 +293,9 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
   int64_t offset = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = std::find_if(replicas_.begin(), replicas_.end(),
-                           [&](const auto& r) { return r.client_id == client_id; });
+    auto it =
+        std::find_if(replicas_.begin(), replicas_.end(),
+                     [&](const auto& r) { return r.client_id == client_id; });
     if (it == replicas_.end()) return;
     auto snap = server_.engine().TakeRdbSnapshot();
     if (!snap.ok()) {
@@ -303,7 +309,8 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
     stream_db_ = -1;  // the replica's stream starts with a SELECT
     it->state = ReplicaInfo::State::kSendingSnapshot;
     it->ack_offset = offset;
-    if (psync) out->Push(absl::StrCat("+FULLRESYNC ", replid, " ", offset, "\r\n"));
+    if (psync)
+      out->Push(absl::StrCat("+FULLRESYNC ", replid, " ", offset, "\r\n"));
   }
   auto send = [&out](std::string_view chunk) -> absl::Status {
     for (int i = 0; i < 600000 && out->pending() > kSyncWindow; ++i) {
@@ -333,9 +340,9 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
     }
     if (s.ok()) s = send(mark);
   } else {
-    std::string path = absl::StrCat(server_.config().GetString("dir"),
-                                    "/temp-repl-", ::getpid(), "-", client_id,
-                                    ".rdb");
+    std::string path =
+        absl::StrCat(server_.config().GetString("dir"), "/temp-repl-",
+                     ::getpid(), "-", client_id, ".rdb");
     {
       std::error_code ignored;  // the memory engine may have no dir yet
       std::filesystem::create_directories(server_.config().GetString("dir"),
@@ -346,7 +353,8 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
       } else {
         s = snapshot->Write(
             [&](std::string_view chunk) {
-              file.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+              file.write(chunk.data(),
+                         static_cast<std::streamsize>(chunk.size()));
               bytes += chunk.size();
               return file ? absl::OkStatus()
                           : absl::InternalError("writing the sync file");
@@ -368,8 +376,9 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
     std::remove(path.c_str());
   }
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = std::find_if(replicas_.begin(), replicas_.end(),
-                         [&](const auto& r) { return r.client_id == client_id; });
+  auto it =
+      std::find_if(replicas_.begin(), replicas_.end(),
+                   [&](const auto& r) { return r.client_id == client_id; });
   if (it == replicas_.end()) return;
   if (!s.ok()) {
     DropReplicaLocked(it, absl::StrCat("full sync failed: ", s.ToString()));
@@ -428,7 +437,8 @@ void Replication::Replconf(CommandContext& ctx) {
       if (EqualsIgnoreCase(value, "eof")) hs.capa_eof = true;
       if (EqualsIgnoreCase(value, "psync2")) hs.capa_psync2 = true;
     } else if (opt != "rdb-only" && opt != "rdb-filter-only") {
-      ctx.reply.Error(absl::StrCat("ERR Unrecognized REPLCONF option: ", args[i]));
+      ctx.reply.Error(
+          absl::StrCat("ERR Unrecognized REPLCONF option: ", args[i]));
       return;
     }
   }
@@ -720,8 +730,8 @@ void Replication::Role(CommandContext& ctx) {
     ctx.reply.Bulk("slave");
     ctx.reply.Bulk(master_host_);
     ctx.reply.Integer(master_port_);
-    static constexpr const char* kStates[] = {"connect", "connecting",
-                                              "sync", "connected"};
+    static constexpr const char* kStates[] = {"connect", "connecting", "sync",
+                                              "connected"};
     int st = link_state_.load();
     ctx.reply.Bulk(kStates[st < 0 || st > 3 ? 0 : st]);
     ctx.reply.Integer(link_ ? link_->processed_offset() : -1);
@@ -764,23 +774,21 @@ void Replication::AppendInfo(std::string* out) {
                         : r.state == ReplicaInfo::State::kWaitSnapshot
                             ? "wait_bgsave"
                             : "send_bulk";
-    absl::StrAppend(out, "slave", i++, ":ip=", r.ip,
-                    ",port=", r.listening_port, ",state=", state,
-                    ",offset=", r.ack_offset, ",lag=", (now - r.ack_ms) / 1000,
-                    "\r\n");
+    absl::StrAppend(out, "slave", i++, ":ip=", r.ip, ",port=", r.listening_port,
+                    ",state=", state, ",offset=", r.ack_offset,
+                    ",lag=", (now - r.ack_ms) / 1000, "\r\n");
   }
-  absl::StrAppend(out, "master_failover_state:no-failover\r\n",
-                  "master_replid:", replid_, "\r\n",
-                  "master_replid2:", replid2_.empty() ? std::string(40, '0') : replid2_,
-                  "\r\n", "master_repl_offset:", offset, "\r\n",
-                  "second_repl_offset:", second_replid_offset_, "\r\n",
-                  "repl_backlog_active:", backlog_ ? 1 : 0, "\r\n",
-                  "repl_backlog_size:",
-                  server_.config().GetInt("repl-backlog-size"), "\r\n",
-                  "repl_backlog_first_byte_offset:",
-                  backlog_ ? backlog_->first_offset() : 0, "\r\n",
-                  "repl_backlog_histlen:", backlog_ ? backlog_->histlen() : 0,
-                  "\r\n");
+  absl::StrAppend(
+      out, "master_failover_state:no-failover\r\n", "master_replid:", replid_,
+      "\r\n",
+      "master_replid2:", replid2_.empty() ? std::string(40, '0') : replid2_,
+      "\r\n", "master_repl_offset:", offset, "\r\n",
+      "second_repl_offset:", second_replid_offset_, "\r\n",
+      "repl_backlog_active:", backlog_ ? 1 : 0, "\r\n",
+      "repl_backlog_size:", server_.config().GetInt("repl-backlog-size"),
+      "\r\n", "repl_backlog_first_byte_offset:",
+      backlog_ ? backlog_->first_offset() : 0, "\r\n",
+      "repl_backlog_histlen:", backlog_ ? backlog_->histlen() : 0, "\r\n");
 }
 
 void Replication::AppendSyncStats(std::string* out) {

@@ -360,8 +360,8 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
         if (type == "slave") type = "replica";
         if (type != "normal" && type != "replica" && type != "master" &&
             type != "pubsub") {
-          ctx.reply.Error(absl::StrCat("ERR Unknown client type '",
-                                       args[i + 1], "'"));
+          ctx.reply.Error(
+              absl::StrCat("ERR Unknown client type '", args[i + 1], "'"));
           return;
         }
       } else if (opt == "user" || opt == "maxage") {

@@ -94,7 +94,8 @@ class Workload:
 
     def join(self):
         for t in self.threads:
-            t.join(self.seconds + 30)
+            t.join(self.seconds + 60)
+            assert not t.is_alive(), "workload thread still running"
         assert not self.errors, self.errors
 
     def _guard(self, fn):

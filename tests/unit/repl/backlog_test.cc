@@ -34,7 +34,8 @@ TEST(BacklogTest, WrapsAroundKeepingTheNewestBytes) {
   Backlog b(8);
   std::string all;
   for (int i = 0; i < 20; ++i) {
-    std::string chunk(static_cast<size_t>(i % 5 + 1), static_cast<char>('a' + i));
+    std::string chunk(static_cast<size_t>(i % 5 + 1),
+                      static_cast<char>('a' + i));
     b.Append(chunk);
     all += chunk;
     const size_t hist = std::min<size_t>(8, all.size());
