@@ -716,10 +716,9 @@ void Replication::ReplicaOf(CommandContext& ctx) {
       return;
     }
   }
-  // Takes exec_mu_, which this command's caller holds shared: the link is
-  // started from a helper thread, and this command answers at once.
-  std::string host = ctx.args[1];
-  std::thread([this, host, port] { StartLink(host, port); }).detach();
+  // REPLICAOF runs without exec_mu_ (see QdbServerImpl::Handle), so the
+  // link can be restarted here.
+  StartLink(ctx.args[1], port);
   ctx.reply.Ok();
 }
 
