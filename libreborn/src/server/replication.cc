@@ -308,6 +308,9 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
     offset = backlog_->master_offset();
     stream_db_ = -1;  // the replica's stream starts with a SELECT
     it->state = ReplicaInfo::State::kSendingSnapshot;
+    // What was recorded between PSYNC and now is in the snapshot: the
+    // replica's stream starts here.
+    it->buffered.clear();
     it->ack_offset = offset;
     if (psync)
       out->Push(absl::StrCat("+FULLRESYNC ", replid, " ", offset, "\r\n"));
