@@ -87,6 +87,16 @@ void Replication::Start() {
     read_only_ = v == "yes";
     return absl::OkStatus();
   });
+  min_replicas_ = config.GetInt("min-replicas-to-write");
+  output_limit_ = config.GetInt("replica-output-buffer-limit");
+  config.OnChange("replica-output-buffer-limit", [this](const std::string&) {
+    output_limit_ = server_.config().GetInt("replica-output-buffer-limit");
+    return absl::OkStatus();
+  });
+  config.OnChange("min-replicas-to-write", [this](const std::string&) {
+    min_replicas_ = server_.config().GetInt("min-replicas-to-write");
+    return absl::OkStatus();
+  });
   config.OnChange("repl-backlog-size", [this](const std::string&) {
     std::lock_guard<std::mutex> lock(mu_);
     if (backlog_) {
@@ -180,8 +190,7 @@ void Replication::EmitLocked(int db, const repl::Command& args,
 void Replication::FeedLocked(std::string_view bytes) {
   if (!backlog_) return;
   backlog_->Append(bytes);
-  const size_t limit = static_cast<size_t>(
-      server_.config().GetInt("replica-output-buffer-limit"));
+  const size_t limit = static_cast<size_t>(output_limit_.load());
   for (auto it = replicas_.begin(); it != replicas_.end();) {
     auto next = std::next(it);
     if (it->state == ReplicaInfo::State::kOnline) {
