@@ -220,6 +220,13 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
       return;
     }
   }
+  if (queuing && (spec.name == "replicaof" || spec.name == "slaveof" ||
+                  spec.name == "sync" || spec.name == "psync")) {
+    // They take exec_mu_ or turn the connection into a stream: not in EXEC.
+    txn->aborted = true;
+    reply.Error("ERR Command not allowed inside a transaction");
+    return;
+  }
   if (queuing && !RunsInsideMulti(spec)) {
     txn->queued.push_back(args);
     reply.SimpleString("QUEUED");
