@@ -80,6 +80,12 @@ cmd_bench() {
     exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" \
       --suite migrate "$@"
   fi
+  # `./reborn.sh bench repl`: full-sync throughput and replication lag.
+  if [ "${1:-}" = "repl" ]; then
+    shift
+    exec /usr/bin/python3 "$ROOT/bench/macro/repl_bench.py" \
+      --build-dir "$BUILD_DIR" "$@"
+  fi
   exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" "$@"
 }
 
@@ -92,7 +98,8 @@ usage: ./reborn.sh COMMAND
   demo    start the local cluster (ZooKeeper, 2 qdb groups, reborn-proxy on
           127.0.0.1:19000, REST API) and print how to connect; demo stop
   bench   macro benchmarks against redis-server and nutcracker, as ratios
-          (bench beyond-memory: a dataset 16x the block cache)
+          (bench beyond-memory: a dataset 16x the block cache;
+           bench repl: full-sync throughput and replication lag)
 USAGE
 }
 

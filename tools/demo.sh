@@ -9,6 +9,8 @@ DEMO="$BUILD_DIR/demo"
 BIN="$BUILD_DIR/bin"
 ZK_PORT=21810
 GROUP_PORTS=(6380 6381)
+# Each group's replica (qdb-server REPLICAOF its master): port + 100.
+REPLICA_OFFSET=100
 PROXY_PORT=19000
 PROXY_ADMIN=11000
 DASHBOARD=18087
@@ -66,6 +68,10 @@ for port in "${GROUP_PORTS[@]}"; do
   mkdir -p "$DEMO/qdb-$port"
   start "qdb-$port" "$port" "$BIN/qdb-server" --port "$port" \
     --dir "$DEMO/qdb-$port"
+  rport=$((port + REPLICA_OFFSET))
+  mkdir -p "$DEMO/qdb-$rport"
+  start "qdb-$rport" "$rport" "$BIN/qdb-server" --port "$rport" \
+    --dir "$DEMO/qdb-$rport" --replicaof 127.0.0.1 "$port"
 done
 
 config() { "$BIN/reborn-config" --coordinator "$COORD" --product "$PRODUCT" "$@"; }
@@ -76,6 +82,8 @@ if ! config slot info 0 >/dev/null 2>&1; then
   for port in "${GROUP_PORTS[@]}"; do
     config group add "$gid" >/dev/null
     config group add-server "$gid" "127.0.0.1:$port" master >/dev/null
+    config group add-server "$gid" "127.0.0.1:$((port + REPLICA_OFFSET))" \
+      slave >/dev/null
     gid=$((gid + 1))
   done
   config slot range-set 0 511 1 >/dev/null
@@ -94,6 +102,7 @@ cat <<MSG
 
 Connect through the proxy:  redis-cli -p $PROXY_PORT
 A store directly:           redis-cli -p ${GROUP_PORTS[0]}
+Its replica:                redis-cli -p $((GROUP_PORTS[0] + REPLICA_OFFSET)) info replication
 Topology:                   $BIN/reborn-config --coordinator $COORD --product $PRODUCT group list
 REST API:                   curl http://127.0.0.1:$DASHBOARD/api/overview
 Proxy metrics:              curl http://127.0.0.1:$PROXY_ADMIN/metrics

@@ -183,7 +183,9 @@ class QdbEngine {
   // false: the engine never deletes expired keys by itself (a replica waits
   // for its master's DEL, as Redis replicas do); reads still see expired
   // keys as absent (TTL -2, GET nil, EXISTS 0, DBSIZE may still count them,
-  // as in Redis). Default true.
+  // as in Redis), while write commands (the master's stream) see them as
+  // live and keep expire times already past, as a Redis replica's master
+  // client does. Default true.
   void SetActiveExpiry(bool on);
 
   // Internal: the engine's implementation, for the server's command table.

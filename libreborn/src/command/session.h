@@ -9,6 +9,7 @@ namespace reborn {
 // MULTI/WATCH state, defined by the server that implements transactions.
 struct TransactionState;
 class DeferredReply;
+class PushChannel;
 
 // Per-connection state that command handlers may read and change. Owned by
 // the connection; touched only on the connection's thread.
@@ -30,6 +31,9 @@ struct Session {
   // Set by a blocking command that has to wait (see deferred_reply.h); the
   // connection takes it over.
   std::shared_ptr<DeferredReply> deferred;
+  // Set by a command that turns the connection into a stream other threads
+  // write to (PSYNC); the connection attaches it after the command.
+  std::shared_ptr<PushChannel> push;
   // MULTI/EXEC/WATCH state; null until the client uses them.
   std::shared_ptr<TransactionState> txn;
 };

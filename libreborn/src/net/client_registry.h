@@ -28,6 +28,8 @@ struct ClientEntry {
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<size_t> query_buffer{0};
   std::atomic<size_t> output_buffer{0};
+  // A replica fed by this server (CLIENT LIST flags=S, CLIENT KILL TYPE).
+  std::atomic<bool> replica{false};
 
   // Closes the connection from any thread (posted to its own thread).
   std::function<void()> kill;

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "asio.hpp"
 #include "command/deferred_reply.h"
+#include "command/push_channel.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::net {
@@ -179,6 +180,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_->handler_->Handle(session_, args_, writer);
       ++executed;
       if (session_.deferred) Suspend();
+      if (session_.push && !push_attached_) AttachPush();
     }
     query_.erase(0, pos);
     server_->stats_.commands.fetch_add(executed, std::memory_order_relaxed);
@@ -214,6 +216,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (auto self = weak.lock()) self->Resume(std::move(reply));
       });
     });
+  }
+
+  // The connection became a stream fed by other threads (a replica).
+  void AttachPush() {
+    push_attached_ = true;
+    entry_->replica.store(true, std::memory_order_relaxed);
+    std::weak_ptr<Connection> weak = shared_from_this();
+    auto executor = socket_.get_executor();
+    session_.push->Attach(
+        [weak, executor] {
+          asio::post(executor, [weak] {
+            auto self = weak.lock();
+            if (!self || self->closed_) return;
+            self->out_.append(self->session_.push->Take());
+            self->Flush();
+            self->ReportPushPending();
+          });
+        },
+        [weak, executor] {
+          asio::post(executor, [weak] {
+            if (auto self = weak.lock()) self->Close();
+          });
+        });
+  }
+
+  void ReportPushPending() {
+    if (push_attached_) {
+      session_.push->set_in_connection(out_.size() + writing_.size());
+    }
   }
 
   void Resume(std::string reply) {
@@ -255,6 +286,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
     if (entry_)
       entry_->output_buffer.store(out_.size(), std::memory_order_relaxed);
+    ReportPushPending();
     if (ec) {
       Close();
       return;
@@ -277,6 +309,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     if (block_timer_) block_timer_->cancel();
+    if (session_.push) session_.push->MarkClosed();
     if (pending_) {
       pending_->Cancel();
       pending_.reset();
@@ -299,6 +332,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string writing_;  // the write in flight
   std::shared_ptr<DeferredReply> pending_;  // a parked blocking command
   std::unique_ptr<asio::steady_timer> block_timer_;
+  bool push_attached_ = false;
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
   bool shutting_down_ = false;

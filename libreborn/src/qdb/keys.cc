@@ -71,7 +71,9 @@ absl::StatusOr<int> KeyOps::ExpireAt(uint8_t db, std::string_view key,
     }
     if (apply) {
       result = 1;
-      if (when_ms <= Keyspace::NowMs()) {
+      // A replica (active expiry off) keeps the time as given, like Redis:
+      // the master's clock decided, and its DEL follows.
+      if (ks_.active_expiry() && when_ms <= Keyspace::NowMs()) {
         txn.DeleteKey(db, key, m);
       } else {
         Metadata meta = m;

@@ -260,7 +260,10 @@ absl::StatusOr<std::optional<Metadata>> Keyspace::LookupForWrite(
   if (!s.ok()) return s;
   Metadata meta;
   if (absl::Status d = DecodeMetadata(raw, &meta); !d.ok()) return d;
-  if (meta.Expired(NowMs())) {
+  // With active expiry off (a replica) writes see expired records as live:
+  // the master's stream was computed on its clock, a replica applies it a
+  // bit later and must not drop a key the master still had (its DEL comes).
+  if (active_expiry() && meta.Expired(NowMs())) {
     ExpiredOnWrite(txn, db, key, meta);
     return std::nullopt;
   }
@@ -283,7 +286,7 @@ Keyspace::LookupManyForWrite(Txn& txn, uint8_t db,
     if (!statuses[i].ok()) return statuses[i];
     Metadata meta;
     if (absl::Status d = DecodeMetadata(values[i], &meta); !d.ok()) return d;
-    if (meta.Expired(now)) {
+    if (active_expiry() && meta.Expired(now)) {  // see LookupForWrite
       ExpiredOnWrite(txn, db, keys[i], meta);
     } else {
       out[i] = std::move(meta);

@@ -63,9 +63,9 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
   internal.protocol = protocol;
   CommandContext ctx{internal, *entry->spec, args, writer};
   entry->handler(ctx);
-  if (!out.empty() && out[0] != '-' && entry->spec->has(kCmdWrite) &&
-      !watches_.empty()) {
-    TouchWatchedKeys(internal, *entry->spec, args);
+  if (!out.empty() && out[0] != '-' && entry->spec->has(kCmdWrite)) {
+    repl_->Record(db, args, out);
+    if (!watches_.empty()) TouchWatchedKeys(internal, *entry->spec, args);
   }
   return out;
 }

@@ -99,6 +99,21 @@ Config::Config() {
   add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
   add("sync-writes", T::kBool, "no", false);
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
+  // Replication (docs/replication.md).
+  add("replicaof", T::kString, "", false);  // "host port" at start
+  add("masterauth", T::kString, "", true);
+  add("masteruser", T::kString, "", true);
+  add("replica-read-only", T::kBool, "yes", true);
+  add("repl-timeout", T::kInt, "60", true, 1, INT32_MAX);
+  add("repl-ping-replica-period", T::kInt, "10", true, 1, INT32_MAX);
+  add("repl-backlog-size", T::kMemory, "1048576", true, 16 * 1024);
+  add("repl-diskless-sync", T::kBool, "no", true);
+  add("min-replicas-to-write", T::kInt, "0", true, 0, INT32_MAX);
+  add("min-replicas-max-lag", T::kInt, "10", true, 0, INT32_MAX);
+  // A replica whose pending output (snapshot + stream) exceeds this is
+  // disconnected (Redis' client-output-buffer-limit replica hard limit).
+  add("replica-output-buffer-limit", T::kMemory, "268435456", true,
+      1024 * 1024);
   // SAVE/BGSAVE write an RDB export to dir/dbfilename.
   add("dbfilename", T::kString, "dump.rdb", true);
   // An RDB file loaded at start-up, replacing all data, before serving.
@@ -306,7 +321,8 @@ absl::Status Config::LoadText(std::string_view text, std::string_view origin) {
       return fail("Unbalanced quotes in configuration line");
     }
     if (words.size() != 2 && !(words.size() == 1 && Has(words[0]))) {
-      if (!(ToLower(words[0]) == "save")) {
+      const std::string name = ToLower(words[0]);
+      if (name != "save" && name != "replicaof" && name != "slaveof") {
         return fail("Bad directive or wrong number of arguments");
       }
     }

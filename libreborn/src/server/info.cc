@@ -89,10 +89,9 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         "rejected_connections:", net.clients().rejected_connections(), "\r\n",
         "total_error_replies:0\r\n",
         "protocol_errors:", stats.protocol_errors.load(), "\r\n");
+    server.replication().AppendSyncStats(out);
   } else if (section == "replication") {
-    absl::StrAppend(out, "# Replication\r\n", "role:master\r\n",
-                    "connected_slaves:0\r\n", "master_replid:", server.run_id(),
-                    "\r\n", "master_repl_offset:0\r\n");
+    server.replication().AppendInfo(out);
   } else if (section == "cpu") {
     rusage self{};
     getrusage(RUSAGE_SELF, &self);

@@ -34,6 +34,7 @@ std::string RandomHex(size_t n) {
 
 QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
     : config_(std::move(config)), run_id_(RandomHex(40)) {
+  repl_ = std::make_unique<Replication>(*this);
   net::ServerOptions options;
   options.bind = config_->GetString("bind");
   options.port = static_cast<int>(config_->GetInt("port"));
@@ -146,6 +147,7 @@ absl::Status QdbServerImpl::Start() {
   if (!s.ok()) return s;
   s = network_->Start();
   if (!s.ok()) return s;
+  repl_->Start();
   spdlog::info("qdb-server ready on {}:{} ({} I/O threads)",
                config_->GetString("bind"), network_->port(),
                network_->thread_count());
@@ -158,6 +160,7 @@ void QdbServerImpl::RequestStop() { network_->RequestStop(); }
 
 void QdbServerImpl::Stop() {
   if (stopped_.exchange(true)) return;
+  repl_->Stop();
   network_->Stop();
   saver_.reset();  // waits for a running BGSAVE
   if (engine_) {
@@ -175,6 +178,7 @@ void QdbServerImpl::OnConnect(Session& session) {
 
 void QdbServerImpl::OnDisconnect(Session& session) {
   if (session.txn) ResetTransaction(session);
+  if (session.push) repl_->OnDisconnect(session.id);
 }
 
 namespace {
@@ -211,16 +215,38 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
     reply.Error(WrongArityError(spec.name));
     return;
   }
+  if (spec.has(kCmdWrite)) {
+    std::string_view error = repl_->WriteError();
+    if (!error.empty()) {
+      if (queuing) txn->aborted = true;
+      command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
+      reply.Error(error);
+      return;
+    }
+  }
+  if (queuing && (spec.name == "replicaof" || spec.name == "slaveof" ||
+                  spec.name == "sync" || spec.name == "psync")) {
+    // They take exec_mu_ or turn the connection into a stream: not in EXEC.
+    txn->aborted = true;
+    reply.Error("ERR Command not allowed inside a transaction");
+    return;
+  }
   if (queuing && !RunsInsideMulti(spec)) {
     txn->queued.push_back(args);
     reply.SimpleString("QUEUED");
     return;
   }
-  if (spec.name == "exec") {
-    Run(session, *entry, args, reply);  // takes exec_mu_ exclusively itself
+  if (spec.name == "exec" || spec.name == "replicaof" ||
+      spec.name == "slaveof") {
+    Run(session, *entry, args, reply);  // take exec_mu_ exclusively themselves
     return;
   }
   std::shared_lock lock(exec_mu_);
+  if (spec.has(kCmdWrite)) {
+    Replication::Scope scope(*repl_, /*transaction=*/false);
+    Run(session, *entry, args, reply);
+    return;
+  }
   Run(session, *entry, args, reply);
 }
 
@@ -242,6 +268,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   bool failed = out->size() > mark && (*out)[mark] == '-';
   if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
   if (!failed && spec.has(kCmdWrite)) {
+    repl_->Record(session.db, args, std::string_view(*out).substr(mark));
     if (!watches_.empty()) TouchWatchedKeys(session, spec, args);
     if (!blocking_.empty()) {
       for (size_t pos : KeyPositions(spec, args)) {

@@ -15,6 +15,7 @@
 #include "server/command_stats.h"
 #include "server/config.h"
 #include "server/rdb_save.h"
+#include "server/replication.h"
 #include "server/transactions.h"
 
 namespace reborn::server {
@@ -49,6 +50,11 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   net::Server& network() { return *network_; }
   const CommandTable& table() const { return table_; }
   CommandStats& command_stats() { return command_stats_; }
+  QdbEngine& engine() { return *engine_; }
+  bool has_engine() const { return engine_ != nullptr; }
+  Replication& replication() { return *repl_; }
+  // Held shared by every command, exclusively by EXEC (see exec_mu_).
+  std::shared_mutex& exec_mutex() { return exec_mu_; }
   const std::string& run_id() const { return run_id_; }
   int64_t start_ms() const { return start_ms_; }
   const std::vector<std::string>& info_sections() const;
@@ -95,6 +101,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   // Every command holds it shared; EXEC holds it exclusively, which makes a
   // transaction atomic with respect to all other clients.
   std::shared_mutex exec_mu_;
+  std::unique_ptr<Replication> repl_;
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};

@@ -256,7 +256,7 @@ std::string ClientLine(const net::ClientEntry& e) {
       "id=", e.id, " addr=", e.peer, " laddr=", e.local,
       " fd=-1 name=", e.name(), " age=", (now - e.created_ms) / 1000,
       " idle=", (now - e.last_active_ms.load()) / 1000,
-      " flags=N db=", e.db.load(),
+      " flags=", e.replica.load() ? "S" : "N", " db=", e.db.load(),
       " sub=0 psub=0 ssub=0 multi=-1 qbuf=", e.query_buffer.load(),
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
@@ -335,7 +335,7 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       return;
     }
     uint64_t id = 0;
-    std::string addr, laddr;
+    std::string addr, laddr, type;
     bool skipme = true;
     for (size_t i = 2; i + 1 < args.size(); i += 2) {
       std::string opt = ToLower(args[i]);
@@ -355,7 +355,16 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
           return;
         }
         skipme = v == "yes";
-      } else if (opt == "type" || opt == "user" || opt == "maxage") {
+      } else if (opt == "type") {
+        type = ToLower(args[i + 1]);
+        if (type == "slave") type = "replica";
+        if (type != "normal" && type != "replica" && type != "master" &&
+            type != "pubsub") {
+          ctx.reply.Error(
+              absl::StrCat("ERR Unknown client type '", args[i + 1], "'"));
+          return;
+        }
+      } else if (opt == "user" || opt == "maxage") {
         continue;  // accepted; every client here is a normal default user
       } else {
         ctx.reply.Error("ERR syntax error");
@@ -363,7 +372,14 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       }
     }
     int64_t killed = 0;
+    if (type == "master") {
+      killed = server.replication().KillMasterLink() ? 1 : 0;
+      ctx.reply.Integer(killed);
+      return;
+    }
     for (const auto& e : registry.Snapshot()) {
+      if (!type.empty() && (type == "replica") != e->replica.load()) continue;
+      if (type == "pubsub") continue;
       if (id != 0 && e->id != id) continue;
       if (!addr.empty() && e->peer != addr) continue;
       if (!laddr.empty() && e->local != laddr) continue;
@@ -525,6 +541,27 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
       {"config", with_server(ConfigCommand)},
       {"info", with_server(Info)},
       {"shutdown", with_server(Shutdown)},
+      {"sync", with_server([](QdbServerImpl& s, CommandContext& c) {
+         s.replication().Sync(c);
+       })},
+      {"psync", with_server([](QdbServerImpl& s, CommandContext& c) {
+         s.replication().Sync(c);
+       })},
+      {"replconf", with_server([](QdbServerImpl& s, CommandContext& c) {
+         s.replication().Replconf(c);
+       })},
+      {"wait", with_server([](QdbServerImpl& s, CommandContext& c) {
+         s.replication().Wait(c);
+       })},
+      {"replicaof", with_server([](QdbServerImpl& s, CommandContext& c) {
+         s.replication().ReplicaOf(c);
+       })},
+      {"slaveof", with_server([](QdbServerImpl& s, CommandContext& c) {
+         s.replication().ReplicaOf(c);
+       })},
+      {"role", with_server([](QdbServerImpl& s, CommandContext& c) {
+         s.replication().Role(c);
+       })},
   };
   for (const char* name : {"blpop", "brpop", "brpoplpush", "blmove", "blmpop",
                            "bzpopmin", "bzpopmax", "bzmpop"}) {

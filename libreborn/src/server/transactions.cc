@@ -104,6 +104,7 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
     return;
   }
   ctx.reply.ArrayHeader(queued.size());
+  Replication::Scope scope(*repl_, /*transaction=*/true);
   txn.executing = true;
   for (auto& args : queued) {
     const CommandTable::Entry* entry = table_.Find(args[0]);
