@@ -33,7 +33,9 @@
 // online at their source. Run(id) resumes a cancelled task.
 //
 // Thread safety: all methods may be called from any thread. `mu_` guards
-// the set of groups busy as source or target; everything else is per call.
+// the set of groups busy as source or target, `change_mu_` the queue of
+// topology writes waiting for the next change (group commit: concurrent
+// steps share 2PC rounds); everything else is per call.
 
 #include <atomic>
 #include <cstdint>
@@ -75,6 +77,7 @@ struct MigrateOptions {
 struct TaskOptions {
   int64_t rate_limit = 0;
   int64_t batch_keys = 0;
+  int slots_per_step = 0;
 };
 
 struct SlotProgress {
@@ -185,6 +188,11 @@ class Migrator {
   absl::Status MoveSlot(RunState* run, size_t index, int source);
   void Report(RunState* run, bool finished);
   bool CancelRequested(const MigrationTask& task);
+  // Topology::Change with group commit: writes requested by concurrent
+  // steps while a change is under way go together into the next one (one
+  // 2PC round for all of them).
+  absl::Status Change(const std::string& type, const std::string& target,
+                      std::function<absl::Status()> write);
   absl::Status AcquireGroups(const std::set<int>& sources, int target);
   void ReleaseGroups(const std::set<int>& sources, int target);
 
@@ -195,6 +203,11 @@ class Migrator {
   absl::Mutex mu_;
   std::multiset<int> busy_sources_ ABSL_GUARDED_BY(mu_);
   std::multiset<int> busy_targets_ ABSL_GUARDED_BY(mu_);
+  struct PendingChange;
+  absl::Mutex change_mu_;
+  absl::CondVar change_done_;
+  std::vector<PendingChange*> change_queue_ ABSL_GUARDED_BY(change_mu_);
+  bool change_leader_ ABSL_GUARDED_BY(change_mu_) = false;
 };
 
 }  // namespace reborn

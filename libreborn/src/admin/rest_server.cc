@@ -84,9 +84,12 @@ absl::StatusOr<TaskOptions> TaskOptionsOf(const json& body) {
   if (!rate.ok()) return rate.status();
   auto batch = OptionalCount(body, "batch");
   if (!batch.ok()) return batch.status();
+  auto step = OptionalCount(body, "step");
+  if (!step.ok()) return step.status();
   TaskOptions o;
   o.rate_limit = *rate;
   o.batch_keys = *batch;
+  o.slots_per_step = static_cast<int>(std::min<int64_t>(*step, 1024));
   return o;
 }
 

@@ -13,10 +13,11 @@
 //   POST   /api/proxies/<pid>/offline
 // With MigrationJobs (migration_jobs.h):
 //   GET    /api/migrations            tasks with progress
-//   POST   /api/migrations            {"from","to","gid","rate"?,"batch"?}
+//   POST   /api/migrations            {"from","to","gid","rate"?,"batch"?,
+//                                      "step"?}
 //   POST   /api/migrations/<id>/cancel
 //   POST   /api/rebalance             {"dry_run"?,"weights"?{"gid":w},
-//                                      "rate"?,"batch"?}
+//                                      "rate"?,"batch"?,"step"?}
 // Errors: {"error": message, "code": name} with 400/401/404/409/503/500.
 // With a token set, changes need "Authorization: Bearer <token>".
 //

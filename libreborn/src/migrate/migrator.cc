@@ -96,6 +96,7 @@ std::string EncodeMigrationTask(const MigrationTask& t) {
             {"updated_at", t.updated_at},
             {"rate", t.options.rate_limit},
             {"batch", t.options.batch_keys},
+            {"step", t.options.slots_per_step},
             {"slots_done", t.slots_done},
             {"slots_total", t.slots_total()},
             {"keys_left", t.keys_left},
@@ -125,6 +126,7 @@ absl::StatusOr<MigrationTask> DecodeMigrationTask(std::string_view text) {
     t.error = j.value("error", "");
     t.options.rate_limit = j.value("rate", int64_t{0});
     t.options.batch_keys = j.value("batch", int64_t{0});
+    t.options.slots_per_step = j.value("step", 0);
     t.slots_done = j.value("slots_done", t.next_slot - t.from);
     t.keys_left = j.value("keys_left", int64_t{0});
     t.keys_per_sec = j.value("keys_per_sec", 0.0);
@@ -167,9 +169,10 @@ Migrator::Migrator(Topology* topology, MigrateOptions options)
     options_.owner_wait =
         2 * topology_->coordinator()->session_timeout() + absl::Seconds(5);
   }
-  // A killed runner's lock goes with its session: wait for that.
-  options_.change.lock_timeout =
-      std::max(options_.change.lock_timeout, options_.owner_wait);
+  // A killed runner's lock goes with its session: wait for that (and for
+  // other processes' changes).
+  options_.change.lock_timeout = std::max(
+      {options_.change.lock_timeout, options_.owner_wait, absl::Seconds(30)});
 }
 
 absl::StatusOr<std::string> Migrator::MasterOf(int gid) {
@@ -392,6 +395,9 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
                                           : options_.rate_limit;
   run.batch_keys = task->options.batch_keys > 0 ? task->options.batch_keys
                                                 : options_.batch_keys;
+  const int step = task->options.slots_per_step > 0
+                       ? task->options.slots_per_step
+                       : options_.slots_per_step;
   run.start = absl::Now();
   task->state = "running";
   task->error.clear();
@@ -451,7 +457,7 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
       break;
     }
     int first = task->next_slot;
-    int last = std::min(task->to, first + options_.slots_per_step - 1);
+    int last = std::min(task->to, first + step - 1);
     run.pending_after = 0;
     for (auto it = run.pending.upper_bound(last); it != run.pending.end();
          ++it) {
@@ -515,10 +521,55 @@ absl::Status Migrator::Resync(const MigrationTask& task) {
   if (!midway) return absl::OkStatus();
   // A runner stopped in the middle of a change: make every proxy ack the
   // current table before anything moves.
-  auto r = topology_->Change(
-      "slot_resync", absl::StrCat(task.id), [] { return absl::OkStatus(); },
-      options_.change);
-  return r.status();
+  return Change("slot_resync", task.id, [] { return absl::OkStatus(); });
+}
+
+struct Migrator::PendingChange {
+  std::string type;
+  std::string target;
+  std::function<absl::Status()> write;
+  absl::Status result;
+  bool done = false;
+};
+
+absl::Status Migrator::Change(const std::string& type,
+                              const std::string& target,
+                              std::function<absl::Status()> write) {
+  PendingChange me{type, target, std::move(write), absl::OkStatus(), false};
+  absl::MutexLock lock(&change_mu_);
+  change_queue_.push_back(&me);
+  while (!me.done) {
+    if (change_leader_) {
+      change_done_.Wait(&change_mu_);
+      continue;
+    }
+    // Lead one change carrying every write queued so far.
+    change_leader_ = true;
+    std::vector<PendingChange*> batch;
+    batch.swap(change_queue_);
+    change_mu_.Unlock();
+    std::string types, targets;
+    for (PendingChange* p : batch) {
+      absl::StrAppend(&types, types.empty() ? "" : ",", p->type);
+      absl::StrAppend(&targets, targets.empty() ? "" : ",", p->target);
+    }
+    auto r = topology_->Change(
+        types, targets,
+        [&]() -> absl::Status {
+          // One step's failed write does not stop the others'.
+          for (PendingChange* p : batch) p->result = p->write();
+          return absl::OkStatus();
+        },
+        options_.change);
+    change_mu_.Lock();
+    for (PendingChange* p : batch) {
+      if (!r.ok() && p->result.ok()) p->result = r.status();
+      p->done = true;
+    }
+    change_leader_ = false;
+    change_done_.SignalAll();
+  }
+  return me.result;
 }
 
 absl::Status Migrator::AcquireGroups(const std::set<int>& sources, int target) {
@@ -611,7 +662,7 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last) {
 }
 
 absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
-  auto r = topology_->Change(
+  return Change(
       "slot_pre_migrate",
       absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
       [&]() -> absl::Status {
@@ -629,13 +680,11 @@ absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
           nodes.push_back(*s);
         }
         return topology_->WriteSlots(nodes);
-      },
-      options_.change);
-  return r.status();
+      });
 }
 
 absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
-  auto r = topology_->Change(
+  return Change(
       "slot_migrate", absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
       [&]() -> absl::Status {
         std::vector<SlotNode> nodes;
@@ -651,13 +700,11 @@ absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
           nodes.push_back(*s);
         }
         return topology_->WriteSlots(nodes);
-      },
-      options_.change);
-  return r.status();
+      });
 }
 
 absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
-  auto r = topology_->Change(
+  return Change(
       "slot_online", absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
       [&]() -> absl::Status {
         std::vector<SlotNode> nodes;
@@ -675,9 +722,7 @@ absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
           nodes.push_back(*s);
         }
         return topology_->WriteSlots(nodes);
-      },
-      options_.change);
-  return r.status();
+      });
 }
 
 absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
