@@ -14,9 +14,10 @@
 //
 // Parallel moves: several tasks run at once (Run from several threads, or
 // RunAll); a step waits until no other running step of this Migrator uses
-// its source group as a source or its target group as a target, so slots of
-// 1->3 and 2->4 (or 1->2 and 2->3) move concurrently while 1->3 and 1->4
-// take turns.
+// its source group as a source or its target group as a target, and while
+// it would close a cycle of moves (1->2, 2->3, 3->1: stores would wait on
+// each other's key locks). Slots of 1->3 and 2->4, or 1->2 and 2->3, move
+// concurrently; 1->3 and 1->4 take turns.
 //
 // Persistence: tasks live under /reborn/P/migrations/<id> as JSON, updated
 // at every step and about once a second while keys move. While a runner
@@ -43,6 +44,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -193,6 +195,8 @@ class Migrator {
   // 2PC round for all of them).
   absl::Status Change(const std::string& type, const std::string& target,
                       std::function<absl::Status()> write);
+  bool GroupsFree(const std::set<int>& sources, int target)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AcquireGroups(const std::set<int>& sources, int target);
   void ReleaseGroups(const std::set<int>& sources, int target);
 
@@ -203,6 +207,7 @@ class Migrator {
   absl::Mutex mu_;
   std::multiset<int> busy_sources_ ABSL_GUARDED_BY(mu_);
   std::multiset<int> busy_targets_ ABSL_GUARDED_BY(mu_);
+  std::multiset<std::pair<int, int>> busy_edges_ ABSL_GUARDED_BY(mu_);
   struct PendingChange;
   absl::Mutex change_mu_;
   absl::CondVar change_done_;

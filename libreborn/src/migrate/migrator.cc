@@ -572,29 +572,49 @@ absl::Status Migrator::Change(const std::string& type,
   return me.result;
 }
 
-absl::Status Migrator::AcquireGroups(const std::set<int>& sources, int target) {
-  auto free = [&]() {  // under mu_
-    if (busy_targets_.contains(target)) return false;
-    for (int s : sources) {
-      if (busy_sources_.contains(s)) return false;
+bool Migrator::GroupsFree(const std::set<int>& sources, int target) {
+  if (busy_targets_.contains(target)) return false;
+  for (int s : sources) {
+    if (busy_sources_.contains(s)) return false;
+  }
+  // No cycle of moves (1->2, 2->3, 3->1): a store sending a batch holds its
+  // key stripes while the SLOTSRESTORE it sent waits for the target's, so a
+  // cycle of stores would wait on each other until the server timeout.
+  std::set<int> seen;
+  std::vector<int> todo = {target};
+  while (!todo.empty()) {
+    int g = todo.back();
+    todo.pop_back();
+    if (sources.contains(g)) return false;
+    if (!seen.insert(g).second) continue;
+    for (const auto& [from, to] : busy_edges_) {
+      if (from == g) todo.push_back(to);
     }
-    return true;
-  };
-  mu_.Lock();
-  while (!free()) {
+  }
+  return true;
+}
+
+absl::Status Migrator::AcquireGroups(const std::set<int>& sources, int target) {
+  absl::MutexLock lock(&mu_);
+  while (!GroupsFree(sources, target)) {
     mu_.Unlock();
     absl::SleepFor(absl::Milliseconds(20));
     mu_.Lock();
   }
-  for (int s : sources) busy_sources_.insert(s);
+  for (int s : sources) {
+    busy_sources_.insert(s);
+    busy_edges_.insert({s, target});
+  }
   busy_targets_.insert(target);
-  mu_.Unlock();
   return absl::OkStatus();
 }
 
 void Migrator::ReleaseGroups(const std::set<int>& sources, int target) {
   absl::MutexLock lock(&mu_);
-  for (int s : sources) busy_sources_.erase(busy_sources_.find(s));
+  for (int s : sources) {
+    busy_sources_.erase(busy_sources_.find(s));
+    busy_edges_.erase(busy_edges_.find({s, target}));
+  }
   busy_targets_.erase(busy_targets_.find(target));
 }
 
