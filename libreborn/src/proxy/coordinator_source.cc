@@ -1,27 +1,37 @@
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
 #include "reborn/coordinator.h"
 #include "reborn/slot_table.h"
+#include "reborn/topology.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn {
 namespace {
 
-// Reloads the whole topology on any event (watches are level hints). All
+// Follows the topology: a full read at start and after session changes, then
+// only the nodes each new action names (watches are level hints). All
 // coordinator callbacks run on the coordinator's single event thread, and
-// Reload() is also called from Open(); `mu_` guards the published state and
+// Reload() is also called from Start(); `mu_` guards the published state and
 // the listeners, which are called with the lock released. `reload_mu_`
-// serialises reloads.
+// serialises reads and guards the cached nodes.
 class CoordinatorSource : public SlotTableSource {
  public:
   CoordinatorSource(std::shared_ptr<Coordinator> coord,
                     CoordinatorSourceOptions options)
-      : coord_(std::move(coord)), options_(std::move(options)) {
+      : coord_(std::move(coord)),
+        options_(std::move(options)),
+        paths_(coord_.get(), options_.product) {
     root_ = absl::StrCat("/reborn/", options_.product);
   }
 
@@ -34,10 +44,14 @@ class CoordinatorSource : public SlotTableSource {
     // first, which waits for a running callback. (Holding a shared_ptr in a
     // callback could run the destructor — and the coordinator's — on the
     // coordinator's own event thread.)
-    auto reload = [this](const WatchEvent&) { Reload(); };
-    for (const char* dir : {"slots", "groups", "actions"}) {
-      auto sub = coord_->Watch(absl::StrCat(root_, "/", dir),
-                               WatchKind::kChildren, reload);
+    const std::pair<const char*, std::function<void()>> watched[] = {
+        {"slots", [this] { Reload(); }},
+        {"groups", [this] { OnGroups(); }},
+        {"actions", [this] { OnActions(); }}};
+    for (const auto& [dir, on_change] : watched) {
+      auto sub =
+          coord_->Watch(absl::StrCat(root_, "/", dir), WatchKind::kChildren,
+                        [on_change](const WatchEvent&) { on_change(); });
       if (!sub.ok()) return sub.status();
       subs_.push_back(std::move(*sub));
     }
@@ -93,7 +107,7 @@ class CoordinatorSource : public SlotTableSource {
     }
     if (proxy_sub_ == nullptr) {
       auto sub = coord_->Watch(path, WatchKind::kData,
-                               [this](const WatchEvent&) { Reload(); });
+                               [this](const WatchEvent&) { OnProxyNode(); });
       if (sub.ok()) proxy_sub_ = std::move(*sub);
     }
     return absl::OkStatus();
@@ -119,23 +133,118 @@ class CoordinatorSource : public SlotTableSource {
     }
   }
 
+  // Everything from scratch: at start, after a session change and when
+  // slots are created or deleted.
   void Reload() {
     absl::MutexLock reload_lock(&reload_mu_);
-    auto group_names = coord_->Children(absl::StrCat(root_, "/groups"));
     auto slot_names = coord_->Children(absl::StrCat(root_, "/slots"));
-    if (!group_names.ok() || !slot_names.ok()) return;  // session trouble
-    std::vector<std::string> groups;
-    for (const auto& g : *group_names) {
-      auto node = coord_->Get(absl::StrCat(root_, "/groups/", g));
-      if (node.ok()) groups.push_back(node->data);
-    }
-    std::vector<std::string> slots(kSlotCount);
+    auto action_names = coord_->Children(absl::StrCat(root_, "/actions"));
+    if (!slot_names.ok() || !action_names.ok() || !ReadGroups()) return;
+    slots_.assign(kSlotCount, "");
     for (const auto& name : *slot_names) {
       int i = std::atoi(name.c_str());
       if (i < 0 || i >= kSlotCount) continue;
       auto node = coord_->Get(absl::StrCat(root_, "/slots/", name));
-      if (node.ok()) slots[i] = node->data;
+      if (node.ok()) slots_[i] = node->data;
     }
+    loaded_ = true;
+    if (!Publish()) return;
+    for (const auto& a : *action_names) {
+      if (ActionIsNewer(a, last_action_)) last_action_ = a;
+    }
+    AckActions(*action_names);
+  }
+
+  // A new action: re-reads only what it names — the slot range of a slot_*
+  // action (its target is "first-last:gid"), the groups for group and server
+  // actions — so a 2PC round costs a few reads, not one per slot. Anything
+  // else falls back to a full reload.
+  void OnActions() {
+    {
+      absl::MutexLock reload_lock(&reload_mu_);
+      if (loaded_ && ApplyNewActions()) return;
+    }
+    Reload();
+  }
+
+  // False when a full reload is needed.
+  bool ApplyNewActions() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
+    auto names = coord_->Children(absl::StrCat(root_, "/actions"));
+    if (!names.ok()) return true;  // session trouble: its events follow
+    std::vector<std::string> fresh;
+    for (const auto& a : *names) {
+      if (ActionIsNewer(a, last_action_)) fresh.push_back(a);
+    }
+    if (fresh.empty()) return true;  // a prune
+    std::sort(fresh.begin(), fresh.end(), ActionIsOlder);
+    bool groups_changed = false;
+    std::vector<std::pair<int, int>> ranges;
+    for (const auto& a : fresh) {
+      auto node = coord_->Get(absl::StrCat(root_, "/actions/", a));
+      if (absl::IsNotFound(node.status())) continue;  // pruned already
+      if (!node.ok()) return false;
+      auto action = DecodeAction(node->data);
+      if (!action.ok()) return false;
+      std::pair<int, int> range;
+      if (SlotRangeOf(*action, &range)) {
+        ranges.push_back(range);
+      } else if (absl::StartsWith(action->type, "group_") ||
+                 absl::StartsWith(action->type, "server_")) {
+        groups_changed = true;
+      } else {
+        return false;
+      }
+    }
+    if (groups_changed && !ReadGroups()) return false;
+    for (const auto& [first, last] : ranges) {
+      for (int i = first; i <= last; ++i) {
+        auto node = coord_->Get(paths_.SlotPath(i));
+        if (node.ok()) {
+          slots_[i] = node->data;
+        } else if (absl::IsNotFound(node.status())) {
+          slots_[i].clear();
+        } else {
+          return false;
+        }
+      }
+    }
+    if (!Publish()) return false;
+    last_action_ = fresh.back();
+    AckActions(fresh);
+    return true;
+  }
+
+  // A group was created or deleted.
+  void OnGroups() {
+    absl::MutexLock reload_lock(&reload_mu_);
+    if (loaded_ && ReadGroups()) (void)Publish();
+  }
+
+  // Our own node changed (fencing).
+  void OnProxyNode() {
+    absl::MutexLock reload_lock(&reload_mu_);
+    if (loaded_) (void)Publish();
+  }
+
+  bool ReadGroups() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
+    auto names = coord_->Children(absl::StrCat(root_, "/groups"));
+    if (!names.ok()) return false;
+    std::vector<std::string> groups;
+    for (const auto& g : *names) {
+      auto node = coord_->Get(absl::StrCat(root_, "/groups/", g));
+      if (node.ok()) {
+        groups.push_back(node->data);
+      } else if (!absl::IsNotFound(node.status())) {
+        return false;
+      }
+    }
+    groups_ = std::move(groups);
+    return true;
+  }
+
+  // Builds and publishes a table from the cached nodes, with the fencing
+  // state read now.
+  bool Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
     bool fenced = false;
     if (!options_.id.empty()) {
       auto me = coord_->Get(absl::StrCat(root_, "/proxies/", options_.id));
@@ -144,11 +253,11 @@ class CoordinatorSource : public SlotTableSource {
         fenced = j.is_object() && j.value("state", "") == "offline";
       }
     }
-    auto table = SlotTable::FromTopologyNodes(groups, slots, ++version_);
+    auto table = SlotTable::FromTopologyNodes(groups_, slots_, ++version_);
     if (!table.ok()) {
       spdlog::warn("bad topology under {}: {}", root_,
                    table.status().ToString());
-      return;
+      return false;
     }
     {
       absl::MutexLock lock(&mu_);
@@ -156,16 +265,37 @@ class CoordinatorSource : public SlotTableSource {
       fenced_ = fenced;
     }
     Notify();
-    AckActions();
+    return true;
   }
 
-  // Acks every action not acked yet: the table published just before was
-  // read after the action was written.
-  void AckActions() {
+  // "first-last:gid" of a slot_* action.
+  static bool SlotRangeOf(const ActionInfo& action,
+                          std::pair<int, int>* range) {
+    if (!absl::StartsWith(action.type, "slot_")) return false;
+    std::vector<std::string> parts =
+        absl::StrSplit(action.target, absl::ByAnyChar("-:"));
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &range->first) ||
+        !absl::SimpleAtoi(parts[1], &range->second)) {
+      return false;
+    }
+    return range->first >= 0 && range->first <= range->second &&
+           range->second < kSlotCount;
+  }
+
+  // Sequential names have a fixed width per backend; order by length first
+  // anyway.
+  static bool ActionIsOlder(const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  }
+  static bool ActionIsNewer(const std::string& a, const std::string& than) {
+    return ActionIsOlder(than, a);
+  }
+
+  // Acks `actions` not acked yet: the table published just before was read
+  // after they were written.
+  void AckActions(const std::vector<std::string>& actions) {
     if (options_.id.empty()) return;
-    auto actions = coord_->Children(absl::StrCat(root_, "/actions"));
-    if (!actions.ok()) return;
-    for (const auto& a : *actions) {
+    for (const auto& a : actions) {
       std::string acks = absl::StrCat(root_, "/actions/", a, "/acks");
       std::string mine = absl::StrCat(acks, "/", options_.id);
       auto exists = coord_->Exists(mine);
@@ -191,11 +321,17 @@ class CoordinatorSource : public SlotTableSource {
   std::shared_ptr<Coordinator> coord_;
   CoordinatorSourceOptions options_;
   std::string root_;
+  Topology paths_;  // for node paths only
   std::vector<std::unique_ptr<Subscription>> subs_;
   std::unique_ptr<Subscription> proxy_sub_;
   std::unique_ptr<Subscription> session_;
   absl::Mutex reload_mu_;
   uint64_t version_ ABSL_GUARDED_BY(reload_mu_) = 0;
+  // The topology nodes as last read.
+  std::vector<std::string> groups_ ABSL_GUARDED_BY(reload_mu_);
+  std::vector<std::string> slots_ ABSL_GUARDED_BY(reload_mu_);
+  std::string last_action_ ABSL_GUARDED_BY(reload_mu_);  // newest applied
+  bool loaded_ ABSL_GUARDED_BY(reload_mu_) = false;
   mutable absl::Mutex mu_;
   std::shared_ptr<const SlotTable> table_ ABSL_GUARDED_BY(mu_);
   bool session_ok_ ABSL_GUARDED_BY(mu_) = true;

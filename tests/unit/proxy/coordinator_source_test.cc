@@ -86,6 +86,45 @@ TEST_F(CoordinatorSourceTest, FollowsSlotChangesAndAcksActions) {
   EXPECT_TRUE(Eventually([&] { return *coord_->Exists(ack); }));
 }
 
+// A slot_* action's target names the slots it changed ("first-last:gid"):
+// only those are re-read. Group and server actions re-read the groups.
+TEST_F(CoordinatorSourceTest, ActionsReReadOnlyWhatTheyName) {
+  CoordinatorSourceOptions options{"p", "proxy-3", R"({"id":"proxy-3"})"};
+  auto source = OpenCoordinatorSource(coord_, options);
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto publish = [&](const char* type, const char* target) {
+    ASSERT_TRUE(
+        coord_
+            ->Create("/reborn/p/actions/action-",
+                     absl::StrFormat(R"({"type":"%s","target":"%s","ts":1})",
+                                     type, target),
+                     CreateMode::kSequential)
+            .ok());
+  };
+
+  SetSlot(1, 2);
+  SetSlot(3, 1);
+  publish("slot_migrate", "3-3:1");
+  EXPECT_TRUE(
+      Eventually([&] { return (*source)->Current()->slot(3).group_id == 1; }));
+  EXPECT_EQ((*source)->Current()->slot(1).group_id, 1);  // not named
+
+  ASSERT_TRUE(
+      coord_
+          ->Set("/reborn/p/groups/2",
+                R"({"id":2,"servers":[{"addr":"h:3","role":"master"}]})",
+                Coordinator::kAnyVersion)
+          .ok());
+  publish("server_promote", "2:h:3");
+  EXPECT_TRUE(Eventually(
+      [&] { return (*source)->Current()->group(2)->master == "h:3"; }));
+
+  // An action of a kind the proxy does not know re-reads everything.
+  publish("something_new", "");
+  EXPECT_TRUE(
+      Eventually([&] { return (*source)->Current()->slot(1).group_id == 2; }));
+}
+
 TEST_F(CoordinatorSourceTest, FencedOrExpiredProxyGoesOfflineAndComesBack) {
   CoordinatorSourceOptions options{"p", "proxy-2",
                                    R"({"id":"proxy-2","state":"online"})"};
