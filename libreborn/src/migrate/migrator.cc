@@ -68,6 +68,17 @@ std::string RunnerName() {
   return absl::StrCat(host, ":", static_cast<int64_t>(getpid()));
 }
 
+// "first-last:gid" of a slot_* change.
+bool SlotRangeOf(const std::string& type, const std::string& target, int* a,
+                 int* b) {
+  if (type.rfind("slot_", 0) != 0) return false;
+  size_t dash = target.find('-'), colon = target.find(':');
+  return dash != std::string::npos && colon != std::string::npos &&
+         dash < colon && absl::SimpleAtoi(target.substr(0, dash), a) &&
+         absl::SimpleAtoi(target.substr(dash + 1, colon - dash - 1), b) &&
+         *a <= *b;
+}
+
 bool IsUnfinished(const MigrationTask& t) {
   return t.state != "done" && t.state != "cancelled";
 }
@@ -521,7 +532,8 @@ absl::Status Migrator::Resync(const MigrationTask& task) {
   if (!midway) return absl::OkStatus();
   // A runner stopped in the middle of a change: make every proxy ack the
   // current table before anything moves.
-  return Change("slot_resync", task.id, [] { return absl::OkStatus(); });
+  // Not a slot_* action: every proxy re-reads the whole topology.
+  return Change("topology_resync", task.id, [] { return absl::OkStatus(); });
 }
 
 struct Migrator::PendingChange {
@@ -548,13 +560,25 @@ absl::Status Migrator::Change(const std::string& type,
     std::vector<PendingChange*> batch;
     batch.swap(change_queue_);
     change_mu_.Unlock();
-    std::string types, targets;
-    for (PendingChange* p : batch) {
-      absl::StrAppend(&types, types.empty() ? "" : ",", p->type);
-      absl::StrAppend(&targets, targets.empty() ? "" : ",", p->target);
+    std::string type = batch[0]->type, target = batch[0]->target;
+    if (batch.size() > 1) {
+      // One slot_* action whose target range covers every slot written
+      // (docs/coordinator.md: proxies re-read that range).
+      int lo = kSlotCount, hi = -1;
+      for (PendingChange* p : batch) {
+        int a = 0, b = 0;
+        if (!SlotRangeOf(p->type, p->target, &a, &b)) {
+          lo = kSlotCount;  // a full reload then
+          break;
+        }
+        lo = std::min(lo, a);
+        hi = std::max(hi, b);
+      }
+      type = lo <= hi ? "slot_batch" : "topology_batch";
+      target = lo <= hi ? absl::StrCat(lo, "-", hi, ":0") : "";
     }
     auto r = topology_->Change(
-        types, targets,
+        type, target,
         [&]() -> absl::Status {
           // One step's failed write does not stop the others'.
           for (PendingChange* p : batch) p->result = p->write();

@@ -17,8 +17,8 @@ Afterwards every key equals the model: zero acknowledged writes lost, zero
 stale reads, zero client errors; every slot is online at exactly one group
 and its keys live there only.
 
-Sizes (env): MIGRATE_E2E_KEYS (default 50000 for CI; the issue's 200000 runs in
-about 110 s here), MIGRATE_E2E_BIGHASH (fields
+Sizes (env): MIGRATE_E2E_KEYS (default 100000 for CI; the issue's 200000 runs in
+about 55 s here), MIGRATE_E2E_BIGHASH (fields
 of one big hash in a moving slot, default 20000; 1000000 once big keys move
 in chunks), MIGRATE_E2E_RATE (keys/s of scenario 2, default 20000),
 MIGRATE_E2E_STEP (slots per topology change, default 32).
@@ -47,7 +47,7 @@ CONFIG = binary("reborn-config")
 WORKLOAD = binary("migrate_workload")
 PRODUCT = "e2e"
 TOKEN = "t0ken"
-KEYS = int(os.environ.get("MIGRATE_E2E_KEYS", "50000"))
+KEYS = int(os.environ.get("MIGRATE_E2E_KEYS", "100000"))
 BIGHASH = int(os.environ.get("MIGRATE_E2E_BIGHASH", "20000"))
 RATE = int(os.environ.get("MIGRATE_E2E_RATE", "20000"))
 STEP = os.environ.get("MIGRATE_E2E_STEP", "32")
