@@ -76,7 +76,7 @@ class ProgressPrinter {
       all.slots_total += t.slots_total;
       all.keys_moved += t.keys_moved;
       all.keys_left += t.keys_left;
-      all.keys_per_sec += t.finished ? 0 : t.keys_per_sec;
+      all.keys_per_sec += t.keys_per_sec;
       all.eta_seconds = std::max(all.eta_seconds, t.eta_seconds);
       all.finished = all.finished && t.finished;
     }
