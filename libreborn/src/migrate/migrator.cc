@@ -459,7 +459,7 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
   while (status.ok() && task->next_slot <= task->to) {
     if (stop_all_.load()) {
       stopped = true;
-      status = absl::UnavailableError("stopped (resumable)");
+      status = absl::AbortedError("stopped (resumable)");
       break;
     }
     if (CancelRequested(*task)) {
