@@ -7,7 +7,7 @@
 //
 // load/verify: KEYS keys of all five types, "k:<i>" with a type by i % 5 and
 // a value derived from i (verify prints "verify: N keys, M bad" and exits 1
-// on any difference); BIGHASH > 0 adds one hash "big:hash" of that many
+// on any difference); BIGHASH > 0 adds one hash "big:hash:0" of that many
 // fields. work: THREADS writers, each on its own keys, run until STOPFILE
 // exists (or MAXSECONDS): INCR counters, RPUSH lists, HSET hashes, ZINCRBY
 // sorted sets; after each acknowledged write it reads the key back and counts
@@ -153,7 +153,7 @@ int Load(reborn::Client* c, int64_t keys, int64_t big) {
     bad += Batched(
         c, (big + 999) / 1000,
         [big](int64_t b) {
-          Cmd cmd = {"HSET", "big:hash"};
+          Cmd cmd = {"HSET", "big:hash:0"};
           for (int64_t f = b * 1000; f < std::min(big, (b + 1) * 1000); ++f) {
             cmd.push_back(absl::StrCat("f", f));
             cmd.push_back(S(f));
@@ -176,7 +176,7 @@ int Verify(reborn::Client* c, int64_t keys, int64_t big) {
     return ok;
   });
   if (big > 0) {
-    auto r = c->Execute({"HLEN", "big:hash"});
+    auto r = c->Execute({"HLEN", "big:hash:0"});
     if (!r.ok() || r->integer != big) {
       std::cerr << "big:hash: HLEN " << (r.ok() ? r->integer : -1) << "\n";
       ++bad;

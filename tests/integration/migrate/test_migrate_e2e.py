@@ -19,8 +19,8 @@ and its keys live there only.
 
 Sizes (env): MIGRATE_E2E_KEYS (default 100000 for CI; the issue's 200000 runs in
 about 55 s here), MIGRATE_E2E_BIGHASH (fields
-of one big hash in a moving slot, default 20000; 1000000 once big keys move
-in chunks), MIGRATE_E2E_RATE (keys/s of scenario 2, default 20000),
+of one big hash, big:hash:0, in slot 143, which moves 1->2; default 20000;
+1000000 passes too, as one payload until big keys move in chunks), MIGRATE_E2E_RATE (keys/s of scenario 2, default 20000),
 MIGRATE_E2E_STEP (slots per topology change, default 32).
 """
 
