@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,6 +18,50 @@ namespace reborn {
 namespace qdb {
 class EngineCore;
 }
+
+// A full load of an RDB stream that replaces the whole dataset (all 16 dbs).
+// Obtained from QdbEngine::BeginRdbLoad(). Data is staged aside while
+// loading (readers and writers keep using the old data meanwhile); Commit()
+// swaps it in atomically. Destroying the object without a successful Commit()
+// discards the staged data and leaves the old data untouched.
+//
+// Thread safety: one thread at a time (Feed and Commit are not concurrent).
+class RdbLoad {
+ public:
+  virtual ~RdbLoad() = default;
+  // Next bytes of the RDB file, chunks of any size. Sticky errors.
+  virtual absl::Status Feed(std::string_view bytes) = 0;
+  // Checks that the whole file (EOF opcode + CRC) was read, then replaces
+  // every database with the loaded data in one atomic step.
+  virtual absl::Status Commit() = 0;
+  virtual uint64_t keys_loaded() const = 0;
+  virtual uint64_t bytes_consumed() const = 0;
+};
+
+// Options of QdbEngine::BeginRdbLoad.
+struct RdbLoadOptions {
+  // Keys whose TTL has already passed are loaded anyway (true, what a Redis
+  // replica does: it waits for its master's DEL) or skipped (false, what a
+  // Redis master does when it loads its own dump).
+  bool keep_expired = true;
+};
+
+// A consistent point-in-time view of all databases, written out as an RDB
+// (version 10, the encodings redis-server 7.0 writes, so Redis 7.0 loads it).
+// Taking it is cheap (a storage snapshot); writing happens later, from any
+// thread, while the engine keeps serving writes.
+class RdbSnapshot {
+ public:
+  virtual ~RdbSnapshot() = default;
+  using Sink = std::function<absl::Status(std::string_view chunk)>;
+  // Streams the file through `sink` in bounded chunks (never the whole file in
+  // memory). `aux` fields are written after the header (e.g. repl-id,
+  // repl-offset as Redis writes them). Keys already expired are skipped.
+  virtual absl::Status Write(
+      const Sink& sink,
+      const std::vector<std::pair<std::string, std::string>>& aux = {}) = 0;
+  virtual uint64_t keys_written() const = 0;
+};
 
 struct QdbOptions {
   std::string engine = "rocksdb";  // rocksdb | leveldb | memory
@@ -115,6 +161,25 @@ class QdbEngine {
   // "stats", "rocksdb"; "" or "all" for all of them).
   std::string Info(std::string_view section = "");
   const QdbOptions& options() const;
+
+  // RDB import/export (see docs/replication.md).
+  // Starts a full load that replaces all 16 databases on Commit(). One at a
+  // time: a second one while one is open gets FailedPrecondition.
+  absl::StatusOr<std::unique_ptr<RdbLoad>> BeginRdbLoad(
+      const RdbLoadOptions& options = {});
+  // A cheap consistent view of every database, written out later.
+  absl::StatusOr<std::unique_ptr<RdbSnapshot>> TakeRdbSnapshot();
+  // Called on the deleting thread, while that key's lock is held, whenever
+  // the engine itself deletes a key because it expired (active expiry cycle,
+  // or lazily when a command finds it expired). `db` is the logical db.
+  // nullptr clears it. Used to replicate expiries as DEL.
+  void SetExpiryListener(
+      std::function<void(int db, std::string_view key)> listener);
+  // false: the engine never deletes expired keys by itself (a replica waits
+  // for its master's DEL, as Redis replicas do); reads still see expired
+  // keys as absent (TTL -2, GET nil, EXISTS 0, DBSIZE may still count them,
+  // as in Redis). Default true.
+  void SetActiveExpiry(bool on);
 
   // Internal: the engine's implementation, for the server's command table.
   qdb::EngineCore& core() { return *core_; }

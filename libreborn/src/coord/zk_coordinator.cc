@@ -325,28 +325,40 @@ class ZkCoordinator : public Coordinator {
       absl::ReaderMutexLock lock(&handle_mu_);
       id = *zoo_client_id(zh_.get());
     }
-    // A second handle on the same session, closed at once, ends the session
-    // on the server.
-    absl::StatusOr<ZhPtr> clone =
-        ConnectAndWait(hosts_, nullptr, nullptr, &id, session_timeout_,
-                       connect_timeout_, uri_);
-    if (!clone.ok()) return clone.status();
-    clone->reset();
-    // Wait until this client has noticed and runs on a new session. Noticing
-    // can take a ping interval and a reconnect, and a loaded machine (CI)
-    // stretches both, so the wait is generous.
-    absl::Time deadline =
+    // A deadline generous enough for a loaded machine (CI).
+    const absl::Time deadline =
         absl::Now() + 3 * (session_timeout_ + connect_timeout_);
-    while (absl::Now() < deadline) {
-      {
-        absl::ReaderMutexLock lock(&handle_mu_);
-        absl::MutexLock l(&mu_);
-        if (zoo_client_id(zh_.get())->client_id != id.client_id &&
-            state_ == SessionState::kConnected) {
-          return absl::OkStatus();
+    for (bool first = true; absl::Now() < deadline; first = false) {
+      // A second handle on the same session, closed at once, ends the
+      // session on the server. The close can lose a race: connecting the
+      // clone moves the session away from our handle, and if our handle
+      // reconnects before the clone's close arrives, the server refuses the
+      // close (session moved) and the session lives on. Then try again.
+      absl::StatusOr<ZhPtr> clone =
+          ConnectAndWait(hosts_, nullptr, nullptr, &id, session_timeout_,
+                         connect_timeout_, uri_);
+      if (clone.ok()) {
+        clone->reset();
+      } else if (first) {
+        return clone.status();
+      }  // else the session is gone already: wait for the renewal
+      // Wait until this client has noticed and runs on a new session; once
+      // it has seen the expiry, only the renewal is left to wait for.
+      const absl::Time attempt_end =
+          std::min(deadline, absl::Now() + session_timeout_ + connect_timeout_);
+      bool expired_seen = false;
+      while (absl::Now() < (expired_seen ? deadline : attempt_end)) {
+        {
+          absl::ReaderMutexLock lock(&handle_mu_);
+          absl::MutexLock l(&mu_);
+          if (zoo_client_id(zh_.get())->client_id != id.client_id &&
+              state_ == SessionState::kConnected) {
+            return absl::OkStatus();
+          }
+          expired_seen = expired_seen || state_ == SessionState::kExpired;
         }
+        absl::SleepFor(absl::Milliseconds(10));
       }
-      absl::SleepFor(absl::Milliseconds(10));
     }
     return absl::DeadlineExceededError("session was not renewed in time");
   }

@@ -28,33 +28,44 @@ absl::Status Unsupported(std::string_view what, DataType type) {
 }  // namespace
 
 absl::StatusOr<rdb::Value> ReadValue(EngineCore& core, uint8_t db,
-                                     std::string_view key,
-                                     const Metadata& meta) {
+                                     std::string_view key, const Metadata& meta,
+                                     const storage::Snapshot* snapshot) {
   Keyspace& ks = core.keyspace();
+  // Members of an overwritten version may be dropped by compaction even
+  // under a snapshot: a short read is reported, never written out.
+  auto check = [&](size_t n) {
+    return n == meta.size ? absl::OkStatus()
+                          : absl::DataLossError(absl::StrCat(
+                                "key '", std::string(key), "' has ", n,
+                                " members, its metadata says ", meta.size));
+  };
   switch (meta.type) {
     case DataType::kString:
       return rdb::Value::String(meta.value);
     case DataType::kHash: {
-      auto all = AllMembers(ks, db, key, meta.version);
+      auto all = AllMembers(ks, db, key, meta.version, snapshot);
       if (!all.ok()) return all.status();
+      if (absl::Status s = check(all->size()); !s.ok()) return s;
       return rdb::Value::Hash(std::move(*all));
     }
     case DataType::kSet: {
-      auto all = AllMembers(ks, db, key, meta.version);
+      auto all = AllMembers(ks, db, key, meta.version, snapshot);
       if (!all.ok()) return all.status();
+      if (absl::Status s = check(all->size()); !s.ok()) return s;
       std::vector<std::string> members;
       members.reserve(all->size());
       for (auto& p : *all) members.push_back(std::move(p.first));
       return rdb::Value::Set(std::move(members));
     }
     case DataType::kList: {
-      auto items = core.lists().All(db, key, meta);
+      auto items = core.lists().All(db, key, meta, snapshot);
       if (!items.ok()) return items.status();
       return rdb::Value::List(std::move(*items));
     }
     case DataType::kZSet: {
-      auto all = core.zsets().AllOf(db, key, meta);
+      auto all = core.zsets().AllOf(db, key, meta, snapshot);
       if (!all.ok()) return all.status();
+      if (absl::Status s = check(all->size()); !s.ok()) return s;
       std::vector<std::pair<std::string, double>> scores;
       scores.reserve(all->size());
       for (ScoredMember& m : *all) {

@@ -16,10 +16,12 @@
 // cases in dump_restore.cc.
 namespace reborn::qdb {
 
-// The value of a live key as an rdb::Value.
-absl::StatusOr<rdb::Value> ReadValue(EngineCore& core, uint8_t db,
-                                     std::string_view key,
-                                     const Metadata& meta);
+// The value of a live key as an rdb::Value, read from `snapshot` if given
+// (then `meta` must come from the same snapshot). A collection whose member
+// count differs from meta.size is DataLoss.
+absl::StatusOr<rdb::Value> ReadValue(
+    EngineCore& core, uint8_t db, std::string_view key, const Metadata& meta,
+    const storage::Snapshot* snapshot = nullptr);
 // Writes `value` as a new version of (db, key) into `txn` and returns its
 // metadata (no expiry) for Txn::PutMeta. `value` is valid and non-empty.
 absl::StatusOr<Metadata> WriteValue(EngineCore& core, Txn& txn, uint8_t db,

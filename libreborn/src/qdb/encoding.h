@@ -31,9 +31,12 @@ enum class DataType : uint8_t {
 // Redis' TYPE names: "string", "hash", "list", "set", "zset".
 std::string_view TypeName(DataType type);
 
-// Physical databases 0..15 hold user data; kInternalDb holds engine records
-// (the logical-to-physical database map of SWAPDB).
+// Logical databases 0..15 (SELECT) map to physical databases (the db byte
+// of every storage key) through the persisted db map: 16 of the
+// kNumPhysicalDbs are mapped at any time, the others are empty or hold an
+// RDB load being staged. kInternalDb holds engine records (the db map).
 inline constexpr int kNumDbs = 16;
+inline constexpr int kNumPhysicalDbs = 32;
 inline constexpr uint8_t kInternalDb = 0xFF;
 
 struct Metadata {

@@ -53,6 +53,14 @@ class EngineCore {
   int64_t start_time_ms() const { return start_time_ms_; }
   uint64_t expiry_cycles() const { return expiry_cycles_.load(); }
 
+  // The one-RDB-load-at-a-time flag: StartRdbLoad() is false while a load
+  // is open; EndRdbLoad() releases it.
+  bool StartRdbLoad() {
+    bool expected = false;
+    return rdb_load_open_.compare_exchange_strong(expected, true);
+  }
+  void EndRdbLoad() { rdb_load_open_.store(false); }
+
   // Stops the background thread and flushes the store. Idempotent.
   absl::Status Shutdown();
   absl::Status SetBlockCacheMb(size_t mb);
@@ -73,6 +81,7 @@ class EngineCore {
   std::unique_ptr<Slots> slots_;
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};
+  std::atomic<bool> rdb_load_open_{false};
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

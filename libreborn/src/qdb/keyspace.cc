@@ -1,5 +1,6 @@
 #include "qdb/keyspace.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -55,11 +56,18 @@ void Txn::DeleteKey(uint8_t db, std::string_view key, const Metadata& old) {
 }
 
 absl::Status Txn::Commit() {
-  if (batch_.empty()) return absl::OkStatus();
-  if (absl::Status s = keyspace_->store_->Write(batch_); !s.ok()) return s;
-  keyspace_->Apply(*this);
+  // With active expiry off, a batch that would only delete expired records
+  // is dropped: the engine does not delete them by itself.
+  const bool only_expiry =
+      !keyspace_->active_expiry() && batch_.size() == expired_names_.size();
+  if (!batch_.empty() && !only_expiry) {
+    if (absl::Status s = keyspace_->store_->Write(batch_); !s.ok()) return s;
+    keyspace_->Apply(*this);
+    if (keyspace_->active_expiry()) keyspace_->NotifyExpired(*this);
+  }
   batch_.Clear();
   index_ops_.clear();
+  expired_names_.clear();
   for (int64_t& d : key_deltas_) d = 0;
   expired_ = garbage_ = 0;
   return absl::OkStatus();
@@ -89,13 +97,27 @@ absl::Status Keyspace::Load() {
     if (map.size() != kNumDbs) return absl::DataLossError("corrupt db map");
     absl::MutexLock lock(&layout_mu_);
     for (int i = 0; i < kNumDbs; ++i) db_map_[i] = static_cast<uint8_t>(map[i]);
+    for (int i = 0; i < kNumDbs; ++i) {
+      if (db_map_[i] >= kNumPhysicalDbs ||
+          std::count(db_map_, db_map_ + kNumDbs, db_map_[i]) != 1) {
+        return absl::DataLossError("corrupt db map");
+      }
+    }
   } else if (!absl::IsNotFound(s)) {
     return s;
   }
+  // Physical databases no logical one maps to hold what an RDB load left
+  // behind (a crash before its commit, or before the old data was dropped).
+  std::vector<uint8_t> unmapped;
+  {
+    absl::ReaderMutexLock lock(&layout_mu_);
+    unmapped = UnmappedDbs();
+  }
+  if (absl::Status s = ClearDbs(unmapped); !s.ok()) return s;
   // Counts keys and rebuilds the expiry index: one pass over the metadata.
   storage::ReadOptions ro;
   ro.lower_bound = DbBegin(0);
-  ro.upper_bound = DbBegin(kNumDbs);
+  ro.upper_bound = DbBegin(kNumPhysicalDbs);
   ro.fill_cache = false;
   std::unique_ptr<storage::Iterator> it =
       store_->NewIterator(ro, Column::kMeta);
@@ -220,8 +242,7 @@ absl::StatusOr<std::optional<Metadata>> Keyspace::LookupForWrite(
   Metadata meta;
   if (absl::Status d = DecodeMetadata(raw, &meta); !d.ok()) return d;
   if (meta.Expired(NowMs())) {
-    txn.DeleteKey(db, key, meta);
-    ++txn.expired_;
+    ExpiredOnWrite(txn, db, key, meta);
     return std::nullopt;
   }
   return meta;
@@ -244,8 +265,7 @@ Keyspace::LookupManyForWrite(Txn& txn, uint8_t db,
     Metadata meta;
     if (absl::Status d = DecodeMetadata(values[i], &meta); !d.ok()) return d;
     if (meta.Expired(now)) {
-      txn.DeleteKey(db, keys[i], meta);
-      ++txn.expired_;
+      ExpiredOnWrite(txn, db, keys[i], meta);
     } else {
       out[i] = std::move(meta);
     }
@@ -277,8 +297,80 @@ absl::StatusOr<Metadata> Keyspace::CloneValue(Txn& txn, uint8_t src_db,
   return out;
 }
 
+void Keyspace::ExpiredOnWrite(Txn& txn, uint8_t db, std::string_view key,
+                              const Metadata& meta) {
+  txn.DeleteKey(db, key, meta);
+  ++txn.expired_;
+  txn.expired_names_.emplace_back(db, std::string(key));
+}
+
+void Keyspace::SetExpiryListener(ExpiryListener listener) {
+  std::shared_ptr<const ExpiryListener> l;
+  if (listener) l = std::make_shared<const ExpiryListener>(std::move(listener));
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(l);
+}
+
+// Every Txn commits while its command holds layout_mu_ shared.
+void Keyspace::NotifyExpired(const Txn& txn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (txn.expired_names_.empty()) return;
+  std::shared_ptr<const ExpiryListener> listener;
+  {
+    absl::MutexLock lock(&listener_mu_);
+    listener = listener_;
+  }
+  if (!listener) return;
+  for (const auto& [pdb, key] : txn.expired_names_) {
+    const int db = Logical(pdb);
+    if (db >= 0) (*listener)(db, key);
+  }
+}
+
+int Keyspace::Logical(uint8_t pdb) const {
+  for (int i = 0; i < kNumDbs; ++i) {
+    if (db_map_[i] == pdb) return i;
+  }
+  return -1;
+}
+
+std::vector<uint8_t> Keyspace::UnmappedDbs() const {
+  std::vector<uint8_t> out;
+  for (int p = 0; p < kNumPhysicalDbs; ++p) {
+    if (Logical(static_cast<uint8_t>(p)) < 0) {
+      out.push_back(static_cast<uint8_t>(p));
+    }
+  }
+  return out;
+}
+
+absl::Status Keyspace::ClearDbs(const std::vector<uint8_t>& pdbs) {
+  if (pdbs.empty()) return absl::OkStatus();
+  storage::WriteBatch batch;
+  for (uint8_t db : pdbs) {
+    for (Column c : {Column::kMeta, Column::kMembers, Column::kScoreIndex}) {
+      batch.DeleteRange(c, DbBegin(db), DbEnd(db));
+    }
+  }
+  if (absl::Status s = store_->Write(batch); !s.ok()) return s;
+  absl::MutexLock lock(&expire_mu_);
+  for (uint8_t db : pdbs) {
+    key_counts_[db].store(0);
+    expire_index_[db].clear();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Keyspace::RemapAll(const uint8_t (&map)[kNumDbs]) {
+  storage::WriteBatch batch;
+  batch.Put(Column::kMeta, DbMapKey(),
+            std::string_view(reinterpret_cast<const char*>(map), kNumDbs));
+  if (absl::Status s = store_->Write(batch); !s.ok()) return s;
+  std::copy(map, map + kNumDbs, db_map_);
+  return absl::OkStatus();
+}
+
 void Keyspace::Apply(const Txn& txn) {
-  for (int db = 0; db < kNumDbs; ++db) {
+  for (int db = 0; db < kNumPhysicalDbs; ++db) {
     if (txn.key_deltas_[db] != 0)
       key_counts_[db].fetch_add(txn.key_deltas_[db]);
   }
@@ -467,17 +559,8 @@ absl::Status Keyspace::FlushDb(uint8_t db) {
 }
 
 absl::Status Keyspace::FlushAll() {
-  storage::WriteBatch batch;
-  for (Column c : {Column::kMeta, Column::kMembers, Column::kScoreIndex}) {
-    batch.DeleteRange(c, DbBegin(0), DbBegin(kNumDbs));
-  }
-  if (absl::Status s = store_->Write(batch); !s.ok()) return s;
-  absl::MutexLock lock(&expire_mu_);
-  for (int db = 0; db < kNumDbs; ++db) {
-    key_counts_[db].store(0);
-    expire_index_[db].clear();
-  }
-  return absl::OkStatus();
+  // Only the mapped databases: an RDB load may be staging in the others.
+  return ClearDbs(std::vector<uint8_t>(db_map_, db_map_ + kNumDbs));
 }
 
 absl::Status Keyspace::SwapDb(int a, int b) {
@@ -495,8 +578,10 @@ absl::Status Keyspace::SwapDb(int a, int b) {
 absl::StatusOr<uint64_t> Keyspace::ExpireCycle(absl::Duration budget) {
   const absl::Time deadline = absl::Now() + budget;
   uint64_t expired = 0;
+  if (!active_expiry()) return expired;
   absl::ReaderMutexLock layout(&layout_mu_);
-  for (int db = 0; db < kNumDbs; ++db) {
+  for (int logical = 0; logical < kNumDbs; ++logical) {
+    const uint8_t db = db_map_[logical];
     while (absl::Now() < deadline) {
       // Take a small batch of due entries, then delete each under its lock.
       std::vector<std::pair<int64_t, std::string>> due;
@@ -510,10 +595,10 @@ absl::StatusOr<uint64_t> Keyspace::ExpireCycle(absl::Duration budget) {
       }
       if (due.empty()) break;
       for (const auto& [expire_ms, key] : due) {
-        KeyLocks::Guard guard = locks_.Lock(static_cast<uint8_t>(db), key);
+        KeyLocks::Guard guard = locks_.Lock(db, key);
         Txn txn(this);
         absl::StatusOr<std::optional<Metadata>> meta =
-            LookupForWrite(txn, static_cast<uint8_t>(db), key);
+            LookupForWrite(txn, db, key);
         if (!meta.ok()) return meta.status();
         const bool deleted = !txn.batch().empty();
         if (absl::Status s = txn.Commit(); !s.ok()) return s;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -57,8 +58,10 @@ class Txn {
   Keyspace* keyspace_;
   storage::WriteBatch batch_;
   std::vector<IndexOp> index_ops_;
-  int64_t key_deltas_[kNumDbs] = {};
+  int64_t key_deltas_[kNumPhysicalDbs] = {};
   uint64_t expired_ = 0;
+  // Expired records deleted in this batch, for the expiry listener.
+  std::vector<std::pair<uint8_t, std::string>> expired_names_;
   uint64_t garbage_ = 0;
 };
 
@@ -78,6 +81,11 @@ class Txn {
 //    Both are changed only by Txn::Commit (and FLUSHDB), after the batch is
 //    durable, by the thread holding the affected keys' locks.
 //  - cursor_mu_ guards the SCAN cursor table.
+//  - listener_mu_ guards the expiry listener; active_expiry_ is atomic.
+//
+// RDB loads are staged in the physical databases no logical database maps
+// to (UnmappedDbs), written with plain Txns (so their key counts and expiry
+// index build up as they load) and switched in by RemapAll.
 class Keyspace {
  public:
   static absl::StatusOr<std::unique_ptr<Keyspace>> Open(
@@ -150,6 +158,29 @@ class Keyspace {
                     std::vector<std::string>* out);
   absl::StatusOr<std::optional<std::string>> RandomKey(uint8_t db);
 
+  // Logical database of physical database `pdb`, or -1 if unmapped.
+  int Logical(uint8_t pdb) const ABSL_SHARED_LOCKS_REQUIRED(layout_mu_);
+  // The physical databases no logical database maps to (kNumPhysicalDbs -
+  // kNumDbs of them, ascending). SWAPDB permutes the mapped ones only, so
+  // the set changes only through RemapAll.
+  std::vector<uint8_t> UnmappedDbs() const
+      ABSL_SHARED_LOCKS_REQUIRED(layout_mu_);
+  // Deletes every record of the given (unmapped) physical databases and
+  // resets their key counts and expiry index.
+  absl::Status ClearDbs(const std::vector<uint8_t>& pdbs);
+  // Maps logical database i to `map[i]` for every i, persisted in one write.
+  absl::Status RemapAll(const uint8_t (&map)[kNumDbs])
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(layout_mu_);
+
+  // Called after a commit that deleted keys because they expired (lazily or
+  // by the active cycle), with the key's lock held. nullptr clears it.
+  using ExpiryListener = std::function<void(int db, std::string_view key)>;
+  void SetExpiryListener(ExpiryListener listener);
+  // Off: expired records stay stored until a command writes over them
+  // (ExpireCycle does nothing, lazy deletions are not committed alone).
+  void SetActiveExpiry(bool on) { active_expiry_.store(on); }
+  bool active_expiry() const { return active_expiry_.load(); }
+
   // Hold layout_mu() exclusively for these.
   absl::Status FlushDb(uint8_t db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(layout_mu_);
   absl::Status FlushAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(layout_mu_);
@@ -172,6 +203,10 @@ class Keyspace {
   explicit Keyspace(std::unique_ptr<storage::KvStore> store);
   absl::Status Load();
   void Apply(const Txn& txn);
+  void NotifyExpired(const Txn& txn);
+  // Records `meta` of (db, key) found expired by a writer: deleted in `txn`.
+  void ExpiredOnWrite(Txn& txn, uint8_t db, std::string_view key,
+                      const Metadata& meta);
   // Due (expired but not yet deleted) entries of `db`'s expiry index.
   uint64_t DueCount(uint8_t db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(expire_mu_);
   uint64_t RememberCursor(uint8_t db, std::string meta_key);
@@ -181,11 +216,14 @@ class Keyspace {
   mutable absl::Mutex layout_mu_;
   uint8_t db_map_[kNumDbs] ABSL_GUARDED_BY(layout_mu_);
 
-  std::atomic<int64_t> key_counts_[kNumDbs] = {};
+  std::atomic<int64_t> key_counts_[kNumPhysicalDbs] = {};
   absl::Mutex expire_mu_;
   // Per physical db: (expire_ms, key) of every stored key with a TTL.
   std::set<std::pair<int64_t, std::string>>
-      expire_index_[kNumDbs] ABSL_GUARDED_BY(expire_mu_);
+      expire_index_[kNumPhysicalDbs] ABSL_GUARDED_BY(expire_mu_);
+  std::atomic<bool> active_expiry_{true};
+  absl::Mutex listener_mu_;
+  std::shared_ptr<const ExpiryListener> listener_ ABSL_GUARDED_BY(listener_mu_);
 
   std::atomic<uint64_t> last_version_{0};
   std::atomic<uint64_t> expired_keys_{0};

@@ -46,9 +46,11 @@ absl::StatusOr<std::optional<Metadata>> Lists::GetForWrite(
 
 absl::Status Lists::ReadRange(uint8_t db, std::string_view key,
                               const Metadata& meta, uint64_t from, uint64_t to,
-                              std::vector<std::string>* out) {
+                              std::vector<std::string>* out,
+                              const storage::Snapshot* snapshot) {
   if (from >= to) return absl::OkStatus();
   storage::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.lower_bound = ListElementKey(db, key, meta.version, from);
   ro.upper_bound = ListElementKey(db, key, meta.version, to);
   std::unique_ptr<storage::Iterator> it =
@@ -457,12 +459,12 @@ absl::StatusOr<std::optional<std::string>> Lists::Move(uint8_t db,
   return value;
 }
 
-absl::StatusOr<std::vector<std::string>> Lists::All(uint8_t db,
-                                                    std::string_view key,
-                                                    const Metadata& meta) {
+absl::StatusOr<std::vector<std::string>> Lists::All(
+    uint8_t db, std::string_view key, const Metadata& meta,
+    const storage::Snapshot* snapshot) {
   std::vector<std::string> out;
   absl::Status s =
-      ReadRange(db, key, meta, meta.list_head, meta.list_tail, &out);
+      ReadRange(db, key, meta, meta.list_head, meta.list_tail, &out, snapshot);
   if (!s.ok()) return s;
   if (out.size() != meta.size) return absl::DataLossError("list size mismatch");
   return out;

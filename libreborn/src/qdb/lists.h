@@ -64,9 +64,11 @@ class Lists {
                                                   std::string_view dst,
                                                   End from, End to);
 
-  // Every element of one list version, in order (DUMP, OBJECT ENCODING).
-  absl::StatusOr<std::vector<std::string>> All(uint8_t db, std::string_view key,
-                                               const Metadata& meta);
+  // Every element of one list version, in order (DUMP, OBJECT ENCODING),
+  // read from `snapshot` if given.
+  absl::StatusOr<std::vector<std::string>> All(
+      uint8_t db, std::string_view key, const Metadata& meta,
+      const storage::Snapshot* snapshot = nullptr);
   // Writes `items` as the elements of a new list version into `txn` and
   // fills `meta` (type, version, size, head, tail). Used by RESTORE.
   void PutAll(Txn& txn, uint8_t db, std::string_view key,
@@ -80,7 +82,8 @@ class Lists {
   // Reads elements at indexes [from, to) of one list version.
   absl::Status ReadRange(uint8_t db, std::string_view key, const Metadata& meta,
                          uint64_t from, uint64_t to,
-                         std::vector<std::string>* out);
+                         std::vector<std::string>* out,
+                         const storage::Snapshot* snapshot = nullptr);
   // Stores `meta` or deletes the key if it became empty.
   void Finish(Txn& txn, uint8_t db, std::string_view key, const Metadata* old,
               Metadata& meta);

@@ -82,11 +82,12 @@ absl::StatusOr<std::vector<std::optional<std::string>>> MultiGetMembers(
   return out;
 }
 
-absl::StatusOr<std::vector<MemberPair>> AllMembers(Keyspace& ks, uint8_t db,
-                                                   std::string_view key,
-                                                   uint64_t version) {
+absl::StatusOr<std::vector<MemberPair>> AllMembers(
+    Keyspace& ks, uint8_t db, std::string_view key, uint64_t version,
+    const storage::Snapshot* snapshot) {
   const std::string prefix = MemberPrefix(db, key, version);
   storage::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.lower_bound = prefix;
   ro.upper_bound = PrefixEnd(prefix);
   std::unique_ptr<storage::Iterator> it =

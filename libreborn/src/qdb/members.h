@@ -37,10 +37,11 @@ absl::StatusOr<std::vector<std::optional<std::string>>> MultiGetMembers(
 absl::StatusOr<int64_t> RemoveMembers(Keyspace& ks, uint8_t db,
                                       std::string_view key, DataType type,
                                       const std::vector<std::string>& names);
-// Every (member, value) of the key version, in byte order.
-absl::StatusOr<std::vector<MemberPair>> AllMembers(Keyspace& ks, uint8_t db,
-                                                   std::string_view key,
-                                                   uint64_t version);
+// Every (member, value) of the key version, in byte order, read from
+// `snapshot` if given.
+absl::StatusOr<std::vector<MemberPair>> AllMembers(
+    Keyspace& ks, uint8_t db, std::string_view key, uint64_t version,
+    const storage::Snapshot* snapshot = nullptr);
 // One member chosen by seeking to a random point of the key's range (cheap on
 // big keys; the pick is not exactly uniform). nullopt if the key is empty.
 absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,

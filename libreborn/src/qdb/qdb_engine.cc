@@ -4,6 +4,7 @@
 #include "qdb/cmd_util.h"
 #include "qdb/engine_commands.h"
 #include "qdb/engine_core.h"
+#include "qdb/rdb_io.h"
 #include "resp/reply_parser.h"
 #include "resp/reply_writer.h"
 
@@ -213,6 +214,24 @@ std::string QdbEngine::Info(std::string_view section) {
     AppendEngineInfo(*this, name, &out);
   }
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<RdbLoad>> QdbEngine::BeginRdbLoad(
+    const RdbLoadOptions& options) {
+  return qdb::BeginRdbLoad(*core_, options);
+}
+
+absl::StatusOr<std::unique_ptr<RdbSnapshot>> QdbEngine::TakeRdbSnapshot() {
+  return qdb::TakeRdbSnapshot(*core_);
+}
+
+void QdbEngine::SetExpiryListener(
+    std::function<void(int db, std::string_view key)> listener) {
+  core_->keyspace().SetExpiryListener(std::move(listener));
+}
+
+void QdbEngine::SetActiveExpiry(bool on) {
+  core_->keyspace().SetActiveExpiry(on);
 }
 
 }  // namespace reborn

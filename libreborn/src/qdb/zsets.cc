@@ -99,9 +99,11 @@ absl::StatusOr<std::optional<Metadata>> ZSets::GetForWrite(
 
 absl::Status ZSets::Walk(uint8_t db, std::string_view key, const Metadata& meta,
                          bool rev, std::optional<double> from,
-                         const std::function<bool(ScoredMember&)>& fn) {
+                         const std::function<bool(ScoredMember&)>& fn,
+                         const storage::Snapshot* snapshot) {
   const std::string prefix = MemberPrefix(db, key, meta.version);
   storage::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.lower_bound = prefix;
   ro.upper_bound = PrefixEnd(prefix);
   std::unique_ptr<storage::Iterator> it =
@@ -529,16 +531,18 @@ absl::StatusOr<std::optional<std::vector<ScoredMember>>> ZSets::All(
   return out;
 }
 
-absl::StatusOr<std::vector<ScoredMember>> ZSets::AllOf(uint8_t db,
-                                                       std::string_view key,
-                                                       const Metadata& meta) {
+absl::StatusOr<std::vector<ScoredMember>> ZSets::AllOf(
+    uint8_t db, std::string_view key, const Metadata& meta,
+    const storage::Snapshot* snapshot) {
   std::vector<ScoredMember> out;
   out.reserve(meta.size);
-  absl::Status s =
-      Walk(db, key, meta, false, std::nullopt, [&](ScoredMember& m) {
+  absl::Status s = Walk(
+      db, key, meta, false, std::nullopt,
+      [&](ScoredMember& m) {
         out.push_back(std::move(m));
         return true;
-      });
+      },
+      snapshot);
   if (!s.ok()) return s;
   return out;
 }

@@ -108,9 +108,10 @@ class ZSets {
   absl::StatusOr<std::optional<std::vector<ScoredMember>>> All(
       uint8_t db, std::string_view key, bool allow_sets);
   // Every member of one zset version in score order (DUMP, OBJECT ENCODING).
-  absl::StatusOr<std::vector<ScoredMember>> AllOf(uint8_t db,
-                                                  std::string_view key,
-                                                  const Metadata& meta);
+  // Read from `snapshot` if given.
+  absl::StatusOr<std::vector<ScoredMember>> AllOf(
+      uint8_t db, std::string_view key, const Metadata& meta,
+      const storage::Snapshot* snapshot = nullptr);
   // Writes `members` (unique) as a new zset version into `txn` and fills
   // `meta` (type, version, size). Used by RESTORE.
   void PutAll(Txn& txn, uint8_t db, std::string_view key,
@@ -125,7 +126,8 @@ class ZSets {
   // when `fn` returns false.
   absl::Status Walk(uint8_t db, std::string_view key, const Metadata& meta,
                     bool rev, std::optional<double> from,
-                    const std::function<bool(ScoredMember&)>& fn);
+                    const std::function<bool(ScoredMember&)>& fn,
+                    const storage::Snapshot* snapshot = nullptr);
   absl::Status Select(uint8_t db, std::string_view key, const Metadata& meta,
                       const ZRangeSpec& spec, std::vector<ScoredMember>* out);
   void PutMember(Txn& txn, uint8_t db, std::string_view key, uint64_t version,

@@ -96,6 +96,10 @@ Config::Config() {
   add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
   add("sync-writes", T::kBool, "no", false);
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
+  // SAVE/BGSAVE write an RDB export to dir/dbfilename.
+  add("dbfilename", T::kString, "dump.rdb", true);
+  // An RDB file loaded at start-up, replacing all data, before serving.
+  add("rdb-import", T::kString, "", false);
   // Accepted for compatibility with tools that read them (redis-benchmark
   // asks for "save" and "appendonly"); persistence is the storage engine's.
   add("save", T::kString, "", true);

@@ -75,8 +75,7 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
                     "mem_allocator:libc\r\n");
   } else if (section == "persistence") {
     absl::StrAppend(out, "# Persistence\r\n", "loading:0\r\n",
-                    "rdb_changes_since_last_save:0\r\n",
-                    "rdb_bgsave_in_progress:0\r\n", "aof_enabled:0\r\n",
+                    "rdb_changes_since_last_save:0\r\n", "aof_enabled:0\r\n",
                     "sync_writes:", server.config().GetString("sync-writes"),
                     "\r\n");
   } else if (section == "stats") {

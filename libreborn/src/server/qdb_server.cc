@@ -96,6 +96,18 @@ absl::Status QdbServerImpl::OpenEngine() {
   auto engine = QdbEngine::Open(options);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
+  if (const std::string path = config_->GetString("rdb-import");
+      !path.empty()) {
+    if (absl::Status s = RdbSaver::Import(*engine_, path); !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("rdb-import ", path, ": ", s.message()));
+    }
+  }
+  saver_ = std::make_unique<RdbSaver>(*engine_, *config_);
+  info_providers_.emplace_back(
+      "rdb", [this](std::string_view section, std::string* out) {
+        if (section == "persistence") saver_->AppendInfo(out);
+      });
   config_->OnChange("block-cache-size", [this](const std::string&) {
     return engine_->SetBlockCacheMb(
         static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB));
@@ -115,6 +127,8 @@ absl::Status QdbServerImpl::OpenEngine() {
 
 absl::Status QdbServerImpl::RegisterCommands() {
   absl::Status s = RegisterServerCommands(*this, table_);
+  if (!s.ok()) return s;
+  s = RegisterSaveCommands(*saver_, table_);
   if (!s.ok()) return s;
   return RegisterEngineCommands(*engine_, table_);
 }
@@ -141,6 +155,7 @@ void QdbServerImpl::RequestStop() { network_->RequestStop(); }
 void QdbServerImpl::Stop() {
   if (stopped_.exchange(true)) return;
   network_->Stop();
+  saver_.reset();  // waits for a running BGSAVE
   if (engine_) {
     absl::Status s = engine_->Flush();
     if (!s.ok())

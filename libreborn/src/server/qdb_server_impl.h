@@ -14,6 +14,7 @@
 #include "server/blocking.h"
 #include "server/command_stats.h"
 #include "server/config.h"
+#include "server/rdb_save.h"
 #include "server/transactions.h"
 
 namespace reborn::server {
@@ -84,6 +85,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
 
   std::unique_ptr<Config> config_;
   std::unique_ptr<QdbEngine> engine_;  // opened by Start()
+  std::unique_ptr<RdbSaver> saver_;    // SAVE/BGSAVE; made with engine_
   std::unique_ptr<net::Server> network_;
   CommandTable table_;
   CommandStats command_stats_;
