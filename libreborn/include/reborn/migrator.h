@@ -73,6 +73,9 @@ struct MigrateOptions {
   // runner, e.g. a killed reborn-config whose session has not expired yet.
   // Default: twice the coordinator's session timeout plus 5 s.
   absl::Duration owner_wait = absl::InfiniteDuration();
+  // Run resumes a task that failed with Unavailable or DeadlineExceeded (a
+  // coordinator or store hiccup) this many times, 1 s, 2 s, ... apart.
+  int transient_retries = 4;
 };
 
 // Per-task options chosen at Create (0 = the Migrator's).
@@ -176,6 +179,7 @@ class Migrator {
 
  private:
   struct RunState;
+  absl::Status RunOnce(const std::string& id, const ProgressCallback& progress);
   absl::Status RunOwned(MigrationTask* task, const ProgressCallback& progress);
   absl::Status SaveTask(MigrationTask* task);
   absl::Status RunStep(RunState* run, int first, int last);

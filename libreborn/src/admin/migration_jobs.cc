@@ -8,8 +8,6 @@ namespace reborn::admin {
 
 using json = nlohmann::json;
 
-constexpr int kRunAttempts = 5;
-
 json TaskJson(const MigrationTask& t) {
   json j = json::parse(EncodeMigrationTask(t));
   j["eta_seconds"] = t.eta_seconds();
@@ -51,18 +49,7 @@ void MigrationJobs::Launch(const std::string& id) {
   absl::MutexLock lock(&mu_);
   if (!running_.insert(id).second) return;  // already running here
   threads_.emplace_back([this, id] {
-    // A run that failed on a transient error (the coordinator or a store
-    // unreachable for a while) resumes where it stopped.
-    absl::Status s;
-    for (int attempt = 1; attempt <= kRunAttempts; ++attempt) {
-      s = migrator_.Run(id);
-      if (s.ok() || !(absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s))) {
-        break;
-      }
-      spdlog::warn("migration {}: {} (attempt {} of {})", id, s.ToString(),
-                   attempt, kRunAttempts);
-      absl::SleepFor(absl::Seconds(attempt));
-    }
+    absl::Status s = migrator_.Run(id);  // retries transient errors
     if (!s.ok()) {
       spdlog::warn("migration {}: {}", id, s.ToString());
     } else {

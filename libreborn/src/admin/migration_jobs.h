@@ -3,8 +3,7 @@
 // Migrations run in the background of the long-running reborn-config (the
 // `dashboard` REST server): tasks started over REST, rebalances, and the
 // unfinished tasks found at start (resume after a restart). One Migrator, so
-// steps of parallel tasks that share a group take turns (migrator.h). A run
-// that fails with Unavailable or DeadlineExceeded is resumed up to 5 times.
+// steps of parallel tasks that share a group take turns (migrator.h).
 //
 // Thread safety: all methods may be called from any thread (the REST
 // server's pool). `mu_` guards the running set and the threads.

@@ -359,6 +359,22 @@ absl::Status Migrator::ResumeAll(const ProgressCallback& progress) {
 
 absl::Status Migrator::Run(const std::string& id,
                            const ProgressCallback& progress) {
+  // A run that failed on a transient error (the coordinator or a store
+  // unreachable for a while) resumes where it stopped.
+  absl::Status s;
+  for (int attempt = 0; attempt <= options_.transient_retries; ++attempt) {
+    if (attempt > 0) absl::SleepFor(absl::Seconds(attempt));
+    s = RunOnce(id, progress);
+    if (s.ok() || !(absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) ||
+        stop_all_.load() || cancel_all_.load()) {
+      break;
+    }
+  }
+  return s;
+}
+
+absl::Status Migrator::RunOnce(const std::string& id,
+                               const ProgressCallback& progress) {
   auto task = GetTask(id);
   if (!task.ok()) return task.status();
   if (task->state == "done") return absl::OkStatus();

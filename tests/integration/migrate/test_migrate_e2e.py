@@ -288,7 +288,7 @@ def main():
 
         # 2. Rate-limited rebalance from the CLI (two tasks into group 3).
         t2 = time.time()
-        out = config(cfg_uri, "slot", "rebalance", "--weights", "3=2",
+        out = config(uri, "slot", "rebalance", "--weights", "3=2",
                      "--rate", str(RATE), "--step", STEP)
         took2 = time.time() - t2
         lines = out.splitlines()
