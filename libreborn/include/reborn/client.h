@@ -20,6 +20,16 @@ struct ClientOptions {
   size_t max_idle_connections = 8;
   // How long a command for a slot in pre_migrate waits for the change.
   std::chrono::milliseconds hold_timeout{5000};
+  // With a coordinator URI: take part in topology changes like a proxy
+  // (DESIGN §5) — register an ephemeral /reborn/P/proxies/<id> node
+  // ({"kind":"client", no addr}) and ack every action once the table that
+  // follows it is in use, so a slot migration waits for this Client before
+  // moving keys. Without it a Client may write to a slot's old group after
+  // the move started (a lost write). A coordinator that refuses the node
+  // (read-only, e.g. file://) is used without it.
+  bool ack_topology_changes = true;
+  // The node's id; empty: "client-<host>-<pid>-<unix ns>".
+  std::string participant_id;
 };
 
 // An in-process sharded client: the proxy's routing (the same Router and

@@ -1,7 +1,8 @@
 #pragma once
 
 // Migrator: moves slots FROM..TO of a product to a group while traffic flows
-// (DESIGN §7). For each step of slots (one slot by default):
+// (DESIGN §7, docs/migration.md). A task runs in steps of `slots_per_step`
+// slots; for each step:
 //
 //   1. pre_migrate(from=current group, to=GID)  -- Topology::Change (2PC);
 //      proxies hold requests for the slot.
@@ -11,32 +12,56 @@
 //      and SLOTSINFO shows the slot empty there.
 //   4. online at GID                            -- Topology::Change (2PC).
 //
-// Tasks persist under /reborn/P/migrations/<seq> as JSON and are updated
-// after every step, so a restarted reborn-config resumes a task: a slot found
-// in pre_migrate or migrate towards the task's group is finished first, then
-// the task continues with the next slot.
+// Parallel moves: several tasks run at once (Run from several threads, or
+// RunAll); a step waits until no other running step of this Migrator uses
+// its source group as a source or its target group as a target, and while
+// it would close a cycle of moves (1->2, 2->3, 3->1: stores would wait on
+// each other's key locks). Slots of 1->3 and 2->4, or 1->2 and 2->3, move
+// concurrently; 1->3 and 1->4 take turns.
 //
-// Thread safety: one Migrator runs one task at a time (Run is not reentrant);
-// Cancel() may be called from any thread.
+// Persistence: tasks live under /reborn/P/migrations/<id> as JSON, updated
+// at every step and about once a second while keys move. While a runner
+// works on a task it holds the ephemeral /reborn/P/migrations/<id>/owner,
+// so a second runner waits for it (a killed runner's node goes when its
+// coordinator session expires; `owner_wait`). A restarted reborn-config
+// resumes a task: it first publishes a no-op change ("slot_resync") so every
+// proxy acks the current table, finishes a slot found in pre_migrate or
+// migrate towards the task's group, and continues with the next one.
+//
+// Cancel: Cancel(id) records /reborn/P/migrations/<id>/cancel (any process
+// may call it). The runner finishes the step it is in — its slots end online
+// at the target — and stops with state "cancelled"; the slots after it stay
+// online at their source. Run(id) resumes a cancelled task.
+//
+// Thread safety: all methods may be called from any thread. `mu_` guards
+// the set of groups busy as source or target, `change_mu_` the queue of
+// topology writes waiting for the next change (group commit: concurrent
+// steps share 2PC rounds); everything else is per call.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "reborn/rebalance.h"
 #include "reborn/topology.h"
 
 namespace reborn {
 
 struct MigrateOptions {
-  // Budget of one SLOTSMGRTTAGSLOTBATCH call.
+  // Budget of one SLOTSMGRTTAGSLOTBATCH call (a task's own batch_keys wins).
   int64_t batch_keys = 500;
   int64_t batch_bytes = 8 << 20;
-  // Keys per second over the whole task; 0 = unlimited.
+  // Keys per second of one task; 0 = unlimited (a task's own rate wins).
   int64_t rate_limit = 0;
   // Slots switched together by one topology change (1 = slot by slot).
   int slots_per_step = 1;
@@ -44,6 +69,26 @@ struct MigrateOptions {
   absl::Duration server_timeout = absl::Seconds(10);
   std::string password;  // AUTH for the source store
   ChangeOptions change;
+  // How long Run waits for a task (or the topology lock) held by another
+  // runner, e.g. a killed reborn-config whose session has not expired yet.
+  // Default: twice the coordinator's session timeout plus 5 s.
+  absl::Duration owner_wait = absl::InfiniteDuration();
+  // Run resumes a task that failed with Unavailable or DeadlineExceeded (a
+  // coordinator or store hiccup) this many times, 1 s, 2 s, ... apart.
+  int transient_retries = 4;
+};
+
+// Per-task options chosen at Create (0 = the Migrator's).
+struct TaskOptions {
+  int64_t rate_limit = 0;
+  int64_t batch_keys = 0;
+  int slots_per_step = 0;
+};
+
+struct SlotProgress {
+  int slot = 0;
+  int64_t moved = 0;  // keys moved in this slot by the current run
+  int64_t left = 0;   // keys still at the source
 };
 
 // A persisted task (the JSON of /reborn/P/migrations/<id>).
@@ -54,12 +99,23 @@ struct MigrationTask {
   int gid = 0;
   int next_slot = 0;              // first slot not finished yet
   std::string state = "pending";  // pending | running | done | failed |
-                                  // cancelled
+                                  // cancelled | stopped
   int64_t keys_moved = 0;
   std::string error;
   int64_t created_at = 0;  // unix seconds
   int64_t updated_at = 0;
+  TaskOptions options;
+  // Progress, written by the runner.
+  int slots_done = 0;     // slots of from..to online at gid
+  int64_t keys_left = 0;  // estimate: keys at the sources of unfinished slots
+  double keys_per_sec = 0;
+  std::vector<SlotProgress> current;  // the slots of the running step
+  std::string owner;                  // "host:pid" of the last runner
   int64_t version = -1;
+
+  int slots_total() const { return to - from + 1; }
+  // Seconds to go at the current speed; -1 unknown.
+  double eta_seconds() const;
 };
 
 std::string EncodeMigrationTask(const MigrationTask& t);
@@ -71,53 +127,96 @@ struct MigrationProgress {
   int slots_done = 0;
   int slots_total = 0;
   int64_t keys_moved = 0;  // over the task, including earlier runs
-  int64_t keys_left = 0;   // in the current slot at the source
+  int64_t keys_left = 0;   // estimate over the task's unfinished slots
   double keys_per_sec = 0;
+  double eta_seconds = -1;
   bool finished = false;
 };
 
 class Migrator {
  public:
+  // Called from the thread running the task (several at once under RunAll).
   using ProgressCallback = std::function<void(const MigrationProgress&)>;
 
   // `topology` must outlive the Migrator.
   explicit Migrator(Topology* topology, MigrateOptions options = {});
 
   // Validates the request and persists a new task; returns its id.
-  absl::StatusOr<std::string> Create(int from, int to, int gid);
-  // Runs (or resumes) a persisted task to its end.
+  // FailedPrecondition when a slot is offline, migrating elsewhere, or part
+  // of another unfinished (pending, running or failed) task.
+  absl::StatusOr<std::string> Create(int from, int to, int gid,
+                                     const TaskOptions& task_options = {});
+  // Runs (or resumes) a persisted task to its end. May run concurrently with
+  // other tasks on other threads (steps that share a group wait).
   absl::Status Run(const std::string& id,
                    const ProgressCallback& progress = nullptr);
-  // Runs every task that is not done, oldest first.
+  // Runs the tasks in parallel (one thread each); the first error.
+  absl::Status RunAll(const std::vector<std::string>& ids,
+                      const ProgressCallback& progress = nullptr);
+  // Runs every task that is neither done nor cancelled (pending, running
+  // after a crash, failed, stopped), in parallel.
   absl::Status ResumeAll(const ProgressCallback& progress = nullptr);
+  // Ids of the tasks ResumeAll would run.
+  absl::StatusOr<std::vector<std::string>> Unfinished();
 
   absl::StatusOr<std::vector<MigrationTask>> Tasks();
   absl::StatusOr<MigrationTask> GetTask(const std::string& id);
 
-  // Makes a running Run() stop at the next batch (the slot being moved stays
-  // in migrate; a later Run resumes it).
-  void Cancel() { cancelled_.store(true); }
+  // Asks the runner of task `id` (in any process) to stop after its current
+  // step; a task nobody runs is marked cancelled at once.
+  absl::Status Cancel(const std::string& id);
+  // Makes every Run of this Migrator stop after its current step.
+  void CancelAll() { cancel_all_.store(true); }
+  // Makes every Run stop after its current step with state "stopped", which
+  // ResumeAll resumes (a shutting-down dashboard).
+  void StopAll() { stop_all_.store(true); }
+
+  // The rebalance plan for the current topology (PlanRebalance).
+  absl::StatusOr<RebalancePlan> Plan(const std::map<int, double>& weights);
+  // One task per move of `plan`; returns their ids.
+  absl::StatusOr<std::vector<std::string>> CreatePlan(
+      const RebalancePlan& plan, const TaskOptions& task_options = {});
 
  private:
+  struct RunState;
+  absl::Status RunOnce(const std::string& id, const ProgressCallback& progress);
+  absl::Status RunOwned(MigrationTask* task, const ProgressCallback& progress);
   absl::Status SaveTask(MigrationTask* task);
-  absl::Status RunStep(MigrationTask* task, int first, int last,
-                       const ProgressCallback& progress);
+  absl::Status RunStep(RunState* run, int first, int last);
+  absl::Status Resync(const MigrationTask& task);
   absl::Status SetPreMigrate(const std::vector<int>& slots, int gid);
   absl::Status SetMigrate(const std::vector<int>& slots, int gid);
   absl::Status SetOnline(const std::vector<int>& slots, int gid);
   absl::StatusOr<std::string> MasterOf(int gid);
+  // Keys of slots [first, last] held by their current owners (not gid).
+  int64_t PendingKeys(int first, int last, int gid);
   // Empties `slot` on the source group.
-  absl::Status MoveSlot(MigrationTask* task, int slot, int source, int gid,
-                        const ProgressCallback& progress);
-  void Report(const MigrationTask& task, int slot, int64_t left, bool finished,
-              const ProgressCallback& progress);
+  absl::Status MoveSlot(RunState* run, size_t index, int source);
+  void Report(RunState* run, bool finished);
+  bool CancelRequested(const MigrationTask& task);
+  // Topology::Change with group commit: writes requested by concurrent
+  // steps while a change is under way go together into the next one (one
+  // 2PC round for all of them).
+  absl::Status Change(const std::string& type, const std::string& target,
+                      std::function<absl::Status()> write);
+  bool GroupsFree(const std::set<int>& sources, int target)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AcquireGroups(const std::set<int>& sources, int target);
+  void ReleaseGroups(const std::set<int>& sources, int target);
 
   Topology* topology_;
   MigrateOptions options_;
-  std::atomic<bool> cancelled_{false};
-  // Rate and progress accounting of the current Run().
-  absl::Time run_start_;
-  int64_t run_moved_ = 0;
+  std::atomic<bool> cancel_all_{false};
+  std::atomic<bool> stop_all_{false};
+  absl::Mutex mu_;
+  std::multiset<int> busy_sources_ ABSL_GUARDED_BY(mu_);
+  std::multiset<int> busy_targets_ ABSL_GUARDED_BY(mu_);
+  std::multiset<std::pair<int, int>> busy_edges_ ABSL_GUARDED_BY(mu_);
+  struct PendingChange;
+  absl::Mutex change_mu_;
+  absl::CondVar change_done_;
+  std::vector<PendingChange*> change_queue_ ABSL_GUARDED_BY(change_mu_);
+  bool change_leader_ ABSL_GUARDED_BY(change_mu_) = false;
 };
 
 }  // namespace reborn

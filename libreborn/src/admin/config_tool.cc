@@ -5,13 +5,19 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "admin/config_service.h"
+#include "admin/migration_jobs.h"
 #include "admin/rest_server.h"
 #include "reborn/coordinator.h"
 #include "reborn/migrator.h"
@@ -35,44 +41,94 @@ struct Flags {
   // slot migrate.
   bool wait = false;
   int64_t rate = 0;
-  int64_t batch_keys = 500;
+  int64_t batch_keys = 0;  // 0: the Migrator's default
   int step = 1;
+  bool dry_run = false;
+  std::string weights;
+  std::vector<std::string> ids;
 };
 
-// Prints migration progress: a bar on a terminal, lines otherwise (at most
-// twice a second, plus the final line).
+// Prints migration progress: one bar over every running task on a terminal,
+// plain lines otherwise (at most twice a second per task, plus each task's
+// final line). Called from the tasks' threads.
 class ProgressPrinter {
  public:
   ProgressPrinter() : tty_(isatty(STDOUT_FILENO) != 0) {}
 
   void operator()(const MigrationProgress& p) {
+    absl::MutexLock lock(&mu_);
+    tasks_[p.task] = p;
     absl::Time now = absl::Now();
-    if (!p.finished && now - last_ < absl::Milliseconds(500)) return;
-    last_ = now;
-    std::string line = absl::StrCat(
-        "migrate ", p.task, ": slots ", p.slots_done, "/", p.slots_total,
-        " (slot ", p.current_slot, ", ", p.keys_left, " keys left), ",
-        p.keys_moved, " keys moved, ", static_cast<int64_t>(p.keys_per_sec),
-        " keys/s");
-    if (tty_) {
-      int width = 30;
-      int fill = p.slots_total > 0 ? width * p.slots_done / p.slots_total : 0;
-      std::cout << "\r[" << std::string(fill, '#')
-                << std::string(width - fill, ' ') << "] " << line
-                << (p.finished ? "\n" : "") << std::flush;
-    } else {
-      std::cout << line << (p.finished ? " done" : "") << "\n" << std::flush;
+    absl::Time& last = last_[p.task];
+    if (!p.finished && now - last < absl::Milliseconds(500)) return;
+    last = now;
+    if (!tty_) {
+      std::cout << Line(p) << (p.finished ? " done" : "") << "\n" << std::flush;
+      return;
     }
+    MigrationProgress all;
+    all.task =
+        tasks_.size() == 1 ? p.task : absl::StrCat(tasks_.size(), " tasks");
+    all.current_slot = p.current_slot;
+    all.finished = true;
+    for (const auto& [id, t] : tasks_) {
+      all.slots_done += t.slots_done;
+      all.slots_total += t.slots_total;
+      all.keys_moved += t.keys_moved;
+      all.keys_left += t.keys_left;
+      all.keys_per_sec += t.keys_per_sec;
+      all.eta_seconds = std::max(all.eta_seconds, t.eta_seconds);
+      all.finished = all.finished && t.finished;
+    }
+    constexpr int kWidth = 30;
+    int fill =
+        all.slots_total > 0 ? kWidth * all.slots_done / all.slots_total : 0;
+    std::cout << "\r[" << std::string(fill, '#')
+              << std::string(kWidth - fill, ' ') << "] " << Line(all)
+              << "\x1b[K" << (all.finished ? "\n" : "") << std::flush;
   }
 
  private:
-  bool tty_;
-  absl::Time last_ = absl::InfinitePast();
+  static std::string Line(const MigrationProgress& p) {
+    std::string eta =
+        p.finished ? ""
+        : p.eta_seconds < 0
+            ? ", ETA ?"
+            : absl::StrCat(", ETA ", static_cast<int64_t>(p.eta_seconds), "s");
+    return absl::StrCat("migrate ", p.task, ": slots ", p.slots_done, "/",
+                        p.slots_total, " (slot ", p.current_slot, "), ",
+                        p.keys_moved, " keys moved, ", p.keys_left,
+                        " keys left, ", static_cast<int64_t>(p.keys_per_sec),
+                        " keys/s", eta);
+  }
+
+  const bool tty_;
+  absl::Mutex mu_;
+  std::map<std::string, MigrationProgress> tasks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> last_ ABSL_GUARDED_BY(mu_);
 };
 
-// The task as stored in the coordinator (one encoding: migrator.h's).
-json TaskJson(const MigrationTask& t) {
-  return json::parse(EncodeMigrationTask(t));
+void PrintTask(const MigrationTask& t) {
+  std::cout << t.id << ": slots " << t.from << ".." << t.to << " -> group "
+            << t.gid << ", " << t.state << ", " << t.slots_done << "/"
+            << t.slots_total() << " slots, " << t.keys_moved << " keys moved, "
+            << t.keys_left << " left"
+            << (t.error.empty() ? "" : ", error: " + t.error) << "\n";
+}
+
+void PrintPlan(const RebalancePlan& plan) {
+  std::cout << "rebalance plan: " << plan.slots_moved << " slot(s) to move\n";
+  for (const RebalanceMove& m : plan.moves) {
+    std::cout << "  group " << m.source << " -> group " << m.target << ": "
+              << m.count() << " slot(s) " << m.from << ".." << m.to << "\n";
+  }
+  std::cout << "  slots per group:";
+  for (const auto& [g, n] : plan.after) {
+    auto b = plan.before.find(g);
+    std::cout << " " << g << ": " << (b == plan.before.end() ? 0 : b->second)
+              << " -> " << n << ";";
+  }
+  std::cout << "\n" << std::flush;
 }
 
 void PrintHuman(const std::string& cmd, const json& out) {
@@ -178,6 +234,16 @@ int RunConfigTool(int argc, char** argv) {
   migrate->add_option("--batch", f.batch_keys, "keys per batch");
   migrate->add_option("--step", f.step, "slots switched per topology change");
   migrate->callback([&] { cmd = "slot migrate"; });
+  auto* rebalance = slot->add_subcommand(
+      "rebalance",
+      "move slots so every group owns a share proportional to its weight");
+  rebalance->add_flag("--dry-run", f.dry_run, "print the plan only");
+  rebalance->add_option("--weights", f.weights,
+                        "gid=weight,... (default: every group 1)");
+  rebalance->add_option("--rate", f.rate, "keys per second per task");
+  rebalance->add_option("--batch", f.batch_keys, "keys per batch");
+  rebalance->add_option("--step", f.step, "slots switched per topology change");
+  rebalance->callback([&] { cmd = "slot rebalance"; });
 
   auto* migration =
       app.add_subcommand("migration", "migration tasks")->require_subcommand(1);
@@ -185,11 +251,17 @@ int RunConfigTool(int argc, char** argv) {
     cmd = "migration list";
   });
   auto* resume = migration->add_subcommand(
-      "resume", "run every unfinished migration task to its end");
+      "resume",
+      "run the given tasks (default: every unfinished one) to their end");
+  resume->add_option("ID", f.ids, "task ids (a cancelled one resumes too)");
   resume->add_option("--rate", f.rate, "keys per second (0: unlimited)");
   resume->add_option("--batch", f.batch_keys, "keys per batch");
   resume->add_option("--step", f.step, "slots switched per topology change");
   resume->callback([&] { cmd = "migration resume"; });
+  auto* cancel = migration->add_subcommand(
+      "cancel", "stop a task after its current step (slots end online)");
+  cancel->add_option("ID", f.proxy_id)->required();
+  cancel->callback([&] { cmd = "migration cancel"; });
 
   auto* group = app.add_subcommand("group", "groups")->require_subcommand(1);
   auto* gadd = group->add_subcommand("add", "create a group");
@@ -229,6 +301,8 @@ int RunConfigTool(int argc, char** argv) {
   auto* dash = app.add_subcommand("dashboard", "serve the REST API");
   dash->add_option("--addr", f.listen, "listen address host:port")->required();
   dash->add_option("--token", f.token, "token required on changes");
+  dash->add_option("--step", f.step,
+                   "slots switched per topology change by its migrations");
   dash->callback([&] { cmd = "dashboard"; });
 
   try {
@@ -254,7 +328,21 @@ int RunConfigTool(int argc, char** argv) {
     if (absl::Status s = admin::SplitAddr(f.listen, &host, &port); !s.ok()) {
       return Fail(f, s);
     }
-    admin::RestServer rest(&service, f.token);
+    MigrateOptions mopts;
+    mopts.slots_per_step = f.step;
+    mopts.password = f.password;
+    mopts.server_timeout = absl::Milliseconds(f.timeout_ms);
+    mopts.change = sopts.change;
+    admin::MigrationJobs jobs(&service.topology(), mopts);
+    // Unfinished tasks (a killed or restarted reborn-config) go on.
+    if (auto ids = jobs.ResumeUnfinished(); !ids.ok()) {
+      std::cerr << "reborn-config: resume failed: " << ids.status().message()
+                << "\n";
+    } else if (!ids->empty()) {
+      std::cerr << "reborn-config: resuming " << ids->size()
+                << " migration task(s)\n";
+    }
+    admin::RestServer rest(&service, f.token, &jobs);
     if (absl::Status s = rest.Bind(host, port); !s.ok()) return Fail(f, s);
     std::cerr << "reborn-config: dashboard on " << host << ":" << rest.port()
               << " for product " << f.product << "\n";
@@ -262,16 +350,19 @@ int RunConfigTool(int argc, char** argv) {
     return 0;
   }
 
-  if (cmd == "slot migrate" || cmd == "migration list" ||
-      cmd == "migration resume") {
+  if (cmd == "slot migrate" || cmd == "slot rebalance" ||
+      cmd.rfind("migration ", 0) == 0) {
     MigrateOptions mopts;
-    mopts.batch_keys = f.batch_keys;
+    if (f.batch_keys > 0) mopts.batch_keys = f.batch_keys;
     mopts.rate_limit = f.rate;
     mopts.slots_per_step = f.step;
     mopts.password = f.password;
     mopts.server_timeout = absl::Milliseconds(f.timeout_ms);
     mopts.change = sopts.change;
     Migrator migrator(&service.topology(), mopts);
+    TaskOptions topts;
+    topts.rate_limit = f.rate;
+    topts.batch_keys = f.batch_keys;
     ProgressPrinter printer;
     Migrator::ProgressCallback progress;
     if (!f.json_out) progress = [&](const MigrationProgress& p) { printer(p); };
@@ -280,24 +371,50 @@ int RunConfigTool(int argc, char** argv) {
       auto tasks = migrator.Tasks();
       if (!tasks.ok()) return Fail(f, tasks.status());
       result = json::array();
-      for (const MigrationTask& t : *tasks) result.push_back(TaskJson(t));
+      for (const MigrationTask& t : *tasks) {
+        result.push_back(admin::TaskJson(t));
+      }
       if (!f.json_out) {
         if (tasks->empty()) std::cout << "no migrations\n";
-        for (const MigrationTask& t : *tasks) {
-          std::cout << t.id << ": slots " << t.from << ".." << t.to
-                    << " -> group " << t.gid << ", " << t.state << ", next "
-                    << t.next_slot << ", " << t.keys_moved << " keys moved"
-                    << (t.error.empty() ? "" : ", error: " + t.error) << "\n";
-        }
+        for (const MigrationTask& t : *tasks) PrintTask(t);
       }
     } else if (cmd == "migration resume") {
-      if (absl::Status s = migrator.ResumeAll(progress); !s.ok()) {
-        return Fail(f, s);
-      }
+      absl::Status s = f.ids.empty() ? migrator.ResumeAll(progress)
+                                     : migrator.RunAll(f.ids, progress);
+      if (!s.ok()) return Fail(f, s);
       result = {{"ok", true}};
       if (!f.json_out) std::cout << "OK\n";
+    } else if (cmd == "migration cancel") {
+      if (absl::Status s = migrator.Cancel(f.proxy_id); !s.ok()) {
+        return Fail(f, s);
+      }
+      auto task = migrator.GetTask(f.proxy_id);
+      if (!task.ok()) return Fail(f, task.status());
+      result = admin::TaskJson(*task);
+      if (!f.json_out) {
+        std::cout << "cancel requested: " << f.proxy_id << " " << task->state
+                  << "\n";
+      }
+    } else if (cmd == "slot rebalance") {
+      auto weights = ParseWeights(f.weights);
+      if (!weights.ok()) return Fail(f, weights.status());
+      auto plan = migrator.Plan(*weights);
+      if (!plan.ok()) return Fail(f, plan.status());
+      if (!f.json_out) PrintPlan(*plan);
+      result = {{"plan", admin::PlanJson(*plan)}, {"dry_run", f.dry_run}};
+      std::vector<std::string> ids;
+      if (!f.dry_run && !plan->moves.empty()) {
+        auto created = migrator.CreatePlan(*plan, topts);
+        if (!created.ok()) return Fail(f, created.status());
+        ids = *created;
+        if (absl::Status s = migrator.RunAll(ids, progress); !s.ok()) {
+          return Fail(f, s);
+        }
+        if (!f.json_out) std::cout << "rebalanced\n";
+      }
+      result["tasks"] = ids;
     } else {
-      auto id = migrator.Create(f.from, f.to, f.gid);
+      auto id = migrator.Create(f.from, f.to, f.gid, topts);
       if (!id.ok()) return Fail(f, id.status());
       if (f.wait) {
         if (absl::Status s = migrator.Run(*id, progress); !s.ok()) {
@@ -306,7 +423,7 @@ int RunConfigTool(int argc, char** argv) {
       }
       auto task = migrator.GetTask(*id);
       if (!task.ok()) return Fail(f, task.status());
-      result = TaskJson(*task);
+      result = admin::TaskJson(*task);
       if (!f.json_out) {
         std::cout << "migration " << *id << " " << task->state << "\n";
       }

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <map>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -66,6 +68,51 @@ absl::StatusOr<int> IntField(const json& j, const char* name) {
   return it->get<int>();
 }
 
+// An optional non-negative integer field (0 when absent).
+absl::StatusOr<int64_t> OptionalCount(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return 0;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", name, "' must be an integer >= 0"));
+  }
+  return it->get<int64_t>();
+}
+
+absl::StatusOr<TaskOptions> TaskOptionsOf(const json& body) {
+  auto rate = OptionalCount(body, "rate");
+  if (!rate.ok()) return rate.status();
+  auto batch = OptionalCount(body, "batch");
+  if (!batch.ok()) return batch.status();
+  auto step = OptionalCount(body, "step");
+  if (!step.ok()) return step.status();
+  TaskOptions o;
+  o.rate_limit = *rate;
+  o.batch_keys = *batch;
+  o.slots_per_step = static_cast<int>(std::min<int64_t>(*step, 1024));
+  return o;
+}
+
+absl::StatusOr<std::map<int, double>> WeightsOf(const json& body) {
+  std::map<int, double> out;
+  auto it = body.find("weights");
+  if (it == body.end() || it->is_null()) return out;
+  if (it->is_string()) return ParseWeights(it->get<std::string>());
+  if (!it->is_object()) {
+    return absl::InvalidArgumentError(
+        "field 'weights' must be an object {\"gid\": weight}");
+  }
+  for (const auto& [k, v] : it->items()) {
+    int gid = 0;
+    if (!absl::SimpleAtoi(k, &gid) || !v.is_number()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad weight '", k, "': ", v.dump()));
+    }
+    out[gid] = v.get<double>();
+  }
+  return out;
+}
+
 absl::StatusOr<int> IntParam(const std::string& s, const char* what) {
   int v = 0;
   if (!absl::SimpleAtoi(s, &v)) {
@@ -76,9 +123,11 @@ absl::StatusOr<int> IntParam(const std::string& s, const char* what) {
 
 }  // namespace
 
-RestServer::RestServer(ConfigService* service, std::string token)
+RestServer::RestServer(ConfigService* service, std::string token,
+                       MigrationJobs* jobs)
     : service_(service),
       token_(std::move(token)),
+      jobs_(jobs),
       server_(std::make_unique<httplib::Server>()) {
   Routes();
 }
@@ -107,6 +156,40 @@ absl::Status RestServer::Serve() {
 }
 
 void RestServer::Stop() { server_->stop(); }
+
+template <typename Guard, typename Wrap>
+void RestServer::MigrationRoutes(const Guard& guarded, const Wrap& wrap) {
+  httplib::Server& s = *server_;
+  s.Get("/api/migrations",
+        wrap([this](const auto&, auto& res) { Reply(res, jobs_->List()); }));
+  s.Post("/api/migrations", wrap(guarded([this](const auto& req, auto& res) {
+           auto body = Body(req);
+           if (!body.ok()) return Reply(res, body.status());
+           auto from = IntField(*body, "from");
+           auto to = IntField(*body, "to");
+           auto gid = IntField(*body, "gid");
+           for (const auto* f : {&from, &to, &gid}) {
+             if (!f->ok()) return Reply(res, f->status());
+           }
+           auto options = TaskOptionsOf(*body);
+           if (!options.ok()) return Reply(res, options.status());
+           Reply(res, jobs_->Start(*from, *to, *gid, *options));
+         })));
+  s.Post(R"(/api/migrations/([^/]+)/cancel)",
+         wrap(guarded([this](const auto& req, auto& res) {
+           Reply(res, jobs_->Cancel(req.matches[1]));
+         })));
+  s.Post("/api/rebalance", wrap(guarded([this](const auto& req, auto& res) {
+           auto body = Body(req);
+           if (!body.ok()) return Reply(res, body.status());
+           auto weights = WeightsOf(*body);
+           if (!weights.ok()) return Reply(res, weights.status());
+           auto options = TaskOptionsOf(*body);
+           if (!options.ok()) return Reply(res, options.status());
+           Reply(res, jobs_->Rebalance(body->value("dry_run", false), *weights,
+                                       *options));
+         })));
+}
 
 void RestServer::Routes() {
   httplib::Server& s = *server_;
@@ -206,6 +289,7 @@ void RestServer::Routes() {
          wrap(guarded([this](const auto& req, auto& res) {
            Reply(res, service_->ProxyOffline(req.matches[1]));
          })));
+  if (jobs_ != nullptr) MigrationRoutes(guarded, wrap);
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     res.set_content(

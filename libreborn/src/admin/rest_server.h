@@ -11,6 +11,13 @@
 //   DELETE /api/groups/<gid>/servers/<addr>
 //   POST   /api/groups/<gid>/promote  {"addr"}
 //   POST   /api/proxies/<pid>/offline
+// With MigrationJobs (migration_jobs.h):
+//   GET    /api/migrations            tasks with progress
+//   POST   /api/migrations            {"from","to","gid","rate"?,"batch"?,
+//                                      "step"?}
+//   POST   /api/migrations/<id>/cancel
+//   POST   /api/rebalance             {"dry_run"?,"weights"?{"gid":w},
+//                                      "rate"?,"batch"?,"step"?}
 // Errors: {"error": message, "code": name} with 400/401/404/409/503/500.
 // With a token set, changes need "Authorization: Bearer <token>".
 //
@@ -22,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "admin/config_service.h"
+#include "admin/migration_jobs.h"
 
 namespace httplib {
 class Server;
@@ -31,7 +39,9 @@ namespace reborn::admin {
 
 class RestServer {
  public:
-  RestServer(ConfigService* service, std::string token);
+  // `jobs` may be null (no migration endpoints); both must outlive this.
+  RestServer(ConfigService* service, std::string token,
+             MigrationJobs* jobs = nullptr);
   ~RestServer();
 
   // Binds host:port (port 0: any free port; see port()).
@@ -43,9 +53,12 @@ class RestServer {
 
  private:
   void Routes();
+  template <typename Guard, typename Wrap>
+  void MigrationRoutes(const Guard& guarded, const Wrap& wrap);
 
   ConfigService* service_;
   std::string token_;
+  MigrationJobs* jobs_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
 };

@@ -1,6 +1,9 @@
 #include "reborn/client.h"
 
+#include <unistd.h>
+
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
 
@@ -270,10 +273,35 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& uri,
   }
   auto coord = Coordinator::Open(uri);
   if (!coord.ok()) return coord.status();
+  std::shared_ptr<Coordinator> shared(std::move(*coord));
   CoordinatorSourceOptions source_options;
   source_options.product = product;
-  auto source = OpenCoordinatorSource(
-      std::shared_ptr<Coordinator>(std::move(*coord)), source_options);
+  if (options.ack_topology_changes) {
+    source_options.id = options.participant_id;
+    if (source_options.id.empty()) {
+      char host[256] = {0};
+      if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+      source_options.id = absl::StrCat("client-", host, "-", getpid(), "-",
+                                       absl::ToUnixNanos(absl::Now()));
+    }
+    source_options.node_json =
+        nlohmann::json{{"id", source_options.id},
+                       {"kind", "client"},
+                       {"addr", ""},
+                       {"admin_addr", ""},
+                       {"state", "online"},
+                       {"pid", static_cast<int64_t>(getpid())},
+                       {"start_at", absl::ToUnixSeconds(absl::Now())}}
+            .dump();
+  }
+  auto source = OpenCoordinatorSource(shared, source_options);
+  if (absl::IsFailedPrecondition(source.status()) &&
+      !source_options.id.empty()) {
+    // A read-only coordinator: its topology never changes.
+    source_options.id.clear();
+    source_options.node_json.clear();
+    source = OpenCoordinatorSource(shared, source_options);
+  }
   if (!source.ok()) return source.status();
   return Open(*source, options);
 }

@@ -1,11 +1,16 @@
 // Migrator: pre_migrate -> migrate -> SLOTSMGRTTAGSLOTBATCH until empty ->
-// online, with the task persisted under /reborn/P/migrations.
+// online, with the task persisted under /reborn/P/migrations, parallel steps
+// over disjoint groups, ownership and cancel nodes.
 
 #include "reborn/migrator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -19,6 +24,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr size_t kKeepActions = 16;
+constexpr absl::Duration kSaveEvery = absl::Seconds(1);
 
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
@@ -56,9 +62,40 @@ absl::Status ParsePair(const Reply& r, int64_t* a, int64_t* b) {
   return absl::OkStatus();
 }
 
+std::string RunnerName() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+  return absl::StrCat(host, ":", static_cast<int64_t>(getpid()));
+}
+
+// "first-last:gid" of a slot_* change.
+bool SlotRangeOf(const std::string& type, const std::string& target, int* a,
+                 int* b) {
+  if (type.rfind("slot_", 0) != 0) return false;
+  size_t dash = target.find('-'), colon = target.find(':');
+  return dash != std::string::npos && colon != std::string::npos &&
+         dash < colon && absl::SimpleAtoi(target.substr(0, dash), a) &&
+         absl::SimpleAtoi(target.substr(dash + 1, colon - dash - 1), b) &&
+         *a <= *b;
+}
+
+bool IsUnfinished(const MigrationTask& t) {
+  return t.state != "done" && t.state != "cancelled";
+}
+
 }  // namespace
 
+double MigrationTask::eta_seconds() const {
+  if (state == "done") return 0;
+  if (keys_per_sec <= 0) return -1;
+  return static_cast<double>(keys_left) / keys_per_sec;
+}
+
 std::string EncodeMigrationTask(const MigrationTask& t) {
+  json current = json::array();
+  for (const SlotProgress& s : t.current) {
+    current.push_back({{"slot", s.slot}, {"moved", s.moved}, {"left", s.left}});
+  }
   json j = {{"id", t.id},
             {"from", t.from},
             {"to", t.to},
@@ -67,7 +104,16 @@ std::string EncodeMigrationTask(const MigrationTask& t) {
             {"state", t.state},
             {"keys_moved", t.keys_moved},
             {"created_at", t.created_at},
-            {"updated_at", t.updated_at}};
+            {"updated_at", t.updated_at},
+            {"rate", t.options.rate_limit},
+            {"batch", t.options.batch_keys},
+            {"step", t.options.slots_per_step},
+            {"slots_done", t.slots_done},
+            {"slots_total", t.slots_total()},
+            {"keys_left", t.keys_left},
+            {"keys_per_sec", t.keys_per_sec},
+            {"current", current}};
+  if (!t.owner.empty()) j["owner"] = t.owner;
   if (!t.error.empty()) j["error"] = t.error;
   return j.dump();
 }
@@ -89,6 +135,19 @@ absl::StatusOr<MigrationTask> DecodeMigrationTask(std::string_view text) {
     t.created_at = j.value("created_at", int64_t{0});
     t.updated_at = j.value("updated_at", int64_t{0});
     t.error = j.value("error", "");
+    t.options.rate_limit = j.value("rate", int64_t{0});
+    t.options.batch_keys = j.value("batch", int64_t{0});
+    t.options.slots_per_step = j.value("step", 0);
+    t.slots_done = j.value("slots_done", t.next_slot - t.from);
+    t.keys_left = j.value("keys_left", int64_t{0});
+    t.keys_per_sec = j.value("keys_per_sec", 0.0);
+    t.owner = j.value("owner", "");
+    if (auto it = j.find("current"); it != j.end() && it->is_array()) {
+      for (const json& s : *it) {
+        t.current.push_back({s.value("slot", 0), s.value("moved", int64_t{0}),
+                             s.value("left", int64_t{0})});
+      }
+    }
     return t;
   } catch (const std::exception& e) {
     return absl::DataLossError(
@@ -96,11 +155,35 @@ absl::StatusOr<MigrationTask> DecodeMigrationTask(std::string_view text) {
   }
 }
 
+// The state of one Run of one task.
+struct Migrator::RunState {
+  MigrationTask* task = nullptr;
+  const ProgressCallback* progress = nullptr;
+  int64_t rate = 0;
+  int64_t batch_keys = 0;
+  absl::Time start;
+  int64_t moved = 0;  // keys moved by this run
+  // Keys of each unfinished slot at its source when the run started.
+  std::map<int, int64_t> pending;
+  int64_t pending_after = 0;  // of the slots after the current step
+  int current_slot = -1;
+  int step_done = 0;  // slots of the current step finished
+  absl::Time last_save = absl::InfinitePast();
+};
+
 Migrator::Migrator(Topology* topology, MigrateOptions options)
     : topology_(topology), options_(std::move(options)) {
   options_.batch_keys = std::max<int64_t>(options_.batch_keys, 1);
   options_.batch_bytes = std::max<int64_t>(options_.batch_bytes, 1);
   options_.slots_per_step = std::max(options_.slots_per_step, 1);
+  if (options_.owner_wait == absl::InfiniteDuration()) {
+    options_.owner_wait =
+        2 * topology_->coordinator()->session_timeout() + absl::Seconds(5);
+  }
+  // A killed runner's lock goes with its session: wait for that (and for
+  // other processes' changes).
+  options_.change.lock_timeout = std::max(
+      {options_.change.lock_timeout, options_.owner_wait, absl::Seconds(30)});
 }
 
 absl::StatusOr<std::string> Migrator::MasterOf(int gid) {
@@ -114,7 +197,8 @@ absl::StatusOr<std::string> Migrator::MasterOf(int gid) {
   return m->addr;
 }
 
-absl::StatusOr<std::string> Migrator::Create(int from, int to, int gid) {
+absl::StatusOr<std::string> Migrator::Create(int from, int to, int gid,
+                                             const TaskOptions& task_options) {
   if (absl::Status s = CheckSlot(from); !s.ok()) return s;
   if (absl::Status s = CheckSlot(to); !s.ok()) return s;
   if (from > to) {
@@ -136,12 +220,24 @@ absl::StatusOr<std::string> Migrator::Create(int from, int to, int gid) {
           absl::StrCat("slot ", i, " is migrating to group ", s->migrate_to));
     }
   }
+  auto tasks = Tasks();
+  if (!tasks.ok()) return tasks.status();
+  for (const MigrationTask& t : *tasks) {
+    if (!IsUnfinished(t) || t.next_slot > t.to) continue;
+    if (std::max(from, t.next_slot) <= std::min(to, t.to)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("slots ", std::max(from, t.next_slot), "..",
+                       std::min(to, t.to), " belong to unfinished migration ",
+                       t.id, " (", t.state, "); resume or cancel it first"));
+    }
+  }
   if (absl::Status s = topology_->EnsureLayout(); !s.ok()) return s;
   MigrationTask t;
   t.from = from;
   t.to = to;
   t.gid = gid;
   t.next_slot = from;
+  t.options = task_options;
   t.created_at = t.updated_at = NowSeconds();
   auto path = topology_->coordinator()->Create(
       absl::StrCat(topology_->MigrationsPath(), "/task-"),
@@ -159,6 +255,9 @@ absl::StatusOr<std::string> Migrator::Create(int from, int to, int gid) {
 absl::StatusOr<MigrationTask> Migrator::GetTask(const std::string& id) {
   auto node =
       topology_->coordinator()->Get(topology_->MigrationsPath() + "/" + id);
+  if (absl::IsNotFound(node.status())) {
+    return absl::NotFoundError(absl::StrCat("no migration task '", id, "'"));
+  }
   if (!node.ok()) return node.status();
   auto t = DecodeMigrationTask(node->data);
   if (!t.ok()) return t.status();
@@ -181,6 +280,16 @@ absl::StatusOr<std::vector<MigrationTask>> Migrator::Tasks() {
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> Migrator::Unfinished() {
+  auto tasks = Tasks();
+  if (!tasks.ok()) return tasks.status();
+  std::vector<std::string> ids;
+  for (const MigrationTask& t : *tasks) {
+    if (IsUnfinished(t)) ids.push_back(t.id);
+  }
+  return ids;
+}
+
 absl::Status Migrator::SaveTask(MigrationTask* task) {
   task->updated_at = NowSeconds();
   auto v = topology_->coordinator()->Set(
@@ -195,56 +304,365 @@ absl::Status Migrator::SaveTask(MigrationTask* task) {
   return absl::OkStatus();
 }
 
-absl::Status Migrator::ResumeAll(const ProgressCallback& progress) {
-  auto tasks = Tasks();
-  if (!tasks.ok()) return tasks.status();
-  for (const MigrationTask& t : *tasks) {
-    if (t.state == "done") continue;
-    if (absl::Status s = Run(t.id, progress); !s.ok()) return s;
+absl::Status Migrator::Cancel(const std::string& id) {
+  auto task = GetTask(id);
+  if (!task.ok()) return task.status();
+  if (task->state == "done" || task->state == "cancelled") {
+    return absl::OkStatus();
+  }
+  std::string base = topology_->MigrationsPath() + "/" + id;
+  Coordinator* coord = topology_->coordinator();
+  auto c = coord->Create(base + "/cancel", "", CreateMode::kPersistent);
+  if (!c.ok() && !absl::IsAlreadyExists(c.status())) return c.status();
+  auto owned = coord->Exists(base + "/owner");
+  if (!owned.ok()) return owned.status();
+  if (*owned) return absl::OkStatus();  // the runner stops after its step
+  task->state = "cancelled";
+  task->error = "cancelled";
+  task->current.clear();
+  absl::Status s = SaveTask(&*task);
+  // A runner that started meanwhile wrote the task: it sees the request.
+  if (absl::IsAborted(s)) return absl::OkStatus();
+  return s;
+}
+
+bool Migrator::CancelRequested(const MigrationTask& task) {
+  if (cancel_all_.load()) return true;
+  auto e = topology_->coordinator()->Exists(topology_->MigrationsPath() + "/" +
+                                            task.id + "/cancel");
+  return e.ok() && *e;
+}
+
+absl::Status Migrator::RunAll(const std::vector<std::string>& ids,
+                              const ProgressCallback& progress) {
+  if (ids.size() == 1) return Run(ids[0], progress);
+  std::vector<absl::Status> results(ids.size());
+  std::vector<std::thread> threads;
+  threads.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    threads.emplace_back([this, &ids, &results, &progress, i] {
+      results[i] = Run(ids[i], progress);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& s : results) {
+    if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
+absl::Status Migrator::ResumeAll(const ProgressCallback& progress) {
+  auto ids = Unfinished();
+  if (!ids.ok()) return ids.status();
+  return RunAll(*ids, progress);
+}
+
 absl::Status Migrator::Run(const std::string& id,
                            const ProgressCallback& progress) {
+  // A run that failed on a transient error (the coordinator or a store
+  // unreachable for a while) resumes where it stopped.
+  absl::Status s;
+  for (int attempt = 0; attempt <= options_.transient_retries; ++attempt) {
+    if (attempt > 0) absl::SleepFor(absl::Seconds(attempt));
+    s = RunOnce(id, progress);
+    if (s.ok() || !(absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) ||
+        stop_all_.load() || cancel_all_.load()) {
+      break;
+    }
+  }
+  return s;
+}
+
+absl::Status Migrator::RunOnce(const std::string& id,
+                               const ProgressCallback& progress) {
   auto task = GetTask(id);
   if (!task.ok()) return task.status();
   if (task->state == "done") return absl::OkStatus();
-  cancelled_.store(false);
-  run_start_ = absl::Now();
-  run_moved_ = 0;
-  task->state = "running";
-  task->error.clear();
-  if (absl::Status s = SaveTask(&*task); !s.ok()) return s;
-
-  absl::Status status;
-  while (task->next_slot <= task->to) {
-    int first = task->next_slot;
-    int last = std::min(task->to, first + options_.slots_per_step - 1);
-    status = RunStep(&*task, first, last, progress);
-    if (!status.ok()) break;
-    task->next_slot = last + 1;
-    if (status = SaveTask(&*task); !status.ok()) return status;
-    // Three actions per step; proxies scan the action list on every change.
-    if (absl::Status s = topology_->PruneActions(kKeepActions); !s.ok()) {
-      return s;
+  Coordinator* coord = topology_->coordinator();
+  const std::string base = topology_->MigrationsPath() + "/" + id;
+  const std::string me = RunnerName();
+  // Take the task: one runner at a time; a killed runner's node goes when
+  // its session expires.
+  absl::Time deadline = absl::Now() + options_.owner_wait;
+  while (true) {
+    auto r = coord->Create(base + "/owner", me, CreateMode::kEphemeral);
+    if (r.ok()) break;
+    if (!absl::IsAlreadyExists(r.status())) return r.status();
+    if (absl::Now() >= deadline) {
+      std::string holder = "?";
+      if (auto cur = coord->Get(base + "/owner"); cur.ok()) holder = cur->data;
+      return absl::FailedPreconditionError(
+          absl::StrCat("migration task ", id, " is being run by ", holder));
     }
+    absl::SleepFor(absl::Milliseconds(100));
   }
-  if (status.ok()) {
-    task->state = "done";
-    Report(*task, task->to, 0, /*finished=*/true, progress);
-  } else {
-    task->state = absl::IsCancelled(status) ? "cancelled" : "failed";
-    task->error = std::string(status.message());
+  // Re-read: the previous runner may have progressed while we waited.
+  task = GetTask(id);
+  absl::Status status = task.status();
+  if (status.ok() && task->state != "done") {
+    if (task->state == "cancelled") {
+      // An explicit Run of a cancelled task resumes it.
+      (void)coord->Delete(base + "/cancel", Coordinator::kAnyVersion);
+    }
+    task->owner = me;
+    status = RunOwned(&*task, progress);
   }
-  if (absl::Status s = SaveTask(&*task); !s.ok() && status.ok()) return s;
+  if (auto cur = coord->Get(base + "/owner"); cur.ok() && cur->data == me) {
+    (void)coord->Delete(base + "/owner", cur->version);
+  }
   return status;
 }
 
-absl::Status Migrator::RunStep(MigrationTask* task, int first, int last,
-                               const ProgressCallback& progress) {
+absl::Status Migrator::RunOwned(MigrationTask* task,
+                                const ProgressCallback& progress) {
+  RunState run;
+  run.task = task;
+  run.progress = &progress;
+  run.rate = task->options.rate_limit > 0 ? task->options.rate_limit
+                                          : options_.rate_limit;
+  run.batch_keys = task->options.batch_keys > 0 ? task->options.batch_keys
+                                                : options_.batch_keys;
+  const int step = task->options.slots_per_step > 0
+                       ? task->options.slots_per_step
+                       : options_.slots_per_step;
+  run.start = absl::Now();
+  task->state = "running";
+  task->error.clear();
+  if (absl::Status s = SaveTask(task); !s.ok()) return s;
+
+  absl::Status status = Resync(*task);
+  if (status.ok()) {
+    // What is left, per slot at its source (for keys_left and the ETA).
+    std::map<int, std::vector<int>> by_source;  // group -> slots
+    for (int i = task->next_slot; i <= task->to && status.ok(); ++i) {
+      auto s = topology_->GetSlot(i);
+      if (!s.ok()) {
+        status = s.status();
+        break;
+      }
+      if (s->state == SlotState::kOnline && s->group_id != task->gid) {
+        by_source[s->group_id].push_back(i);
+      } else if (s->state == SlotState::kMigrate ||
+                 s->state == SlotState::kPreMigrate) {
+        by_source[s->migrate_from].push_back(i);
+      }
+    }
+    for (const auto& [gid, slots] : by_source) {
+      if (!status.ok()) break;
+      auto addr = MasterOf(gid);
+      std::string host;
+      int port = 0;
+      if (!addr.ok() || !SplitHostPort(*addr, &host, &port).ok()) continue;
+      auto c = net::SyncClient::Connect(
+          host, port,
+          std::chrono::milliseconds(
+              absl::ToInt64Milliseconds(options_.server_timeout)),
+          options_.password);
+      if (!c.ok()) continue;  // the step will report it
+      int first = slots.front(), last = slots.back();
+      auto r = c->Call({"SLOTSINFO", std::to_string(first),
+                        std::to_string(last - first + 1)});
+      if (!r.ok() || r->type != Reply::Type::kArray) continue;
+      std::set<int> mine(slots.begin(), slots.end());
+      for (const Reply& e : r->elements) {
+        if (e.type != Reply::Type::kArray || e.elements.size() != 2) continue;
+        int slot = static_cast<int>(e.elements[0].integer);
+        if (mine.contains(slot)) run.pending[slot] = e.elements[1].integer;
+      }
+    }
+  }
+  bool stopped = false;
+  while (status.ok() && task->next_slot <= task->to) {
+    if (stop_all_.load()) {
+      stopped = true;
+      status = absl::AbortedError("stopped (resumable)");
+      break;
+    }
+    if (CancelRequested(*task)) {
+      status = absl::CancelledError(
+          absl::StrCat("cancelled before slot ", task->next_slot));
+      break;
+    }
+    int first = task->next_slot;
+    int last = std::min(task->to, first + step - 1);
+    run.pending_after = 0;
+    for (auto it = run.pending.upper_bound(last); it != run.pending.end();
+         ++it) {
+      run.pending_after += it->second;
+    }
+    status = RunStep(&run, first, last);
+    if (!status.ok()) break;
+    task->next_slot = last + 1;
+    task->slots_done = task->next_slot - task->from;
+    task->current.clear();
+    if (status = SaveTask(task); !status.ok()) return status;
+    // Three actions per step; proxies scan the action list on every change.
+    // Pruning is housekeeping: a race with a late ack is not a failure.
+    (void)topology_->PruneActions(kKeepActions);
+  }
+  task->current.clear();
+  if (status.ok()) {
+    task->state = "done";
+    task->slots_done = task->slots_total();
+    task->keys_left = 0;
+    Report(&run, /*finished=*/true);
+  } else {
+    task->state = stopped                     ? "stopped"
+                  : absl::IsCancelled(status) ? "cancelled"
+                                              : "failed";
+    task->error = std::string(status.message());
+  }
+  if (absl::Status s = SaveTask(task); !s.ok() && status.ok()) return s;
+  return status;
+}
+
+absl::StatusOr<RebalancePlan> Migrator::Plan(
+    const std::map<int, double>& weights) {
+  auto slots = topology_->Slots();
+  if (!slots.ok()) return slots.status();
+  auto groups = topology_->Groups();
+  if (!groups.ok()) return groups.status();
+  return PlanRebalance(*slots, *groups, weights);
+}
+
+absl::StatusOr<std::vector<std::string>> Migrator::CreatePlan(
+    const RebalancePlan& plan, const TaskOptions& task_options) {
+  std::vector<std::string> ids;
+  for (const RebalanceMove& m : plan.moves) {
+    auto id = Create(m.from, m.to, m.target, task_options);
+    if (!id.ok()) return id.status();
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
+absl::Status Migrator::Resync(const MigrationTask& task) {
+  bool midway = false;
+  for (int i = task.next_slot; i <= task.to && !midway; ++i) {
+    auto s = topology_->GetSlot(i);
+    if (!s.ok()) return s.status();
+    midway = (s->state == SlotState::kPreMigrate ||
+              s->state == SlotState::kMigrate) &&
+             s->migrate_to == task.gid;
+  }
+  if (!midway) return absl::OkStatus();
+  // A runner stopped in the middle of a change: make every proxy ack the
+  // current table before anything moves.
+  // Not a slot_* action: every proxy re-reads the whole topology.
+  return Change("topology_resync", task.id, [] { return absl::OkStatus(); });
+}
+
+struct Migrator::PendingChange {
+  std::string type;
+  std::string target;
+  std::function<absl::Status()> write;
+  absl::Status result;
+  bool done = false;
+};
+
+absl::Status Migrator::Change(const std::string& type,
+                              const std::string& target,
+                              std::function<absl::Status()> write) {
+  PendingChange me{type, target, std::move(write), absl::OkStatus(), false};
+  absl::MutexLock lock(&change_mu_);
+  change_queue_.push_back(&me);
+  while (!me.done) {
+    if (change_leader_) {
+      change_done_.Wait(&change_mu_);
+      continue;
+    }
+    // Lead one change carrying every write queued so far.
+    change_leader_ = true;
+    std::vector<PendingChange*> batch;
+    batch.swap(change_queue_);
+    change_mu_.Unlock();
+    std::string type = batch[0]->type, target = batch[0]->target;
+    if (batch.size() > 1) {
+      // One slot_* action whose target range covers every slot written
+      // (docs/coordinator.md: proxies re-read that range).
+      int lo = kSlotCount, hi = -1;
+      for (PendingChange* p : batch) {
+        int a = 0, b = 0;
+        if (!SlotRangeOf(p->type, p->target, &a, &b)) {
+          lo = kSlotCount;  // a full reload then
+          break;
+        }
+        lo = std::min(lo, a);
+        hi = std::max(hi, b);
+      }
+      type = lo <= hi ? "slot_batch" : "topology_batch";
+      target = lo <= hi ? absl::StrCat(lo, "-", hi, ":0") : "";
+    }
+    auto r = topology_->Change(
+        type, target,
+        [&]() -> absl::Status {
+          // One step's failed write does not stop the others'.
+          for (PendingChange* p : batch) p->result = p->write();
+          return absl::OkStatus();
+        },
+        options_.change);
+    change_mu_.Lock();
+    for (PendingChange* p : batch) {
+      if (!r.ok() && p->result.ok()) p->result = r.status();
+      p->done = true;
+    }
+    change_leader_ = false;
+    change_done_.SignalAll();
+  }
+  return me.result;
+}
+
+bool Migrator::GroupsFree(const std::set<int>& sources, int target) {
+  if (busy_targets_.contains(target)) return false;
+  for (int s : sources) {
+    if (busy_sources_.contains(s)) return false;
+  }
+  // No cycle of moves (1->2, 2->3, 3->1): a store sending a batch holds its
+  // key stripes while the SLOTSRESTORE it sent waits for the target's, so a
+  // cycle of stores would wait on each other until the server timeout.
+  std::set<int> seen;
+  std::vector<int> todo = {target};
+  while (!todo.empty()) {
+    int g = todo.back();
+    todo.pop_back();
+    if (sources.contains(g)) return false;
+    if (!seen.insert(g).second) continue;
+    for (const auto& [from, to] : busy_edges_) {
+      if (from == g) todo.push_back(to);
+    }
+  }
+  return true;
+}
+
+absl::Status Migrator::AcquireGroups(const std::set<int>& sources, int target) {
+  absl::MutexLock lock(&mu_);
+  while (!GroupsFree(sources, target)) {
+    mu_.Unlock();
+    absl::SleepFor(absl::Milliseconds(20));
+    mu_.Lock();
+  }
+  for (int s : sources) {
+    busy_sources_.insert(s);
+    busy_edges_.insert({s, target});
+  }
+  busy_targets_.insert(target);
+  return absl::OkStatus();
+}
+
+void Migrator::ReleaseGroups(const std::set<int>& sources, int target) {
+  absl::MutexLock lock(&mu_);
+  for (int s : sources) {
+    busy_sources_.erase(busy_sources_.find(s));
+    busy_edges_.erase(busy_edges_.find({s, target}));
+  }
+  busy_targets_.erase(busy_targets_.find(target));
+}
+
+absl::Status Migrator::RunStep(RunState* run, int first, int last) {
+  MigrationTask* task = run->task;
   const int gid = task->gid;
   std::vector<int> to_pre, to_migrate;
+  std::set<int> sources;
   for (int i = first; i <= last; ++i) {
     auto s = topology_->GetSlot(i);
     if (!s.ok()) return s.status();
@@ -256,6 +674,7 @@ absl::Status Migrator::RunStep(MigrationTask* task, int first, int last,
         if (s->group_id == gid) continue;  // done (an earlier run)
         to_pre.push_back(i);
         to_migrate.push_back(i);
+        sources.insert(s->group_id);
         break;
       case SlotState::kPreMigrate:
       case SlotState::kMigrate:
@@ -264,32 +683,46 @@ absl::Status Migrator::RunStep(MigrationTask* task, int first, int last,
               "slot ", i, " is migrating to group ", s->migrate_to));
         }
         if (s->state == SlotState::kPreMigrate) to_migrate.push_back(i);
+        sources.insert(s->migrate_from);
         break;
     }
   }
-  if (!to_pre.empty()) {
-    if (absl::Status s = SetPreMigrate(to_pre, gid); !s.ok()) return s;
-  }
-  if (!to_migrate.empty()) {
-    if (absl::Status s = SetMigrate(to_migrate, gid); !s.ok()) return s;
-  }
-  std::vector<int> moving;
-  for (int i = first; i <= last; ++i) {
-    auto s = topology_->GetSlot(i);
-    if (!s.ok()) return s.status();
-    if (s->state != SlotState::kMigrate) continue;
-    if (absl::Status st = MoveSlot(task, i, s->migrate_from, gid, progress);
-        !st.ok()) {
-      return st;
+  if (sources.empty()) return absl::OkStatus();
+  // Steps of other tasks that share our source (as a source) or our target
+  // (as a target) go first.
+  if (absl::Status s = AcquireGroups(sources, gid); !s.ok()) return s;
+  absl::Status status = [&]() -> absl::Status {
+    if (!to_pre.empty()) {
+      if (absl::Status s = SetPreMigrate(to_pre, gid); !s.ok()) return s;
     }
-    moving.push_back(i);
-  }
-  if (moving.empty()) return absl::OkStatus();
-  return SetOnline(moving, gid);
+    if (!to_migrate.empty()) {
+      if (absl::Status s = SetMigrate(to_migrate, gid); !s.ok()) return s;
+    }
+    std::vector<int> moving;
+    std::vector<int> source_of;
+    for (int i = first; i <= last; ++i) {
+      auto s = topology_->GetSlot(i);
+      if (!s.ok()) return s.status();
+      if (s->state != SlotState::kMigrate) continue;
+      moving.push_back(i);
+      source_of.push_back(s->migrate_from);
+      auto p = run->pending.find(i);
+      task->current.push_back({i, 0, p == run->pending.end() ? 0 : p->second});
+    }
+    run->step_done = 0;
+    for (size_t k = 0; k < moving.size(); ++k) {
+      if (absl::Status s = MoveSlot(run, k, source_of[k]); !s.ok()) return s;
+      run->step_done++;
+    }
+    if (moving.empty()) return absl::OkStatus();
+    return SetOnline(moving, gid);
+  }();
+  ReleaseGroups(sources, gid);
+  return status;
 }
 
 absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
-  auto r = topology_->Change(
+  return Change(
       "slot_pre_migrate",
       absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
       [&]() -> absl::Status {
@@ -307,13 +740,11 @@ absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
           nodes.push_back(*s);
         }
         return topology_->WriteSlots(nodes);
-      },
-      options_.change);
-  return r.status();
+      });
 }
 
 absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
-  auto r = topology_->Change(
+  return Change(
       "slot_migrate", absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
       [&]() -> absl::Status {
         std::vector<SlotNode> nodes;
@@ -329,13 +760,11 @@ absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
           nodes.push_back(*s);
         }
         return topology_->WriteSlots(nodes);
-      },
-      options_.change);
-  return r.status();
+      });
 }
 
 absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
-  auto r = topology_->Change(
+  return Change(
       "slot_online", absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
       [&]() -> absl::Status {
         std::vector<SlotNode> nodes;
@@ -353,16 +782,16 @@ absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
           nodes.push_back(*s);
         }
         return topology_->WriteSlots(nodes);
-      },
-      options_.change);
-  return r.status();
+      });
 }
 
-absl::Status Migrator::MoveSlot(MigrationTask* task, int slot, int source,
-                                int gid, const ProgressCallback& progress) {
+absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
+  MigrationTask* task = run->task;
+  const int slot = task->current[index].slot;
+  run->current_slot = slot;
   auto source_addr = MasterOf(source);
   if (!source_addr.ok()) return source_addr.status();
-  auto target_addr = MasterOf(gid);
+  auto target_addr = MasterOf(task->gid);
   if (!target_addr.ok()) return target_addr.status();
   std::string shost, thost;
   int sport = 0, tport = 0;
@@ -383,15 +812,11 @@ absl::Status Migrator::MoveSlot(MigrationTask* task, int slot, int source,
                                           std::to_string(tport),
                                           std::to_string(timeout.count()),
                                           std::to_string(slot),
-                                          std::to_string(options_.batch_keys),
+                                          std::to_string(run->batch_keys),
                                           std::to_string(options_.batch_bytes)};
   const std::vector<std::string> info = {"SLOTSINFO", std::to_string(slot),
                                          "1"};
   while (true) {
-    if (cancelled_.load()) {
-      return absl::CancelledError(
-          absl::StrCat("migration cancelled in slot ", slot));
-    }
     auto r = client->Call(batch);
     if (!r.ok()) return r.status();
     int64_t moved = 0, left = 0;
@@ -400,14 +825,19 @@ absl::Status Migrator::MoveSlot(MigrationTask* task, int slot, int source,
                                               " (source ", *source_addr, ")"));
     }
     task->keys_moved += moved;
-    run_moved_ += moved;
-    Report(*task, slot, left, /*finished=*/false, progress);
+    run->moved += moved;
+    task->current[index].moved += moved;
+    task->current[index].left = left;
+    Report(run, /*finished=*/false);
+    if (absl::Now() - run->last_save >= kSaveEvery) {
+      run->last_save = absl::Now();
+      if (absl::Status s = SaveTask(task); !s.ok()) return s;
+    }
 
-    if (options_.rate_limit > 0 && moved > 0) {
-      absl::Duration due =
-          absl::Seconds(static_cast<double>(run_moved_) /
-                        static_cast<double>(options_.rate_limit));
-      absl::Duration ahead = due - (absl::Now() - run_start_);
+    if (run->rate > 0 && moved > 0) {
+      absl::Duration due = absl::Seconds(static_cast<double>(run->moved) /
+                                         static_cast<double>(run->rate));
+      absl::Duration ahead = due - (absl::Now() - run->start);
       if (ahead > absl::ZeroDuration()) absl::SleepFor(ahead);
     }
     if (left > 0) {
@@ -425,20 +855,30 @@ absl::Status Migrator::MoveSlot(MigrationTask* task, int slot, int source,
   return absl::OkStatus();
 }
 
-void Migrator::Report(const MigrationTask& task, int slot, int64_t left,
-                      bool finished, const ProgressCallback& progress) {
-  if (!progress) return;
+void Migrator::Report(RunState* run, bool finished) {
+  MigrationTask* task = run->task;
+  double secs = absl::ToDoubleSeconds(absl::Now() - run->start);
+  task->keys_per_sec = secs > 0 ? static_cast<double>(run->moved) / secs : 0;
+  int64_t left = finished ? 0 : run->pending_after;
+  if (!finished) {
+    for (const SlotProgress& s : task->current) left += s.left;
+  }
+  task->keys_left = left;
+  if (!finished) {
+    task->slots_done = task->next_slot - task->from + run->step_done;
+  }
+  if (*run->progress == nullptr) return;
   MigrationProgress p;
-  p.task = task.id;
-  p.current_slot = slot;
-  p.slots_total = task.to - task.from + 1;
-  p.slots_done = finished ? p.slots_total : slot - task.from;
-  p.keys_moved = task.keys_moved;
-  p.keys_left = left;
-  double secs = absl::ToDoubleSeconds(absl::Now() - run_start_);
-  p.keys_per_sec = secs > 0 ? static_cast<double>(run_moved_) / secs : 0;
+  p.task = task->id;
+  p.current_slot = finished ? task->to : run->current_slot;
+  p.slots_total = task->slots_total();
+  p.slots_done = task->slots_done;
+  p.keys_moved = task->keys_moved;
+  p.keys_left = task->keys_left;
+  p.keys_per_sec = task->keys_per_sec;
+  p.eta_seconds = task->eta_seconds();
   p.finished = finished;
-  progress(p);
+  (*run->progress)(p);
 }
 
 }  // namespace reborn

@@ -156,8 +156,8 @@ def main():
         assert not writer.errors, writer.errors[:5]
         lines = [ln for ln in out.splitlines() if ln.strip()]
         assert lines and "done" in out, out
-        m = re.findall(r"(\d+) keys moved, (\d+) keys/s", out)
-        moved = int(m[-1][0]) if m else -1
+        m = re.findall(r"(\d+) keys moved", out)
+        moved = int(m[-1]) if m else -1
         print("migrated slots 0..511 in %.2fs: %d keys moved (%.0f keys/s "
               "incl. 2PC), writer did %d INCRs" % (
                   took, moved, moved / took, writer.ops))
