@@ -250,7 +250,10 @@ class CoordinatorSource : public SlotTableSource {
       auto me = coord_->Get(absl::StrCat(root_, "/proxies/", options_.id));
       if (me.ok()) {
         auto j = nlohmann::json::parse(me->data, nullptr, false);
-        fenced = j.is_object() && j.value("state", "") == "offline";
+        // Topology::Change fences a silent proxy with mark_offline; an
+        // operator may set offline.
+        const std::string state = j.is_object() ? j.value("state", "") : "";
+        fenced = state == "offline" || state == "mark_offline";
       }
     }
     auto table = SlotTable::FromTopologyNodes(groups_, slots_, ++version_);

@@ -136,6 +136,20 @@ TEST_F(CoordinatorSourceTest, FencedOrExpiredProxyGoesOfflineAndComesBack) {
   auto proxy = Proxy::Start(popts, *source);
   ASSERT_TRUE(proxy.ok()) << proxy.status();
 
+  // Fenced by a change that found it silent.
+  ASSERT_TRUE(coord_
+                  ->Set("/reborn/p/proxies/proxy-2",
+                        R"({"id":"proxy-2","state":"mark_offline"})",
+                        Coordinator::kAnyVersion)
+                  .ok());
+  EXPECT_TRUE(Eventually([&] { return !(*source)->online(); }));
+  ASSERT_TRUE(coord_
+                  ->Set("/reborn/p/proxies/proxy-2",
+                        R"({"id":"proxy-2","state":"online"})",
+                        Coordinator::kAnyVersion)
+                  .ok());
+  EXPECT_TRUE(Eventually([&] { return (*source)->online(); }));
+
   ASSERT_TRUE(coord_
                   ->Set("/reborn/p/proxies/proxy-2",
                         R"({"id":"proxy-2","state":"offline"})",
