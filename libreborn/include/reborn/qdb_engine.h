@@ -175,9 +175,10 @@ class QdbEngine {
   // A cheap consistent view of every database, written out later.
   absl::StatusOr<std::unique_ptr<RdbSnapshot>> TakeRdbSnapshot();
   // Called on the deleting thread, while that key's lock is held, whenever
-  // the engine itself deletes a key because it expired (active expiry cycle,
-  // or lazily when a command finds it expired). `db` is the logical db.
-  // nullptr clears it. Used to replicate expiries as DEL.
+  // the engine itself deletes a key: it expired (active expiry cycle, or
+  // lazily when a command finds it expired), or a slot migration moved it
+  // to another server. `db` is the logical db. nullptr clears it. Used to
+  // replicate those deletions as DEL.
   void SetExpiryListener(
       std::function<void(int db, std::string_view key)> listener);
   // false: the engine never deletes expired keys by itself (a replica waits

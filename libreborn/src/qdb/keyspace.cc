@@ -326,6 +326,12 @@ void Keyspace::ExpiredOnWrite(Txn& txn, uint8_t db, std::string_view key,
   txn.expired_names_.emplace_back(db, std::string(key));
 }
 
+void Keyspace::MovedAway(Txn& txn, uint8_t db, std::string_view key,
+                         const Metadata& meta) {
+  txn.DeleteKey(db, key, meta);
+  txn.expired_names_.emplace_back(db, std::string(key));
+}
+
 void Keyspace::SetExpiryListener(ExpiryListener listener) {
   std::shared_ptr<const ExpiryListener> l;
   if (listener) l = std::make_shared<const ExpiryListener>(std::move(listener));

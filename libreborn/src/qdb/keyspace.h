@@ -177,8 +177,13 @@ class Keyspace {
   absl::Status RemapAll(const uint8_t (&map)[kNumDbs])
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(layout_mu_);
 
+  // Deletes a key that a slot migration moved to another server, reported
+  // to the expiry listener like an expiry (replicas get a DEL).
+  void MovedAway(Txn& txn, uint8_t db, std::string_view key,
+                 const Metadata& meta);
   // Called after a commit that deleted keys because they expired (lazily or
-  // by the active cycle), with the key's lock held. nullptr clears it.
+  // by the active cycle) or moved to another server (MovedAway), with the
+  // key's lock held. nullptr clears it.
   using ExpiryListener = std::function<void(int db, std::string_view key)>;
   void SetExpiryListener(ExpiryListener listener);
   // Off: expired records stay stored until a command writes over them

@@ -381,7 +381,7 @@ absl::StatusOr<int64_t> Slots::MoveKeys(const MigrateTarget& target, uint8_t db,
       return MigrateError(absl::StrCat("target replied: ", reply->str));
     }
     // Acknowledged: the keys leave the source.
-    for (size_t i : live) txn.DeleteKey(db, keys[i], *(*metas)[i]);
+    for (size_t i : live) ks_.MovedAway(txn, db, keys[i], *(*metas)[i]);
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   guard.Release();
@@ -547,7 +547,9 @@ absl::StatusOr<int64_t> Slots::MoveBigKey(const MigrateTarget& target,
   Txn txn(&ks_);
   auto now = ks_.LookupForWrite(txn, db, key);
   if (!now.ok()) return now.status();
-  if (*now && (*now)->version == meta.version) txn.DeleteKey(db, key, **now);
+  if (*now && (*now)->version == meta.version) {
+    ks_.MovedAway(txn, db, key, **now);
+  }
   if (absl::Status c = txn.Commit(); !c.ok()) return c;
   return 1;
 }
