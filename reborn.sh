@@ -74,7 +74,7 @@ cmd_bench() {
     exec /usr/bin/python3 "$ROOT/bench/macro/qdb_beyond_memory.py" \
       --build-dir "$BUILD_DIR" "$@"
   fi
-  # `./reborn.sh bench migrate [--proxy]`: slot-move throughput and latency.
+  # `./reborn.sh bench migrate [--no-proxy]`: slot-move throughput and latency.
   if [ "${1:-}" = "migrate" ]; then
     shift
     exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" \
