@@ -90,6 +90,16 @@ if ! config slot info 0 >/dev/null 2>&1; then
   config slot range-set 512 1023 2 >/dev/null
 else
   echo "  topology: already initialised"
+  # A topology from an older demo may lack the replicas: register any
+  # missing one.
+  gid=1
+  for port in "${GROUP_PORTS[@]}"; do
+    replica="127.0.0.1:$((port + REPLICA_OFFSET))"
+    if ! config group list | grep -q "$replica"; then
+      config group add-server "$gid" "$replica" slave >/dev/null
+    fi
+    gid=$((gid + 1))
+  done
 fi
 
 start reborn-proxy "$PROXY_PORT" "$BIN/reborn-proxy" \
