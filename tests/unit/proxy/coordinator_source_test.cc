@@ -135,26 +135,22 @@ TEST_F(CoordinatorSourceTest, FencedOrExpiredProxyGoesOfflineAndComesBack) {
   popts.threads = 1;
   auto proxy = Proxy::Start(popts, *source);
   ASSERT_TRUE(proxy.ok()) << proxy.status();
+  auto SetState = [&](const std::string& state) {
+    ASSERT_TRUE(
+        coord_
+            ->Set("/reborn/p/proxies/proxy-2",
+                  absl::StrFormat(R"({"id":"proxy-2","state":"%s"})", state),
+                  Coordinator::kAnyVersion)
+            .ok());
+  };
 
   // Fenced by a change that found it silent.
-  ASSERT_TRUE(coord_
-                  ->Set("/reborn/p/proxies/proxy-2",
-                        R"({"id":"proxy-2","state":"mark_offline"})",
-                        Coordinator::kAnyVersion)
-                  .ok());
+  SetState("mark_offline");
   EXPECT_TRUE(Eventually([&] { return !(*source)->online(); }));
-  ASSERT_TRUE(coord_
-                  ->Set("/reborn/p/proxies/proxy-2",
-                        R"({"id":"proxy-2","state":"online"})",
-                        Coordinator::kAnyVersion)
-                  .ok());
+  SetState("online");
   EXPECT_TRUE(Eventually([&] { return (*source)->online(); }));
 
-  ASSERT_TRUE(coord_
-                  ->Set("/reborn/p/proxies/proxy-2",
-                        R"({"id":"proxy-2","state":"offline"})",
-                        Coordinator::kAnyVersion)
-                  .ok());
+  SetState("offline");
   EXPECT_TRUE(Eventually([&] { return !(*source)->online(); }));
   auto conn = net::SyncClient::Connect("127.0.0.1", (*proxy)->port(),
                                        std::chrono::milliseconds(2000));
@@ -163,11 +159,7 @@ TEST_F(CoordinatorSourceTest, FencedOrExpiredProxyGoesOfflineAndComesBack) {
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->str, "ERR proxy is offline");
 
-  ASSERT_TRUE(coord_
-                  ->Set("/reborn/p/proxies/proxy-2",
-                        R"({"id":"proxy-2","state":"online"})",
-                        Coordinator::kAnyVersion)
-                  .ok());
+  SetState("online");
   EXPECT_TRUE(Eventually([&] { return (*source)->online(); }));
 
   absl::Status expired = coord_->ExpireSessionForTest();
