@@ -298,3 +298,33 @@ def wait_for(predicate, timeout=30, what="condition"):
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
+
+
+def sync_under_load(master_port, replica_port, n):
+    """Loads n keys into the master, starts the replica syncing while a
+    workload writes, then compares both. Returns the keys compared."""
+    load_dataset(master_port, n)
+    work = Workload(master_port).start()
+    time.sleep(min(1.0, SECONDS / 3))
+    client(replica_port).replicaof("127.0.0.1", master_port)
+    work.join()
+    time.sleep(0.5)  # let the short TTLs (<= 300 ms) pass
+    wait_caught_up(master_port, replica_port)
+    return compare(master_port, replica_port)
+
+
+def cut_and_resume(master_port, replica_port):
+    """Kills the replication link from the master's side, writes on, and
+    asserts the replica came back by partial resync (no new full sync) and
+    equals the master."""
+    full, partial = sync_stats(master_port)
+    killed = client(master_port).execute_command(
+        "CLIENT", "KILL", "TYPE", "replica")
+    assert killed == 1, killed
+    Workload(master_port, seconds=1, seed=11).start().join()
+    wait_for(lambda: sync_stats(master_port)[1] > partial,
+             what="partial resync")
+    assert sync_stats(master_port)[0] == full, "a full sync happened"
+    time.sleep(0.5)
+    wait_caught_up(master_port, replica_port)
+    compare(master_port, replica_port)
