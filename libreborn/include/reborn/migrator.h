@@ -184,6 +184,11 @@ class Migrator {
   absl::Status SaveTask(MigrationTask* task);
   absl::Status RunStep(RunState* run, int first, int last);
   absl::Status Resync(const MigrationTask& task);
+  // One 2PC change of `slots` (toward group gid): `update` checks and edits
+  // each slot node.
+  absl::Status ChangeSlots(
+      const std::string& type, const std::vector<int>& slots, int gid,
+      const std::function<absl::Status(SlotNode&)>& update);
   absl::Status SetPreMigrate(const std::vector<int>& slots, int gid);
   absl::Status SetMigrate(const std::vector<int>& slots, int gid);
   absl::Status SetOnline(const std::vector<int>& slots, int gid);

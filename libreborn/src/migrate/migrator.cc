@@ -721,68 +721,59 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last) {
   return status;
 }
 
+absl::Status Migrator::ChangeSlots(
+    const std::string& type, const std::vector<int>& slots, int gid,
+    const std::function<absl::Status(SlotNode&)>& update) {
+  return Change(type, absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
+                [&]() -> absl::Status {
+                  std::vector<SlotNode> nodes;
+                  for (int i : slots) {
+                    auto s = topology_->GetSlot(i);
+                    if (!s.ok()) return s.status();
+                    if (absl::Status u = update(*s); !u.ok()) return u;
+                    nodes.push_back(*s);
+                  }
+                  return topology_->WriteSlots(nodes);
+                });
+}
+
 absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
-  return Change(
-      "slot_pre_migrate",
-      absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
-      [&]() -> absl::Status {
-        std::vector<SlotNode> nodes;
-        for (int i : slots) {
-          auto s = topology_->GetSlot(i);
-          if (!s.ok()) return s.status();
-          if (s->state != SlotState::kOnline || s->group_id == gid) {
-            return absl::AbortedError(absl::StrCat(
-                "slot ", i, " changed while preparing its migration"));
-          }
-          s->state = SlotState::kPreMigrate;
-          s->migrate_from = s->group_id;
-          s->migrate_to = gid;
-          nodes.push_back(*s);
-        }
-        return topology_->WriteSlots(nodes);
-      });
+  return ChangeSlots("slot_pre_migrate", slots, gid, [gid](SlotNode& s) {
+    if (s.state != SlotState::kOnline || s.group_id == gid) {
+      return absl::AbortedError(absl::StrCat(
+          "slot ", s.id, " changed while preparing its migration"));
+    }
+    s.state = SlotState::kPreMigrate;
+    s.migrate_from = s.group_id;
+    s.migrate_to = gid;
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
-  return Change(
-      "slot_migrate", absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
-      [&]() -> absl::Status {
-        std::vector<SlotNode> nodes;
-        for (int i : slots) {
-          auto s = topology_->GetSlot(i);
-          if (!s.ok()) return s.status();
-          if (s->state != SlotState::kPreMigrate || s->migrate_to != gid) {
-            return absl::AbortedError(
-                absl::StrCat("slot ", i, " left pre_migrate unexpectedly"));
-          }
-          s->state = SlotState::kMigrate;
-          s->group_id = gid;
-          nodes.push_back(*s);
-        }
-        return topology_->WriteSlots(nodes);
-      });
+  return ChangeSlots("slot_migrate", slots, gid, [gid](SlotNode& s) {
+    if (s.state != SlotState::kPreMigrate || s.migrate_to != gid) {
+      return absl::AbortedError(
+          absl::StrCat("slot ", s.id, " left pre_migrate unexpectedly"));
+    }
+    s.state = SlotState::kMigrate;
+    s.group_id = gid;
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
-  return Change(
-      "slot_online", absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
-      [&]() -> absl::Status {
-        std::vector<SlotNode> nodes;
-        for (int i : slots) {
-          auto s = topology_->GetSlot(i);
-          if (!s.ok()) return s.status();
-          if (s->state != SlotState::kMigrate || s->migrate_to != gid) {
-            return absl::AbortedError(
-                absl::StrCat("slot ", i, " left migrate unexpectedly"));
-          }
-          s->state = SlotState::kOnline;
-          s->group_id = gid;
-          s->migrate_from = 0;
-          s->migrate_to = 0;
-          nodes.push_back(*s);
-        }
-        return topology_->WriteSlots(nodes);
-      });
+  return ChangeSlots("slot_online", slots, gid, [gid](SlotNode& s) {
+    if (s.state != SlotState::kMigrate || s.migrate_to != gid) {
+      return absl::AbortedError(
+          absl::StrCat("slot ", s.id, " left migrate unexpectedly"));
+    }
+    s.state = SlotState::kOnline;
+    s.group_id = gid;
+    s.migrate_from = 0;
+    s.migrate_to = 0;
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
