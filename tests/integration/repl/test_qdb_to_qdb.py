@@ -1,8 +1,9 @@
 """qdb-server -> two qdb-server replicas (diskless full sync, $EOF:<mark>):
 compare all three; a link cut on a replica (CLIENT KILL TYPE master) resumes
-by partial resync; then replica 1 is promoted (REPLICAOF NO ONE) and replica
-2, pointed at it, continues by +CONTINUE (psync2: replid2) with no full
-sync; writes on the new master reach replica 2."""
+by partial resync; then the master dies, the most up-to-date replica is
+promoted (REPLICAOF NO ONE) and the other, pointed at it, continues by
++CONTINUE (psync2: replid2) with no full sync; writes on the new master reach
+it."""
 
 import time
 import unittest
@@ -47,22 +48,34 @@ class QdbToQdb(unittest.TestCase):
                 ru.wait_caught_up(master.port, r.port)
             ru.compare(master.port, r1.port)
 
-            # Promote r1; r2 follows it and continues.
+            # The master dies; the most up-to-date replica is promoted (as
+            # the HA agent does) and the other follows it by +CONTINUE. With
+            # the master still running, a PING it sends to one replica only
+            # (repl-ping-replica-period) would put that one ahead and force
+            # the full sync Redis does too.
             old_replid = ru.info(master.port)["master_replid"]
-            ru.client(r1.port).replicaof("no", "one")
-            i1 = ru.info(r1.port)
+            master.stop()
+            for r in (r1, r2):
+                ru.wait_for(lambda: ru.info(r.port).get(
+                    "master_link_status") == "down", what="link down")
+            new, other = sorted(
+                (r1, r2), key=lambda r: int(
+                    ru.info(r.port)["master_repl_offset"]), reverse=True)
+            ru.client(new.port).replicaof("no", "one")
+            i1 = ru.info(new.port)
             self.assertEqual(i1["role"], "master")
             self.assertEqual(i1["master_replid2"], old_replid)
-            ru.client(r2.port).replicaof("127.0.0.1", r1.port)
-            ru.wait_for(lambda: ru.info(r2.port).get(
-                "master_link_status") == "up", what="r2 link to r1")
-            self.assertEqual(ru.sync_stats(r1.port), (0, 1))
-            ru.client(r1.port).set("after-promotion", "yes")
-            ru.Workload(r1.port, seconds=1, seed=9).start().join()
+            ru.client(other.port).replicaof("127.0.0.1", new.port)
+            ru.wait_for(lambda: ru.info(other.port).get(
+                "master_link_status") == "up", what="link to the new master")
+            self.assertEqual(ru.sync_stats(new.port), (0, 1))
+            ru.client(new.port).set("after-promotion", "yes")
+            ru.Workload(new.port, seconds=1, seed=9).start().join()
             time.sleep(0.5)
-            ru.wait_caught_up(r1.port, r2.port)
-            self.assertEqual(ru.client(r2.port).get("after-promotion"), b"yes")
-            ru.compare(r1.port, r2.port)
+            ru.wait_caught_up(new.port, other.port)
+            self.assertEqual(ru.client(other.port).get("after-promotion"),
+                             b"yes")
+            ru.compare(new.port, other.port)
         except Exception:
             for p in procs:
                 print(p.output()[-3000:])
