@@ -228,8 +228,13 @@ void ZPop(EngineCore& core, CommandContext& ctx, bool max) {
     if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
     const std::vector<ScoredMember> empty;
     const std::vector<ScoredMember>& ms = *r ? **r : empty;
-    if (has_count && ctx.reply.protocol() > 2) return ReplyPairs(ctx.reply, ms);
-    ReplyMembers(ctx.reply, ms, true);
+    if (has_count) return ReplyMembers(ctx.reply, ms, true);
+    // Without a count the reply is one flat [member, score] in RESP3 too.
+    ctx.reply.ArrayHeader(ms.size() * 2);
+    for (const ScoredMember& m : ms) {
+      ctx.reply.Bulk(m.member);
+      ctx.reply.Double(m.score);
+    }
   });
 }
 

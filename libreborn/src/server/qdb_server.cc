@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <random>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "qdb/engine_commands.h"
@@ -271,11 +272,34 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     repl_->Record(session.db, args, std::string_view(*out).substr(mark));
     if (!watches_.empty()) TouchWatchedKeys(session, spec, args);
     if (!blocking_.empty()) {
-      for (size_t pos : KeyPositions(spec, args)) {
-        blocking_.Signal(session.db, args[pos]);
+      auto keys = KeysToSignal(session, spec, args);
+      if (session.txn && session.txn->executing) {
+        auto& later = session.txn->to_signal;
+        later.insert(later.end(), keys.begin(), keys.end());
+      } else {
+        for (const auto& [db, key] : keys) blocking_.Signal(db, key);
       }
     }
   }
+}
+
+std::vector<std::pair<int, std::string>> QdbServerImpl::KeysToSignal(
+    const Session& session, const CommandSpec& spec,
+    const std::vector<std::string>& args) {
+  std::vector<std::pair<int, std::string>> keys;
+  for (size_t pos : KeyPositions(spec, args)) {
+    keys.emplace_back(session.db, args[pos]);
+  }
+  if (spec.name == "move" && args.size() > 2) {
+    keys.emplace_back(std::atoi(args[2].c_str()), args[1]);
+  } else if (spec.name == "sort") {
+    for (size_t i = 2; i + 1 < args.size(); ++i) {
+      if (absl::AsciiStrToLower(args[i]) == "store") {
+        keys.emplace_back(session.db, args[i + 1]);
+      }
+    }
+  }
+  return keys;
 }
 
 void QdbServerImpl::TouchWatchedKeys(const Session& session,

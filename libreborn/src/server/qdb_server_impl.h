@@ -85,6 +85,11 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
            std::vector<std::string>& args, resp::ReplyWriter& reply);
   void TouchWatchedKeys(const Session& session, const CommandSpec& spec,
                         const std::vector<std::string>& args);
+  // The (db, key) pairs a successful write may have filled for blocked
+  // clients: its key positions, SORT's STORE target, MOVE's target db.
+  static std::vector<std::pair<int, std::string>> KeysToSignal(
+      const Session& session, const CommandSpec& spec,
+      const std::vector<std::string>& args);
 
   absl::Status RegisterCommands();
   void ApplyConfigHooks();

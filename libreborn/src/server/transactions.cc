@@ -6,6 +6,7 @@
 #include "server/transactions.h"
 
 #include <mutex>
+#include <utility>
 
 #include "server/qdb_server_impl.h"
 
@@ -104,13 +105,22 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
     return;
   }
   ctx.reply.ArrayHeader(queued.size());
-  Replication::Scope scope(*repl_, /*transaction=*/true);
-  txn.executing = true;
-  for (auto& args : queued) {
-    const CommandTable::Entry* entry = table_.Find(args[0]);
-    Run(session, *entry, args, ctx.reply);
+  {
+    Replication::Scope scope(*repl_, /*transaction=*/true);
+    txn.executing = true;
+    for (auto& args : queued) {
+      const CommandTable::Entry* entry = table_.Find(args[0]);
+      Run(session, *entry, args, ctx.reply);
+    }
+    txn.executing = false;
   }
-  txn.executing = false;
+  // As in Redis, clients blocked on keys the transaction filled are served
+  // once it is whole (still under exec_mu_: nobody runs in between); their
+  // pops replicate after the transaction.
+  Replication::Scope scope(*repl_, /*transaction=*/false);
+  for (const auto& [db, key] : std::exchange(txn.to_signal, {})) {
+    blocking_.Signal(db, key);
+  }
 }
 
 }  // namespace reborn::server

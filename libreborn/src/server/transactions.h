@@ -26,6 +26,9 @@ struct TransactionState {
   bool aborted = false;    // a command failed to queue: EXEC answers EXECABORT
   bool executing = false;  // inside EXEC: blocking commands do not block
   std::vector<std::vector<std::string>> queued;
+  // Keys the queued writes filled: blocked clients are served after EXEC,
+  // so that they never see the transaction half done.
+  std::vector<std::pair<int, std::string>> to_signal;
   std::vector<Watched> watched;
   std::shared_ptr<std::atomic<bool>> dirty =
       std::make_shared<std::atomic<bool>>(false);

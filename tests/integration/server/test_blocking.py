@@ -50,6 +50,74 @@ class BlockingAgainstRedis(unittest.TestCase):
                      ["BZMPOP", "1", "1", "zz", "MIN"],
                      ["MULTI"], ["BLPOP", "empty", "0"], ["EXEC"])
 
+    def test_resp3_pop_replies(self):
+        # ZPOPMIN/ZPOPMAX without a count stay flat in RESP3; BZPOPMIN is
+        # [key, member, score], served at once and after a wake-up.
+        cmds = [["HELLO", "3"], ["FLUSHALL"], ["ZADD", "z", "1", "a", "2", "b"],
+                ["ZPOPMIN", "z"], ["ZPOPMAX", "z"], ["ZPOPMIN", "z"],
+                ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+                ["ZPOPMIN", "z", "2"], ["ZPOPMAX", "z", "1"],
+                ["ZADD", "z", "1.5", "a"], ["BZPOPMIN", "z", "1"],
+                ["RPUSH", "l", "x"], ["BLPOP", "l", "1"],
+                ["BZMPOP", "0.01", "1", "z", "MIN"]]
+        replies = {}
+        for port in self.both():
+            c, pusher = RawClient(port), RawClient(port)
+            out = [c.call(*cmd) for cmd in cmds[1:]] if c.call(*cmds[0]) else []
+            c.send(encode("BZPOPMAX", "w", "5"))
+            time.sleep(0.1)
+            pusher.call("ZADD", "w", "7", "m")
+            out.append(c.read_reply())
+            replies[port] = out
+            c.close()
+            pusher.close()
+        self.assertEqual(replies[self.redis.port], replies[self.qdb.port])
+
+    def test_waiters_see_a_transaction_whole(self):
+        # A waiter is served after EXEC: it sees the transaction's end state.
+        for port in self.both():
+            w, c = RawClient(port), RawClient(port)
+            c.call("DEL", "k", "sorted", "src")
+            w.send(encode("BLPOP", "k", "0.5"))
+            time.sleep(0.1)
+            for cmd in (["MULTI"], ["RPUSH", "k", "a", "b"], ["LPOP", "k"]):
+                c.call(*cmd)
+            self.assertEqual(c.call("EXEC"),
+                             b"*2\r\n:2\r\n$1\r\na\r\n", port)
+            self.assertEqual(w.read_reply(),
+                             b"*2\r\n$1\r\nk\r\n$1\r\nb\r\n", port)
+            w.send(encode("BLPOP", "k", "0.3"))
+            time.sleep(0.1)
+            for cmd in (["MULTI"], ["RPUSH", "k", "a"], ["DEL", "k"]):
+                c.call(*cmd)
+            self.assertEqual(c.call("EXEC"), b"*2\r\n:1\r\n:1\r\n", port)
+            self.assertEqual(w.read_reply(), b"*-1\r\n", port)
+            # SORT ... STORE fills its destination for a waiter.
+            w.send(encode("BLPOP", "sorted", "5"))
+            time.sleep(0.1)
+            c.call("RPUSH", "src", "2", "1")
+            self.assertEqual(c.call("SORT", "src", "STORE", "sorted"),
+                             b":2\r\n")
+            self.assertEqual(w.read_reply(),
+                             b"*2\r\n$6\r\nsorted\r\n$1\r\n1\r\n", port)
+            w.close()
+            c.close()
+
+    def test_move_wakes_a_waiter_in_the_target_db(self):
+        for port in self.both():
+            w, c = RawClient(port), RawClient(port)
+            c.call("DEL", "mv")
+            w.send(encode("BLPOP", "mv", "5"))
+            time.sleep(0.1)
+            c.call("SELECT", "1")
+            c.call("DEL", "mv")
+            c.call("RPUSH", "mv", "x")
+            self.assertEqual(c.call("MOVE", "mv", "0"), b":1\r\n", port)
+            self.assertEqual(w.read_reply(),
+                             b"*2\r\n$2\r\nmv\r\n$1\r\nx\r\n", port)
+            w.close()
+            c.close()
+
     def test_wakeup_order_is_fifo_across_threads(self):
         for port in self.both():
             waiters = [RawClient(port) for _ in range(4)]
