@@ -1,5 +1,6 @@
 // RESP handlers of the hash commands: argument parsing and replies as
 // redis-server 7.0 does them, over qdb::Hashes.
+#include <cmath>
 #include <random>
 
 #include "qdb/cmd_util.h"
@@ -158,6 +159,8 @@ void RegisterHashCommands(EngineCore& core, CommandTable& table,
     if (!ParseLongDouble(ctx.args[3], &delta)) {
       return ctx.reply.Error("ERR value is not a valid float");
     }
+    if (std::isinf(delta))
+      return ctx.reply.Error("ERR value is NaN or Infinity");
     WithDb(*c, ctx, [&](uint8_t db) {
       auto r = c->hashes().IncrByFloat(db, ctx.args[1], ctx.args[2], delta);
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "qdb/cmd_util.h"
+#include "qdb/scan_args.h"
 #include "qdb/sets.h"  // SetCombine
 #include "qdb/zsets.h"
 #include "util/glob.h"
@@ -509,14 +510,15 @@ void RegisterZSetCommands(EngineCore& core, CommandTable& table,
     int64_t count = 0;
     bool with_scores = false;
     if (n >= 3) {
-      if (!ArgInt64(ctx, 2, &count)) return;
+      if (!ParseCountArg(ctx, 2, &count)) return;
       if (n == 4 && EqualsIgnoreCase(ctx.args[3], "withscores")) {
         with_scores = true;
       } else if (n >= 4) {
         return ctx.reply.Error(kSyntaxText);
       }
-      if (count < -std::numeric_limits<int64_t>::max() / 2 ||
-          count > std::numeric_limits<int64_t>::max() / 2) {
+      // Redis checks that the count can be doubled for WITHSCORES.
+      if (with_scores && (count < -std::numeric_limits<int64_t>::max() / 2 ||
+                          count > std::numeric_limits<int64_t>::max() / 2)) {
         return ctx.reply.Error("ERR value is out of range");
       }
     }

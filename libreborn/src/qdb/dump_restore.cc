@@ -13,7 +13,7 @@ namespace reborn::qdb {
 namespace {
 
 // Redis 7.0 defaults of the *-max-* encoding thresholds.
-constexpr uint64_t kHashMaxListpackEntries = 128;
+constexpr uint64_t kHashMaxListpackEntries = 512;
 constexpr size_t kHashMaxListpackValue = 64;
 constexpr uint64_t kSetMaxIntsetEntries = 512;
 constexpr uint64_t kZsetMaxListpackEntries = 128;
