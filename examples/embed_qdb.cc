@@ -4,6 +4,7 @@
 //   embed_qdb [dir] [rocksdb|leveldb|memory]
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "reborn/qdb_engine.h"
 
@@ -37,6 +38,29 @@ int main(int argc, char** argv) {
   std::printf("greeting=%s visits=%lld ttl_ms=%lld\n",
               value->value_or("(nil)").c_str(), static_cast<long long>(*visits),
               static_cast<long long>(*ttl));
+
+  // A hash and a sorted set through the typed API.
+  absl::StatusOr<int64_t> fields =
+      db.HSet("profile:1", {{"name", "ada"}, {"lang", "c++"}});
+  absl::StatusOr<int64_t> added =
+      db.ZAdd("leaderboard", {{120, "ada"}, {95, "grace"}, {130, "linus"}});
+  absl::StatusOr<std::optional<std::string>> name =
+      db.HGet("profile:1", "name");
+  absl::StatusOr<std::vector<reborn::QdbEngine::ScoredMember>> top =
+      db.ZRange("leaderboard", -2, -1);  // the two highest scores
+  for (const absl::Status& s :
+       {fields.status(), added.status(), name.status(), top.status()}) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "hash/zset: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  }
+  std::printf("profile name=%s; leaderboard top:",
+              name->value_or("(nil)").c_str());
+  for (const reborn::QdbEngine::ScoredMember& m : *top) {
+    std::printf(" %s=%g", m.member.c_str(), m.score);
+  }
+  std::printf("\n");
 
   // Any engine command through Execute(), with Redis' replies.
   reborn::QdbEngine::Context ctx;

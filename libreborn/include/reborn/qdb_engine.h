@@ -154,6 +154,82 @@ class QdbEngine {
   absl::Status FlushDb(int db = 0);
   absl::Status FlushAll();
 
+  // Typed API of the other types, with the same conventions and the RESP
+  // commands' semantics. An empty list of fields, members or values is the
+  // command's arity error, as it would be over RESP.
+  //
+  // Hashes: HSET (fields added; a repeated field: the last wins), HGET,
+  // HDEL (fields removed), HGETALL (in no particular order), HLEN.
+  using FieldValue = std::pair<std::string, std::string>;
+  absl::StatusOr<int64_t> HSet(std::string_view key,
+                               const std::vector<FieldValue>& fields,
+                               int db = 0);
+  absl::StatusOr<std::optional<std::string>> HGet(std::string_view key,
+                                                  std::string_view field,
+                                                  int db = 0);
+  absl::StatusOr<int64_t> HDel(std::string_view key,
+                               const std::vector<std::string>& fields,
+                               int db = 0);
+  absl::StatusOr<std::vector<FieldValue>> HGetAll(std::string_view key,
+                                                  int db = 0);
+  absl::StatusOr<int64_t> HLen(std::string_view key, int db = 0);
+
+  // Sets: SADD (members added), SREM (members removed), SISMEMBER,
+  // SMEMBERS (in no particular order), SCARD.
+  absl::StatusOr<int64_t> SAdd(std::string_view key,
+                               const std::vector<std::string>& members,
+                               int db = 0);
+  absl::StatusOr<int64_t> SRem(std::string_view key,
+                               const std::vector<std::string>& members,
+                               int db = 0);
+  absl::StatusOr<bool> SIsMember(std::string_view key, std::string_view member,
+                                 int db = 0);
+  absl::StatusOr<std::vector<std::string>> SMembers(std::string_view key,
+                                                    int db = 0);
+  absl::StatusOr<int64_t> SCard(std::string_view key, int db = 0);
+
+  // Lists: LPUSH/RPUSH (the new length; LPUSH k a b leaves b first), LPOP /
+  // RPOP (nullopt when the key is absent), LRANGE (inclusive, negative
+  // indexes count from the end), LLEN.
+  absl::StatusOr<int64_t> LPush(std::string_view key,
+                                const std::vector<std::string>& values,
+                                int db = 0);
+  absl::StatusOr<int64_t> RPush(std::string_view key,
+                                const std::vector<std::string>& values,
+                                int db = 0);
+  absl::StatusOr<std::optional<std::string>> LPop(std::string_view key,
+                                                  int db = 0);
+  absl::StatusOr<std::optional<std::string>> RPop(std::string_view key,
+                                                  int db = 0);
+  absl::StatusOr<std::vector<std::string>> LRange(std::string_view key,
+                                                  int64_t start, int64_t stop,
+                                                  int db = 0);
+  absl::StatusOr<int64_t> LLen(std::string_view key, int db = 0);
+
+  // Sorted sets: ZADD (members added; an existing member gets the new
+  // score; a NaN score is "ERR value is not a valid float"), ZSCORE, ZREM
+  // (members removed), ZRANGE by rank (inclusive, negative ranks count from
+  // the end; ascending score, then member), ZCARD. Score first, as ZADD
+  // takes them: ZAdd("z", {{1, "a"}, {2.5, "b"}}).
+  struct ScoredMember {
+    double score = 0;
+    std::string member;
+    bool operator==(const ScoredMember&) const = default;
+  };
+  absl::StatusOr<int64_t> ZAdd(std::string_view key,
+                               const std::vector<ScoredMember>& members,
+                               int db = 0);
+  absl::StatusOr<std::optional<double>> ZScore(std::string_view key,
+                                               std::string_view member,
+                                               int db = 0);
+  absl::StatusOr<int64_t> ZRem(std::string_view key,
+                               const std::vector<std::string>& members,
+                               int db = 0);
+  absl::StatusOr<std::vector<ScoredMember>> ZRange(std::string_view key,
+                                                   int64_t start, int64_t stop,
+                                                   int db = 0);
+  absl::StatusOr<int64_t> ZCard(std::string_view key, int db = 0);
+
   // Makes everything written so far durable (memtables to disk).
   absl::Status Flush();
   // Resizes the block cache at runtime (rocksdb; Unimplemented elsewhere).

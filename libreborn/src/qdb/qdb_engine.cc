@@ -1,9 +1,11 @@
 #include "reborn/qdb_engine.h"
 
+#include <cmath>
 #include <future>
 #include <memory>
 
 #include "absl/strings/ascii.h"
+#include "command/command_table.h"
 #include "command/deferred_reply.h"
 #include "qdb/cmd_util.h"
 #include "qdb/engine_commands.h"
@@ -20,6 +22,44 @@ absl::Status CheckDb(int db) {
     return absl::InvalidArgumentError("ERR DB index is out of range");
   }
   return absl::OkStatus();
+}
+
+// Runs fn(physical db) holding the database layout shared, as the RESP
+// handlers do (qdb::WithDb); the type classes take the key locks they need.
+template <typename Fn>
+auto InDb(qdb::EngineCore& core, int db, Fn fn) -> decltype(fn(uint8_t{})) {
+  if (absl::Status s = CheckDb(db); !s.ok()) return s;
+  qdb::Keyspace& ks = core.keyspace();
+  absl::ReaderMutexLock lock(&ks.layout_mu());
+  return fn(ks.Physical(db));
+}
+
+// The arity error of `command` when it got no fields, members or values.
+absl::Status NoArgsError(std::string_view command) {
+  return qdb::RedisError(WrongArityError(command));
+}
+
+// LPUSH/RPUSH and LPOP/RPOP of the typed API.
+absl::StatusOr<int64_t> Push(qdb::EngineCore& core, std::string_view command,
+                             qdb::Lists::End end, std::string_view key,
+                             const std::vector<std::string>& values, int db) {
+  if (values.empty()) return NoArgsError(command);
+  return InDb(core, db, [&](uint8_t pdb) {
+    return core.lists().Push(pdb, key, end, values, /*only_if_exists=*/false);
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> Pop(qdb::EngineCore& core,
+                                               qdb::Lists::End end,
+                                               std::string_view key, int db) {
+  return InDb(core, db,
+              [&](uint8_t pdb) -> absl::StatusOr<std::optional<std::string>> {
+                absl::StatusOr<std::optional<std::vector<std::string>>> r =
+                    core.lists().Pop(pdb, key, end, 1);
+                if (!r.ok()) return r.status();
+                if (!*r || (*r)->empty()) return std::nullopt;
+                return std::move((*r)->front());
+              });
 }
 
 }  // namespace
@@ -187,6 +227,184 @@ absl::Status QdbEngine::FlushAll() {
   qdb::Keyspace& ks = core_->keyspace();
   absl::MutexLock lock(&ks.layout_mu());
   return ks.FlushAll();
+}
+
+absl::StatusOr<int64_t> QdbEngine::HSet(std::string_view key,
+                                        const std::vector<FieldValue>& fields,
+                                        int db) {
+  if (fields.empty()) return NoArgsError("hset");
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->hashes().Set(pdb, key, fields, /*nx=*/false);
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> QdbEngine::HGet(
+    std::string_view key, std::string_view field, int db) {
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->hashes().Get(pdb, key, field);
+  });
+}
+
+absl::StatusOr<int64_t> QdbEngine::HDel(std::string_view key,
+                                        const std::vector<std::string>& fields,
+                                        int db) {
+  if (fields.empty()) return NoArgsError("hdel");
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->hashes().Del(pdb, key, fields);
+  });
+}
+
+absl::StatusOr<std::vector<QdbEngine::FieldValue>> QdbEngine::HGetAll(
+    std::string_view key, int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->hashes().GetAll(pdb, key); });
+}
+
+absl::StatusOr<int64_t> QdbEngine::HLen(std::string_view key, int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->hashes().Len(pdb, key); });
+}
+
+absl::StatusOr<int64_t> QdbEngine::SAdd(std::string_view key,
+                                        const std::vector<std::string>& members,
+                                        int db) {
+  if (members.empty()) return NoArgsError("sadd");
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->sets().Add(pdb, key, members);
+  });
+}
+
+absl::StatusOr<int64_t> QdbEngine::SRem(std::string_view key,
+                                        const std::vector<std::string>& members,
+                                        int db) {
+  if (members.empty()) return NoArgsError("srem");
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->sets().Rem(pdb, key, members);
+  });
+}
+
+absl::StatusOr<bool> QdbEngine::SIsMember(std::string_view key,
+                                          std::string_view member, int db) {
+  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<bool> {
+    absl::StatusOr<std::vector<bool>> r =
+        core_->sets().IsMember(pdb, key, {std::string(member)});
+    if (!r.ok()) return r.status();
+    return (*r)[0];
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> QdbEngine::SMembers(
+    std::string_view key, int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->sets().Members(pdb, key); });
+}
+
+absl::StatusOr<int64_t> QdbEngine::SCard(std::string_view key, int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->sets().Card(pdb, key); });
+}
+
+absl::StatusOr<int64_t> QdbEngine::LPush(std::string_view key,
+                                         const std::vector<std::string>& values,
+                                         int db) {
+  return Push(*core_, "lpush", qdb::Lists::End::kLeft, key, values, db);
+}
+
+absl::StatusOr<int64_t> QdbEngine::RPush(std::string_view key,
+                                         const std::vector<std::string>& values,
+                                         int db) {
+  return Push(*core_, "rpush", qdb::Lists::End::kRight, key, values, db);
+}
+
+absl::StatusOr<std::optional<std::string>> QdbEngine::LPop(std::string_view key,
+                                                           int db) {
+  return Pop(*core_, qdb::Lists::End::kLeft, key, db);
+}
+
+absl::StatusOr<std::optional<std::string>> QdbEngine::RPop(std::string_view key,
+                                                           int db) {
+  return Pop(*core_, qdb::Lists::End::kRight, key, db);
+}
+
+absl::StatusOr<std::vector<std::string>> QdbEngine::LRange(std::string_view key,
+                                                           int64_t start,
+                                                           int64_t stop,
+                                                           int db) {
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->lists().Range(pdb, key, start, stop);
+  });
+}
+
+absl::StatusOr<int64_t> QdbEngine::LLen(std::string_view key, int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->lists().Len(pdb, key); });
+}
+
+absl::StatusOr<int64_t> QdbEngine::ZAdd(
+    std::string_view key, const std::vector<ScoredMember>& members, int db) {
+  if (members.empty()) return NoArgsError("zadd");
+  std::vector<qdb::ScoredMember> scored;
+  scored.reserve(members.size());
+  for (const ScoredMember& m : members) {
+    // ZADD's argument parser refuses NaN before anything is written.
+    if (std::isnan(m.score)) {
+      return qdb::RedisError("ERR value is not a valid float");
+    }
+    scored.push_back({m.member, m.score});
+  }
+  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<int64_t> {
+    absl::StatusOr<qdb::ZAddResult> r =
+        core_->zsets().Add(pdb, key, qdb::ZAddOptions{}, scored);
+    if (!r.ok()) return r.status();
+    return r->changed;
+  });
+}
+
+absl::StatusOr<std::optional<double>> QdbEngine::ZScore(std::string_view key,
+                                                        std::string_view member,
+                                                        int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) -> absl::StatusOr<std::optional<double>> {
+                absl::StatusOr<std::vector<std::optional<double>>> r =
+                    core_->zsets().Scores(pdb, key, {std::string(member)});
+                if (!r.ok()) return r.status();
+                return (*r)[0];
+              });
+}
+
+absl::StatusOr<int64_t> QdbEngine::ZRem(std::string_view key,
+                                        const std::vector<std::string>& members,
+                                        int db) {
+  if (members.empty()) return NoArgsError("zrem");
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->zsets().Rem(pdb, key, members);
+  });
+}
+
+absl::StatusOr<std::vector<QdbEngine::ScoredMember>> QdbEngine::ZRange(
+    std::string_view key, int64_t start, int64_t stop, int db) {
+  qdb::ZRangeSpec spec;  // by rank, ascending
+  spec.start = start;
+  spec.stop = stop;
+  return InDb(
+      *core_, db,
+      [&](uint8_t pdb) -> absl::StatusOr<std::vector<ScoredMember>> {
+        absl::StatusOr<std::optional<std::vector<qdb::ScoredMember>>> r =
+            core_->zsets().Range(pdb, key, spec);
+        if (!r.ok()) return r.status();
+        std::vector<ScoredMember> out;
+        if (!*r) return out;
+        out.reserve((*r)->size());
+        for (qdb::ScoredMember& m : **r) {
+          out.push_back({m.score, std::move(m.member)});
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<int64_t> QdbEngine::ZCard(std::string_view key, int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->zsets().Card(pdb, key); });
 }
 
 absl::Status QdbEngine::Flush() { return core_->keyspace().store().Flush(); }
