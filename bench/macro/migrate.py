@@ -12,10 +12,8 @@
 Each number is the median of --repeat runs (the machine is noisy)."""
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +25,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration",
                                 "coord"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration",
                                 "proxy"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration",
+                                "migrate"))
 import harness  # noqa: E402
 import redis  # noqa: E402
 
@@ -164,40 +164,12 @@ def big_hash(fields):
 
 
 def proxy_latency(keys):
-    from coord_servers import start_zookeeper
-    from proxy_harness import start_proxy
-    config_bin = harness.binary("reborn-config")
-
-    def config(uri, *args):
-        argv = [config_bin, "--coordinator", uri, "--product", "bench",
-                "--timeout-ms", "5000", "--ack-timeout-ms", "5000"]
-        p = subprocess.run(argv + list(args), capture_output=True, text=True,
-                           timeout=600)
-        if p.returncode != 0:
-            raise RuntimeError("%s: %s" % (args, p.stderr))
-        return p.stdout
-
-    procs = []
+    from cluster import Cluster
+    cluster = Cluster("bench")
     try:
-        zk, zk_addr = start_zookeeper()
-        procs.append(zk)
-        uri = "zk://%s/reborn-bench" % zk_addr
-        g1, g2 = harness.start_qdb(), harness.start_qdb()
-        procs += [g1, g2]
-        config(uri, "slot", "init", "--force")
-        for gid, g in ((1, g1), (2, g2)):
-            config(uri, "group", "add", str(gid))
-            config(uri, "group", "add-server", str(gid),
-                   "127.0.0.1:%d" % g.port, "master")
-        config(uri, "slot", "range-set", "0", "1023", "1")
-        proxy = start_proxy(None, None, "--coordinator", uri,
-                            "--product", "bench")
-        procs.append(proxy)
-        for _ in range(100):
-            out = json.loads(config(uri, "proxy", "list", "--json"))
-            if any(p["state"] == "online" for p in out):
-                break
-            time.sleep(0.2)
+        config = cluster.config
+        g2 = cluster.groups[2]
+        proxy = cluster.start_proxy()
         load_strings(redis.Redis(port=proxy.port),
                      ["pk%d" % i for i in range(keys)])
         probe = Prober(proxy.port)
@@ -205,7 +177,7 @@ def proxy_latency(keys):
         time.sleep(2.0)
         m0 = probe.mark()
         t0 = time.time()
-        config(uri, "slot", "migrate", "0", "511", "2", "--wait")
+        config("slot", "migrate", "0", "511", "2", "--wait")
         dt = time.time() - t0
         m1 = probe.mark()
         probe.stop.set()
@@ -215,8 +187,7 @@ def proxy_latency(keys):
                 pct(probe.lat[:m0], .99), pct(probe.lat[m0:m1], .5),
                 pct(probe.lat[m0:m1], .99), probe.errors)
     finally:
-        for p in reversed(procs):
-            p.cleanup()
+        cluster.cleanup()
 
 
 def median_rows(fn, repeat, *args):

@@ -78,8 +78,33 @@ absl::StatusOr<json> ConfigService::Changed(
 }
 
 absl::StatusOr<json> ConfigService::SlotInit(bool force) {
-  if (absl::Status s = topology_.InitSlots(force); !s.ok()) return s;
-  return json{{"ok", true}, {"slots", kSlotCount}, {"forced", force}};
+  json out = {{"ok", true}, {"slots", kSlotCount}, {"forced", force}};
+  auto existing = topology_.Slots();
+  if (!existing.ok()) return existing.status();
+  if (existing->empty() || !force) {  // first init, or refused as initialised
+    if (absl::Status s = topology_.InitSlots(force); !s.ok()) return s;
+    return out;
+  }
+  // Resetting live slots is a topology change like any other: under the
+  // lock, never across a migration, acked by every proxy.
+  auto report = topology_.Change(
+      "slot_init", "force",
+      [&]() -> absl::Status {
+        auto slots = topology_.Slots();
+        if (!slots.ok()) return slots.status();
+        for (const auto& slot : *slots) {
+          if (slot.state == SlotState::kPreMigrate ||
+              slot.state == SlotState::kMigrate) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("slot ", slot.id,
+                             " is migrating; let the migration finish "
+                             "(or cancel it) before resetting the slots"));
+          }
+        }
+        return topology_.InitSlots(true);
+      },
+      options_.change);
+  return Changed(report, std::move(out));
 }
 
 absl::StatusOr<json> ConfigService::SlotRangeSet(int from, int to, int gid) {
@@ -89,10 +114,11 @@ absl::StatusOr<json> ConfigService::SlotRangeSet(int from, int to, int gid) {
     return absl::InvalidArgumentError(
         absl::StrCat("empty slot range ", from, "..", to));
   }
-  if (auto g = topology_.GetGroup(gid); !g.ok()) return g.status();
   auto report = topology_.Change(
       "slot_range_set", absl::StrCat(from, "-", to, ":", gid),
       [&]() -> absl::Status {
+        // Checked under the lock: the group may be removed meanwhile.
+        if (auto g = topology_.GetGroup(gid); !g.ok()) return g.status();
         std::vector<reborn::SlotNode> slots;
         for (int i = from; i <= to; ++i) {
           auto s = topology_.GetSlot(i);
@@ -134,25 +160,32 @@ absl::StatusOr<json> ConfigService::GroupAdd(int gid) {
 }
 
 absl::StatusOr<json> ConfigService::GroupRemove(int gid) {
-  auto g = topology_.GetGroup(gid);
-  if (!g.ok()) return g.status();
-  auto slots = topology_.Slots();
-  if (!slots.ok()) return slots.status();
-  int owned = 0;
-  for (const auto& s : *slots) {
-    if (s.group_id == gid ||
-        (s.state != SlotState::kOnline && s.state != SlotState::kOffline &&
-         (s.migrate_from == gid || s.migrate_to == gid))) {
-      owned++;
-    }
-  }
-  if (owned > 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "group ", gid, " still owns ", owned, " slot(s); move them first"));
-  }
   auto report = topology_.Change(
       "group_remove", absl::StrCat(gid),
-      [&] { return topology_.DeleteGroup(gid, g->version); }, options_.change);
+      [&]() -> absl::Status {
+        // Under the lock, so no slot can be given to the group between the
+        // check and the delete.
+        auto g = topology_.GetGroup(gid);
+        if (!g.ok()) return g.status();
+        auto slots = topology_.Slots();
+        if (!slots.ok()) return slots.status();
+        int owned = 0;
+        for (const auto& s : *slots) {
+          if (s.group_id == gid ||
+              (s.state != SlotState::kOnline &&
+               s.state != SlotState::kOffline &&
+               (s.migrate_from == gid || s.migrate_to == gid))) {
+            owned++;
+          }
+        }
+        if (owned > 0) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("group ", gid, " still owns ", owned,
+                           " slot(s); move them first"));
+        }
+        return topology_.DeleteGroup(gid, g->version);
+      },
+      options_.change);
   return Changed(report, {{"ok", true}, {"id", gid}});
 }
 
@@ -283,8 +316,8 @@ absl::StatusOr<json> ConfigService::ServerPromote(int gid,
         if (absl::Status s = SplitAddr(addr, &host, &port); !s.ok()) return s;
         auto timeout = std::chrono::milliseconds(
             absl::ToInt64Milliseconds(options_.server_timeout));
-        // Tell the stores first (best effort: a store that does not answer
-        // is reported; the topology is the source of truth).
+        // Telling the stores is best effort: a store that does not answer
+        // is reported; the topology is the source of truth.
         auto send = [&](const std::string& target,
                         const std::vector<std::string>& cmd) {
           std::string h;
@@ -300,19 +333,21 @@ absl::StatusOr<json> ConfigService::ServerPromote(int gid,
             warnings.push_back(absl::StrCat(target, ": ", r->str));
           }
         };
-        send(addr, {"REPLICAOF", "NO", "ONE"});
         for (ServerInfo& s : g->servers) {
-          if (s.addr == addr) {
-            s.role = ServerRole::kMaster;
-          } else {
-            s.role = ServerRole::kSlave;
+          s.role = s.addr == addr ? ServerRole::kMaster : ServerRole::kSlave;
+        }
+        // One atomic write of the whole group (compare-and-set), and only
+        // then the stores: a lost race must not have re-pointed them.
+        auto r = coord_->Multi({CoordOp::Set(topology_.GroupPath(gid),
+                                             EncodeGroup(*g), g->version)});
+        if (!r.ok()) return r.status();
+        send(addr, {"REPLICAOF", "NO", "ONE"});
+        for (const ServerInfo& s : g->servers) {
+          if (s.addr != addr) {
             send(s.addr, {"REPLICAOF", host, std::to_string(port)});
           }
         }
-        // One atomic write of the whole group.
-        auto r = coord_->Multi({CoordOp::Set(topology_.GroupPath(gid),
-                                             EncodeGroup(*g), g->version)});
-        return r.status();
+        return absl::OkStatus();
       },
       options_.change);
   return Changed(report, {{"ok", true},

@@ -30,6 +30,8 @@ struct ClientEntry {
   std::atomic<size_t> output_buffer{0};
   // A replica fed by this server (CLIENT LIST flags=S, CLIENT KILL TYPE).
   std::atomic<bool> replica{false};
+  // Parked in a blocking command: waiting, not idle (no idle timeout).
+  std::atomic<bool> blocked{false};
 
   // Closes the connection from any thread (posted to its own thread).
   std::function<void()> kill;

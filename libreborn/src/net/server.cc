@@ -164,6 +164,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     size_t pos = 0;
     uint64_t executed = 0;
     while (pos < query_.size() && !session_.close_after_reply && !pending_) {
+      if (parser_limits.unauthenticated != !session_.authenticated) {
+        parser_limits.unauthenticated = !session_.authenticated;  // AUTH ran
+        parser_.set_limits(parser_limits);
+      }
       size_t consumed = 0;
       auto result = parser_.Parse(std::string_view(query_).substr(pos),
                                   &consumed, &args_);
@@ -196,6 +200,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     pending_ = std::move(session_.deferred);
     session_.deferred.reset();
     server_->stats_.blocked_clients.fetch_add(1, std::memory_order_relaxed);
+    entry_->blocked.store(true, std::memory_order_relaxed);
     std::weak_ptr<Connection> weak = shared_from_this();
     auto executor = socket_.get_executor();
     if (pending_->timeout_ms() > 0) {
@@ -251,6 +256,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_ || !pending_) return;
     pending_.reset();
     server_->stats_.blocked_clients.fetch_sub(1, std::memory_order_relaxed);
+    entry_->blocked.store(false, std::memory_order_relaxed);
     if (block_timer_) block_timer_->cancel();
     out_.append(reply);
     ProcessInput();
@@ -416,6 +422,8 @@ void Server::Impl::Sweep() {
     if (timeout_s > 0) {
       int64_t now = NowMs();
       for (const auto& entry : registry_.Snapshot()) {
+        // As in Redis, replicas and blocked clients never time out.
+        if (entry->replica.load() || entry->blocked.load()) continue;
         if (now - entry->last_active_ms.load() > timeout_s * 1000) {
           entry->kill();
         }

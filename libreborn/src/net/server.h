@@ -26,7 +26,7 @@ struct ServerLimits {
   std::atomic<size_t> output_hard_limit{0};
   std::atomic<int64_t> idle_timeout_s{0};  // 0 = never
   std::atomic<int64_t> max_bulk_len{512LL * 1024 * 1024};
-  std::atomic<int64_t> max_multibulk_len{1024LL * 1024 * 1024};
+  std::atomic<int64_t> max_multibulk_len{2147483647};  // Redis: INT_MAX
 };
 
 struct ServerOptions {

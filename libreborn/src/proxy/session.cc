@@ -25,6 +25,17 @@ int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
+// The proxy serves database 0 only (SELECT 0): COPY ... DB n must not reach
+// a backend's other databases, where the proxy could never see the copy.
+bool CopiesToOtherDb(const std::vector<std::string>& args) {
+  for (size_t i = 3; i + 1 < args.size(); ++i) {
+    if (ToLower(args[i]) == "db" && args[i + 1] != "0") {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsError(std::string_view reply) {
   return !reply.empty() && reply[0] == '-';
 }
@@ -84,6 +95,11 @@ void Session::OnRead(const asio::error_code& ec, size_t n) {
   entry_->last_active_ms.store(NowNs() / 1000000, std::memory_order_relaxed);
   size_t pos = 0;
   while (pos < query_.size() && !close_after_reply_) {
+    if (parser_.limits().unauthenticated != !authed_) {  // AUTH ran
+      resp::ParserLimits limits = parser_.limits();
+      limits.unauthenticated = !authed_;
+      parser_.set_limits(limits);
+    }
     size_t consumed = 0;
     auto result =
         parser_.Parse(std::string_view(query_).substr(pos), &consumed, &args_);
@@ -210,6 +226,10 @@ void Session::Dispatch(std::vector<std::string>& args) {
     close_after_reply_ = true;
     return;
   }
+  if (cmd == "reset" && args.size() == 1) {  // any state, even unauthenticated
+    Reset();
+    return;
+  }
   if (!authed_ && cmd != "auth" && cmd != "hello" && cmd != "quit") {
     ReplyError("NOAUTH Authentication required.");
     return;
@@ -247,6 +267,10 @@ void Session::Dispatch(std::vector<std::string>& args) {
                             "' is not supported by reborn-proxy"));
     return;
   }
+  if (cmd == "copy" && CopiesToOtherDb(args)) {
+    ReplyError("ERR COPY to another database is not supported by reborn-proxy");
+    return;
+  }
   Forward(*spec, args);
 }
 
@@ -274,90 +298,121 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
 
 void Session::SendSlot(int slot, std::vector<std::string> args, bool readonly,
                        Callback cb) {
-  const auto& table = worker_->table();
-  if (table == nullptr) {
-    cb(ErrorReply("CLUSTERDOWN the proxy has no topology yet"));
+  absl::StatusOr<Route> route = CurrentRoute(slot, readonly);
+  if (route.ok() && route->state != SlotState::kPreMigrate &&
+      route->migrate_from_addr.empty()) {  // the common case, kept direct
+    worker_->Pooled(route->addr, id_)
+        .Send(net::EncodeCommand(args), std::move(cb));
     return;
   }
-  absl::StatusOr<Route> route = Router::RouteSlot(
+  std::vector<std::string> keys = Router::Keys(args);
+  WithRoute(slot, readonly, std::move(keys),
+            [self = shared_from_this(), encoded = net::EncodeCommand(args),
+             cb = std::move(cb)](absl::StatusOr<Route> ready) mutable {
+              if (!ready.ok()) {
+                cb(ErrorReply(Msg(ready.status())));
+                return;
+              }
+              self->worker_->Pooled(ready->addr, self->id_)
+                  .Send(encoded, std::move(cb));
+            });
+}
+
+absl::StatusOr<Route> Session::CurrentRoute(int slot, bool readonly) const {
+  const auto& table = worker_->table();
+  if (table == nullptr) {
+    return absl::UnavailableError("CLUSTERDOWN the proxy has no topology yet");
+  }
+  return Router::RouteSlot(
       *table, slot, readonly && proxy_->options().read_from_replicas, id_);
+}
+
+void Session::WithRoute(int slot, bool readonly, std::vector<std::string> keys,
+                        RouteCallback then) {
+  absl::StatusOr<Route> route = CurrentRoute(slot, readonly);
   if (!route.ok()) {
-    cb(ErrorReply(Msg(route.status())));
+    then(std::move(route));
     return;
   }
   if (route->state == SlotState::kPreMigrate) {
     // Hold until the topology change completes, then route again.
     proxy_->counters().held_requests.fetch_add(1, std::memory_order_relaxed);
-    worker_->Hold([self = shared_from_this(), slot, args = std::move(args),
-                   readonly, cb = std::move(cb)](bool expired) mutable {
+    worker_->Hold([self = shared_from_this(), slot, readonly,
+                   keys = std::move(keys),
+                   then = std::move(then)](bool expired) mutable {
       if (expired) {
-        cb(ErrorReply("TRYAGAIN slot is being migrated, try again"));
+        then(absl::UnavailableError(
+            "TRYAGAIN slot is being migrated, try again"));
         return;
       }
-      self->SendSlot(slot, std::move(args), readonly, std::move(cb));
+      self->WithRoute(slot, readonly, std::move(keys), std::move(then));
     });
     return;
   }
-  std::string encoded = net::EncodeCommand(args);
-  SendEncoded(*route, args, std::move(encoded), std::move(cb));
-}
-
-void Session::SendEncoded(const Route& route,
-                          const std::vector<std::string>& args,
-                          std::string encoded, Callback cb) {
-  if (route.migrate_from_addr.empty()) {
-    worker_->Pooled(route.addr, id_).Send(encoded, std::move(cb));
+  if (route->migrate_from_addr.empty() || keys.empty()) {
+    then(std::move(route));
     return;
   }
-  // The slot is moving: move each key (with its whole tag group) to the
-  // target first, then run the command there.
-  std::vector<std::string> keys = Router::Keys(args);
+  PreMove(*std::move(route), keys, std::move(then));
+}
+
+void Session::PreMove(Route route, const std::vector<std::string>& keys,
+                      RouteCallback then) {
   size_t colon = route.addr.rfind(':');
   std::string host = route.addr.substr(0, colon);
   std::string port = route.addr.substr(colon + 1);
   BackendConnection& from = worker_->Pooled(route.migrate_from_addr, id_);
-  std::string target = route.addr;
+  // The moves are pipelined on one connection, so the last reply is the
+  // last to arrive; the first failure (any key) fails the command.
+  auto failure = std::make_shared<std::string>();
+  auto note = [failure](std::string_view reply) {
+    if (failure->empty() && IsError(reply)) {
+      reply.remove_prefix(1);
+      if (reply.ends_with("\r\n")) reply.remove_suffix(2);
+      failure->assign(reply.empty() ? "ERR key migration failed" : reply);
+    }
+  };
   for (size_t i = 0; i < keys.size(); ++i) {
     std::string mig =
         net::EncodeCommand({"SLOTSMGRTTAGONE", host, port, "3000", keys[i]});
     if (i + 1 < keys.size()) {
-      from.Send(mig, nullptr);
+      from.Send(mig, note);
       continue;
     }
-    from.Send(
-        mig, [self = shared_from_this(), target, encoded = std::move(encoded),
-              cb = std::move(cb)](std::string_view reply) mutable {
-          if (IsError(reply)) {
-            cb(reply);
-            return;
-          }
-          self->worker_->Pooled(target, self->id_).Send(encoded, std::move(cb));
-        });
+    from.Send(mig, [note, failure, route = std::move(route),
+                    then = std::move(then)](std::string_view reply) mutable {
+      note(reply);
+      if (failure->empty()) {
+        then(std::move(route));
+      } else {
+        then(absl::UnavailableError(*failure));
+      }
+    });
   }
 }
 
 void Session::Blocking(int slot, std::vector<std::string>& args) {
-  const auto& table = worker_->table();
   auto p = NewPending();
   p->command = "blocking";
   if (const CommandSpec* spec = FindCommandSpec(args[0])) {
     p->command = spec->name;
   }
-  absl::StatusOr<Route> route =
-      table ? Router::RouteSlot(*table, slot)
-            : absl::UnavailableError("CLUSTERDOWN no topology");
-  if (!route.ok()) {
-    Finish(p, ErrorReply(Msg(route.status())));
-    return;
-  }
-  if (block_conn_ == nullptr || block_conn_->addr() != route->addr) {
-    if (block_conn_) block_conn_->Close();
-    block_conn_ = worker_->Dedicated(route->addr);
-  }
-  block_conn_->Send(net::EncodeCommand(args),
-                    [self = shared_from_this(), p](std::string_view reply) {
-                      self->Finish(p, reply);
-                    });
+  WithRoute(slot, false, Router::Keys(args),
+            [self = shared_from_this(), p,
+             encoded = net::EncodeCommand(args)](absl::StatusOr<Route> route) {
+              if (!route.ok()) {
+                self->Finish(p, ErrorReply(Msg(route.status())));
+                return;
+              }
+              auto& conn = self->block_conn_;
+              if (conn == nullptr || conn->addr() != route->addr) {
+                if (conn) conn->Close();
+                conn = self->worker_->Dedicated(route->addr);
+              }
+              conn->Send(encoded, [self, p](std::string_view reply) {
+                self->Finish(p, reply);
+              });
+            });
 }
 
 // ---------------------------------------------------------------- split
@@ -586,9 +641,7 @@ bool Session::HandleLocal(const std::string& cmd,
   } else if (cmd == "watch" && n >= 2) {
     Watch(args);
   } else if (cmd == "unwatch" && n == 1) {
-    if (watching_ && tx_conn_)
-      tx_conn_->Send(net::EncodeCommand(args), nullptr);
-    watching_ = false;
+    Unwatch();
     if (!in_multi_) tx_slot_ = -1;
     Reply("+OK\r\n");
   } else if (cmd == "subscribe" || cmd == "psubscribe" ||
@@ -693,6 +746,10 @@ void Session::CommandCmd(std::vector<std::string>& args) {
     for (const auto& s : specs) out += info(s);
     Reply(out);
   } else if (sub == "count") {
+    if (args.size() != 2) {
+      ReplyError(WrongArityError("command|count"));
+      return;
+    }
     Reply(absl::StrCat(":", specs.size(), "\r\n"));
   } else if (sub == "list") {
     std::string out = absl::StrCat("*", specs.size(), "\r\n");
@@ -702,7 +759,7 @@ void Session::CommandCmd(std::vector<std::string>& args) {
     std::string out = absl::StrCat("*", args.size() - 2, "\r\n");
     for (size_t i = 2; i < args.size(); ++i) {
       const CommandSpec* s = FindCommandSpec(args[i]);
-      out += s ? info(*s) : std::string("*-1\r\n");
+      out += s ? info(*s) : std::string("$-1\r\n");
     }
     Reply(out);
   } else if (sub == "docs") {
@@ -770,17 +827,34 @@ void Session::Watch(std::vector<std::string>& args) {
     return;
   }
   tx_slot_ = *slot;
-  if (tx_conn_ == nullptr || tx_conn_->addr() != route->addr) {
-    if (tx_conn_) tx_conn_->Close();
-    tx_conn_ = worker_->Dedicated(route->addr);
-  }
   watching_ = true;
   auto p = NewPending();
   p->command = "watch";
-  tx_conn_->Send(net::EncodeCommand(args),
-                 [self = shared_from_this(), p](std::string_view reply) {
-                   self->Finish(p, reply);
-                 });
+  WithRoute(*slot, false, Router::Keys(args),
+            [self = shared_from_this(), p,
+             encoded = net::EncodeCommand(args)](absl::StatusOr<Route> route) {
+              if (!route.ok()) {
+                self->Finish(p, ErrorReply(Msg(route.status())));
+                return;
+              }
+              self->UseTxConnection(route->addr);
+              self->tx_watched_ = true;
+              self->tx_conn_->Send(encoded, [self, p](std::string_view reply) {
+                self->Finish(p, reply);
+              });
+            });
+}
+
+void Session::UseTxConnection(const std::string& addr) {
+  if (tx_conn_ != nullptr && tx_conn_->addr() == addr) return;
+  if (tx_conn_ != nullptr) {
+    // Keys watched on the old server moved away (their slot migrated): to
+    // the transaction that is a change, so its EXEC must fail.
+    if (tx_watched_) watch_broken_ = true;
+    tx_conn_->Close();
+  }
+  tx_watched_ = false;
+  tx_conn_ = worker_->Dedicated(addr);
 }
 
 void Session::QueueInMulti(const CommandSpec* spec,
@@ -809,6 +883,9 @@ void Session::QueueInMulti(const CommandSpec* spec,
     return;
   }
   if (*slot >= 0) tx_slot_ = *slot;
+  for (std::string& key : Router::Keys(args)) {
+    multi_keys_.push_back(std::move(key));
+  }
   multi_queue_.push_back(net::EncodeCommand(args));
   Reply("+QUEUED\r\n");
 }
@@ -819,6 +896,7 @@ void Session::ResetTransaction() {
   watching_ = false;
   tx_slot_ = -1;
   multi_queue_.clear();
+  multi_keys_.clear();
 }
 
 void Session::Exec() {
@@ -827,40 +905,45 @@ void Session::Exec() {
     return;
   }
   if (multi_dirty_) {
-    if (watching_ && tx_conn_)
-      tx_conn_->Send(net::EncodeCommand({"UNWATCH"}), nullptr);
+    Unwatch();
     ResetTransaction();
     ReplyError("EXECABORT Transaction discarded because of previous errors.");
     return;
   }
   auto p = NewPending();
   p->command = "exec";
-  const auto& table = worker_->table();
-  absl::StatusOr<Route> route =
-      table ? Router::RouteSlot(*table, tx_slot_)
-            : absl::UnavailableError("CLUSTERDOWN no topology");
-  if (!route.ok()) {
-    ResetTransaction();
-    Finish(p, ErrorReply(Msg(route.status())));
-    return;
-  }
-  if (tx_conn_ == nullptr || tx_conn_->addr() != route->addr) {
-    if (tx_conn_) tx_conn_->Close();
-    tx_conn_ = worker_->Dedicated(route->addr);
-  }
   std::string batch = net::EncodeCommand({"MULTI"});
   for (const std::string& c : multi_queue_) batch += c;
-  // The replies of MULTI and of the queued commands (+OK, +QUEUED) were
-  // given by the proxy already; only EXEC's is relayed.
-  for (size_t i = 0; i <= multi_queue_.size(); ++i) {
-    tx_conn_->Send(i == 0 ? std::string_view(batch) : std::string_view(),
-                   nullptr);
-  }
-  tx_conn_->Send(net::EncodeCommand({"EXEC"}),
-                 [self = shared_from_this(), p](std::string_view reply) {
-                   self->Finish(p, reply);
-                 });
+  size_t queued = multi_queue_.size();
+  int slot = tx_slot_;
+  std::vector<std::string> keys = std::move(multi_keys_);
   ResetTransaction();
+  WithRoute(
+      slot, false, std::move(keys),
+      [self = shared_from_this(), p, batch = std::move(batch),
+       queued](absl::StatusOr<Route> route) {
+        if (!route.ok()) {
+          self->Finish(p, ErrorReply(Msg(route.status())));
+          return;
+        }
+        self->UseTxConnection(route->addr);
+        if (self->watch_broken_) {
+          self->watch_broken_ = false;
+          self->tx_watched_ = false;
+          self->Finish(p, "*-1\r\n");  // as when a watched key changed
+          return;
+        }
+        self->tx_watched_ = false;  // EXEC unwatches
+        // The replies of MULTI and of the queued commands (+OK, +QUEUED)
+        // were given by the proxy already; only EXEC's is relayed.
+        for (size_t i = 0; i <= queued; ++i) {
+          self->tx_conn_->Send(
+              i == 0 ? std::string_view(batch) : std::string_view(), nullptr);
+        }
+        self->tx_conn_->Send(
+            net::EncodeCommand({"EXEC"}),
+            [self, p](std::string_view reply) { self->Finish(p, reply); });
+      });
 }
 
 void Session::Discard() {
@@ -868,11 +951,35 @@ void Session::Discard() {
     ReplyError("ERR DISCARD without MULTI");
     return;
   }
+  Unwatch();
+  ResetTransaction();
+  Reply("+OK\r\n");
+}
+
+void Session::Unwatch() {
   if (watching_ && tx_conn_) {
     tx_conn_->Send(net::EncodeCommand({"UNWATCH"}), nullptr);
   }
+  watching_ = false;
+  tx_watched_ = false;
+  watch_broken_ = false;
+}
+
+void Session::Reset() {
+  Unwatch();
   ResetTransaction();
-  Reply("+OK\r\n");
+  if (pubsub_conn_ != nullptr) {
+    // Dropping the connection drops every subscription; RESET itself
+    // confirms nothing more than +RESET.
+    pubsub_conn_->SetPushHandler(nullptr);
+    pubsub_conn_->Close();
+    pubsub_conn_.reset();
+  }
+  in_pubsub_ = false;
+  authed_ = proxy_->options().requirepass.empty();
+  name_.clear();
+  entry_->set_name("");
+  Reply("+RESET\r\n");
 }
 
 // ---------------------------------------------------------------- Pub/Sub

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "asio.hpp"
 #include "command/command_spec.h"
 #include "net/client_registry.h"
@@ -74,8 +75,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // keys are moved to the target first). `cb` gets the reply.
   void SendSlot(int slot, std::vector<std::string> args, bool readonly,
                 Callback cb);
-  void SendEncoded(const Route& route, const std::vector<std::string>& args,
-                   std::string encoded, Callback cb);
+  using RouteCallback = std::function<void(absl::StatusOr<Route>)>;
+  absl::StatusOr<Route> CurrentRoute(int slot, bool readonly) const;
+  // Calls `then` with the route of `slot` once it can take the command:
+  // after the hold of a slot in pre_migrate, and for a migrating slot after
+  // `keys` (with their tag groups) moved from the source to the target.
+  void WithRoute(int slot, bool readonly, std::vector<std::string> keys,
+                 RouteCallback then);
+  void PreMove(Route route, const std::vector<std::string>& keys,
+               RouteCallback then);
 
   // Multi-key split (MGET MSET DEL UNLINK EXISTS TOUCH) and fan-out.
   void Split(const std::string& cmd, std::vector<std::string>& args);
@@ -95,7 +103,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void QueueInMulti(const CommandSpec* spec, std::vector<std::string>& args);
   void Exec();
   void Discard();
+  void Unwatch();
   void ResetTransaction();
+  // Points tx_conn_ at `addr`; watches on another server are lost by that.
+  void UseTxConnection(const std::string& addr);
+  // RESET: the connection's state as new (transaction, subscriptions, auth,
+  // name).
+  void Reset();
 
   // Pub/Sub on a dedicated connection to the designated group.
   void PubSub(const std::string& cmd, std::vector<std::string>& args);
@@ -130,6 +144,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool watching_ = false;
   int tx_slot_ = -1;
   std::vector<std::string> multi_queue_;  // encoded commands
+  std::vector<std::string> multi_keys_;   // their keys, for a migrating slot
+  bool tx_watched_ = false;               // tx_conn_ holds WATCHes
+  bool watch_broken_ = false;  // watched keys' server changed: EXEC fails
   std::shared_ptr<BackendConnection> tx_conn_;
   std::shared_ptr<BackendConnection> block_conn_;
   std::shared_ptr<BackendConnection> pubsub_conn_;

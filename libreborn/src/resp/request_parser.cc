@@ -180,6 +180,9 @@ RequestParser::Result RequestParser::ParseMultibulk(
         count > limits_.max_multibulk_len) {
       return Fail("invalid multibulk length");
     }
+    if (limits_.unauthenticated && count > kUnauthenticatedMaxArgs) {
+      return Fail("unauthenticated multibulk length");
+    }
     pos = newline + 2;
     if (count <= 0) {
       *consumed = pos;
@@ -209,6 +212,9 @@ RequestParser::Result RequestParser::ParseMultibulk(
       if (!ParseLongLong(input.substr(pos + 1, newline - pos - 1), &len) ||
           len < 0 || len > limits_.max_bulk_len) {
         return Fail("invalid bulk length");
+      }
+      if (limits_.unauthenticated && len > kUnauthenticatedMaxBulk) {
+        return Fail("unauthenticated bulk length");
       }
       bulk_len_ = len;
       pos = newline + 2;

@@ -13,11 +13,17 @@ namespace reborn::resp {
 struct ParserLimits {
   // proto-max-bulk-len: the largest single argument.
   int64_t max_bulk_len = 512LL * 1024 * 1024;
-  // The largest argument count of one multibulk command.
-  int64_t max_multibulk_len = 1024LL * 1024 * 1024;
+  // The largest argument count of one multibulk command (Redis: INT_MAX).
+  int64_t max_multibulk_len = 2147483647;
   // The longest inline command line, and the longest "*<n>" / "$<n>" header.
   size_t max_inline_len = 64 * 1024;
+  // Set while a password is required and not yet given: a stranger may not
+  // make the server buffer big requests (Redis' limits and texts).
+  bool unauthenticated = false;
 };
+
+inline constexpr int64_t kUnauthenticatedMaxArgs = 10;
+inline constexpr int64_t kUnauthenticatedMaxBulk = 16384;
 
 // A streaming parser for client requests (multibulk and inline commands). It
 // does no I/O: the caller appends received bytes to a buffer and calls Parse()

@@ -116,10 +116,19 @@ void QdbServerImpl::Blocking(CommandContext& ctx) {
       std::vector<std::string> inner = {form->inner};
       inner.insert(inner.end(), inner_tail.begin(), inner_tail.end());
       std::string out = RunInternal(db, protocol, inner);
-      if (IsNil(out) || (!first && out[0] == '-')) return false;
-      *reply = std::move(out);
+      if (IsNil(out)) return false;
       bool moves = form->inner == std::string_view("lmove") ||
                    form->inner == std::string_view("rpoplpush");
+      if (!first && out[0] == '-') {
+        // A source that turned into another type is skipped; but when the
+        // source is a list the error is the destination's (WRONGTYPE), and
+        // Redis gives it to the waiter, leaving the element in place.
+        if (!moves ||
+            RunInternal(db, protocol, {"type", inner_tail[0]}) != "+list\r\n") {
+          return false;
+        }
+      }
+      *reply = std::move(out);
       if (moves && reply->front() != '-') *also = inner_tail[1];
       return true;
     }

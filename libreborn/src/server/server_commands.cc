@@ -177,11 +177,33 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
     return;
   }
   std::string sub = ToLower(ctx.args[1]);
-  if (sub == "count" && ctx.args.size() == 2) {
+  if ((sub == "count" && ctx.args.size() != 2) ||
+      (sub == "getkeys" && ctx.args.size() < 4)) {  // Redis 7.0: -4
+    ctx.reply.Error(WrongArityError("command|" + sub));
+  } else if (sub == "count") {
     ctx.reply.Integer(static_cast<int64_t>(entries.size()));
-  } else if (sub == "list" && ctx.args.size() == 2) {
-    ctx.reply.ArrayHeader(entries.size());
-    for (const auto* e : entries) ctx.reply.Bulk(e->spec->name);
+  } else if (sub == "list") {
+    // LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: no
+    // modules nor ACL categories here, so those filters match nothing.
+    std::string filter =
+        ctx.args.size() == 5 && ToLower(ctx.args[2]) == "filterby"
+            ? ToLower(ctx.args[3])
+            : "";
+    if (ctx.args.size() != 2 && filter != "module" && filter != "aclcat" &&
+        filter != "pattern") {
+      ctx.reply.Error("ERR syntax error");
+      return;
+    }
+    std::vector<std::string_view> names;
+    for (const auto* e : entries) {
+      if (filter.empty() ||
+          (filter == "pattern" &&
+           GlobMatch(ctx.args[4], e->spec->name, /*nocase=*/true))) {
+        names.push_back(e->spec->name);
+      }
+    }
+    ctx.reply.ArrayHeader(names.size());
+    for (std::string_view name : names) ctx.reply.Bulk(name);
   } else if (sub == "info") {
     if (ctx.args.size() == 2) {
       ctx.reply.ArrayHeader(entries.size());
@@ -194,7 +216,7 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
       if (e) {
         WriteCommandInfo(*e->spec, ctx.reply);
       } else {
-        ctx.reply.NullArray();
+        ctx.reply.Null();  // Redis 7: $-1 (RESP2), _ (RESP3)
       }
     }
   } else if (sub == "docs") {
@@ -219,10 +241,14 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Bulk("group");
       ctx.reply.Bulk(spec->has(kCmdSlot) ? "slots" : "generic");
     }
-  } else if (sub == "getkeys" && ctx.args.size() >= 3) {
+  } else if (sub == "getkeys") {
     const CommandSpec* spec = FindCommandSpec(ctx.args[2]);
     if (spec == nullptr) {
       ctx.reply.Error("ERR Invalid command specified");
+      return;
+    }
+    if (spec->first_key == 0 && !spec->has(kCmdMovableKeys)) {
+      ctx.reply.Error("ERR The command has no key arguments");
       return;
     }
     std::vector<std::string> cmd(ctx.args.begin() + 2, ctx.args.end());

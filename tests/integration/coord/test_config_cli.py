@@ -91,6 +91,10 @@ def check_cli(uri, r1, r2, r3):
     g1 = run_json(uri, "group", "list")[0]
     roles = {s["addr"]: s["role"] for s in g1["servers"]}
     assert roles == {a1: "slave", a2: "master"}, roles
+    for r, want in ((r1, "slave"), (r2, "master")):  # written, then told
+        role = subprocess.run(["redis-cli", "-p", str(r.port), "ROLE"],
+                              capture_output=True, text=True, timeout=10)
+        assert role.stdout.split()[0] == want, (r.port, role.stdout)
     assert "is not in group 1" in error_of(
         uri, "server", "promote", "1", a3)
     assert "master of group 1" in error_of(
@@ -106,6 +110,12 @@ def check_cli(uri, r1, r2, r3):
     assert "not found" in error_of(uri, "proxy", "offline", "nope")
     err = run_json(uri, "group", "remove", "7", expect=1)
     assert err["code"] == "NOT_FOUND", err
+
+    # Resetting live slots is a topology change (locked, an action, acked).
+    out = run_json(uri, "slot", "init", "--force")
+    assert out["forced"] and "action" in out, out
+    assert run_json(uri, "slot", "info", "3") == {
+        "id": 3, "group_id": 0, "state": "offline"}
 
 
 class Api:

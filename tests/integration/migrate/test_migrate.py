@@ -9,44 +9,16 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import threading
 import time
 
 import redis
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "coord"))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "proxy"))
-from harness import binary, start_qdb  # noqa: E402
-from coord_servers import start_zookeeper  # noqa: E402
-from proxy_harness import start_proxy  # noqa: E402
+from cluster import Cluster
 
-CONFIG = binary("reborn-config")
 PRODUCT = "mig"
 KEYS = int(os.environ.get("MIGRATE_TEST_KEYS", "3000"))
 COUNTERS = 200
-
-
-def config(uri, *args, timeout=120):
-    argv = [CONFIG, "--coordinator", uri, "--product", PRODUCT,
-            "--timeout-ms", "5000", "--ack-timeout-ms", "5000"] + list(args)
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if p.returncode != 0:
-        raise AssertionError("%s -> %d\nstdout: %s\nstderr: %s" % (
-            " ".join(args), p.returncode, p.stdout, p.stderr))
-    return p.stdout
-
-
-def wait_proxies(uri, n, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        out = json.loads(config(uri, "proxy", "list", "--json"))
-        if len([p for p in out if p["state"] == "online"]) >= n:
-            return
-        time.sleep(0.2)
-    raise AssertionError("proxy did not register")
 
 
 def load(c, model):
@@ -117,23 +89,11 @@ def check_model(c, model):
 
 
 def main():
-    procs = []
+    cluster = Cluster(PRODUCT)
     try:
-        zk, zk_addr = start_zookeeper()
-        procs.append(zk)
-        uri = "zk://%s/reborn-mig" % zk_addr
-        g1, g2 = start_qdb(), start_qdb()
-        procs += [g1, g2]
-        config(uri, "slot", "init", "--force")
-        for gid, g in ((1, g1), (2, g2)):
-            config(uri, "group", "add", str(gid))
-            config(uri, "group", "add-server", str(gid),
-                   "127.0.0.1:%d" % g.port, "master")
-        config(uri, "slot", "range-set", "0", "1023", "1")
-        proxy = start_proxy(None, None, "--coordinator", uri,
-                            "--product", PRODUCT)
-        procs.append(proxy)
-        wait_proxies(uri, 1)
+        config = cluster.config
+        g1, g2 = cluster.groups[1], cluster.groups[2]
+        proxy = cluster.start_proxy()
 
         c = redis.Redis(port=proxy.port, socket_timeout=15)
         model = {}
@@ -147,7 +107,7 @@ def main():
         time.sleep(0.3)
         t0 = time.time()
         last = os.environ.get("MIGRATE_TEST_LAST", "511")
-        out = config(uri, "slot", "migrate", "0", last, "2", "--wait",
+        out = config("slot", "migrate", "0", last, "2", "--wait",
                      *os.environ.get("MIGRATE_TEST_ARGS", "--step 32").split())
         took = time.time() - t0
         time.sleep(0.3)
@@ -181,18 +141,17 @@ def main():
                 k, slot, on1, on2)
 
         for s in (0, 1, 255, 511):
-            st = json.loads(config(uri, "slot", "info", str(s), "--json"))
+            st = json.loads(config("slot", "info", str(s), "--json"))
             assert st == {"id": s, "group_id": 2, "state": "online"}, st
-        st = json.loads(config(uri, "slot", "info", "512", "--json"))
+        st = json.loads(config("slot", "info", "512", "--json"))
         assert st == {"id": 512, "group_id": 1, "state": "online"}, st
-        tasks = json.loads(config(uri, "migration", "list", "--json"))
+        tasks = json.loads(config("migration", "list", "--json"))
         assert len(tasks) == 1 and tasks[0]["state"] == "done", tasks
         assert tasks[0]["keys_moved"] == moved, tasks
         print("OK: %d keys equal the model, placement and slot states right"
               % len(model))
     finally:
-        for p in reversed(procs):
-            p.cleanup()
+        cluster.cleanup()
 
 
 if __name__ == "__main__":

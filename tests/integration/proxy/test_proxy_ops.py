@@ -71,6 +71,43 @@ class ProxyWithClients(unittest.TestCase):
             tx.incr("{acct}:a").incr("{acct}:b")
             self.assertEqual(tx.execute(), [1, 1])
 
+    def test_reset_and_database_commands(self):
+        r = redis.Redis(port=self.proxy.port)
+        r.set("{rst}:k", "v")
+        c = RawClient(self.proxy.port)
+        # RESET leaves a transaction, a WATCH and a subscription behind and
+        # answers +RESET only; the connection then works as a new one.
+        self.assertEqual(c.call("WATCH", "{rst}:k"), b"+OK\r\n")
+        self.assertEqual(c.call("MULTI"), b"+OK\r\n")
+        self.assertEqual(c.call("SET", "{rst}:k", "tx"), b"+QUEUED\r\n")
+        self.assertEqual(c.call("RESET"), b"+RESET\r\n")
+        self.assertEqual(c.call("EXEC"), b"-ERR EXEC without MULTI\r\n")
+        self.assertEqual(r.get("{rst}:k"), b"v")
+        c.call("SUBSCRIBE", "rst-chan")
+        self.assertEqual(c.call("RESET"), b"+RESET\r\n")
+        self.assertEqual(c.call("GET", "{rst}:k"), b"$1\r\nv\r\n")
+        deadline = time.time() + 5  # the backend sees the close shortly
+        while r.pubsub_numsub("rst-chan") != [(b"rst-chan", 0)]:
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        # The proxy serves database 0 only: commands that reach into other
+        # databases or reconfigure a backend are refused, not forwarded.
+        for argv in (("SWAPDB", "0", "1"), ("MOVE", "{rst}:k", "1"),
+                     ("CONFIG", "SET", "maxmemory", "1")):
+            self.assertEqual(
+                c.call(*argv),
+                ("-ERR command '%s' is not supported by reborn-proxy" %
+                 argv[0].lower()).encode() + b"\r\n")
+        self.assertEqual(
+            c.call("COPY", "{rst}:k", "{rst}:c", "DB", "3"),
+            b"-ERR COPY to another database is not supported by "
+            b"reborn-proxy\r\n")
+        self.assertEqual(c.call("COPY", "{rst}:k", "{rst}:c", "DB", "0"),
+                         b":1\r\n")
+        self.assertEqual(r.get("{rst}:c"), b"v")
+        self.assertEqual(r.get("{rst}:k"), b"v")
+        c.close()
+
     def test_pubsub(self):
         r = redis.Redis(port=self.proxy.port)
         ps = r.pubsub()

@@ -118,6 +118,27 @@ class BlockingAgainstRedis(unittest.TestCase):
             w.close()
             c.close()
 
+    def test_blmove_to_a_wrong_type_destination_after_waiting(self):
+        # Redis wakes the waiter with WRONGTYPE and leaves the pushed element
+        # in the source; a later waiter with a good destination gets it.
+        for port in self.both():
+            w, c = RawClient(port), RawClient(port)
+            c.call("DEL", "bsrc", "bdst", "bok")
+            c.call("SET", "bdst", "string")
+            w.send(encode("BLMOVE", "bsrc", "bdst", "LEFT", "RIGHT", "5"))
+            time.sleep(0.1)
+            self.assertEqual(c.call("RPUSH", "bsrc", "x"), b":1\r\n", port)
+            self.assertEqual(
+                w.read_reply(),
+                b"-WRONGTYPE Operation against a key holding the wrong kind "
+                b"of value\r\n", port)
+            self.assertEqual(c.call("LRANGE", "bsrc", "0", "-1"),
+                             b"*1\r\n$1\r\nx\r\n", port)
+            self.assertEqual(c.call("BRPOPLPUSH", "bsrc", "bok", "1"),
+                             b"$1\r\nx\r\n", port)
+            w.close()
+            c.close()
+
     def test_wakeup_order_is_fifo_across_threads(self):
         for port in self.both():
             waiters = [RawClient(port) for _ in range(4)]

@@ -123,10 +123,29 @@ class ServerBehaviour(unittest.TestCase):
         self.r.config_set("maxclients", 100)
 
     def test_idle_timeout_closes_clients(self):
+        # A client blocked in BLPOP and a replica stream are not idle, as in
+        # Redis: only the plain idle connection is closed.
+        blocked = RawClient(self.qdb.port, timeout=10)
+        blocked.send(encode("BLPOP", "idle:list", "0"))
+        replica = RawClient(self.qdb.port, timeout=10)
+        replica.send(encode("PSYNC", "?", "-1"))
         self.r.config_set("timeout", 1)
         c = RawClient(self.qdb.port)
         data, closed = c.read_until_closed(timeout=5)
         self.assertTrue(closed)
+        time.sleep(1.5)  # another sweep or two
+        pusher = RawClient(self.qdb.port)
+        self.assertEqual(pusher.call("RPUSH", "idle:list", "x"), b":1\r\n")
+        self.assertEqual(blocked.read_reply(),
+                         b"*2\r\n$9\r\nidle:list\r\n$1\r\nx\r\n")
+        # The replica got its RDB and is still fed (the RPUSH above).
+        deadline = time.time() + 5
+        while b"idle:list" not in replica.buf:
+            self.assertLess(time.time(), deadline, replica.buf[:200])
+            replica._fill()
+        blocked.close()
+        replica.close()
+        pusher.close()
         # Our own idle connection was closed too: use a fresh one.
         fresh = RawClient(self.qdb.port)
         self.assertEqual(fresh.call("CONFIG", "SET", "timeout", "0"), b"+OK\r\n")
@@ -145,10 +164,31 @@ class ServerBehaviour(unittest.TestCase):
         self.assertTrue(c.call("COMMAND", "COUNT").startswith(b":"))
         info = c.call("COMMAND", "INFO", "ping", "nosuch")
         self.assertTrue(info.startswith(b"*2\r\n*10\r\n$4\r\nping\r\n"))
-        self.assertTrue(info.endswith(b"*-1\r\n"))
+        self.assertTrue(info.endswith(b"$-1\r\n"))
         self.assertEqual(c.call("COMMAND", "GETKEYS", "MSET", "a", "1", "b",
                                 "2"), b"*2\r\n$1\r\na\r\n$1\r\nb\r\n")
         c.close()
+        # Replies that do not depend on the command table, against Redis.
+        oracle = start_redis()
+        try:
+            ours, theirs = RawClient(self.qdb.port), RawClient(oracle.port)
+            for argv in (("COMMAND", "INFO", "nosuch"),
+                         ("COMMAND", "COUNT", "x"), ("COMMAND", "GETKEYS"),
+                         ("COMMAND", "LIST", "x"),
+                         ("COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"),
+                         ("COMMAND", "LIST", "FILTERBY", "PATTERN", "zz*"),
+                         ("COMMAND", "LIST", "FILTERBY", "PATTERN", "get"),
+                         ("COMMAND", "GETKEYS", "GET"),
+                         ("COMMAND", "GETKEYS", "GET", "a", "b"),
+                         ("COMMAND", "GETKEYS", "PING", "x"),
+                         ("COMMAND", "GETKEYS", "SET", "k"),
+                         ("COMMAND", "GETKEYS", "nosuch", "a"),
+                         ("COMMAND", "NOSUCH")):
+                self.assertEqual(ours.call(*argv), theirs.call(*argv), argv)
+            ours.close()
+            theirs.close()
+        finally:
+            oracle.cleanup()
 
     def test_redis_cli_works(self):
         out = subprocess.run(["redis-cli", "-p", str(self.qdb.port), "ping"],
@@ -181,6 +221,34 @@ class Authentication(unittest.TestCase):
             r.close()
         finally:
             qdb.cleanup()
+
+    def test_unauthenticated_request_limits_match_redis(self):
+        qdb = start_qdb("--requirepass", "s3cret")
+        oracle = start_redis("--requirepass", "s3cret")
+        try:
+            frames = [b"*11\r\n", b"*1\r\n$16385\r\n",
+                      b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"]
+            for frame in frames:
+                got = []
+                for port in (qdb.port, oracle.port):
+                    c = RawClient(port)
+                    c.send(frame)
+                    got.append(c.read_until_closed(timeout=5))
+                    c.close()
+                self.assertEqual(got[0], got[1], frame)
+                self.assertTrue(got[0][1], frame)  # closed
+            # Once authenticated, the usual limits apply.
+            for port in (qdb.port, oracle.port):
+                c = RawClient(port)
+                self.assertEqual(c.call("AUTH", "s3cret"), b"+OK\r\n")
+                self.assertEqual(c.call("SET", "big", "x" * 20000), b"+OK\r\n")
+                self.assertEqual(
+                    c.call("DEL", *["k%d" % i for i in range(20)]),
+                    b":0\r\n")
+                c.close()
+        finally:
+            qdb.cleanup()
+            oracle.cleanup()
 
 
 class ConfigFile(unittest.TestCase):

@@ -91,6 +91,19 @@ TEST(RequestParserTest, EnforcesConfiguredLimits) {
             "ERR Protocol error: invalid multibulk length");
 }
 
+TEST(RequestParserTest, UnauthenticatedClientsGetRedisSmallLimits) {
+  ParserLimits limits;
+  limits.unauthenticated = true;
+  EXPECT_EQ(ParseAll("*11\r\n", 100, limits).error,
+            "ERR Protocol error: unauthenticated multibulk length");
+  EXPECT_EQ(ParseAll("*1\r\n$16385\r\n", 100, limits).error,
+            "ERR Protocol error: unauthenticated bulk length");
+  std::string at_limit = "*1\r\n$16384\r\n" + std::string(16384, 'x') + "\r\n";
+  EXPECT_EQ(ParseAll(at_limit, 4096, limits).error, "");
+  limits.unauthenticated = false;
+  EXPECT_EQ(ParseAll("*11\r\n", 100, limits).error, "");
+}
+
 TEST(RequestParserTest, LargeBulkArrivingInPiecesIsNotRescanned) {
   std::string value(1 << 20, 'v');
   std::string input = "*2\r\n$3\r\nGET\r\n$" + std::to_string(value.size()) +
