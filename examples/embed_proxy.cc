@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("proxy on 127.0.0.1:%d for 2 seconds\n", (*proxy)->port());
+  std::fflush(stdout);  // a pipe would hold it until exit
   std::this_thread::sleep_for(std::chrono::seconds(2));
   // A topology change is a new immutable table, swapped in atomically.
   source->Publish(*table);

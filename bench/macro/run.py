@@ -66,6 +66,12 @@ def proxy_servers():
     rows = [("redis-server", redis), ("nutcracker", start_nutcracker(redis.port)),
             ("reborn-proxy", start_reborn_proxy([redis.port]))]
     helpers = [redis]
+    # Two redis-server groups: MSET's keys span both, so the proxy splits
+    # and merges it (the cross-slot target).
+    halves = [harness.start_redis() for _ in range(2)]
+    helpers += halves
+    rows.append(("proxy-2xredis",
+                 start_reborn_proxy([h.port for h in halves])))
     try:
         qdbs = [harness.start_qdb("--engine", "memory") for _ in range(2)]
         helpers += qdbs
@@ -86,6 +92,37 @@ def store_servers():
     started.append(("qdb-memory", harness.start_qdb("--engine", "memory")))
     started.append(("qdb-rocksdb", harness.start_qdb("--engine", "rocksdb")))
     return started, []
+
+
+# The issues' targets: (suite, test, -P, server, over, at least).
+TARGETS = [
+    ("kv", "GET", 1, "qdb-rocksdb", "redis-server", 0.8),
+    ("kv", "SET", 1, "qdb-rocksdb", "redis-server", 0.6),
+    ("ping", "PING_INLINE", 1, "qdb-rocksdb", "redis-server", 0.9),
+    ("ping", "PING_MBULK", 1, "qdb-rocksdb", "redis-server", 0.9),
+    ("proxy", "SET", 1, "reborn-proxy", "nutcracker", 1.0),
+    ("proxy", "GET", 1, "reborn-proxy", "nutcracker", 1.0),
+    ("proxy", "SET", 16, "reborn-proxy", "nutcracker", 1.5),
+    ("proxy", "GET", 16, "reborn-proxy", "nutcracker", 1.5),
+    ("proxy", "MSET", 1, "proxy-2xredis", "redis-server", 0.5),
+    ("proxy", "MSET", 16, "proxy-2xredis", "redis-server", 0.5),
+]
+
+
+def print_targets(suite, results):
+    medians = {(label(t), p): {n: statistics.median(v) for n, v in r.items()}
+               for (t, p), r in results.items()}
+    rows = [t for t in TARGETS if t[0] == suite]
+    if rows:
+        print("\ntargets")
+    for _, test, pipeline, server, over, want in rows:
+        med = medians.get((test, pipeline), {})
+        if server not in med or not med.get(over):
+            continue
+        got = med[server] / med[over]
+        print("%-12s -P %-3d %s/%s %.2fx (target >= %.1fx): %s" % (
+            test, pipeline, server, over, got, want,
+            "met" if got >= want else "BELOW"))
 
 
 # name: (redis-benchmark tests, keyspace, servers)
@@ -176,6 +213,7 @@ def main():
             continue
         names, results = run_suite(suite, args)
         print_table(suite, names, results, args)
+        print_targets(suite, results)
         sys.stdout.flush()
 
 

@@ -61,6 +61,7 @@ constexpr CommandSpec kSpecs[] = {
     {"slowlog", -2, A | L | S | X, 0, 0, 0},
     {"memory", -2, R, 0, 0, 0},
     {"lolwut", -1, R | F, 0, 0, 0},
+    {"compact", 1, A | N | X, 0, 0, 0},  // Kvrocks/Pika: full compaction
     {"reset", 1, N | L | S | F | NA, 0, 0, 0},
 
     // Transactions.

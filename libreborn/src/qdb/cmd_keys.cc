@@ -279,6 +279,15 @@ void RegisterKeyCommands(EngineCore& core, CommandTable& table,
       }
     });
   });
+  // COMPACT (as in Kvrocks and Pika): a full compaction in the background;
+  // INFO persistence shows compacting:1 until it is done.
+  reg("compact", [c](CommandContext& ctx) {
+    if (!c->RequestCompaction()) {
+      ctx.reply.Error("ERR a compaction is already in progress");
+      return;
+    }
+    ctx.reply.Ok();
+  });
   reg("dbsize", [c](CommandContext& ctx) {
     WithDb(*c, ctx, [&](uint8_t db) {
       ctx.reply.Integer(static_cast<int64_t>(c->keyspace().DbSize(db)));

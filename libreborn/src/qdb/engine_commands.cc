@@ -60,8 +60,9 @@ void AppendEngineInfo(QdbEngine& engine, std::string_view section,
                     "used_memory_storage_human:", Human(used), "\r\n");
   } else if (section == "persistence") {
     absl::StrAppend(out, "storage_dir:", core.options().dir, "\r\n",
-                    "storage_disk_bytes:", store.ApproximateDiskBytes(),
-                    "\r\n");
+                    "storage_disk_bytes:", store.ApproximateDiskBytes(), "\r\n",
+                    "compacting:", core.compacting() ? 1 : 0, "\r\n",
+                    "compactions:", core.compactions(), "\r\n");
   } else if (section == "stats") {
     absl::StrAppend(out, "expired_keys:", ks.expired_keys(), "\r\n",
                     "evicted_keys:0\r\n", "keyspace_hits:", ks.keyspace_hits(),

@@ -115,6 +115,20 @@ void EngineCore::BackgroundLoop() {
       spdlog::error("active expiry: {}", expired.status().ToString());
     }
     expiry_cycles_.fetch_add(1);
+    if (compact_requested_.load()) {
+      compacting_.store(true);
+      compact_requested_.store(false);
+      absl::Time begin = absl::Now();
+      absl::StatusOr<uint64_t> dropped = keyspace_->MaybeCollectGarbage(true);
+      if (dropped.ok()) {
+        spdlog::info("COMPACT done in {} ms",
+                     absl::ToInt64Milliseconds(absl::Now() - begin));
+      } else {
+        spdlog::error("COMPACT: {}", dropped.status().ToString());
+      }
+      compactions_.fetch_add(1);
+      compacting_.store(false);
+    }
     if (absl::Now() >= next_gc) {
       next_gc = absl::Now() + absl::Seconds(10);
       absl::StatusOr<uint64_t> gc = keyspace_->MaybeCollectGarbage(false);

@@ -61,6 +61,18 @@ class EngineCore {
   }
   void EndRdbLoad() { rdb_load_open_.store(false); }
 
+  // COMPACT: asks the background thread for a full compaction, which drops
+  // the members of deleted and overwritten keys and gives their disk space
+  // back. False when one is already pending or running.
+  bool RequestCompaction() {
+    if (compacting_.load()) return false;
+    return !compact_requested_.exchange(true);
+  }
+  bool compacting() const {
+    return compact_requested_.load() || compacting_.load();
+  }
+  uint64_t compactions() const { return compactions_.load(); }
+
   // Stops the background thread and flushes the store. Idempotent.
   absl::Status Shutdown();
   absl::Status SetBlockCacheMb(size_t mb);
@@ -82,6 +94,9 @@ class EngineCore {
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};
   std::atomic<bool> rdb_load_open_{false};
+  std::atomic<bool> compact_requested_{false};
+  std::atomic<bool> compacting_{false};
+  std::atomic<uint64_t> compactions_{0};
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -121,99 +121,86 @@ Reply QdbEngine::Execute(Context& context,
 
 absl::StatusOr<std::optional<std::string>> QdbEngine::Get(std::string_view key,
                                                           int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  return core_->strings().Get(ks.Physical(db), key);
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->strings().Get(pdb, key); });
 }
 
 absl::StatusOr<bool> QdbEngine::Set(std::string_view key,
                                     std::string_view value,
                                     const SetOptions& options, int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
   qdb::StringSetOptions o;
   o.condition =
       static_cast<qdb::StringSetOptions::Condition>(options.condition);
   o.keep_ttl = options.keep_ttl;
   if (options.ttl_ms > 0)
     o.expire_at_ms = qdb::Keyspace::NowMs() + options.ttl_ms;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  absl::StatusOr<qdb::StringSetResult> r =
-      core_->strings().Set(ks.Physical(db), key, value, o);
-  if (!r.ok()) return r.status();
-  return r->written;
+  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<bool> {
+    absl::StatusOr<qdb::StringSetResult> r =
+        core_->strings().Set(pdb, key, value, o);
+    if (!r.ok()) return r.status();
+    return r->written;
+  });
 }
 
 absl::StatusOr<int64_t> QdbEngine::IncrBy(std::string_view key, int64_t delta,
                                           int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  return core_->strings().IncrBy(ks.Physical(db), key, delta);
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->strings().IncrBy(pdb, key, delta);
+  });
 }
 
 absl::StatusOr<int64_t> QdbEngine::Append(std::string_view key,
                                           std::string_view value, int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  return core_->strings().Append(ks.Physical(db), key, value);
+  return InDb(*core_, db, [&](uint8_t pdb) {
+    return core_->strings().Append(pdb, key, value);
+  });
 }
 
 absl::StatusOr<int64_t> QdbEngine::Del(const std::vector<std::string>& keys,
                                        int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  return core_->keys().Del(ks.Physical(db), keys);
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->keys().Del(pdb, keys); });
 }
 
 absl::StatusOr<int64_t> QdbEngine::Exists(const std::vector<std::string>& keys,
                                           int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  return core_->keys().Exists(ks.Physical(db), keys);
+  return InDb(*core_, db,
+              [&](uint8_t pdb) { return core_->keys().Exists(pdb, keys); });
 }
 
 absl::StatusOr<bool> QdbEngine::Expire(std::string_view key, int64_t ttl_ms,
                                        int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  absl::StatusOr<int> r = core_->keys().ExpireAt(
-      ks.Physical(db), key, qdb::Keyspace::NowMs() + ttl_ms, 0);
-  if (!r.ok()) return r.status();
-  return *r == 1;
+  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<bool> {
+    absl::StatusOr<int> r =
+        core_->keys().ExpireAt(pdb, key, qdb::Keyspace::NowMs() + ttl_ms, 0);
+    if (!r.ok()) return r.status();
+    return *r == 1;
+  });
 }
 
 absl::StatusOr<int64_t> QdbEngine::Ttl(std::string_view key, int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  absl::StatusOr<int64_t> at = core_->keys().ExpireTime(ks.Physical(db), key);
-  if (!at.ok() || *at < 0) return at;
-  return std::max<int64_t>(0, *at - qdb::Keyspace::NowMs());
+  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<int64_t> {
+    absl::StatusOr<int64_t> at = core_->keys().ExpireTime(pdb, key);
+    if (!at.ok() || *at < 0) return at;
+    return std::max<int64_t>(0, *at - qdb::Keyspace::NowMs());
+  });
 }
 
 absl::StatusOr<QdbEngine::ScanPage> QdbEngine::Scan(uint64_t cursor,
                                                     std::string_view match,
                                                     size_t count, int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  absl::StatusOr<qdb::Keyspace::ScanResult> r =
-      ks.Scan(ks.Physical(db), cursor, match, count, std::nullopt);
-  if (!r.ok()) return r.status();
-  return ScanPage{r->cursor, std::move(r->keys)};
+  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<ScanPage> {
+    absl::StatusOr<qdb::Keyspace::ScanResult> r =
+        core_->keyspace().Scan(pdb, cursor, match, count, std::nullopt);
+    if (!r.ok()) return r.status();
+    return ScanPage{r->cursor, std::move(r->keys)};
+  });
 }
 
 absl::StatusOr<uint64_t> QdbEngine::DbSize(int db) {
-  if (absl::Status s = CheckDb(db); !s.ok()) return s;
-  qdb::Keyspace& ks = core_->keyspace();
-  absl::ReaderMutexLock lock(&ks.layout_mu());
-  return ks.DbSize(ks.Physical(db));
+  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<uint64_t> {
+    return core_->keyspace().DbSize(pdb);
+  });
 }
 
 absl::Status QdbEngine::FlushDb(int db) {

@@ -20,7 +20,7 @@ class QdbToQdb(unittest.TestCase):
         r2 = start_qdb()
         procs = [master, r1, r2]
         try:
-            n = ru.keys(30000)
+            n = ru.keys(100000)
             ru.load_dataset(master.port, n)
             work = ru.Workload(master.port).start()
             time.sleep(min(1.0, ru.SECONDS / 3))

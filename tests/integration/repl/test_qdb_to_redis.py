@@ -15,7 +15,7 @@ class QdbToRedis(unittest.TestCase):
         master = start_qdb()
         replica = start_redis()
         try:
-            n = ru.keys(30000)
+            n = ru.keys(100000)
             self.assertGreater(ru.sync_under_load(master.port, replica.port, n),
                                min(n // 2, 1000))
             roles = ru.client(master.port).execute_command("ROLE")

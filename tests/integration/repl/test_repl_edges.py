@@ -1,9 +1,13 @@
 """Replication edge cases: a fake master sending a truncated, a bad-CRC and
 an unknown-type RDB (the replica logs why, keeps its old data, serves reads
 and retries); WAIT counts the replicas that acknowledged; min-replicas-to-write
-rejects writes with Redis' error when no replica is connected."""
+rejects writes with Redis' error when no replica is connected; the replicaof
+and masterauth directives of a config file, and SLAVEOF, against a
+password-protected redis-server master."""
 
+import os
 import socket
+import tempfile
 import threading
 import time
 import unittest
@@ -11,7 +15,7 @@ import unittest
 import redis
 
 import repl_util as ru
-from harness import free_port, start_qdb
+from harness import Process, binary, free_port, start_qdb, start_redis
 
 BAD_PAYLOADS = [
     # truncated: no EOF opcode, no checksum
@@ -141,6 +145,50 @@ class ReplicationEdges(unittest.TestCase):
                 ru.client(replica.port).execute_command("WAIT", 1, 0)
         finally:
             replica.cleanup()
+            master.cleanup()
+
+    def test_replicaof_directive_masterauth_and_slaveof(self):
+        master = start_redis("--requirepass", "pw")
+        replica = None
+        try:
+            m = redis.Redis(port=master.port, password="pw")
+            for i in range(500):
+                m.set("d:%d" % i, i)
+            tmp = tempfile.mkdtemp(prefix="reborn-replicaof-")
+            conf = os.path.join(tmp, "qdb.conf")
+            with open(conf, "w") as f:
+                f.write("replicaof 127.0.0.1 %d\nmasterauth pw\n" %
+                        master.port)
+            port = free_port()
+            replica = Process([binary("qdb-server"), conf, "--port",
+                               str(port), "--dir", tmp], port=port,
+                              name="qdb-replica")
+            r = ru.client(port)
+
+            def synced(n):
+                return (r.info("replication").get("master_link_status") ==
+                        "up" and r.dbsize() == n)
+
+            ru.wait_for(lambda: synced(500), what="sync with masterauth")
+            self.assertEqual(r.execute_command("ROLE")[0], b"slave")
+            with self.assertRaisesRegex(redis.exceptions.ReadOnlyError,
+                                        "read only replica"):
+                r.set("x", 1)
+            # SLAVEOF is REPLICAOF's old name: detach, write, re-attach (the
+            # master's data replaces ours).
+            self.assertTrue(r.execute_command("SLAVEOF", "NO", "ONE"))
+            self.assertEqual(r.execute_command("ROLE")[0], b"master")
+            r.set("local", 1)
+            m.set("after", 1)
+            self.assertTrue(r.execute_command("SLAVEOF", "127.0.0.1",
+                                              str(master.port)))
+            ru.wait_for(lambda: synced(501), what="re-sync after SLAVEOF")
+            self.assertEqual(r.get("after"), b"1")
+            self.assertIsNone(r.get("local"))
+            self.assertEqual(r.dbsize(), 501)
+        finally:
+            if replica is not None:
+                replica.cleanup()
             master.cleanup()
 
 

@@ -21,11 +21,6 @@ constexpr char kRedisZset[] =
     "\x61\x02\x01\x01\x81\x62\x02\x83\x32\x2e\x35\x04\xff\x0a\x00\x39\x92\x33"
     "\x9b\xe1\x1f\x32\x3d";
 
-std::vector<std::string> Strs(const Reply& r) {
-  std::vector<std::string> out;
-  for (const Reply& e : r.elements) out.push_back(e.str);
-  return out;
-}
 using V = std::vector<std::string>;
 
 TEST_P(DumpRestoreTest, ListRoundTripKeepsOrderAndTtl) {

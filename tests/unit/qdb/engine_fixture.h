@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qdb/encoding.h"
@@ -17,6 +18,16 @@ namespace reborn {
 
 inline void PrintTo(const Reply& r, std::ostream* os) {
   *os << resp::EncodeReply(r, 3);
+}
+
+inline constexpr std::string_view kWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+// The strings of an array reply's elements.
+inline std::vector<std::string> Strs(const Reply& r) {
+  std::vector<std::string> out;
+  for (const Reply& e : r.elements) out.push_back(e.str);
+  return out;
 }
 
 // Runs the same engine tests on every storage backend.

@@ -4,8 +4,6 @@
 namespace reborn {
 namespace {
 
-constexpr std::string_view kWrongType =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
 constexpr std::string_view kNotInt =
     "ERR value is not an integer or out of range";
 

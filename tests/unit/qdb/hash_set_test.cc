@@ -13,14 +13,6 @@ namespace {
 
 using HashSetTest = EngineTest;
 
-constexpr std::string_view kWrongType =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-std::vector<std::string> Strs(const Reply& r) {
-  std::vector<std::string> out;
-  for (const Reply& e : r.elements) out.push_back(e.str);
-  return out;
-}
 std::vector<std::string> Sorted(const Reply& r) {
   std::vector<std::string> out = Strs(r);
   std::sort(out.begin(), out.end());

@@ -6,12 +6,6 @@ namespace {
 
 using ListsTest = EngineTest;
 
-std::vector<std::string> Strs(const Reply& r) {
-  std::vector<std::string> out;
-  for (const Reply& e : r.elements) out.push_back(e.str);
-  return out;
-}
-
 using V = std::vector<std::string>;
 
 TEST_P(ListsTest, PushPopBothEnds) {

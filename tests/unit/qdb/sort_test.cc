@@ -9,8 +9,6 @@ namespace {
 
 using SortTest = EngineTest;
 
-constexpr std::string_view kWrongType =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
 constexpr std::string_view kScores =
     "ERR One or more scores can't be converted into double";
 

@@ -17,15 +17,6 @@ using V = std::vector<std::string>;
 using FV = std::vector<QdbEngine::FieldValue>;
 using ZV = std::vector<QdbEngine::ScoredMember>;
 
-constexpr std::string_view kWrongType =
-    "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-std::vector<std::string> Strs(const Reply& r) {
-  std::vector<std::string> out;
-  for (const Reply& e : r.elements) out.push_back(e.str);
-  return out;
-}
-
 template <typename T>
 T Sorted(T v) {
   std::sort(v.begin(), v.end());
