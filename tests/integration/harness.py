@@ -187,7 +187,9 @@ class RawClient:
         while True:
             try:
                 chunk = self.sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
+            except ConnectionResetError:  # closed with our input unread
+                return data, True
+            except socket.timeout:
                 return data, False
             if not chunk:
                 return data, True

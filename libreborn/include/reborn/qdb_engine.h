@@ -234,6 +234,8 @@ class QdbEngine {
   absl::Status Flush();
   // Resizes the block cache at runtime (rocksdb; Unimplemented elsewhere).
   absl::Status SetBlockCacheMb(size_t mb);
+  // fsync each write (QdbOptions::sync_writes) from now on.
+  void SetSyncWrites(bool sync);
   // Changes proto-max-bulk-len (the largest string a command may build).
   absl::Status SetProtoMaxBulkLen(int64_t bytes);
   // CONFIG RESETSTAT: zeroes expired_keys and keyspace_hits/misses.

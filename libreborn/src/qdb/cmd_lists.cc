@@ -196,6 +196,9 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
               "from the second ... or use negative to start from the end of "
               "the list");
         }
+        // Redis 7.0 negates the rank to search from the tail; LLONG_MIN stays
+        // negative there, so every match qualifies: the first from the tail.
+        if (rank == std::numeric_limits<int64_t>::min()) rank = -1;
       } else if (EqualsIgnoreCase(opt, "count") && more) {
         if (!ArgRange(ctx, ++j, 0, std::numeric_limits<int64_t>::max(),
                       "ERR COUNT can't be negative", &count)) {

@@ -400,6 +400,10 @@ absl::Status QdbEngine::SetBlockCacheMb(size_t mb) {
   return core_->SetBlockCacheMb(mb);
 }
 
+void QdbEngine::SetSyncWrites(bool sync) {
+  core_->keyspace().store().SetSyncWrites(sync);
+}
+
 absl::Status QdbEngine::SetProtoMaxBulkLen(int64_t bytes) {
   if (bytes < 1) return absl::InvalidArgumentError("must be positive");
   core_->strings().set_max_bytes(bytes);

@@ -6,6 +6,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "qdb/numbers.h"
 #include "server/blocking.h"
 #include "server/qdb_server_impl.h"
 
@@ -17,19 +19,29 @@ bool IsNil(const std::string& reply) {
 }
 
 // The timeout argument in seconds (decimals allowed) as milliseconds;
-// 0 waits forever.
+// 0 waits forever. As redis-server 7.0: strtold (so "inf" and hex parse),
+// then ceil(seconds * 1000) as a long long, where a value past its range
+// (x86 gives LLONG_MIN) is "negative"; a deadline past the clock's range is
+// "out of range". Waits longer than kForeverMs are waits forever.
 bool ParseTimeout(const std::string& text, int64_t* ms, std::string* error) {
-  double seconds = 0;
-  if (!absl::SimpleAtod(text, &seconds) || std::isnan(seconds) ||
-      std::isinf(seconds) || seconds > 1e12) {
+  long double seconds = 0;
+  if (!qdb::ParseLongDouble(text, &seconds)) {
     *error = "ERR timeout is not a float or out of range";
     return false;
   }
-  if (seconds < 0) {
+  constexpr long double kLongLongRange = 9223372036854775808.0L;  // 2^63
+  const long double millis = std::ceil(seconds * 1000.0L);
+  if (!(millis < kLongLongRange) || millis < 0) {
     *error = "ERR timeout is negative";
     return false;
   }
-  *ms = static_cast<int64_t>(std::ceil(seconds * 1000));
+  *ms = static_cast<int64_t>(millis);
+  if (*ms > INT64_MAX - absl::ToUnixMillis(absl::Now())) {
+    *error = "ERR timeout is out of range";
+    return false;
+  }
+  constexpr int64_t kForeverMs = int64_t{100} * 365 * 24 * 3600 * 1000;
+  if (*ms > kForeverMs) *ms = 0;
   return true;
 }
 

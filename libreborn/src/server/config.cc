@@ -79,7 +79,7 @@ Config::Config() {
   add("migrate-chunk-bytes", T::kMemory, "1048576", false, 1024);
   add("client-query-buffer-limit", T::kMemory, "1073741824", true, 1024 * 1024);
   add("proto-max-bulk-len", T::kMemory, "536870912", true, 1024 * 1024);
-  add("proto-max-multibulk-len", T::kInt, "1073741824", true, 1, INT32_MAX);
+  add("proto-max-multibulk-len", T::kInt, "2147483647", true, 1, INT32_MAX);
   add("client-output-soft-limit", T::kMemory, "33554432", true, 1024);
   add("client-output-hard-limit", T::kMemory, "0", true);
   // Process.
@@ -97,7 +97,7 @@ Config::Config() {
   add("block-cache-size", T::kMemory, "268435456", true, 0);
   add("row-cache-size", T::kMemory, "0", false, 0);
   add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
-  add("sync-writes", T::kBool, "no", false);
+  add("sync-writes", T::kBool, "no", true);
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
   // Replication (docs/replication.md).
   add("replicaof", T::kString, "", false);  // "host port" at start
@@ -122,6 +122,11 @@ Config::Config() {
   // asks for "save" and "appendonly"); persistence is the storage engine's.
   add("save", T::kString, "", true);
   add("appendonly", T::kBool, "no", true);
+  // Data lives on disk and nothing is ever evicted: memory is bounded by
+  // block-cache-size and write-buffer-size, so maxmemory can only be 0 and
+  // the policy only noeviction (clients such as queue libraries check it).
+  add("maxmemory", T::kMemory, "0", true, 0, 0);
+  add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0, {"noeviction"});
 }
 
 void Config::Add(Directive d) {

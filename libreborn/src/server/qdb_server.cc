@@ -114,6 +114,10 @@ absl::Status QdbServerImpl::OpenEngine() {
       "rdb", [this](std::string_view section, std::string* out) {
         if (section == "persistence") saver_->AppendInfo(out);
       });
+  config_->OnChange("sync-writes", [this](const std::string&) {
+    engine_->SetSyncWrites(config_->GetBool("sync-writes"));
+    return absl::OkStatus();
+  });
   config_->OnChange("block-cache-size", [this](const std::string&) {
     return engine_->SetBlockCacheMb(
         static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB));

@@ -56,6 +56,7 @@ class FaultInjectionKvStore final : public KvStore {
   absl::Status SetBlockCacheCapacity(size_t bytes) override {
     return base_->SetBlockCacheCapacity(bytes);
   }
+  void SetSyncWrites(bool sync) override { base_->SetSyncWrites(sync); }
   uint64_t ApproximateDiskBytes() override {
     return base_->ApproximateDiskBytes();
   }

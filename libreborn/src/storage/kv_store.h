@@ -132,6 +132,9 @@ class KvStore {
   virtual absl::StatusOr<uint64_t> CollectGarbage() = 0;
   // Resizes the shared block cache (CONFIG SET). Unimplemented if none.
   virtual absl::Status SetBlockCacheCapacity(size_t bytes) = 0;
+  // fsync every write batch or not (CONFIG SET sync-writes), for the
+  // writes that start after the call. A no-op without a disk.
+  virtual void SetSyncWrites(bool sync) = 0;
   // Approximate bytes on disk and in memory (INFO memory / persistence).
   virtual uint64_t ApproximateDiskBytes() = 0;
   virtual uint64_t ApproximateMemoryBytes() = 0;

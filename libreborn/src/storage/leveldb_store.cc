@@ -1,5 +1,6 @@
 #include "storage/leveldb_store.h"
 
+#include <atomic>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -139,7 +140,7 @@ class LevelDbStore final : public KvStore {
     leveldb::Status s = leveldb::DB::Open(o, options_.dir, &raw);
     if (!s.ok()) return ToStatus(s);
     db_.reset(raw);
-    write_options_.sync = options_.sync_writes;
+    sync_writes_.store(options_.sync_writes);
     return absl::OkStatus();
   }
 
@@ -171,7 +172,9 @@ class LevelDbStore final : public KvStore {
         }
       }
     }
-    leveldb::Status s = db_->Write(write_options_, &wb);
+    leveldb::WriteOptions wo = write_options_;
+    wo.sync = sync_writes_.load(std::memory_order_relaxed);
+    leveldb::Status s = db_->Write(wo, &wb);
     if (!s.ok()) spdlog::error("leveldb write failed: {}", s.ToString());
     return ToStatus(s);
   }
@@ -195,6 +198,7 @@ class LevelDbStore final : public KvStore {
     db_->CompactRange(nullptr, nullptr);
     return dropped;
   }
+  void SetSyncWrites(bool sync) override { sync_writes_.store(sync); }
   absl::Status SetBlockCacheCapacity(size_t) override {
     return absl::UnimplementedError(
         "leveldb cannot resize its block cache at runtime");
@@ -216,7 +220,7 @@ class LevelDbStore final : public KvStore {
                     "\r\n", "block_cache_usage:", cache_->TotalCharge(), "\r\n",
                     "approximate_memory_bytes:", ApproximateMemoryBytes(),
                     "\r\n", "sst_files_bytes:", ApproximateDiskBytes(), "\r\n",
-                    "sync_writes:", options_.sync_writes ? 1 : 0, "\r\n");
+                    "sync_writes:", sync_writes_.load() ? 1 : 0, "\r\n");
   }
   Engine engine() const override { return Engine::kLevelDb; }
 
@@ -226,6 +230,7 @@ class LevelDbStore final : public KvStore {
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::DB> db_;  // destroyed before cache_ and filter_
   leveldb::WriteOptions write_options_;
+  std::atomic<bool> sync_writes_{false};
 };
 
 }  // namespace

@@ -37,6 +37,7 @@ class MemoryStore final : public KvStore {
   absl::Status SetBlockCacheCapacity(size_t) override {
     return absl::UnimplementedError("the memory engine has no block cache");
   }
+  void SetSyncWrites(bool) override {}
   uint64_t ApproximateDiskBytes() override { return 0; }
   uint64_t ApproximateMemoryBytes() override {
     return bytes_.load(std::memory_order_relaxed);

@@ -183,6 +183,7 @@ class RocksDbStore final : public KvStore {
     block_cache_->SetCapacity(bytes);
     return absl::OkStatus();
   }
+  void SetSyncWrites(bool sync) override { sync_writes_.store(sync); }
   uint64_t ApproximateDiskBytes() override {
     return Property("rocksdb.total-sst-files-size") +
            Property("rocksdb.size-all-mem-tables");
@@ -216,6 +217,7 @@ class RocksDbStore final : public KvStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::WriteOptions write_options_;
+  std::atomic<bool> sync_writes_{false};
 };
 
 RocksDbStore::~RocksDbStore() {
@@ -306,7 +308,7 @@ absl::Status RocksDbStore::Open() {
   }
   if (!s.ok()) return ToStatus(s);
   db_.reset(raw);
-  write_options_.sync = options_.sync_writes;
+  sync_writes_.store(options_.sync_writes);
   for (auto& f : filter_factories_) {
     if (f) f->set_store(this);
   }
@@ -369,7 +371,9 @@ absl::Status RocksDbStore::Write(const WriteBatch& batch) {
     }
     if (!s.ok()) return ToStatus(s);
   }
-  rocksdb::Status s = db_->Write(write_options_, &wb);
+  rocksdb::WriteOptions wo = write_options_;
+  wo.sync = sync_writes_.load(std::memory_order_relaxed);
+  rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) {
     spdlog::error("rocksdb write failed: {}", s.ToString());
   }
@@ -427,7 +431,7 @@ void RocksDbStore::AppendStats(std::string* out) {
       "\r\n", "estimate_keys:", Property("rocksdb.estimate-num-keys"), "\r\n",
       "compaction_dropped_records:",
       statistics_->getTickerCount(rocksdb::COMPACTION_KEY_DROP_USER), "\r\n",
-      "sync_writes:", options_.sync_writes ? 1 : 0, "\r\n");
+      "sync_writes:", sync_writes_.load() ? 1 : 0, "\r\n");
 }
 
 }  // namespace

@@ -227,5 +227,41 @@ class Auth(unittest.TestCase):
             g1.cleanup()
 
 
+class ReadFromReplicas(unittest.TestCase):
+    """--read-from-replicas: reads go to the group's replica, writes to its
+    master."""
+
+    def test_reads_go_to_the_replica(self):
+        master, replica = start_redis(), start_redis()
+        proxy = None
+        try:
+            redis.Redis(port=replica.port).replicaof("127.0.0.1", master.port)
+            topology = {"groups": [{
+                "id": 1, "master": "127.0.0.1:%d" % master.port,
+                "replicas": ["127.0.0.1:%d" % replica.port]}]}
+            proxy = start_proxy(None, topology, "--read-from-replicas")
+            c = redis.Redis(port=proxy.port)
+            keys = ["rr:%d" % i for i in range(100)]
+            c.mset({k: k for k in keys})
+            r = redis.Redis(port=replica.port)
+            deadline = time.time() + 10
+            while r.dbsize() < len(keys):
+                self.assertLess(time.time(), deadline, "replica never synced")
+                time.sleep(0.05)
+            for k in keys:
+                self.assertEqual(c.get(k), k.encode())
+            self.assertEqual(c.mget(keys), [k.encode() for k in keys])
+            on_replica = r.info("commandstats")
+            on_master = redis.Redis(port=master.port).info("commandstats")
+            self.assertEqual(on_replica["cmdstat_get"]["calls"], len(keys))
+            self.assertIn("cmdstat_mget", on_replica)
+            self.assertNotIn("cmdstat_get", on_master)
+            self.assertIn("cmdstat_mset", on_master)
+        finally:
+            for p in (proxy, replica, master):
+                if p is not None:
+                    p.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -109,6 +109,25 @@ class DurabilityTest(unittest.TestCase):
     def test_leveldb_sync_writes_kill9(self):
         self.kill_and_check("leveldb", "yes")
 
+    def test_sync_writes_switch_at_runtime(self):
+        for engine in ("rocksdb", "leveldb"):
+            data_dir = tempfile.mkdtemp(prefix="qdb-sync-switch-")
+            port = harness.free_port()
+            server = start(data_dir, port, engine, "no")
+            try:
+                c = harness.RawClient(port)
+                for value, flag in (("yes", b"sync_writes:1\r\n"),
+                                    ("no", b"sync_writes:0\r\n")):
+                    self.assertEqual(
+                        c.call("CONFIG", "SET", "sync-writes", value),
+                        b"+OK\r\n")
+                    self.assertIn(flag, c.call("INFO", "rocksdb"), engine)
+                    self.assertEqual(c.call("SET", "k", value), b"+OK\r\n")
+                c.close()
+            finally:
+                server.cleanup()
+                shutil.rmtree(data_dir, ignore_errors=True)
+
     def test_rocksdb_async_writes_survive_process_kill(self):
         # Without fsync the WAL still reaches the OS page cache before the
         # reply, so a process crash (not an OS crash) loses nothing either.

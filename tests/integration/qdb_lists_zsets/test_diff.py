@@ -163,7 +163,11 @@ class ListsZSetsDiffTest(unittest.TestCase):
         big_hash = ["HSET", "bh"]
         for i in range(200):
             big_hash += ["f%d" % i, "v"]
-        cmds = [["FLUSHALL"], ["ZADD", "z", "1", "a", "2.5", "b"],
+        cmds = [["FLUSHALL"], ["RPUSH", "l", "a", "b", "a"],
+                ["LPOS", "l", "a", "RANK", "-9223372036854775808"],
+                ["LPOS", "l", "a", "RANK", "-9223372036854775807"],
+                ["LPOS", "l", "a", "RANK", "9223372036854775807"],
+                ["ZADD", "z", "1", "a", "2.5", "b"],
                 ["ZRANDMEMBER", "z", "-9223372036854775808"],
                 ["ZRANDMEMBER", "z", "9223372036854775807"],
                 ["ZRANDMEMBER", "z", "-4611686018427387904", "WITHSCORES"],

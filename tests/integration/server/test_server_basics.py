@@ -121,6 +121,49 @@ class ServerBehaviour(unittest.TestCase):
         self.assertTrue(closed)
         a.close()
         self.r.config_set("maxclients", 100)
+        # sync-writes changes at runtime; maxmemory can only be 0 (nothing
+        # is evicted: the data is on disk), the policy only noeviction.
+        raw = RawClient(self.qdb.port)
+        for value, flag in (("yes", b"sync_writes:1\r\n"),
+                            ("no", b"sync_writes:0\r\n")):
+            self.r.config_set("sync-writes", value)
+            store = raw.call("INFO", "rocksdb")  # the store's own view
+            if b"engine:memory" not in store:
+                self.assertIn(flag, store)
+            self.assertEqual(self.r.info("persistence")["sync_writes"], value)
+        raw.close()
+        self.assertEqual(self.r.config_get("maxmemory"), {"maxmemory": "0"})
+        self.assertEqual(self.r.config_get("maxmemory-policy"),
+                         {"maxmemory-policy": "noeviction"})
+        self.assertTrue(self.r.config_set("maxmemory", 0))
+        for name, value in (("maxmemory", "1gb"),
+                            ("maxmemory-policy", "allkeys-lru")):
+            with self.assertRaises(redis.exceptions.ResponseError):
+                self.r.config_set(name, value)
+
+    def test_output_limits(self):
+        self.r.set("mb", "x" * (1 << 20))
+        get = encode("GET", "mb")
+        # Soft limit: a client that does not read is not read either, and
+        # gets every reply once it reads again.
+        slow = RawClient(self.qdb.port, timeout=10)
+        slow.send(get * 40)
+        time.sleep(0.5)
+        self.assertTrue(self.r.ping())  # others are served meanwhile
+        for _ in range(40):
+            self.assertEqual(len(slow.read_reply()), (1 << 20) + 12)
+        slow.close()
+        # Hard limit: past it the client is dropped, nobody else is.
+        self.r.config_set("client-output-hard-limit", 4 << 20)
+        try:
+            hog = RawClient(self.qdb.port, timeout=10)
+            hog.send(get * 40)
+            data, closed = hog.read_until_closed(timeout=10)
+            self.assertTrue(closed)
+            self.assertLess(len(data), 40 << 20)
+            self.assertEqual(self.r.get("mb"), "x" * (1 << 20))
+        finally:
+            self.r.config_set("client-output-hard-limit", 0)
 
     def test_idle_timeout_closes_clients(self):
         # A client blocked in BLPOP and a replica stream are not idle, as in
