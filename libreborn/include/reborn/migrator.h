@@ -63,6 +63,9 @@ struct MigrateOptions {
   int64_t batch_bytes = 8 << 20;
   // Keys per second of one task; 0 = unlimited (a task's own rate wins).
   int64_t rate_limit = 0;
+  // A pause after every batch, to leave the source room for its clients
+  // (Codis' "delay"; a task's own delay_ms wins).
+  int64_t delay_ms = 0;
   // Slots switched together by one topology change (1 = slot by slot).
   int slots_per_step = 1;
   // Timeout of the connection to the source and of its SLOTSRESTORE calls.
@@ -83,6 +86,7 @@ struct TaskOptions {
   int64_t rate_limit = 0;
   int64_t batch_keys = 0;
   int slots_per_step = 0;
+  int64_t delay_ms = 0;
 };
 
 struct SlotProgress {

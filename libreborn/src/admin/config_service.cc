@@ -205,6 +205,10 @@ absl::Status ConfigService::Ping(const std::string& addr) {
       absl::ToInt64Milliseconds(options_.server_timeout));
   auto client =
       net::SyncClient::Connect(host, port, timeout, options_.password);
+  if (absl::IsPermissionDenied(client.status())) {  // up, wrong password
+    return absl::FailedPreconditionError(absl::StrCat(
+        "server ", addr, " refused the password: ", client.status().message()));
+  }
   if (!client.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "server ", addr, " is unreachable: ", client.status().message()));
@@ -365,11 +369,13 @@ absl::StatusOr<json> ConfigService::ProxyList() {
 }
 
 absl::StatusOr<json> ConfigService::ProxyOffline(const std::string& id) {
-  if (absl::Status s = topology_.SetProxyState(id, ProxyState::kMarkOffline);
-      !s.ok()) {
-    return s;
-  }
-  return json{{"ok", true}, {"id", id}, {"state", "mark_offline"}};
+  // A topology change like the others: under the lock, and announced, so
+  // the other proxies ack it while the marked one stops serving.
+  auto report = topology_.Change(
+      "proxy_offline", id,
+      [&] { return topology_.SetProxyState(id, ProxyState::kMarkOffline); },
+      options_.change);
+  return Changed(report, {{"ok", true}, {"id", id}, {"state", "mark_offline"}});
 }
 
 absl::StatusOr<json> ConfigService::Actions() {

@@ -42,6 +42,7 @@ struct Flags {
   bool wait = false;
   int64_t rate = 0;
   int64_t batch_keys = 0;  // 0: the Migrator's default
+  int64_t delay_ms = 0;
   int step = 1;
   bool dry_run = false;
   std::string weights;
@@ -232,6 +233,7 @@ int RunConfigTool(int argc, char** argv) {
                     "task is only recorded, for `migration resume`)");
   migrate->add_option("--rate", f.rate, "keys per second (0: unlimited)");
   migrate->add_option("--batch", f.batch_keys, "keys per batch");
+  migrate->add_option("--delay-ms", f.delay_ms, "pause after every batch");
   migrate->add_option("--step", f.step, "slots switched per topology change");
   migrate->callback([&] { cmd = "slot migrate"; });
   auto* rebalance = slot->add_subcommand(
@@ -242,6 +244,7 @@ int RunConfigTool(int argc, char** argv) {
                         "gid=weight,... (default: every group 1)");
   rebalance->add_option("--rate", f.rate, "keys per second per task");
   rebalance->add_option("--batch", f.batch_keys, "keys per batch");
+  rebalance->add_option("--delay-ms", f.delay_ms, "pause after every batch");
   rebalance->add_option("--step", f.step, "slots switched per topology change");
   rebalance->callback([&] { cmd = "slot rebalance"; });
 
@@ -256,6 +259,7 @@ int RunConfigTool(int argc, char** argv) {
   resume->add_option("ID", f.ids, "task ids (a cancelled one resumes too)");
   resume->add_option("--rate", f.rate, "keys per second (0: unlimited)");
   resume->add_option("--batch", f.batch_keys, "keys per batch");
+  resume->add_option("--delay-ms", f.delay_ms, "pause after every batch");
   resume->add_option("--step", f.step, "slots switched per topology change");
   resume->callback([&] { cmd = "migration resume"; });
   auto* cancel = migration->add_subcommand(
@@ -355,6 +359,7 @@ int RunConfigTool(int argc, char** argv) {
     MigrateOptions mopts;
     if (f.batch_keys > 0) mopts.batch_keys = f.batch_keys;
     mopts.rate_limit = f.rate;
+    mopts.delay_ms = f.delay_ms;
     mopts.slots_per_step = f.step;
     mopts.password = f.password;
     mopts.server_timeout = absl::Milliseconds(f.timeout_ms);
@@ -363,6 +368,7 @@ int RunConfigTool(int argc, char** argv) {
     TaskOptions topts;
     topts.rate_limit = f.rate;
     topts.batch_keys = f.batch_keys;
+    topts.delay_ms = f.delay_ms;
     ProgressPrinter printer;
     Migrator::ProgressCallback progress;
     if (!f.json_out) progress = [&](const MigrationProgress& p) { printer(p); };

@@ -86,10 +86,13 @@ absl::StatusOr<TaskOptions> TaskOptionsOf(const json& body) {
   if (!batch.ok()) return batch.status();
   auto step = OptionalCount(body, "step");
   if (!step.ok()) return step.status();
+  auto delay = OptionalCount(body, "delay_ms");
+  if (!delay.ok()) return delay.status();
   TaskOptions o;
   o.rate_limit = *rate;
   o.batch_keys = *batch;
   o.slots_per_step = static_cast<int>(std::min<int64_t>(*step, 1024));
+  o.delay_ms = *delay;
   return o;
 }
 

@@ -108,6 +108,7 @@ std::string EncodeMigrationTask(const MigrationTask& t) {
             {"rate", t.options.rate_limit},
             {"batch", t.options.batch_keys},
             {"step", t.options.slots_per_step},
+            {"delay_ms", t.options.delay_ms},
             {"slots_done", t.slots_done},
             {"slots_total", t.slots_total()},
             {"keys_left", t.keys_left},
@@ -138,6 +139,7 @@ absl::StatusOr<MigrationTask> DecodeMigrationTask(std::string_view text) {
     t.options.rate_limit = j.value("rate", int64_t{0});
     t.options.batch_keys = j.value("batch", int64_t{0});
     t.options.slots_per_step = j.value("step", 0);
+    t.options.delay_ms = j.value("delay_ms", int64_t{0});
     t.slots_done = j.value("slots_done", t.next_slot - t.from);
     t.keys_left = j.value("keys_left", int64_t{0});
     t.keys_per_sec = j.value("keys_per_sec", 0.0);
@@ -161,6 +163,7 @@ struct Migrator::RunState {
   const ProgressCallback* progress = nullptr;
   int64_t rate = 0;
   int64_t batch_keys = 0;
+  absl::Duration delay;
   absl::Time start;
   int64_t moved = 0;  // keys moved by this run
   // Keys of each unfinished slot at its source when the run started.
@@ -422,6 +425,8 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
                                           : options_.rate_limit;
   run.batch_keys = task->options.batch_keys > 0 ? task->options.batch_keys
                                                 : options_.batch_keys;
+  run.delay = absl::Milliseconds(
+      task->options.delay_ms > 0 ? task->options.delay_ms : options_.delay_ms);
   const int step = task->options.slots_per_step > 0
                        ? task->options.slots_per_step
                        : options_.slots_per_step;
@@ -832,6 +837,7 @@ absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
       if (ahead > absl::ZeroDuration()) absl::SleepFor(ahead);
     }
     if (left > 0) {
+      if (run->delay > absl::ZeroDuration()) absl::SleepFor(run->delay);
       // Keys locked by a concurrent single-key move can make a batch move
       // nothing; do not spin.
       if (moved == 0) absl::SleepFor(absl::Milliseconds(1));

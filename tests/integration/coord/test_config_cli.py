@@ -66,6 +66,15 @@ def check_cli(uri, r1, r2, r3):
         uri, "group", "add-server", "2", a1)
     dead = "127.0.0.1:%d" % free_port()
     assert "unreachable" in error_of(uri, "group", "add-server", "2", dead)
+    locked = start_redis("--requirepass", "pw")
+    try:  # up but refusing: told apart from unreachable
+        addr = "127.0.0.1:%d" % locked.port
+        assert "refused the password" in error_of(
+            uri, "--password", "wrong", "group", "add-server", "2", addr)
+        assert "refused PING" in error_of(uri, "group", "add-server", "2",
+                                          addr)
+    finally:
+        locked.cleanup()
     assert "group 5 does not exist" in error_of(
         uri, "group", "add-server", "5", a3)
     run(uri, "group", "add-server", "2", a3)

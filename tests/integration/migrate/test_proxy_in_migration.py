@@ -1,8 +1,9 @@
 """Commands through reborn-proxy on a slot that is being migrated.
 
 One slot holds a few hundred keys (no hash tags, so each moves on its own)
-and migrates slowly (`--rate`), so commands meet it in the migrate state
-with some keys still at the source and others at the target. Each kind of
+and migrates slowly (`--batch 2 --delay-ms 160`), so commands meet it in
+the migrate state with some keys still at the source and others at the
+target. Each kind of
 command the proxy routes differently must see the key wherever it lives:
 multi-key commands (one SLOTSMGRTTAGONE per key), blocking pops (their own
 connection), WATCH/MULTI/EXEC (pinned to one server). Afterwards every key
@@ -20,7 +21,7 @@ from cluster import Cluster
 
 SLOT = 77
 KEYS = 240
-RATE = 12  # keys per second: the slot stays in migrate for ~20 s
+DELAY_MS = 160  # after each batch of 2 keys: ~20 s in the migrate state
 
 
 def keys_in_slot(slot, n):
@@ -65,8 +66,8 @@ def main():
 
         mover = subprocess.Popen(
             cluster.config_argv("slot", "migrate", str(SLOT), str(SLOT),
-                                "2", "--wait", "--rate", str(RATE),
-                                "--batch", "2"),
+                                "2", "--wait", "--batch", "2", "--delay-ms",
+                                str(DELAY_MS)),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for("the slot to migrate", lambda: json.loads(config(
             "slot", "info", str(SLOT), "--json"))["state"] == "migrate")

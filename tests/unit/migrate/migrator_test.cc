@@ -57,7 +57,7 @@ TEST(MigrationTaskCodecTest, RoundTripKeepsProgressAndOptions) {
   t.next_slot = 14;
   t.state = "running";
   t.keys_moved = 1234;
-  t.options = {500, 100, 4};
+  t.options = {500, 100, 4, 25};
   t.slots_done = 4;
   t.keys_left = 99;
   t.keys_per_sec = 33;
@@ -69,6 +69,7 @@ TEST(MigrationTaskCodecTest, RoundTripKeepsProgressAndOptions) {
   EXPECT_EQ(d->options.rate_limit, 500);
   EXPECT_EQ(d->options.batch_keys, 100);
   EXPECT_EQ(d->options.slots_per_step, 4);
+  EXPECT_EQ(d->options.delay_ms, 25);
   EXPECT_EQ(d->slots_done, 4);
   EXPECT_EQ(d->keys_left, 99);
   ASSERT_EQ(d->current.size(), 2u);
