@@ -42,12 +42,23 @@ def start_nutcracker(backend_port):
                            port=port, name="nutcracker")
 
 
-def start_reborn_proxy(backend_ports, threads=2):
+# Server threads: the cores minus one, which redis-benchmark needs. On a
+# 2-core machine that is one thread, like redis-server and nutcracker; more
+# threads there only make the servers and the client preempt each other.
+SERVER_THREADS = max(1, (os.cpu_count() or 2) - 1)
+
+
+def start_reborn_proxy(backend_ports, threads=SERVER_THREADS):
     port = harness.free_port()
     argv = [harness.binary("reborn-proxy"), "--addr", "127.0.0.1:%d" % port,
             "--threads", str(threads), "--backends",
             ",".join("127.0.0.1:%d" % p for p in backend_ports)]
     return harness.Process(argv, port=port, name="reborn-proxy")
+
+
+def start_qdb(engine):
+    return harness.start_qdb("--engine", engine, "--io-threads",
+                             str(SERVER_THREADS))
 
 
 def qdb_serves_data(port):
@@ -73,7 +84,7 @@ def proxy_servers():
     rows.append(("proxy-2xredis",
                  start_reborn_proxy([h.port for h in halves])))
     try:
-        qdbs = [harness.start_qdb("--engine", "memory") for _ in range(2)]
+        qdbs = [start_qdb("memory") for _ in range(2)]
         helpers += qdbs
         if all(qdb_serves_data(q.port) for q in qdbs):
             rows.append(("proxy-2xqdb",
@@ -89,8 +100,8 @@ def proxy_servers():
 def store_servers():
     """Rows of the store suites: redis-server and qdb-server on each engine."""
     started = [("redis-server", harness.start_redis())]
-    started.append(("qdb-memory", harness.start_qdb("--engine", "memory")))
-    started.append(("qdb-rocksdb", harness.start_qdb("--engine", "rocksdb")))
+    started.append(("qdb-memory", start_qdb("memory")))
+    started.append(("qdb-rocksdb", start_qdb("rocksdb")))
     return started, []
 
 
@@ -170,8 +181,9 @@ def print_table(suite, names, results, args):
     header = "%-14s %3s " % ("test", "-P") + "".join(
         "%14s" % n for n in names) + "".join(
         "%18s" % ("%s/redis" % n) for n in names[1:])
-    print("\n[%s] requests/s, median of %d runs, -c %d -n %d" %
-          (suite, args.repeat, args.clients, args.requests))
+    print("\n[%s] requests/s, median of %d runs, -c %d -n %d, %d server "
+          "thread(s)" % (suite, args.repeat, args.clients, args.requests,
+                         SERVER_THREADS))
     print(header)
     print("-" * len(header))
     for (test, pipeline), by_server in results.items():

@@ -19,8 +19,8 @@ and its keys live there only.
 
 Sizes (env): MIGRATE_E2E_KEYS (default 200000, the issue's size),
 MIGRATE_E2E_BIGHASH (fields of one big hash, big:hash:0, in slot 143, which
-moves 1->2 in chunks; default 20000 here, as the million-member moves are
-tested by qdb_slots/test_qdb_bigkeys.py), MIGRATE_E2E_RATE (keys/s of
+moves 1->2 in chunks; default 1000000, the issue's size: about 63 s in
+all here), MIGRATE_E2E_RATE (keys/s of
 scenario 2, default 20000), MIGRATE_E2E_STEP (slots per topology change,
 default 32).
 """
@@ -49,7 +49,7 @@ WORKLOAD = binary("migrate_workload")
 PRODUCT = "e2e"
 TOKEN = "t0ken"
 KEYS = int(os.environ.get("MIGRATE_E2E_KEYS", "200000"))
-BIGHASH = int(os.environ.get("MIGRATE_E2E_BIGHASH", "20000"))
+BIGHASH = int(os.environ.get("MIGRATE_E2E_BIGHASH", "1000000"))
 RATE = int(os.environ.get("MIGRATE_E2E_RATE", "20000"))
 STEP = os.environ.get("MIGRATE_E2E_STEP", "32")
 KEYS_PER_TYPE = 40
