@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,10 +62,16 @@ class CoordinatorSource : public SlotTableSource {
     absl::Status s = Register();
     if (!s.ok()) return s;
     Reload();
+    retry_thread_ = std::thread([this] { RetryLoop(); });
     return absl::OkStatus();
   }
 
   ~CoordinatorSource() override {
+    {
+      absl::MutexLock lock(&retry_mu_);
+      stop_ = true;
+    }
+    if (retry_thread_.joinable()) retry_thread_.join();
     session_.reset();
     subs_.clear();
     proxy_sub_.reset();
@@ -139,7 +147,10 @@ class CoordinatorSource : public SlotTableSource {
     absl::MutexLock reload_lock(&reload_mu_);
     auto slot_names = coord_->Children(absl::StrCat(root_, "/slots"));
     auto action_names = coord_->Children(absl::StrCat(root_, "/actions"));
-    if (!slot_names.ok() || !action_names.ok() || !ReadGroups()) return;
+    if (!slot_names.ok() || !action_names.ok() || !ReadGroups()) {
+      retry_ = true;
+      return;
+    }
     slots_.assign(kSlotCount, "");
     for (const auto& name : *slot_names) {
       int i = std::atoi(name.c_str());
@@ -170,7 +181,10 @@ class CoordinatorSource : public SlotTableSource {
   // False when a full reload is needed.
   bool ApplyNewActions() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
     auto names = coord_->Children(absl::StrCat(root_, "/actions"));
-    if (!names.ok()) return true;  // session trouble: its events follow
+    if (!names.ok()) {  // session trouble, or one lost request
+      retry_ = true;
+      return true;
+    }
     std::vector<std::string> fresh;
     for (const auto& a : *names) {
       if (ActionIsNewer(a, last_action_)) fresh.push_back(a);
@@ -302,9 +316,28 @@ class CoordinatorSource : public SlotTableSource {
       std::string acks = absl::StrCat(root_, "/actions/", a, "/acks");
       std::string mine = absl::StrCat(acks, "/", options_.id);
       auto exists = coord_->Exists(mine);
-      if (!exists.ok() || *exists) continue;
+      if (exists.ok() && *exists) continue;
       (void)coord_->CreateRecursive(acks);
-      (void)coord_->Create(mine, "", CreateMode::kPersistent);
+      auto created = coord_->Create(mine, "", CreateMode::kPersistent);
+      if (!created.ok() && !absl::IsAlreadyExists(created.status()) &&
+          !absl::IsNotFound(created.status())) {  // NotFound: pruned
+        retry_ = true;
+      }
+    }
+  }
+
+  // A read or an ack that failed without a session event (a lost request,
+  // a timeout) would wait for the next change; instead the whole topology
+  // is read again (and every pending action acked) a moment later.
+  void RetryLoop() {
+    absl::MutexLock lock(&retry_mu_);
+    while (!stop_) {
+      retry_mu_.AwaitWithTimeout(absl::Condition(&stop_),
+                                 absl::Milliseconds(200));
+      if (stop_ || !retry_.exchange(false)) continue;
+      retry_mu_.Unlock();
+      Reload();
+      retry_mu_.Lock();
     }
   }
 
@@ -323,6 +356,10 @@ class CoordinatorSource : public SlotTableSource {
 
   std::shared_ptr<Coordinator> coord_;
   CoordinatorSourceOptions options_;
+  absl::Mutex retry_mu_;
+  bool stop_ ABSL_GUARDED_BY(retry_mu_) = false;
+  std::atomic<bool> retry_{false};
+  std::thread retry_thread_;
   std::string root_;
   Topology paths_;  // for node paths only
   std::vector<std::unique_ptr<Subscription>> subs_;

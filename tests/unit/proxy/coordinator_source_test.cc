@@ -4,10 +4,12 @@
 // session-less proxy goes offline.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "coord/fault_injection_coordinator.h"
 #include "net/sync_client.h"
 #include "reborn/coordinator.h"
 #include "reborn/proxy.h"
@@ -178,6 +180,61 @@ TEST_F(CoordinatorSourceTest, FencedOrExpiredProxyGoesOfflineAndComesBack) {
     return r.ok() && r->str == "PONG";
   }));
   (*proxy)->Stop();
+}
+
+// Lost requests (dropped by the fault-injection wrapper) bring no session
+// event: the source reads again shortly and acks what it missed, so the
+// proxy is not fenced for one lost packet.
+TEST_F(CoordinatorSourceTest, LostReadsAndAcksAreRetried) {
+  auto base = Coordinator::Open("memory://source_test");
+  ASSERT_TRUE(base.ok());
+  auto faulty =
+      std::make_shared<coord::FaultInjectionCoordinator>(std::move(*base));
+  CoordinatorSourceOptions options{"p", "proxy-4", R"({"id":"proxy-4"})"};
+  auto source = OpenCoordinatorSource(faulty, options);
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto publish = [&] {
+    ASSERT_TRUE(coord_
+                    ->Create("/reborn/p/actions/action-",
+                             R"({"type":"slot_range_set","target":"0-0:2"})",
+                             CreateMode::kSequential)
+                    .ok());
+  };
+  auto acked = [&](const std::string& action) {
+    return *coord_->Exists("/reborn/p/actions/" + action + "/acks/proxy-4");
+  };
+  auto newest = [&] {
+    auto names = coord_->Children("/reborn/p/actions");
+    std::sort(names->begin(), names->end());
+    return names->back();
+  };
+
+  // Every ack write fails for a while: the table follows, the ack waits.
+  faulty->SetFilter(
+      [](std::string_view op, std::string_view path) -> absl::Status {
+        if (op == "create" && path.find("/acks/proxy-4") != path.npos) {
+          return absl::UnavailableError("dropped");
+        }
+        return absl::OkStatus();
+      });
+  SetSlot(0, 2);
+  publish();
+  std::string first = newest();
+  EXPECT_TRUE(
+      Eventually([&] { return (*source)->Current()->slot(0).group_id == 2; }));
+  EXPECT_FALSE(acked(first));
+  faulty->SetFilter(nullptr);
+  EXPECT_TRUE(Eventually([&] { return acked(first); }));
+
+  // The reads that follow an action are lost: they are made again.
+  faulty->DropNext(3);
+  SetSlot(0, 1);
+  publish();
+  std::string second = newest();
+  EXPECT_TRUE(
+      Eventually([&] { return (*source)->Current()->slot(0).group_id == 1; }));
+  EXPECT_TRUE(Eventually([&] { return acked(second); }));
+  EXPECT_GT(faulty->dropped(), 0);
 }
 
 }  // namespace
