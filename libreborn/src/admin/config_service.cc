@@ -79,9 +79,13 @@ absl::StatusOr<json> ConfigService::Changed(
 
 absl::StatusOr<json> ConfigService::SlotInit(bool force) {
   json out = {{"ok", true}, {"slots", kSlotCount}, {"forced", force}};
-  auto existing = topology_.Slots();
-  if (!existing.ok()) return existing.status();
-  if (existing->empty() || !force) {  // first init, or refused as initialised
+  // Whether slots exist takes one Children call, not a read of every slot.
+  auto existing = coord_->Children(topology_.SlotsPath());
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) {
+    return existing.status();
+  }
+  if (!force || !existing.ok() || existing->empty()) {
+    // First init, or refused as initialised: InitSlots checks it.
     if (absl::Status s = topology_.InitSlots(force); !s.ok()) return s;
     return out;
   }
