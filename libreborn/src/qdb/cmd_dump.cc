@@ -1,4 +1,6 @@
 // RESP handlers of DUMP, RESTORE and OBJECT, as redis-server 7.0 does them.
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "qdb/cmd_util.h"
 #include "qdb/dump_restore.h"
@@ -33,7 +35,8 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
   args.key = ctx.args[1];
   args.ttl = ctx.args[2];
   args.payload = ctx.args[3];
-  bool idle = false, freq = false;
+  std::optional<int64_t> idle;
+  bool freq = false;
   for (size_t j = 4; j < ctx.args.size(); ++j) {
     const size_t additional = ctx.args.size() - j - 1;
     const std::string& opt = ctx.args[j];
@@ -46,7 +49,7 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
       if (!ArgInt64(ctx, j + 1, &v)) return;
       if (v < 0)
         return ctx.reply.Error("ERR Invalid IDLETIME value, must be >= 0");
-      idle = true;  // accepted; QDB keeps no LRU clock
+      idle = v;
       ++j;
     } else if (EqualsIgnoreCase(opt, "freq") && additional >= 1 && !idle) {
       int64_t v;
@@ -55,7 +58,9 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
         return ctx.reply.Error(
             "ERR Invalid FREQ value, must be >= 0 and <= 255");
       }
-      freq = true;  // accepted; QDB keeps no LFU counter
+      // Accepted and dropped, as redis-server does under a policy other
+      // than LFU (QDB's is noeviction).
+      freq = true;
       ++j;
     } else {
       return ctx.reply.Error(kSyntaxText);
@@ -64,6 +69,10 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
   WithDb(core, ctx, [&](uint8_t db) {
     if (absl::Status s = Restore(core, db, args); !s.ok()) {
       return ReplyStatusError(ctx.reply, s);
+    }
+    if (idle) {
+      core.keyspace().clock().SetIdle(db, args.key, *idle,
+                                      Keyspace::NowMs() / 1000);
     }
     ctx.reply.Ok();
   });
@@ -107,10 +116,14 @@ void ObjectCommand(EngineCore& core, CommandContext& ctx) {
           "tracked. Please note that when switching between policies at "
           "runtime LRU and LFU data will take some time to adjust.");
     }
-    if (name == "idletime") return ctx.reply.Integer(0);  // no access clock
+    if (name == "idletime") {
+      return ctx.reply.Integer(core.keyspace().clock().IdleSeconds(
+          db, ctx.args[2], Keyspace::NowMs() / 1000));
+    }
     // Redis shares the objects of the integers 0..9999 (OBJ_SHARED_REFCOUNT).
     int64_t v;
     const bool shared = (*meta)->type == DataType::kString &&
+                        (*meta)->form == StringForm::kAuto &&
                         ParseInt64((*meta)->value, &v) && v >= 0 && v < 10000;
     ctx.reply.Integer(shared ? 2147483647 : 1);
   });

@@ -163,16 +163,18 @@ void RegisterKeyCommands(EngineCore& core, CommandTable& table,
   };
   reg("del", del);
   reg("unlink", del);
-  auto exists = [c](CommandContext& ctx) {
-    std::vector<std::string> keys(ctx.args.begin() + 1, ctx.args.end());
-    WithDb(*c, ctx, [&](uint8_t db) {
-      auto r = c->keys().Exists(db, keys);
-      if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
-      ctx.reply.Integer(*r);
-    });
+  auto exists = [c](bool touch) {
+    return [c, touch](CommandContext& ctx) {
+      std::vector<std::string> keys(ctx.args.begin() + 1, ctx.args.end());
+      WithDb(*c, ctx, [&](uint8_t db) {
+        auto r = c->keys().Exists(db, keys, touch);
+        if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+        ctx.reply.Integer(*r);
+      });
+    };
   };
-  reg("exists", exists);
-  reg("touch", exists);
+  reg("exists", exists(false));
+  reg("touch", exists(true));
   reg("type", [c](CommandContext& ctx) {
     WithDb(*c, ctx, [&](uint8_t db) {
       auto r = c->keys().Type(db, ctx.args[1]);

@@ -123,9 +123,15 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
   Keyspace& ks = core.keyspace();
   switch (meta.type) {
     case DataType::kString: {
+      // Redis' tryObjectEncoding and OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
       int64_t v;
-      if (meta.value.size() <= 20 && ParseInt64(meta.value, &v)) return "int";
-      return meta.value.size() <= 44 ? "embstr" : "raw";
+      if ((meta.form == StringForm::kAuto ||
+           meta.form == StringForm::kUnshared) &&
+          meta.value.size() <= 20 && ParseInt64(meta.value, &v)) {
+        return "int";
+      }
+      return meta.form != StringForm::kRaw && meta.value.size() <= 44 ? "embstr"
+                                                                      : "raw";
     }
     case DataType::kHash: {
       if (meta.size > kHashMaxListpackEntries) return "hashtable";

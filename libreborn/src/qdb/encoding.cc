@@ -12,6 +12,10 @@ constexpr size_t kKeyPrefixLen = 3;  // db:u8 slot:u16
 // type:u8 expire:u64, then a string's value or version:u64 size:u64
 // [head:u64 tail:u64].
 constexpr size_t kHeaderLen = 9;
+// The type byte: the DataType in the low bits, a string's StringForm in the
+// top two.
+constexpr uint8_t kTypeMask = 0x3F;
+constexpr int kFormShift = 6;
 
 void PutPrefix(std::string* out, uint8_t db, uint16_t slot) {
   out->push_back(static_cast<char>(db));
@@ -82,7 +86,10 @@ std::string EncodeMetadata(const Metadata& meta) {
   std::string out;
   out.reserve(kHeaderLen +
               (meta.type == DataType::kString ? meta.value.size() : 32));
-  out.push_back(static_cast<char>(meta.type));
+  const uint8_t form =
+      meta.type == DataType::kString ? static_cast<uint8_t>(meta.form) : 0;
+  out.push_back(static_cast<char>(static_cast<uint8_t>(meta.type) |
+                                  (form << kFormShift)));
   PutFixed64(&out, static_cast<uint64_t>(meta.expire_ms));
   if (meta.type == DataType::kString) {
     out.append(meta.value);
@@ -99,10 +106,12 @@ std::string EncodeMetadata(const Metadata& meta) {
 
 absl::Status DecodeMetadataHeader(std::string_view in, DataType* type,
                                   int64_t* expire_ms) {
-  if (in.size() < kHeaderLen || static_cast<uint8_t>(in[0]) > 4) {
+  const uint8_t type_byte =
+      in.empty() ? 0xFF : static_cast<uint8_t>(in[0]) & kTypeMask;
+  if (in.size() < kHeaderLen || type_byte > 4) {
     return absl::DataLossError("corrupt metadata record");
   }
-  *type = static_cast<DataType>(in[0]);
+  *type = static_cast<DataType>(type_byte);
   *expire_ms = static_cast<int64_t>(GetFixed64(in.data() + 1));
   return absl::OkStatus();
 }
@@ -115,12 +124,16 @@ absl::Status DecodeMetadata(std::string_view in, Metadata* meta) {
   std::string_view rest = in.substr(kHeaderLen);
   if (meta->type == DataType::kString) {
     meta->value.assign(rest);
+    // Two bits: every value is a StringForm.
+    meta->form =
+        static_cast<StringForm>(static_cast<uint8_t>(in[0]) >> kFormShift);
     meta->version = meta->size = meta->list_head = meta->list_tail = 0;
     return absl::OkStatus();
   }
   const size_t need = meta->type == DataType::kList ? 32 : 16;
   if (rest.size() < need) return absl::DataLossError("corrupt metadata record");
   meta->value.clear();
+  meta->form = StringForm::kAuto;
   meta->version = GetFixed64(rest.data());
   meta->size = GetFixed64(rest.data() + 8);
   if (meta->type == DataType::kList) {

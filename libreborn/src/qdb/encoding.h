@@ -28,6 +28,19 @@ enum class DataType : uint8_t {
   kZSet = 4,
 };
 
+// How redis-server would hold a string, for OBJECT ENCODING and REFCOUNT.
+// kAuto is what SET, RESTORE and most writers store: int, embstr or raw by
+// content, the integers 0..9999 shared. kUnshared is the same unshared (a
+// COPY). kRaw is a value changed in place (APPEND to an existing key,
+// SETRANGE, SETBIT, BITOP), which Redis keeps raw however short; kEmbstr an
+// INCRBYFLOAT result, which Redis never tries as an int.
+enum class StringForm : uint8_t {
+  kAuto = 0,
+  kRaw = 1,
+  kEmbstr = 2,
+  kUnshared = 3,
+};
+
 // Redis' TYPE names: "string", "hash", "list", "set", "zset".
 std::string_view TypeName(DataType type);
 
@@ -44,12 +57,13 @@ inline constexpr uint8_t kStagingDb = 0xFE;
 
 struct Metadata {
   DataType type = DataType::kString;
-  int64_t expire_ms = 0;   // absolute unix ms; 0 = no expiry
-  uint64_t version = 0;    // non-strings only
-  uint64_t size = 0;       // members; non-strings only
-  uint64_t list_head = 0;  // lists only
-  uint64_t list_tail = 0;  // lists only
-  std::string value;       // strings only
+  int64_t expire_ms = 0;                // absolute unix ms; 0 = no expiry
+  uint64_t version = 0;                 // non-strings only
+  uint64_t size = 0;                    // members; non-strings only
+  uint64_t list_head = 0;               // lists only
+  uint64_t list_tail = 0;               // lists only
+  std::string value;                    // strings only
+  StringForm form = StringForm::kAuto;  // strings only
 
   bool Expired(int64_t now_ms) const {
     return expire_ms != 0 && expire_ms <= now_ms;

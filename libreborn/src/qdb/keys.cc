@@ -32,9 +32,10 @@ absl::StatusOr<int64_t> KeyOps::Del(uint8_t db,
 }
 
 absl::StatusOr<int64_t> KeyOps::Exists(uint8_t db,
-                                       const std::vector<std::string>& keys) {
+                                       const std::vector<std::string>& keys,
+                                       bool touch) {
   absl::StatusOr<std::vector<std::optional<Metadata>>> metas =
-      ks_.MultiLookup(db, keys);
+      ks_.MultiLookup(db, keys, touch);
   if (!metas.ok()) return metas.status();
   int64_t n = 0;
   for (const auto& m : *metas) n += m.has_value();
@@ -155,6 +156,8 @@ absl::StatusOr<int> KeyOps::Copy(uint8_t src_db, std::string_view src,
       absl::StatusOr<Metadata> copy =
           ks_.CloneValue(txn, src_db, src, **from, dst_db, dst);
       if (!copy.ok()) return copy.status();
+      // Redis' dupStringObject never hands out a shared integer.
+      if (copy->form == StringForm::kAuto) copy->form = StringForm::kUnshared;
       txn.PutMeta(dst_db, dst, *to ? &**to : nullptr, *copy);
       result = 1;
     }

@@ -27,9 +27,11 @@ class KeyOps {
 
   // Number of keys that existed (each key counted once).
   absl::StatusOr<int64_t> Del(uint8_t db, const std::vector<std::string>& keys);
-  // Number of live keys, repeated keys counted each time.
+  // How many of `keys` exist (a key named twice counts twice). `touch` makes
+  // it TOUCH: the keys' access clocks are set, which EXISTS leaves alone.
   absl::StatusOr<int64_t> Exists(uint8_t db,
-                                 const std::vector<std::string>& keys);
+                                 const std::vector<std::string>& keys,
+                                 bool touch = false);
   // nullopt when the key does not exist.
   absl::StatusOr<std::optional<DataType>> Type(uint8_t db,
                                                std::string_view key);

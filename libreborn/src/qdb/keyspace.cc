@@ -84,6 +84,7 @@ absl::Status Txn::Commit() {
 
 Keyspace::Keyspace(std::unique_ptr<storage::KvStore> store)
     : store_(std::move(store)),
+      clock_(NowMs() / 1000),
       slot_counts_(std::make_unique<std::atomic<int64_t>[]>(
           static_cast<size_t>(kNumPhysicalDbs) * kSlotCount)) {
   for (int i = 0; i < kNumDbs; ++i) db_map_[i] = static_cast<uint8_t>(i);
@@ -196,24 +197,28 @@ uint64_t Keyspace::NextVersion() {
 
 absl::StatusOr<std::optional<Metadata>> Keyspace::Lookup(uint8_t db,
                                                          std::string_view key,
-                                                         bool count_stats) {
+                                                         bool access) {
   std::string raw;
   absl::Status s = store_->Get(storage::ReadOptions{}, Column::kMeta,
                                EncodeMetaKey(db, key), &raw);
+  const int64_t now = NowMs();
   std::optional<Metadata> out;
   if (s.ok()) {
     Metadata meta;
     if (absl::Status d = DecodeMetadata(raw, &meta); !d.ok()) return d;
-    if (!meta.Expired(NowMs())) out = std::move(meta);
+    if (!meta.Expired(now)) out = std::move(meta);
   } else if (!absl::IsNotFound(s)) {
     return s;
   }
-  if (count_stats) (out ? hits_ : misses_).fetch_add(1);
+  if (access) {
+    (out ? hits_ : misses_).fetch_add(1);
+    if (out) clock_.Touch(db, key, now / 1000);
+  }
   return out;
 }
 
 absl::StatusOr<std::vector<std::optional<Metadata>>> Keyspace::MultiLookup(
-    uint8_t db, const std::vector<std::string>& keys) {
+    uint8_t db, const std::vector<std::string>& keys, bool touch) {
   std::vector<std::string> meta_keys;
   meta_keys.reserve(keys.size());
   for (const std::string& k : keys) meta_keys.push_back(EncodeMetaKey(db, k));
@@ -231,6 +236,7 @@ absl::StatusOr<std::vector<std::optional<Metadata>>> Keyspace::MultiLookup(
       return statuses[i];
     }
     (out[i] ? hits_ : misses_).fetch_add(1);
+    if (touch && out[i]) clock_.Touch(db, keys[i], now / 1000);
   }
   return out;
 }
@@ -256,6 +262,8 @@ absl::StatusOr<std::optional<Metadata>> Keyspace::LookupForWrite(
   std::string raw;
   absl::Status s = store_->Get(storage::ReadOptions{}, Column::kMeta,
                                EncodeMetaKey(db, key), &raw);
+  const int64_t now = NowMs();
+  clock_.Touch(db, key, now / 1000);
   if (absl::IsNotFound(s)) return std::nullopt;
   if (!s.ok()) return s;
   Metadata meta;
@@ -263,7 +271,7 @@ absl::StatusOr<std::optional<Metadata>> Keyspace::LookupForWrite(
   // With active expiry off (a replica) writes see expired records as live:
   // the master's stream was computed on its clock, a replica applies it a
   // bit later and must not drop a key the master still had (its DEL comes).
-  if (active_expiry() && meta.Expired(NowMs())) {
+  if (active_expiry() && meta.Expired(now)) {
     ExpiredOnWrite(txn, db, key, meta);
     return std::nullopt;
   }
@@ -282,6 +290,7 @@ Keyspace::LookupManyForWrite(Txn& txn, uint8_t db,
   const int64_t now = NowMs();
   std::vector<std::optional<Metadata>> out(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
+    clock_.Touch(db, keys[i], now / 1000);
     if (absl::IsNotFound(statuses[i])) continue;
     if (!statuses[i].ok()) return statuses[i];
     Metadata meta;

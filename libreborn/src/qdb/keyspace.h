@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "qdb/access_clock.h"
 #include "qdb/encoding.h"
 #include "qdb/key_locks.h"
 #include "storage/kv_store.h"
@@ -101,6 +102,7 @@ class Keyspace {
 
   storage::KvStore& store() { return *store_; }
   KeyLocks& locks() { return locks_; }
+  AccessClock& clock() { return clock_; }
   absl::Mutex& layout_mu() ABSL_LOCK_RETURNED(layout_mu_) { return layout_mu_; }
   // Physical database of logical database `db` (0..15).
   uint8_t Physical(int db) const ABSL_SHARED_LOCKS_REQUIRED(layout_mu_) {
@@ -113,14 +115,18 @@ class Keyspace {
   uint64_t NextVersion();
 
   // Live metadata of (db, key), or nullopt when absent or expired.
-  // `count_stats` counts a keyspace hit or miss.
+  // `access` makes it an access as redis-server's lookupKey counts one: a
+  // keyspace hit or miss and a touch of the access clock. TYPE, EXISTS, TTL
+  // and OBJECT look without it (Redis' LOOKUP_NOTOUCH).
   absl::StatusOr<std::optional<Metadata>> Lookup(uint8_t db,
                                                  std::string_view key,
-                                                 bool count_stats = true);
+                                                 bool access = true);
+  // Lookup() of several keys with one multi-get; they always count as hits
+  // or misses, and are touched when `touch`.
   absl::StatusOr<std::vector<std::optional<Metadata>>> MultiLookup(
-      uint8_t db, const std::vector<std::string>& keys);
+      uint8_t db, const std::vector<std::string>& keys, bool touch = true);
   // For writers holding the key's lock: like Lookup(), and an expired record
-  // found on the way is deleted in `txn`.
+  // found on the way is deleted in `txn`. Writes touch the key.
   absl::StatusOr<std::optional<Metadata>> LookupForWrite(Txn& txn, uint8_t db,
                                                          std::string_view key);
   // Lookup() / LookupForWrite() of a key that must hold `type`: a key of
@@ -223,6 +229,7 @@ class Keyspace {
 
   std::unique_ptr<storage::KvStore> store_;
   KeyLocks locks_;
+  AccessClock clock_;
   mutable absl::Mutex layout_mu_;
   uint8_t db_map_[kNumDbs] ABSL_GUARDED_BY(layout_mu_);
 

@@ -156,7 +156,8 @@ absl::StatusOr<std::optional<std::string>> Strings::GetEx(
 }
 
 template <typename Fn>
-absl::Status Strings::Modify(uint8_t db, std::string_view key, Fn fn) {
+absl::Status Strings::Modify(uint8_t db, std::string_view key,
+                             StringForm created, StringForm changed, Fn fn) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
   absl::StatusOr<std::optional<Metadata>> old =
@@ -172,6 +173,7 @@ absl::Status Strings::Modify(uint8_t db, std::string_view key, Fn fn) {
     meta.type = DataType::kString;
     meta.expire_ms = *old ? (*old)->expire_ms : 0;
     meta.value = std::move(**next);
+    meta.form = *old ? changed : created;
     txn.PutMeta(db, key, *old ? &**old : nullptr, meta);
   }
   return txn.Commit();
@@ -181,7 +183,7 @@ absl::StatusOr<int64_t> Strings::IncrBy(uint8_t db, std::string_view key,
                                         int64_t delta) {
   int64_t result = 0;
   absl::Status s =
-      Modify(db, key,
+      Modify(db, key, StringForm::kAuto, StringForm::kAuto,
              [&](const std::optional<std::string>& cur)
                  -> absl::StatusOr<std::optional<std::string>> {
                int64_t value = 0;
@@ -205,7 +207,7 @@ absl::StatusOr<std::string> Strings::IncrByFloat(uint8_t db,
                                                  long double delta) {
   std::string result;
   absl::Status s = Modify(
-      db, key,
+      db, key, StringForm::kEmbstr, StringForm::kEmbstr,
       [&](const std::optional<std::string>& cur)
           -> absl::StatusOr<std::optional<std::string>> {
         long double value = 0;
@@ -227,7 +229,7 @@ absl::StatusOr<int64_t> Strings::Append(uint8_t db, std::string_view key,
                                         std::string_view value) {
   int64_t length = 0;
   absl::Status s =
-      Modify(db, key,
+      Modify(db, key, StringForm::kAuto, StringForm::kRaw,
              [&](std::optional<std::string>& cur)
                  -> absl::StatusOr<std::optional<std::string>> {
                std::string next = cur ? std::move(*cur) : std::string();
@@ -250,7 +252,7 @@ absl::StatusOr<int64_t> Strings::SetRange(uint8_t db, std::string_view key,
                                           std::string_view value) {
   int64_t length = 0;
   absl::Status s = Modify(
-      db, key,
+      db, key, StringForm::kRaw, StringForm::kRaw,
       [&](std::optional<std::string>& cur)
           -> absl::StatusOr<std::optional<std::string>> {
         if (!cur) {
@@ -279,7 +281,7 @@ absl::StatusOr<int> Strings::SetBit(uint8_t db, std::string_view key,
                                     uint64_t offset, int bit) {
   int old_bit = 0;
   absl::Status s = Modify(
-      db, key,
+      db, key, StringForm::kRaw, StringForm::kRaw,
       [&](std::optional<std::string>& cur)
           -> absl::StatusOr<std::optional<std::string>> {
         std::string next = cur ? std::move(*cur) : std::string();
@@ -348,6 +350,7 @@ absl::StatusOr<int64_t> Strings::BitOp(
     Metadata meta;
     meta.type = DataType::kString;
     meta.value = std::move(result);
+    meta.form = StringForm::kRaw;
     txn.PutMeta(db, dest, *old ? &**old : nullptr, meta);
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;

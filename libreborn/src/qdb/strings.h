@@ -82,9 +82,11 @@ class Strings {
   absl::Status CheckLength(uint64_t length) const;
   // Read-modify-write of one string under its key lock. `fn` gets the
   // current value (nullopt if absent) and returns the new value (nullopt =
-  // leave the key unchanged) or an error. The TTL is kept.
+  // leave the key unchanged) or an error. The TTL is kept. The value is
+  // stored with the form `created` when the key was absent, else `changed`.
   template <typename Fn>
-  absl::Status Modify(uint8_t db, std::string_view key, Fn fn);
+  absl::Status Modify(uint8_t db, std::string_view key, StringForm created,
+                      StringForm changed, Fn fn);
 
   Keyspace& ks_;
   std::atomic<int64_t> max_bytes_;

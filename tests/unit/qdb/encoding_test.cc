@@ -41,6 +41,34 @@ TEST(EncodingTest, StringMetadataRoundTrips) {
   EXPECT_EQ(out.value, m.value);
 }
 
+TEST(EncodingTest, StringFormRoundTripsAndOldRecordsReadAsAuto) {
+  for (StringForm form : {StringForm::kAuto, StringForm::kRaw,
+                          StringForm::kEmbstr, StringForm::kUnshared}) {
+    Metadata m;
+    m.value = "12";
+    m.form = form;
+    Metadata out;
+    ASSERT_TRUE(DecodeMetadata(EncodeMetadata(m), &out).ok());
+    EXPECT_EQ(out.form, form);
+    EXPECT_EQ(out.type, DataType::kString);
+    EXPECT_EQ(out.value, "12");
+  }
+  // A record from before the form: the bare type byte.
+  std::string old(1, static_cast<char>(DataType::kString));
+  old += std::string(8, '\0') + "v";
+  Metadata out;
+  out.form = StringForm::kRaw;
+  ASSERT_TRUE(DecodeMetadata(old, &out).ok());
+  EXPECT_EQ(out.form, StringForm::kAuto);
+  // Other types never carry one.
+  Metadata hash;
+  hash.type = DataType::kHash;
+  hash.form = StringForm::kRaw;
+  ASSERT_TRUE(DecodeMetadata(EncodeMetadata(hash), &out).ok());
+  EXPECT_EQ(out.type, DataType::kHash);
+  EXPECT_EQ(out.form, StringForm::kAuto);
+}
+
 TEST(EncodingTest, ListMetadataKeepsVersionSizeHeadTail) {
   Metadata m;
   m.type = DataType::kList;
