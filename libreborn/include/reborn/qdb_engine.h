@@ -69,11 +69,20 @@ struct QdbOptions {
   size_t block_cache_mb = 256;     // shared LRU block cache (hot data)
   size_t row_cache_mb = 0;         // rocksdb row cache; 0 = off
   size_t write_buffer_mb = 64;     // memtable size per column family
+  // Hot metadata records (a string's value included) kept in memory in
+  // front of rocksdb/leveldb: a hit skips the store's point read.
+  size_t hot_cache_mb = 64;
   // Sync the write-ahead log on every write: a kill -9 (or power loss)
   // loses no acknowledged write. Off: a process crash loses nothing either
   // (the WAL is in the OS page cache); an OS crash may lose the writes of
   // the last few seconds.
   bool sync_writes = false;
+  // Group commit (rocksdb): a write's log record stays in the process until
+  // FlushWrites(), which the caller must run before it acknowledges the
+  // write; qdb-server does so before it sends replies, one log write for
+  // all the commands of an I/O round. Off: every call is in the log file
+  // when it returns.
+  bool group_commit = false;
   int bloom_bits = 10;  // bloom filter bits per key; 0 = none
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;  // largest string value
   // Background active expiry (and garbage sweeps): cycles per second and
@@ -234,8 +243,15 @@ class QdbEngine {
   absl::Status Flush();
   // Resizes the block cache at runtime (rocksdb; Unimplemented elsewhere).
   absl::Status SetBlockCacheMb(size_t mb);
+  // Resizes the hot cache at runtime (QdbOptions::hot_cache_mb; nothing to
+  // do for memory).
+  absl::Status SetHotCacheMb(size_t mb);
   // fsync each write (QdbOptions::sync_writes) from now on.
   void SetSyncWrites(bool sync);
+  // QdbOptions::group_commit: whether calls that returned left log records
+  // in the process, and the log write that puts them in the log file.
+  bool HasUnflushedWrites() const;
+  absl::Status FlushWrites();
   // Changes proto-max-bulk-len (the largest string a command may build).
   absl::Status SetProtoMaxBulkLen(int64_t bytes);
   // CONFIG RESETSTAT: zeroes expired_keys and keyspace_hits/misses.

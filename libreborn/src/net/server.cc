@@ -26,6 +26,8 @@ constexpr size_t kReadChunk = 16 * 1024;
 
 }  // namespace
 
+class Connection;
+
 class Server::Impl {
  public:
   Impl(ServerOptions options, RequestHandler* handler)
@@ -37,7 +39,12 @@ class Server::Impl {
     for (int i = 0; i < n; ++i) {
       contexts_.push_back(std::make_unique<asio::io_context>(1));
     }
+    flush_groups_.resize(contexts_.size());
   }
+
+  // Sends the replies of `conn` once the writes they acknowledge are in
+  // the log. Runs on the thread of context `index`.
+  void SendAfterFlush(size_t index, std::shared_ptr<Connection> conn);
 
   absl::Status Start();
   void Stop();
@@ -56,6 +63,15 @@ class Server::Impl {
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
   size_t next_context_ = 0;
+  // Per io_context: connections whose replies wait for the next
+  // RequestHandler::FlushWrites(), and whether that flush is posted.
+  struct FlushGroup {
+    // Strong references: a connection that is closing after its replies
+    // has nothing else keeping it alive.
+    std::vector<std::shared_ptr<Connection>> waiting;
+    bool scheduled = false;
+  };
+  std::vector<FlushGroup> flush_groups_;
   int port_ = 0;
 
   std::mutex stop_mu_;
@@ -74,8 +90,11 @@ class Server::Impl {
 // concurrently because each io_context has exactly one thread).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Server::Impl* server, asio::ip::tcp::socket socket)
-      : server_(server), socket_(std::move(socket)) {}
+  Connection(Server::Impl* server, size_t context_index,
+             asio::ip::tcp::socket socket)
+      : server_(server),
+        context_index_(context_index),
+        socket_(std::move(socket)) {}
 
   void Start(std::shared_ptr<ClientEntry> entry) {
     entry_ = std::move(entry);
@@ -98,7 +117,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Stops reading and closes once pending output is written.
   void Shutdown() {
     shutting_down_ = true;
-    if (!write_in_flight_) Close();
+    if (!sending()) Close();
   }
 
  private:
@@ -146,7 +165,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (session_.close_after_reply) {
       shutting_down_ = true;
-      if (!write_in_flight_) Close();
+      if (!sending()) Close();
       return;
     }
     if (pending > limits.output_soft_limit.load()) return;  // backpressure
@@ -264,13 +283,37 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_) return;
     if (session_.close_after_reply) {
       shutting_down_ = true;
-      if (!write_in_flight_) Close();
+      if (!sending()) Close();
       return;
     }
     ReadMore();
   }
 
+  // Sends out_, or queues it behind the thread's next log flush while
+  // writes are unflushed (see RequestHandler::HasUnflushedWrites).
   void Flush() {
+    if (write_in_flight_ || out_.empty() || closed_ || awaiting_flush_) return;
+    if (server_->handler_->HasUnflushedWrites()) {
+      awaiting_flush_ = true;
+      server_->SendAfterFlush(context_index_, shared_from_this());
+      return;
+    }
+    SendNow();
+  }
+
+ public:
+  // After the log flush the connection waited for.
+  void FlushDone() {
+    awaiting_flush_ = false;
+    SendNow();
+    if (shutting_down_ && !sending()) Close();
+  }
+
+ private:
+  // Replies are on their way: written, or waiting for a log flush.
+  bool sending() const { return write_in_flight_ || awaiting_flush_; }
+
+  void SendNow() {
     if (write_in_flight_ || out_.empty() || closed_) return;
     writing_.swap(out_);
     out_.clear();
@@ -327,6 +370,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   Server::Impl* server_;
+  const size_t context_index_;
   asio::ip::tcp::socket socket_;
   std::shared_ptr<ClientEntry> entry_;
   Session session_;
@@ -341,6 +385,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool push_attached_ = false;
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
+  bool awaiting_flush_ = false;  // queued in the thread's FlushGroup
   bool shutting_down_ = false;
   bool closed_ = false;
 };
@@ -378,40 +423,59 @@ absl::Status Server::Impl::Start() {
   return absl::OkStatus();
 }
 
+void Server::Impl::SendAfterFlush(size_t index,
+                                  std::shared_ptr<Connection> conn) {
+  FlushGroup& group = flush_groups_[index];
+  group.waiting.push_back(std::move(conn));
+  if (group.scheduled) return;
+  group.scheduled = true;
+  // Posted behind the handlers that are ready now (the other connections
+  // of this epoll round), so that one flush covers all their writes.
+  asio::post(*contexts_[index], [this, index] {
+    FlushGroup& g = flush_groups_[index];
+    g.scheduled = false;
+    std::vector<std::shared_ptr<Connection>> waiting;
+    waiting.swap(g.waiting);
+    handler_->FlushWrites();
+    for (const std::shared_ptr<Connection>& c : waiting) c->FlushDone();
+  });
+}
+
 void Server::Impl::Accept() {
-  asio::io_context& target = *contexts_[next_context_];
+  const size_t index = next_context_;
+  asio::io_context& target = *contexts_[index];
   next_context_ = (next_context_ + 1) % contexts_.size();
-  acceptor_->async_accept(
-      target, [this, &target](const asio::error_code& ec,
-                              asio::ip::tcp::socket socket) {
-        if (ec) {
-          if (ec == asio::error::operation_aborted) return;
-          spdlog::warn("accept failed: {}", ec.message());
-        } else {
-          asio::error_code ignored;
-          socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-          auto entry = std::make_shared<ClientEntry>();
-          entry->id = registry_.NextId();
-          entry->peer = Endpoint(socket.remote_endpoint(ignored));
-          entry->local = Endpoint(socket.local_endpoint(ignored));
-          entry->created_ms = NowMs();
-          entry->last_active_ms = entry->created_ms;
-          auto conn = std::make_shared<Connection>(this, std::move(socket));
-          asio::io_context* ctx = &target;
-          std::weak_ptr<Connection> weak = conn;
-          entry->kill = [weak, ctx] {
-            asio::post(*ctx, [weak] {
-              if (auto c = weak.lock()) c->Shutdown();
-            });
-          };
-          if (registry_.Add(entry, limits_.max_clients.load())) {
-            asio::post(*ctx, [conn, entry] { conn->Start(entry); });
-          } else {
-            asio::post(*ctx, [conn] { conn->RejectMaxClients(); });
-          }
-        }
-        if (!stop_requested_) Accept();
-      });
+  acceptor_->async_accept(target, [this, index, &target](
+                                      const asio::error_code& ec,
+                                      asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      spdlog::warn("accept failed: {}", ec.message());
+    } else {
+      asio::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      auto entry = std::make_shared<ClientEntry>();
+      entry->id = registry_.NextId();
+      entry->peer = Endpoint(socket.remote_endpoint(ignored));
+      entry->local = Endpoint(socket.local_endpoint(ignored));
+      entry->created_ms = NowMs();
+      entry->last_active_ms = entry->created_ms;
+      auto conn = std::make_shared<Connection>(this, index, std::move(socket));
+      asio::io_context* ctx = &target;
+      std::weak_ptr<Connection> weak = conn;
+      entry->kill = [weak, ctx] {
+        asio::post(*ctx, [weak] {
+          if (auto c = weak.lock()) c->Shutdown();
+        });
+      };
+      if (registry_.Add(entry, limits_.max_clients.load())) {
+        asio::post(*ctx, [conn, entry] { conn->Start(entry); });
+      } else {
+        asio::post(*ctx, [conn] { conn->RejectMaxClients(); });
+      }
+    }
+    if (!stop_requested_) Accept();
+  });
 }
 
 void Server::Impl::Sweep() {

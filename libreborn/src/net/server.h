@@ -56,6 +56,12 @@ class RequestHandler {
   // session.close_after_reply closes the connection once replies are sent.
   virtual void Handle(Session& session, std::vector<std::string>& args,
                       resp::ReplyWriter& reply) = 0;
+  // The durability barrier before replies go out (group commit): while
+  // HasUnflushedWrites() is true, an I/O thread holds the replies of every
+  // connection it served, runs FlushWrites() once after its other ready
+  // work, then sends them all. Called from every I/O thread.
+  virtual bool HasUnflushedWrites() { return false; }
+  virtual void FlushWrites() {}
 };
 
 // A RESP server: one io_context per thread, each connection pinned to one

@@ -10,8 +10,7 @@ namespace reborn::qdb {
 
 AccessClock::AccessClock(int64_t start_seconds)
     : start_seconds_(start_seconds),
-      owners_(std::make_unique<std::atomic<uint64_t>[]>(kSlots)),
-      latest_(std::make_unique<std::atomic<uint32_t>[]>(kSlots)) {}
+      entries_(std::make_unique<Entry[]>(kSlots)) {}
 
 AccessClock::Position AccessClock::Locate(uint8_t db, std::string_view key) {
   const uint64_t h =
@@ -27,16 +26,17 @@ uint32_t AccessClock::Seconds(int64_t seconds) {
 
 void AccessClock::Touch(uint8_t db, std::string_view key, int64_t now_seconds) {
   const Position p = Locate(db, key);
+  Entry& e = entries_[p.slot];
   const uint32_t now = Seconds(now_seconds);
   const uint64_t owner = (uint64_t{p.fingerprint} << 32) | now;
   // Most reads of a hot key find its entry current: skipping the stores
   // keeps readers on several threads from taking the cache line from each
   // other.
-  if (owners_[p.slot].load(std::memory_order_relaxed) != owner) {
-    owners_[p.slot].store(owner, std::memory_order_relaxed);
+  if (e.owner.load(std::memory_order_relaxed) != owner) {
+    e.owner.store(owner, std::memory_order_relaxed);
   }
-  if (latest_[p.slot].load(std::memory_order_relaxed) < now) {
-    latest_[p.slot].store(now, std::memory_order_relaxed);
+  if (e.latest.load(std::memory_order_relaxed) < now) {
+    e.latest.store(now, std::memory_order_relaxed);
   }
 }
 
@@ -44,19 +44,20 @@ void AccessClock::SetIdle(uint8_t db, std::string_view key, int64_t idle,
                           int64_t now_seconds) {
   const Position p = Locate(db, key);
   const int64_t back = idle >= now_seconds ? 0 : now_seconds - idle;
-  owners_[p.slot].store((uint64_t{p.fingerprint} << 32) | Seconds(back),
-                        std::memory_order_relaxed);
+  entries_[p.slot].owner.store((uint64_t{p.fingerprint} << 32) | Seconds(back),
+                               std::memory_order_relaxed);
 }
 
 int64_t AccessClock::IdleSeconds(uint8_t db, std::string_view key,
                                  int64_t now_seconds) const {
   const Position p = Locate(db, key);
-  const uint64_t owner = owners_[p.slot].load(std::memory_order_relaxed);
+  const Entry& e = entries_[p.slot];
+  const uint64_t owner = e.owner.load(std::memory_order_relaxed);
   int64_t since;
   if (owner != 0 && static_cast<uint32_t>(owner >> 32) == p.fingerprint) {
     since = static_cast<uint32_t>(owner);
   } else {
-    const uint32_t latest = latest_[p.slot].load(std::memory_order_relaxed);
+    const uint32_t latest = e.latest.load(std::memory_order_relaxed);
     since = latest == 0 ? start_seconds_ : latest;
   }
   return std::max<int64_t>(0, now_seconds - since);

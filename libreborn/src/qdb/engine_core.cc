@@ -28,7 +28,9 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   so.block_cache_mb = options.block_cache_mb;
   so.row_cache_mb = options.row_cache_mb;
   so.write_buffer_mb = options.write_buffer_mb;
+  so.hot_cache_mb = options.hot_cache_mb;
   so.sync_writes = options.sync_writes;
+  so.manual_log_flush = options.group_commit;
   so.bloom_bits = options.bloom_bits;
   so.garbage_filter = &Keyspace::IsGarbage;
   absl::StatusOr<std::unique_ptr<storage::KvStore>> store =
@@ -96,6 +98,12 @@ absl::Status EngineCore::Shutdown() {
 absl::Status EngineCore::SetBlockCacheMb(size_t mb) {
   absl::Status s = keyspace_->store().SetBlockCacheCapacity(mb << 20);
   if (s.ok()) options_.block_cache_mb = mb;
+  return s;
+}
+
+absl::Status EngineCore::SetHotCacheMb(size_t mb) {
+  absl::Status s = keyspace_->store().SetHotCacheCapacity(mb << 20);
+  if (s.ok()) options_.hot_cache_mb = mb;
   return s;
 }
 

@@ -76,6 +76,7 @@ class EngineCore {
   // Stops the background thread and flushes the store. Idempotent.
   absl::Status Shutdown();
   absl::Status SetBlockCacheMb(size_t mb);
+  absl::Status SetHotCacheMb(size_t mb);
 
  private:
   explicit EngineCore(const QdbOptions& options);

@@ -400,6 +400,18 @@ absl::Status QdbEngine::SetBlockCacheMb(size_t mb) {
   return core_->SetBlockCacheMb(mb);
 }
 
+bool QdbEngine::HasUnflushedWrites() const {
+  return core_->keyspace().store().HasUnflushedWrites();
+}
+
+absl::Status QdbEngine::FlushWrites() {
+  return core_->keyspace().store().FlushWrites();
+}
+
+absl::Status QdbEngine::SetHotCacheMb(size_t mb) {
+  return core_->SetHotCacheMb(mb);
+}
+
 void QdbEngine::SetSyncWrites(bool sync) {
   core_->keyspace().store().SetSyncWrites(sync);
 }

@@ -96,6 +96,7 @@ Config::Config() {
       {"rocksdb", "leveldb", "memory"});
   add("block-cache-size", T::kMemory, "268435456", true, 0);
   add("row-cache-size", T::kMemory, "0", false, 0);
+  add("hot-cache-size", T::kMemory, "67108864", true, 0);
   add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
   add("sync-writes", T::kBool, "no", true);
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);

@@ -87,9 +87,12 @@ absl::Status QdbServerImpl::OpenEngine() {
       static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB);
   options.row_cache_mb =
       static_cast<size_t>(config_->GetInt("row-cache-size") / kMiB);
+  options.hot_cache_mb =
+      static_cast<size_t>(config_->GetInt("hot-cache-size") / kMiB);
   options.write_buffer_mb = static_cast<size_t>(
       std::max<int64_t>(1, config_->GetInt("write-buffer-size") / kMiB));
   options.sync_writes = config_->GetBool("sync-writes");
+  options.group_commit = true;  // replies wait for FlushWrites (net::Server)
   options.bloom_bits = static_cast<int>(config_->GetInt("bloom-bits-per-key"));
   options.proto_max_bulk_len = config_->GetInt("proto-max-bulk-len");
   options.expiry_hz = static_cast<int>(config_->GetInt("hz"));
@@ -102,6 +105,9 @@ absl::Status QdbServerImpl::OpenEngine() {
   auto engine = QdbEngine::Open(options);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
+  // What opening wrote (the db map, dropped staging) needs no client's
+  // flush to be durable.
+  if (absl::Status s = engine_->FlushWrites(); !s.ok()) return s;
   if (const std::string path = config_->GetString("rdb-import");
       !path.empty()) {
     if (absl::Status s = RdbSaver::Import(*engine_, path); !s.ok()) {
@@ -121,6 +127,10 @@ absl::Status QdbServerImpl::OpenEngine() {
   config_->OnChange("block-cache-size", [this](const std::string&) {
     return engine_->SetBlockCacheMb(
         static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB));
+  });
+  config_->OnChange("hot-cache-size", [this](const std::string&) {
+    return engine_->SetHotCacheMb(
+        static_cast<size_t>(config_->GetInt("hot-cache-size") / kMiB));
   });
   // Replaces the hook ApplyConfigHooks() set: keep the network limit too.
   config_->OnChange("proto-max-bulk-len", [this](const std::string&) {
@@ -196,6 +206,14 @@ bool RunsInsideMulti(const CommandSpec& spec) {
 }
 
 }  // namespace
+
+void QdbServerImpl::FlushWrites() {
+  // The replies go out regardless: the writes are applied and visible, and
+  // a store that cannot write its log refuses the next writes itself.
+  if (absl::Status s = engine_->FlushWrites(); !s.ok()) {
+    spdlog::error("log flush before replies failed: {}", s.ToString());
+  }
+}
 
 void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
                            resp::ReplyWriter& reply) {

@@ -44,6 +44,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   void OnDisconnect(Session& session) override;
   void Handle(Session& session, std::vector<std::string>& args,
               resp::ReplyWriter& reply) override;
+  bool HasUnflushedWrites() override { return engine_->HasUnflushedWrites(); }
+  void FlushWrites() override;
 
   // For the server commands.
   Config& config() { return *config_; }

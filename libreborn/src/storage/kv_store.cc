@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "storage/cached_store.h"
 #include "storage/leveldb_store.h"
 #include "storage/memory_store.h"
 #include "storage/rocksdb_store.h"
@@ -21,15 +22,22 @@ std::vector<absl::Status> KvStore::MultiGet(
 }
 
 absl::StatusOr<std::unique_ptr<KvStore>> OpenKvStore(const Options& options) {
+  absl::StatusOr<std::unique_ptr<KvStore>> store;
   switch (options.engine) {
     case Engine::kRocksDb:
-      return OpenRocksDbStore(options);
+      store = OpenRocksDbStore(options);
+      break;
     case Engine::kLevelDb:
-      return OpenLevelDbStore(options);
+      store = OpenLevelDbStore(options);
+      break;
     case Engine::kMemory:
       return OpenMemoryStore(options);
+    default:
+      return absl::InvalidArgumentError("unknown storage engine");
   }
-  return absl::InvalidArgumentError("unknown storage engine");
+  if (!store.ok()) return store;
+  return std::make_unique<CachedStore>(std::move(*store), Column::kMeta,
+                                       options.hot_cache_mb << 20);
 }
 
 absl::StatusOr<uint64_t> SweepGarbage(KvStore& store,

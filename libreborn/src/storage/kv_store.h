@@ -100,7 +100,16 @@ struct Options {
   size_t block_cache_mb = 256;
   size_t row_cache_mb = 0;  // 0 = off
   size_t write_buffer_mb = 64;
+  // The hot metadata records in memory in front of the store (CachedStore),
+  // resizable at runtime; 0 keeps nothing. Not for kMemory, which is all
+  // memory already.
+  size_t hot_cache_mb = 0;
   bool sync_writes = false;
+  // Group commit: a write leaves its log record in the process until
+  // FlushWrites(), which the caller runs before it acknowledges writes (one
+  // log write for many commands). Off: every Write() is in the log file
+  // (the OS page cache) when it returns. RocksDB only.
+  bool manual_log_flush = false;
   int bloom_bits = 10;  // 0 = no bloom filters
   GarbageFilter garbage_filter;
 };
@@ -132,6 +141,16 @@ class KvStore {
   virtual absl::StatusOr<uint64_t> CollectGarbage() = 0;
   // Resizes the shared block cache (CONFIG SET). Unimplemented if none.
   virtual absl::Status SetBlockCacheCapacity(size_t bytes) = 0;
+  // Resizes the hot cache (Options::hot_cache_mb). OK and nothing to do for
+  // a store opened without one.
+  virtual absl::Status SetHotCacheCapacity(size_t /*bytes*/) {
+    return absl::OkStatus();
+  }
+  // With Options::manual_log_flush: whether writes that returned are not yet
+  // in the log file, and the flush that puts them there. A write that
+  // returned before FlushWrites() began is covered when it returns.
+  virtual bool HasUnflushedWrites() const { return false; }
+  virtual absl::Status FlushWrites() { return absl::OkStatus(); }
   // fsync every write batch or not (CONFIG SET sync-writes), for the
   // writes that start after the call. A no-op without a disk.
   virtual void SetSyncWrites(bool sync) = 0;

@@ -13,6 +13,8 @@ TEST(AccessClockTest, UntouchedKeysAreIdleSinceTheStart) {
   AccessClock clock(kStart);
   EXPECT_EQ(clock.IdleSeconds(0, "k", kStart + 30), 30);
   EXPECT_EQ(clock.IdleSeconds(0, "k", kStart - 5), 0);  // clock went back
+  clock.SetIdle(0, "r", 5000, kStart + 30);
+  EXPECT_EQ(clock.IdleSeconds(0, "r", kStart + 30), 5000);
 }
 
 TEST(AccessClockTest, TouchRestartsTheIdleTimePerDbAndKey) {

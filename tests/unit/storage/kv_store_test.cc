@@ -32,6 +32,7 @@ class KvStoreTest : public ::testing::TestWithParam<Engine> {
     o.dir = dir_.string();
     o.block_cache_mb = 8;
     o.write_buffer_mb = 4;
+    o.hot_cache_mb = 1;  // every test also runs through the hot cache
     auto s = OpenKvStore(o);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
