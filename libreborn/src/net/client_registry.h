@@ -35,6 +35,9 @@ struct ClientEntry {
 
   // Closes the connection from any thread (posted to its own thread).
   std::function<void()> kill;
+  // Ends the blocking command the client is parked in (CLIENT UNBLOCK),
+  // with its timeout reply or the UNBLOCKED error. From any thread.
+  std::function<void(bool error)> unblock;
 
   void set_name(std::string name) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);

@@ -114,6 +114,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Flush();
   }
 
+  // CLIENT UNBLOCK: ends the parked command as if it timed out, or with
+  // redis-server's UNBLOCKED error.
+  void Unblock(bool error) {
+    if (closed_ || !pending_ || !pending_->Cancel()) return;
+    Resume(error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+                 : pending_->timeout_reply());
+  }
+
   // Stops reading and closes once pending output is written.
   void Shutdown() {
     shutting_down_ = true;
@@ -466,6 +474,11 @@ void Server::Impl::Accept() {
       entry->kill = [weak, ctx] {
         asio::post(*ctx, [weak] {
           if (auto c = weak.lock()) c->Shutdown();
+        });
+      };
+      entry->unblock = [weak, ctx](bool error) {
+        asio::post(*ctx, [weak, error] {
+          if (auto c = weak.lock()) c->Unblock(error);
         });
       };
       if (registry_.Add(entry, limits_.max_clients.load())) {

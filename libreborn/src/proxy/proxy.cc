@@ -105,6 +105,11 @@ void Worker::SetTable(std::shared_ptr<const SlotTable> table, bool online) {
   std::vector<Held> held;
   held.swap(held_);
   for (Held& h : held) h.retry(false);
+  std::vector<std::function<bool()>> watchers;
+  watchers.swap(watchers_);
+  for (auto& watch : watchers) {
+    if (watch()) watchers_.push_back(std::move(watch));
+  }
 }
 
 void Worker::Hold(std::function<void(bool expired)> retry) {

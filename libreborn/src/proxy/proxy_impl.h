@@ -85,6 +85,10 @@ class Worker {
   void SetTable(std::shared_ptr<const SlotTable> table, bool online);
   // Parks a request until the next topology change (or the hold timeout).
   void Hold(std::function<void(bool expired)> retry);
+  // Runs `on_change` after every topology change until it returns false.
+  void WatchTable(std::function<bool()> on_change) {
+    watchers_.push_back(std::move(on_change));
+  }
 
   void StartKeepalive();
   void StopBackends();
@@ -106,6 +110,7 @@ class Worker {
     std::function<void(bool expired)> retry;
   };
   std::vector<Held> held_;
+  std::vector<std::function<bool()>> watchers_;
   asio::steady_timer keepalive_timer_{io_};
   WorkerMetrics metrics_;
 };

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "command/command_table.h"
 #include "net/sync_client.h"
@@ -391,28 +392,155 @@ void Session::PreMove(Route route, const std::vector<std::string>& keys,
   }
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Where a blocking command keeps its timeout: first for BLMPOP and BZMPOP,
+// last for the others.
+size_t TimeoutIndex(const std::vector<std::string>& args) {
+  const std::string name = absl::AsciiStrToLower(args[0]);
+  return name == "blmpop" || name == "bzmpop" ? 1 : args.size() - 1;
+}
+
+Clock::time_point BlockDeadline(const std::vector<std::string>& args) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(args[TimeoutIndex(args)], &seconds) || seconds <= 0 ||
+      seconds > 1e9) {
+    return Clock::time_point::max();  // 0 waits forever; bad ones error
+  }
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(seconds));
+}
+
+// `args` with the timeout cut to what is left until `deadline`.
+std::vector<std::string> WithRemainingTimeout(std::vector<std::string> args,
+                                              Clock::time_point deadline) {
+  if (deadline == Clock::time_point::max()) return args;
+  const double left =
+      std::chrono::duration<double>(deadline - Clock::now()).count();
+  args[TimeoutIndex(args)] = absl::StrFormat("%.3f", std::max(left, 0.001));
+  return args;
+}
+
+constexpr std::string_view kUnblocked = "-UNBLOCKED";
+
+}  // namespace
+
 void Session::Blocking(int slot, std::vector<std::string>& args) {
   auto p = NewPending();
   p->command = "blocking";
   if (const CommandSpec* spec = FindCommandSpec(args[0])) {
     p->command = spec->name;
   }
-  WithRoute(slot, false, Router::Keys(args),
-            [self = shared_from_this(), p,
-             encoded = net::EncodeCommand(args)](absl::StatusOr<Route> route) {
-              if (!route.ok()) {
-                self->Finish(p, ErrorReply(Msg(route.status())));
-                return;
+  if (!watching_table_) {
+    watching_table_ = true;
+    worker_->WatchTable([weak = weak_from_this()] {
+      auto self = weak.lock();
+      if (!self) return false;
+      self->MoveParked();
+      return true;
+    });
+  }
+  SendBlocking(slot, args, p, BlockDeadline(args));
+}
+
+void Session::SendBlocking(int slot, std::vector<std::string> args,
+                           const PendingPtr& p, Clock::time_point deadline) {
+  std::vector<std::string> keys = Router::Keys(args);
+  WithRoute(
+      slot, false, std::move(keys),
+      [self = shared_from_this(), p, slot, deadline,
+       args = std::move(args)](absl::StatusOr<Route> route) mutable {
+        if (!route.ok()) {
+          self->Finish(p, ErrorReply(Msg(route.status())));
+          return;
+        }
+        auto& conn = self->block_conn_;
+        if (conn == nullptr || conn->addr() != route->addr) {
+          if (conn) conn->Close();
+          conn = self->worker_->Dedicated(route->addr);
+          self->block_conn_id_ = -1;
+          conn->Send(net::EncodeCommand({"CLIENT", "ID"}),
+                     [self, c = conn.get()](std::string_view reply) {
+                       int64_t id;
+                       if (self->block_conn_.get() == c && reply.size() > 3 &&
+                           reply[0] == ':' &&
+                           absl::SimpleAtoi(absl::string_view(reply.data() + 1,
+                                                              reply.size() - 3),
+                                            &id)) {
+                         self->block_conn_id_ = id;
+                       }
+                     });
+        }
+        const uint64_t generation = ++self->parked_generation_;
+        const std::string encoded = net::EncodeCommand(args);
+        self->parked_ = Parked{
+            generation, slot, std::move(args), p, route->addr, deadline, false};
+        conn->Send(encoded, [self, generation](std::string_view reply) {
+          self->OnBlockingReply(generation, reply);
+        });
+      });
+}
+
+void Session::OnBlockingReply(uint64_t generation, std::string_view reply) {
+  if (parked_.generation != generation) return;
+  Parked parked = std::move(parked_);
+  parked_ = Parked{};
+  if (parked.unblocking && reply.substr(0, kUnblocked.size()) == kUnblocked) {
+    SendBlocking(parked.slot,
+                 WithRemainingTimeout(std::move(parked.args), parked.deadline),
+                 parked.p, parked.deadline);
+    return;
+  }
+  Finish(parked.p, reply);
+}
+
+void Session::MoveParked() {
+  if (parked_.generation == 0 || parked_.unblocking) return;
+  if (const auto& table = worker_->table()) {
+    const TableSlot& info = table->slot(parked_.slot);
+    const TableGroup* g = table->group(info.group_id);
+    if (info.state == SlotState::kOnline && g != nullptr &&
+        g->master == parked_.addr) {
+      return;  // still served where it waits
+    }
+  }
+  parked_.unblocking = true;
+  SendUnblock(parked_.generation, 50);
+}
+
+// CLIENT UNBLOCK at the server the command waits on. ":0" means the server
+// had not parked it yet, or already answered: ask again a little later
+// while no reply came (bounded: 50 tries, 5 s).
+void Session::SendUnblock(uint64_t generation, int attempts_left) {
+  if (parked_.generation != generation || attempts_left == 0) return;
+  if (block_conn_id_ < 0) {  // its CLIENT ID is not back yet
+    RetryUnblockLater(generation, attempts_left - 1);
+    return;
+  }
+  worker_->Pooled(parked_.addr, id_)
+      .Send(net::EncodeCommand(
+                {"CLIENT", "UNBLOCK", absl::StrCat(block_conn_id_), "ERROR"}),
+            [self = shared_from_this(), generation,
+             attempts_left](std::string_view reply) {
+              if (reply == ":0\r\n") {
+                self->RetryUnblockLater(generation, attempts_left - 1);
               }
-              auto& conn = self->block_conn_;
-              if (conn == nullptr || conn->addr() != route->addr) {
-                if (conn) conn->Close();
-                conn = self->worker_->Dedicated(route->addr);
-              }
-              conn->Send(encoded, [self, p](std::string_view reply) {
-                self->Finish(p, reply);
-              });
             });
+}
+
+void Session::RetryUnblockLater(uint64_t generation, int attempts_left) {
+  if (!unblock_retry_) {
+    unblock_retry_ = std::make_unique<asio::steady_timer>(worker_->io());
+  }
+  unblock_retry_->expires_after(std::chrono::milliseconds(100));
+  unblock_retry_->async_wait([weak = weak_from_this(), generation,
+                              attempts_left](const asio::error_code& ec) {
+    if (auto self = weak.lock(); !ec && self) {
+      self->SendUnblock(generation, attempts_left);
+    }
+  });
 }
 
 // ---------------------------------------------------------------- split

@@ -68,6 +68,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Dispatch.
   void Dispatch(std::vector<std::string>& args);
+  // Blocking commands (see Parked).
+  void SendBlocking(int slot, std::vector<std::string> args,
+                    const PendingPtr& p,
+                    std::chrono::steady_clock::time_point deadline);
+  void OnBlockingReply(uint64_t generation, std::string_view reply);
+  void MoveParked();
+  void SendUnblock(uint64_t generation, int attempts_left);
+  void RetryUnblockLater(uint64_t generation, int attempts_left);
   bool HandleLocal(const std::string& cmd, std::vector<std::string>& args);
   void Forward(const CommandSpec& spec, std::vector<std::string>& args);
   // Routes `args` (all keys in `slot`, -1 = keyless) on the current table
@@ -149,6 +157,26 @@ class Session : public std::enable_shared_from_this<Session> {
   bool watch_broken_ = false;  // watched keys' server changed: EXEC fails
   std::shared_ptr<BackendConnection> tx_conn_;
   std::shared_ptr<BackendConnection> block_conn_;
+  int64_t block_conn_id_ = -1;  // its CLIENT ID at the server
+  // The blocking command parked at a server. When a topology change takes
+  // its slot away from that server (a migration starts), MoveParked()
+  // unblocks it there with CLIENT UNBLOCK ... ERROR and sends it again
+  // where the slot goes, with what is left of its timeout: a push to the
+  // new owner then wakes it. An element the old server popped first is
+  // delivered as usual (the UNBLOCK finds nothing to end).
+  struct Parked {
+    uint64_t generation = 0;  // 0: nothing parked
+    int slot = -1;
+    std::vector<std::string> args;
+    PendingPtr p;
+    std::string addr;
+    std::chrono::steady_clock::time_point deadline;  // max(): none
+    bool unblocking = false;
+  };
+  Parked parked_;
+  uint64_t parked_generation_ = 0;
+  bool watching_table_ = false;
+  std::unique_ptr<asio::steady_timer> unblock_retry_;
   std::shared_ptr<BackendConnection> pubsub_conn_;
   bool in_pubsub_ = false;
 };

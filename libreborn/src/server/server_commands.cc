@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "qdb/numbers.h"
 #include "server/qdb_server_impl.h"
 #include "spdlog/spdlog.h"
 #include "util/glob.h"
@@ -342,6 +343,39 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       }
     }
     ctx.reply.Bulk(text);
+  } else if (sub == "unblock") {
+    // CLIENT UNBLOCK id [TIMEOUT|ERROR], checked in redis-server's order.
+    if (!arity(args.size() >= 3)) return;
+    if (args.size() > 4) {  // past the table's arity, redis' generic text
+      ctx.reply.Error(
+          absl::StrCat("ERR unknown subcommand or wrong number of arguments "
+                       "for '",
+                       args[1], "'. Try CLIENT HELP."));
+      return;
+    }
+    bool error = false;
+    if (args.size() == 4) {
+      const std::string how = ToLower(args[3]);
+      if (how != "timeout" && how != "error") {
+        ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        return;
+      }
+      error = how == "error";
+    }
+    int64_t id;
+    if (!qdb::ParseInt64(args[2], &id)) {
+      ctx.reply.Error("ERR value is not an integer or out of range");
+      return;
+    }
+    for (const auto& e : registry.Snapshot()) {
+      if (static_cast<int64_t>(e->id) == id && e->blocked.load() &&
+          e->unblock) {
+        e->unblock(error);
+        ctx.reply.Integer(1);
+        return;
+      }
+    }
+    ctx.reply.Integer(0);
   } else if (sub == "kill") {
     // CLIENT KILL addr | CLIENT KILL [ID id] [ADDR addr] [LADDR addr]
     // [SKIPME yes|no]
@@ -416,7 +450,8 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
     ctx.reply.Integer(killed);
   } else if (sub == "help") {
     ctx.reply.BulkArray({"CLIENT <subcommand> [<arg> ...]",
-                         "ID, GETNAME, SETNAME, LIST, INFO, KILL, HELP"});
+                         "ID, GETNAME, SETNAME, LIST, INFO, KILL, UNBLOCK, "
+                         "HELP"});
   } else {
     ctx.reply.Error(UnknownSubcommandError("client", args[1]));
   }

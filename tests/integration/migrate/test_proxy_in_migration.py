@@ -6,12 +6,15 @@ the migrate state with some keys still at the source and others at the
 target. Each kind of
 command the proxy routes differently must see the key wherever it lives:
 multi-key commands (one SLOTSMGRTTAGONE per key), blocking pops (their own
-connection), WATCH/MULTI/EXEC (pinned to one server). Afterwards every key
+connection), WATCH/MULTI/EXEC (pinned to one server). A client blocked at
+the source before the migration began is moved to the target when the
+slot starts migrating, so a push there wakes it. Afterwards every key
 equals the model and lives at the target only.
 """
 
 import json
 import subprocess
+import threading
 import time
 import zlib
 
@@ -64,6 +67,22 @@ def main():
                 model[k] = b"v:" + k.encode()
         pipe.execute()
 
+        # A pop parked at the source before the migration begins.
+        blocked_key = keys_in_slot(SLOT, KEYS + 1)[-1]
+        popped = {}
+
+        def waiter():
+            w = redis.Redis(port=proxy.port, socket_timeout=90)
+            t0 = time.time()
+            popped["reply"] = w.blpop([blocked_key], timeout=60)
+            popped["seconds"] = time.time() - t0
+            w.close()
+
+        pop_thread = threading.Thread(target=waiter, daemon=True)
+        pop_thread.start()
+        wait_for("the pop to block at the source",
+                 lambda: src.info("clients")["blocked_clients"] == 1)
+
         mover = subprocess.Popen(
             cluster.config_argv("slot", "migrate", str(SLOT), str(SLOT),
                                 "2", "--wait", "--batch", "2", "--delay-ms",
@@ -72,6 +91,17 @@ def main():
         wait_for("the slot to migrate", lambda: json.loads(config(
             "slot", "info", str(SLOT), "--json"))["state"] == "migrate")
         wait_for("the first keys to move", lambda: dst.dbsize() >= 4)
+        checked = 0
+
+        # The proxy unblocked it at the source and parked it at the target.
+        wait_for("the parked pop to move to the target",
+                 lambda: dst.info("clients")["blocked_clients"] == 1 and
+                 src.info("clients")["blocked_clients"] == 0, timeout=10)
+        c.rpush(blocked_key, "woken")
+        pop_thread.join(timeout=15)
+        assert popped.get("reply") == (blocked_key.encode(), b"woken"), popped
+        assert popped["seconds"] < 30, popped
+        checked += 1
 
         def at_source(candidates, n):
             found = [k for k in candidates if src.exists(k)]
@@ -81,7 +111,6 @@ def main():
         strings = [k for k in keys if k not in lists]
         moved = [k for k in strings if dst.exists(k)][:2]
         assert moved, "no string key moved yet"
-        checked = 0
 
         # Multi-key commands: keys spread over both servers.
         mix = at_source(strings[::-1], 3) + moved

@@ -35,6 +35,37 @@ class DifferentialServerCommands(unittest.TestCase):
             r.close()
             q.close()
 
+    def test_client_unblock(self):
+        """CLIENT UNBLOCK ends a parked BLPOP/BLMOVE with the timeout reply
+        or the UNBLOCKED error; its own errors as redis-server's."""
+        for how, cmd in ((["ERROR"], ["BLPOP", "ub:list", "0"]),
+                         (["TIMEOUT"], ["BLMOVE", "ub:a", "ub:b", "LEFT",
+                                        "RIGHT", "0"]),
+                         ([], ["BLPOP", "ub:list", "0"])):
+            got = []
+            for port in (self.redis.port, self.qdb.port):
+                blocked, admin = RawClient(port), RawClient(port)
+                try:
+                    client_id = blocked.call("CLIENT", "ID")[1:-2].decode()
+                    blocked.send(encode(*cmd))
+                    for _ in range(200):  # until it is parked
+                        if b"blocked_clients:1" in admin.call("INFO",
+                                                              "clients"):
+                            break
+                        time.sleep(0.01)
+                    got.append((admin.call("CLIENT", "UNBLOCK", client_id,
+                                           *how),
+                                blocked.read_reply(),
+                                admin.call("CLIENT", "UNBLOCK", client_id)))
+                finally:
+                    blocked.close()
+                    admin.close()
+            self.assertEqual(got[0], got[1], how)
+        self.compare(["CLIENT", "UNBLOCK", "999999", "BAD"],
+                     ["CLIENT", "UNBLOCK", "x"], ["CLIENT", "UNBLOCK"],
+                     ["CLIENT", "UNBLOCK", "1", "ERROR", "x"],
+                     ["CLIENT", "UNBLOCK", "999999", "error"])
+
     def test_ping_echo(self):
         self.compare(["PING"], ["ping", "hello"], ["PING", "a", "b"],
                      ["ECHO", "x" * 1000], ["ECHO"], ["echo", "a", "b"],
