@@ -114,6 +114,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Flush();
   }
 
+  // After the log flush the connection waited for (SendAfterFlush).
+  void FlushDone() {
+    awaiting_flush_ = false;
+    SendNow();
+    if (shutting_down_ && !sending()) Close();
+  }
+
   // CLIENT UNBLOCK: ends the parked command as if it timed out, or with
   // redis-server's UNBLOCKED error.
   void Unblock(bool error) {
@@ -309,15 +316,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     SendNow();
   }
 
- public:
-  // After the log flush the connection waited for.
-  void FlushDone() {
-    awaiting_flush_ = false;
-    SendNow();
-    if (shutting_down_ && !sending()) Close();
-  }
-
- private:
   // Replies are on their way: written, or waiting for a log flush.
   bool sending() const { return write_in_flight_ || awaiting_flush_; }
 
