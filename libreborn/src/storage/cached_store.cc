@@ -86,7 +86,9 @@ void CachedStore::Update(Shard& shard, std::string_view key,
     return;
   }
   if (found == shard.index.end()) {
-    Insert(shard, key, value);
+    // A delete of a key the cache does not hold adds nothing: mass
+    // deletions (a slot moving away, expiry) would push hot entries out.
+    if (value != nullptr) Insert(shard, key, value);
   } else {
     Node& node = *found->second;
     shard.bytes -= node.value.size();

@@ -27,8 +27,9 @@ namespace reborn::storage {
 // bytes; a record bigger than an eighth of a shard is never cached.
 //
 // Coherence: Write applies the batch to the store first and then to the
-// cache (Put and Delete set the entry; DeleteRange drops what falls in its
-// range; a failed write drops every entry it touched). A miss takes a
+// cache (Put sets the entry, Delete marks a cached one absent; DeleteRange
+// drops what falls in its range; a failed write drops every entry it
+// touched). A miss takes a
 // ticket (the shard's write count) before it reads the store and fills only
 // if no write reached the shard meanwhile, so a fill can never put back a
 // value older than a write it raced. Writers of one key must not run
