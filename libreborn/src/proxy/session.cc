@@ -463,13 +463,9 @@ void Session::SendBlocking(int slot, std::vector<std::string> args,
           self->block_conn_id_ = -1;
           conn->Send(net::EncodeCommand({"CLIENT", "ID"}),
                      [self, c = conn.get()](std::string_view reply) {
-                       int64_t id;
-                       if (self->block_conn_.get() == c && reply.size() > 3 &&
-                           reply[0] == ':' &&
-                           absl::SimpleAtoi(absl::string_view(reply.data() + 1,
-                                                              reply.size() - 3),
-                                            &id)) {
-                         self->block_conn_id_ = id;
+                       std::optional<int64_t> id = ParseIntegerReply(reply);
+                       if (self->block_conn_.get() == c && id) {
+                         self->block_conn_id_ = *id;
                        }
                      });
         }
@@ -524,7 +520,7 @@ void Session::SendUnblock(uint64_t generation, int attempts_left) {
                 {"CLIENT", "UNBLOCK", absl::StrCat(block_conn_id_), "ERROR"}),
             [self = shared_from_this(), generation,
              attempts_left](std::string_view reply) {
-              if (reply == ":0\r\n") {
+              if (ParseIntegerReply(reply) == 0) {
                 self->RetryUnblockLater(generation, attempts_left - 1);
               }
             });

@@ -367,15 +367,12 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Error("ERR value is not an integer or out of range");
       return;
     }
-    for (const auto& e : registry.Snapshot()) {
-      if (static_cast<int64_t>(e->id) == id && e->blocked.load() &&
-          e->unblock) {
-        e->unblock(error);
-        ctx.reply.Integer(1);
-        return;
-      }
+    auto e = id > 0 ? registry.Find(static_cast<uint64_t>(id)) : nullptr;
+    if (e == nullptr || !e->blocked.load() || !e->unblock) {
+      return ctx.reply.Integer(0);
     }
-    ctx.reply.Integer(0);
+    e->unblock(error);
+    ctx.reply.Integer(1);
   } else if (sub == "kill") {
     // CLIENT KILL addr | CLIENT KILL [ID id] [ADDR addr] [LADDR addr]
     // [SKIPME yes|no]
