@@ -5,6 +5,8 @@
 #include <charconv>
 
 #include "absl/container/flat_hash_map.h"
+#include "reborn/router.h"
+#include "reborn/slot.h"
 
 namespace reborn {
 namespace {
@@ -298,9 +300,9 @@ const CommandSpec* FindCommandSpec(std::string_view name) {
   return it == Index().end() ? nullptr : it->second;
 }
 
-std::vector<size_t> KeyPositions(const CommandSpec& spec,
-                                 const std::vector<std::string>& args) {
-  std::vector<size_t> keys;
+KeyPositionList KeyPositions(const CommandSpec& spec,
+                             const std::vector<std::string>& args) {
+  KeyPositionList keys;
   const int argc = static_cast<int>(args.size());
   if (spec.first_key > 0 && spec.first_key < argc) {
     int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
@@ -319,6 +321,19 @@ std::vector<size_t> KeyPositions(const CommandSpec& spec,
     }
   }
   return keys;
+}
+
+absl::StatusOr<int> KeysSlot(const CommandSpec& spec,
+                             const std::vector<std::string>& args) {
+  int slot = -1;
+  for (size_t pos : KeyPositions(spec, args)) {
+    int s = SlotOf(args[pos]);
+    if (slot >= 0 && s != slot) {
+      return absl::FailedPreconditionError(Router::kCrossSlotError);
+    }
+    slot = s;
+  }
+  return slot;
 }
 
 std::vector<std::string_view> FlagNames(uint32_t flags) {

@@ -6,6 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+
 namespace reborn {
 
 // Command flags. The names in FlagNames() are Redis' COMMAND INFO flag names
@@ -60,8 +63,16 @@ const CommandSpec* FindCommandSpec(std::string_view name);
 // Positions of the keys in `args` (args[0] is the command name). Movable-key
 // commands are resolved from their arguments; malformed argument lists give
 // the keys that can be found (arity and syntax are the handler's business).
-std::vector<size_t> KeyPositions(const CommandSpec& spec,
-                                 const std::vector<std::string>& args);
+// Inline for the usual one to four keys: every routed or watched command
+// asks, so it must not allocate.
+using KeyPositionList = absl::InlinedVector<size_t, 4>;
+KeyPositionList KeyPositions(const CommandSpec& spec,
+                             const std::vector<std::string>& args);
+
+// The one slot all keys of `args` hash to; -1 when it has no keys. Fails
+// with the CROSSSLOT error text when they span slots.
+absl::StatusOr<int> KeysSlot(const CommandSpec& spec,
+                             const std::vector<std::string>& args);
 
 // Redis' flag names for COMMAND INFO ("write", "readonly", ...).
 std::vector<std::string_view> FlagNames(uint32_t flags);

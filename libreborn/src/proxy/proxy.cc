@@ -35,16 +35,25 @@ std::string EndpointText(const asio::ip::tcp::endpoint& ep) {
 
 // ---------------------------------------------------------------- metrics
 
-void WorkerMetrics::Record(std::string_view command, bool error, int64_t usec) {
-  size_t b = 0;
-  while (b < kLatencyBucketsUs.size() && usec > kLatencyBucketsUs[b]) ++b;
+void WorkerMetrics::Record(std::span<const Sample> samples) {
   absl::MutexLock lock(&mu_);
-  CommandStat& s = commands_[command];
-  ++s.calls;
-  if (error) ++s.errors;
-  ++buckets_[b];
-  sum_us_ += static_cast<uint64_t>(std::max<int64_t>(usec, 0));
-  ++count_;
+  for (const Sample& sample : samples) {
+    size_t b = 0;
+    while (b < kLatencyBucketsUs.size() && sample.usec > kLatencyBucketsUs[b]) {
+      ++b;
+    }
+    if (last_stat_ == nullptr ||
+        sample.command.data() != last_command_.data() ||
+        sample.command.size() != last_command_.size()) {
+      last_command_ = sample.command;
+      last_stat_ = &commands_[sample.command];
+    }
+    ++last_stat_->calls;
+    if (sample.error) ++last_stat_->errors;
+    ++buckets_[b];
+    sum_us_ += static_cast<uint64_t>(std::max<int64_t>(sample.usec, 0));
+    ++count_;
+  }
 }
 
 void WorkerMetrics::AddTo(

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,8 +41,13 @@ struct CommandStat {
 // thread; `mu_` is uncontended on the data path (one writer, a rare reader).
 class WorkerMetrics {
  public:
-  void Record(std::string_view command, bool error, int64_t usec)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  struct Sample {
+    std::string_view command;  // a static name
+    bool error = false;
+    int64_t usec = 0;
+  };
+  // A client's drained replies go in together: one lock for all of them.
+  void Record(std::span<const Sample> samples) ABSL_LOCKS_EXCLUDED(mu_);
   // Adds this thread's numbers to the totals.
   void AddTo(std::unordered_map<std::string_view, CommandStat>* commands,
              std::array<uint64_t, kLatencyBucketsUs.size() + 1>* buckets,
@@ -56,6 +62,10 @@ class WorkerMetrics {
       ABSL_GUARDED_BY(mu_){};
   uint64_t sum_us_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+  // The last command's entry: pipelines repeat one command (map nodes are
+  // stable).
+  std::string_view last_command_ ABSL_GUARDED_BY(mu_);
+  CommandStat* last_stat_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 class ProxyImpl;

@@ -15,15 +15,7 @@ absl::StatusOr<int> Router::CommandSlot(const std::vector<std::string>& args) {
   if (!spec->ArityOk(args.size())) {
     return absl::InvalidArgumentError(WrongArityError(spec->name));
   }
-  int slot = -1;
-  for (size_t pos : KeyPositions(*spec, args)) {
-    int s = SlotOf(args[pos]);
-    if (slot >= 0 && s != slot) {
-      return absl::FailedPreconditionError(kCrossSlotError);
-    }
-    slot = s;
-  }
-  return slot;
+  return KeysSlot(*spec, args);
 }
 
 std::vector<std::string> Router::Keys(const std::vector<std::string>& args) {

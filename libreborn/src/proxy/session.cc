@@ -93,7 +93,8 @@ void Session::OnRead(const asio::error_code& ec, size_t n) {
   }
   if (closed_) return;
   query_.append(read_buf_.data(), n);
-  entry_->last_active_ms.store(NowNs() / 1000000, std::memory_order_relaxed);
+  read_ns_ = NowNs();  // the arrival time of the commands parsed below
+  entry_->last_active_ms.store(read_ns_ / 1000000, std::memory_order_relaxed);
   size_t pos = 0;
   while (pos < query_.size() && !close_after_reply_) {
     if (parser_.limits().unauthenticated != !authed_) {  // AUTH ran
@@ -102,19 +103,28 @@ void Session::OnRead(const asio::error_code& ec, size_t n) {
       parser_.set_limits(limits);
     }
     size_t consumed = 0;
+    bool whole = !parser_.in_command() && query_[pos] == '*';
     auto result =
         parser_.Parse(std::string_view(query_).substr(pos), &consumed, &args_);
-    pos += consumed;
-    if (result == resp::RequestParser::Result::kNeedMore) break;
+    if (result == resp::RequestParser::Result::kNeedMore) {
+      pos += consumed;
+      break;
+    }
     if (result == resp::RequestParser::Result::kError) {
       ReplyError(parser_.error());
       close_after_reply_ = true;
       break;
     }
+    // A multibulk command parsed from one buffer is forwarded as it came.
+    raw_request_ = whole ? std::string_view(query_).substr(pos, consumed)
+                         : std::string_view();
+    pos += consumed;
     if (args_.empty()) continue;
     Dispatch(args_);
+    raw_request_ = {};
     if (closed_) return;
   }
+  read_ns_ = 0;
   query_.erase(0, pos);
   if (query_.size() > 1024ULL * 1024 * 1024) {
     Close();
@@ -126,12 +136,17 @@ void Session::OnRead(const asio::error_code& ec, size_t n) {
 
 void Session::Drain() {
   if (closed_) return;
+  int64_t now = 0;
   while (!pending_.empty() && pending_.front()->done) {
     Pending& p = *pending_.front();
     out_.append(p.data);
-    worker_->metrics().Record(p.command, IsError(p.data),
-                              (NowNs() - p.start_ns) / 1000);
+    if (now == 0) now = NowNs();
+    samples_.push_back({p.command, IsError(p.data), (now - p.start_ns) / 1000});
     pending_.pop_front();
+  }
+  if (!samples_.empty()) {
+    worker_->metrics().Record(samples_);
+    samples_.clear();
   }
   Flush();
   if (read_paused_ && pending_.size() < kMaxPending / 2) ReadMore();
@@ -186,7 +201,7 @@ void Session::Close() {
 
 Session::PendingPtr Session::NewPending() {
   auto p = std::make_shared<Pending>();
-  p->start_ns = NowNs();
+  p->start_ns = read_ns_ != 0 ? read_ns_ : NowNs();
   p->command = kUnknownName;
   pending_.push_back(p);
   return p;
@@ -196,7 +211,14 @@ void Session::Finish(const PendingPtr& p, std::string_view reply) {
   p->data.assign(reply.data(), reply.size());
   p->done = true;
   if (pending_.empty() || pending_.front() != p) return;  // not yet its turn
-  Drain();
+  // One backend read completes the replies of many commands of this client:
+  // drain once after it, so they leave in one write, not one per reply.
+  if (drain_posted_) return;
+  drain_posted_ = true;
+  asio::post(worker_->io(), [self = shared_from_this()] {
+    self->drain_posted_ = false;
+    self->Drain();
+  });
 }
 
 void Session::Reply(std::string_view raw) {
@@ -276,7 +298,7 @@ void Session::Dispatch(std::vector<std::string>& args) {
 }
 
 void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
-  absl::StatusOr<int> slot = Router::CommandSlot(args);
+  absl::StatusOr<int> slot = KeysSlot(spec, args);
   if (!slot.ok()) {
     ReplyError(Msg(slot.status()));
     return;
@@ -291,19 +313,25 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
   auto p = NewPending();
   p->command = spec.name;
   bool readonly = spec.has(kCmdReadOnly);
-  SendSlot(*slot, std::move(args), readonly,
-           [self = shared_from_this(), p](std::string_view reply) {
-             self->Finish(p, reply);
-           });
+  SendSlot(
+      *slot, args, readonly,
+      [self = shared_from_this(), p](std::string_view reply) {
+        self->Finish(p, reply);
+      },
+      raw_request_);
 }
 
-void Session::SendSlot(int slot, std::vector<std::string> args, bool readonly,
-                       Callback cb) {
+void Session::SendSlot(int slot, const std::vector<std::string>& args,
+                       bool readonly, Callback cb, std::string_view encoded) {
   absl::StatusOr<Route> route = CurrentRoute(slot, readonly);
   if (route.ok() && route->state != SlotState::kPreMigrate &&
       route->migrate_from_addr.empty()) {  // the common case, kept direct
-    worker_->Pooled(route->addr, id_)
-        .Send(net::EncodeCommand(args), std::move(cb));
+    BackendConnection& conn = worker_->Pooled(route->addr, id_);
+    if (encoded.empty()) {
+      conn.Send(net::EncodeCommand(args), std::move(cb));
+    } else {
+      conn.Send(encoded, std::move(cb));
+    }
     return;
   }
   std::vector<std::string> keys = Router::Keys(args);
@@ -589,10 +617,12 @@ void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
   auto p = NewPending();
   p->command = spec->name;
   if (parts.size() == 1) {  // one server: pass through unchanged
-    SendSlot(parts[0].slot, std::move(args), spec->has(kCmdReadOnly),
-             [self = shared_from_this(), p](std::string_view reply) {
-               self->Finish(p, reply);
-             });
+    SendSlot(
+        parts[0].slot, args, spec->has(kCmdReadOnly),
+        [self = shared_from_this(), p](std::string_view reply) {
+          self->Finish(p, reply);
+        },
+        raw_request_);
     return;
   }
   proxy_->counters().split_commands.fetch_add(1, std::memory_order_relaxed);
@@ -618,7 +648,7 @@ void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
       sub.push_back(std::move(args[1 + k * step]));
       if (is_mset) sub.push_back(std::move(args[2 + k * step]));
     }
-    SendSlot(parts[i].slot, std::move(sub), spec->has(kCmdReadOnly),
+    SendSlot(parts[i].slot, sub, spec->has(kCmdReadOnly),
              PartCallback(p, i, merge));
   }
 }

@@ -80,9 +80,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Forward(const CommandSpec& spec, std::vector<std::string>& args);
   // Routes `args` (all keys in `slot`, -1 = keyless) on the current table
   // and sends them, handling slots in pre_migrate (held) and migrate (the
-  // keys are moved to the target first). `cb` gets the reply.
-  void SendSlot(int slot, std::vector<std::string> args, bool readonly,
-                Callback cb);
+  // keys are moved to the target first). `cb` gets the reply. `encoded`,
+  // when given, is `args` in RESP as the client sent it.
+  void SendSlot(int slot, const std::vector<std::string>& args, bool readonly,
+                Callback cb, std::string_view encoded = {});
   using RouteCallback = std::function<void(absl::StatusOr<Route>)>;
   absl::StatusOr<Route> CurrentRoute(int slot, bool readonly) const;
   // Calls `then` with the route of `slot` once it can take the command:
@@ -132,13 +133,19 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<net::ClientEntry> entry_;
   resp::RequestParser parser_;
   std::vector<std::string> args_;
+  // The command being dispatched as the client sent it (a view into
+  // query_), when it came whole in multibulk form; empty otherwise.
+  std::string_view raw_request_;
   std::array<char, 16 * 1024> read_buf_;
   std::string query_;
   std::string out_;
   std::string writing_;
   std::deque<PendingPtr> pending_;
+  int64_t read_ns_ = 0;  // while OnRead dispatches: when the bytes arrived
+  std::vector<WorkerMetrics::Sample> samples_;  // Drain's scratch
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
+  bool drain_posted_ = false;
   bool read_paused_ = false;
   bool close_after_reply_ = false;
   bool closed_ = false;

@@ -123,12 +123,15 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string>* out) {
   }
 }
 
+// Argument buffers up to this size are reused from command to command.
+constexpr size_t kReusedArgCapacity = 64 * 1024;
+
 RequestParser::Result RequestParser::Fail(std::string_view message) {
   error_ = "ERR Protocol error: ";
   error_.append(message);
   multibulk_remaining_ = 0;
   bulk_len_ = -1;
-  pending_.clear();
+  filled_ = 0;
   return Result::kError;
 }
 
@@ -190,7 +193,7 @@ RequestParser::Result RequestParser::ParseMultibulk(
       return Result::kCommand;  // empty command: the caller skips it
     }
     multibulk_remaining_ = count;
-    pending_.clear();
+    filled_ = 0;
     pending_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
   }
 
@@ -221,15 +224,26 @@ RequestParser::Result RequestParser::ParseMultibulk(
     }
     size_t need = static_cast<size_t>(bulk_len_) + 2;
     if (input.size() - pos < need) break;
-    pending_.emplace_back(input.substr(pos, static_cast<size_t>(bulk_len_)));
+    std::string_view arg = input.substr(pos, static_cast<size_t>(bulk_len_));
+    if (filled_ < pending_.size() &&
+        pending_[filled_].capacity() <= kReusedArgCapacity) {
+      pending_[filled_].assign(arg);  // keeps its buffer
+    } else if (filled_ < pending_.size()) {
+      pending_[filled_] = std::string(arg);  // a big buffer is not kept
+    } else {
+      pending_.emplace_back(arg);
+    }
+    ++filled_;
     pos += need;
     bulk_len_ = -1;
     --multibulk_remaining_;
   }
   *consumed = pos;
   if (multibulk_remaining_ > 0) return Result::kNeedMore;
+  pending_.resize(filled_);
+  // The caller's previous arguments come back here, so their strings are
+  // refilled by the command after next instead of allocated again.
   args->swap(pending_);
-  pending_.clear();
   return Result::kCommand;
 }
 

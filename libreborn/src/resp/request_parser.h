@@ -65,9 +65,10 @@ class RequestParser {
   Result Fail(std::string_view message);
 
   ParserLimits limits_;
-  int64_t multibulk_remaining_ = 0;  // arguments still expected
-  int64_t bulk_len_ = -1;            // length of the argument being read
-  std::vector<std::string> pending_;
+  int64_t multibulk_remaining_ = 0;   // arguments still expected
+  int64_t bulk_len_ = -1;             // length of the argument being read
+  std::vector<std::string> pending_;  // [0, filled_) hold this command
+  size_t filled_ = 0;
   std::string error_;
 };
 

@@ -22,25 +22,25 @@ TEST(CommandSpecTest, LookupIsCaseInsensitive) {
 TEST(CommandSpecTest, KeyPositionsForRangesAndSteps) {
   EXPECT_EQ(
       KeyPositions(*FindCommandSpec("mset"), Args{"mset", "a", "1", "b", "2"}),
-      (std::vector<size_t>{1, 3}));
+      (KeyPositionList{1, 3}));
   EXPECT_EQ(
       KeyPositions(*FindCommandSpec("blpop"), Args{"blpop", "a", "b", "0"}),
-      (std::vector<size_t>{1, 2}));
+      (KeyPositionList{1, 2}));
   EXPECT_EQ(KeyPositions(*FindCommandSpec("ping"), Args{"ping"}),
-            (std::vector<size_t>{}));
+            (KeyPositionList{}));
 }
 
 TEST(CommandSpecTest, KeyPositionsForNumkeysCommands) {
   EXPECT_EQ(KeyPositions(
                 *FindCommandSpec("zunionstore"),
                 Args{"zunionstore", "dst", "2", "a", "b", "WEIGHTS", "1", "2"}),
-            (std::vector<size_t>{1, 3, 4}));
+            (KeyPositionList{1, 3, 4}));
   EXPECT_EQ(KeyPositions(*FindCommandSpec("blmpop"),
                          Args{"blmpop", "0", "2", "a", "b", "LEFT"}),
-            (std::vector<size_t>{3, 4}));
+            (KeyPositionList{3, 4}));
   // A malformed numkeys yields no keys rather than garbage.
   EXPECT_EQ(KeyPositions(*FindCommandSpec("lmpop"), Args{"lmpop", "x", "a"}),
-            (std::vector<size_t>{}));
+            (KeyPositionList{}));
 }
 
 TEST(CommandSpecTest, EveryNameIsLowerCaseAndUnique) {
