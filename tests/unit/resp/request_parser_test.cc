@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 namespace reborn::resp {
 namespace {
 
@@ -48,6 +50,51 @@ TEST(RequestParserTest, ParsesMultibulkAtEverySplitPoint) {
     ASSERT_EQ(got.commands.size(), 2u) << chunk;
     EXPECT_EQ(got.commands[0], (Args{"SET", "key", "va\r\nl"}));
     EXPECT_EQ(got.commands[1], (Args{"PING"}));
+  }
+}
+
+// Servers pass the same vector for every command, and the parser refills
+// the strings it hands back: shorter and longer commands, a big argument and
+// inline commands in between must all come out exact.
+TEST(RequestParserTest, ReusedArgumentVectorHoldsExactlyEachCommand) {
+  const std::string big(100000, 'b');
+  const std::vector<Args> want = {
+      {"SET", "key:0000000000001", "v"},
+      {"GET", "k"},
+      {"MSET", "a", "1", "bb", "22", "ccc", big},
+      {"PING"},
+      {"set", "x y", "z"},  // inline
+      {"SET", "key:0000000000002", "value-longer-than-sso"},
+      {"DEL", "a", "bb", "ccc"},
+  };
+  std::string input;
+  for (const Args& cmd : want) {
+    if (cmd[0] == "set") {
+      input += "set \"x y\" z\r\n";
+      continue;
+    }
+    absl::StrAppend(&input, "*", cmd.size(), "\r\n");
+    for (const std::string& arg : cmd) {
+      absl::StrAppend(&input, "$", arg.size(), "\r\n", arg, "\r\n");
+    }
+  }
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{4096}, input.size()}) {
+    RequestParser parser;
+    Args args;  // one vector, as a connection keeps it
+    std::vector<Args> got;
+    std::string buffer;
+    for (size_t off = 0; off < input.size(); off += chunk) {
+      buffer.append(input.substr(off, chunk));
+      while (true) {
+        size_t consumed = 0;
+        auto result = parser.Parse(buffer, &consumed, &args);
+        buffer.erase(0, consumed);
+        ASSERT_NE(result, RequestParser::Result::kError) << parser.error();
+        if (result == RequestParser::Result::kNeedMore) break;
+        got.push_back(args);
+      }
+    }
+    EXPECT_EQ(got, want) << "chunk " << chunk;
   }
 }
 
