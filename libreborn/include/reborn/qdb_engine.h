@@ -68,7 +68,7 @@ struct QdbOptions {
   std::string dir = "./data";      // unused by memory
   size_t block_cache_mb = 256;     // shared LRU block cache (hot data)
   size_t row_cache_mb = 0;         // rocksdb row cache; 0 = off
-  size_t write_buffer_mb = 64;     // memtable size per column family
+  size_t write_buffer_mb = 8;      // memtable size per column family
   // Hot metadata records (a string's value included) kept in memory in
   // front of rocksdb/leveldb: a hit skips the store's point read.
   size_t hot_cache_mb = 64;

@@ -211,8 +211,14 @@ void Session::Finish(const PendingPtr& p, std::string_view reply) {
   p->data.assign(reply.data(), reply.size());
   p->done = true;
   if (pending_.empty() || pending_.front() != p) return;  // not yet its turn
-  // One backend read completes the replies of many commands of this client:
-  // drain once after it, so they leave in one write, not one per reply.
+  // The last reply owed goes out at once (a client waiting for one reply
+  // must not wait for the rest of the backend read). With more owed, they
+  // most likely come in the same backend read: drain once after it, so they
+  // leave in one write, not one per reply.
+  if (pending_.back()->done) {
+    Drain();
+    return;
+  }
   if (drain_posted_) return;
   drain_posted_ = true;
   asio::post(worker_->io(), [self = shared_from_this()] {

@@ -97,7 +97,8 @@ Config::Config() {
   add("block-cache-size", T::kMemory, "268435456", true, 0);
   add("row-cache-size", T::kMemory, "0", false, 0);
   add("hot-cache-size", T::kMemory, "67108864", true, 0);
-  add("write-buffer-size", T::kMemory, "67108864", false, 64 * 1024);
+  // 8 MiB: see storage::Options::write_buffer_mb.
+  add("write-buffer-size", T::kMemory, "8388608", false, 64 * 1024);
   add("sync-writes", T::kBool, "no", true);
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
   // Replication (docs/replication.md).
