@@ -472,22 +472,40 @@ class EtcdCoordinator : public Coordinator {
           if (absl::Status s = require(i, op.path, op.version); !s.ok()) {
             return s;
           }
-          bool child_deleted = false;
+          // Children deleted earlier in this batch still exist when the
+          // transaction's conditions are evaluated: the "no children"
+          // condition covers the parent's range minus those children (and
+          // their subtrees, which their own deletes checked).
+          std::vector<std::pair<std::string, std::string>> deleted;
           for (const auto& [p, st] : plan) {
             if (p != op.path && CoordParent(p) == op.path) {
               if (st.exists) {
                 return fail(i, absl::StatusCode::kFailedPrecondition,
                             op.path + " has children");
               }
-              child_deleted = true;
+              if (st.created) continue;  // never in the store
+              std::string key = Key(p);
+              deleted.emplace_back(key, key + std::string(1, '\0'));
+              deleted.emplace_back(key + "/", PrefixEnd(key + "/"));
             }
           }
           Planned& p = plan[op.path];
-          if (!(was_planned && p.created) && !child_deleted) {
+          if (!(was_planned && p.created)) {
             std::string dir = Key(op.path) + "/";
-            add(i, dir, Cmp::Target::kCreate, Cmp::Result::kEqual, 0,
-                absl::StatusCode::kFailedPrecondition,
-                op.path + " has children", PrefixEnd(dir));
+            std::sort(deleted.begin(), deleted.end());
+            std::string from = dir;
+            auto gap = [&](const std::string& to) {
+              if (from < to) {
+                add(i, from, Cmp::Target::kCreate, Cmp::Result::kEqual, 0,
+                    absl::StatusCode::kFailedPrecondition,
+                    op.path + " has children", to);
+              }
+            };
+            for (const auto& [start, end] : deleted) {
+              gap(start);
+              from = std::max(from, end);
+            }
+            gap(PrefixEnd(dir));
           }
           p.exists = false;
           paths[i] = op.path;

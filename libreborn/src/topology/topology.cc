@@ -320,7 +320,28 @@ absl::Status Topology::PruneActions(size_t keep) {
   if (absl::IsNotFound(names.status())) return absl::OkStatus();
   if (!names.ok()) return names.status();
   if (names->size() <= keep) return absl::OkStatus();
-  for (size_t i = 0; i + keep < names->size(); ++i) {
+  const size_t prune = names->size() - keep;
+  // Every pruned node in one transaction: a migration step prunes three
+  // actions with their acks, and on ZooKeeper each write is a logged,
+  // fsynced transaction competing with the data path for the machine.
+  std::vector<CoordOp> ops;
+  for (size_t i = 0; i < prune; ++i) {
+    std::string path = absl::StrCat(ActionsPath(), "/", (*names)[i]);
+    std::string acks = path + "/acks";
+    auto kids = coord_->Children(acks);
+    if (kids.ok()) {
+      for (const std::string& k : *kids) {
+        ops.push_back(CoordOp::Delete(absl::StrCat(acks, "/", k)));
+      }
+      ops.push_back(CoordOp::Delete(acks));
+    } else if (!absl::IsNotFound(kids.status())) {
+      return kids.status();
+    }
+    ops.push_back(CoordOp::Delete(path));
+  }
+  if (coord_->Multi(ops).ok()) return absl::OkStatus();
+  // A late ack or a concurrent prune changed the tree: node by node.
+  for (size_t i = 0; i < prune; ++i) {
     std::string path = absl::StrCat(ActionsPath(), "/", (*names)[i]);
     std::string acks = path + "/acks";
     auto kids = coord_->Children(acks);

@@ -364,6 +364,35 @@ TYPED_TEST(CoordinatorConformanceTest, MultiIsAllOrNothing) {
   EXPECT_TRUE(Present(*this->b_, (*ok)[3].path));
 }
 
+// Topology::PruneActions deletes an action with its acks in one Multi,
+// children first; a parent whose children are not all named is refused and
+// nothing is deleted.
+TYPED_TEST(CoordinatorConformanceTest, MultiDeletesASubtreeChildrenFirst) {
+  Coordinator& c = *this->a_;
+  for (const char* path :
+       {"/t", "/t/acks", "/t/acks/p1", "/t/acks/p1-x", "/t/acks/p2"}) {
+    ASSERT_TRUE(c.Create(path, "", CreateMode::kPersistent).ok()) << path;
+  }
+  // "p1-x" sorts between "p1" and "p1/...": it must still count as a child.
+  auto refused =
+      c.Multi({CoordOp::Delete("/t/acks/p1"), CoordOp::Delete("/t/acks/p2"),
+               CoordOp::Delete("/t/acks"), CoordOp::Delete("/t")});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(Present(*this->b_, "/t/acks/p1"));
+  refused =
+      c.Multi({CoordOp::Delete("/t/acks/p1-x"), CoordOp::Delete("/t/acks/p2"),
+               CoordOp::Delete("/t/acks")});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(Present(*this->b_, "/t/acks/p2"));
+  auto ok =
+      c.Multi({CoordOp::Delete("/t/acks/p1"), CoordOp::Delete("/t/acks/p1-x"),
+               CoordOp::Delete("/t/acks/p2"), CoordOp::Delete("/t/acks"),
+               CoordOp::Delete("/t")});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE(Absent(*this->b_, "/t"));
+  EXPECT_TRUE(Absent(*this->b_, "/t/acks/p2"));
+}
+
 TEST(CoordinatorRegistryTest, UnknownSchemeAndBadUriAreClearErrors) {
   auto c = Coordinator::Open("nope://x/y");
   EXPECT_TRUE(absl::IsInvalidArgument(c.status()));

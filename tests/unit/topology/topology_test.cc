@@ -288,5 +288,60 @@ TEST(TopologyChangeTest, FailedWriteReleasesTheLockAndPublishesNothing) {
   EXPECT_TRUE(t.Actions()->empty());
 }
 
+// Publishes `n` actions, each acked by two proxies.
+void PublishAcked(Topology& t, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto seq = t.PublishAction("slot_online", absl::StrCat(i, "-", i, ":1"));
+    ASSERT_TRUE(seq.ok()) << seq.status();
+    ASSERT_TRUE(t.AckAction(*seq, "proxy-a").ok());
+    ASSERT_TRUE(t.AckAction(*seq, "proxy-b").ok());
+  }
+}
+
+std::vector<std::string> Targets(Topology& t) {
+  std::vector<std::string> out;
+  auto actions = t.Actions();
+  EXPECT_TRUE(actions.ok()) << actions.status();
+  if (!actions.ok()) return out;
+  for (const ActionInfo& a : *actions) out.push_back(a.target);
+  return out;
+}
+
+TEST(TopologyTest, PruneKeepsTheNewestActionsInOneTransaction) {
+  auto fault = std::make_shared<coord::FaultInjectionCoordinator>(Open());
+  Topology t(fault.get(), "p");
+  PublishAcked(t, 5);
+  int multis = 0, deletes = 0;
+  fault->SetFilter([&](std::string_view op, std::string_view) {
+    multis += op == "multi";
+    deletes += op == "delete";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(t.PruneActions(2).ok());
+  EXPECT_EQ(multis, 1);
+  EXPECT_EQ(deletes, 0);
+  EXPECT_THAT(Targets(t), ElementsAre("3-3:1", "4-4:1"));
+  auto actions = t.Actions();
+  ASSERT_TRUE(actions.ok() && !actions->empty());
+  EXPECT_THAT(actions->back().acks, ElementsAre("proxy-a", "proxy-b"));
+  // Nothing of the pruned actions is left, acks included.
+  EXPECT_THAT(*fault->Children(t.ActionsPath()), testing::SizeIs(2));
+  ASSERT_TRUE(t.PruneActions(2).ok());  // nothing to do
+  EXPECT_EQ(multis, 1);
+}
+
+TEST(TopologyTest, PruneFallsBackToSingleDeletesWhenTheTransactionFails) {
+  auto fault = std::make_shared<coord::FaultInjectionCoordinator>(Open());
+  Topology t(fault.get(), "p");
+  PublishAcked(t, 4);
+  fault->SetFilter([](std::string_view op, std::string_view) {
+    return op == "multi" ? absl::FailedPreconditionError("a late ack")
+                         : absl::OkStatus();
+  });
+  ASSERT_TRUE(t.PruneActions(1).ok());
+  EXPECT_THAT(Targets(t), ElementsAre("3-3:1"));
+  EXPECT_THAT(*fault->Children(t.ActionsPath()), testing::SizeIs(1));
+}
+
 }  // namespace
 }  // namespace reborn
