@@ -320,39 +320,42 @@ absl::Status Topology::PruneActions(size_t keep) {
   if (absl::IsNotFound(names.status())) return absl::OkStatus();
   if (!names.ok()) return names.status();
   if (names->size() <= keep) return absl::OkStatus();
-  const size_t prune = names->size() - keep;
+  // The nodes of each pruned action, children first.
+  std::vector<std::vector<std::string>> doomed;
+  for (size_t i = 0; i + keep < names->size(); ++i) {
+    std::string path = absl::StrCat(ActionsPath(), "/", (*names)[i]);
+    std::string acks = path + "/acks";
+    std::vector<std::string> nodes;
+    auto kids = coord_->Children(acks);
+    if (kids.ok()) {
+      for (const std::string& k : *kids) {
+        nodes.push_back(absl::StrCat(acks, "/", k));
+      }
+      nodes.push_back(acks);
+    } else if (!absl::IsNotFound(kids.status())) {
+      return kids.status();
+    }
+    nodes.push_back(path);
+    doomed.push_back(std::move(nodes));
+  }
   // Every pruned node in one transaction: a migration step prunes three
   // actions with their acks, and on ZooKeeper each write is a logged,
   // fsynced transaction competing with the data path for the machine.
   std::vector<CoordOp> ops;
-  for (size_t i = 0; i < prune; ++i) {
-    std::string path = absl::StrCat(ActionsPath(), "/", (*names)[i]);
-    std::string acks = path + "/acks";
-    auto kids = coord_->Children(acks);
-    if (kids.ok()) {
-      for (const std::string& k : *kids) {
-        ops.push_back(CoordOp::Delete(absl::StrCat(acks, "/", k)));
-      }
-      ops.push_back(CoordOp::Delete(acks));
-    } else if (!absl::IsNotFound(kids.status())) {
-      return kids.status();
-    }
-    ops.push_back(CoordOp::Delete(path));
+  for (const auto& nodes : doomed) {
+    for (const std::string& node : nodes) ops.push_back(CoordOp::Delete(node));
   }
   if (coord_->Multi(ops).ok()) return absl::OkStatus();
-  // A late ack or a concurrent prune changed the tree: node by node.
-  for (size_t i = 0; i < prune; ++i) {
-    std::string path = absl::StrCat(ActionsPath(), "/", (*names)[i]);
-    std::string acks = path + "/acks";
-    auto kids = coord_->Children(acks);
-    if (kids.ok()) {
-      for (const std::string& k : *kids) {
-        (void)coord_->Delete(absl::StrCat(acks, "/", k), -1);
-      }
-      (void)coord_->Delete(acks, -1);
+  // A late ack or a concurrent prune changed the tree: node by node (an ack
+  // that arrived meanwhile keeps its action until the next prune).
+  for (const auto& nodes : doomed) {
+    for (size_t n = 0; n + 1 < nodes.size(); ++n) {
+      (void)coord_->Delete(nodes[n], -1);
     }
-    absl::Status s = coord_->Delete(path, -1);
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    absl::Status s = coord_->Delete(nodes.back(), -1);
+    if (!s.ok() && !absl::IsNotFound(s) && !absl::IsFailedPrecondition(s)) {
+      return s;
+    }
   }
   return absl::OkStatus();
 }
