@@ -64,6 +64,12 @@ class SlotTable {
       const std::vector<std::string>& group_nodes,
       const std::vector<std::string>& slot_nodes, uint64_t version);
 
+  // One node of each kind, for a follower that re-reads only the nodes a
+  // topology action names and keeps the rest parsed (then calls Create). An
+  // empty slot node is an unassigned slot.
+  static absl::StatusOr<TableGroup> ParseGroupNode(std::string_view text);
+  static absl::StatusOr<TableSlot> ParseSlotNode(std::string_view text);
+
   const TableSlot& slot(int slot) const { return slots_[slot]; }
   // nullptr when there is no such group.
   const TableGroup* group(int id) const;

@@ -1,7 +1,10 @@
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -151,12 +154,12 @@ class CoordinatorSource : public SlotTableSource {
       retry_ = true;
       return;
     }
-    slots_.assign(kSlotCount, "");
+    for (int i = 0; i < kSlotCount; ++i) SetSlot(i, "");
     for (const auto& name : *slot_names) {
       int i = std::atoi(name.c_str());
       if (i < 0 || i >= kSlotCount) continue;
       auto node = coord_->Get(absl::StrCat(root_, "/slots/", name));
-      if (node.ok()) slots_[i] = node->data;
+      if (node.ok()) SetSlot(i, node->data);
     }
     loaded_ = true;
     if (!Publish()) return;
@@ -214,9 +217,9 @@ class CoordinatorSource : public SlotTableSource {
       for (int i = first; i <= last; ++i) {
         auto node = coord_->Get(paths_.SlotPath(i));
         if (node.ok()) {
-          slots_[i] = node->data;
+          SetSlot(i, node->data);
         } else if (absl::IsNotFound(node.status())) {
-          slots_[i].clear();
+          SetSlot(i, "");
         } else {
           return false;
         }
@@ -270,7 +273,7 @@ class CoordinatorSource : public SlotTableSource {
         fenced = state == "offline" || state == "mark_offline";
       }
     }
-    auto table = SlotTable::FromTopologyNodes(groups_, slots_, ++version_);
+    auto table = BuildTable();
     if (!table.ok()) {
       spdlog::warn("bad topology under {}: {}", root_,
                    table.status().ToString());
@@ -283,6 +286,36 @@ class CoordinatorSource : public SlotTableSource {
     }
     Notify();
     return true;
+  }
+
+  // Slot nodes are parsed as they are read: rebuilding the table from 1024
+  // JSON nodes took 0.7 ms, on every proxy for every 2PC round.
+  void SetSlot(int i, std::string_view text)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
+    auto slot = SlotTable::ParseSlotNode(text);
+    if (slot.ok()) {
+      slots_[i] = *slot;
+      bad_slots_.erase(i);
+    } else {
+      slots_[i] = TableSlot{};
+      bad_slots_[i] = std::string(slot.status().message());
+    }
+  }
+
+  absl::StatusOr<std::shared_ptr<const SlotTable>> BuildTable()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
+    if (!bad_slots_.empty()) {
+      const auto& [slot, error] = *bad_slots_.begin();
+      return absl::InvalidArgumentError(
+          absl::StrCat("slot ", slot, ": ", error));
+    }
+    std::vector<TableGroup> groups;
+    for (const std::string& text : groups_) {
+      auto group = SlotTable::ParseGroupNode(text);
+      if (!group.ok()) return group.status();
+      groups.push_back(*std::move(group));
+    }
+    return SlotTable::Create(std::move(groups), slots_, ++version_);
   }
 
   // "first-last:gid" of a slot_* action.
@@ -367,9 +400,11 @@ class CoordinatorSource : public SlotTableSource {
   std::unique_ptr<Subscription> session_;
   absl::Mutex reload_mu_;
   uint64_t version_ ABSL_GUARDED_BY(reload_mu_) = 0;
-  // The topology nodes as last read.
+  // The topology nodes as last read: groups as text, slots parsed (with the
+  // errors of the nodes that did not parse, by slot).
   std::vector<std::string> groups_ ABSL_GUARDED_BY(reload_mu_);
-  std::vector<std::string> slots_ ABSL_GUARDED_BY(reload_mu_);
+  std::array<TableSlot, kSlotCount> slots_ ABSL_GUARDED_BY(reload_mu_){};
+  std::map<int, std::string> bad_slots_ ABSL_GUARDED_BY(reload_mu_);
   std::string last_action_ ABSL_GUARDED_BY(reload_mu_);  // newest applied
   bool loaded_ ABSL_GUARDED_BY(reload_mu_) = false;
   mutable absl::Mutex mu_;

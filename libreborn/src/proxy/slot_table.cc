@@ -171,53 +171,70 @@ absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromAddressList(
   return Create(std::move(groups), slots, 1);
 }
 
+absl::StatusOr<TableGroup> SlotTable::ParseGroupNode(std::string_view text) {
+  json g = json::parse(text, nullptr, false);
+  if (g.is_discarded() || !g.is_object() || !g.contains("id") ||
+      !g["id"].is_number_integer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad group node: ", std::string(text)));
+  }
+  TableGroup info;
+  info.id = g["id"].get<int>();
+  if (g.contains("servers") && g["servers"].is_array()) {
+    for (const json& s : g["servers"]) {
+      if (!s.is_object() || !s.contains("addr") || !s["addr"].is_string()) {
+        continue;
+      }
+      std::string state = s.value("state", std::string("online"));
+      if (state == "offline") continue;
+      std::string role = s.value("role", std::string("master"));
+      if (role == "master") {
+        info.master = s["addr"].get<std::string>();
+      } else {
+        info.replicas.push_back(s["addr"].get<std::string>());
+      }
+    }
+  }
+  return info;
+}
+
+absl::StatusOr<TableSlot> SlotTable::ParseSlotNode(std::string_view text) {
+  TableSlot info;
+  if (text.empty()) return info;
+  json s = json::parse(text, nullptr, false);
+  if (s.is_discarded() || !s.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad slot node: ", std::string(text)));
+  }
+  info.group_id = s.value("group_id", 0);
+  auto state = ParseState(s.value("state", std::string("online")));
+  if (!state.ok()) return state.status();
+  info.state = *state;
+  if (s.contains("migrate") && s["migrate"].is_object()) {
+    info.migrate_from = s["migrate"].value("from", 0);
+    info.migrate_to = s["migrate"].value("to", 0);
+  }
+  if (info.group_id == 0) info.state = SlotState::kOffline;
+  return info;
+}
+
 absl::StatusOr<std::shared_ptr<const SlotTable>> SlotTable::FromTopologyNodes(
     const std::vector<std::string>& group_nodes,
     const std::vector<std::string>& slot_nodes, uint64_t version) {
   std::vector<TableGroup> groups;
   for (const std::string& text : group_nodes) {
-    json g = json::parse(text, nullptr, false);
-    if (g.is_discarded() || !g.is_object() || !g.contains("id") ||
-        !g["id"].is_number_integer()) {
-      return absl::InvalidArgumentError(absl::StrCat("bad group node: ", text));
-    }
-    TableGroup info;
-    info.id = g["id"].get<int>();
-    if (g.contains("servers") && g["servers"].is_array()) {
-      for (const json& s : g["servers"]) {
-        if (!s.is_object() || !s.contains("addr") || !s["addr"].is_string()) {
-          continue;
-        }
-        std::string state = s.value("state", std::string("online"));
-        if (state == "offline") continue;
-        std::string role = s.value("role", std::string("master"));
-        if (role == "master") {
-          info.master = s["addr"].get<std::string>();
-        } else {
-          info.replicas.push_back(s["addr"].get<std::string>());
-        }
-      }
-    }
-    groups.push_back(std::move(info));
+    auto group = ParseGroupNode(text);
+    if (!group.ok()) return group.status();
+    groups.push_back(*std::move(group));
   }
   std::array<TableSlot, kSlotCount> slots{};
   for (size_t i = 0; i < slot_nodes.size() && i < kSlotCount; ++i) {
-    if (slot_nodes[i].empty()) continue;
-    json s = json::parse(slot_nodes[i], nullptr, false);
-    if (s.is_discarded() || !s.is_object()) {
+    auto slot = ParseSlotNode(slot_nodes[i]);
+    if (!slot.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("bad slot node ", i, ": ", slot_nodes[i]));
+          absl::StrCat("slot ", i, ": ", slot.status().message()));
     }
-    TableSlot& info = slots[i];
-    info.group_id = s.value("group_id", 0);
-    auto state = ParseState(s.value("state", std::string("online")));
-    if (!state.ok()) return state.status();
-    info.state = *state;
-    if (s.contains("migrate") && s["migrate"].is_object()) {
-      info.migrate_from = s["migrate"].value("from", 0);
-      info.migrate_to = s["migrate"].value("to", 0);
-    }
-    if (info.group_id == 0) info.state = SlotState::kOffline;
+    slots[i] = *slot;
   }
   return Create(std::move(groups), slots, version);
 }

@@ -50,6 +50,30 @@ TEST(SlotTableTest, RejectsUnknownGroupAndBadRanges) {
   EXPECT_FALSE(SlotTable::FromJson(R"({"groups":[{"id":1},{"id":1}]})").ok());
 }
 
+TEST(SlotTableTest, ParsesOneNodeOfEachKind) {
+  auto slot = SlotTable::ParseSlotNode(
+      R"({"id":5,"group_id":2,"state":"pre_migrate","migrate":{"from":1,"to":2}})");
+  ASSERT_TRUE(slot.ok()) << slot.status();
+  EXPECT_EQ(slot->group_id, 2);
+  EXPECT_EQ(slot->state, SlotState::kPreMigrate);
+  EXPECT_EQ(slot->migrate_from, 1);
+  EXPECT_EQ(slot->migrate_to, 2);
+  // Unassigned: no node, or a node without a group.
+  EXPECT_EQ(SlotTable::ParseSlotNode("")->state, SlotState::kOffline);
+  EXPECT_EQ(SlotTable::ParseSlotNode(R"({"id":5,"state":"online"})")->state,
+            SlotState::kOffline);
+  EXPECT_FALSE(SlotTable::ParseSlotNode("{not json").ok());
+  EXPECT_FALSE(SlotTable::ParseSlotNode(R"({"group_id":1,"state":"x"})").ok());
+
+  auto group = SlotTable::ParseGroupNode(
+      R"({"id":3,"servers":[{"addr":"h:1"},{"addr":"h:2","role":"slave"}]})");
+  ASSERT_TRUE(group.ok()) << group.status();
+  EXPECT_EQ(group->id, 3);
+  EXPECT_EQ(group->master, "h:1");
+  EXPECT_EQ(group->replicas, std::vector<std::string>{"h:2"});
+  EXPECT_FALSE(SlotTable::ParseGroupNode(R"({"servers":[]})").ok());
+}
+
 TEST(SlotTableTest, FromTopologyNodesReadsCoordinatorLayout) {
   std::vector<std::string> groups = {
       R"({"id":1,"servers":[{"addr":"h:1","role":"master","state":"online"},
