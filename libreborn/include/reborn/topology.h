@@ -112,6 +112,8 @@ class TopologyLock {
 struct ChangeOptions {
   // How long to wait for every live online proxy to ack an action.
   absl::Duration ack_timeout = absl::Seconds(10);
+  // How often the acks are looked at meanwhile.
+  absl::Duration ack_poll_interval = absl::Milliseconds(20);
   // After fencing a silent proxy, wait this long before proceeding; it must
   // be at least the proxies' session timeout (by then a proxy cut off from
   // the coordinator has stopped serving). Default: the coordinator's own.

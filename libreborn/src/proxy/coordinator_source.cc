@@ -162,11 +162,12 @@ class CoordinatorSource : public SlotTableSource {
       if (node.ok()) SetSlot(i, node->data);
     }
     loaded_ = true;
+    ReadFencing();
     if (!Publish()) return;
     for (const auto& a : *action_names) {
       if (ActionIsNewer(a, last_action_)) last_action_ = a;
     }
-    AckActions(*action_names);
+    AckActions(*action_names, /*maybe_acked=*/true);
   }
 
   // A new action: re-reads only what it names — the slot range of a slot_*
@@ -227,7 +228,7 @@ class CoordinatorSource : public SlotTableSource {
     }
     if (!Publish()) return false;
     last_action_ = fresh.back();
-    AckActions(fresh);
+    AckActions(fresh, /*maybe_acked=*/false);
     return true;
   }
 
@@ -240,7 +241,22 @@ class CoordinatorSource : public SlotTableSource {
   // Our own node changed (fencing).
   void OnProxyNode() {
     absl::MutexLock reload_lock(&reload_mu_);
+    ReadFencing();
     if (loaded_) (void)Publish();
+  }
+
+  // Topology::Change fences a silent proxy with mark_offline; an operator
+  // may set offline. Read at a full reload and when our node changes, not on
+  // every action: a fence is followed by a full session timeout before the
+  // topology moves on, time enough for the node's watch.
+  void ReadFencing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
+    node_fenced_ = false;
+    if (options_.id.empty()) return;
+    auto me = coord_->Get(absl::StrCat(root_, "/proxies/", options_.id));
+    if (!me.ok()) return;
+    auto j = nlohmann::json::parse(me->data, nullptr, false);
+    const std::string state = j.is_object() ? j.value("state", "") : "";
+    node_fenced_ = state == "offline" || state == "mark_offline";
   }
 
   bool ReadGroups() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
@@ -259,20 +275,8 @@ class CoordinatorSource : public SlotTableSource {
     return true;
   }
 
-  // Builds and publishes a table from the cached nodes, with the fencing
-  // state read now.
+  // Builds and publishes a table from the cached nodes.
   bool Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
-    bool fenced = false;
-    if (!options_.id.empty()) {
-      auto me = coord_->Get(absl::StrCat(root_, "/proxies/", options_.id));
-      if (me.ok()) {
-        auto j = nlohmann::json::parse(me->data, nullptr, false);
-        // Topology::Change fences a silent proxy with mark_offline; an
-        // operator may set offline.
-        const std::string state = j.is_object() ? j.value("state", "") : "";
-        fenced = state == "offline" || state == "mark_offline";
-      }
-    }
     auto table = BuildTable();
     if (!table.ok()) {
       spdlog::warn("bad topology under {}: {}", root_,
@@ -282,7 +286,7 @@ class CoordinatorSource : public SlotTableSource {
     {
       absl::MutexLock lock(&mu_);
       table_ = *table;
-      fenced_ = fenced;
+      fenced_ = node_fenced_;
     }
     Notify();
     return true;
@@ -341,21 +345,20 @@ class CoordinatorSource : public SlotTableSource {
     return ActionIsOlder(than, a);
   }
 
-  // Acks `actions` not acked yet: the table published just before was read
-  // after they were written.
-  void AckActions(const std::vector<std::string>& actions) {
+  // Acks `actions`: the table published just before was read after they
+  // were written. After a full reload most of them are acked already, and
+  // a create that fails is still a logged transaction on ZooKeeper, so
+  // those are checked first; new actions are acked straight away.
+  void AckActions(const std::vector<std::string>& actions, bool maybe_acked) {
     if (options_.id.empty()) return;
     for (const auto& a : actions) {
-      std::string acks = absl::StrCat(root_, "/actions/", a, "/acks");
-      std::string mine = absl::StrCat(acks, "/", options_.id);
-      auto exists = coord_->Exists(mine);
-      if (exists.ok() && *exists) continue;
-      (void)coord_->CreateRecursive(acks);
-      auto created = coord_->Create(mine, "", CreateMode::kPersistent);
-      if (!created.ok() && !absl::IsAlreadyExists(created.status()) &&
-          !absl::IsNotFound(created.status())) {  // NotFound: pruned
-        retry_ = true;
+      if (maybe_acked) {
+        auto exists = coord_->Exists(
+            absl::StrCat(root_, "/actions/", a, "/acks/", options_.id));
+        if (exists.ok() && *exists) continue;
       }
+      absl::Status s = paths_.AckAction(a, options_.id);
+      if (!s.ok() && !absl::IsNotFound(s)) retry_ = true;  // NotFound: pruned
     }
   }
 
@@ -394,7 +397,7 @@ class CoordinatorSource : public SlotTableSource {
   std::atomic<bool> retry_{false};
   std::thread retry_thread_;
   std::string root_;
-  Topology paths_;  // for node paths only
+  Topology paths_;  // node paths, and acks
   std::vector<std::unique_ptr<Subscription>> subs_;
   std::unique_ptr<Subscription> proxy_sub_;
   std::unique_ptr<Subscription> session_;
@@ -407,6 +410,7 @@ class CoordinatorSource : public SlotTableSource {
   std::map<int, std::string> bad_slots_ ABSL_GUARDED_BY(reload_mu_);
   std::string last_action_ ABSL_GUARDED_BY(reload_mu_);  // newest applied
   bool loaded_ ABSL_GUARDED_BY(reload_mu_) = false;
+  bool node_fenced_ ABSL_GUARDED_BY(reload_mu_) = false;  // ReadFencing()
   mutable absl::Mutex mu_;
   std::shared_ptr<const SlotTable> table_ ABSL_GUARDED_BY(mu_);
   bool session_ok_ ABSL_GUARDED_BY(mu_) = true;

@@ -254,15 +254,18 @@ absl::Status Topology::SetProxyState(std::string_view id, ProxyState state) {
 
 absl::StatusOr<std::string> Topology::PublishAction(std::string_view type,
                                                     std::string_view target) {
-  if (absl::Status s = coord_->CreateRecursive(ActionsPath()); !s.ok()) {
-    return s;
-  }
   ActionInfo a;
   a.type = S(type);
   a.target = S(target);
   a.ts = NowMs();
-  auto path = coord_->Create(absl::StrCat(ActionsPath(), "/action-"),
-                             EncodeAction(a), CreateMode::kSequential);
+  const std::string prefix = absl::StrCat(ActionsPath(), "/action-");
+  auto path = coord_->Create(prefix, EncodeAction(a), CreateMode::kSequential);
+  if (absl::IsNotFound(path.status())) {  // the first action ever
+    if (absl::Status s = coord_->CreateRecursive(ActionsPath()); !s.ok()) {
+      return s;
+    }
+    path = coord_->Create(prefix, EncodeAction(a), CreateMode::kSequential);
+  }
   if (!path.ok()) return path.status();
   auto acks =
       coord_->Create(absl::StrCat(*path, "/acks"), "", CreateMode::kPersistent);
@@ -362,7 +365,6 @@ absl::Status Topology::PruneActions(size_t keep) {
 
 absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
     std::string_view owner, absl::Duration timeout) {
-  if (absl::Status s = coord_->CreateRecursive(root_); !s.ok()) return s;
   nlohmann::json data = {
       {"owner", S(owner)},
       {"pid", static_cast<int64_t>(getpid())},
@@ -370,8 +372,14 @@ absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
       {"token", absl::StrCat(reinterpret_cast<uintptr_t>(this), "-",
                              absl::ToUnixNanos(absl::Now()))}};
   absl::Time deadline = absl::Now() + timeout;
+  bool made_root = false;
   while (true) {
     auto r = coord_->Create(LockPath(), data.dump(), CreateMode::kEphemeral);
+    if (absl::IsNotFound(r.status()) && !made_root) {  // a new product
+      made_root = true;
+      if (absl::Status s = coord_->CreateRecursive(root_); !s.ok()) return s;
+      continue;
+    }
     if (r.ok()) {
       return std::make_unique<TopologyLock>(coord_, LockPath(), data.dump());
     }
@@ -398,10 +406,13 @@ absl::StatusOr<ChangeReport> Topology::Change(
   report.action = *seq;
 
   // Wait until every live online proxy acked. Proxies whose session ended
-  // (their node is gone) are no longer waited for.
+  // (their node is gone) are no longer waited for. A proxy acks after a
+  // watch event and a few reads, so the first look is after one interval
+  // too: a look costs the coordinator a read per proxy.
   absl::Time deadline = absl::Now() + options.ack_timeout;
   std::vector<std::string> silent;
   while (true) {
+    absl::SleepFor(options.ack_poll_interval);
     auto proxies = Proxies();
     if (!proxies.ok()) return proxies.status();
     auto acked = AckedBy(*seq);
@@ -418,7 +429,6 @@ absl::StatusOr<ChangeReport> Topology::Change(
       }
     }
     if (silent.empty() || absl::Now() >= deadline) break;
-    absl::SleepFor(absl::Milliseconds(20));
   }
   if (silent.empty()) return report;
 
