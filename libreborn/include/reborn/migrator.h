@@ -203,11 +203,12 @@ class Migrator {
   absl::Status MoveSlot(RunState* run, size_t index, int source);
   void Report(RunState* run, bool finished);
   bool CancelRequested(const MigrationTask& task);
-  // Topology::Change with group commit: writes requested by concurrent
+  // Topology::ChangeOps with group commit: writes requested by concurrent
   // steps while a change is under way go together into the next one (one
   // 2PC round for all of them).
-  absl::Status Change(const std::string& type, const std::string& target,
-                      std::function<absl::Status()> write);
+  absl::Status Change(
+      const std::string& type, const std::string& target,
+      std::function<absl::StatusOr<std::vector<CoordOp>>()> write);
   bool GroupsFree(const std::set<int>& sources, int target)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AcquireGroups(const std::set<int>& sources, int target);

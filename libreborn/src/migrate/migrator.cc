@@ -172,6 +172,9 @@ struct Migrator::RunState {
   int current_slot = -1;
   int step_done = 0;  // slots of the current step finished
   absl::Time last_save = absl::InfinitePast();
+  // Source masters' connections, by address, kept across the run's slots:
+  // a connection per slot cost both ends an accept and an AUTH each time.
+  std::map<std::string, net::SyncClient> sources;
 };
 
 Migrator::Migrator(Topology* topology, MigrateOptions options)
@@ -554,20 +557,21 @@ absl::Status Migrator::Resync(const MigrationTask& task) {
   // A runner stopped in the middle of a change: make every proxy ack the
   // current table before anything moves.
   // Not a slot_* action: every proxy re-reads the whole topology.
-  return Change("topology_resync", task.id, [] { return absl::OkStatus(); });
+  return Change("topology_resync", task.id,
+                [] { return std::vector<CoordOp>{}; });
 }
 
 struct Migrator::PendingChange {
   std::string type;
   std::string target;
-  std::function<absl::Status()> write;
+  std::function<absl::StatusOr<std::vector<CoordOp>>()> write;
   absl::Status result;
   bool done = false;
 };
 
-absl::Status Migrator::Change(const std::string& type,
-                              const std::string& target,
-                              std::function<absl::Status()> write) {
+absl::Status Migrator::Change(
+    const std::string& type, const std::string& target,
+    std::function<absl::StatusOr<std::vector<CoordOp>>()> write) {
   PendingChange me{type, target, std::move(write), absl::OkStatus(), false};
   absl::MutexLock lock(&change_mu_);
   change_queue_.push_back(&me);
@@ -598,12 +602,17 @@ absl::Status Migrator::Change(const std::string& type,
       type = lo <= hi ? "slot_batch" : "topology_batch";
       target = lo <= hi ? absl::StrCat(lo, "-", hi, ":0") : "";
     }
-    auto r = topology_->Change(
+    auto r = topology_->ChangeOps(
         type, target,
-        [&]() -> absl::Status {
+        [&]() -> absl::StatusOr<std::vector<CoordOp>> {
           // One step's failed write does not stop the others'.
-          for (PendingChange* p : batch) p->result = p->write();
-          return absl::OkStatus();
+          std::vector<CoordOp> ops;
+          for (PendingChange* p : batch) {
+            auto w = p->write();
+            p->result = w.status();
+            if (w.ok()) ops.insert(ops.end(), w->begin(), w->end());
+          }
+          return ops;
         },
         options_.change);
     change_mu_.Lock();
@@ -730,7 +739,7 @@ absl::Status Migrator::ChangeSlots(
     const std::string& type, const std::vector<int>& slots, int gid,
     const std::function<absl::Status(SlotNode&)>& update) {
   return Change(type, absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
-                [&]() -> absl::Status {
+                [&]() -> absl::StatusOr<std::vector<CoordOp>> {
                   std::vector<SlotNode> nodes;
                   for (int i : slots) {
                     auto s = topology_->GetSlot(i);
@@ -738,7 +747,7 @@ absl::Status Migrator::ChangeSlots(
                     if (absl::Status u = update(*s); !u.ok()) return u;
                     nodes.push_back(*s);
                   }
-                  return topology_->WriteSlots(nodes);
+                  return topology_->SlotWrites(nodes);
                 });
 }
 
@@ -799,9 +808,23 @@ absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
   }
   auto timeout = std::chrono::milliseconds(
       absl::ToInt64Milliseconds(options_.server_timeout));
-  auto client =
-      net::SyncClient::Connect(shost, sport, timeout, options_.password);
-  if (!client.ok()) return client.status();
+  // A kept connection may have been closed by the source meanwhile (a
+  // restart, an idle timeout): one reconnect then. Both commands are safe to
+  // repeat: a batch moves what is still there.
+  auto call =
+      [&](const std::vector<std::string>& args) -> absl::StatusOr<Reply> {
+    auto it = run->sources.find(*source_addr);
+    if (it != run->sources.end()) {
+      auto r = it->second.Call(args);
+      if (r.ok()) return r;
+      run->sources.erase(it);
+    }
+    auto c = net::SyncClient::Connect(shost, sport, timeout, options_.password);
+    if (!c.ok()) return c.status();
+    auto r = c->Call(args);
+    if (r.ok()) run->sources[*source_addr] = std::move(*c);
+    return r;
+  };
 
   const std::vector<std::string> batch = {"SLOTSMGRTTAGSLOTBATCH",
                                           thost,
@@ -813,7 +836,7 @@ absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
   const std::vector<std::string> info = {"SLOTSINFO", std::to_string(slot),
                                          "1"};
   while (true) {
-    auto r = client->Call(batch);
+    auto r = call(batch);
     if (!r.ok()) return r.status();
     int64_t moved = 0, left = 0;
     if (absl::Status s = ParsePair(*r, &moved, &left); !s.ok()) {
@@ -843,7 +866,7 @@ absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
       if (moved == 0) absl::SleepFor(absl::Milliseconds(1));
       continue;
     }
-    auto ir = client->Call(info);
+    auto ir = call(info);
     if (!ir.ok()) return ir.status();
     if (ir->is_error()) return absl::InternalError(ir->str);
     if (ir->type == Reply::Type::kArray && ir->elements.empty()) break;

@@ -138,13 +138,18 @@ absl::StatusOr<std::vector<SlotNode>> Topology::Slots() {
   return out;
 }
 
-absl::Status Topology::WriteSlots(const std::vector<SlotNode>& slots) {
+std::vector<CoordOp> Topology::SlotWrites(
+    const std::vector<SlotNode>& slots) const {
   std::vector<CoordOp> ops;
   ops.reserve(slots.size());
   for (const SlotNode& s : slots) {
     ops.push_back(CoordOp::Set(SlotPath(s.id), EncodeSlot(s), s.version));
   }
-  return RunChunked(coord_, ops);
+  return ops;
+}
+
+absl::Status Topology::WriteSlots(const std::vector<SlotNode>& slots) {
+  return RunChunked(coord_, SlotWrites(slots));
 }
 
 absl::StatusOr<GroupNode> Topology::GetGroup(int gid) {
@@ -363,33 +368,38 @@ absl::Status Topology::PruneActions(size_t keep) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
-    std::string_view owner, absl::Duration timeout) {
+std::string Topology::LockData(std::string_view owner) const {
   nlohmann::json data = {
       {"owner", S(owner)},
       {"pid", static_cast<int64_t>(getpid())},
       {"ts", NowMs()},
       {"token", absl::StrCat(reinterpret_cast<uintptr_t>(this), "-",
                              absl::ToUnixNanos(absl::Now()))}};
+  return data.dump();
+}
+
+absl::Status Topology::LockedError() {
+  std::string holder = "?";
+  if (auto cur = coord_->Get(LockPath()); cur.ok()) holder = cur->data;
+  return absl::FailedPreconditionError(
+      absl::StrCat("topology of '", product_, "' is locked by ", holder));
+}
+
+absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
+    std::string_view owner, absl::Duration timeout) {
+  const std::string data = LockData(owner);
   absl::Time deadline = absl::Now() + timeout;
   bool made_root = false;
   while (true) {
-    auto r = coord_->Create(LockPath(), data.dump(), CreateMode::kEphemeral);
+    auto r = coord_->Create(LockPath(), data, CreateMode::kEphemeral);
     if (absl::IsNotFound(r.status()) && !made_root) {  // a new product
       made_root = true;
       if (absl::Status s = coord_->CreateRecursive(root_); !s.ok()) return s;
       continue;
     }
-    if (r.ok()) {
-      return std::make_unique<TopologyLock>(coord_, LockPath(), data.dump());
-    }
+    if (r.ok()) return std::make_unique<TopologyLock>(coord_, LockPath(), data);
     if (!absl::IsAlreadyExists(r.status())) return r.status();
-    if (absl::Now() >= deadline) {
-      std::string holder = "?";
-      if (auto cur = coord_->Get(LockPath()); cur.ok()) holder = cur->data;
-      return absl::FailedPreconditionError(
-          absl::StrCat("topology of '", product_, "' is locked by ", holder));
-    }
+    if (absl::Now() >= deadline) return LockedError();
     absl::SleepFor(absl::Milliseconds(50));
   }
 }
@@ -402,8 +412,81 @@ absl::StatusOr<ChangeReport> Topology::Change(
   if (absl::Status s = write(); !s.ok()) return s;
   auto seq = PublishAction(type, target);
   if (!seq.ok()) return seq.status();
+  return AwaitAcks(*seq, options);
+}
+
+absl::StatusOr<ChangeReport> Topology::ChangeOps(
+    std::string_view type, std::string_view target,
+    const std::function<absl::StatusOr<std::vector<CoordOp>>()>& ops,
+    const ChangeOptions& options) {
+  ActionInfo action;
+  action.type = S(type);
+  action.target = S(target);
+  const std::string prefix = absl::StrCat(ActionsPath(), "/action-");
+  absl::Time deadline = absl::Now() + options.lock_timeout;
+  bool made_layout = false;
+  std::unique_ptr<TopologyLock> lock;
+  std::string seq;
+  while (true) {
+    auto writes = ops();
+    if (!writes.ok()) return writes.status();
+    if (writes->size() + 2 > kMultiChunk) {
+      // Too big for one transaction: lock first, then write in chunks.
+      return Change(
+          type, target,
+          [&]() -> absl::Status {
+            auto w = ops();
+            return w.ok() ? RunChunked(coord_, *w) : w.status();
+          },
+          options);
+    }
+    const std::string data = LockData(options.owner);
+    action.ts = NowMs();
+    std::vector<CoordOp> all;
+    all.reserve(writes->size() + 2);
+    all.push_back(CoordOp::Create(LockPath(), data, CreateMode::kEphemeral));
+    all.insert(all.end(), writes->begin(), writes->end());
+    all.push_back(
+        CoordOp::Create(prefix, EncodeAction(action), CreateMode::kSequential));
+    auto r = coord_->Multi(all);
+    if (r.ok()) {
+      lock = std::make_unique<TopologyLock>(coord_, LockPath(), data);
+      seq = r->back().path.substr(ActionsPath().size() + 1);
+      break;
+    }
+    if (absl::IsNotFound(r.status()) && !made_layout) {  // a new product
+      made_layout = true;
+      if (absl::Status s = coord_->CreateRecursive(ActionsPath()); !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    // The lock is held (AlreadyExists) or a node changed since `ops` read it
+    // (a version conflict): read again once the holder is done.
+    if (!absl::IsAlreadyExists(r.status()) &&
+        !absl::IsFailedPrecondition(r.status()) &&
+        !absl::IsAborted(r.status())) {
+      return r.status();
+    }
+    if (absl::Now() >= deadline) {
+      if (absl::IsAlreadyExists(r.status())) return LockedError();
+      return r.status();
+    }
+    absl::SleepFor(
+        absl::Milliseconds(absl::IsAlreadyExists(r.status()) ? 50 : 5));
+  }
+  auto acks = coord_->Create(absl::StrCat(ActionsPath(), "/", seq, "/acks"), "",
+                             CreateMode::kPersistent);
+  if (!acks.ok() && !absl::IsAlreadyExists(acks.status())) {
+    return acks.status();
+  }
+  return AwaitAcks(seq, options);
+}
+
+absl::StatusOr<ChangeReport> Topology::AwaitAcks(const std::string& seq,
+                                                 const ChangeOptions& options) {
   ChangeReport report;
-  report.action = *seq;
+  report.action = seq;
 
   // Wait until every live online proxy acked. Proxies whose session ended
   // (their node is gone) are no longer waited for. A proxy acks after a
@@ -415,7 +498,7 @@ absl::StatusOr<ChangeReport> Topology::Change(
     absl::SleepFor(options.ack_poll_interval);
     auto proxies = Proxies();
     if (!proxies.ok()) return proxies.status();
-    auto acked = AckedBy(*seq);
+    auto acked = AckedBy(seq);
     if (!acked.ok()) return acked.status();
     std::set<std::string> acked_set(acked->begin(), acked->end());
     silent.clear();

@@ -6,9 +6,11 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "coord/fault_injection_coordinator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -341,6 +343,106 @@ TEST(TopologyTest, PruneFallsBackToSingleDeletesWhenTheTransactionFails) {
   ASSERT_TRUE(t.PruneActions(1).ok());
   EXPECT_THAT(Targets(t), ElementsAre("3-3:1"));
   EXPECT_THAT(*fault->Children(t.ActionsPath()), testing::SizeIs(1));
+}
+
+// Slot 3 moved to `gid`, as the ops of one ChangeOps round.
+absl::StatusOr<std::vector<CoordOp>> MoveSlot3(Topology& t, int gid) {
+  auto s = t.GetSlot(3);
+  if (!s.ok()) return s.status();
+  s->group_id = gid;
+  s->state = SlotState::kOnline;
+  return t.SlotWrites({*s});
+}
+
+TEST(TopologyChangeTest, ChangeOpsLocksWritesAndPublishesInOneTransaction) {
+  auto fault = std::make_shared<coord::FaultInjectionCoordinator>(Open());
+  Topology t(fault.get(), "p");
+  ASSERT_TRUE(t.InitSlots(false).ok());
+  ProxyStub a("proxy-a");
+  std::vector<std::string> writes;
+  fault->SetFilter([&](std::string_view op, std::string_view path) {
+    if (op != "get" && op != "children" && op != "exists") {
+      writes.push_back(absl::StrCat(std::string(op), " ", std::string(path)));
+    }
+    return absl::OkStatus();
+  });
+  auto report = t.ChangeOps("slot_online", "3-3:2", [&] {
+    // The lock is taken in the same transaction, not before.
+    EXPECT_FALSE(*fault->Exists(t.LockPath()));
+    return MoveSlot3(t, 2);
+  });
+  fault->SetFilter(nullptr);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(report->acked, ElementsAre("proxy-a"));
+  EXPECT_THAT(a.seen, ElementsAre("slot_online:3-3:2"));
+  EXPECT_EQ(t.GetSlot(3)->group_id, 2);
+  EXPECT_FALSE(*fault->Exists(t.LockPath()));
+  // One transaction (lock, slot, action), the acks node, the lock's release.
+  ASSERT_EQ(writes.size(), 3u) << absl::StrJoin(writes, "; ");
+  EXPECT_EQ(writes[0], absl::StrCat("multi ", t.LockPath()));
+  EXPECT_THAT(writes[1], HasSubstr("/acks"));
+  EXPECT_EQ(writes[2], absl::StrCat("delete ", t.LockPath()));
+}
+
+TEST(TopologyChangeTest, ChangeOpsReadsAgainWhenANodeChangedUnderIt) {
+  auto c = Open();
+  Topology t(c.get(), "p");
+  ASSERT_TRUE(t.InitSlots(false).ok());
+  int calls = 0;
+  auto report = t.ChangeOps("slot_online", "3-3:2", [&] {
+    auto ops = MoveSlot3(t, 2);
+    if (++calls == 1) {
+      // Another writer gets in between this read and the transaction.
+      SlotNode s = *t.GetSlot(3);
+      s.group_id = 7;
+      EXPECT_TRUE(t.WriteSlots({s}).ok());
+    }
+    return ops;
+  });
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(t.GetSlot(3)->group_id, 2);
+  EXPECT_THAT(Targets(t), ElementsAre("3-3:2"));
+}
+
+TEST(TopologyChangeTest, ChangeOpsWaitsForTheLockHolderOrNamesIt) {
+  auto c = Open();
+  Topology t(c.get(), "p");
+  ASSERT_TRUE(t.InitSlots(false).ok());
+  auto held = t.Lock("other-config", absl::ZeroDuration());
+  ASSERT_TRUE(held.ok()) << held.status();
+  auto blocked = t.ChangeOps(
+      "slot_online", "3-3:2", [&] { return MoveSlot3(t, 2); },
+      ChangeOptions{.lock_timeout = absl::Milliseconds(100)});
+  EXPECT_TRUE(absl::IsFailedPrecondition(blocked.status()));
+  EXPECT_THAT(std::string(blocked.status().message()),
+              HasSubstr("other-config"));
+  EXPECT_EQ(t.GetSlot(3)->group_id, 0);
+  EXPECT_TRUE(t.Actions()->empty());
+
+  std::thread release([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    held->reset();
+  });
+  auto waited = t.ChangeOps(
+      "slot_online", "3-3:2", [&] { return MoveSlot3(t, 2); },
+      ChangeOptions{.lock_timeout = absl::Seconds(5)});
+  release.join();
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_EQ(t.GetSlot(3)->group_id, 2);
+}
+
+TEST(TopologyChangeTest, ChangeOpsFailingToReadWritesAndPublishesNothing) {
+  auto c = Open();
+  Topology t(c.get(), "p");
+  ASSERT_TRUE(t.InitSlots(false).ok());
+  auto report = t.ChangeOps("slot_online", "3-3:2", [] {
+    return absl::StatusOr<std::vector<CoordOp>>(
+        absl::AbortedError("slot 3 left migrate unexpectedly"));
+  });
+  EXPECT_TRUE(absl::IsAborted(report.status()));
+  EXPECT_FALSE(*c->Exists(t.LockPath()));
+  EXPECT_TRUE(t.Actions()->empty());
 }
 
 }  // namespace
