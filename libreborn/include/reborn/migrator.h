@@ -186,16 +186,25 @@ class Migrator {
   absl::Status RunOnce(const std::string& id, const ProgressCallback& progress);
   absl::Status RunOwned(MigrationTask* task, const ProgressCallback& progress);
   absl::Status SaveTask(MigrationTask* task);
-  absl::Status RunStep(RunState* run, int first, int last);
+  // Moves slots [first, last]; the slots [next_first, next_last] of the
+  // following step may go to pre_migrate with this step's online change.
+  absl::Status RunStep(RunState* run, int first, int last, int next_first,
+                       int next_last);
   absl::Status Resync(const MigrationTask& task);
-  // One 2PC change of `slots` (toward group gid): `update` checks and edits
-  // each slot node.
+  // Checks and edits one slot node of a change.
+  using SlotUpdate = std::function<absl::Status(SlotNode&)>;
+  // One 2PC change of slot nodes (toward group gid): each part's update is
+  // applied to its slots; the action names the range they span.
   absl::Status ChangeSlots(
-      const std::string& type, const std::vector<int>& slots, int gid,
-      const std::function<absl::Status(SlotNode&)>& update);
+      const std::string& type, int gid,
+      const std::vector<std::pair<std::vector<int>, SlotUpdate>>& parts);
   absl::Status SetPreMigrate(const std::vector<int>& slots, int gid);
   absl::Status SetMigrate(const std::vector<int>& slots, int gid);
   absl::Status SetOnline(const std::vector<int>& slots, int gid);
+  // The slots of [first, last] that can go to pre_migrate now, while this
+  // runner holds `sources` (all of them, or none).
+  std::vector<int> NextToPrepare(const MigrationTask& task, int first, int last,
+                                 const std::set<int>& sources);
   absl::StatusOr<std::string> MasterOf(int gid);
   // Keys of slots [first, last] held by their current owners (not gid).
   int64_t PendingKeys(int first, int last, int gid);

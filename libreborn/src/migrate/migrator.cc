@@ -171,6 +171,8 @@ struct Migrator::RunState {
   int64_t pending_after = 0;  // of the slots after the current step
   int current_slot = -1;
   int step_done = 0;  // slots of the current step finished
+  // The last step put the next one's slots in pre_migrate.
+  bool next_prepared = false;
   absl::Time last_save = absl::InfinitePast();
   // Source masters' connections, by address, kept across the run's slots:
   // a connection per slot cost both ends an accept and an AUTH each time.
@@ -481,12 +483,14 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
   }
   bool stopped = false;
   while (status.ok() && task->next_slot <= task->to) {
-    if (stop_all_.load()) {
+    // A step whose pre_migrate went out with the last one is finished first:
+    // proxies hold requests for its slots until it moves on.
+    if (stop_all_.load() && !run.next_prepared) {
       stopped = true;
       status = absl::AbortedError("stopped (resumable)");
       break;
     }
-    if (CancelRequested(*task)) {
+    if (!run.next_prepared && CancelRequested(*task)) {
       status = absl::CancelledError(
           absl::StrCat("cancelled before slot ", task->next_slot));
       break;
@@ -498,7 +502,8 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
          ++it) {
       run.pending_after += it->second;
     }
-    status = RunStep(&run, first, last);
+    status =
+        RunStep(&run, first, last, last + 1, std::min(task->to, last + step));
     if (!status.ok()) break;
     task->next_slot = last + 1;
     task->slots_done = task->next_slot - task->from;
@@ -672,7 +677,40 @@ void Migrator::ReleaseGroups(const std::set<int>& sources, int target) {
   busy_targets_.erase(busy_targets_.find(target));
 }
 
-absl::Status Migrator::RunStep(RunState* run, int first, int last) {
+namespace {
+
+std::function<absl::Status(SlotNode&)> ToPreMigrate(int gid) {
+  return [gid](SlotNode& s) {
+    if (s.state != SlotState::kOnline || s.group_id == gid) {
+      return absl::AbortedError(absl::StrCat(
+          "slot ", s.id, " changed while preparing its migration"));
+    }
+    s.state = SlotState::kPreMigrate;
+    s.migrate_from = s.group_id;
+    s.migrate_to = gid;
+    return absl::OkStatus();
+  };
+}
+
+std::function<absl::Status(SlotNode&)> ToOnline(int gid) {
+  return [gid](SlotNode& s) {
+    if (s.state != SlotState::kMigrate || s.migrate_to != gid) {
+      return absl::AbortedError(
+          absl::StrCat("slot ", s.id, " left migrate unexpectedly"));
+    }
+    s.state = SlotState::kOnline;
+    s.group_id = gid;
+    s.migrate_from = 0;
+    s.migrate_to = 0;
+    return absl::OkStatus();
+  };
+}
+
+}  // namespace
+
+absl::Status Migrator::RunStep(RunState* run, int first, int last,
+                               int next_first, int next_last) {
+  run->next_prepared = false;
   MigrationTask* task = run->task;
   const int gid = task->gid;
   std::vector<int> to_pre, to_migrate;
@@ -729,43 +767,53 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last) {
       run->step_done++;
     }
     if (moving.empty()) return absl::OkStatus();
-    return SetOnline(moving, gid);
+    // The next step's pre_migrate rides on this online change when its
+    // slots come from the groups held now: two 2PC rounds per step instead
+    // of three (each round costs every proxy and the coordinator).
+    std::vector<int> next =
+        NextToPrepare(*task, next_first, next_last, sources);
+    if (next.empty()) return SetOnline(moving, gid);
+    absl::Status s =
+        ChangeSlots("slot_online_pre_migrate", gid,
+                    {{moving, ToOnline(gid)}, {next, ToPreMigrate(gid)}});
+    run->next_prepared = s.ok();
+    return s;
   }();
   ReleaseGroups(sources, gid);
   return status;
 }
 
 absl::Status Migrator::ChangeSlots(
-    const std::string& type, const std::vector<int>& slots, int gid,
-    const std::function<absl::Status(SlotNode&)>& update) {
-  return Change(type, absl::StrCat(slots.front(), "-", slots.back(), ":", gid),
+    const std::string& type, int gid,
+    const std::vector<std::pair<std::vector<int>, SlotUpdate>>& parts) {
+  int lo = kSlotCount, hi = -1;
+  for (const auto& [slots, update] : parts) {
+    for (int i : slots) {
+      lo = std::min(lo, i);
+      hi = std::max(hi, i);
+    }
+  }
+  return Change(type, absl::StrCat(lo, "-", hi, ":", gid),
                 [&]() -> absl::StatusOr<std::vector<CoordOp>> {
                   std::vector<SlotNode> nodes;
-                  for (int i : slots) {
-                    auto s = topology_->GetSlot(i);
-                    if (!s.ok()) return s.status();
-                    if (absl::Status u = update(*s); !u.ok()) return u;
-                    nodes.push_back(*s);
+                  for (const auto& [slots, update] : parts) {
+                    for (int i : slots) {
+                      auto s = topology_->GetSlot(i);
+                      if (!s.ok()) return s.status();
+                      if (absl::Status u = update(*s); !u.ok()) return u;
+                      nodes.push_back(*s);
+                    }
                   }
                   return topology_->SlotWrites(nodes);
                 });
 }
 
 absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
-  return ChangeSlots("slot_pre_migrate", slots, gid, [gid](SlotNode& s) {
-    if (s.state != SlotState::kOnline || s.group_id == gid) {
-      return absl::AbortedError(absl::StrCat(
-          "slot ", s.id, " changed while preparing its migration"));
-    }
-    s.state = SlotState::kPreMigrate;
-    s.migrate_from = s.group_id;
-    s.migrate_to = gid;
-    return absl::OkStatus();
-  });
+  return ChangeSlots("slot_pre_migrate", gid, {{slots, ToPreMigrate(gid)}});
 }
 
 absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
-  return ChangeSlots("slot_migrate", slots, gid, [gid](SlotNode& s) {
+  SlotUpdate to_migrate = [gid](SlotNode& s) {
     if (s.state != SlotState::kPreMigrate || s.migrate_to != gid) {
       return absl::AbortedError(
           absl::StrCat("slot ", s.id, " left pre_migrate unexpectedly"));
@@ -773,21 +821,31 @@ absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
     s.state = SlotState::kMigrate;
     s.group_id = gid;
     return absl::OkStatus();
-  });
+  };
+  return ChangeSlots("slot_migrate", gid, {{slots, to_migrate}});
 }
 
 absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
-  return ChangeSlots("slot_online", slots, gid, [gid](SlotNode& s) {
-    if (s.state != SlotState::kMigrate || s.migrate_to != gid) {
-      return absl::AbortedError(
-          absl::StrCat("slot ", s.id, " left migrate unexpectedly"));
+  return ChangeSlots("slot_online", gid, {{slots, ToOnline(gid)}});
+}
+
+std::vector<int> Migrator::NextToPrepare(const MigrationTask& task, int first,
+                                         int last,
+                                         const std::set<int>& sources) {
+  if (first > last || stop_all_.load() || CancelRequested(task)) return {};
+  std::vector<int> out;
+  for (int i = first; i <= last; ++i) {
+    auto s = topology_->GetSlot(i);
+    if (!s.ok()) return {};
+    if (s->state == SlotState::kOnline && s->group_id == task.gid) continue;
+    // Anything else (a slot already under way, another source) is left to
+    // the step itself.
+    if (s->state != SlotState::kOnline || !sources.contains(s->group_id)) {
+      return {};
     }
-    s.state = SlotState::kOnline;
-    s.group_id = gid;
-    s.migrate_from = 0;
-    s.migrate_to = 0;
-    return absl::OkStatus();
-  });
+    out.push_back(i);
+  }
+  return out;
 }
 
 absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {

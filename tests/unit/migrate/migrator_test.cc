@@ -1,16 +1,22 @@
 // Migrator bookkeeping on a memory:// coordinator (no stores needed): task
-// JSON, overlap checks, cancel of an idle task, ownership, rebalance tasks.
-// Moving keys is covered by tests/integration/migrate.
+// JSON, overlap checks, cancel of an idle task, ownership, rebalance tasks;
+// and the 2PC rounds of a run between two in-process stores. Moving keys
+// under load is covered by tests/integration/migrate.
 
 #include "reborn/migrator.h"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "coord/fault_injection_coordinator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/sync_client.h"
 #include "reborn/coordinator.h"
+#include "reborn/qdb_server.h"
+#include "reborn/slot.h"
 
 namespace reborn {
 namespace {
@@ -142,6 +148,153 @@ TEST_F(MigratorTest, RebalancePlanBecomesOneTaskPerMove) {
   EXPECT_EQ(t->to, 1023);
   EXPECT_EQ(t->gid, 2);
   EXPECT_EQ(t->options.rate_limit, 1000);
+}
+
+// Two in-process stores (groups 1 and 2, memory engine) with keys in slots
+// 0-5 at group 1; the coordinator counts the 2PC rounds (each round's
+// transaction starts with the topology lock).
+class MigratorRoundsTest : public ::testing::Test {
+ protected:
+  static constexpr int kKeysPerSlot = 20;
+
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    uri_ = absl::StrCat("memory://mig-rounds-", info->name(),
+                        "?session_timeout_ms=300");
+    auto c = Coordinator::Open(uri_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coord_ = std::make_unique<coord::FaultInjectionCoordinator>(std::move(*c));
+    topo_ = std::make_unique<Topology>(coord_.get(), "p");
+    ASSERT_TRUE(topo_->InitSlots(false).ok());
+    for (int gid : {1, 2}) {
+      auto server = QdbServer::Create(
+          {"--port", "0", "--bind", "127.0.0.1", "--engine", "memory"});
+      ASSERT_TRUE(server.ok()) << server.status();
+      ASSERT_TRUE((*server)->Start().ok());
+      ASSERT_TRUE(topo_->CreateGroup(gid).ok());
+      auto g = topo_->GetGroup(gid);
+      g->servers.push_back(
+          {absl::StrCat("127.0.0.1:", (*server)->port()), ServerRole::kMaster});
+      ASSERT_TRUE(topo_->WriteGroup(*g).ok());
+      servers_.push_back(std::move(*server));
+    }
+    std::vector<SlotNode> slots;
+    auto all = topo_->Slots();
+    ASSERT_TRUE(all.ok()) << all.status();
+    for (SlotNode s : *all) {
+      s.group_id = 1;
+      s.state = SlotState::kOnline;
+      slots.push_back(s);
+    }
+    ASSERT_TRUE(topo_->WriteSlots(slots).ok());
+    auto store = Store(1);
+    int in_slot[6] = {};
+    for (int i = 0; std::count(in_slot, in_slot + 6, kKeysPerSlot) < 6; ++i) {
+      std::string key = absl::StrCat("k", i);
+      int slot = SlotOf(key);
+      if (slot >= 6 || in_slot[slot] == kKeysPerSlot) continue;
+      ASSERT_TRUE(store.Call({"SET", key, "v"}).ok());
+      in_slot[slot]++;
+    }
+    coord_->SetFilter([this](std::string_view op, std::string_view path) {
+      if (op == "multi" && path == topo_->LockPath()) {
+        ++rounds_;
+        if (on_round_) on_round_(rounds_);
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  void TearDown() override {
+    coord_->SetFilter(nullptr);
+    for (auto& s : servers_) s->Stop();
+  }
+
+  net::SyncClient Store(int gid) {
+    auto c = net::SyncClient::Connect("127.0.0.1", servers_[gid - 1]->port(),
+                                      std::chrono::seconds(5), "");
+    EXPECT_TRUE(c.ok()) << c.status();
+    return std::move(*c);
+  }
+
+  // "state@group" of slots 0-5.
+  std::vector<std::string> SlotStates() {
+    std::vector<std::string> out;
+    for (int i = 0; i < 6; ++i) {
+      auto s = topo_->GetSlot(i);
+      out.push_back(
+          absl::StrCat(s->state == SlotState::kOnline ? "online" : "moving",
+                       "@", s->group_id));
+    }
+    return out;
+  }
+
+  int64_t KeysAt(int gid) { return Store(gid).Call({"DBSIZE"})->integer; }
+
+  std::string uri_;
+  std::unique_ptr<coord::FaultInjectionCoordinator> coord_;
+  std::unique_ptr<Topology> topo_;
+  std::vector<std::unique_ptr<QdbServer>> servers_;
+  std::atomic<int> rounds_{0};
+  std::function<void(int)> on_round_;
+};
+
+TEST_F(MigratorRoundsTest, NextStepsPreMigrateRidesOnTheOnlineChange) {
+  Migrator m(topo_.get());
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(m.Run(*id).ok());
+  // pre(0-1), migrate(0-1), online(0-1)+pre(2-3), migrate(2-3),
+  // online(2-3)+pre(4-5), migrate(4-5), online(4-5): 7 rounds, not 9.
+  EXPECT_EQ(rounds_.load(), 7);
+  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_EQ(KeysAt(1), 0);
+  EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
+  EXPECT_EQ(m.GetTask(*id)->state, "done");
+}
+
+TEST_F(MigratorRoundsTest, CancelAfterThePreMigrateOfTheNextStepFinishesIt) {
+  Migrator m(topo_.get());
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto other = Coordinator::Open(uri_);
+  ASSERT_TRUE(other.ok());
+  // The cancel arrives with the third round: slots 0-1 go online and 2-3
+  // to pre_migrate in it.
+  on_round_ = [&](int round) {
+    if (round != 3) return;
+    EXPECT_TRUE((*other)
+                    ->Create(topo_->MigrationsPath() + "/" + *id + "/cancel",
+                             "", CreateMode::kPersistent)
+                    .ok());
+  };
+  absl::Status s = m.Run(*id);
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  // Slots 2-3 were not left held in pre_migrate: they moved too.
+  EXPECT_EQ(rounds_.load(), 5);
+  EXPECT_THAT(SlotStates(),
+              testing::ElementsAre("online@2", "online@2", "online@2",
+                                   "online@2", "online@1", "online@1"));
+  EXPECT_EQ(KeysAt(1), 2 * kKeysPerSlot);
+  EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
+}
+
+TEST_F(MigratorRoundsTest, CancelDuringAStepPreparesNothingMore) {
+  Migrator m(topo_.get());
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  // Requested while the first step's keys move (after its migrate round).
+  on_round_ = [&](int round) {
+    if (round == 2) {
+      EXPECT_TRUE(m.Cancel(*id).ok());
+    }
+  };
+  absl::Status s = m.Run(*id);
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_EQ(rounds_.load(), 3);
+  EXPECT_THAT(SlotStates(),
+              testing::ElementsAre("online@2", "online@2", "online@1",
+                                   "online@1", "online@1", "online@1"));
 }
 
 }  // namespace
