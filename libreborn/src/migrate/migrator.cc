@@ -25,6 +25,7 @@ using json = nlohmann::json;
 
 constexpr size_t kKeepActions = 16;
 constexpr absl::Duration kSaveEvery = absl::Seconds(1);
+constexpr int kPruneEverySteps = 8;
 
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
@@ -173,6 +174,7 @@ struct Migrator::RunState {
   int step_done = 0;  // slots of the current step finished
   // The last step put the next one's slots in pre_migrate.
   bool next_prepared = false;
+  int steps_since_prune = 0;
   absl::Time last_save = absl::InfinitePast();
   // Source masters' connections, by address, kept across the run's slots:
   // a connection per slot cost both ends an accept and an AUTH each time.
@@ -508,11 +510,22 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
     task->next_slot = last + 1;
     task->slots_done = task->next_slot - task->from;
     task->current.clear();
-    if (status = SaveTask(task); !status.ok()) return status;
-    // Three actions per step; proxies scan the action list on every change.
-    // Pruning is housekeeping: a race with a late ack is not a failure.
-    (void)topology_->PruneActions(kKeepActions);
+    // Like the progress within a step, about once a second: a resumed run
+    // skips the slots that are online at the target already.
+    if (absl::Now() - run.last_save >= kSaveEvery) {
+      run.last_save = absl::Now();
+      if (status = SaveTask(task); !status.ok()) return status;
+    }
+    // Two or three actions per step; proxies scan the action list on every
+    // change, so it is kept short, but pruned every few steps: each prune
+    // lists every action's acks. Housekeeping: a race with a late ack is not
+    // a failure.
+    if (++run.steps_since_prune == kPruneEverySteps) {
+      run.steps_since_prune = 0;
+      (void)topology_->PruneActions(kKeepActions);
+    }
   }
+  if (run.steps_since_prune > 0) (void)topology_->PruneActions(kKeepActions);
   task->current.clear();
   if (status.ok()) {
     task->state = "done";
