@@ -705,6 +705,18 @@ std::function<absl::Status(SlotNode&)> ToPreMigrate(int gid) {
   };
 }
 
+std::function<absl::Status(SlotNode&)> ToMigrate(int gid) {
+  return [gid](SlotNode& s) {
+    if (s.state != SlotState::kPreMigrate || s.migrate_to != gid) {
+      return absl::AbortedError(
+          absl::StrCat("slot ", s.id, " left pre_migrate unexpectedly"));
+    }
+    s.state = SlotState::kMigrate;
+    s.group_id = gid;
+    return absl::OkStatus();
+  };
+}
+
 std::function<absl::Status(SlotNode&)> ToOnline(int gid) {
   return [gid](SlotNode& s) {
     if (s.state != SlotState::kMigrate || s.migrate_to != gid) {
@@ -826,16 +838,7 @@ absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
 }
 
 absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
-  SlotUpdate to_migrate = [gid](SlotNode& s) {
-    if (s.state != SlotState::kPreMigrate || s.migrate_to != gid) {
-      return absl::AbortedError(
-          absl::StrCat("slot ", s.id, " left pre_migrate unexpectedly"));
-    }
-    s.state = SlotState::kMigrate;
-    s.group_id = gid;
-    return absl::OkStatus();
-  };
-  return ChangeSlots("slot_migrate", gid, {{slots, to_migrate}});
+  return ChangeSlots("slot_migrate", gid, {{slots, ToMigrate(gid)}});
 }
 
 absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
