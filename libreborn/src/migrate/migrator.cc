@@ -801,6 +801,9 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last,
     absl::Status s =
         ChangeSlots("slot_online_pre_migrate", gid,
                     {{moving, ToOnline(gid)}, {next, ToPreMigrate(gid)}});
+    // A next slot changed meanwhile (nothing was written): this step goes
+    // online alone and the next one prepares its own slots.
+    if (absl::IsAborted(s)) return SetOnline(moving, gid);
     run->next_prepared = s.ok();
     return s;
   }();

@@ -297,5 +297,26 @@ TEST_F(MigratorRoundsTest, CancelDuringAStepPreparesNothingMore) {
                                    "online@1", "online@1", "online@1"));
 }
 
+TEST_F(MigratorRoundsTest, NextSlotChangedUnderTheOnlineChangeGoesOnWithoutIt) {
+  Migrator m(topo_.get());
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto other = Coordinator::Open(uri_);
+  ASSERT_TRUE(other.ok());
+  Topology operator_view(other->get(), "p");
+  // An operator puts slot 2 on group 2 just before the change that would
+  // take it to pre_migrate.
+  on_round_ = [&](int round) {
+    if (round != 3) return;
+    SlotNode s = *operator_view.GetSlot(2);
+    s.group_id = 2;
+    EXPECT_TRUE(operator_view.WriteSlots({s}).ok());
+  };
+  absl::Status s = m.Run(*id);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_EQ(m.GetTask(*id)->state, "done");
+}
+
 }  // namespace
 }  // namespace reborn
