@@ -246,6 +246,25 @@ TYPED_TEST(CoordinatorConformanceTest, EphemeralsGoWhenSessionCloses) {
       Eventually([&] { return Absent(*this->b_, "/eph/mine"); }, kWait));
 }
 
+// Topology::ChangeOps takes the topology lock inside a transaction: a lock
+// created there must go with its holder's session like any other.
+TYPED_TEST(CoordinatorConformanceTest,
+           EphemeralCreatedInAMultiGoesWithItsSession) {
+  auto c = this->OpenSession();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(this->b_->Create("/mlock", "", CreateMode::kPersistent).ok());
+  auto r =
+      c->Multi({CoordOp::Create("/mlock/l", "me", CreateMode::kEphemeral),
+                CoordOp::Create("/mlock/a-", "", CreateMode::kSequential)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto got = this->b_->Get("/mlock/l");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->ephemeral);
+  c.reset();
+  EXPECT_TRUE(Eventually([&] { return Absent(*this->b_, "/mlock/l"); }, kWait));
+  EXPECT_TRUE(Present(*this->b_, (*r)[1].path));
+}
+
 TYPED_TEST(CoordinatorConformanceTest, EphemeralsGoWhenSessionExpires) {
   EventLog log;
   auto listener = this->a_->AddSessionListener(log.SessionFn());
