@@ -196,8 +196,9 @@ class Topology {
   // the ops and the action commit in one transaction, so a round costs the
   // coordinator two logged writes fewer (each a fsync on ZooKeeper). `ops`
   // reads what it needs and returns the writes (versioned, so a concurrent
-  // writer fails them); it is called again after waiting for a lock held by
-  // someone else.
+  // writer fails them); it is called again when the lock was held by someone
+  // else or a node it read changed meanwhile. An error from `ops` ends the
+  // change with nothing written.
   absl::StatusOr<ChangeReport> ChangeOps(
       std::string_view type, std::string_view target,
       const std::function<absl::StatusOr<std::vector<CoordOp>>()>& ops,
