@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
+#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
@@ -45,10 +46,15 @@ class RocksDbStore;
 // version is garbage now but still part of any older snapshot (an RDB export
 // or full sync in progress). So nothing is dropped while a snapshot is live;
 // a later compaction drops it.
+//
+// `store` is the factory's: a closing store clears it before it waits for
+// running compactions, so from then on they keep every record instead of
+// reading a store that is going away.
 class GarbageCompactionFilter final : public rocksdb::CompactionFilter {
  public:
-  GarbageCompactionFilter(KvStore* store, const GarbageFilter* filter,
-                          Column column, const std::atomic<int>* snapshots)
+  GarbageCompactionFilter(const std::atomic<KvStore*>* store,
+                          const GarbageFilter* filter, Column column,
+                          const std::atomic<int>* snapshots)
       : store_(store),
         filter_(filter),
         column_(column),
@@ -57,14 +63,15 @@ class GarbageCompactionFilter final : public rocksdb::CompactionFilter {
               const rocksdb::Slice& value, std::string* /*new_value*/,
               bool* /*value_changed*/) const override {
     if (snapshots_->load(std::memory_order_acquire) > 0) return false;
-    return (*filter_)(*store_, column_,
-                      std::string_view(key.data(), key.size()),
+    KvStore* store = store_->load(std::memory_order_acquire);
+    if (store == nullptr) return false;
+    return (*filter_)(*store, column_, std::string_view(key.data(), key.size()),
                       std::string_view(value.data(), value.size()));
   }
   const char* Name() const override { return "reborn.GarbageFilter"; }
 
  private:
-  KvStore* store_;
+  const std::atomic<KvStore*>* store_;
   const GarbageFilter* filter_;
   Column column_;
   const std::atomic<int>* snapshots_;
@@ -79,9 +86,8 @@ class GarbageFilterFactory final : public rocksdb::CompactionFilterFactory {
   void set_store(KvStore* store) { store_.store(store); }
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context&) override {
-    KvStore* store = store_.load();
-    if (store == nullptr || !*filter_) return nullptr;
-    return std::make_unique<GarbageCompactionFilter>(store, filter_, column_,
+    if (store_.load() == nullptr || !*filter_) return nullptr;
+    return std::make_unique<GarbageCompactionFilter>(&store_, filter_, column_,
                                                      snapshots_);
   }
   const char* Name() const override { return "reborn.GarbageFilterFactory"; }
@@ -238,6 +244,9 @@ RocksDbStore::~RocksDbStore() {
   for (auto& f : filter_factories_) {
     if (f) f->set_store(nullptr);
   }
+  // A compaction may be inside the garbage filter, reading through the
+  // column family handles: it finishes before they go.
+  rocksdb::CancelAllBackgroundWork(db_.get(), /*wait=*/true);
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
     db_->DestroyColumnFamilyHandle(h);
   }

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 
 namespace reborn::storage {
 namespace {
@@ -224,6 +227,44 @@ TEST_P(KvStoreTest, CompactionKeepsGarbageWhileASnapshotIsOpen) {
   snap.reset();
   ASSERT_TRUE(store_->CollectGarbage().ok());
   EXPECT_EQ(Get(Column::kMembers, "old-member"), "<none>");
+}
+
+// A background compaction may be inside its garbage filter, which reads the
+// store, when the store closes: the close waits for that call, and the
+// compaction reads the store no more (it keeps the rest).
+TEST_P(KvStoreTest, CloseWaitsForTheGarbageFilterAndStopsIt) {
+  if (GetParam() != Engine::kRocksDb) GTEST_SKIP() << "compaction filters";
+  absl::Notification in_filter, go_on;
+  std::atomic<int> calls{0};
+  std::atomic<bool> read_ok{false};
+  Reopen([&](KvStore& store, Column, std::string_view, std::string_view) {
+    if (calls++ == 0) {
+      in_filter.Notify();
+      go_on.WaitForNotificationWithTimeout(absl::Seconds(10));
+    }
+    std::string v;
+    absl::Status s = store.Get(ReadOptions{}, Column::kMeta, "meta", &v);
+    read_ok = s.ok() || absl::IsNotFound(s);
+    return false;
+  });
+  // Enough level-0 files for an automatic compaction.
+  for (int file = 0; file < 8; ++file) {
+    WriteBatch b;
+    for (int i = 0; i < 1000; ++i) {
+      b.Put(Column::kMembers, absl::StrCat("member-", i, "-", file), "v");
+    }
+    ASSERT_TRUE(store_->Write(b).ok());
+    ASSERT_TRUE(store_->Flush().ok());
+  }
+  ASSERT_TRUE(in_filter.WaitForNotificationWithTimeout(absl::Seconds(10)))
+      << "no compaction started";
+  std::thread close([&] { store_.reset(); });
+  // The close has begun and waits for the compaction, which then goes on.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  go_on.Notify();
+  close.join();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_TRUE(read_ok.load());
 }
 
 TEST_P(KvStoreTest, StatsAndSizesAreReported) {
