@@ -35,8 +35,12 @@ int64_t ReplyParser::Measure(std::string_view input) const {
 int64_t ReplyParser::ParseOne(std::string_view input, Reply* out,
                               int depth) const {
   if (depth > kMaxDepth) return -1;
+  // No line may be longer than the longest bulk (plus room for a header):
+  // a status or big number over it could not be sent on as a bulk, and a
+  // peer that never ends a line is corrupt, not slow.
+  const uint64_t max_line = static_cast<uint64_t>(max_bulk_len_) + 32;
   size_t eol = input.find("\r\n");
-  if (eol == std::string_view::npos) return 0;
+  if (eol == std::string_view::npos) return input.size() > max_line ? -1 : 0;
   if (eol == 0) return -1;
   char type = input[0];
   std::string_view line = input.substr(1, eol - 1);
@@ -46,6 +50,7 @@ int64_t ReplyParser::ParseOne(std::string_view input, Reply* out,
     case '-':
     case ',':
     case '(':
+      if (line.size() > static_cast<uint64_t>(max_bulk_len_)) return -1;
       if (out) {
         out->type = type == '+'   ? Reply::Type::kStatus
                     : type == '-' ? Reply::Type::kError

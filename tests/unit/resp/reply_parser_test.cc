@@ -56,5 +56,34 @@ TEST(ReplyParserTest, RejectsCorruptInput) {
             ReplyParser::Result::kError);
 }
 
+// A line reply is bounded like a bulk: a RESP3 big number of 5,763 bytes
+// (found by the fuzzer) parsed under a 4,096-byte limit but could not be
+// re-encoded as the bulk string it becomes.
+TEST(ReplyParserTest, LineRepliesAreBoundedByTheBulkLimit) {
+  ReplyParser parser(16);
+  size_t consumed;
+  Reply out;
+  for (char type : {'+', '-', ',', '('}) {
+    std::string fits = std::string(1, type) + std::string(16, '7') + "\r\n";
+    EXPECT_EQ(parser.Parse(fits, &consumed, &out), ReplyParser::Result::kReply)
+        << type;
+    std::string over = std::string(1, type) + std::string(17, '7') + "\r\n";
+    EXPECT_EQ(parser.Parse(over, &consumed, &out), ReplyParser::Result::kError)
+        << type;
+  }
+  // A big number parses back from its encoding.
+  ASSERT_EQ(parser.Parse("(" + std::string(16, '9') + "\r\n", &consumed, &out),
+            ReplyParser::Result::kReply);
+  Reply again;
+  EXPECT_EQ(parser.Parse(EncodeReply(out, 3), &consumed, &again),
+            ReplyParser::Result::kReply);
+  EXPECT_EQ(again.str, std::string(16, '9'));
+  // A line that never ends is corrupt once it is past any limit.
+  EXPECT_EQ(parser.Parse("+" + std::string(40, 'x'), &consumed, &out),
+            ReplyParser::Result::kNeedMore);
+  EXPECT_EQ(parser.Parse("+" + std::string(64, 'x'), &consumed, &out),
+            ReplyParser::Result::kError);
+}
+
 }  // namespace
 }  // namespace reborn::resp
