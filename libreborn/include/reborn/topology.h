@@ -209,6 +209,8 @@ class Topology {
 
  private:
   absl::StatusOr<std::vector<std::string>> AckedBy(const std::string& seq);
+  // The acks node of action `seq` (there already: OK).
+  absl::Status CreateAcks(std::string_view seq);
   std::string LockData(std::string_view owner) const;
   absl::Status LockedError();
   // Waits for every live online proxy to ack `seq`, then fences the silent.

@@ -272,12 +272,18 @@ absl::StatusOr<std::string> Topology::PublishAction(std::string_view type,
     path = coord_->Create(prefix, EncodeAction(a), CreateMode::kSequential);
   }
   if (!path.ok()) return path.status();
-  auto acks =
-      coord_->Create(absl::StrCat(*path, "/acks"), "", CreateMode::kPersistent);
+  std::string seq = path->substr(ActionsPath().size() + 1);
+  if (absl::Status s = CreateAcks(seq); !s.ok()) return s;
+  return seq;
+}
+
+absl::Status Topology::CreateAcks(std::string_view seq) {
+  auto acks = coord_->Create(absl::StrCat(ActionsPath(), "/", S(seq), "/acks"),
+                             "", CreateMode::kPersistent);
   if (!acks.ok() && !absl::IsAlreadyExists(acks.status())) {
     return acks.status();
   }
-  return path->substr(ActionsPath().size() + 1);
+  return absl::OkStatus();
 }
 
 absl::Status Topology::AckAction(std::string_view seq,
@@ -287,8 +293,7 @@ absl::Status Topology::AckAction(std::string_view seq,
                           CreateMode::kPersistent);
   if (absl::IsNotFound(r.status())) {
     // The publisher has not made the acks node yet.
-    auto d = coord_->Create(acks, "", CreateMode::kPersistent);
-    if (!d.ok() && !absl::IsAlreadyExists(d.status())) return d.status();
+    if (absl::Status s = CreateAcks(seq); !s.ok()) return s;
     r = coord_->Create(absl::StrCat(acks, "/", S(proxy_id)), "",
                        CreateMode::kPersistent);
   }
@@ -475,11 +480,7 @@ absl::StatusOr<ChangeReport> Topology::ChangeOps(
     absl::SleepFor(
         absl::Milliseconds(absl::IsAlreadyExists(r.status()) ? 50 : 5));
   }
-  auto acks = coord_->Create(absl::StrCat(ActionsPath(), "/", seq, "/acks"), "",
-                             CreateMode::kPersistent);
-  if (!acks.ok() && !absl::IsAlreadyExists(acks.status())) {
-    return acks.status();
-  }
+  if (absl::Status s = CreateAcks(seq); !s.ok()) return s;
   return AwaitAcks(seq, options);
 }
 

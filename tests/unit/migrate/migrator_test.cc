@@ -23,6 +23,27 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Groups 1..n with the given masters, and every slot online at group 1.
+absl::Status GroupsWithEverySlotOnTheFirst(
+    Topology& topo, const std::vector<std::string>& masters) {
+  if (absl::Status s = topo.InitSlots(false); !s.ok()) return s;
+  for (size_t i = 0; i < masters.size(); ++i) {
+    const int gid = static_cast<int>(i) + 1;
+    if (absl::Status s = topo.CreateGroup(gid); !s.ok()) return s;
+    auto g = topo.GetGroup(gid);
+    if (!g.ok()) return g.status();
+    g->servers.push_back({masters[i], ServerRole::kMaster});
+    if (absl::Status s = topo.WriteGroup(*g); !s.ok()) return s;
+  }
+  auto slots = topo.Slots();
+  if (!slots.ok()) return slots.status();
+  for (SlotNode& s : *slots) {
+    s.group_id = 1;
+    s.state = SlotState::kOnline;
+  }
+  return topo.WriteSlots(*slots);
+}
+
 class MigratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -32,22 +53,9 @@ class MigratorTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status();
     coord_ = std::move(*c);
     topo_ = std::make_unique<Topology>(coord_.get(), "p");
-    ASSERT_TRUE(topo_->InitSlots(false).ok());
-    std::vector<SlotNode> slots;
-    for (int gid : {1, 2}) {
-      ASSERT_TRUE(topo_->CreateGroup(gid).ok());
-      auto g = topo_->GetGroup(gid);
-      g->servers.push_back(
-          {absl::StrCat("127.0.0.1:", 1000 + gid), ServerRole::kMaster});
-      ASSERT_TRUE(topo_->WriteGroup(*g).ok());
-    }
-    auto all = topo_->Slots();
-    for (SlotNode s : *all) {
-      s.group_id = 1;
-      s.state = SlotState::kOnline;
-      slots.push_back(s);
-    }
-    ASSERT_TRUE(topo_->WriteSlots(slots).ok());
+    ASSERT_TRUE(GroupsWithEverySlotOnTheFirst(
+                    *topo_, {"127.0.0.1:1001", "127.0.0.1:1002"})
+                    .ok());
   }
 
   std::unique_ptr<Coordinator> coord_;
@@ -165,28 +173,17 @@ class MigratorRoundsTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status();
     coord_ = std::make_unique<coord::FaultInjectionCoordinator>(std::move(*c));
     topo_ = std::make_unique<Topology>(coord_.get(), "p");
-    ASSERT_TRUE(topo_->InitSlots(false).ok());
-    for (int gid : {1, 2}) {
+    std::vector<std::string> masters;
+    for (int group = 0; group < 2; ++group) {
       auto server = QdbServer::Create(
           {"--port", "0", "--bind", "127.0.0.1", "--engine", "memory"});
       ASSERT_TRUE(server.ok()) << server.status();
       ASSERT_TRUE((*server)->Start().ok());
-      ASSERT_TRUE(topo_->CreateGroup(gid).ok());
-      auto g = topo_->GetGroup(gid);
-      g->servers.push_back(
-          {absl::StrCat("127.0.0.1:", (*server)->port()), ServerRole::kMaster});
-      ASSERT_TRUE(topo_->WriteGroup(*g).ok());
+      masters.push_back(absl::StrCat("127.0.0.1:", (*server)->port()));
       servers_.push_back(std::move(*server));
     }
-    std::vector<SlotNode> slots;
-    auto all = topo_->Slots();
-    ASSERT_TRUE(all.ok()) << all.status();
-    for (SlotNode s : *all) {
-      s.group_id = 1;
-      s.state = SlotState::kOnline;
-      slots.push_back(s);
-    }
-    ASSERT_TRUE(topo_->WriteSlots(slots).ok());
+    absl::Status layout = GroupsWithEverySlotOnTheFirst(*topo_, masters);
+    ASSERT_TRUE(layout.ok()) << layout;
     auto store = Store(1);
     int in_slot[6] = {};
     for (int i = 0; std::count(in_slot, in_slot + 6, kKeysPerSlot) < 6; ++i) {
