@@ -77,7 +77,8 @@ struct MigrateOptions {
   // Default: twice the coordinator's session timeout plus 5 s.
   absl::Duration owner_wait = absl::InfiniteDuration();
   // Run resumes a task that failed with Unavailable or DeadlineExceeded (a
-  // coordinator or store hiccup) this many times, 1 s, 2 s, ... apart.
+  // coordinator or store hiccup) this many times, 1 s, 2 s, ... apart; the
+  // task's state is "retrying" in between.
   int transient_retries = 4;
 };
 
@@ -102,8 +103,8 @@ struct MigrationTask {
   int to = 0;
   int gid = 0;
   int next_slot = 0;              // first slot not finished yet
-  std::string state = "pending";  // pending | running | done | failed |
-                                  // cancelled | stopped
+  std::string state = "pending";  // pending | running | retrying | done |
+                                  // failed | cancelled | stopped
   int64_t keys_moved = 0;
   std::string error;
   int64_t created_at = 0;  // unix seconds
@@ -183,14 +184,26 @@ class Migrator {
 
  private:
   struct RunState;
-  absl::Status RunOnce(const std::string& id, const ProgressCallback& progress);
-  absl::Status RunOwned(MigrationTask* task, const ProgressCallback& progress);
+  // One attempt of Run. `may_retry`: a transient failure leaves the task
+  // "retrying" and sets *retrying. `resume_cancelled`: an explicit Run
+  // resumes a cancelled task, a retry does not.
+  absl::Status RunOnce(const std::string& id, const ProgressCallback& progress,
+                       bool may_retry, bool resume_cancelled, bool* retrying);
+  absl::Status RunOwned(MigrationTask* task, const ProgressCallback& progress,
+                        bool may_retry);
+  // Unavailable or DeadlineExceeded, and no stop or cancel of all runs.
+  bool Transient(const absl::Status& status) const;
   absl::Status SaveTask(MigrationTask* task);
   // Moves slots [first, last]; the slots [next_first, next_last] of the
   // following step may go to pre_migrate with this step's online change.
   absl::Status RunStep(RunState* run, int first, int last, int next_first,
                        int next_last);
-  absl::Status Resync(const MigrationTask& task);
+  // The last slot of the task's unfinished ones in pre_migrate or migrate
+  // toward its group; -1: none.
+  absl::StatusOr<int> LastMidway(const MigrationTask& task);
+  // If a slot is midway (a stopped run), makes every proxy ack the current
+  // table first; returns LastMidway.
+  absl::StatusOr<int> Resync(const MigrationTask& task);
   // Checks and edits one slot node of a change.
   using SlotUpdate = std::function<absl::Status(SlotNode&)>;
   // One 2PC change of slot nodes (toward group gid): each part's update is

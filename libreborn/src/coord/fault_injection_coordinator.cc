@@ -27,6 +27,11 @@ void FaultInjectionCoordinator::SetFilter(Filter filter) {
   filter_ = std::move(filter);
 }
 
+void FaultInjectionCoordinator::SetReplyFilter(Filter filter) {
+  absl::MutexLock lock(&mu_);
+  reply_filter_ = std::move(filter);
+}
+
 void FaultInjectionCoordinator::SetMuteWatches(bool mute) { *mute_ = mute; }
 
 int64_t FaultInjectionCoordinator::dropped() const {
@@ -54,10 +59,20 @@ absl::Status FaultInjectionCoordinator::Inject(std::string_view op,
   return absl::OkStatus();
 }
 
+absl::Status FaultInjectionCoordinator::LoseReply(std::string_view op,
+                                                  std::string_view path) {
+  Filter filter;
+  {
+    absl::MutexLock lock(&mu_);
+    filter = reply_filter_;
+  }
+  return filter ? filter(op, path) : absl::OkStatus();
+}
+
 absl::StatusOr<std::string> FaultInjectionCoordinator::Create(
     std::string_view path, std::string_view data, CreateMode mode) {
   if (absl::Status s = Inject("create", path); !s.ok()) return s;
-  return base_->Create(path, data, mode);
+  return Reply("create", path, base_->Create(path, data, mode));
 }
 
 absl::StatusOr<NodeData> FaultInjectionCoordinator::Get(std::string_view path) {
@@ -69,13 +84,13 @@ absl::StatusOr<int64_t> FaultInjectionCoordinator::Set(std::string_view path,
                                                        std::string_view data,
                                                        int64_t version) {
   if (absl::Status s = Inject("set", path); !s.ok()) return s;
-  return base_->Set(path, data, version);
+  return Reply("set", path, base_->Set(path, data, version));
 }
 
 absl::Status FaultInjectionCoordinator::Delete(std::string_view path,
                                                int64_t version) {
   if (absl::Status s = Inject("delete", path); !s.ok()) return s;
-  return base_->Delete(path, version);
+  return Reply("delete", path, base_->Delete(path, version));
 }
 
 absl::StatusOr<std::vector<std::string>> FaultInjectionCoordinator::Children(
@@ -95,7 +110,7 @@ absl::StatusOr<std::vector<CoordOpResult>> FaultInjectionCoordinator::Multi(
       !s.ok()) {
     return s;
   }
-  return base_->Multi(ops);
+  return Reply("multi", ops.empty() ? "" : ops[0].path, base_->Multi(ops));
 }
 
 absl::StatusOr<std::unique_ptr<Subscription>> FaultInjectionCoordinator::Watch(

@@ -36,6 +36,10 @@ class FaultInjectionCoordinator : public Coordinator {
   // Sleeps this long before every operation.
   void SetDelay(absl::Duration delay);
   void SetFilter(Filter filter);
+  // Decides after a write ("create", "set", "delete", "multi") reached the
+  // backend: an error replaces its reply — applied, but the answer lost, as
+  // with a ZooKeeper operation timeout.
+  void SetReplyFilter(Filter filter);
   // Watch events are swallowed while set (as if the notifications were lost).
   void SetMuteWatches(bool mute);
   int64_t dropped() const;
@@ -71,6 +75,14 @@ class FaultInjectionCoordinator : public Coordinator {
 
  private:
   absl::Status Inject(std::string_view op, std::string_view path);
+  absl::Status LoseReply(std::string_view op, std::string_view path);
+  // The backend's reply to a write, or the reply filter's error.
+  template <typename T>
+  T Reply(std::string_view op, std::string_view path, T reply) {
+    if (!reply.ok()) return reply;
+    if (absl::Status s = LoseReply(op, path); !s.ok()) return s;
+    return reply;
+  }
 
   std::unique_ptr<Coordinator> base_;
   mutable absl::Mutex mu_;
@@ -79,6 +91,7 @@ class FaultInjectionCoordinator : public Coordinator {
   int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   Filter filter_ ABSL_GUARDED_BY(mu_);
+  Filter reply_filter_ ABSL_GUARDED_BY(mu_);
   // Shared with watch callbacks (which may outlive a call, not the object).
   std::shared_ptr<std::atomic<bool>> mute_ =
       std::make_shared<std::atomic<bool>>(false);

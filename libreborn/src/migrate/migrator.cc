@@ -172,8 +172,9 @@ struct Migrator::RunState {
   int64_t pending_after = 0;  // of the slots after the current step
   int current_slot = -1;
   int step_done = 0;  // slots of the current step finished
-  // The last step put the next one's slots in pre_migrate.
-  bool next_prepared = false;
+  // Slots up to this one were put in pre_migrate (by the last step, or a
+  // stopped run): they move on before a cancel or a stop counts.
+  int finish_through = -1;
   int steps_since_prune = 0;
   absl::Time last_save = absl::InfinitePast();
   // Source masters' connections, by address, kept across the run's slots:
@@ -327,6 +328,12 @@ absl::Status Migrator::Cancel(const std::string& id) {
   auto owned = coord->Exists(base + "/owner");
   if (!owned.ok()) return owned.status();
   if (*owned) return absl::OkStatus();  // the runner stops after its step
+  // A stopped run left slots midway: the run that resumes the task (a
+  // retry, `migration resume`, a dashboard's start) finishes them, then
+  // sees the request. Cancelled now, they would stay midway.
+  auto midway = LastMidway(*task);
+  if (!midway.ok()) return midway.status();
+  if (*midway >= 0) return absl::OkStatus();
   task->state = "cancelled";
   task->error = "cancelled";
   task->current.clear();
@@ -370,22 +377,29 @@ absl::Status Migrator::ResumeAll(const ProgressCallback& progress) {
 absl::Status Migrator::Run(const std::string& id,
                            const ProgressCallback& progress) {
   // A run that failed on a transient error (the coordinator or a store
-  // unreachable for a while) resumes where it stopped.
+  // unreachable for a while) resumes where it stopped; meanwhile the task
+  // says "retrying", not "failed", so no one gives up on it.
   absl::Status s;
-  for (int attempt = 0; attempt <= options_.transient_retries; ++attempt) {
-    if (attempt > 0) absl::SleepFor(absl::Seconds(attempt));
-    s = RunOnce(id, progress);
-    if (s.ok() || !(absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) ||
-        stop_all_.load() || cancel_all_.load()) {
-      break;
-    }
+  for (int attempt = 0;; ++attempt) {
+    bool retrying = false;
+    s = RunOnce(id, progress, attempt < options_.transient_retries,
+                /*resume_cancelled=*/attempt == 0, &retrying);
+    if (!retrying) break;
+    absl::SleepFor(absl::Seconds(attempt + 1));
   }
   return s;
 }
 
+bool Migrator::Transient(const absl::Status& status) const {
+  return (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) &&
+         !stop_all_.load() && !cancel_all_.load();
+}
+
 absl::Status Migrator::RunOnce(const std::string& id,
-                               const ProgressCallback& progress) {
+                               const ProgressCallback& progress, bool may_retry,
+                               bool resume_cancelled, bool* retrying) {
   auto task = GetTask(id);
+  *retrying = may_retry && Transient(task.status());
   if (!task.ok()) return task.status();
   if (task->state == "done") return absl::OkStatus();
   Coordinator* coord = topology_->coordinator();
@@ -397,7 +411,10 @@ absl::Status Migrator::RunOnce(const std::string& id,
   while (true) {
     auto r = coord->Create(base + "/owner", me, CreateMode::kEphemeral);
     if (r.ok()) break;
-    if (!absl::IsAlreadyExists(r.status())) return r.status();
+    if (!absl::IsAlreadyExists(r.status())) {
+      *retrying = may_retry && Transient(r.status());
+      return r.status();
+    }
     if (absl::Now() >= deadline) {
       std::string holder = "?";
       if (auto cur = coord->Get(base + "/owner"); cur.ok()) holder = cur->data;
@@ -409,13 +426,18 @@ absl::Status Migrator::RunOnce(const std::string& id,
   // Re-read: the previous runner may have progressed while we waited.
   task = GetTask(id);
   absl::Status status = task.status();
-  if (status.ok() && task->state != "done") {
+  *retrying = may_retry && Transient(status);
+  if (status.ok() && task->state == "cancelled" && !resume_cancelled) {
+    // Cancelled while this runner waited to retry: that is the answer.
+    status = absl::CancelledError(task->error);
+  } else if (status.ok() && task->state != "done") {
     if (task->state == "cancelled") {
       // An explicit Run of a cancelled task resumes it.
       (void)coord->Delete(base + "/cancel", Coordinator::kAnyVersion);
     }
     task->owner = me;
-    status = RunOwned(&*task, progress);
+    status = RunOwned(&*task, progress, may_retry);
+    *retrying = may_retry && Transient(status);
   }
   if (auto cur = coord->Get(base + "/owner"); cur.ok() && cur->data == me) {
     (void)coord->Delete(base + "/owner", cur->version);
@@ -424,7 +446,8 @@ absl::Status Migrator::RunOnce(const std::string& id,
 }
 
 absl::Status Migrator::RunOwned(MigrationTask* task,
-                                const ProgressCallback& progress) {
+                                const ProgressCallback& progress,
+                                bool may_retry) {
   RunState run;
   run.task = task;
   run.progress = &progress;
@@ -442,8 +465,12 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
   task->error.clear();
   if (absl::Status s = SaveTask(task); !s.ok()) return s;
 
-  absl::Status status = Resync(*task);
+  // Slots a stopped run left in pre_migrate or migrate are finished before
+  // a cancel or stop counts: proxies hold requests for them meanwhile.
+  auto midway = Resync(*task);
+  absl::Status status = midway.status();
   if (status.ok()) {
+    run.finish_through = *midway;
     // What is left, per slot at its source (for keys_left and the ETA).
     std::map<int, std::vector<int>> by_source;  // group -> slots
     for (int i = task->next_slot; i <= task->to && status.ok(); ++i) {
@@ -485,14 +512,14 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
   }
   bool stopped = false;
   while (status.ok() && task->next_slot <= task->to) {
-    // A step whose pre_migrate went out with the last one is finished first:
-    // proxies hold requests for its slots until it moves on.
-    if (stop_all_.load() && !run.next_prepared) {
+    // A step whose slots are in pre_migrate already is finished first.
+    const bool must_finish = task->next_slot <= run.finish_through;
+    if (stop_all_.load() && !must_finish) {
       stopped = true;
       status = absl::AbortedError("stopped (resumable)");
       break;
     }
-    if (!run.next_prepared && CancelRequested(*task)) {
+    if (!must_finish && CancelRequested(*task)) {
       status = absl::CancelledError(
           absl::StrCat("cancelled before slot ", task->next_slot));
       break;
@@ -533,9 +560,10 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
     task->keys_left = 0;
     Report(&run, /*finished=*/true);
   } else {
-    task->state = stopped                     ? "stopped"
-                  : absl::IsCancelled(status) ? "cancelled"
-                                              : "failed";
+    task->state = stopped                          ? "stopped"
+                  : absl::IsCancelled(status)      ? "cancelled"
+                  : may_retry && Transient(status) ? "retrying"
+                                                   : "failed";
     task->error = std::string(status.message());
   }
   if (absl::Status s = SaveTask(task); !s.ok() && status.ok()) return s;
@@ -562,21 +590,30 @@ absl::StatusOr<std::vector<std::string>> Migrator::CreatePlan(
   return ids;
 }
 
-absl::Status Migrator::Resync(const MigrationTask& task) {
-  bool midway = false;
-  for (int i = task.next_slot; i <= task.to && !midway; ++i) {
+absl::StatusOr<int> Migrator::LastMidway(const MigrationTask& task) {
+  int last = -1;
+  for (int i = task.next_slot; i <= task.to; ++i) {
     auto s = topology_->GetSlot(i);
     if (!s.ok()) return s.status();
-    midway = (s->state == SlotState::kPreMigrate ||
-              s->state == SlotState::kMigrate) &&
-             s->migrate_to == task.gid;
+    if ((s->state == SlotState::kPreMigrate ||
+         s->state == SlotState::kMigrate) &&
+        s->migrate_to == task.gid) {
+      last = i;
+    }
   }
-  if (!midway) return absl::OkStatus();
+  return last;
+}
+
+absl::StatusOr<int> Migrator::Resync(const MigrationTask& task) {
+  auto last = LastMidway(task);
+  if (!last.ok() || *last < 0) return last;
   // A runner stopped in the middle of a change: make every proxy ack the
   // current table before anything moves.
   // Not a slot_* action: every proxy re-reads the whole topology.
-  return Change("topology_resync", task.id,
-                [] { return std::vector<CoordOp>{}; });
+  absl::Status s =
+      Change("topology_resync", task.id, [] { return std::vector<CoordOp>{}; });
+  if (!s.ok()) return s;
+  return last;
 }
 
 struct Migrator::PendingChange {
@@ -735,7 +772,6 @@ std::function<absl::Status(SlotNode&)> ToOnline(int gid) {
 
 absl::Status Migrator::RunStep(RunState* run, int first, int last,
                                int next_first, int next_last) {
-  run->next_prepared = false;
   MigrationTask* task = run->task;
   const int gid = task->gid;
   std::vector<int> to_pre, to_migrate;
@@ -804,7 +840,7 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last,
     // A next slot changed meanwhile (nothing was written): this step goes
     // online alone and the next one prepares its own slots.
     if (absl::IsAborted(s)) return SetOnline(moving, gid);
-    run->next_prepared = s.ok();
+    if (s.ok()) run->finish_through = next.back();
     return s;
   }();
   ReleaseGroups(sources, gid);

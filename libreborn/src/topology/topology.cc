@@ -29,6 +29,11 @@ absl::Status Annotate(const absl::Status& s, std::string_view what) {
                       absl::StrCat(S(what), ": ", std::string(s.message())));
 }
 
+// An error after which a write may or may not have been applied.
+bool IsTransient(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
+}
+
 absl::Status RunChunked(Coordinator* coord, const std::vector<CoordOp>& ops) {
   for (size_t i = 0; i < ops.size(); i += kMultiChunk) {
     std::vector<CoordOp> chunk(
@@ -390,6 +395,22 @@ absl::Status Topology::LockedError() {
       absl::StrCat("topology of '", product_, "' is locked by ", holder));
 }
 
+void Topology::ReleaseIfOurs(const std::string& lock_data) {
+  // While the coordinator stays unreachable, ask again; after a session
+  // timeout our session has ended and the lock, if created, with it.
+  const absl::Time deadline = absl::Now() + coord_->session_timeout();
+  absl::Status s;
+  do {
+    if (!s.ok()) absl::SleepFor(absl::Milliseconds(100));
+    auto cur = coord_->Get(LockPath());
+    s = cur.status();
+    if (s.ok()) {
+      if (cur->data != lock_data) return;
+      s = coord_->Delete(LockPath(), cur->version);
+    }
+  } while (IsTransient(s) && absl::Now() < deadline);
+}
+
 absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
     std::string_view owner, absl::Duration timeout) {
   const std::string data = LockData(owner);
@@ -403,6 +424,7 @@ absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
       continue;
     }
     if (r.ok()) return std::make_unique<TopologyLock>(coord_, LockPath(), data);
+    if (IsTransient(r.status())) ReleaseIfOurs(data);
     if (!absl::IsAlreadyExists(r.status())) return r.status();
     if (absl::Now() >= deadline) return LockedError();
     absl::SleepFor(absl::Milliseconds(50));
@@ -458,6 +480,12 @@ absl::StatusOr<ChangeReport> Topology::ChangeOps(
       lock = std::make_unique<TopologyLock>(coord_, LockPath(), data);
       seq = r->back().path.substr(ActionsPath().size() + 1);
       break;
+    }
+    if (IsTransient(r.status())) {
+      // Perhaps applied: without its lock the change is as good as not
+      // made (a migration resyncs its slots when it resumes).
+      ReleaseIfOurs(data);
+      return r.status();
     }
     if (absl::IsNotFound(r.status()) && !made_layout) {  // a new product
       made_layout = true;

@@ -5,11 +5,15 @@
 
 #include "reborn/migrator.h"
 
+#include <atomic>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "coord/fault_injection_coordinator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -313,6 +317,95 @@ TEST_F(MigratorRoundsTest, NextSlotChangedUnderTheOnlineChangeGoesOnWithoutIt) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_THAT(SlotStates(), testing::Each("online@2"));
   EXPECT_EQ(m.GetTask(*id)->state, "done");
+}
+
+// A coordinator timeout in the middle of a step: the task says "retrying",
+// never "failed", while the same runner waits, and then it finishes.
+TEST_F(MigratorRoundsTest, TransientFailureRetriesWithoutLookingFailed) {
+  Migrator m(topo_.get());
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  // The answer to the second round's transaction (migrate 0-1) is lost.
+  coord_->SetReplyFilter([&](std::string_view op, std::string_view path) {
+    return op == "multi" && path == topo_->LockPath() && rounds_.load() == 2
+               ? absl::UnavailableError("operation timeout")
+               : absl::OkStatus();
+  });
+  std::set<std::string> seen;
+  std::atomic<bool> finished{false};
+  std::thread watcher([&] {
+    while (!finished.load()) {
+      if (auto t = m.GetTask(*id); t.ok()) seen.insert(t->state);
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  });
+  absl::Status s = m.Run(*id);
+  finished.store(true);
+  watcher.join();
+  coord_->SetReplyFilter(nullptr);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(seen.contains("retrying")) << absl::StrJoin(seen, ",");
+  EXPECT_FALSE(seen.contains("failed"));
+  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_EQ(KeysAt(1), 0);
+  EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
+  EXPECT_EQ(m.GetTask(*id)->state, "done");
+}
+
+// A cancel while the runner waits to retry ends the task once the retry has
+// finished the slots the failed step left in pre_migrate.
+TEST_F(MigratorRoundsTest, CancelWhileRetryingFinishesTheHeldSlotsThenEnds) {
+  Migrator m(topo_.get());
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  // The second round (migrate 0-1) does not reach the coordinator.
+  coord_->SetFilter([&](std::string_view op, std::string_view path) {
+    if (op == "multi" && path == topo_->LockPath() && ++rounds_ == 2) {
+      return absl::UnavailableError("operation timeout");
+    }
+    return absl::OkStatus();
+  });
+  std::thread canceller([&] {
+    for (int i = 0; i < 500 && m.GetTask(*id)->state != "retrying"; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    EXPECT_TRUE(m.Cancel(*id).ok());
+  });
+  absl::Status s = m.Run(*id);
+  canceller.join();
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
+  EXPECT_THAT(SlotStates(),
+              testing::ElementsAre("online@2", "online@2", "online@1",
+                                   "online@1", "online@1", "online@1"));
+  EXPECT_EQ(KeysAt(1), 4 * kKeysPerSlot);
+}
+
+// A runner that stopped with slots in migrate is gone; a cancel does not
+// strand them: the next run finishes them, then ends the task.
+TEST_F(MigratorRoundsTest, CancelOfAStoppedRunWithHeldSlotsWaitsForItsResume) {
+  Migrator m(topo_.get());
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  // The coordinator goes away after the second round (migrate 0-1), and
+  // with it the runner's session (its owner node).
+  on_round_ = [&](int round) {
+    if (round == 2) coord_->SetDropAll(true);
+  };
+  Migrator stopped(topo_.get(), MigrateOptions{.transient_retries = 0});
+  EXPECT_FALSE(stopped.Run(*id).ok());
+  coord_->SetDropAll(false);
+  on_round_ = nullptr;
+  ASSERT_TRUE(coord_->ExpireSessionForTest().ok());
+  ASSERT_EQ(topo_->GetSlot(0)->state, SlotState::kMigrate);
+  ASSERT_TRUE(m.Cancel(*id).ok());
+  EXPECT_NE(m.GetTask(*id)->state, "cancelled");
+  absl::Status s = m.ResumeAll();
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
+  EXPECT_THAT(SlotStates(),
+              testing::ElementsAre("online@2", "online@2", "online@1",
+                                   "online@1", "online@1", "online@1"));
 }
 
 }  // namespace

@@ -445,5 +445,44 @@ TEST(TopologyChangeTest, ChangeOpsFailingToReadWritesAndPublishesNothing) {
   EXPECT_TRUE(t.Actions()->empty());
 }
 
+// The answer to a write that took the lock is lost (a ZooKeeper operation
+// timeout): the change fails, but the lock does not stay behind.
+TEST(TopologyChangeTest, ChangeOpsWithALostReplyLeavesNoLockBehind) {
+  auto fault = std::make_shared<coord::FaultInjectionCoordinator>(Open());
+  Topology t(fault.get(), "p");
+  ASSERT_TRUE(t.InitSlots(false).ok());
+  fault->SetReplyFilter([](std::string_view op, std::string_view) {
+    return op == "multi" ? absl::UnavailableError("operation timeout")
+                         : absl::OkStatus();
+  });
+  auto lost =
+      t.ChangeOps("slot_online", "3-3:2", [&] { return MoveSlot3(t, 2); });
+  fault->SetReplyFilter(nullptr);
+  EXPECT_TRUE(absl::IsUnavailable(lost.status())) << lost.status();
+  EXPECT_EQ(t.GetSlot(3)->group_id, 2);  // applied all the same
+  EXPECT_FALSE(*fault->Exists(t.LockPath()));
+  auto next = t.ChangeOps(
+      "slot_online", "3-3:1", [&] { return MoveSlot3(t, 1); },
+      ChangeOptions{.lock_timeout = absl::Milliseconds(100)});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(t.GetSlot(3)->group_id, 1);
+}
+
+TEST(TopologyChangeTest, LockWithALostReplyLeavesNoLockBehind) {
+  auto fault = std::make_shared<coord::FaultInjectionCoordinator>(Open());
+  Topology t(fault.get(), "p");
+  ASSERT_TRUE(t.InitSlots(false).ok());
+  fault->SetReplyFilter([&](std::string_view op, std::string_view path) {
+    return op == "create" && path == t.LockPath()
+               ? absl::UnavailableError("operation timeout")
+               : absl::OkStatus();
+  });
+  auto lost = t.Lock("config", absl::ZeroDuration());
+  fault->SetReplyFilter(nullptr);
+  EXPECT_TRUE(absl::IsUnavailable(lost.status())) << lost.status();
+  EXPECT_FALSE(*fault->Exists(t.LockPath()));
+  EXPECT_TRUE(t.Lock("config", absl::ZeroDuration()).ok());
+}
+
 }  // namespace
 }  // namespace reborn
