@@ -77,7 +77,8 @@ struct MigrateOptions {
   // Default: twice the coordinator's session timeout plus 5 s.
   absl::Duration owner_wait = absl::InfiniteDuration();
   // Run resumes a task that failed with Unavailable or DeadlineExceeded (a
-  // coordinator or store hiccup) this many times, 1 s, 2 s, ... apart; the
+  // coordinator or store hiccup) this many times in a row, 1 s, 2 s, ...
+  // apart (an attempt that finished slots starts the count again); the
   // task's state is "retrying" in between.
   int transient_retries = 4;
 };
@@ -184,13 +185,20 @@ class Migrator {
 
  private:
   struct RunState;
-  // One attempt of Run. `may_retry`: a transient failure leaves the task
-  // "retrying" and sets *retrying. `resume_cancelled`: an explicit Run
-  // resumes a cancelled task, a retry does not.
+  // One attempt of Run.
+  struct Attempt {
+    // A transient failure leaves the task "retrying" (also when the attempt
+    // finished slots), not "failed".
+    bool may_retry = false;
+    // An explicit Run resumes a cancelled task; a retry does not.
+    bool resume_cancelled = false;
+    bool retrying = false;    // out: Run tries again
+    bool progressed = false;  // out: the attempt finished slots
+  };
   absl::Status RunOnce(const std::string& id, const ProgressCallback& progress,
-                       bool may_retry, bool resume_cancelled, bool* retrying);
+                       Attempt* attempt);
   absl::Status RunOwned(MigrationTask* task, const ProgressCallback& progress,
-                        bool may_retry);
+                        Attempt* attempt);
   // Unavailable or DeadlineExceeded, and no stop or cancel of all runs.
   bool Transient(const absl::Status& status) const;
   absl::Status SaveTask(MigrationTask* task);

@@ -378,14 +378,17 @@ absl::Status Migrator::Run(const std::string& id,
                            const ProgressCallback& progress) {
   // A run that failed on a transient error (the coordinator or a store
   // unreachable for a while) resumes where it stopped; meanwhile the task
-  // says "retrying", not "failed", so no one gives up on it.
+  // says "retrying", not "failed", so no one gives up on it. The budget is
+  // for failures in a row: an attempt that finished slots renews it.
   absl::Status s;
-  for (int attempt = 0;; ++attempt) {
-    bool retrying = false;
-    s = RunOnce(id, progress, attempt < options_.transient_retries,
-                /*resume_cancelled=*/attempt == 0, &retrying);
-    if (!retrying) break;
-    absl::SleepFor(absl::Seconds(attempt + 1));
+  Attempt attempt{.resume_cancelled = true};
+  for (int failures = 0;;) {  // in a row
+    attempt.may_retry = failures < options_.transient_retries;
+    s = RunOnce(id, progress, &attempt);
+    if (!attempt.retrying) break;
+    failures = attempt.progressed ? 1 : failures + 1;
+    attempt.resume_cancelled = false;
+    absl::SleepFor(absl::Seconds(failures));
   }
   return s;
 }
@@ -396,10 +399,11 @@ bool Migrator::Transient(const absl::Status& status) const {
 }
 
 absl::Status Migrator::RunOnce(const std::string& id,
-                               const ProgressCallback& progress, bool may_retry,
-                               bool resume_cancelled, bool* retrying) {
+                               const ProgressCallback& progress,
+                               Attempt* attempt) {
+  attempt->progressed = false;
   auto task = GetTask(id);
-  *retrying = may_retry && Transient(task.status());
+  attempt->retrying = attempt->may_retry && Transient(task.status());
   if (!task.ok()) return task.status();
   if (task->state == "done") return absl::OkStatus();
   Coordinator* coord = topology_->coordinator();
@@ -412,7 +416,7 @@ absl::Status Migrator::RunOnce(const std::string& id,
     auto r = coord->Create(base + "/owner", me, CreateMode::kEphemeral);
     if (r.ok()) break;
     if (!absl::IsAlreadyExists(r.status())) {
-      *retrying = may_retry && Transient(r.status());
+      attempt->retrying = attempt->may_retry && Transient(r.status());
       return r.status();
     }
     if (absl::Now() >= deadline) {
@@ -426,8 +430,8 @@ absl::Status Migrator::RunOnce(const std::string& id,
   // Re-read: the previous runner may have progressed while we waited.
   task = GetTask(id);
   absl::Status status = task.status();
-  *retrying = may_retry && Transient(status);
-  if (status.ok() && task->state == "cancelled" && !resume_cancelled) {
+  attempt->retrying = attempt->may_retry && Transient(status);
+  if (status.ok() && task->state == "cancelled" && !attempt->resume_cancelled) {
     // Cancelled while this runner waited to retry: that is the answer.
     status = absl::CancelledError(task->error);
   } else if (status.ok() && task->state != "done") {
@@ -436,8 +440,10 @@ absl::Status Migrator::RunOnce(const std::string& id,
       (void)coord->Delete(base + "/cancel", Coordinator::kAnyVersion);
     }
     task->owner = me;
-    status = RunOwned(&*task, progress, may_retry);
-    *retrying = may_retry && Transient(status);
+    status = RunOwned(&*task, progress, attempt);
+    // (RunOwned decided when it got to the end; not when it returned early.)
+    attempt->retrying =
+        attempt->retrying || (attempt->may_retry && Transient(status));
   }
   if (auto cur = coord->Get(base + "/owner"); cur.ok() && cur->data == me) {
     (void)coord->Delete(base + "/owner", cur->version);
@@ -447,7 +453,7 @@ absl::Status Migrator::RunOnce(const std::string& id,
 
 absl::Status Migrator::RunOwned(MigrationTask* task,
                                 const ProgressCallback& progress,
-                                bool may_retry) {
+                                Attempt* attempt) {
   RunState run;
   run.task = task;
   run.progress = &progress;
@@ -461,6 +467,7 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
                        ? task->options.slots_per_step
                        : options_.slots_per_step;
   run.start = absl::Now();
+  const int first_slot = task->next_slot;
   task->state = "running";
   task->error.clear();
   if (absl::Status s = SaveTask(task); !s.ok()) return s;
@@ -541,7 +548,7 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
     // skips the slots that are online at the target already.
     if (absl::Now() - run.last_save >= kSaveEvery) {
       run.last_save = absl::Now();
-      if (status = SaveTask(task); !status.ok()) return status;
+      if (status = SaveTask(task); !status.ok()) break;
     }
     // Two or three actions per step; proxies scan the action list on every
     // change, so it is kept short, but pruned every few steps: each prune
@@ -554,16 +561,19 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
   }
   if (run.steps_since_prune > 0) (void)topology_->PruneActions(kKeepActions);
   task->current.clear();
+  attempt->progressed = task->next_slot > first_slot;
+  attempt->retrying = (attempt->may_retry || attempt->progressed) &&
+                      !status.ok() && !stopped && Transient(status);
   if (status.ok()) {
     task->state = "done";
     task->slots_done = task->slots_total();
     task->keys_left = 0;
     Report(&run, /*finished=*/true);
   } else {
-    task->state = stopped                          ? "stopped"
-                  : absl::IsCancelled(status)      ? "cancelled"
-                  : may_retry && Transient(status) ? "retrying"
-                                                   : "failed";
+    task->state = stopped                     ? "stopped"
+                  : absl::IsCancelled(status) ? "cancelled"
+                  : attempt->retrying         ? "retrying"
+                                              : "failed";
     task->error = std::string(status.message());
   }
   if (absl::Status s = SaveTask(task); !s.ok() && status.ok()) return s;

@@ -352,6 +352,32 @@ TEST_F(MigratorRoundsTest, TransientFailureRetriesWithoutLookingFailed) {
   EXPECT_EQ(m.GetTask(*id)->state, "done");
 }
 
+// The retry budget is for failures in a row: two retries allowed, three
+// failures with a finished step between the first and the second still end
+// in "done".
+TEST_F(MigratorRoundsTest, AnAttemptThatFinishedSlotsRenewsTheRetryBudget) {
+  Migrator m(topo_.get(), MigrateOptions{.transient_retries = 2});
+  auto id = m.Create(0, 5, 2, TaskOptions{.slots_per_step = 2});
+  ASSERT_TRUE(id.ok()) << id.status();
+  // Round 2 is migrate(0-1). The retry: resync (3), migrate (4),
+  // online(0-1)+pre(2-3) (5), migrate(2-3) (6). The next one fails at
+  // once: its resync is round 7.
+  coord_->SetFilter([&](std::string_view op, std::string_view path) {
+    if (op == "multi" && path == topo_->LockPath()) {
+      int round = ++rounds_;
+      if (round == 2 || round == 6 || round == 7) {
+        return absl::UnavailableError("operation timeout");
+      }
+    }
+    return absl::OkStatus();
+  });
+  absl::Status s = m.Run(*id);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_GE(rounds_.load(), 9);
+  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
+}
+
 // A cancel while the runner waits to retry ends the task once the retry has
 // finished the slots the failed step left in pre_migrate.
 TEST_F(MigratorRoundsTest, CancelWhileRetryingFinishesTheHeldSlotsThenEnds) {
