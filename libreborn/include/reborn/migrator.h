@@ -192,7 +192,7 @@ class Migrator {
     bool may_retry = false;
     // An explicit Run resumes a cancelled task; a retry does not.
     bool resume_cancelled = false;
-    bool retrying = false;    // out: Run tries again
+    bool retrying = false;    // out: RunOwned left the task "retrying"
     bool progressed = false;  // out: the attempt finished slots
   };
   absl::Status RunOnce(const std::string& id, const ProgressCallback& progress,

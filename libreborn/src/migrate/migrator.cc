@@ -385,7 +385,9 @@ absl::Status Migrator::Run(const std::string& id,
   for (int failures = 0;;) {  // in a row
     attempt.may_retry = failures < options_.transient_retries;
     s = RunOnce(id, progress, &attempt);
-    if (!attempt.retrying) break;
+    // RunOwned decides when it gets to its end; not when RunOnce or it
+    // returned early.
+    if (!attempt.retrying && !(attempt.may_retry && Transient(s))) break;
     failures = attempt.progressed ? 1 : failures + 1;
     attempt.resume_cancelled = false;
     absl::SleepFor(absl::Seconds(failures));
@@ -401,9 +403,9 @@ bool Migrator::Transient(const absl::Status& status) const {
 absl::Status Migrator::RunOnce(const std::string& id,
                                const ProgressCallback& progress,
                                Attempt* attempt) {
+  attempt->retrying = false;
   attempt->progressed = false;
   auto task = GetTask(id);
-  attempt->retrying = attempt->may_retry && Transient(task.status());
   if (!task.ok()) return task.status();
   if (task->state == "done") return absl::OkStatus();
   Coordinator* coord = topology_->coordinator();
@@ -415,10 +417,7 @@ absl::Status Migrator::RunOnce(const std::string& id,
   while (true) {
     auto r = coord->Create(base + "/owner", me, CreateMode::kEphemeral);
     if (r.ok()) break;
-    if (!absl::IsAlreadyExists(r.status())) {
-      attempt->retrying = attempt->may_retry && Transient(r.status());
-      return r.status();
-    }
+    if (!absl::IsAlreadyExists(r.status())) return r.status();
     if (absl::Now() >= deadline) {
       std::string holder = "?";
       if (auto cur = coord->Get(base + "/owner"); cur.ok()) holder = cur->data;
@@ -430,7 +429,6 @@ absl::Status Migrator::RunOnce(const std::string& id,
   // Re-read: the previous runner may have progressed while we waited.
   task = GetTask(id);
   absl::Status status = task.status();
-  attempt->retrying = attempt->may_retry && Transient(status);
   if (status.ok() && task->state == "cancelled" && !attempt->resume_cancelled) {
     // Cancelled while this runner waited to retry: that is the answer.
     status = absl::CancelledError(task->error);
@@ -441,9 +439,6 @@ absl::Status Migrator::RunOnce(const std::string& id,
     }
     task->owner = me;
     status = RunOwned(&*task, progress, attempt);
-    // (RunOwned decided when it got to the end; not when it returned early.)
-    attempt->retrying =
-        attempt->retrying || (attempt->may_retry && Transient(status));
   }
   if (auto cur = coord->Get(base + "/owner"); cur.ok() && cur->data == me) {
     (void)coord->Delete(base + "/owner", cur->version);
