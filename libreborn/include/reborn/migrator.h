@@ -209,9 +209,9 @@ class Migrator {
   // The last slot of the task's unfinished ones in pre_migrate or migrate
   // toward its group; -1: none.
   absl::StatusOr<int> LastMidway(const MigrationTask& task);
-  // If a slot is midway (a stopped run), makes every proxy ack the current
-  // table first; returns LastMidway.
-  absl::StatusOr<int> Resync(const MigrationTask& task);
+  // Makes every proxy ack the current table (a stopped run left slots
+  // midway).
+  absl::Status Resync(const MigrationTask& task);
   // Checks and edits one slot node of a change.
   using SlotUpdate = std::function<absl::Status(SlotNode&)>;
   // One 2PC change of slot nodes (toward group gid): each part's update is

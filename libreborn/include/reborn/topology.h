@@ -213,10 +213,6 @@ class Topology {
   absl::Status CreateAcks(std::string_view seq);
   std::string LockData(std::string_view owner) const;
   absl::Status LockedError();
-  // After a transient error the lock's creation may have been applied all
-  // the same; a lock node with this data would then stay until our session
-  // ends and block every change. Deletes it if it is there.
-  void ReleaseIfOurs(const std::string& lock_data);
   // Waits for every live online proxy to ack `seq`, then fences the silent.
   absl::StatusOr<ChangeReport> AwaitAcks(const std::string& seq,
                                          const ChangeOptions& options);

@@ -80,6 +80,13 @@ bool SlotRangeOf(const std::string& type, const std::string& target, int* a,
          *a <= *b;
 }
 
+// In pre_migrate or migrate toward group gid.
+bool MidwayTo(const SlotNode& s, int gid) {
+  return (s.state == SlotState::kPreMigrate ||
+          s.state == SlotState::kMigrate) &&
+         s.migrate_to == gid;
+}
+
 bool IsUnfinished(const MigrationTask& t) {
   return t.state != "done" && t.state != "cancelled";
 }
@@ -467,29 +474,28 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
   task->error.clear();
   if (absl::Status s = SaveTask(task); !s.ok()) return s;
 
-  // Slots a stopped run left in pre_migrate or migrate are finished before
-  // a cancel or stop counts: proxies hold requests for them meanwhile.
-  auto midway = Resync(*task);
-  absl::Status status = midway.status();
-  if (status.ok()) {
-    run.finish_through = *midway;
-    // What is left, per slot at its source (for keys_left and the ETA).
-    std::map<int, std::vector<int>> by_source;  // group -> slots
-    for (int i = task->next_slot; i <= task->to && status.ok(); ++i) {
-      auto s = topology_->GetSlot(i);
-      if (!s.ok()) {
-        status = s.status();
-        break;
-      }
-      if (s->state == SlotState::kOnline && s->group_id != task->gid) {
-        by_source[s->group_id].push_back(i);
-      } else if (s->state == SlotState::kMigrate ||
-                 s->state == SlotState::kPreMigrate) {
-        by_source[s->migrate_from].push_back(i);
-      }
+  // What is left, per slot at its source (for keys_left and the ETA), and
+  // the slots a stopped run left midway: they are finished before a cancel
+  // or stop counts, as proxies hold requests for them meanwhile.
+  absl::Status status;
+  std::map<int, std::vector<int>> by_source;  // group -> slots
+  for (int i = task->next_slot; i <= task->to; ++i) {
+    auto s = topology_->GetSlot(i);
+    if (!s.ok()) {
+      status = s.status();
+      break;
     }
+    if (MidwayTo(*s, task->gid)) run.finish_through = i;
+    if (s->state == SlotState::kOnline && s->group_id != task->gid) {
+      by_source[s->group_id].push_back(i);
+    } else if (s->state == SlotState::kMigrate ||
+               s->state == SlotState::kPreMigrate) {
+      by_source[s->migrate_from].push_back(i);
+    }
+  }
+  if (status.ok() && run.finish_through >= 0) status = Resync(*task);
+  if (status.ok()) {
     for (const auto& [gid, slots] : by_source) {
-      if (!status.ok()) break;
       auto addr = MasterOf(gid);
       std::string host;
       int port = 0;
@@ -600,25 +606,17 @@ absl::StatusOr<int> Migrator::LastMidway(const MigrationTask& task) {
   for (int i = task.next_slot; i <= task.to; ++i) {
     auto s = topology_->GetSlot(i);
     if (!s.ok()) return s.status();
-    if ((s->state == SlotState::kPreMigrate ||
-         s->state == SlotState::kMigrate) &&
-        s->migrate_to == task.gid) {
-      last = i;
-    }
+    if (MidwayTo(*s, task.gid)) last = i;
   }
   return last;
 }
 
-absl::StatusOr<int> Migrator::Resync(const MigrationTask& task) {
-  auto last = LastMidway(task);
-  if (!last.ok() || *last < 0) return last;
+absl::Status Migrator::Resync(const MigrationTask& task) {
   // A runner stopped in the middle of a change: make every proxy ack the
   // current table before anything moves.
   // Not a slot_* action: every proxy re-reads the whole topology.
-  absl::Status s =
-      Change("topology_resync", task.id, [] { return std::vector<CoordOp>{}; });
-  if (!s.ok()) return s;
-  return last;
+  return Change("topology_resync", task.id,
+                [] { return std::vector<CoordOp>{}; });
 }
 
 struct Migrator::PendingChange {

@@ -50,10 +50,20 @@ TopologyLock::~TopologyLock() {
   // Only our own lock: after our session expired someone else may hold a new
   // lock node (also at version 0), so the token is compared first. (A lock
   // lost and re-taken between the Get and the Delete is not told apart; the
-  // window is one round trip.)
-  auto cur = coord_->Get(path_);
-  if (cur.ok() && cur->data == token_)
-    (void)coord_->Delete(path_, cur->version);
+  // window is one round trip.) While the coordinator does not answer, ask
+  // again: a lock left behind blocks every change until our session ends,
+  // and after a session timeout it has ended (and the lock with it).
+  const absl::Time deadline = absl::Now() + coord_->session_timeout();
+  absl::Status s;
+  do {
+    if (!s.ok()) absl::SleepFor(absl::Milliseconds(100));
+    auto cur = coord_->Get(path_);
+    s = cur.status();
+    if (s.ok()) {
+      if (cur->data != token_) return;
+      s = coord_->Delete(path_, cur->version);
+    }
+  } while (IsTransient(s) && absl::Now() < deadline);
 }
 
 Topology::Topology(Coordinator* coord, std::string_view product)
@@ -395,22 +405,6 @@ absl::Status Topology::LockedError() {
       absl::StrCat("topology of '", product_, "' is locked by ", holder));
 }
 
-void Topology::ReleaseIfOurs(const std::string& lock_data) {
-  // While the coordinator stays unreachable, ask again; after a session
-  // timeout our session has ended and the lock, if created, with it.
-  const absl::Time deadline = absl::Now() + coord_->session_timeout();
-  absl::Status s;
-  do {
-    if (!s.ok()) absl::SleepFor(absl::Milliseconds(100));
-    auto cur = coord_->Get(LockPath());
-    s = cur.status();
-    if (s.ok()) {
-      if (cur->data != lock_data) return;
-      s = coord_->Delete(LockPath(), cur->version);
-    }
-  } while (IsTransient(s) && absl::Now() < deadline);
-}
-
 absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
     std::string_view owner, absl::Duration timeout) {
   const std::string data = LockData(owner);
@@ -424,7 +418,10 @@ absl::StatusOr<std::unique_ptr<TopologyLock>> Topology::Lock(
       continue;
     }
     if (r.ok()) return std::make_unique<TopologyLock>(coord_, LockPath(), data);
-    if (IsTransient(r.status())) ReleaseIfOurs(data);
+    if (IsTransient(r.status())) {
+      // A lost reply: the lock may have been created all the same.
+      TopologyLock maybe_taken(coord_, LockPath(), data);
+    }
     if (!absl::IsAlreadyExists(r.status())) return r.status();
     if (absl::Now() >= deadline) return LockedError();
     absl::SleepFor(absl::Milliseconds(50));
@@ -482,9 +479,10 @@ absl::StatusOr<ChangeReport> Topology::ChangeOps(
       break;
     }
     if (IsTransient(r.status())) {
-      // Perhaps applied: without its lock the change is as good as not
-      // made (a migration resyncs its slots when it resumes).
-      ReleaseIfOurs(data);
+      // Perhaps applied (a lost reply): the lock, if taken, is released;
+      // without it the change is as good as not made (a migration resyncs
+      // its slots when it resumes).
+      TopologyLock maybe_taken(coord_, LockPath(), data);
       return r.status();
     }
     if (absl::IsNotFound(r.status()) && !made_layout) {  // a new product
