@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "qdb/errors.h"
 #include "qdb/numbers.h"
+#include "util/memory.h"
 
 namespace reborn::qdb {
 
@@ -15,6 +16,10 @@ absl::Status Strings::CheckLength(uint64_t length) const {
   if (length > static_cast<uint64_t>(max_bytes())) {
     return RedisError(
         "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+  }
+  // proto-max-bulk-len may be set past what the machine has.
+  if (absl::Status s = CheckClientSizedAllocation(length); !s.ok()) {
+    return RedisError(std::string_view(s.message().data(), s.message().size()));
   }
   return absl::OkStatus();
 }
