@@ -1,4 +1,4 @@
-#include "qdb/scan_args.h"
+#include "qdb/commands/scan_args.h"
 
 #include <cctype>
 #include <cerrno>
@@ -6,8 +6,8 @@
 #include <limits>
 #include <random>
 
-#include "qdb/cmd_util.h"
-#include "qdb/hashes.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/types/hashes.h"
 #include "util/glob.h"
 
 namespace reborn::qdb {

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "command/deferred_reply.h"
-#include "qdb/cmd_util.h"
-#include "qdb/slots.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/slots/key_move.h"
 #include "reborn/slot.h"
 
 namespace reborn::qdb {

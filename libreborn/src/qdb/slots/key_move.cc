@@ -1,4 +1,4 @@
-#include "qdb/slots.h"
+#include "qdb/slots/key_move.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,10 +8,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "qdb/dump_restore.h"
 #include "qdb/engine_core.h"
 #include "qdb/errors.h"
-#include "qdb/zsets.h"
+#include "qdb/slots/dump_restore.h"
+#include "qdb/types/zsets.h"
 #include "rdb/dump.h"
 #include "reborn/slot.h"
 

@@ -1,4 +1,4 @@
-#include "qdb/hashes.h"
+#include "qdb/types/hashes.h"
 
 #include <cmath>
 #include <limits>

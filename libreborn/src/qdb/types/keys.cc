@@ -1,4 +1,4 @@
-#include "qdb/keys.h"
+#include "qdb/types/keys.h"
 
 #include "absl/container/flat_hash_set.h"
 #include "qdb/errors.h"

@@ -1,4 +1,4 @@
-#include "qdb/rdb_io.h"
+#include "qdb/slots/rdb_io.h"
 
 #include <atomic>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "qdb/dump_restore.h"
+#include "qdb/slots/dump_restore.h"
 #include "rdb/rdb_reader.h"
 #include "rdb/rdb_writer.h"
 #include "spdlog/spdlog.h"

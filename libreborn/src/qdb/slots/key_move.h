@@ -17,7 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "net/sync_client.h"
 #include "qdb/keyspace.h"
-#include "qdb/staging.h"
+#include "qdb/slots/staging.h"
 
 // Codis' slot commands over QDB's slot-prefixed key encoding: every metadata
 // record starts with `db slot`, so one slot of one database is one key range

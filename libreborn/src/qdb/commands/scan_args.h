@@ -8,7 +8,7 @@
 
 #include "command/command_table.h"
 #include "qdb/engine_core.h"
-#include "qdb/members.h"
+#include "qdb/types/members.h"
 
 // Argument helpers shared by the hash and set command files: HSCAN/SSCAN
 // options, random counts (HRANDFIELD/SRANDMEMBER) and sampling.

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <random>
 
-#include "qdb/cmd_util.h"
-#include "qdb/hashes.h"
-#include "qdb/scan_args.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/commands/scan_args.h"
+#include "qdb/types/hashes.h"
 
 namespace reborn::qdb {
 namespace {

@@ -1,11 +1,11 @@
-#include "qdb/dump_restore.h"
+#include "qdb/slots/dump_restore.h"
 
 #include "absl/strings/str_cat.h"
 #include "qdb/errors.h"
-#include "qdb/lists.h"
-#include "qdb/members.h"
 #include "qdb/numbers.h"
-#include "qdb/zsets.h"
+#include "qdb/types/lists.h"
+#include "qdb/types/members.h"
+#include "qdb/types/zsets.h"
 #include "rdb/dump.h"
 #include "spdlog/spdlog.h"
 

@@ -1,4 +1,4 @@
-#include "qdb/members.h"
+#include "qdb/types/members.h"
 
 #include <algorithm>
 #include <random>

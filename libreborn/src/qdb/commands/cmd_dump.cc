@@ -2,8 +2,8 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "qdb/cmd_util.h"
-#include "qdb/dump_restore.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/slots/dump_restore.h"
 
 namespace reborn::qdb {
 namespace {

@@ -1,8 +1,8 @@
 // RESP handlers of the set commands: argument parsing and replies as
 // redis-server 7.0 does them, over qdb::Sets.
-#include "qdb/cmd_util.h"
-#include "qdb/scan_args.h"
-#include "qdb/sets.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/commands/scan_args.h"
+#include "qdb/types/sets.h"
 
 namespace reborn::qdb {
 namespace {

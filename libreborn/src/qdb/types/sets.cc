@@ -1,11 +1,11 @@
-#include "qdb/sets.h"
+#include "qdb/types/sets.h"
 
 #include <algorithm>
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
 #include "qdb/errors.h"
-#include "qdb/hashes.h"
+#include "qdb/types/hashes.h"
 
 namespace reborn::qdb {
 

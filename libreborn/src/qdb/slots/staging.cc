@@ -1,12 +1,12 @@
-#include "qdb/staging.h"
+#include "qdb/slots/staging.h"
 
 #include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "qdb/dump_restore.h"
 #include "qdb/engine_core.h"
 #include "qdb/errors.h"
+#include "qdb/slots/dump_restore.h"
 #include "rdb/dump.h"
 
 namespace reborn::qdb {

@@ -8,10 +8,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "qdb/cmd_util.h"
-#include "qdb/scan_args.h"
-#include "qdb/sets.h"  // SetCombine
-#include "qdb/zsets.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/commands/scan_args.h"
+#include "qdb/types/sets.h"  // SetCombine
+#include "qdb/types/zsets.h"
 #include "util/glob.h"
 
 namespace reborn::qdb {

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "qdb/keyspace.h"
-#include "qdb/members.h"
+#include "qdb/types/members.h"
 
 namespace reborn::qdb {
 

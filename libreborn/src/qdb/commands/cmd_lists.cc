@@ -3,8 +3,8 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "qdb/cmd_util.h"
-#include "qdb/lists.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/types/lists.h"
 
 namespace reborn::qdb {
 namespace {

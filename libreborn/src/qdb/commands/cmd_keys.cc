@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "qdb/cmd_util.h"
+#include "qdb/commands/cmd_util.h"
 
 namespace reborn::qdb {
 namespace {

@@ -1,4 +1,4 @@
-#include "qdb/strings.h"
+#include "qdb/types/strings.h"
 
 #include <bit>
 #include <cmath>

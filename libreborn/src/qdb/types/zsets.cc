@@ -1,4 +1,4 @@
-#include "qdb/zsets.h"
+#include "qdb/types/zsets.h"
 
 #include <algorithm>
 #include <cmath>

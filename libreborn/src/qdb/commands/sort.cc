@@ -2,7 +2,7 @@
 // redis-server 7.0's sort.c step by step (option parsing, LIMIT clamping,
 // the natural-order shortcuts of BY nosort, score conversion with strtod,
 // the comparison rules and STORE).
-#include "qdb/sort.h"
+#include "qdb/commands/sort.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <utility>
 
-#include "qdb/cmd_util.h"
+#include "qdb/commands/cmd_util.h"
 
 namespace reborn::qdb {
 namespace {

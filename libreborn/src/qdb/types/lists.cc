@@ -1,4 +1,4 @@
-#include "qdb/lists.h"
+#include "qdb/types/lists.h"
 
 #include <algorithm>
 #include <memory>
