@@ -1,5 +1,5 @@
 // RESP handlers of Codis' slot commands (SLOTSINFO ... SLOTSMGRTTAGSLOT),
-// with Codis' arguments and replies. The work is in qdb/slots.cc.
+// with Codis' arguments and replies. The work is in qdb/slots/key_move.cc.
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -217,7 +217,7 @@ void SlotsMgrtSlotBatch(EngineCore& core, CommandContext& ctx) {
 
 // SLOTSRESTORE-CHUNK BEGIN key token type | ADD key token payload |
 // COMMIT key token ttlms elements | ABORT key token: the target side of a
-// chunked key move (docs/slots.md, qdb/staging.h).
+// chunked key move (docs/slots.md, qdb/slots/staging.h).
 void SlotsRestoreChunk(EngineCore& core, CommandContext& ctx) {
   const std::string& sub = ctx.args[1];
   const std::string& key = ctx.args[2];

@@ -35,7 +35,7 @@
 // chunk.bytes) move in chunks instead (SLOTSRESTORE-CHUNK): the key is
 // marked as moving (KeyLocks::Mark) rather than locked, so its stripe is
 // held only for milliseconds; its writers wait for the mark; the target
-// stages the parts invisibly (qdb/staging.h) and makes the key live at
+// stages the parts invisibly (qdb/slots/staging.h) and makes the key live at
 // COMMIT; the source deletes the key after COMMIT's +OK.
 namespace reborn::qdb {
 
