@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "command/command_table.h"
-#include "qdb/engine_core.h"
 #include "qdb/types/members.h"
 
 // Argument helpers shared by the hash and set command files: HSCAN/SSCAN
 // options, random counts (HRANDFIELD/SRANDMEMBER) and sampling.
 namespace reborn::qdb {
+
+class EngineCore;
 
 // Parses the cursor (args[2]), then "[MATCH pattern] [COUNT count]"; each
 // replies the Redis error and returns false when invalid. Redis checks the

@@ -8,12 +8,13 @@
 
 #include "absl/status/status.h"
 #include "command/command_table.h"
-#include "qdb/engine_core.h"
 
 // SORT and SORT_RO as redis-server 7.0 does them (sort.c): lists, sets and
 // sorted sets, BY / GET patterns with "#" and "key->field", LIMIT, ASC/DESC,
 // ALPHA and STORE.
 namespace reborn::qdb {
+
+class EngineCore;
 
 struct SortOptions {
   bool desc = false;

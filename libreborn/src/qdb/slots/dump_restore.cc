@@ -1,6 +1,7 @@
 #include "qdb/slots/dump_restore.h"
 
 #include "absl/strings/str_cat.h"
+#include "qdb/engine_core.h"
 #include "qdb/errors.h"
 #include "qdb/numbers.h"
 #include "qdb/types/lists.h"

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "qdb/engine_core.h"
+#include "qdb/keyspace.h"
 #include "rdb/value.h"
 
 // DUMP / RESTORE / OBJECT ENCODING over the rdb library. The per-type part
@@ -15,6 +15,8 @@
 // EncodingName — so a new type (lists, sorted sets) plugs in by adding its
 // cases in dump_restore.cc.
 namespace reborn::qdb {
+
+class EngineCore;
 
 // The value of a live key as an rdb::Value, read from `snapshot` if given
 // (then `meta` must come from the same snapshot). A collection whose member

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "qdb/engine_core.h"
 #include "qdb/slots/dump_restore.h"
 #include "rdb/rdb_reader.h"
 #include "rdb/rdb_writer.h"

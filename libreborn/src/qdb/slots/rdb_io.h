@@ -3,13 +3,14 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "qdb/engine_core.h"
 #include "reborn/qdb_engine.h"
 
 // RDB import and export of a whole engine (QdbEngine::BeginRdbLoad and
 // TakeRdbSnapshot), over the rdb library and the DUMP/RESTORE converters of
 // dump_restore.h. See docs/replication.md for the staging design.
 namespace reborn::qdb {
+
+class EngineCore;
 
 // Starts a load staged in the unmapped physical databases; FailedPrecondition
 // while another load of `core` is open.
