@@ -21,8 +21,8 @@
 // Errors: {"error": message, "code": name} with 400/401/403/404/409/415/503/
 // 500.
 //
-// Reads (GET, HEAD) are open. Every other method is a change and, before it
-// is routed, must
+// Reads (GET, HEAD) are open. POST and DELETE are changes and, before their
+// handler runs, must
 //   - carry no Origin header, or the dashboard's own origin (http:// + the
 //     Host header; in no-token mode the Host must be a loopback address or
 //     localhost, against DNS rebinding), or one of `allowed_origins`: else
@@ -32,8 +32,8 @@
 //   - be "Content-Type: application/json" (even without a body): else 415
 //     UNSUPPORTED_MEDIA_TYPE.
 // So a web page in an operator's browser cannot drive it (a cross-origin
-// form or text/plain POST is refused, and CORS is never granted: OPTIONS is
-// answered 405 without Access-Control headers).
+// form or text/plain POST is refused, and CORS is never granted: OPTIONS,
+// like every other method, is answered 405 without Access-Control headers).
 //
 // Thread safety: httplib serves requests on its own thread pool (sized by
 // HttpLimits); handlers only call the (thread-safe) ConfigService and

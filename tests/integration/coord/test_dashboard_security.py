@@ -192,6 +192,9 @@ def check_csrf():
         assert st == 405, (st, doc)
         assert not [h for h in headers if h.lower().startswith(
             "access-control")], headers
+        st, doc = change(port, "/api/groups", {"id": 1}, token="s3cret",
+                         method="PUT")
+        assert st == 405, (st, doc)
         st, doc, headers = request(port, "GET", "/api/groups",
                                    headers={"Origin": "http://evil.example"})
         assert st == 200 and not [h for h in headers if h.lower().startswith(
