@@ -329,9 +329,15 @@ absl::StatusOr<json> ConfigService::CheckPromote(const GroupNode& group,
     constexpr int kTries = 10;  // ~1 s for a replica to catch up
     for (int attempt = 1;; ++attempt) {
       auto m = Replication(master->addr);
-      if (!m.ok()) {
+      if (absl::IsUnavailable(m.status()) ||
+          absl::IsDeadlineExceeded(m.status())) {
         out["master_error"] = std::string(m.status().message());
-        break;  // unreachable: the failover case below
+        break;  // down or hung: the failover case below
+      }
+      if (!m.ok()) {  // up but refusing (a password?): not a failover
+        return refuse(
+            absl::StrCat("cannot read the replication state of master ",
+                         master->addr, " (", m.status().message(), ")"));
       }
       auto c = candidate_of();
       if (!c.ok()) return c.status();

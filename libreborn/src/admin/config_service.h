@@ -69,10 +69,12 @@ class ConfigService {
   //  - master reachable: `addr` must be a replica that synced with it (same
   //    replication id) and be at or past the master's offset (re-read for up
   //    to ~1 s while it catches up);
-  //  - master unreachable (failover) or none: `addr` must be a replica of
-  //    that master, and no reachable replica of the same history may be
-  //    ahead of it.
+  //  - master down or not answering in time (failover), or none: `addr`
+  //    must be a replica of that master, and no reachable replica of the
+  //    same history may be ahead of it;
+  //  - a master that answers but refuses INFO (a password?): refused.
   // An unreachable `addr` is refused. Promoting the current master is OK.
+  // Takes up to ~1 s plus the server timeout per store.
   // For reborn-config and the HA agent alike.
   absl::StatusOr<nlohmann::json> CheckPromote(const GroupNode& group,
                                               const std::string& addr);

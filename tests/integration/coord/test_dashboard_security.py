@@ -268,6 +268,15 @@ def check_promote():
         assert redis_cli(r1, "ROLE").split()[0] == "master"
         st, doc = promote(a4, force="yes")
         assert st == 400, (st, doc)
+        # A master that answers but refuses INFO is not a failover.
+        redis_cli(r1, "CONFIG", "SET", "requirepass", "pw")
+        st, doc = promote(a2)
+        assert st == 409 and "cannot read the replication state of master" \
+            in doc["error"], (st, doc)
+        redis_cli(r1, "-a", "pw", "--no-auth-warning", "CONFIG", "SET",
+                  "requirepass", "")
+        for r in (r2, r3):
+            wait_synced(r, r1)
 
         # r2 stops following r1 (its master now a dead port: it keeps r1's
         # replication id and its offset) and r1 takes more writes.
