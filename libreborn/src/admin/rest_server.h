@@ -18,8 +18,8 @@
 //   POST   /api/migrations/<id>/cancel
 //   POST   /api/rebalance             {"dry_run"?,"weights"?{"gid":w},
 //                                      "rate"?,"batch"?,"step"?}
-// Errors: {"error": message, "code": name} with 400/401/403/404/409/415/503/
-// 500.
+// Errors: {"error": message, "code": name} with 400/401/403/404/405/409/413/
+// 415/503/500 (docs/dashboard.md).
 //
 // Reads (GET, HEAD) are open. POST and DELETE are changes and, before their
 // handler runs, must
