@@ -60,10 +60,21 @@ std::string GenerateToken() {
 absl::StatusOr<std::string> LoadOrCreateTokenFile(const std::string& path,
                                                   bool* created) {
   *created = false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // A symlink is followed (mounted secrets are often symlinks); the file it
+  // names is checked below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  bool create = false;
   if (fd < 0 && errno == ENOENT) {
+    // O_EXCL: never through a symlink, never over a file created meanwhile.
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Errno("cannot create token file", path);
+    create = fd >= 0;
+    if (fd < 0 && errno == EEXIST) {  // another process won: read its token
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    } else if (fd < 0) {
+      return Errno("cannot create token file", path);
+    }
+  }
+  if (create) {
     std::string token = GenerateToken();
     std::string line = token + "\n";
     bool ok = ::write(fd, line.data(), line.size()) ==

@@ -81,6 +81,26 @@ TEST(AccessTokenTest, TokenFileIsCreatedOwnerOnlyThenReadBack) {
   ::unlink(path.c_str());
 }
 
+TEST(AccessTokenTest, TokenFileThroughASymlinkIsReadNotCreated) {
+  std::string target = TempPath("token-target");
+  std::string link = TempPath("token-link");
+  ::unlink(target.c_str());
+  ::unlink(link.c_str());
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  bool created = false;
+  // A dangling symlink: no file is created through it.
+  EXPECT_FALSE(LoadOrCreateTokenFile(link, &created).ok());
+  EXPECT_NE(::access(target.c_str(), F_OK), 0);
+  { std::ofstream(target) << "secret\n"; }
+  ASSERT_EQ(::chmod(target.c_str(), 0400), 0);
+  auto token = LoadOrCreateTokenFile(link, &created);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_FALSE(created);
+  EXPECT_EQ(*token, "secret");
+  ::unlink(link.c_str());
+  ::unlink(target.c_str());
+}
+
 TEST(AccessTokenTest, TokenFileReadableByOthersOrEmptyIsRefused) {
   std::string path = TempPath("token-open");
   ::unlink(path.c_str());
