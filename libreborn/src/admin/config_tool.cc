@@ -199,8 +199,6 @@ absl::StatusOr<std::string> DashboardToken(const Flags& f) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--insecure-no-token conflicts with ", kTokenEnv, " being set"));
     }
-    std::cerr << "reborn-config: WARNING: --insecure-no-token: the dashboard "
-                 "accepts changes from anyone who can reach it\n";
     return std::string();
   }
   if (!f.token.empty()) return f.token;
@@ -412,6 +410,11 @@ int RunConfigTool(int argc, char** argv) {
     ropts.allowed_origins = f.allowed_origins;
     admin::RestServer rest(&service, std::move(ropts), &jobs);
     if (absl::Status s = rest.Bind(host, port); !s.ok()) return Fail(f, s);
+    if (f.insecure_no_token) {
+      std::cerr << "reborn-config: WARNING: --insecure-no-token: the "
+                   "dashboard accepts changes from anyone who can reach "
+                << host << "\n";
+    }
     // Unfinished tasks (a killed or restarted reborn-config) go on.
     if (auto ids = jobs.ResumeUnfinished(); !ids.ok()) {
       std::cerr << "reborn-config: resume failed: " << ids.status().message()
