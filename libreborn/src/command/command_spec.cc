@@ -248,6 +248,12 @@ constexpr CommandSpec kSpecs[] = {
     {"slotsmgrtslot", 5, W | SL | X, 0, 0, 0},
     {"slotsmgrttagslot", 5, W | SL | X, 0, 0, 0},
     {"slotsmgrttagslotbatch", 7, W | SL | X, 0, 0, 0},
+    // Scripting (docs/scripting.md): the keys follow numkeys (argument 2).
+    {"eval", -3, N | S | M, 0, 0, 0, 2, 1},
+    {"evalsha", -3, N | S | M, 0, 0, 0, 2, 1},
+    {"eval_ro", -3, N | S | R | M, 0, 0, 0, 2, 1},
+    {"evalsha_ro", -3, N | S | R | M, 0, 0, 0, 2, 1},
+    {"script", -2, N, 0, 0, 0},
 };
 
 using SpecIndex = absl::flat_hash_map<std::string_view, const CommandSpec*>;

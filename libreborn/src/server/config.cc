@@ -279,6 +279,10 @@ Config::Config() {
   // block-cache-size and write-buffer-size, so maxmemory can only be 0 and
   // the policy only noeviction (clients such as queue libraries check it).
   add("maxmemory", T::kMemory, "0", true, 0, 0);
+  // Scripts (docs/scripting.md): after this many ms other clients get -BUSY;
+  // lua-time-limit is the pre-7.0 name.
+  add("busy-reply-threshold", T::kInt, "5000", true, 0, INT32_MAX);
+  add("lua-time-limit", T::kInt, "5000", true, 0, INT32_MAX);
   add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0, {"noeviction"});
 }
 

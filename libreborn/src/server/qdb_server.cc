@@ -160,6 +160,9 @@ absl::Status QdbServerImpl::RegisterCommands() {
   if (!s.ok()) return s;
   s = RegisterSaveCommands(*saver_, table_);
   if (!s.ok()) return s;
+  scripting_ = std::make_unique<Scripting>(*this);
+  s = scripting_->Register(table_);
+  if (!s.ok()) return s;
   return RegisterEngineCommands(*engine_, table_);
 }
 
@@ -298,11 +301,12 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
     return;
   }
   if (spec.name == "exec" || spec.name == "replicaof" ||
-      spec.name == "slaveof") {
+      spec.name == "slaveof" || Scripting::LocksItself(spec.name)) {
     Run(session, *entry, args, reply);  // take exec_mu_ exclusively themselves
     return;
   }
-  std::shared_lock lock(exec_mu_);
+  std::shared_lock lock(exec_mu_, std::defer_lock);
+  if (!scripting_->LockShared(lock, reply)) return;  // -BUSY
   if (spec.has(kCmdWrite)) {
     Replication::Scope scope(*repl_, /*transaction=*/false);
     Run(session, *entry, args, reply);

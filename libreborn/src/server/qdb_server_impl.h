@@ -17,6 +17,7 @@
 #include "server/config.h"
 #include "server/rdb_save.h"
 #include "server/replication.h"
+#include "server/scripting.h"
 #include "server/transactions.h"
 
 namespace reborn::server {
@@ -116,6 +117,9 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};
+  // EVAL and SCRIPT (server/scripting.cc); made by Start().
+  std::unique_ptr<Scripting> scripting_;
+  friend class Scripting;  // runs a script's commands through Run()
 };
 
 // Registers PING ECHO HELLO AUTH QUIT RESET COMMAND CLIENT TIME CONFIG INFO

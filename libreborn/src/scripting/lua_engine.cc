@@ -1,0 +1,888 @@
+// Lua scripting with Redis 7.0's API, conversions and sandbox on Debian's
+// stock Lua 5.1. Redis patches its Lua for read-only tables; here the
+// globals and the library tables are empty proxies whose metatables read
+// through to the real tables and refuse writes, and rawset/setmetatable
+// refuse the proxies, which gives the same errors ("Attempt to modify a
+// readonly table", "Script attempted to access nonexistent global
+// variable 'x'").
+#include "scripting/lua_engine.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "reborn/reply.h"
+#include "resp/reply_parser.h"
+#include "scripting/sha1.h"
+
+extern "C" {
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+int luaopen_cjson(lua_State* lua);
+int luaopen_bit(lua_State* lua);
+}
+
+namespace reborn::scripting {
+namespace {
+
+// Registry keys.
+constexpr char kRegHost[] = "__reborn_host";           // light userdata
+constexpr char kRegGlobals[] = "__reborn_globals";     // the real globals
+constexpr char kRegProtected[] = "__reborn_readonly";  // set of proxies
+constexpr char kRegErrHandler[] = "__reborn_err_handler";
+constexpr char kRegResp[] = "__reborn_resp";  // redis.setresp() value
+constexpr int kHookInstructions = 100000;
+
+struct RunState {
+  ScriptHost* host = nullptr;
+  int resp = 2;
+};
+
+RunState* StateOf(lua_State* lua) {
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegHost);
+  auto* state = static_cast<RunState*>(lua_touserdata(lua, -1));
+  lua_pop(lua, 1);
+  return state;
+}
+
+// Pushes Redis' error table {err="CODE message"} for `text` in either
+// "-CODE message" or "message" form (luaPushErrorBuff).
+void PushErrorTable(lua_State* lua, std::string_view text) {
+  std::string code = "ERR";
+  std::string msg;
+  if (!text.empty() && text[0] == '-') {
+    size_t space = text.find(' ');
+    if (space == std::string_view::npos) {
+      msg = std::string(text.substr(1));
+    } else {
+      code = std::string(text.substr(1, space - 1));
+      msg = std::string(text.substr(space + 1));
+    }
+  } else {
+    msg = std::string(text);
+  }
+  while (!msg.empty() && (msg.back() == '\r' || msg.back() == '\n')) {
+    msg.pop_back();
+  }
+  while (!msg.empty() && (msg.front() == '\r' || msg.front() == '\n')) {
+    msg.erase(msg.begin());
+  }
+  std::string final_msg = absl::StrCat(code, " ", msg);
+  lua_newtable(lua);
+  lua_pushstring(lua, "err");
+  lua_pushlstring(lua, final_msg.data(), final_msg.size());
+  lua_settable(lua, -3);
+}
+
+[[noreturn]] void RaiseError(lua_State* lua, std::string_view text) {
+  PushErrorTable(lua, text);
+  lua_error(lua);
+  __builtin_unreachable();
+}
+
+bool IsProtected(lua_State* lua, int index) {
+  if (!lua_istable(lua, index)) return false;
+  lua_pushvalue(lua, index);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
+  lua_insert(lua, -2);
+  lua_rawget(lua, -2);
+  bool result = lua_toboolean(lua, -1);
+  lua_pop(lua, 2);
+  return result;
+}
+
+int ReadonlyError(lua_State* lua) {
+  return luaL_error(lua, "Attempt to modify a readonly table");
+}
+
+// rawset() and setmetatable() on a read-only table: raised without a
+// position, as Redis' C-level check does.
+int ReadonlyErrorNoWhere(lua_State* lua) {
+  lua_pushstring(lua, "Attempt to modify a readonly table");
+  return lua_error(lua);
+}
+
+int GlobalIndex(lua_State* lua) {
+  // (proxy, key): read the real globals, refuse unknown names.
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
+  lua_pushvalue(lua, 2);
+  lua_rawget(lua, -2);
+  if (!lua_isnil(lua, -1)) return 1;
+  const char* name = lua_tostring(lua, 2);
+  return luaL_error(
+      lua, "Script attempted to access nonexistent global variable '%s'",
+      name == nullptr ? "?" : name);
+}
+
+int SafeRawset(lua_State* lua) {
+  if (IsProtected(lua, 1)) return ReadonlyErrorNoWhere(lua);
+  luaL_checktype(lua, 1, LUA_TTABLE);
+  luaL_checkany(lua, 2);
+  luaL_checkany(lua, 3);
+  lua_settop(lua, 3);
+  lua_rawset(lua, 1);
+  return 1;
+}
+
+int SafeSetmetatable(lua_State* lua) {
+  if (IsProtected(lua, 1)) return ReadonlyErrorNoWhere(lua);
+  lua_getfield(lua, LUA_REGISTRYINDEX, "__reborn_setmetatable");
+  lua_insert(lua, 1);
+  lua_call(lua, lua_gettop(lua) - 1, 1);
+  return 1;
+}
+
+// Replaces the table at the top of the stack by a read-only proxy of it.
+void PushReadonlyProxy(lua_State* lua) {
+  int real = lua_gettop(lua);
+  lua_newtable(lua);  // proxy
+  lua_newtable(lua);  // its metatable
+  lua_pushvalue(lua, real);
+  lua_setfield(lua, -2, "__index");
+  lua_pushcfunction(lua, ReadonlyError);
+  lua_setfield(lua, -2, "__newindex");
+  lua_pushboolean(lua, 0);
+  lua_setfield(lua, -2, "__metatable");
+  lua_setmetatable(lua, -2);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
+  lua_pushvalue(lua, -2);
+  lua_pushboolean(lua, 1);
+  lua_rawset(lua, -3);
+  lua_pop(lua, 1);
+  lua_replace(lua, real);
+}
+
+// --- redis.* API.
+
+int CallImpl(lua_State* lua, bool raise) {
+  RunState* state = StateOf(lua);
+  if (state == nullptr) {
+    RaiseError(lua,
+               "redis.call/pcall can only be called inside a script "
+               "invocation");
+  }
+  int argc = lua_gettop(lua);
+  if (argc == 0) {
+    PushErrorTable(lua,
+                   "Please specify at least one argument for this redis lib "
+                   "call");
+    if (raise) lua_error(lua);
+    return 1;
+  }
+  std::vector<std::string> args;
+  args.reserve(argc);
+  for (int i = 1; i <= argc; ++i) {
+    if (lua_type(lua, i) == LUA_TNUMBER) {
+      char buf[64];
+      int n = std::snprintf(buf, sizeof(buf), "%.17g",
+                            static_cast<double>(lua_tonumber(lua, i)));
+      args.emplace_back(buf, static_cast<size_t>(n));
+      continue;
+    }
+    size_t len = 0;
+    const char* s = lua_tolstring(lua, i, &len);
+    if (s == nullptr) {
+      lua_pop(lua, argc);
+      PushErrorTable(
+          lua, "Lua redis lib command arguments must be strings or integers");
+      if (raise) lua_error(lua);
+      return 1;
+    }
+    args.emplace_back(s, len);
+  }
+  lua_pop(lua, argc);
+  std::string out = state->host->Call(args, state->resp);
+  if (!out.empty() && out[0] == '-') {
+    PushErrorTable(lua, std::string_view(out).substr(0, out.size() - 2));
+    if (raise) lua_error(lua);
+    return 1;
+  }
+  if (!LuaEngine::PushReply(lua, out, state->resp)) {
+    RaiseError(lua, "ERR reply of the command could not be parsed");
+  }
+  return 1;
+}
+
+int RedisCall(lua_State* lua) { return CallImpl(lua, true); }
+int RedisPcall(lua_State* lua) { return CallImpl(lua, false); }
+
+int RedisErrorReply(lua_State* lua) {
+  if (lua_gettop(lua) != 1 || lua_type(lua, -1) != LUA_TSTRING) {
+    PushErrorTable(lua, "wrong number or type of arguments");
+    return 1;
+  }
+  std::string_view given = lua_tostring(lua, -1);
+  std::string text;
+  if (given.empty() || given[0] != '-') text.push_back('-');
+  text.append(given);
+  PushErrorTable(lua, text);
+  return 1;
+}
+
+int RedisStatusReply(lua_State* lua) {
+  if (lua_gettop(lua) != 1 || lua_type(lua, -1) != LUA_TSTRING) {
+    RaiseError(lua, "wrong number or type of arguments");
+  }
+  lua_newtable(lua);
+  lua_pushstring(lua, "ok");
+  lua_pushvalue(lua, -3);
+  lua_settable(lua, -3);
+  return 1;
+}
+
+int RedisSha1hex(lua_State* lua) {
+  if (lua_gettop(lua) != 1) RaiseError(lua, "wrong number of arguments");
+  size_t len = 0;
+  const char* s = lua_tolstring(lua, 1, &len);
+  std::string hex = Sha1Hex(std::string_view(s == nullptr ? "" : s, len));
+  lua_pushlstring(lua, hex.data(), hex.size());
+  return 1;
+}
+
+int RedisLog(lua_State* lua) {
+  int argc = lua_gettop(lua);
+  if (argc < 2) RaiseError(lua, "redis.log() requires two arguments or more.");
+  if (!lua_isnumber(lua, 1)) {
+    RaiseError(lua, "First argument must be a number (log level).");
+  }
+  int level = static_cast<int>(lua_tonumber(lua, 1));
+  if (level < 0 || level > 3) RaiseError(lua, "Invalid debug level.");
+  std::string message;
+  for (int i = 2; i <= argc; ++i) {
+    size_t len = 0;
+    const char* s = lua_tolstring(lua, i, &len);
+    if (s == nullptr) continue;
+    if (!message.empty()) message.push_back(' ');
+    message.append(s, len);
+  }
+  RunState* state = StateOf(lua);
+  if (state != nullptr) state->host->Log(level, message);
+  return 0;
+}
+
+int RedisSetResp(lua_State* lua) {
+  RunState* state = StateOf(lua);
+  if (state == nullptr) {
+    RaiseError(lua,
+               "redis.setresp can only be called inside a script invocation");
+  }
+  if (lua_gettop(lua) != 1) {
+    RaiseError(lua, "redis.setresp() requires one argument.");
+  }
+  int resp = static_cast<int>(lua_tonumber(lua, 1));
+  if (resp != 2 && resp != 3) RaiseError(lua, "RESP version must be 2 or 3.");
+  state->resp = resp;
+  return 0;
+}
+
+int RedisSetRepl(lua_State* lua) {
+  if (StateOf(lua) == nullptr) {
+    RaiseError(lua,
+               "redis.set_repl can only be called inside a script "
+               "invocation");
+  }
+  if (lua_gettop(lua) != 1) {
+    RaiseError(lua, "redis.set_repl() requires two arguments.");
+  }
+  int flags = static_cast<int>(lua_tonumber(lua, 1));
+  if ((flags & ~3) != 0) {
+    RaiseError(lua,
+               "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+               "REPL_ALL or REPL_NONE.");
+  }
+  // Effects always replicate as a whole (MULTI/EXEC); REPL_NONE and friends
+  // are accepted and ignored (docs/scripting.md).
+  return 0;
+}
+
+int RedisReplicateCommands(lua_State* lua) {
+  lua_pushboolean(lua, 1);  // always effects replication, as Redis 7
+  return 1;
+}
+
+void CountHook(lua_State* lua, lua_Debug*) {
+  RunState* state = StateOf(lua);
+  if (state == nullptr || !state->host->ShouldKill()) return;
+  // Fire on every line from now on: a pcall cannot swallow the kill.
+  lua_sethook(lua, CountHook, LUA_MASKLINE, 0);
+  RaiseError(lua, "Script killed by user with SCRIPT KILL...");
+}
+
+constexpr char kErrHandler[] =
+    "local dbg = debug\n"
+    "return function(err)\n"
+    "  local i = dbg.getinfo(2,'nSl')\n"
+    "  if i and i.what == 'C' then\n"
+    "    i = dbg.getinfo(3,'nSl')\n"
+    "  end\n"
+    "  if type(err) ~= 'table' then\n"
+    "    err = {err='ERR ' .. tostring(err)}\n"
+    "  end\n"
+    "  if i then\n"
+    "    err['source'] = i.source\n"
+    "    err['line'] = i.currentline\n"
+    "  end\n"
+    "  return err\n"
+    "end\n";
+
+// Redis' math.random is deterministic per script (seeded per run).
+uint64_t rand_state = 0;
+int MathRandom(lua_State* lua) {
+  rand_state = rand_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  double r = static_cast<double>(rand_state >> 11) / 9007199254740992.0;
+  switch (lua_gettop(lua)) {
+    case 0:
+      lua_pushnumber(lua, r);
+      break;
+    case 1: {
+      int u = luaL_checkint(lua, 1);
+      luaL_argcheck(lua, 1 <= u, 1, "interval is empty");
+      lua_pushnumber(lua, std::floor(r * u) + 1);
+      break;
+    }
+    case 2: {
+      int l = luaL_checkint(lua, 1);
+      int u = luaL_checkint(lua, 2);
+      luaL_argcheck(lua, l <= u, 2, "interval is empty");
+      lua_pushnumber(lua, std::floor(r * (u - l + 1)) + l);
+      break;
+    }
+    default:
+      return luaL_error(lua, "wrong number of arguments");
+  }
+  return 1;
+}
+int MathRandomseed(lua_State* lua) {
+  rand_state = static_cast<uint64_t>(luaL_checkint(lua, 1));
+  return 0;
+}
+
+void PushReplyValue(lua_State* lua, const Reply& r) {
+  lua_checkstack(lua, 4);
+  switch (r.type) {
+    case Reply::Type::kStatus:
+      lua_newtable(lua);
+      lua_pushstring(lua, "ok");
+      lua_pushlstring(lua, r.str.data(), r.str.size());
+      lua_settable(lua, -3);
+      return;
+    case Reply::Type::kError:
+      PushErrorTable(lua, absl::StrCat("-", r.str));
+      return;
+    case Reply::Type::kInteger:
+      lua_pushnumber(lua, static_cast<lua_Number>(r.integer));
+      return;
+    case Reply::Type::kString:
+      lua_pushlstring(lua, r.str.data(), r.str.size());
+      return;
+    case Reply::Type::kNil:
+      lua_pushnil(lua);  // RESP3 null; RESP2 nils are handled by the caller
+      return;
+    case Reply::Type::kBool:
+      lua_pushboolean(lua, r.integer != 0);
+      return;
+    case Reply::Type::kDouble:
+      lua_newtable(lua);
+      lua_pushstring(lua, "double");
+      lua_pushnumber(lua, std::strtod(r.str.c_str(), nullptr));
+      lua_settable(lua, -3);
+      return;
+    case Reply::Type::kMap:
+      lua_newtable(lua);
+      lua_pushstring(lua, "map");
+      lua_newtable(lua);
+      for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+        PushReplyValue(lua, r.elements[i]);
+        PushReplyValue(lua, r.elements[i + 1]);
+        lua_settable(lua, -3);
+      }
+      lua_settable(lua, -3);
+      return;
+    case Reply::Type::kSet:
+      lua_newtable(lua);
+      lua_pushstring(lua, "set");
+      lua_newtable(lua);
+      for (const Reply& e : r.elements) {
+        PushReplyValue(lua, e);
+        lua_pushboolean(lua, 1);
+        lua_settable(lua, -3);
+      }
+      lua_settable(lua, -3);
+      return;
+    case Reply::Type::kArray:
+    case Reply::Type::kPush:
+      lua_newtable(lua);
+      for (size_t i = 0; i < r.elements.size(); ++i) {
+        lua_pushnumber(lua, static_cast<lua_Number>(i + 1));
+        PushReplyValue(lua, r.elements[i]);
+        lua_settable(lua, -3);
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+bool LuaEngine::PushReply(lua_State* lua, std::string_view encoded,
+                          int protocol) {
+  // Redis turns RESP2 nulls into false and RESP3's null into nil.
+  resp::ReplyParser parser;
+  size_t consumed = 0;
+  Reply reply;
+  if (parser.Parse(encoded, &consumed, &reply) !=
+      resp::ReplyParser::Result::kReply) {
+    return false;
+  }
+  if (protocol == 2) {
+    // Replace every kNil by false (a Bool 0).
+    std::vector<Reply*> stack = {&reply};
+    while (!stack.empty()) {
+      Reply* r = stack.back();
+      stack.pop_back();
+      if (r->type == Reply::Type::kNil) {
+        r->type = Reply::Type::kBool;
+        r->integer = 0;
+      }
+      for (Reply& e : r->elements) stack.push_back(&e);
+    }
+  }
+  PushReplyValue(lua, reply);
+  return true;
+}
+
+void LuaEngine::LuaToReply(lua_State* lua, resp::ReplyWriter& reply,
+                           int script_protocol) {
+  if (!lua_checkstack(lua, 4)) {
+    reply.Error("ERR reached lua stack limit");
+    lua_pop(lua, 1);
+    return;
+  }
+  switch (lua_type(lua, -1)) {
+    case LUA_TSTRING: {
+      size_t len = 0;
+      const char* s = lua_tolstring(lua, -1, &len);
+      reply.Bulk(std::string_view(s, len));
+      break;
+    }
+    case LUA_TBOOLEAN:
+      if (script_protocol == 2) {
+        if (lua_toboolean(lua, -1)) {
+          reply.Integer(1);
+        } else {
+          reply.Null();
+        }
+      } else {
+        reply.Bool(lua_toboolean(lua, -1));
+      }
+      break;
+    case LUA_TNUMBER:
+      reply.Integer(static_cast<int64_t>(lua_tonumber(lua, -1)));
+      break;
+    case LUA_TTABLE: {
+      lua_pushstring(lua, "err");
+      lua_rawget(lua, -2);
+      if (lua_type(lua, -1) == LUA_TSTRING) {
+        std::string msg = lua_tostring(lua, -1);
+        lua_pop(lua, 2);
+        reply.Error(msg);
+        return;
+      }
+      lua_pop(lua, 1);
+      lua_pushstring(lua, "ok");
+      lua_rawget(lua, -2);
+      if (lua_type(lua, -1) == LUA_TSTRING) {
+        std::string msg = lua_tostring(lua, -1);
+        for (char& c : msg) {
+          if (c == '\r' || c == '\n') c = ' ';
+        }
+        lua_pop(lua, 2);
+        reply.SimpleString(msg);
+        return;
+      }
+      lua_pop(lua, 1);
+      lua_pushstring(lua, "double");
+      lua_rawget(lua, -2);
+      if (lua_type(lua, -1) == LUA_TNUMBER) {
+        double d = lua_tonumber(lua, -1);
+        lua_pop(lua, 2);
+        reply.Double(d);
+        return;
+      }
+      lua_pop(lua, 1);
+      lua_pushstring(lua, "big_number");
+      lua_rawget(lua, -2);
+      if (lua_type(lua, -1) == LUA_TSTRING) {
+        std::string num = lua_tostring(lua, -1);
+        for (char& c : num) {
+          if (c == '\r' || c == '\n') c = ' ';
+        }
+        lua_pop(lua, 2);
+        if (reply.protocol() >= 3) {
+          reply.Raw(absl::StrCat("(", num, "\r\n"));
+        } else {
+          reply.Bulk(num);
+        }
+        return;
+      }
+      lua_pop(lua, 1);
+      lua_pushstring(lua, "map");
+      lua_rawget(lua, -2);
+      if (lua_type(lua, -1) == LUA_TTABLE) {
+        std::string body;
+        resp::ReplyWriter inner(&body, reply.protocol());
+        size_t n = 0;
+        lua_pushnil(lua);
+        while (lua_next(lua, -2)) {
+          lua_pushvalue(lua, -2);
+          LuaToReply(lua, inner, script_protocol);
+          LuaToReply(lua, inner, script_protocol);
+          ++n;
+        }
+        lua_pop(lua, 2);
+        if (reply.protocol() >= 3) {
+          reply.MapHeader(n);
+        } else {
+          reply.ArrayHeader(n * 2);
+        }
+        reply.Raw(body);
+        return;
+      }
+      lua_pop(lua, 1);
+      lua_pushstring(lua, "set");
+      lua_rawget(lua, -2);
+      if (lua_type(lua, -1) == LUA_TTABLE) {
+        std::string body;
+        resp::ReplyWriter inner(&body, reply.protocol());
+        size_t n = 0;
+        lua_pushnil(lua);
+        while (lua_next(lua, -2)) {
+          lua_pop(lua, 1);
+          lua_pushvalue(lua, -1);
+          LuaToReply(lua, inner, script_protocol);
+          ++n;
+        }
+        lua_pop(lua, 2);
+        reply.SetHeader(n);
+        reply.Raw(body);
+        return;
+      }
+      lua_pop(lua, 1);
+      // An array: elements 1..n up to the first nil.
+      std::string body;
+      resp::ReplyWriter inner(&body, reply.protocol());
+      size_t n = 0;
+      for (int j = 1;; ++j) {
+        lua_rawgeti(lua, -1, j);
+        if (lua_isnil(lua, -1)) {
+          lua_pop(lua, 1);
+          break;
+        }
+        LuaToReply(lua, inner, script_protocol);
+        ++n;
+      }
+      lua_pop(lua, 1);
+      reply.ArrayHeader(n);
+      reply.Raw(body);
+      return;
+    }
+    default:
+      reply.Null();
+      break;
+  }
+  lua_pop(lua, 1);
+}
+
+absl::Status ParseShebang(std::string_view body, uint32_t* flags,
+                          size_t* skip) {
+  *flags = kScriptEvalCompat;
+  *skip = 0;
+  if (body.substr(0, 2) != "#!") return absl::OkStatus();
+  size_t eol = body.find('\n');
+  if (eol == std::string_view::npos) {
+    return absl::InvalidArgumentError("ERR Invalid script shebang");
+  }
+  *skip = eol;
+  const std::string line(body.substr(2, eol - 2));
+  std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+  if (parts.empty()) {
+    return absl::InvalidArgumentError("ERR Invalid engine in script shebang");
+  }
+  if (parts[0] != "lua") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ERR Unexpected engine in script shebang: ", parts[0]));
+  }
+  *flags = 0;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    if (part.substr(0, 6) != "flags=") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ERR Unknown lua shebang option: ", part));
+    }
+    const std::string list = part.substr(6);
+    for (absl::string_view flag :
+         absl::StrSplit(list, ',', absl::SkipEmpty())) {
+      if (flag == "no-writes") {
+        *flags |= kScriptNoWrites;
+      } else if (flag == "allow-oom") {
+        *flags |= kScriptAllowOom;
+      } else if (flag == "allow-stale") {
+        *flags |= kScriptAllowStale;
+      } else if (flag == "no-cluster") {
+        *flags |= kScriptNoCluster;
+      } else if (flag == "allow-cross-slot-keys") {
+        *flags |= kScriptAllowCrossSlot;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ERR Unexpected flag in script shebang: ", flag));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+LuaEngine::LuaEngine() { Init(); }
+LuaEngine::~LuaEngine() { Close(); }
+
+void LuaEngine::Close() {
+  if (lua_ != nullptr) lua_close(lua_);
+  lua_ = nullptr;
+}
+
+void LuaEngine::Init() {
+  lua_State* lua = luaL_newstate();
+  lua_ = lua;
+  struct Lib {
+    const char* name;
+    lua_CFunction open;
+  };
+  const Lib libs[] = {{"", luaopen_base},
+                      {LUA_TABLIBNAME, luaopen_table},
+                      {LUA_STRLIBNAME, luaopen_string},
+                      {LUA_MATHLIBNAME, luaopen_math},
+                      {LUA_DBLIBNAME, luaopen_debug},
+                      {"cjson", luaopen_cjson},
+                      {"bit", luaopen_bit}};
+  for (const Lib& lib : libs) {
+    lua_pushcfunction(lua, lib.open);
+    lua_pushstring(lua, lib.name);
+    lua_call(lua, 1, 0);
+  }
+  // luaopen_cjson does not set a global by itself.
+  lua_getglobal(lua, "cjson");
+  if (lua_isnil(lua, -1)) {
+    lua_pop(lua, 1);
+    lua_pushcfunction(lua, luaopen_cjson);
+    lua_call(lua, 0, 1);
+    lua_setglobal(lua, "cjson");
+  } else {
+    lua_pop(lua, 1);
+  }
+  lua_newtable(lua);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegProtected);
+
+  // The error handler captures `debug`, which scripts never see.
+  luaL_loadbuffer(lua, kErrHandler, sizeof(kErrHandler) - 1,
+                  "@err_handler_def");
+  lua_call(lua, 0, 1);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegErrHandler);
+
+  // Deterministic math.random as in Redis.
+  lua_getglobal(lua, "math");
+  lua_pushcfunction(lua, MathRandom);
+  lua_setfield(lua, -2, "random");
+  lua_pushcfunction(lua, MathRandomseed);
+  lua_setfield(lua, -2, "randomseed");
+  lua_pop(lua, 1);
+
+  // redis.*
+  lua_newtable(lua);
+  const std::pair<const char*, lua_CFunction> api[] = {
+      {"call", RedisCall},
+      {"pcall", RedisPcall},
+      {"error_reply", RedisErrorReply},
+      {"status_reply", RedisStatusReply},
+      {"sha1hex", RedisSha1hex},
+      {"log", RedisLog},
+      {"setresp", RedisSetResp},
+      {"set_repl", RedisSetRepl},
+      {"replicate_commands", RedisReplicateCommands}};
+  for (const auto& [name, fn] : api) {
+    lua_pushcfunction(lua, fn);
+    lua_setfield(lua, -2, name);
+  }
+  const std::pair<const char*, int> numbers[] = {
+      {"LOG_DEBUG", 0},   {"LOG_VERBOSE", 1},  {"LOG_NOTICE", 2},
+      {"LOG_WARNING", 3}, {"REPL_NONE", 0},    {"REPL_AOF", 1},
+      {"REPL_SLAVE", 2},  {"REPL_REPLICA", 2}, {"REPL_ALL", 3}};
+  for (const auto& [name, value] : numbers) {
+    lua_pushnumber(lua, value);
+    lua_setfield(lua, -2, name);
+  }
+  lua_pushstring(lua, "7.0.15");
+  lua_setfield(lua, -2, "REDIS_VERSION");
+  lua_pushnumber(lua, 0x07000f);
+  lua_setfield(lua, -2, "REDIS_VERSION_NUM");
+  lua_setglobal(lua, "redis");
+
+  // The sandbox: what Redis 7.0 removes, and safe rawset/setmetatable.
+  for (const char* name : {"dofile", "loadfile", "print", "newproxy", "setfenv",
+                           "getfenv", "module", "require", "debug"}) {
+    lua_pushnil(lua);
+    lua_setglobal(lua, name);
+  }
+  lua_getglobal(lua, "setmetatable");
+  lua_setfield(lua, LUA_REGISTRYINDEX, "__reborn_setmetatable");
+  lua_pushcfunction(lua, SafeSetmetatable);
+  lua_setglobal(lua, "setmetatable");
+  lua_pushcfunction(lua, SafeRawset);
+  lua_setglobal(lua, "rawset");
+
+  // Library tables become read-only proxies.
+  for (const char* name :
+       {"redis", "string", "math", "table", "cjson", "bit", "coroutine"}) {
+    lua_getglobal(lua, name);
+    if (lua_istable(lua, -1)) {
+      PushReadonlyProxy(lua);
+      lua_setglobal(lua, name);
+    } else {
+      lua_pop(lua, 1);
+    }
+  }
+  // Strings' metatable indexes the read-only string proxy.
+  lua_pushstring(lua, "");
+  if (lua_getmetatable(lua, -1)) {
+    lua_getglobal(lua, "string");
+    lua_setfield(lua, -2, "__index");
+    lua_pop(lua, 1);
+  }
+  lua_pop(lua, 1);
+
+  // Globals: the real table goes to the registry; the thread's globals
+  // become a read-only proxy of it (so loadstring'd code is sandboxed too).
+  lua_pushvalue(lua, LUA_GLOBALSINDEX);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
+  lua_newtable(lua);  // proxy
+  lua_newtable(lua);
+  lua_pushcfunction(lua, GlobalIndex);
+  lua_setfield(lua, -2, "__index");
+  lua_pushcfunction(lua, ReadonlyError);
+  lua_setfield(lua, -2, "__newindex");
+  lua_pushboolean(lua, 0);
+  lua_setfield(lua, -2, "__metatable");
+  lua_setmetatable(lua, -2);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
+  lua_pushvalue(lua, -2);
+  lua_pushboolean(lua, 1);
+  lua_rawset(lua, -3);
+  lua_pop(lua, 1);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
+  lua_pushvalue(lua, -2);
+  lua_setfield(lua, -2, "_G");
+  lua_pop(lua, 1);
+  lua_replace(lua, LUA_GLOBALSINDEX);
+}
+
+absl::StatusOr<std::string> LuaEngine::Load(std::string_view body) {
+  std::string sha = Sha1Hex(body);
+  if (scripts_.contains(sha)) return sha;
+  uint32_t flags = 0;
+  size_t skip = 0;
+  if (absl::Status s = ParseShebang(body, &flags, &skip); !s.ok()) return s;
+  std::string_view code = body.substr(skip);
+  if (luaL_loadbuffer(lua_, code.data(), code.size(), "@user_script") != 0) {
+    std::string err = absl::StrCat(
+        "ERR Error compiling script (new function): ", lua_tostring(lua_, -1));
+    lua_pop(lua_, 1);
+    return absl::InvalidArgumentError(err);
+  }
+  lua_setfield(lua_, LUA_REGISTRYINDEX, absl::StrCat("f_", sha).c_str());
+  scripts_[sha] = Script{std::string(body), flags};
+  return sha;
+}
+
+bool LuaEngine::Exists(std::string_view sha) const {
+  return scripts_.contains(absl::AsciiStrToLower(std::string(sha)));
+}
+
+uint32_t LuaEngine::FlagsOf(std::string_view sha) const {
+  auto it = scripts_.find(absl::AsciiStrToLower(std::string(sha)));
+  return it == scripts_.end() ? 0 : it->second.flags;
+}
+
+void LuaEngine::Flush() {
+  scripts_.clear();
+  Close();
+  Init();
+}
+
+namespace {
+
+void SetGlobalArray(lua_State* lua, const char* name,
+                    std::span<const std::string> items) {
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
+  lua_createtable(lua, static_cast<int>(items.size()), 0);
+  for (size_t i = 0; i < items.size(); ++i) {
+    lua_pushlstring(lua, items[i].data(), items[i].size());
+    lua_rawseti(lua, -2, static_cast<int>(i + 1));
+  }
+  lua_setfield(lua, -2, name);
+  lua_pop(lua, 1);
+}
+
+}  // namespace
+
+void LuaEngine::Run(std::string_view sha_in, std::span<const std::string> keys,
+                    std::span<const std::string> argv, ScriptHost& host,
+                    resp::ReplyWriter& reply) {
+  lua_State* lua = lua_;
+  std::string sha = absl::AsciiStrToLower(std::string(sha_in));
+  RunState state{&host, 2};
+  lua_pushlightuserdata(lua, &state);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegHost);
+  rand_state = 0;
+  lua_sethook(lua, CountHook, LUA_MASKCOUNT, kHookInstructions);
+  SetGlobalArray(lua, "KEYS", keys);
+  SetGlobalArray(lua, "ARGV", argv);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegErrHandler);
+  lua_getfield(lua, LUA_REGISTRYINDEX, absl::StrCat("f_", sha).c_str());
+  int err = lua_pcall(lua, 0, 1, -2);
+  lua_sethook(lua, nullptr, 0, 0);
+  if (err != 0) {
+    if (!lua_istable(lua, -1)) {
+      const char* msg =
+          lua_isstring(lua, -1) ? lua_tostring(lua, -1) : "execution failure";
+      reply.Error(absl::StrCat("ERR Error running script ", sha, ", ",
+                               std::string(msg).substr(0, 100)));
+    } else {
+      std::string msg = "ERR";
+      lua_getfield(lua, -1, "err");
+      if (lua_isstring(lua, -1)) msg = lua_tostring(lua, -1);
+      lua_pop(lua, 1);
+      lua_getfield(lua, -1, "source");
+      std::string source = lua_isstring(lua, -1) ? lua_tostring(lua, -1) : "";
+      lua_pop(lua, 1);
+      lua_getfield(lua, -1, "line");
+      std::string line = lua_isstring(lua, -1) ? lua_tostring(lua, -1) : "";
+      lua_pop(lua, 1);
+      if (!source.empty() && !line.empty()) {
+        absl::StrAppend(&msg, " script: ", sha, ", on ", source, ":", line,
+                        ".");
+      }
+      reply.Error(msg);
+    }
+    lua_pop(lua, 1);
+  } else {
+    LuaToReply(lua, reply, state.resp);
+  }
+  lua_pop(lua, 1);  // the error handler
+  lua_pushnil(lua);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegHost);
+  lua_gc(lua, LUA_GCSTEP, 1);
+}
+
+}  // namespace reborn::scripting

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "resp/reply_writer.h"
+
+struct lua_State;
+
+namespace reborn::scripting {
+
+// What a running script's redis.call()/redis.pcall() runs against; the
+// server implements it (command table, checks, replication).
+class ScriptHost {
+ public:
+  virtual ~ScriptHost() = default;
+  // Runs `args` as a command of the running script and returns its RESP
+  // reply encoded in `protocol`; a refused command is an error reply
+  // ("-ERR ...\r\n") with Redis' text.
+  virtual std::string Call(std::vector<std::string>& args, int protocol) = 0;
+  // Asked every few thousand Lua instructions: true ends the script with
+  // "Script killed by user with SCRIPT KILL..." (the hook keeps firing, so
+  // a pcall cannot swallow it).
+  virtual bool ShouldKill() = 0;
+  // redis.log(level, message).
+  virtual void Log(int level, std::string_view message) = 0;
+};
+
+// Shebang flags of a script (`#!lua flags=no-writes,...`), Redis 7.0.
+enum ScriptFlag : uint32_t {
+  kScriptNoWrites = 1u << 0,
+  kScriptAllowOom = 1u << 1,
+  kScriptAllowStale = 1u << 2,
+  kScriptNoCluster = 1u << 3,
+  kScriptAllowCrossSlot = 1u << 4,
+  kScriptEvalCompat = 1u << 5,  // no shebang: Redis' pre-7.0 behaviour
+};
+
+// One Lua 5.1 interpreter with Redis' API and sandbox, and the EVAL script
+// cache. Not thread-safe: the server runs every script, load and flush
+// under its exclusive exec lock (scripts are atomic), so one state serves
+// all clients.
+class LuaEngine {
+ public:
+  LuaEngine();
+  ~LuaEngine();
+  LuaEngine(const LuaEngine&) = delete;
+  LuaEngine& operator=(const LuaEngine&) = delete;
+
+  // Compiles `body` into the cache (EVAL, SCRIPT LOAD) and returns its
+  // SHA1. The error's message is the reply text ("ERR Error compiling
+  // script (new function): ...").
+  absl::StatusOr<std::string> Load(std::string_view body);
+  bool Exists(std::string_view sha) const;
+  // Flags of a cached script; 0 when unknown.
+  uint32_t FlagsOf(std::string_view sha) const;
+  // SCRIPT FLUSH: drops the cache and starts from a fresh interpreter.
+  void Flush();
+  size_t size() const { return scripts_.size(); }
+
+  // Runs the cached script `sha` with KEYS and ARGV and writes its reply
+  // into `reply` (in the client's protocol). The script must exist.
+  void Run(std::string_view sha, std::span<const std::string> keys,
+           std::span<const std::string> argv, ScriptHost& host,
+           resp::ReplyWriter& reply);
+
+  // Converts the Lua value on top of `lua`'s stack into a reply (consumes
+  // it). Redis' rules: number -> integer (truncated), false -> nil (RESP2)
+  // or false (RESP3), {err=} -> error, {ok=} -> status, {double=},
+  // {map=}, {set=}, {big_number=}, array tables up to the first nil.
+  static void LuaToReply(lua_State* lua, resp::ReplyWriter& reply,
+                         int script_protocol);
+  // Pushes the Lua value of the RESP reply `encoded`, written in
+  // `protocol` (Redis' rules: RESP2 nils are false, RESP3's null is nil).
+  // Returns false (pushing nothing) when it cannot be parsed.
+  static bool PushReply(lua_State* lua, std::string_view encoded, int protocol);
+
+  lua_State* state_for_test() { return lua_; }
+
+ private:
+  struct Script {
+    std::string body;
+    uint32_t flags = 0;
+  };
+  void Init();
+  void Close();
+
+  lua_State* lua_ = nullptr;
+  absl::flat_hash_map<std::string, Script> scripts_;  // by sha
+};
+
+// Parses a `#!lua` shebang's flags; sets *skip to the shebang's length
+// (the newline stays so line numbers are kept). Fails with Redis' texts.
+absl::Status ParseShebang(std::string_view body, uint32_t* flags, size_t* skip);
+
+}  // namespace reborn::scripting

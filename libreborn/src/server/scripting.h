@@ -1,0 +1,62 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "command/command_table.h"
+#include "scripting/lua_engine.h"
+
+namespace reborn::server {
+
+class QdbServerImpl;
+
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT for the qdb-server
+// (docs/scripting.md).
+//
+// Atomicity: a script runs while its thread holds the server's exec_mu_
+// exclusively, so no other command runs in between; the commands it calls
+// go through the server's command table (same checks, stats, WATCH and
+// replication; the effects are replicated inside MULTI/EXEC).
+//
+// Busy scripts: other connections find the lock taken and `running_` set;
+// they wait until the script ends or has run for busy-reply-threshold ms,
+// and are then answered -BUSY. SCRIPT KILL takes no lock: it sets
+// `kill_`, which the script's instruction-count hook polls.
+//
+// Thread safety: the Lua engine and the script cache are touched only
+// under exec_mu_ (exclusively to run, load or flush; shared for EXISTS);
+// the busy state is atomics.
+class Scripting {
+ public:
+  explicit Scripting(QdbServerImpl& server);
+  ~Scripting();
+
+  absl::Status Register(CommandTable& table);
+
+  // Takes `lock` (exec_mu_, shared) for a command of another client. While
+  // a script is running past busy-reply-threshold, answers -BUSY instead
+  // and returns false.
+  bool LockShared(std::shared_lock<std::shared_mutex>& lock,
+                  resp::ReplyWriter& reply);
+  // Commands that take exec_mu_ themselves (or none, SCRIPT KILL).
+  static bool LocksItself(std::string_view name);
+
+ private:
+  class Host;
+  void Eval(CommandContext& ctx, bool sha, bool read_only);
+  void Script(CommandContext& ctx);
+
+  QdbServerImpl& server_;
+  std::unique_ptr<scripting::LuaEngine> engine_;  // under exec_mu_
+  std::atomic<bool> running_{false};
+  std::atomic<int64_t> started_ms_{0};
+  std::atomic<bool> kill_{false};
+  std::atomic<bool> wrote_{false};  // the running script has written
+  std::atomic<int64_t> threshold_ms_{5000};
+};
+
+}  // namespace reborn::server
