@@ -607,12 +607,13 @@ absl::Status ParseShebang(std::string_view body, uint32_t* flags,
     return absl::InvalidArgumentError("ERR Invalid script shebang");
   }
   *skip = eol;
-  const std::string line(body.substr(2, eol - 2));
-  std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+  const std::string line(body.substr(0, eol));
+  std::vector<std::string> parts =
+      absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
   if (parts.empty()) {
     return absl::InvalidArgumentError("ERR Invalid engine in script shebang");
   }
-  if (parts[0] != "lua") {
+  if (parts[0] != "#!lua") {
     return absl::InvalidArgumentError(
         absl::StrCat("ERR Unexpected engine in script shebang: ", parts[0]));
   }

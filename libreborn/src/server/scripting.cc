@@ -186,7 +186,7 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
   if (!compat && !(flags & scripting::kScriptNoWrites)) {
     if (read_only) {
       ctx.reply.Error(
-          "ERR Can not run script with write flag on readonly command");
+          "ERR Can not execute a script with write flag using *_ro command.");
       return;
     }
     if (!server_.replication().WriteError().empty() &&

@@ -1,0 +1,273 @@
+"""EVAL/EVALSHA/EVAL_RO/SCRIPT against a real redis-server: the same scripts,
+replies compared byte for byte in RESP2 and RESP3 (conversions, error texts,
+sandbox escapes refused); scripts are atomic for other clients; a long script
+makes other clients get -BUSY and SCRIPT KILL ends it; a replica receives
+the script's effects."""
+
+import threading
+import time
+import unittest
+
+import redis
+
+from harness import RawClient, encode, start_qdb, start_redis
+
+# (script, numkeys, args...) run as EVAL in RESP2 and in RESP3.
+SCRIPTS = [
+    ["return 1", 0],
+    ["return 3.99", 0],
+    ["return -3.99", 0],
+    ["return 'str'", 0],
+    ["return true", 0],
+    ["return false", 0],
+    ["return nil", 0],
+    ["return {1,2,3,'ciao',{1,2}}", 0],
+    ["return {1,nil,3}", 0],
+    ["return {err='My Error'}", 0],
+    ["return {ok='FINE'}", 0],
+    ["return redis.error_reply('My Error')", 0],
+    ["return redis.error_reply('-CODE my error')", 0],
+    ["return redis.status_reply('STATUS')", 0],
+    ["return {double=3.14}", 0],
+    ["return {map={a=1}}", 0],
+    ["return {set={a=true}}", 0],
+    ["return {big_number='123456789012345678901234567890'}", 0],
+    ["return redis.sha1hex('')", 0],
+    ["return redis.sha1hex('Pizza & Mandolino')", 0],
+    ["return {KEYS[1],KEYS[2],ARGV[1],ARGV[2]}", 2, "k1", "k2", "a1", "a2"],
+    ["redis.call('set',KEYS[1],ARGV[1]); return redis.call('get',KEYS[1])",
+     1, "k", "v"],
+    ["return redis.call('incr','k')", 0],
+    ["return redis.pcall('incr','k')", 0],
+    ["return redis.call('get','nokey')", 0],
+    ["return redis.call('get','nokey') == false", 0],
+    ["return redis.call('nosuch')", 0],
+    ["return redis.call()", 0],
+    ["return redis.call('get')", 0],
+    ["return redis.call('get', {})", 0],
+    ["return redis.call('set', 'n', 3.5)", 0],
+    ["return redis.call('hset','h','f','v','g','w')", 0],
+    ["return redis.call('hgetall','h')", 0],
+    ["return redis.call('lrange','nolist',0,-1)", 0],
+    ["return redis.call('select', 100)", 0],
+    ["redis.call('select', 1); redis.call('set','db1','x'); "
+     "return redis.call('dbsize')", 0],
+    ["return redis.call('dbsize')", 0],
+    ["return redis.call('multi')", 0],
+    ["return redis.call('eval','return 1',0)", 0],
+    ["redis.setresp(3); return redis.call('hgetall','h')", 0],
+    ["redis.setresp(3); return redis.call('get','nokey')", 0],
+    ["redis.setresp(3); return redis.call('get','nokey') == nil", 0],
+    ["redis.setresp(4)", 0],
+    ["return cjson.encode({1,2,3,'x'})", 0],
+    ["return cjson.decode('[1,2,3]')", 0],
+    ["return bit.band(7,3)", 0],
+    ["return bit.tohex(65535)", 0],
+    ["return redis.REDIS_VERSION ~= nil", 0],
+    ["return tostring(redis.replicate_commands())", 0],
+    ["return type(math.random())", 0],
+    ["error('boom')", 0],
+    ["error({err='X y'})", 0],
+    ["return 'unterminated", 0],
+    ["#!lua flags=no-writes\nreturn redis.call('set','x','y')", 0],
+    ["#!lua flags=no-writes\nreturn redis.call('get','k')", 0],
+    ["#!lua flags=bad\nreturn 1", 0],
+    ["#!lua foo=bar\nreturn 1", 0],
+    ["#!python\nreturn 1", 0],
+    # The sandbox.
+    ["x = 1", 0],
+    ["return a", 0],
+    ["return loadstring('x=1')()", 0],
+    ["rawset(_G,'x',1)", 0],
+    ["setmetatable(_G, {})", 0],
+    ["redis.call = function() return 1 end", 0],
+    ["cjson.encode = function() return 1 end", 0],
+    ["string.rep = nil", 0],
+    ["return os.execute('true')", 0],
+    ["return io.open('/etc/passwd')", 0],
+    ["return dofile('/etc/passwd')", 0],
+    ["return loadfile('/etc/passwd')", 0],
+    ["return getfenv(0)", 0],
+    ["return debug.getinfo(1)", 0],
+    ["return print('x')", 0],
+    ["return type(loadstring)", 0],
+]
+
+ERRORS = [
+    ["EVAL", "return 1"],
+    ["EVAL", "return 1", "x"],
+    ["EVAL", "return 1", "-1"],
+    ["EVAL", "return 1", "2", "a"],
+    ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+    ["EVALSHA", "x", "0"],
+    ["EVAL_RO", "return redis.call('set','a','b')", "0"],
+    ["EVAL_RO", "#!lua\nreturn 1", "0"],
+    ["EVAL_RO", "return redis.call('get','a')", "0"],
+    ["SCRIPT", "LOAD", "return 'hi'"],
+    ["EVALSHA", "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3", "0"],
+    ["EVALSHA_RO", "2F31BA2BB6D6A0F42CC159D2E2DAD55440778DE3", "0"],
+    ["SCRIPT", "EXISTS", "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3", "ff"],
+    ["SCRIPT", "LOAD", "return 'x"],
+    ["SCRIPT", "LOAD"],
+    ["SCRIPT", "NOSUCH"],
+    ["SCRIPT", "FLUSH", "bad"],
+    ["SCRIPT", "KILL"],
+    ["SCRIPT", "FLUSH"],
+    ["SCRIPT", "EXISTS", "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3"],
+    ["MULTI"],
+    ["EVAL", "return redis.call('incr','m')", "0"],
+    ["EVAL", "return redis.call('incr','m')", "0"],
+    ["EXEC"],
+]
+
+
+class ScriptingAgainstRedis(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = start_redis()
+        cls.qdb = start_qdb("--engine", "memory", "--io-threads", "4")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.cleanup()
+        cls.qdb.cleanup()
+
+    def both(self):
+        return RawClient(self.redis.port), RawClient(self.qdb.port)
+
+    def test_replies_match_redis_resp2_and_resp3(self):
+        for proto in ("2", "3"):
+            r, q = self.both()
+            r.call("HELLO", proto)
+            q.call("HELLO", proto)
+            r.call("FLUSHALL")
+            q.call("FLUSHALL")
+            for script in SCRIPTS:
+                cmd = ["EVAL", script[0], str(script[1])] + script[2:]
+                self.assertEqual(r.call(*cmd), q.call(*cmd), (proto, script))
+            r.close()
+            q.close()
+
+    def test_commands_and_errors_match_redis(self):
+        r, q = self.both()
+        for cmd in ERRORS:
+            self.assertEqual(r.call(*cmd), q.call(*cmd), cmd)
+        r.close()
+        q.close()
+
+    def test_script_is_atomic(self):
+        c = redis.Redis(port=self.qdb.port)
+        c.mset({"a": 0, "b": 0})
+        script = ("for i=1,300 do redis.call('incr','a') "
+                  "redis.call('incr','b') end return 1")
+        stop = threading.Event()
+        seen = []
+
+        def reader():
+            rc = redis.Redis(port=self.qdb.port)
+            while not stop.is_set():
+                a, b = rc.mget("a", "b")
+                seen.append((a, b))
+
+        t = threading.Thread(target=reader)
+        t.start()
+        for _ in range(20):
+            c.eval(script, 0)
+        stop.set()
+        t.join(timeout=10)
+        self.assertGreater(len(seen), 0)
+        for a, b in seen:
+            self.assertEqual(a, b)
+        self.assertEqual(c.get("a"), b"6000")
+
+    def test_busy_and_script_kill_match_redis(self):
+        results = {}
+        for name, port in (("redis", self.redis.port),
+                           ("qdb", self.qdb.port)):
+            admin = RawClient(port)
+            admin.call("CONFIG", "SET", "busy-reply-threshold", "100")
+            runner = RawClient(port, timeout=20)
+            runner.send(encode("EVAL", "while true do end", "0"))
+            time.sleep(0.4)
+            other = RawClient(port)
+            busy = other.call("GET", "a")
+            kill = admin.call("SCRIPT", "KILL")
+            killed = runner.read_reply()
+            after = other.call("PING")
+            notbusy = admin.call("SCRIPT", "KILL")
+            results[name] = (busy, kill, killed, after, notbusy)
+            for c in (admin, runner, other):
+                c.close()
+        self.assertEqual(results["redis"], results["qdb"], results)
+        self.assertTrue(results["qdb"][0].startswith(b"-BUSY "), results)
+
+    def test_unkillable_after_write(self):
+        admin = RawClient(self.qdb.port)
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "100")
+        runner = RawClient(self.qdb.port, timeout=20)
+        script = ("redis.call('set','w','1') local t = redis.call('time') "
+                  "local s = tonumber(t[1]) while true do "
+                  "local n = redis.call('time') "
+                  "if tonumber(n[1]) > s + 1 then break end end return 1")
+        runner.send(encode("EVAL", script, "0"))
+        time.sleep(0.4)
+        self.assertTrue(admin.call("SCRIPT", "KILL").startswith(
+            b"-UNKILLABLE Sorry the script already executed write"))
+        self.assertEqual(runner.read_reply(), b":1\r\n")
+        admin.close()
+        runner.close()
+
+
+class ScriptEffectsReplicate(unittest.TestCase):
+
+    def test_replica_receives_effects(self):
+        master = start_qdb("--engine", "memory")
+        replica = start_qdb("--engine", "memory")
+        try:
+            m = redis.Redis(port=master.port)
+            r = redis.Redis(port=replica.port)
+            r.replicaof("127.0.0.1", master.port)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if b"master_link_status:up" in r.execute_command(
+                        "INFO", "replication"):
+                    break
+                time.sleep(0.1)
+            # Nondeterministic values: only effects replication gives the
+            # replica the same data.
+            script = ("local t = redis.call('time') "
+                      "redis.call('set', KEYS[1], t[1] .. '.' .. t[2]) "
+                      "redis.call('rpush', KEYS[2], math.random(), "
+                      "tostring({})) "
+                      "redis.call('select', 3) "
+                      "redis.call('set', 'in3', ARGV[1]) return 1")
+            for i in range(5):
+                m.eval(script, 2, "t%d" % i, "l%d" % i, "v%d" % i)
+            sha = m.script_load("return redis.call('incr', KEYS[1])")
+            for _ in range(3):
+                m.evalsha(sha, 1, "counter")
+            deadline = time.time() + 30
+            while time.time() < deadline and r.get("counter") != b"3":
+                time.sleep(0.1)
+            for i in range(5):
+                self.assertEqual(m.get("t%d" % i), r.get("t%d" % i))
+                self.assertEqual(m.lrange("l%d" % i, 0, -1),
+                                 r.lrange("l%d" % i, 0, -1))
+            self.assertEqual(r.get("counter"), b"3")
+            self.assertEqual(redis.Redis(port=replica.port, db=3).get("in3"),
+                             b"v4")
+            # The replica refuses scripts that write.
+            raw = RawClient(replica.port)
+            self.assertTrue(raw.call(
+                "EVAL", "return redis.call('set','x','y')", "0").startswith(
+                    b"-READONLY You can't write against a read only "
+                    b"replica. script: "))
+            raw.close()
+        finally:
+            master.cleanup()
+            replica.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
