@@ -254,6 +254,9 @@ constexpr CommandSpec kSpecs[] = {
     {"eval_ro", -3, N | S | R | M, 0, 0, 0, 2, 1},
     {"evalsha_ro", -3, N | S | R | M, 0, 0, 0, 2, 1},
     {"script", -2, N, 0, 0, 0},
+    {"fcall", -3, N | S | M, 0, 0, 0, 2, 1},
+    {"fcall_ro", -3, N | S | R | M, 0, 0, 0, 2, 1},
+    {"function", -2, N, 0, 0, 0},
 };
 
 using SpecIndex = absl::flat_hash_map<std::string_view, const CommandSpec*>;

@@ -305,6 +305,157 @@ int RedisReplicateCommands(lua_State* lua) {
   return 1;
 }
 
+// The library being loaded (FUNCTION LOAD), in the registry while its code
+// runs: redis.register_function() adds to it.
+constexpr char kRegLoading[] = "__reborn_loading";
+constexpr char kRegFunctions[] = "__reborn_functions";  // name -> callback
+
+bool ReadFlags(lua_State* lua, uint32_t* flags) {
+  // The flags table is on top of the stack.
+  lua_pushnil(lua);
+  while (lua_next(lua, -2)) {
+    const char* f = lua_isstring(lua, -1) ? lua_tostring(lua, -1) : nullptr;
+    lua_pop(lua, 1);
+    if (f == nullptr) {
+      lua_pop(lua, 1);
+      return false;
+    }
+    std::string flag = absl::AsciiStrToLower(f);
+    if (flag == "no-writes") {
+      *flags |= kScriptNoWrites;
+    } else if (flag == "allow-oom") {
+      *flags |= kScriptAllowOom;
+    } else if (flag == "allow-stale") {
+      *flags |= kScriptAllowStale;
+    } else if (flag == "no-cluster") {
+      *flags |= kScriptNoCluster;
+    } else if (flag == "allow-cross-slot-keys") {
+      *flags |= kScriptAllowCrossSlot;
+    } else {
+      lua_pop(lua, 1);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ValidName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+int RegisterFunction(lua_State* lua) {
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegLoading);
+  auto* lib = static_cast<Library*>(lua_touserdata(lua, -1));
+  lua_pop(lua, 1);
+  if (lib == nullptr) {
+    RaiseError(lua,
+               "redis.register_function can only be called on FUNCTION LOAD "
+               "command");
+  }
+  int argc = lua_gettop(lua);
+  if (argc < 1 || argc > 2) {
+    RaiseError(lua, "wrong number of arguments to redis.register_function");
+  }
+  FunctionInfo info;
+  if (argc == 2) {
+    if (!lua_isstring(lua, 1)) {
+      RaiseError(lua,
+                 "first argument to redis.register_function must be a string");
+    }
+    if (!lua_isfunction(lua, 2)) {
+      RaiseError(
+          lua, "second argument to redis.register_function must be a function");
+    }
+    info.name = lua_tostring(lua, 1);
+  } else {
+    if (!lua_istable(lua, 1)) {
+      RaiseError(lua,
+                 "calling redis.register_function with a single argument is "
+                 "only applicable to Lua table (representing named "
+                 "arguments).");
+    }
+    bool has_callback = false;
+    lua_settop(lua, 2);  // slot 2: the callback, once found
+    lua_pushnil(lua);
+    while (lua_next(lua, 1)) {
+      if (lua_type(lua, -2) != LUA_TSTRING) {
+        RaiseError(lua,
+                   "named argument key given to redis.register_function is "
+                   "not a string");
+      }
+      std::string key = absl::AsciiStrToLower(lua_tostring(lua, -2));
+      if (key == "function_name") {
+        if (!lua_isstring(lua, -1)) {
+          RaiseError(lua,
+                     "function_name argument given to redis.register_function "
+                     "must be a string");
+        }
+        info.name = lua_tostring(lua, -1);
+      } else if (key == "description") {
+        if (!lua_isstring(lua, -1)) {
+          RaiseError(lua,
+                     "description argument given to redis.register_function "
+                     "must be a string");
+        }
+        info.description = lua_tostring(lua, -1);
+        info.has_description = true;
+      } else if (key == "callback") {
+        if (!lua_isfunction(lua, -1)) {
+          RaiseError(lua,
+                     "callback argument given to redis.register_function must "
+                     "be a function");
+        }
+        has_callback = true;
+        lua_pushvalue(lua, -1);
+        lua_replace(lua, 2);  // slot 2 holds the callback
+      } else if (key == "flags") {
+        if (!lua_istable(lua, -1)) {
+          RaiseError(lua,
+                     "flags argument to redis.register_function must be a "
+                     "table representing function flags");
+        }
+        if (!ReadFlags(lua, &info.flags)) {
+          RaiseError(lua, "unknown flag given");
+        }
+      } else {
+        RaiseError(lua, "unknown argument given to redis.register_function");
+      }
+      lua_pop(lua, 1);
+    }
+    if (info.name.empty()) {
+      RaiseError(lua,
+                 "redis.register_function must get a function name argument");
+    }
+    if (!has_callback) {
+      RaiseError(lua, "redis.register_function must get a callback argument");
+    }
+  }
+  if (!ValidName(info.name)) {
+    RaiseError(lua,
+               "Library names can only contain letters, numbers, or "
+               "underscores(_) and must be at least one character long");
+  }
+  for (const FunctionInfo& f : lib->functions) {
+    if (f.name == info.name) {
+      RaiseError(lua, "Function already exists in the library");
+    }
+  }
+  // Callbacks of the library being loaded wait in a staging table.
+  lua_getfield(lua, LUA_REGISTRYINDEX, "__reborn_staging");
+  lua_pushstring(lua, info.name.c_str());
+  lua_pushvalue(lua, 2);
+  lua_settable(lua, -3);
+  lua_pop(lua, 1);
+  lib->functions.push_back(std::move(info));
+  return 0;
+}
+
 void CountHook(lua_State* lua, lua_Debug*) {
   RunState* state = StateOf(lua);
   if (state == nullptr || !state->host->ShouldKill()) return;
@@ -685,6 +836,8 @@ void LuaEngine::Init() {
   }
   lua_newtable(lua);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegProtected);
+  lua_newtable(lua);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegFunctions);
 
   // The error handler captures `debug`, which scripts never see.
   luaL_loadbuffer(lua, kErrHandler, sizeof(kErrHandler) - 1,
@@ -711,7 +864,8 @@ void LuaEngine::Init() {
       {"log", RedisLog},
       {"setresp", RedisSetResp},
       {"set_repl", RedisSetRepl},
-      {"replicate_commands", RedisReplicateCommands}};
+      {"replicate_commands", RedisReplicateCommands},
+      {"register_function", RegisterFunction}};
   for (const auto& [name, fn] : api) {
     lua_pushcfunction(lua, fn);
     lua_setfield(lua, -2, name);
@@ -816,9 +970,12 @@ uint32_t LuaEngine::FlagsOf(std::string_view sha) const {
 }
 
 void LuaEngine::Flush() {
+  for (const auto& [sha, script] : scripts_) {
+    lua_pushnil(lua_);
+    lua_setfield(lua_, LUA_REGISTRYINDEX, absl::StrCat("f_", sha).c_str());
+  }
   scripts_.clear();
-  Close();
-  Init();
+  lua_gc(lua_, LUA_GCCOLLECT, 0);
 }
 
 namespace {
@@ -842,22 +999,29 @@ void LuaEngine::Run(std::string_view sha_in, std::span<const std::string> keys,
                     resp::ReplyWriter& reply) {
   lua_State* lua = lua_;
   std::string sha = absl::AsciiStrToLower(std::string(sha_in));
+  SetGlobalArray(lua, "KEYS", keys);
+  SetGlobalArray(lua, "ARGV", argv);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegErrHandler);
+  lua_getfield(lua, LUA_REGISTRYINDEX, absl::StrCat("f_", sha).c_str());
+  CallAndReply(sha, 0, host, reply);
+}
+
+void LuaEngine::CallAndReply(std::string_view name_view, int nargs,
+                             ScriptHost& host, resp::ReplyWriter& reply) {
+  lua_State* lua = lua_;
+  const std::string name(name_view);
   RunState state{&host, 2};
   lua_pushlightuserdata(lua, &state);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegHost);
   rand_state = 0;
   lua_sethook(lua, CountHook, LUA_MASKCOUNT, kHookInstructions);
-  SetGlobalArray(lua, "KEYS", keys);
-  SetGlobalArray(lua, "ARGV", argv);
-  lua_getfield(lua, LUA_REGISTRYINDEX, kRegErrHandler);
-  lua_getfield(lua, LUA_REGISTRYINDEX, absl::StrCat("f_", sha).c_str());
-  int err = lua_pcall(lua, 0, 1, -2);
+  int err = lua_pcall(lua, nargs, 1, -2 - nargs);
   lua_sethook(lua, nullptr, 0, 0);
   if (err != 0) {
     if (!lua_istable(lua, -1)) {
       const char* msg =
           lua_isstring(lua, -1) ? lua_tostring(lua, -1) : "execution failure";
-      reply.Error(absl::StrCat("ERR Error running script ", sha, ", ",
+      reply.Error(absl::StrCat("ERR Error running script ", name, ", ",
                                std::string(msg).substr(0, 100)));
     } else {
       std::string msg = "ERR";
@@ -871,7 +1035,7 @@ void LuaEngine::Run(std::string_view sha_in, std::span<const std::string> keys,
       std::string line = lua_isstring(lua, -1) ? lua_tostring(lua, -1) : "";
       lua_pop(lua, 1);
       if (!source.empty() && !line.empty()) {
-        absl::StrAppend(&msg, " script: ", sha, ", on ", source, ":", line,
+        absl::StrAppend(&msg, " script: ", name, ", on ", source, ":", line,
                         ".");
       }
       reply.Error(msg);
@@ -884,6 +1048,141 @@ void LuaEngine::Run(std::string_view sha_in, std::span<const std::string> keys,
   lua_pushnil(lua);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegHost);
   lua_gc(lua, LUA_GCSTEP, 1);
+}
+
+absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
+                                                   bool replace) {
+  auto fail = [](const std::string& msg) {
+    return absl::InvalidArgumentError(absl::StrCat("ERR ", msg));
+  };
+  if (code.substr(0, 2) != "#!") return fail("Missing library metadata");
+  size_t eol = code.find('\n');
+  if (eol == std::string_view::npos) return fail("Invalid library metadata");
+  const std::string line(code.substr(0, eol));
+  std::vector<std::string> parts =
+      absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
+  if (parts.empty()) return fail("Invalid library metadata");
+  std::string engine = parts[0].substr(2);
+  std::string name;
+  bool named = false;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (absl::AsciiStrToLower(parts[i].substr(0, 5)) == "name=") {
+      if (named) {
+        return fail(
+            "Invalid metadata value, name argument was given multiple times");
+      }
+      name = parts[i].substr(5);
+      named = true;
+      continue;
+    }
+    return fail(absl::StrCat("Invalid metadata value given: ", parts[i]));
+  }
+  if (!named) return fail("Library name was not given");
+  if (!ValidName(name)) {
+    return fail(
+        "Library names can only contain letters, numbers, or underscores(_) "
+        "and must be at least one character long");
+  }
+  if (absl::AsciiStrToLower(engine) != "lua") {
+    return fail(absl::StrCat("Engine '", engine, "' not found"));
+  }
+  if (!replace && libraries_.contains(name)) {
+    return fail(absl::StrCat("Library '", name, "' already exists"));
+  }
+  // Compile and run the code: it registers its functions into `lib`.
+  const std::string_view body = code.substr(eol);
+  if (luaL_loadbuffer(lua_, body.data(), body.size(), "@user_function") != 0) {
+    std::string err =
+        absl::StrCat("Error compiling function: ", lua_tostring(lua_, -1));
+    lua_pop(lua_, 1);
+    return fail(err);
+  }
+  Library lib{name, std::string(code), {}};
+  lua_newtable(lua_);
+  lua_setfield(lua_, LUA_REGISTRYINDEX, "__reborn_staging");
+  lua_pushlightuserdata(lua_, &lib);
+  lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoading);
+  int err = lua_pcall(lua_, 0, 0, 0);
+  lua_pushnil(lua_);
+  lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoading);
+  if (err != 0) {
+    std::string msg = "execution failure";
+    if (lua_istable(lua_, -1)) {
+      lua_getfield(lua_, -1, "err");
+      if (lua_isstring(lua_, -1)) msg = lua_tostring(lua_, -1);
+      lua_pop(lua_, 1);
+    } else if (lua_isstring(lua_, -1)) {
+      msg = absl::StrCat("ERR ", lua_tostring(lua_, -1));
+    }
+    lua_pop(lua_, 1);
+    return fail(absl::StrCat("Error registering functions: ", msg));
+  }
+  if (lib.functions.empty()) return fail("No functions registered");
+  for (const FunctionInfo& f : lib.functions) {
+    auto it = function_libs_.find(f.name);
+    if (it != function_libs_.end() && it->second != name) {
+      return fail(absl::StrCat("Function ", f.name, " already exists"));
+    }
+  }
+  // Commit: drop the old library's functions, publish the new ones.
+  DeleteLibrary(name);
+  lua_getfield(lua_, LUA_REGISTRYINDEX, kRegFunctions);
+  lua_getfield(lua_, LUA_REGISTRYINDEX, "__reborn_staging");
+  for (const FunctionInfo& f : lib.functions) {
+    lua_getfield(lua_, -1, f.name.c_str());
+    lua_setfield(lua_, -3, f.name.c_str());
+    function_libs_[f.name] = name;
+  }
+  lua_pop(lua_, 2);
+  libraries_[name] = std::move(lib);
+  return name;
+}
+
+bool LuaEngine::DeleteLibrary(std::string_view name) {
+  auto it = libraries_.find(std::string(name));
+  if (it == libraries_.end()) return false;
+  lua_getfield(lua_, LUA_REGISTRYINDEX, kRegFunctions);
+  for (const FunctionInfo& f : it->second.functions) {
+    lua_pushnil(lua_);
+    lua_setfield(lua_, -2, f.name.c_str());
+    function_libs_.erase(f.name);
+  }
+  lua_pop(lua_, 1);
+  libraries_.erase(it);
+  return true;
+}
+
+void LuaEngine::FlushLibraries() {
+  while (!libraries_.empty()) DeleteLibrary(libraries_.begin()->first);
+  lua_gc(lua_, LUA_GCCOLLECT, 0);
+}
+
+const FunctionInfo* LuaEngine::FindFunction(std::string_view name) const {
+  auto it = function_libs_.find(std::string(name));
+  if (it == function_libs_.end()) return nullptr;
+  for (const FunctionInfo& f : libraries_.at(it->second).functions) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+void LuaEngine::CallFunction(std::string_view name,
+                             std::span<const std::string> keys,
+                             std::span<const std::string> argv,
+                             ScriptHost& host, resp::ReplyWriter& reply) {
+  lua_State* lua = lua_;
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegErrHandler);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegFunctions);
+  lua_getfield(lua, -1, std::string(name).c_str());
+  lua_remove(lua, -2);
+  for (auto items : {keys, argv}) {
+    lua_createtable(lua, static_cast<int>(items.size()), 0);
+    for (size_t i = 0; i < items.size(); ++i) {
+      lua_pushlstring(lua, items[i].data(), items[i].size());
+      lua_rawseti(lua, -2, static_cast<int>(i + 1));
+    }
+  }
+  CallAndReply(name, 2, host, reply);
 }
 
 }  // namespace reborn::scripting

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,6 +40,21 @@ enum ScriptFlag : uint32_t {
   kScriptNoCluster = 1u << 3,
   kScriptAllowCrossSlot = 1u << 4,
   kScriptEvalCompat = 1u << 5,  // no shebang: Redis' pre-7.0 behaviour
+};
+
+// A function registered by a library (FUNCTION LOAD).
+struct FunctionInfo {
+  std::string name;
+  std::string description;  // empty when not given
+  bool has_description = false;
+  uint32_t flags = 0;  // ScriptFlag
+};
+
+// A library: its `#!lua name=...` code and the functions it registered.
+struct Library {
+  std::string name;
+  std::string code;
+  std::vector<FunctionInfo> functions;
 };
 
 // One Lua 5.1 interpreter with Redis' API and sandbox, and the EVAL script
@@ -80,6 +96,23 @@ class LuaEngine {
   // Returns false (pushing nothing) when it cannot be parsed.
   static bool PushReply(lua_State* lua, std::string_view encoded, int protocol);
 
+  // --- Functions (FUNCTION LOAD / FCALL), Redis 7.0.
+  // Runs a library's code, which must register at least one function with
+  // redis.register_function(); returns the library name. Replaces a
+  // library of the same name only when `replace`. The error's message is
+  // the reply text.
+  absl::StatusOr<std::string> LoadLibrary(std::string_view code, bool replace);
+  // False when there is no such library.
+  bool DeleteLibrary(std::string_view name);
+  void FlushLibraries();
+  const std::map<std::string, Library>& libraries() const { return libraries_; }
+  // nullptr when unknown.
+  const FunctionInfo* FindFunction(std::string_view name) const;
+  // Runs function `name` (it must exist) with KEYS and ARGV as arguments.
+  void CallFunction(std::string_view name, std::span<const std::string> keys,
+                    std::span<const std::string> argv, ScriptHost& host,
+                    resp::ReplyWriter& reply);
+
   lua_State* state_for_test() { return lua_; }
 
  private:
@@ -89,9 +122,17 @@ class LuaEngine {
   };
   void Init();
   void Close();
+  // Calls the function on top of the stack (under the error handler below
+  // it) with `nargs` arguments, writing its reply or error; `name` names it
+  // in error texts.
+  void CallAndReply(std::string_view name, int nargs, ScriptHost& host,
+                    resp::ReplyWriter& reply);
 
   lua_State* lua_ = nullptr;
   absl::flat_hash_map<std::string, Script> scripts_;  // by sha
+  std::map<std::string, Library> libraries_;          // by name
+  // Function name -> library name.
+  absl::flat_hash_map<std::string, std::string> function_libs_;
 };
 
 // Parses a `#!lua` shebang's flags; sets *skip to the shebang's length

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "server/qdb_server_impl.h"
 #include "spdlog/spdlog.h"
+#include "util/glob.h"
 
 namespace reborn::server {
 namespace {
@@ -19,6 +20,30 @@ int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
 constexpr char kBusyError[] =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
     "SHUTDOWN NOSAVE.";
+constexpr char kBusyFunctionError[] =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+    "SHUTDOWN NOSAVE.";
+
+bool ParseNumkeys(CommandContext& ctx, int64_t* numkeys,
+                  const char* not_integer) {
+  if (!absl::SimpleAtoi(ctx.args[2], numkeys)) {
+    ctx.reply.Error(not_integer);
+    return false;
+  }
+  if (*numkeys > static_cast<int64_t>(ctx.args.size()) - 3) {
+    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
+    return false;
+  }
+  if (*numkeys < 0) {
+    ctx.reply.Error("ERR Number of keys can't be negative");
+    return false;
+  }
+  return true;
+}
+
+void AppendU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
 
 }  // namespace
 
@@ -110,7 +135,8 @@ Scripting::~Scripting() = default;
 
 bool Scripting::LocksItself(std::string_view name) {
   return name == "eval" || name == "evalsha" || name == "eval_ro" ||
-         name == "evalsha_ro" || name == "script";
+         name == "evalsha_ro" || name == "script" || name == "fcall" ||
+         name == "fcall_ro" || name == "function";
 }
 
 bool Scripting::LockShared(std::shared_lock<std::shared_mutex>& lock,
@@ -124,7 +150,7 @@ bool Scripting::LockShared(std::shared_lock<std::shared_mutex>& lock,
     int64_t threshold = threshold_ms_.load();
     if (running_.load() && threshold > 0 &&
         NowMs() - started_ms_.load() >= threshold) {
-      reply.Error(kBusyError);
+      reply.Error(running_function_.load() ? kBusyFunctionError : kBusyError);
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -139,6 +165,9 @@ absl::Status Scripting::Register(CommandTable& table) {
       {"eval_ro", [this](CommandContext& c) { Eval(c, false, true); }},
       {"evalsha_ro", [this](CommandContext& c) { Eval(c, true, true); }},
       {"script", [this](CommandContext& c) { Script(c); }},
+      {"fcall", [this](CommandContext& c) { Fcall(c, false); }},
+      {"fcall_ro", [this](CommandContext& c) { Fcall(c, true); }},
+      {"function", [this](CommandContext& c) { Function(c); }},
   };
   for (const auto& [name, handler] : handlers) {
     if (absl::Status s = table.Register(name, handler); !s.ok()) return s;
@@ -146,19 +175,49 @@ absl::Status Scripting::Register(CommandTable& table) {
   return absl::OkStatus();
 }
 
+bool Scripting::RefuseWrites(CommandContext& ctx, uint32_t flags,
+                             bool read_only) {
+  const bool compat = (flags & scripting::kScriptEvalCompat) != 0;
+  if (compat || (flags & scripting::kScriptNoWrites)) return false;
+  if (read_only) {
+    ctx.reply.Error(
+        "ERR Can not execute a script with write flag using *_ro command.");
+    return true;
+  }
+  if (server_.replication().is_replica() &&
+      !server_.replication().WriteError().empty()) {
+    ctx.reply.Error("READONLY You can't write against a read only replica.");
+    return true;
+  }
+  return false;
+}
+
+void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
+                          const std::function<void(Host&)>& body) {
+  Host host(*this, ctx.session, read_only);
+  kill_ = false;
+  wrote_ = false;
+  started_ms_ = NowMs();
+  running_function_ = function;
+  running_ = true;
+  {
+    Replication::Scope scope(server_.replication(), /*transaction=*/true);
+    body(host);
+  }
+  running_ = false;
+  // Clients blocked on keys the script filled are served once it is whole.
+  Replication::Scope scope(server_.replication(), /*transaction=*/false);
+  for (const auto& [db, key] :
+       std::exchange(host.session().txn->to_signal, {})) {
+    server_.blocking_.Signal(db, key);
+  }
+}
+
 void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
   auto& args = ctx.args;
   int64_t numkeys = 0;
-  if (!absl::SimpleAtoi(args[2], &numkeys)) {
-    ctx.reply.Error("ERR value is not an integer or out of range");
-    return;
-  }
-  if (numkeys > static_cast<int64_t>(args.size()) - 3) {
-    ctx.reply.Error("ERR Number of keys can't be greater than number of args");
-    return;
-  }
-  if (numkeys < 0) {
-    ctx.reply.Error("ERR Number of keys can't be negative");
+  if (!ParseNumkeys(ctx, &numkeys,
+                    "ERR value is not an integer or out of range")) {
     return;
   }
   // Inside EXEC the lock is already held exclusively.
@@ -182,39 +241,260 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
     name = *loaded;
   }
   const uint32_t flags = engine_->FlagsOf(name);
+  if (RefuseWrites(ctx, flags, read_only)) return;
   const bool compat = (flags & scripting::kScriptEvalCompat) != 0;
-  if (!compat && !(flags & scripting::kScriptNoWrites)) {
-    if (read_only) {
-      ctx.reply.Error(
-          "ERR Can not execute a script with write flag using *_ro command.");
-      return;
-    }
-    if (!server_.replication().WriteError().empty() &&
-        server_.replication().is_replica()) {
-      ctx.reply.Error("READONLY You can't write against a read only replica.");
-      return;
-    }
-  }
   const bool ro =
       read_only || (!compat && (flags & scripting::kScriptNoWrites));
   std::span<const std::string> all(args);
   auto keys = all.subspan(3, static_cast<size_t>(numkeys));
   auto argv = all.subspan(3 + static_cast<size_t>(numkeys));
-  Host host(*this, ctx.session, ro);
-  kill_ = false;
-  wrote_ = false;
-  started_ms_ = NowMs();
-  running_ = true;
-  {
-    Replication::Scope scope(server_.replication(), /*transaction=*/true);
+  RunScript(ctx, ro, /*function=*/false, [&](Host& host) {
     engine_->Run(name, keys, argv, host, ctx.reply);
+  });
+}
+
+void Scripting::Fcall(CommandContext& ctx, bool read_only) {
+  auto& args = ctx.args;
+  int64_t numkeys = 0;
+  if (!ParseNumkeys(ctx, &numkeys, "ERR Bad number of keys provided")) return;
+  const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
+  std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
+                                           std::defer_lock);
+  if (!in_exec) lock.lock();
+  const scripting::FunctionInfo* f = engine_->FindFunction(args[1]);
+  if (f == nullptr) {
+    ctx.reply.Error("ERR Function not found");
+    return;
   }
-  running_ = false;
-  // Clients blocked on keys the script filled are served once it is whole.
-  Replication::Scope scope(server_.replication(), /*transaction=*/false);
-  for (const auto& [db, key] :
-       std::exchange(host.session().txn->to_signal, {})) {
-    server_.blocking_.Signal(db, key);
+  if (RefuseWrites(ctx, f->flags, read_only)) return;
+  const bool ro = read_only || (f->flags & scripting::kScriptNoWrites);
+  const std::string name = f->name;
+  std::span<const std::string> all(args);
+  auto keys = all.subspan(3, static_cast<size_t>(numkeys));
+  auto argv = all.subspan(3 + static_cast<size_t>(numkeys));
+  RunScript(ctx, ro, /*function=*/true, [&](Host& host) {
+    engine_->CallFunction(name, keys, argv, host, ctx.reply);
+  });
+}
+
+void Scripting::Kill(CommandContext& ctx, bool function) {
+  if (!running_.load() || running_function_.load() != function) {
+    ctx.reply.Error("NOTBUSY No scripts in execution right now.");
+  } else if (wrote_.load()) {
+    ctx.reply.Error(
+        "UNKILLABLE Sorry the script already executed write commands "
+        "against the dataset. You can either wait the script termination "
+        "or kill the server in a hard way using the SHUTDOWN NOSAVE "
+        "command.");
+  } else {
+    kill_ = true;
+    ctx.reply.Ok();
+  }
+}
+
+void Scripting::Function(CommandContext& ctx) {
+  auto& args = ctx.args;
+  const std::string sub = absl::AsciiStrToLower(args[1]);
+  if (sub == "kill" && args.size() == 2) {
+    Kill(ctx, /*function=*/true);
+    return;
+  }
+  const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
+  std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
+                                           std::defer_lock);
+  if (!in_exec) lock.lock();
+  // Changes replicate as the command itself, as in Redis.
+  auto replicate = [&](size_t mark) {
+    const std::string& out = *ctx.reply.buffer();
+    if (out.size() > mark && out[mark] != '-') {
+      Replication::Scope scope(server_.replication(), /*transaction=*/false);
+      server_.replication().Record(ctx.session.db, args,
+                                   std::string_view(out).substr(mark));
+    }
+  };
+  const size_t mark = ctx.reply.buffer()->size();
+  if (sub == "load" && args.size() >= 3) {
+    bool replace = false;
+    size_t pos = 2;
+    for (; pos + 1 < args.size(); ++pos) {
+      if (absl::AsciiStrToLower(args[pos]) == "replace") {
+        replace = true;
+      } else {
+        ctx.reply.Error(absl::StrCat("ERR Unknown option given: ", args[pos]));
+        return;
+      }
+    }
+    absl::StatusOr<std::string> lib = engine_->LoadLibrary(args[pos], replace);
+    if (!lib.ok()) {
+      ctx.reply.Error(std::string(lib.status().message()));
+      return;
+    }
+    ctx.reply.Bulk(*lib);
+    replicate(mark);
+  } else if (sub == "delete" && args.size() == 3) {
+    if (!engine_->DeleteLibrary(args[2])) {
+      ctx.reply.Error("ERR Library not found");
+      return;
+    }
+    ctx.reply.Ok();
+    replicate(mark);
+  } else if (sub == "flush" && args.size() <= 3) {
+    if (args.size() == 3) {
+      const std::string mode = absl::AsciiStrToLower(args[2]);
+      if (mode != "sync" && mode != "async") {
+        ctx.reply.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return;
+      }
+    }
+    engine_->FlushLibraries();
+    ctx.reply.Ok();
+    replicate(mark);
+  } else if (sub == "list") {
+    bool with_code = false;
+    std::string pattern;
+    bool has_pattern = false;
+    for (size_t i = 2; i < args.size(); ++i) {
+      const std::string opt = absl::AsciiStrToLower(args[i]);
+      if (opt == "withcode") {
+        with_code = true;
+      } else if (opt == "libraryname") {
+        if (i + 1 >= args.size()) {
+          ctx.reply.Error("ERR library name argument was not given");
+          return;
+        }
+        pattern = args[++i];
+        has_pattern = true;
+      } else {
+        ctx.reply.Error(absl::StrCat("ERR Unknown argument ", args[i]));
+        return;
+      }
+    }
+    std::vector<const scripting::Library*> libs;
+    for (const auto& [name, lib] : engine_->libraries()) {
+      if (!has_pattern || GlobMatch(pattern, name, false)) {
+        libs.push_back(&lib);
+      }
+    }
+    resp::ReplyWriter& r = ctx.reply;
+    r.ArrayHeader(libs.size());
+    for (const scripting::Library* lib : libs) {
+      r.MapHeader(with_code ? 4 : 3);
+      r.Bulk("library_name");
+      r.Bulk(lib->name);
+      r.Bulk("engine");
+      r.Bulk("LUA");
+      r.Bulk("functions");
+      r.ArrayHeader(lib->functions.size());
+      for (const scripting::FunctionInfo& f : lib->functions) {
+        r.MapHeader(3);
+        r.Bulk("name");
+        r.Bulk(f.name);
+        r.Bulk("description");
+        if (f.has_description) {
+          r.Bulk(f.description);
+        } else {
+          r.Null();
+        }
+        r.Bulk("flags");
+        std::vector<std::string> names;
+        if (f.flags & scripting::kScriptNoWrites) names.push_back("no-writes");
+        if (f.flags & scripting::kScriptAllowOom) names.push_back("allow-oom");
+        if (f.flags & scripting::kScriptAllowStale) {
+          names.push_back("allow-stale");
+        }
+        if (f.flags & scripting::kScriptNoCluster) {
+          names.push_back("no-cluster");
+        }
+        if (f.flags & scripting::kScriptAllowCrossSlot) {
+          names.push_back("allow-cross-slot-keys");
+        }
+        r.SetHeader(names.size());
+        for (const auto& n : names) r.Bulk(n);
+      }
+      if (with_code) {
+        r.Bulk("library_code");
+        r.Bulk(lib->code);
+      }
+    }
+  } else if (sub == "dump" && args.size() == 2) {
+    // QDB's own payload (not Redis' RDB function encoding):
+    // "QDBFN1" then, per library, a little-endian u32 length and the code.
+    std::string payload = "QDBFN1";
+    for (const auto& [name, lib] : engine_->libraries()) {
+      AppendU32(&payload, static_cast<uint32_t>(lib.code.size()));
+      payload += lib.code;
+    }
+    ctx.reply.Bulk(payload);
+  } else if (sub == "restore" && (args.size() == 3 || args.size() == 4)) {
+    std::string policy = args.size() == 4 ? absl::AsciiStrToLower(args[3])
+                                          : std::string("append");
+    if (policy != "append" && policy != "flush" && policy != "replace") {
+      ctx.reply.Error(
+          "ERR Wrong restore policy given, value should be either FLUSH, "
+          "APPEND or REPLACE.");
+      return;
+    }
+    std::string_view payload = args[2];
+    std::vector<std::string> codes;
+    bool ok = payload.substr(0, 6) == "QDBFN1";
+    size_t pos = 6;
+    while (ok && pos < payload.size()) {
+      if (pos + 4 > payload.size()) {
+        ok = false;
+        break;
+      }
+      uint32_t len = 0;
+      for (int i = 0; i < 4; ++i) {
+        len |=
+            static_cast<uint32_t>(static_cast<unsigned char>(payload[pos + i]))
+            << (8 * i);
+      }
+      pos += 4;
+      if (len > payload.size() - pos) {
+        ok = false;
+        break;
+      }
+      codes.emplace_back(payload.substr(pos, len));
+      pos += len;
+    }
+    if (!ok) {
+      ctx.reply.Error("ERR DUMP payload version or checksum are wrong");
+      return;
+    }
+    if (policy == "flush") engine_->FlushLibraries();
+    for (const std::string& code : codes) {
+      absl::StatusOr<std::string> lib =
+          engine_->LoadLibrary(code, policy != "append");
+      if (!lib.ok()) {
+        ctx.reply.Error(std::string(lib.status().message()));
+        return;
+      }
+    }
+    ctx.reply.Ok();
+    replicate(mark);
+  } else if (sub == "stats" && args.size() == 2) {
+    size_t functions = 0;
+    for (const auto& [name, lib] : engine_->libraries()) {
+      functions += lib.functions.size();
+    }
+    resp::ReplyWriter& r = ctx.reply;
+    r.MapHeader(2);
+    r.Bulk("running_script");
+    r.Null();
+    r.Bulk("engines");
+    r.MapHeader(1);
+    r.Bulk("LUA");
+    r.MapHeader(2);
+    r.Bulk("libraries_count");
+    r.Integer(static_cast<int64_t>(engine_->libraries().size()));
+    r.Bulk("functions_count");
+    r.Integer(static_cast<int64_t>(functions));
+  } else if (sub == "load" || sub == "delete" || sub == "flush" ||
+             sub == "dump" || sub == "restore" || sub == "stats" ||
+             sub == "kill") {
+    ctx.reply.Error(WrongArityError(absl::StrCat("function|", sub)));
+  } else {
+    ctx.reply.Error(UnknownSubcommandError("FUNCTION", args[1]));
   }
 }
 
@@ -222,18 +502,7 @@ void Scripting::Script(CommandContext& ctx) {
   auto& args = ctx.args;
   const std::string sub = absl::AsciiStrToLower(args[1]);
   if (sub == "kill" && args.size() == 2) {
-    if (!running_.load()) {
-      ctx.reply.Error("NOTBUSY No scripts in execution right now.");
-    } else if (wrote_.load()) {
-      ctx.reply.Error(
-          "UNKILLABLE Sorry the script already executed write commands "
-          "against the dataset. You can either wait the script termination "
-          "or kill the server in a hard way using the SHUTDOWN NOSAVE "
-          "command.");
-    } else {
-      kill_ = true;
-      ctx.reply.Ok();
-    }
+    Kill(ctx, /*function=*/false);
     return;
   }
   const bool in_exec = ctx.session.txn && ctx.session.txn->executing;

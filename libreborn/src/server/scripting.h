@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -14,8 +15,8 @@ namespace reborn::server {
 
 class QdbServerImpl;
 
-// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT for the qdb-server
-// (docs/scripting.md).
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FCALL, FCALL_RO and FUNCTION
+// for the qdb-server (docs/scripting.md).
 //
 // Atomicity: a script runs while its thread holds the server's exec_mu_
 // exclusively, so no other command runs in between; the commands it calls
@@ -48,11 +49,22 @@ class Scripting {
  private:
   class Host;
   void Eval(CommandContext& ctx, bool sha, bool read_only);
+  void Fcall(CommandContext& ctx, bool read_only);
+  // Runs `body` as the script or function of `ctx` under the held lock:
+  // busy state, the replication scope, blocked clients served after.
+  void RunScript(CommandContext& ctx, bool read_only, bool function,
+                 const std::function<void(Host&)>& body);
+  // Refuses a script that may write where writes are refused; true if the
+  // reply was written.
+  bool RefuseWrites(CommandContext& ctx, uint32_t flags, bool read_only);
   void Script(CommandContext& ctx);
+  void Function(CommandContext& ctx);
+  void Kill(CommandContext& ctx, bool function);
 
   QdbServerImpl& server_;
   std::unique_ptr<scripting::LuaEngine> engine_;  // under exec_mu_
   std::atomic<bool> running_{false};
+  std::atomic<bool> running_function_{false};  // FCALL, not EVAL
   std::atomic<int64_t> started_ms_{0};
   std::atomic<bool> kill_{false};
   std::atomic<bool> wrote_{false};  // the running script has written
