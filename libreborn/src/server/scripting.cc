@@ -409,7 +409,7 @@ void Scripting::Function(CommandContext& ctx) {
           names.push_back("allow-cross-slot-keys");
         }
         r.SetHeader(names.size());
-        for (const auto& n : names) r.Bulk(n);
+        for (const auto& n : names) r.SimpleString(n);
       }
       if (with_code) {
         r.Bulk("library_code");

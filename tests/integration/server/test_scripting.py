@@ -121,6 +121,58 @@ ERRORS = [
 ]
 
 
+LIB = ("#!lua name=mylib\n"
+       "redis.register_function('myfunc', function(keys, args) "
+       "return redis.call('set', keys[1], args[1]) end)\n"
+       "redis.register_function{function_name='ro', callback=function(keys, "
+       "args) return redis.call('get', keys[1]) end, flags={'no-writes'}, "
+       "description='reads'}\n")
+
+FUNCTIONS = [
+    ["FUNCTION", "FLUSH"],
+    ["FUNCTION", "LOAD", LIB],
+    ["FUNCTION", "LOAD", LIB],
+    ["FCALL", "myfunc", "1", "k", "v"],
+    ["FCALL_RO", "ro", "1", "k"],
+    ["FCALL_RO", "myfunc", "1", "k", "v"],
+    ["FCALL", "nosuch", "0"],
+    ["FCALL", "myfunc", "x"],
+    ["FCALL", "myfunc", "5", "a"],
+    ["FCALL", "myfunc", "0"],
+    ["FUNCTION", "LOAD", "return 1"],
+    ["FUNCTION", "LOAD", "#!lua name=e\nreturn 1"],
+    ["FUNCTION", "LOAD", "#!lua name=e\n"
+     "redis.register_function('myfunc', function() return 1 end)"],
+    ["FUNCTION", "LOAD", "#!lua\nx"],
+    ["FUNCTION", "LOAD", "#!js name=e\nx"],
+    ["FUNCTION", "LOAD", "#!lua name=e foo=bar\nx"],
+    ["FUNCTION", "LOAD", "#!lua name=b-d\nx"],
+    ["FUNCTION", "LOAD", "BAD", LIB],
+    ["FUNCTION", "LOAD", "REPLACE", LIB],
+    ["FUNCTION", "DELETE", "nosuch"],
+    ["FUNCTION", "STATS"],
+    ["FUNCTION", "KILL"],
+    ["FUNCTION", "FLUSH", "bad"],
+    ["FUNCTION", "RESTORE", "garbage"],
+    ["FUNCTION", "DELETE", "mylib"],
+    ["FUNCTION", "LIST"],
+    # One function per library: Redis lists a library's functions in hash
+    # order.
+    ["FUNCTION", "LOAD", "#!lua name=one\nredis.register_function{"
+     "function_name='f1', callback=function() return 1 end, "
+     "flags={'no-writes', 'allow-stale'}, description='d'}"],
+    ["FUNCTION", "LOAD", "#!lua name=two\n"
+     "redis.register_function('f2', function() return 2 end)"],
+    ["FUNCTION", "LIST", "LIBRARYNAME", "one"],
+    ["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "t*"],
+    ["FUNCTION", "LIST", "LIBRARYNAME", "no*"],
+    ["FUNCTION", "LIST", "LIBRARYNAME"],
+    ["FUNCTION", "LIST", "BAD"],
+    ["FCALL_RO", "f1", "0"],
+    ["FUNCTION", "FLUSH"],
+]
+
+
 class ScriptingAgainstRedis(unittest.TestCase):
 
     @classmethod
@@ -155,6 +207,31 @@ class ScriptingAgainstRedis(unittest.TestCase):
             self.assertEqual(r.call(*cmd), q.call(*cmd), cmd)
         r.close()
         q.close()
+
+    def test_functions_match_redis(self):
+        for proto in ("2", "3"):
+            r, q = self.both()
+            r.call("HELLO", proto)
+            q.call("HELLO", proto)
+            for cmd in FUNCTIONS:
+                self.assertEqual(r.call(*cmd), q.call(*cmd), (proto, cmd))
+            r.close()
+            q.close()
+
+    def test_function_dump_and_restore(self):
+        c = redis.Redis(port=self.qdb.port)
+        c.function_flush()
+        c.function_load(LIB)
+        payload = c.function_dump()
+        c.function_flush()
+        self.assertEqual(c.function_list(), [])
+        c.function_restore(payload)
+        self.assertEqual(c.fcall("myfunc", 1, "dk", "dv"), b"OK")
+        with self.assertRaises(redis.ResponseError):
+            c.function_restore(payload)  # APPEND: the library exists
+        c.function_restore(payload, "REPLACE")
+        self.assertEqual(c.fcall_ro("ro", 1, "dk"), b"dv")
+        c.function_flush()
 
     def test_script_is_atomic(self):
         c = redis.Redis(port=self.qdb.port)
