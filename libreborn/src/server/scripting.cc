@@ -139,8 +139,8 @@ bool Scripting::LocksItself(std::string_view name) {
          name == "fcall_ro" || name == "function";
 }
 
-bool Scripting::LockShared(std::shared_lock<std::shared_mutex>& lock,
-                           resp::ReplyWriter& reply) {
+template <typename LockType>
+bool Scripting::Lock(LockType& lock, resp::ReplyWriter& reply) {
   if (lock.try_lock()) return true;
   if (!running_.load()) {
     lock.lock();  // EXEC, or a script that is just ending
@@ -156,6 +156,17 @@ bool Scripting::LockShared(std::shared_lock<std::shared_mutex>& lock,
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+bool Scripting::LockShared(std::shared_lock<std::shared_mutex>& lock,
+                           resp::ReplyWriter& reply) {
+  return Lock(lock, reply);
+}
+
+bool Scripting::LockExclusive(CommandContext& ctx,
+                              std::unique_lock<std::shared_mutex>& lock) {
+  if (ctx.session.txn && ctx.session.txn->executing) return true;
+  return Lock(lock, ctx.reply);
 }
 
 absl::Status Scripting::Register(CommandTable& table) {
@@ -220,11 +231,9 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
                     "ERR value is not an integer or out of range")) {
     return;
   }
-  // Inside EXEC the lock is already held exclusively.
-  const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
   std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                            std::defer_lock);
-  if (!in_exec) lock.lock();
+  if (!LockExclusive(ctx, lock)) return;
   std::string name;
   if (sha) {
     name = absl::AsciiStrToLower(args[1]);
@@ -257,10 +266,9 @@ void Scripting::Fcall(CommandContext& ctx, bool read_only) {
   auto& args = ctx.args;
   int64_t numkeys = 0;
   if (!ParseNumkeys(ctx, &numkeys, "ERR Bad number of keys provided")) return;
-  const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
   std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                            std::defer_lock);
-  if (!in_exec) lock.lock();
+  if (!LockExclusive(ctx, lock)) return;
   const scripting::FunctionInfo* f = engine_->FindFunction(args[1]);
   if (f == nullptr) {
     ctx.reply.Error("ERR Function not found");
@@ -278,8 +286,12 @@ void Scripting::Fcall(CommandContext& ctx, bool read_only) {
 }
 
 void Scripting::Kill(CommandContext& ctx, bool function) {
-  if (!running_.load() || running_function_.load() != function) {
+  if (!running_.load()) {
     ctx.reply.Error("NOTBUSY No scripts in execution right now.");
+  } else if (running_function_.load() != function) {
+    // The other kind is running: its BUSY text names its KILL.
+    ctx.reply.Error(running_function_.load() ? kBusyFunctionError
+                                             : kBusyError);
   } else if (wrote_.load()) {
     ctx.reply.Error(
         "UNKILLABLE Sorry the script already executed write commands "
@@ -299,10 +311,9 @@ void Scripting::Function(CommandContext& ctx) {
     Kill(ctx, /*function=*/true);
     return;
   }
-  const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
   std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                            std::defer_lock);
-  if (!in_exec) lock.lock();
+  if (!LockExclusive(ctx, lock)) return;
   // Changes replicate as the command itself, as in Redis.
   auto replicate = [&](size_t mark) {
     const std::string& out = *ctx.reply.buffer();
@@ -505,11 +516,10 @@ void Scripting::Script(CommandContext& ctx) {
     Kill(ctx, /*function=*/false);
     return;
   }
-  const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
   if (sub == "load" && args.size() == 3) {
     std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                              std::defer_lock);
-    if (!in_exec) lock.lock();
+    if (!LockExclusive(ctx, lock)) return;
     absl::StatusOr<std::string> loaded = engine_->Load(args[2]);
     if (!loaded.ok()) {
       ctx.reply.Error(std::string(loaded.status().message()));
@@ -519,7 +529,7 @@ void Scripting::Script(CommandContext& ctx) {
   } else if (sub == "exists" && args.size() >= 3) {
     std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                              std::defer_lock);
-    if (!in_exec) lock.lock();
+    if (!LockExclusive(ctx, lock)) return;
     ctx.reply.ArrayHeader(args.size() - 2);
     for (size_t i = 2; i < args.size(); ++i) {
       ctx.reply.Integer(engine_->Exists(args[i]) ? 1 : 0);
@@ -534,7 +544,7 @@ void Scripting::Script(CommandContext& ctx) {
     }
     std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                              std::defer_lock);
-    if (!in_exec) lock.lock();
+    if (!LockExclusive(ctx, lock)) return;
     engine_->Flush();
     ctx.reply.Ok();
   } else if (sub == "help" && args.size() == 2) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -48,6 +49,12 @@ class Scripting {
 
  private:
   class Host;
+  // Takes `lock` (shared or exclusive); false after answering -BUSY.
+  template <typename LockType>
+  bool Lock(LockType& lock, resp::ReplyWriter& reply);
+  // Takes exec_mu_ exclusively unless EXEC holds it; false after -BUSY.
+  bool LockExclusive(CommandContext& ctx,
+                     std::unique_lock<std::shared_mutex>& lock);
   void Eval(CommandContext& ctx, bool sha, bool read_only);
   void Fcall(CommandContext& ctx, bool read_only);
   // Runs `body` as the script or function of `ctx` under the held lock:

@@ -269,11 +269,15 @@ class ScriptingAgainstRedis(unittest.TestCase):
             time.sleep(0.4)
             other = RawClient(port)
             busy = other.call("GET", "a")
+            busy_eval = other.call("EVAL", "return 1", "0")
+            busy_load = other.call("SCRIPT", "LOAD", "return 1")
+            wrong_kill = admin.call("FUNCTION", "KILL")
             kill = admin.call("SCRIPT", "KILL")
             killed = runner.read_reply()
             after = other.call("PING")
             notbusy = admin.call("SCRIPT", "KILL")
-            results[name] = (busy, kill, killed, after, notbusy)
+            results[name] = (busy, busy_eval, busy_load, wrong_kill, kill,
+                             killed, after, notbusy)
             for c in (admin, runner, other):
                 c.close()
         self.assertEqual(results["redis"], results["qdb"], results)
