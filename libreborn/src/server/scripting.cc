@@ -290,8 +290,7 @@ void Scripting::Kill(CommandContext& ctx, bool function) {
     ctx.reply.Error("NOTBUSY No scripts in execution right now.");
   } else if (running_function_.load() != function) {
     // The other kind is running: its BUSY text names its KILL.
-    ctx.reply.Error(running_function_.load() ? kBusyFunctionError
-                                             : kBusyError);
+    ctx.reply.Error(running_function_.load() ? kBusyFunctionError : kBusyError);
   } else if (wrote_.load()) {
     ctx.reply.Error(
         "UNKILLABLE Sorry the script already executed write commands "
