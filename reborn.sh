@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for the project: deps | build | test | demo | bench.
-# See README.md and DESIGN §12.
+# See README.md and docs/design.md §12.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

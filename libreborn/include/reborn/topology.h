@@ -1,8 +1,8 @@
 #pragma once
 
 // Topology: the typed model of one product's cluster layout on a Coordinator
-// (DESIGN §5, docs/coordinator.md), and the topology-change protocol: take
-// the lock, write, publish an action, wait for every live online proxy to
+// (docs/design.md §5, docs/coordinator.md), and the topology-change protocol:
+// take the lock, write, publish an action, wait for every live online proxy to
 // ack it, fence the silent ones.
 //
 //   /reborn/P/slots/0000..1023
