@@ -44,7 +44,8 @@ cmd_deps() {
 
 cmd_build() {
   log "build: Release into $BUILD_DIR"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+    -DREBORN_WERROR=ON "$@" >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 

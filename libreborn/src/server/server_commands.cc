@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "command/deferred_reply.h"
 #include "qdb/numbers.h"
+#include "reborn/version.h"
 #include "server/qdb_server_impl.h"
 #include "server/transactions.h"
 #include "spdlog/spdlog.h"
@@ -15,8 +16,6 @@
 
 namespace reborn::server {
 namespace {
-
-constexpr std::string_view kServerVersion = "7.0.0";
 
 int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
 
@@ -157,7 +156,7 @@ void Hello(QdbServerImpl& server, CommandContext& ctx) {
   ctx.reply.Bulk("server");
   ctx.reply.Bulk("redis");
   ctx.reply.Bulk("version");
-  ctx.reply.Bulk(kServerVersion);
+  ctx.reply.Bulk(kRedisCompatibleVersion);
   ctx.reply.Bulk("proto");
   ctx.reply.Integer(protocol);
   ctx.reply.Bulk("id");
