@@ -250,12 +250,17 @@ void BackendConnection::Fail(const std::string& why) {
 }
 
 void BackendConnection::ArmDeadline() {
-  if (deadline_armed_ || deadlines_.empty() ||
-      deadlines_.front().at == std::chrono::steady_clock::time_point::max()) {
+  if (deadlines_.empty()) return;
+  ArmDeadlineAt(deadlines_.front().at);
+}
+
+void BackendConnection::ArmDeadlineAt(
+    std::chrono::steady_clock::time_point at) {
+  if (deadline_armed_ || at == std::chrono::steady_clock::time_point::max()) {
     return;
   }
   deadline_armed_ = true;
-  deadline_timer_.expires_at(deadlines_.front().at);
+  deadline_timer_.expires_at(at);
   deadline_timer_.async_wait(
       [self = shared_from_this()](const asio::error_code& ec) {
         self->deadline_armed_ = false;
@@ -267,14 +272,20 @@ void BackendConnection::ArmDeadline() {
       });
 }
 
+// The oldest request is late when it has waited its timeout and the backend
+// sent nothing for as long: a deep pipeline that the backend is still
+// working through (replies arriving) is not a hung backend.
 void BackendConnection::CheckDeadline() {
   if (deadlines_.empty()) return;
-  auto now = std::chrono::steady_clock::now();
-  if (deadlines_.front().at > now) {
-    ArmDeadline();  // the oldest request was answered; watch the next one
+  const Due& front = deadlines_.front();
+  if (front.at == std::chrono::steady_clock::time_point::max()) return;
+  const auto due = std::max(
+      front.at, last_activity_ + std::chrono::milliseconds(front.timeout_ms));
+  if (due > std::chrono::steady_clock::now()) {
+    ArmDeadlineAt(due);  // answered meanwhile, or still answering
     return;
   }
-  const int64_t ms = deadlines_.front().timeout_ms;
+  const int64_t ms = front.timeout_ms;
   spdlog::warn("backend {}: no reply within {} ms, reconnecting", addr_, ms);
   Fail(absl::StrCat("timed out after ", ms, " ms"));
 }

@@ -48,11 +48,13 @@ struct BackendCounters {
 // an error reply, so a dead group never holds up anyone. A hung one (a
 // stopped process accepts connections and requests but never answers) is
 // caught by the request timeout: when the oldest request has waited longer,
-// every request on the connection fails with "ERR backend <addr> timed out
-// after <n> ms" and the connection backs off and is made again. Replies come
-// in order, so only the oldest request's deadline is watched (one timer per
-// connection, not one per request). In push mode (Pub/Sub) every reply goes
-// to the push handler instead of a callback, and nothing times out.
+// and nothing came from the backend for as long either (a deep pipeline it
+// is still answering is not hung), every request on the connection fails with
+// "ERR backend <addr> timed out after <n> ms" and the connection backs off and
+// is made again. Replies come in order, so only the oldest request's deadline
+// is watched (one timer per connection, not one per request). In push mode
+// (Pub/Sub) every reply goes to the push handler instead of a callback, and
+// nothing times out.
 class BackendConnection
     : public std::enable_shared_from_this<BackendConnection> {
  public:
@@ -103,6 +105,7 @@ class BackendConnection
   // waits until that deadline.
   void CheckDeadline();
   void ArmDeadline();
+  void ArmDeadlineAt(std::chrono::steady_clock::time_point at);
 
   asio::io_context& io_;
   std::string addr_;

@@ -227,7 +227,7 @@ bool Session::CheckOutputLimit() {
   if (!over) return false;
   spdlog::warn(
       "client id={} addr={} closed for overcoming of output buffer limits "
-      "({} bytes owed; {} hard {} soft {} s)",
+      "({} bytes owed; {} class: hard {} soft {} for {} s)",
       id_, entry_ ? entry_->peer : std::string(), output_bytes_,
       in_pubsub_ ? "pubsub" : "normal", limit.hard, limit.soft,
       limit.soft_time.count());
