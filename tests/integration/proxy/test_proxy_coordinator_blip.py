@@ -89,7 +89,7 @@ class CoordinatorBlip(unittest.TestCase):
             t = time.time()
             self.restart_zookeeper()
             print("ZooKeeper killed and back in %.1f s" % (time.time() - t))
-            time.sleep(2)
+            time.sleep(3)
         finally:
             stop.set()
             worker.join()
@@ -105,6 +105,9 @@ class CoordinatorBlip(unittest.TestCase):
         proxies = json.loads(self.cluster.config("proxy", "list", "--json"))
         self.assertEqual([p["state"] for p in proxies], ["online"], proxies)
         self.assertLess(took, 4.5)  # the ack timeout is 5 s
+        # The kill was seen: the proxy served through a suspended session.
+        self.assertIn("coordinator session suspended", self.proxy.output())
+        self.assertNotIn("going offline", self.proxy.output())
         c = RawClient(self.proxy.port)
         self.assertEqual(c.call("SET", "after", "1"), b"+OK\r\n")
         self.assertEqual(c.call("GET", "after"), b"$1\r\n1\r\n")
