@@ -104,7 +104,11 @@ class CoordinatorBlip(unittest.TestCase):
         took = time.time() - t
         proxies = json.loads(self.cluster.config("proxy", "list", "--json"))
         self.assertEqual([p["state"] for p in proxies], ["online"], proxies)
-        self.assertLess(took, 4.5)  # the ack timeout is 5 s
+        print("slot range-set acked in %.1f s" % took)
+        # Fencing the proxy would take the ack timeout (5 s) plus its lease
+        # (20 s); an ack comes once its session is back (a few seconds after
+        # the restart at most).
+        self.assertLess(took, 15)
         # The kill was seen: the proxy served through a suspended session.
         self.assertIn("coordinator session suspended", self.proxy.output())
         self.assertNotIn("going offline", self.proxy.output())

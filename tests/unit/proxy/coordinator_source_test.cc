@@ -17,6 +17,7 @@
 #include "reborn/coordinator.h"
 #include "reborn/proxy.h"
 #include "reborn/slot_table.h"
+#include "reborn/topology.h"
 
 namespace reborn {
 namespace {
@@ -342,6 +343,33 @@ TEST_F(CoordinatorSourceLeaseTest, SilentCoordinatorEndsTheLease) {
   EXPECT_TRUE(Eventually([&] { return !source_->online(); }));
   faulty_->SetDropAll(false);
   EXPECT_TRUE(Eventually([&] { return source_->online(); }));
+}
+
+// The other half of the argument: a change that finds this proxy silent
+// fences it and completes only after its lease ran out — even when the
+// changer's own session timeout (its default fence wait) is much shorter.
+TEST_F(CoordinatorSourceLeaseTest, FencingChangeWaitsOutTheLease) {
+  auto changer_coord =
+      Coordinator::Open("memory://source_test?session_timeout_ms=300");
+  ASSERT_TRUE(changer_coord.ok());
+  Topology topology(changer_coord->get(), "p");
+  ChangeOptions options;
+  options.ack_timeout = absl::Milliseconds(200);
+  memory_->SetPartitionedForTest(true);
+  const auto start = std::chrono::steady_clock::now();
+  auto report = topology.Change(
+      "slot_range_set", "0-0:2",
+      [&] {
+        SetSlot(0, 2);
+        return absl::OkStatus();
+      },
+      options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->fenced, std::vector<std::string>{"proxy-lease"});
+  EXPECT_FALSE(source_->online());  // stopped serving the old table first
+  EXPECT_GE(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(2000));
+  memory_->SetPartitionedForTest(false);
 }
 
 TEST_F(CoordinatorSourceLeaseTest, ExpiryGoesOfflineAtOnce) {
