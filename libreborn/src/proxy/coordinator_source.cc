@@ -184,6 +184,7 @@ class CoordinatorSource : public SlotTableSource {
       }
     }
     if (ok) {
+      spdlog::info("coordinator session connected: reading the topology");
       absl::Status s = Register();  // a new session lost our ephemeral
       if (!s.ok()) {
         spdlog::warn("proxy re-registration failed: {}", s.ToString());

@@ -87,9 +87,18 @@ class CoordinatorBlip(unittest.TestCase):
             self.assertEqual(stats["errors"], [])
 
             t = time.time()
+            log_before = len(self.proxy.output())
             self.restart_zookeeper()
             print("ZooKeeper killed and back in %.1f s" % (time.time() - t))
-            time.sleep(3)
+            # Until the proxy's session is back (within its lease).
+            while "coordinator session connected" not in \
+                    self.proxy.output()[log_before:]:
+                self.assertLess(time.time() - t, 18,
+                                self.proxy.output()[log_before:][-3000:])
+                time.sleep(0.1)
+            print("the proxy's session was back after %.1f s"
+                  % (time.time() - t))
+            time.sleep(1)
         finally:
             stop.set()
             worker.join()
