@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -131,12 +132,20 @@ class Coordinator;
 // registers `node_json` as the ephemeral /reborn/<product>/proxies/<id> (when
 // `id` is not empty) and re-creates it when a new session comes up; acks
 // every action under /reborn/<product>/actions/<seq>/acks/<id> once the
-// table that follows it is published; goes offline while the session is
-// suspended or expired, or while its proxy node says "state":"offline".
+// table that follows it is published; goes offline when the session
+// expires, while its proxy node says "state":"offline", and — registered —
+// when the lease runs out: a registered source stays online while it heard
+// from the coordinator within the last `lease` (a suspended session alone
+// does not take it offline; no topology change can complete without its
+// ack or a fence that waits out the lease, see docs/proxy.md). Unregistered,
+// it goes offline while the session is suspended.
 struct CoordinatorSourceOptions {
   std::string product;
   std::string id;         // proxy id; empty = no registration, no acks
-  std::string node_json;  // the proxy node's value
+  std::string node_json;  // the proxy node's value (a JSON object)
+  // -1: two thirds of the coordinator's session timeout. Must be below the
+  // session timeout. Advertised as "lease_ms" in the proxy node.
+  std::chrono::milliseconds lease{-1};
 };
 
 absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenCoordinatorSource(

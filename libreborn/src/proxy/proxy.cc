@@ -178,6 +178,7 @@ ProxyImpl::ProxyImpl(ProxyOptions options,
   backend_options_.backoff_min = options_.backoff_min;
   backend_options_.backoff_max = options_.backoff_max;
   backend_options_.connect_timeout = options_.connect_timeout;
+  backend_options_.request_timeout = options_.backend_timeout;
   int n =
       options_.threads > 0
           ? options_.threads
