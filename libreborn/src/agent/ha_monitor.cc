@@ -44,7 +44,8 @@ HaMonitor::HaMonitor(Topology* topology, Election* election, HaOptions options)
 bool HaMonitor::IsDown(const std::string& addr, absl::Time now) const {
   auto it = tracks_.find(addr);
   return it != tracks_.end() && !it->second.health.reachable &&
-         now - it->second.failing_since >= options_.down_after;
+         it->second.failures >= 2 &&
+         now - it->second.silent_since >= options_.down_after;
 }
 
 void HaMonitor::PublishView(const std::vector<std::string>& down) {
@@ -137,12 +138,19 @@ bool HaMonitor::RunOnce() {
     t.health = health[a];
     if (t.health.reachable) {
       t.failing_since = absl::InfiniteFuture();
+      t.silent_since = absl::InfiniteFuture();
+      t.last_ok = now;
+      t.failures = 0;
       if (!t.health.is_master && t.health.link_up && !t.health.syncing) {
         t.last_in_sync = now;
         t.in_sync_with = t.health.master;
       }
-    } else if (t.failing_since == absl::InfiniteFuture()) {
-      t.failing_since = now;
+    } else {
+      ++t.failures;
+      if (t.failing_since == absl::InfiniteFuture()) {
+        t.failing_since = now;
+        t.silent_since = t.last_ok == absl::InfinitePast() ? now : t.last_ok;
+      }
     }
     tracks[a] = std::move(t);
   }
@@ -248,7 +256,7 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
         t.in_sync_with == dead ? t.last_in_sync : absl::InfinitePast();
     candidates.push_back(std::move(c));
   }
-  const absl::Time failing_since = tracks_[dead].failing_since;
+  const absl::Time failing_since = tracks_[dead].silent_since;
   const absl::Duration grace =
       2 * options_.check_interval + options_.store_timeout;
   auto chosen = ChooseReplica(candidates, failing_since, grace);
@@ -257,7 +265,7 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
   std::string host;
   int port = 0;
   if (absl::Status s = SplitHostPort(*chosen, &host, &port); !s.ok()) return s;
-  spdlog::warn("group {}: master {} down since {} ms; promoting {}", g.id, dead,
+  spdlog::warn("group {}: master {} silent for {} ms; promoting {}", g.id, dead,
                absl::ToInt64Milliseconds(now - failing_since), *chosen);
   // Promote first: once the proxies switch, the new master must take writes.
   auto promoted = StoreCommand(*chosen, {"REPLICAOF", "NO", "ONE"},
@@ -302,8 +310,8 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
   }
   const int64_t down_ms = absl::ToInt64Milliseconds(done - failing_since);
   spdlog::warn(
-      "group {}: failed over from {} to {} (offset {}), {} ms after the first "
-      "failed check; {} proxies acked, {} fenced",
+      "group {}: failed over from {} to {} (offset {}), {} ms after its last "
+      "good check; {} proxies acked, {} fenced",
       g.id, dead, target, tracks_[target].health.offset, down_ms,
       report->acked.size(), report->fenced.size());
   Note(g.id, "ok", "");

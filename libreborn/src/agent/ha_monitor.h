@@ -3,9 +3,10 @@
 // HaMonitor: failure detection and failover (docs/agent.md).
 //
 // Every HA agent runs RunOnce() each check interval: it probes every server
-// of every group (PING + INFO replication), keeps for each how long it has
-// been failing, and publishes in its election node the masters it has seen
-// failing for at least `down_after` ({"down":[addr...]}). The leader also
+// of every group (PING + INFO replication), keeps for each since when it has
+// not answered, and publishes in its election node the masters down in its
+// view ({"down":[addr...]}): at least two failed checks in a row and no good
+// answer for `down_after`. The leader also
 //   - fails a group over when its master is down in its own view and in the
 //     fresh views of `quorum` - 1 other agents: the replica with the highest
 //     offset among the eligible ones (replica_choice.h) gets REPLICAOF NO
@@ -82,7 +83,13 @@ class HaMonitor {
  private:
   struct Track {
     ServerHealth health;
-    absl::Time failing_since = absl::InfiniteFuture();
+    absl::Time failing_since = absl::InfiniteFuture();  // first failed check
+    absl::Time last_ok = absl::InfinitePast();          // last good check
+    // The down window starts here: the last good check, or the first
+    // failed one when none was ever good (like Sentinel's "no valid reply
+    // for down-after").
+    absl::Time silent_since = absl::InfiniteFuture();
+    int failures = 0;  // failed checks in a row
     absl::Time last_in_sync = absl::InfinitePast();
     std::string in_sync_with;  // the master it followed then
   };

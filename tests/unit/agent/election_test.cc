@@ -229,6 +229,8 @@ TEST_F(FencedWriteTest, WithoutQuorumTheLeaderWaitsForASecondOpinion) {
   o.quorum = 2;
   o.store_timeout = absl::Milliseconds(100);
   HaMonitor monitor(topology_.get(), election_.get(), o);
+  EXPECT_TRUE(monitor.RunOnce());  // one failed check is not enough
+  EXPECT_EQ(monitor.Status()["groups"][0]["state"], "suspect");
   EXPECT_TRUE(monitor.RunOnce());
   auto status = monitor.Status();
   EXPECT_NE(status["groups"][0]["message"].get<std::string>().find(
