@@ -17,7 +17,7 @@ AppContext Context() {
   return c;
 }
 
-TEST(AppsTest, QdbGetsItsPortDataDirAndReplicaOf) {
+TEST(AgentAppsTest, QdbGetsItsPortDataDirAndReplicaOf) {
   auto spec = BuildAppSpec(
       "qdb",
       json{{"port", 7001}, {"engine", "memory"}, {"replicaof", "h:7000"}},
@@ -34,14 +34,14 @@ TEST(AppsTest, QdbGetsItsPortDataDirAndReplicaOf) {
   EXPECT_EQ(spec->ports, std::vector<int>{7001});
 }
 
-TEST(AppsTest, NoPortPicksAFreeOne) {
+TEST(AgentAppsTest, NoPortPicksAFreeOne) {
   auto spec = BuildAppSpec("redis", json::object(), Context());
   ASSERT_TRUE(spec.ok());
   ASSERT_EQ(spec->ports.size(), 1u);
   EXPECT_GT(spec->ports[0], 0);
 }
 
-TEST(AppsTest, BadFieldsAreInvalidArgument) {
+TEST(AgentAppsTest, BadFieldsAreInvalidArgument) {
   for (const json& body :
        {json{{"port", "x"}}, json{{"port", 70000}}, json{{"port", -1}},
         json{{"engine", "ext4"}}, json{{"replicaof", "nohost"}},
@@ -63,7 +63,7 @@ TEST(AppsTest, BadFieldsAreInvalidArgument) {
                                   .status()));
 }
 
-TEST(AppsTest, ProxyAndDashboardNeedACoordinator) {
+TEST(AgentAppsTest, ProxyAndDashboardNeedACoordinator) {
   EXPECT_TRUE(absl::IsFailedPrecondition(
       BuildAppSpec("proxy", json::object(), Context()).status()));
   AppContext c = Context();

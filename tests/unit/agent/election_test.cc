@@ -43,7 +43,7 @@ bool Eventually(Pred p) {
   return false;
 }
 
-TEST(ElectionTest, TwoWouldBeLeadersMakeOneAndTheSecondTakesOver) {
+TEST(AgentElectionTest, TwoWouldBeLeadersMakeOneAndTheSecondTakesOver) {
   auto ca = Open();
   auto cb = Open();
   auto a = std::make_unique<Election>(ca.get(), kDir, "a");
@@ -61,7 +61,7 @@ TEST(ElectionTest, TwoWouldBeLeadersMakeOneAndTheSecondTakesOver) {
   EXPECT_TRUE(Eventually([&] { return b.IsLeader(); }));
 }
 
-TEST(ElectionTest, ConcurrentCandidatesElectExactlyOne) {
+TEST(AgentElectionTest, ConcurrentCandidatesElectExactlyOne) {
   std::vector<std::unique_ptr<Coordinator>> coords;
   std::vector<std::unique_ptr<Election>> elections;
   for (int i = 0; i < 4; ++i) {
@@ -80,7 +80,7 @@ TEST(ElectionTest, ConcurrentCandidatesElectExactlyOne) {
   EXPECT_EQ(leaders, 1);
 }
 
-TEST(ElectionTest, ALeaderCutOffStopsActingAtOnce) {
+TEST(AgentElectionTest, ALeaderCutOffStopsActingAtOnce) {
   auto ca = Open();
   auto* memory = dynamic_cast<coord::MemoryCoordinator*>(ca.get());
   ASSERT_NE(memory, nullptr);
@@ -95,7 +95,7 @@ TEST(ElectionTest, ALeaderCutOffStopsActingAtOnce) {
   EXPECT_TRUE(Eventually([&] { return a.IsLeader(); }));
 }
 
-TEST(ElectionTest, ALeaderWhoseSessionExpiresRejoinsBehindTheNewLeader) {
+TEST(AgentElectionTest, ALeaderWhoseSessionExpiresRejoinsBehindTheNewLeader) {
   auto ca = Open();
   auto cb = Open();
   Election a(ca.get(), kDir, "a");
@@ -111,7 +111,7 @@ TEST(ElectionTest, ALeaderWhoseSessionExpiresRejoinsBehindTheNewLeader) {
   EXPECT_FALSE(a.IsLeader());
 }
 
-class FencedWriteTest : public ::testing::Test {
+class AgentFencedWriteTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fault_ = std::make_unique<coord::FaultInjectionCoordinator>(Open());
@@ -156,7 +156,7 @@ class FencedWriteTest : public ::testing::Test {
   std::unique_ptr<Election> election_;
 };
 
-TEST_F(FencedWriteTest, TheLeaderWritesAndPublishesAnAction) {
+TEST_F(AgentFencedWriteTest, TheLeaderWritesAndPublishesAnAction) {
   auto r = Promote();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(Master(), "127.0.0.1:7001");
@@ -166,7 +166,8 @@ TEST_F(FencedWriteTest, TheLeaderWritesAndPublishesAnAction) {
   EXPECT_EQ(actions->back().type, "server_failover");
 }
 
-TEST_F(FencedWriteTest, SessionLostBetweenTheCheckAndTheWriteWritesNothing) {
+TEST_F(AgentFencedWriteTest,
+       SessionLostBetweenTheCheckAndTheWriteWritesNothing) {
   // The leader passes its IsLeader() check, then its node goes (as with a
   // session that expires mid-failover) before the transaction lands.
   const std::string node = election_->node_path();
@@ -183,7 +184,7 @@ TEST_F(FencedWriteTest, SessionLostBetweenTheCheckAndTheWriteWritesNothing) {
   EXPECT_FALSE(*lock);
 }
 
-TEST_F(FencedWriteTest, ANonLeaderDoesNotWrite) {
+TEST_F(AgentFencedWriteTest, ANonLeaderDoesNotWrite) {
   auto* memory = dynamic_cast<coord::MemoryCoordinator*>(fault_->base());
   ASSERT_NE(memory, nullptr);
   memory->SetPartitionedForTest(true);
@@ -193,7 +194,7 @@ TEST_F(FencedWriteTest, ANonLeaderDoesNotWrite) {
   EXPECT_EQ(Master(), "127.0.0.1:7000");
 }
 
-TEST_F(FencedWriteTest, AGroupWithoutAnEligibleReplicaStaysDownAndSaysSo) {
+TEST_F(AgentFencedWriteTest, AGroupWithoutAnEligibleReplicaStaysDownAndSaysSo) {
   auto g = topology_->GetGroup(1);
   ASSERT_TRUE(g.ok());
   // Nothing listens on ports 1 and 2.
@@ -219,7 +220,7 @@ TEST_F(FencedWriteTest, AGroupWithoutAnEligibleReplicaStaysDownAndSaysSo) {
   EXPECT_TRUE(status["failovers"].empty());
 }
 
-TEST_F(FencedWriteTest, WithoutQuorumTheLeaderWaitsForASecondOpinion) {
+TEST_F(AgentFencedWriteTest, WithoutQuorumTheLeaderWaitsForASecondOpinion) {
   auto g = topology_->GetGroup(1);
   ASSERT_TRUE(g.ok());
   g->servers = {{"127.0.0.1:1", ServerRole::kMaster, "online"}};

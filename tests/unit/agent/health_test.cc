@@ -5,7 +5,7 @@
 namespace reborn::agent {
 namespace {
 
-TEST(HealthTest, ParsesAMastersReplicationInfo) {
+TEST(AgentHealthTest, ParsesAMastersReplicationInfo) {
   ServerHealth h;
   ParseReplicationInfo(
       "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
@@ -17,7 +17,7 @@ TEST(HealthTest, ParsesAMastersReplicationInfo) {
   EXPECT_EQ(h.master, "");
 }
 
-TEST(HealthTest, ParsesAReplicasReplicationInfo) {
+TEST(AgentHealthTest, ParsesAReplicasReplicationInfo) {
   ServerHealth h;
   ParseReplicationInfo(
       "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n"
@@ -32,13 +32,13 @@ TEST(HealthTest, ParsesAReplicasReplicationInfo) {
   EXPECT_EQ(h.offset, 999);
 }
 
-TEST(HealthTest, AClosedPortIsUnreachable) {
+TEST(AgentHealthTest, AClosedPortIsUnreachable) {
   ServerHealth h = Probe("127.0.0.1:1", absl::Milliseconds(200), "");
   EXPECT_FALSE(h.reachable);
   EXPECT_FALSE(h.error.empty());
 }
 
-TEST(HealthTest, SplitsAddresses) {
+TEST(AgentHealthTest, SplitsAddresses) {
   std::string host;
   int port = 0;
   ASSERT_TRUE(SplitHostPort("127.0.0.1:6380", &host, &port).ok());

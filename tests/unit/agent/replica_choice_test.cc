@@ -19,7 +19,7 @@ ReplicaCandidate Replica(std::string addr, int64_t offset) {
   return c;
 }
 
-TEST(ReplicaChoiceTest, PicksTheHighestOffset) {
+TEST(AgentReplicaChoiceTest, PicksTheHighestOffset) {
   auto r = ChooseReplica(
       {Replica("a:1", 100), Replica("b:1", 300), Replica("c:1", 200)}, kFailed,
       kGrace);
@@ -27,14 +27,14 @@ TEST(ReplicaChoiceTest, PicksTheHighestOffset) {
   EXPECT_EQ(*r, "b:1");
 }
 
-TEST(ReplicaChoiceTest, TiesKeepTheGroupOrder) {
+TEST(AgentReplicaChoiceTest, TiesKeepTheGroupOrder) {
   auto r =
       ChooseReplica({Replica("a:1", 5), Replica("b:1", 5)}, kFailed, kGrace);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, "a:1");
 }
 
-TEST(ReplicaChoiceTest, SkipsUnreachableOfflineAndStaleReplicas) {
+TEST(AgentReplicaChoiceTest, SkipsUnreachableOfflineAndStaleReplicas) {
   ReplicaCandidate down = Replica("down:1", 900);
   down.health.reachable = false;
   ReplicaCandidate offline = Replica("offline:1", 800);
@@ -47,7 +47,7 @@ TEST(ReplicaChoiceTest, SkipsUnreachableOfflineAndStaleReplicas) {
   EXPECT_EQ(*r, "ok:1");
 }
 
-TEST(ReplicaChoiceTest, AReplicaPromotedByAnUnfinishedFailoverIsEligible) {
+TEST(AgentReplicaChoiceTest, AReplicaPromotedByAnUnfinishedFailoverIsEligible) {
   ReplicaCandidate promoted = Replica("p:1", 50);
   promoted.health.is_master = true;
   promoted.last_in_sync = absl::InfinitePast();
@@ -56,7 +56,7 @@ TEST(ReplicaChoiceTest, AReplicaPromotedByAnUnfinishedFailoverIsEligible) {
   EXPECT_EQ(*r, "p:1");
 }
 
-TEST(ReplicaChoiceTest, NoEligibleReplicaSaysWhy) {
+TEST(AgentReplicaChoiceTest, NoEligibleReplicaSaysWhy) {
   ReplicaCandidate stale = Replica("stale:1", 7);
   stale.last_in_sync = absl::InfinitePast();
   auto r = ChooseReplica({stale}, kFailed, kGrace);

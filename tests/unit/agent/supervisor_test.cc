@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class SupervisorTest : public ::testing::Test {
+class AgentSupervisorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
@@ -79,7 +79,7 @@ class SupervisorTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(SupervisorTest, RestartsAKilledChildAndRecordsHowItDied) {
+TEST_F(AgentSupervisorTest, RestartsAKilledChildAndRecordsHowItDied) {
   Supervisor s(Options());
   ASSERT_TRUE(s.Add(Spec("sleeper", {"/bin/sleep", "30"})).ok());
   const pid_t first = s.PidForTest("sleeper");
@@ -97,7 +97,7 @@ TEST_F(SupervisorTest, RestartsAKilledChildAndRecordsHowItDied) {
   EXPECT_TRUE(s.Apps().empty());
 }
 
-TEST_F(SupervisorTest, BacksOffExponentiallyThenGivesUp) {
+TEST_F(AgentSupervisorTest, BacksOffExponentiallyThenGivesUp) {
   Supervisor s(Options());
   const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(s.Add(Spec("crasher", {"/bin/false"})).ok());
@@ -125,7 +125,8 @@ TEST_F(SupervisorTest, BacksOffExponentiallyThenGivesUp) {
   EXPECT_EQ(App(s, "crasher")["state"], "failed");
 }
 
-TEST_F(SupervisorTest, ANewSupervisorAdoptsLiveProcessesAndRestartsDeadOnes) {
+TEST_F(AgentSupervisorTest,
+       ANewSupervisorAdoptsLiveProcessesAndRestartsDeadOnes) {
   pid_t live = 0;
   {
     Supervisor s(Options());
@@ -154,7 +155,7 @@ TEST_F(SupervisorTest, ANewSupervisorAdoptsLiveProcessesAndRestartsDeadOnes) {
   again.StopAll(/*forget=*/true);
 }
 
-TEST_F(SupervisorTest, RemoveStopsTheProcessAndForgetsIt) {
+TEST_F(AgentSupervisorTest, RemoveStopsTheProcessAndForgetsIt) {
   Supervisor s(Options());
   ASSERT_TRUE(s.Add(Spec("x", {"/bin/sleep", "30"})).ok());
   const pid_t pid = s.PidForTest("x");
@@ -169,7 +170,7 @@ TEST_F(SupervisorTest, RemoveStopsTheProcessAndForgetsIt) {
   EXPECT_TRUE(reloaded.Apps().empty());
 }
 
-TEST_F(SupervisorTest, RefusesClashesAndProgramsThatCannotRun) {
+TEST_F(AgentSupervisorTest, RefusesClashesAndProgramsThatCannotRun) {
   Supervisor s(Options());
   ASSERT_TRUE(s.Add(Spec("a", {"/bin/sleep", "30"}, 40001)).ok());
   EXPECT_TRUE(absl::IsAlreadyExists(s.Add(Spec("a", {"/bin/sleep", "1"}))));
@@ -180,7 +181,7 @@ TEST_F(SupervisorTest, RefusesClashesAndProgramsThatCannotRun) {
   s.StopAll(/*forget=*/true);
 }
 
-TEST_F(SupervisorTest, ChildLogGoesToItsFileInItsOwnDirectory) {
+TEST_F(AgentSupervisorTest, ChildLogGoesToItsFileInItsOwnDirectory) {
   Supervisor s(Options());
   AppSpec spec = Spec("echo", {"/bin/sh", "-c", "pwd; echo to-stderr >&2"});
   ASSERT_TRUE(s.Add(spec).ok());
@@ -195,7 +196,7 @@ TEST_F(SupervisorTest, ChildLogGoesToItsFileInItsOwnDirectory) {
   s.StopAll(/*forget=*/true);
 }
 
-TEST(ProcessTest, StartTimeTellsAReusedPid) {
+TEST(AgentProcessTest, StartTimeTellsAReusedPid) {
   auto self = ProcessStartTime(getpid());
   ASSERT_TRUE(self.ok());
   EXPECT_TRUE(SameProcessAlive(getpid(), *self));
