@@ -6,7 +6,10 @@ writer:
      one master) and comes back online;
   2. the leader agent and the master are killed with -9 together: another
      agent becomes the leader once the dead one's session expires and fails
-     the group over."""
+     the group over;
+  3. the old master restarted on its data rejoins as a replica; killed
+     again, the dead replica is marked offline; restarted, it is online once
+     it has caught up."""
 
 import json
 import os
@@ -16,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "migrate"))
-from harness import start_qdb  # noqa: E402
+from harness import Process, binary, start_qdb  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from agent_harness import Agent, wait_until  # noqa: E402
 from test_agent_failover import Writer, role  # noqa: E402
@@ -97,6 +100,35 @@ def main():
         wait_until(lambda: writer.last_ok[1] > time.time() - 0.5, 10,
                    "writes to succeed again")
         assert (role(m.port) or ("",))[0] == "master"
+
+        # 3. A dead replica goes offline and comes back online.
+        def restart(p):
+            q = Process([binary("qdb-server"), "--port", str(p.port),
+                         "--dir", p.data_dir], port=p.port, name="qdb")
+            q.data_dir = p.data_dir
+            cl.procs.append(q)
+            return q
+
+        def online_replica(p):
+            return servers(cl)[addr(p)]["state"] == "online" and \
+                role(p.port) == ("slave", str(m.port))
+        r = restart(r)
+        wait_until(lambda: online_replica(r), 30, "rejoin", step=0.2)
+        t3 = time.time()
+        r.send_signal(signal.SIGKILL)
+        r.wait()
+        wait_until(lambda: servers(cl)[addr(r)]["state"] == "offline", 20,
+                   "the dead replica to be marked offline", step=0.1)
+        print("dead replica marked offline %.2f s after kill -9" %
+              (time.time() - t3), flush=True)
+        assert servers(cl)[addr(m)]["role"] == "master"
+        r = restart(r)
+        t4 = time.time()
+        wait_until(lambda: online_replica(r), 30, "replica online again",
+                   step=0.2)
+        print("restarted replica online again %.2f s after its restart" %
+              (time.time() - t4), flush=True)
+        assert one_master(cl, [m, r])
         writer.stop.set()
         writer.join()
         print("OK")
