@@ -1,0 +1,51 @@
+"""Leader election of `reborn-agent --ha` on etcd (leases for the ephemeral
+nodes): two agents elect one leader; the leader killed with -9, the other
+takes over once the lease expires; a third agent that joins follows."""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "coord"))
+from coord_servers import start_etcd  # noqa: E402
+from agent_harness import Agent, wait_until  # noqa: E402
+
+
+def leaders(agents):
+    return [a for a in agents if a.status().get("leader")]
+
+
+def main():
+    etcd, etcd_addr = start_etcd()
+    agents = []
+    try:
+        uri = "etcd://%s/reborn-agent-test?session_timeout_ms=2000" % etcd_addr
+        for _ in range(2):
+            agents.append(Agent("--coordinator", uri, "--product", "p",
+                                "--ha"))
+        wait_until(lambda: len(leaders(agents)) == 1, 20, "one leader")
+        time.sleep(1)
+        assert len(leaders(agents)) == 1
+        old = leaders(agents)[0]
+        t0 = time.time()
+        old.proc.send_signal(signal.SIGKILL)
+        old.proc.wait()
+        agents.remove(old)
+        wait_until(lambda: len(leaders(agents)) == 1, 20, "a new leader")
+        print("etcd: new leader %.2f s after the old one was killed" %
+              (time.time() - t0), flush=True)
+        agents.append(Agent("--coordinator", uri, "--product", "p", "--ha"))
+        time.sleep(1)
+        assert len(leaders(agents)) == 1 and \
+            not agents[-1].status()["leader"]
+        print("OK")
+    finally:
+        for a in agents:
+            a.cleanup()
+        etcd.cleanup()
+
+
+if __name__ == "__main__":
+    main()
