@@ -44,6 +44,9 @@ class Writer(threading.Thread):
         self.acked = []
         self.failures = {1: [], 2: []}
         self.last_ok = {1: 0.0, 2: 0.0}
+        # Times of the first success after a failure, per group.
+        self.recoveries = {1: [], 2: []}
+        self.failing = {1: False, 2: False}
         self.lock = threading.Lock()
 
     def run(self):
@@ -69,8 +72,11 @@ class Writer(threading.Thread):
                 if ok:
                     self.acked.append(key)
                     self.last_ok[g] = now
+                    if self.failing[g]:
+                        self.recoveries[g].append(now)
                 else:
                     self.failures[g].append(now)
+                self.failing[g] = not ok
             if not ok:
                 time.sleep(0.01)
 
@@ -79,7 +85,9 @@ class Writer(threading.Thread):
         group 1 (0 if none failed)."""
         with self.lock:
             fails = [t for t in self.failures[1] if t >= t0]
-            return (self.last_ok[1] - t0) if fails else 0.0
+            if not fails:
+                return 0.0
+            return min(t for t in self.recoveries[1] if t > fails[-1]) - t0
 
     def failed_since(self, g, t0):
         with self.lock:
