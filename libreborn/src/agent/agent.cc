@@ -130,9 +130,15 @@ class AgentImpl : public Agent {
         agent::FindProgram(options_.config_bin, self, "reborn-config");
     ctx.coordinator = options_.coordinator;
     ctx.product = options_.product;
-    http_ =
-        std::make_unique<agent::HttpApi>(supervisor_.get(), ctx, options_.token,
-                                         [this] { return StatusJson(); });
+    http_ = std::make_unique<agent::HttpApi>(
+        supervisor_.get(), ctx, options_.token, [this] { return StatusJson(); },
+        [this](int gid) -> absl::Status {
+          if (monitor_ == nullptr) {
+            return absl::FailedPreconditionError(
+                "this agent runs without --ha");
+          }
+          return monitor_->Force(gid);
+        });
     if (absl::Status s = http_->Bind(host, port); !s.ok()) return s;
     api_addr_ = absl::StrCat(host, ":", http_->port());
     if (absl::Status s = supervisor_->Load(); !s.ok()) return s;
@@ -194,10 +200,11 @@ class AgentImpl : public Agent {
     }
     if (ha_thread_.joinable()) ha_thread_.join();
     if (supervise_thread_.joinable()) supervise_thread_.join();
-    monitor_.reset();
-    election_.reset();  // leaves the election at once
+    // The HTTP handlers use the monitor: they go first.
     if (http_ != nullptr) http_->Stop();
     if (http_thread_.joinable()) http_thread_.join();
+    monitor_.reset();
+    election_.reset();  // leaves the election at once
     if (supervisor_ != nullptr && started_) {
       if (options_.stop_apps_on_exit) {
         supervisor_->StopAll(/*forget=*/false);

@@ -193,14 +193,15 @@ bool HaMonitor::RunOnce() {
       Note(g.id, "down", absl::StrCat("master ", m->addr, " down"));
       continue;
     }
+    const bool forced = Forced(g.id, now);
     const int votes = Votes(m->addr, now);
-    if (votes < options_.quorum) {
+    if (votes < options_.quorum && !forced) {
       Note(g.id, "down",
            absl::StrCat("master ", m->addr, " down; ", votes, " of ",
                         options_.quorum, " agents agree"));
       continue;
     }
-    if (absl::Status s = Failover(g, m->addr, now); !s.ok()) {
+    if (absl::Status s = Failover(g, m->addr, now, forced); !s.ok()) {
       Note(g.id, "down",
            absl::StrCat("master ", m->addr, " down; failover: ", s.message()));
     }
@@ -242,8 +243,32 @@ bool HaMonitor::RunOnce() {
   return pending;
 }
 
+absl::Status HaMonitor::Force(int gid, absl::Duration ttl) {
+  if (!election_->IsLeader()) {
+    return absl::FailedPreconditionError(
+        "not the HA leader: ask the agent with the lowest node under "
+        "/reborn/<product>/agents");
+  }
+  absl::MutexLock lock(&mu_);
+  forced_[gid] = absl::Now() + ttl;
+  spdlog::warn("group {}: forced failover allowed for {}", gid,
+               absl::FormatDuration(ttl));
+  return absl::OkStatus();
+}
+
+bool HaMonitor::Forced(int gid, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = forced_.find(gid);
+  if (it == forced_.end()) return false;
+  if (it->second < now) {
+    forced_.erase(it);
+    return false;
+  }
+  return true;
+}
+
 absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
-                                 absl::Time now) {
+                                 absl::Time now, bool forced) {
   std::vector<ReplicaCandidate> candidates;
   for (const ServerInfo& s : g.servers) {
     if (s.addr == dead || s.role != ServerRole::kSlave) continue;
@@ -257,8 +282,10 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
     candidates.push_back(std::move(c));
   }
   const absl::Time failing_since = tracks_[dead].silent_since;
+  // Forced: any reachable online replica, in sync or not.
   const absl::Duration grace =
-      2 * options_.check_interval + options_.store_timeout;
+      forced ? absl::InfiniteDuration()
+             : 2 * options_.check_interval + options_.store_timeout;
   auto chosen = ChooseReplica(candidates, failing_since, grace);
   if (!chosen.ok()) return chosen.status();
   if (!election_->IsLeader()) return absl::AbortedError("not the HA leader");
@@ -316,7 +343,9 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
       report->acked.size(), report->fenced.size());
   Note(g.id, "ok", "");
   absl::MutexLock lock(&mu_);
+  forced_.erase(g.id);
   failovers_.push_back({{"group", g.id},
+                        {"forced", forced},
                         {"from", dead},
                         {"to", target},
                         {"offset", tracks_[target].health.offset},

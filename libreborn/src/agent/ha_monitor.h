@@ -76,6 +76,13 @@ class HaMonitor {
   // for votes or an eligible replica): the caller should look again soon.
   bool RunOnce();
 
+  // An operator's go-ahead for group `gid` (POST /api/failover): while it
+  // lasts, a down master (in our own view; the other agents' votes are not
+  // needed) is failed over to the reachable online replica with the
+  // highest offset even if it was not seen in sync — that may lose writes.
+  // Used up by the failover. FailedPrecondition when we are not the leader.
+  absl::Status Force(int gid, absl::Duration ttl = absl::Seconds(60));
+
   // {"leader","groups":[{"id","state","message","servers":[...]}],
   //  "failovers":[{"group","from","to","offset","down_ms","at_ms"}]}
   nlohmann::json Status() const;
@@ -104,7 +111,8 @@ class HaMonitor {
   int Votes(const std::string& master, absl::Time now);
   void ReadPeers(absl::Time now);
   absl::Status Failover(const GroupNode& g, const std::string& dead,
-                        absl::Time now);
+                        absl::Time now, bool forced);
+  bool Forced(int gid, absl::Time now);
   void Reconcile(const GroupNode& g, absl::Time now);
   absl::Status SetServerState(int gid, const std::string& addr,
                               const std::string& state);
@@ -123,6 +131,7 @@ class HaMonitor {
   mutable absl::Mutex mu_;
   nlohmann::json status_ ABSL_GUARDED_BY(mu_);
   nlohmann::json failovers_ ABSL_GUARDED_BY(mu_) = nlohmann::json::array();
+  std::map<int, absl::Time> forced_ ABSL_GUARDED_BY(mu_);  // gid -> until
 };
 
 }  // namespace reborn::agent

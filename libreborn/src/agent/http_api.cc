@@ -69,11 +69,13 @@ absl::StatusOr<json> Body(const httplib::Request& req) {
 }  // namespace
 
 HttpApi::HttpApi(Supervisor* supervisor, AppContext context, std::string token,
-                 std::function<json()> status)
+                 std::function<json()> status,
+                 std::function<absl::Status(int gid)> failover)
     : supervisor_(supervisor),
       context_(std::move(context)),
       token_(std::move(token)),
       status_(std::move(status)),
+      failover_(std::move(failover)),
       server_(std::make_unique<httplib::Server>()) {
   Routes();
 }
@@ -171,6 +173,26 @@ void HttpApi::Routes() {
            if (absl::Status st = supervisor_->Remove(*it); !st.ok()) return st;
            return json{{"ok", true}, {"stopped", *it}};
          }));
+  s.Post(
+      "/api/failover", change([this](const json& body) -> absl::StatusOr<json> {
+        auto it = body.find("group");
+        if (it == body.end() || !it->is_number_integer() ||
+            it->get<int64_t>() <= 0) {
+          return absl::InvalidArgumentError(
+              "field 'group' (a group id > 0) is required");
+        }
+        if (!failover_) {
+          return absl::FailedPreconditionError("this agent runs without --ha");
+        }
+        const int gid = it->get<int>();
+        if (absl::Status st = failover_(gid); !st.ok()) return st;
+        return json{{"ok", true},
+                    {"group", gid},
+                    {"note",
+                     "allowed for 60 s: the group fails over at the next "
+                     "check that finds its master down, to the reachable "
+                     "replica with the highest offset even if not in sync"}};
+      }));
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     res.set_content(

@@ -9,6 +9,9 @@
 //   POST /api/start_proxy      {"port"?,"host"?,"admin_port"?,"threads"?}
 //   POST /api/start_dashboard  {"port"?,"host"?,"token"?}
 //   POST /api/stop             {"id":"qdb-6380"} or {"all":true}
+//   POST /api/failover         {"group":N}: on the HA leader, allows a
+//                              forced failover of group N (see
+//                              HaMonitor::Force)
 // Changes (every POST) need "Authorization: Bearer <token>", a
 // "Content-Type: application/json" body and no foreign Origin (so a web
 // page cannot post to it). Errors: {"error","code"} with 400 bad input,
@@ -36,8 +39,10 @@ namespace reborn::agent {
 class HttpApi {
  public:
   // `supervisor` must outlive the API; `status` returns /api/status.
+  // `failover` answers POST /api/failover (null: 409, no HA).
   HttpApi(Supervisor* supervisor, AppContext context, std::string token,
-          std::function<nlohmann::json()> status);
+          std::function<nlohmann::json()> status,
+          std::function<absl::Status(int gid)> failover);
   ~HttpApi();
 
   // Binds host:port (port 0: a free one, see port()).
@@ -54,6 +59,7 @@ class HttpApi {
   const AppContext context_;
   const std::string token_;
   std::function<nlohmann::json()> status_;
+  std::function<absl::Status(int gid)> failover_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
 };
