@@ -29,6 +29,14 @@ def main():
         time.sleep(1)
         assert len(leaders(agents)) == 1
         old = leaders(agents)[0]
+        follower = [a for a in agents if a is not old][0]
+        # A forced failover is asked of the leader only.
+        status, body = follower.post("/api/failover", {"group": 1})
+        assert status == 409 and "leader" in body["error"], (status, body)
+        status, body = old.post("/api/failover", {"group": "x"})
+        assert status == 400, (status, body)
+        status, body = old.post("/api/failover", {"group": 1})
+        assert status == 200 and body["ok"], (status, body)
         t0 = time.time()
         old.proc.send_signal(signal.SIGKILL)
         old.proc.wait()
