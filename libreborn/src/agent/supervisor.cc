@@ -200,6 +200,7 @@ void Supervisor::DiedLocked(App& app, std::string how, absl::Time now) {
   delay = std::min(delay, options_.backoff_max);
   app.state = "backoff";
   app.next_start = now + delay;
+  app.backoff = delay;
   spdlog::warn("{} died ({}): restarting in {}", app.spec.id, app.last_exit,
                absl::FormatDuration(delay));
 }
@@ -276,6 +277,7 @@ json Supervisor::Apps() const {
          {"log", app.spec.log},
          {"argv", Redacted(app.spec.argv)}});
     if (app.state == "backoff") {
+      out.back()["backoff_ms"] = absl::ToInt64Milliseconds(app.backoff);
       out.back()["restart_in_ms"] =
           std::max<int64_t>(0, absl::ToInt64Milliseconds(app.next_start - now));
     }

@@ -78,7 +78,8 @@ class Supervisor {
   void Tick();
 
   // [{"id","kind","state","pid","uptime_s","restarts","recent_restarts",
-  //   "last_exit","ports","dir","log","argv","adopted"}]
+  //   "last_exit","ports","dir","log","argv","adopted"}], plus
+  // "backoff_ms" and "restart_in_ms" in state backoff.
   nlohmann::json Apps() const;
   // pid of a running application, 0 otherwise (tests).
   pid_t PidForTest(const std::string& id) const;
@@ -93,6 +94,7 @@ class Supervisor {
     std::string state = "stopped";  // running | backoff | failed | stopped
     absl::Time started_at = absl::InfinitePast();
     absl::Time next_start = absl::InfinitePast();
+    absl::Duration backoff;  // the delay chosen at the last death
     int restarts = 0;
     std::deque<absl::Time> recent;  // restart times within the window
     std::string last_exit;
