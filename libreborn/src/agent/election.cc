@@ -1,6 +1,9 @@
 #include "agent/election.h"
 
 #include <algorithm>
+#include <random>
+#include <string_view>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -9,11 +12,31 @@
 namespace reborn::agent {
 
 namespace {
+
 constexpr char kPrefix[] = "agent-";
+
+// The 10-digit sequence number ends every node's name.
+std::string_view Seq(std::string_view name) {
+  return name.size() >= 10 ? name.substr(name.size() - 10) : name;
+}
+
+bool BySeq(const std::string& a, const std::string& b) {
+  return std::make_pair(Seq(a), std::string_view(a)) <
+         std::make_pair(Seq(b), std::string_view(b));
+}
+
+std::string InstanceId() {
+  std::random_device rd;
+  return absl::StrCat(absl::Hex(rd(), absl::kZeroPad8));
+}
+
 }  // namespace
 
 Election::Election(Coordinator* coord, std::string dir, std::string data)
-    : coord_(coord), dir_(std::move(dir)), data_(std::move(data)) {}
+    : coord_(coord),
+      dir_(std::move(dir)),
+      prefix_(absl::StrCat(kPrefix, InstanceId(), "-")),
+      data_(std::move(data)) {}
 
 Election::~Election() {
   {
@@ -37,7 +60,9 @@ absl::Status Election::Start() {
   if (absl::Status s = coord_->CreateRecursive(dir_); !s.ok()) return s;
   session_ = coord_->AddSessionListener(
       [this](SessionState state) { OnSession(state); });
-  Refresh();
+  // A failed create (perhaps applied, its reply lost) is tried again; the
+  // second look adopts what the first one made.
+  for (int i = 0; i < 3 && node_path().empty(); ++i) Refresh();
   if (node_path().empty()) {
     return absl::UnavailableError(absl::StrCat("cannot register under ", dir_));
   }
@@ -107,13 +132,33 @@ bool Election::RefreshLocked() {
     return false;
   }
   std::vector<std::string> nodes;
+  std::vector<std::string> ours;  // made by this Election (prefix_)
   for (const std::string& c : *children) {
-    if (absl::StartsWith(c, kPrefix)) nodes.push_back(c);
+    if (!absl::StartsWith(c, kPrefix)) continue;
+    if (absl::StartsWith(c, prefix_)) {
+      ours.push_back(c);
+    } else {
+      nodes.push_back(c);
+    }
   }
-  std::sort(nodes.begin(), nodes.end());
-  if (name.empty() || !std::binary_search(nodes.begin(), nodes.end(), name)) {
+  std::sort(ours.begin(), ours.end(), BySeq);
+  // A create whose reply was lost may have made a node all the same: adopt
+  // it rather than make another (an orphan of ours lower than our node
+  // would keep everyone from leading while our session lives).
+  if (std::find(ours.begin(), ours.end(), name) == ours.end()) {
+    name = ours.empty() ? "" : ours.front();
+    if (!name.empty()) {
+      (void)coord_->Set(CoordJoin(dir_, name), data, Coordinator::kAnyVersion);
+    }
+  }
+  for (const std::string& extra : ours) {
+    if (extra != name) {
+      (void)coord_->Delete(CoordJoin(dir_, extra), Coordinator::kAnyVersion);
+    }
+  }
+  if (name.empty()) {
     // First start, or our session expired and took the node along.
-    auto created = coord_->Create(CoordJoin(dir_, kPrefix), data,
+    auto created = coord_->Create(CoordJoin(dir_, prefix_), data,
                                   CreateMode::kEphemeralSequential);
     if (!created.ok()) {
       spdlog::warn("cannot register under {}: {}", dir_,
@@ -124,10 +169,10 @@ bool Election::RefreshLocked() {
       return false;
     }
     name = created->substr(created->rfind('/') + 1);
-    nodes.push_back(name);
-    std::sort(nodes.begin(), nodes.end());
     spdlog::info("registered as {}", *created);
   }
+  nodes.push_back(name);
+  std::sort(nodes.begin(), nodes.end(), BySeq);
   const bool leader = nodes.front() == name;
   {
     absl::MutexLock lock(&mu_);
@@ -145,7 +190,7 @@ bool Election::RefreshLocked() {
     return false;
   }
   // Watch the predecessor: its deletion may make us the leader.
-  auto me = std::lower_bound(nodes.begin(), nodes.end(), name);
+  auto me = std::find(nodes.begin(), nodes.end(), name);
   const std::string pred = *(me - 1);
   if (pred == watched_ && pred_watch_ != nullptr) return false;
   auto sub = coord_->Watch(CoordJoin(dir_, pred), WatchKind::kData,
@@ -181,7 +226,10 @@ absl::StatusOr<std::vector<Election::Peer>> Election::Peers() const {
   }
   std::vector<Peer> out;
   for (const std::string& c : *children) {
-    if (c == mine || !absl::StartsWith(c, kPrefix)) continue;
+    if (c == mine || !absl::StartsWith(c, kPrefix) ||
+        absl::StartsWith(c, prefix_)) {
+      continue;
+    }
     auto node = coord_->Get(CoordJoin(dir_, c));
     if (!node.ok()) continue;  // gone meanwhile
     out.push_back({c, node->data, node->version});

@@ -1,9 +1,12 @@
 #pragma once
 
 // Leader election among HA agents through the Coordinator (any backend):
-// each agent holds an ephemeral-sequential node /reborn/P/agents/agent-<seq>;
-// the lowest existing node is the leader. A non-leader watches only its
-// predecessor, so a leader's exit wakes one agent.
+// each agent holds an ephemeral-sequential node
+// /reborn/P/agents/agent-<instance>-<seq>; the node with the lowest sequence
+// number is the leader. A non-leader watches only its predecessor, so a
+// leader's exit wakes one agent. The random <instance> part lets an agent
+// recognise a node its own create made when the reply was lost (it adopts
+// it instead of leaving an orphan that would block the election).
 //
 // Fencing: IsLeader() is false as soon as the session is suspended or
 // expired (the session listener clears it before anything else runs), and
@@ -69,6 +72,7 @@ class Election {
 
   Coordinator* const coord_;
   const std::string dir_;
+  const std::string prefix_;  // "agent-<instance>-"
   absl::Mutex refresh_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::string name_ ABSL_GUARDED_BY(mu_);  // our node's name under dir_

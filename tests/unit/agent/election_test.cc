@@ -3,6 +3,7 @@
 
 #include "agent/election.h"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -109,6 +110,30 @@ TEST(AgentElectionTest, ALeaderWhoseSessionExpiresRejoinsBehindTheNewLeader) {
   EXPECT_TRUE(Eventually(
       [&] { return !a.node_path().empty() && a.node_path() != old_node; }));
   EXPECT_FALSE(a.IsLeader());
+}
+
+TEST(AgentElectionTest, ALostCreateReplyLeavesNoOrphanBlockingTheElection) {
+  auto fault = std::make_unique<coord::FaultInjectionCoordinator>(Open());
+  auto cb = Open();
+  std::atomic<int> lost{0};
+  // The first registration reaches the coordinator, its answer does not.
+  fault->SetReplyFilter([&](std::string_view op, std::string_view path) {
+    if (op == "create" && path.find("/agents/") != std::string_view::npos &&
+        lost.fetch_add(1) == 0) {
+      return absl::UnavailableError("reply lost");
+    }
+    return absl::OkStatus();
+  });
+  Election a(fault.get(), kDir, "a");
+  ASSERT_TRUE(a.Start().ok());
+  Election b(cb.get(), kDir, "b");
+  ASSERT_TRUE(b.Start().ok());
+  auto children = cb->Children(kDir);
+  ASSERT_TRUE(children.ok());
+  EXPECT_EQ(children->size(), 2u);  // the orphan was adopted, not doubled
+  EXPECT_TRUE(a.IsLeader());
+  EXPECT_FALSE(b.IsLeader());
+  EXPECT_EQ(lost.load(), 1);
 }
 
 class AgentFencedWriteTest : public ::testing::Test {
