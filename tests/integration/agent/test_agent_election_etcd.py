@@ -1,6 +1,7 @@
 """Leader election of `reborn-agent --ha` on etcd (leases for the ephemeral
 nodes): two agents elect one leader; the leader killed with -9, the other
-takes over once the lease expires; a third agent that joins follows."""
+takes over once the lease expires; a third agent that joins follows. The
+agent also starts a reborn-proxy and a dashboard on the same coordinator."""
 
 import os
 import signal
@@ -10,7 +11,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "coord"))
 from coord_servers import start_etcd  # noqa: E402
+from harness import wait_for_port  # noqa: E402
 from agent_harness import Agent, wait_until  # noqa: E402
+import json  # noqa: E402
+import urllib.request  # noqa: E402
 
 
 def leaders(agents):
@@ -48,6 +52,26 @@ def main():
         time.sleep(1)
         assert len(leaders(agents)) == 1 and \
             not agents[-1].status()["leader"]
+
+        # A proxy and a dashboard, supervised, on the agent's coordinator.
+        a = agents[-1]
+        status, proxy = a.post("/api/start_proxy", {"threads": 1})
+        assert status == 200, proxy
+        status, dash = a.post("/api/start_dashboard", {})
+        assert status == 200, dash
+        wait_for_port(proxy["ports"][0])
+        wait_for_port(dash["ports"][0])
+        wait_until(lambda: any(
+            p["addr"].endswith(":%d" % proxy["ports"][0]) for p in
+            json.loads(urllib.request.urlopen(
+                "http://127.0.0.1:%d/api/proxies" % dash["ports"][0],
+                timeout=10).read())), 10, "the proxy registered")
+        apps = a.apps()
+        assert apps[proxy["id"]]["state"] == "running", apps
+        assert apps[dash["id"]]["kind"] == "dashboard", apps
+        status, body = a.post("/api/stop", {"all": True})
+        assert status == 200, body
+        assert a.apps() == {}
         print("OK")
     finally:
         for a in agents:
