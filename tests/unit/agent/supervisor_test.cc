@@ -153,6 +153,23 @@ TEST_F(AgentSupervisorTest,
   again.StopAll(/*forget=*/true);
 }
 
+TEST_F(AgentSupervisorTest, StoppedOnExitTheyStartAgainWithTheNextAgent) {
+  pid_t before = 0;
+  {
+    Supervisor s(Options());
+    ASSERT_TRUE(s.Add(Spec("x", {"/bin/sleep", "30"})).ok());
+    before = s.PidForTest("x");
+    s.StopAll(/*forget=*/false);  // an agent's SIGTERM
+    EXPECT_EQ(s.PidForTest("x"), 0);
+  }
+  EXPECT_NE(kill(before, 0), 0);  // gone (and reaped by StopAll)
+  Supervisor next(Options());
+  ASSERT_TRUE(next.Load().ok());
+  EXPECT_GT(next.PidForTest("x"), 0);
+  EXPECT_EQ(App(next, "x")["adopted"], false);
+  next.StopAll(/*forget=*/true);
+}
+
 TEST_F(AgentSupervisorTest, RemoveStopsTheProcessAndForgetsIt) {
   Supervisor s(Options());
   ASSERT_TRUE(s.Add(Spec("x", {"/bin/sleep", "30"})).ok());
