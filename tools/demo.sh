@@ -105,8 +105,12 @@ fi
 start reborn-proxy "$PROXY_PORT" "$BIN/reborn-proxy" \
   --addr "127.0.0.1:$PROXY_PORT" --admin-addr "127.0.0.1:$PROXY_ADMIN" \
   --coordinator "$COORD" --product "$PRODUCT"
+# Changes over the REST API need the token kept in this file (created, mode
+# 0600, on the first start).
+TOKEN_FILE="$DEMO/dashboard.token"
 start dashboard "$DASHBOARD" "$BIN/reborn-config" --coordinator "$COORD" \
-  --product "$PRODUCT" dashboard --addr "127.0.0.1:$DASHBOARD"
+  --product "$PRODUCT" dashboard --addr "127.0.0.1:$DASHBOARD" \
+  --token-file "$TOKEN_FILE"
 
 cat <<MSG
 
@@ -115,6 +119,9 @@ A store directly:           redis-cli -p ${GROUP_PORTS[0]}
 Its replica:                redis-cli -p $((GROUP_PORTS[0] + REPLICA_OFFSET)) info replication
 Topology:                   $BIN/reborn-config --coordinator $COORD --product $PRODUCT group list
 REST API:                   curl http://127.0.0.1:$DASHBOARD/api/overview
+A change over REST:         curl -X POST -H "Authorization: Bearer \$(cat $TOKEN_FILE)" \\
+                              -H 'Content-Type: application/json' -d '{"id":3}' \\
+                              http://127.0.0.1:$DASHBOARD/api/groups
 Proxy metrics:              curl http://127.0.0.1:$PROXY_ADMIN/metrics
 Stop:                       ./reborn.sh demo stop
 MSG

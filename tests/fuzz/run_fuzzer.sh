@@ -11,7 +11,8 @@ clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined \
   -I"$src/libreborn/src" -I"$src/libreborn/include" \
   "$@" -o "$out/$name-fuzzer" \
-  $(pkg-config --libs absl_status absl_statusor absl_strings \
+  $(pkg-config --libs absl_status absl_statusor absl_strings absl_synchronization \
+    absl_hash absl_raw_hash_set \
     absl_str_format_internal) -lz
 "$out/$name-fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -max_len=16384 \

@@ -33,29 +33,33 @@
 // at the target — and stops with state "cancelled"; the slots after it stay
 // online at their source. Run(id) resumes a cancelled task.
 //
-// Thread safety: all methods may be called from any thread. `mu_` guards
-// the set of groups busy as source or target, `change_mu_` the queue of
-// topology writes waiting for the next change (group commit: concurrent
-// steps share 2PC rounds); everything else is per call.
+// Thread safety: all methods may be called from any thread. The set of
+// groups busy as source or target and the queue of topology writes waiting
+// for the next change (group commit: concurrent steps share 2PC rounds) are
+// internal objects that synchronise themselves; everything else is per call.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "reborn/rebalance.h"
 #include "reborn/topology.h"
 
 namespace reborn {
+
+namespace migrate {
+class GroupCommit;
+class GroupScheduler;
+}  // namespace migrate
 
 struct MigrateOptions {
   // Budget of one SLOTSMGRTTAGSLOTBATCH call (a task's own batch_keys wins).
@@ -146,6 +150,7 @@ class Migrator {
 
   // `topology` must outlive the Migrator.
   explicit Migrator(Topology* topology, MigrateOptions options = {});
+  ~Migrator();
 
   // Validates the request and persists a new task; returns its id.
   // FailedPrecondition when a slot is offline, migrating elsewhere, or part
@@ -233,30 +238,17 @@ class Migrator {
   absl::Status MoveSlot(RunState* run, size_t index, int source);
   void Report(RunState* run, bool finished);
   bool CancelRequested(const MigrationTask& task);
-  // Topology::ChangeOps with group commit: writes requested by concurrent
-  // steps while a change is under way go together into the next one (one
-  // 2PC round for all of them).
-  absl::Status Change(
-      const std::string& type, const std::string& target,
-      std::function<absl::StatusOr<std::vector<CoordOp>>()> write);
-  bool GroupsFree(const std::set<int>& sources, int target)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AcquireGroups(const std::set<int>& sources, int target);
-  void ReleaseGroups(const std::set<int>& sources, int target);
 
   Topology* topology_;
   MigrateOptions options_;
   std::atomic<bool> cancel_all_{false};
   std::atomic<bool> stop_all_{false};
-  absl::Mutex mu_;
-  std::multiset<int> busy_sources_ ABSL_GUARDED_BY(mu_);
-  std::multiset<int> busy_targets_ ABSL_GUARDED_BY(mu_);
-  std::multiset<std::pair<int, int>> busy_edges_ ABSL_GUARDED_BY(mu_);
-  struct PendingChange;
-  absl::Mutex change_mu_;
-  absl::CondVar change_done_;
-  std::vector<PendingChange*> change_queue_ ABSL_GUARDED_BY(change_mu_);
-  bool change_leader_ ABSL_GUARDED_BY(change_mu_) = false;
+  // Which steps may run at once (no shared source or target, no cycle).
+  std::unique_ptr<migrate::GroupScheduler> groups_;
+  // Topology::ChangeOps with group commit: writes requested by concurrent
+  // steps while a change is under way go together into the next one (one
+  // 2PC round for all of them).
+  std::unique_ptr<migrate::GroupCommit> changes_;
 };
 
 }  // namespace reborn

@@ -2,9 +2,14 @@
 
 #include <chrono>
 #include <map>
+#include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "admin/access_token.h"
 #include "net/sync_client.h"
 #include "reborn/slot.h"
 
@@ -21,7 +26,49 @@ absl::Status CheckSlot(int slot) {
   return absl::OkStatus();
 }
 
+// Whether a replica's "master_host:master_port" names `addr` (loopback
+// spellings are the same host).
+bool SameServer(const std::string& host, int port, const std::string& addr) {
+  std::string h;
+  int p = 0;
+  if (!SplitAddr(addr, &h, &p).ok() || p != port) return false;
+  return absl::EqualsIgnoreCase(h, host) ||
+         (IsLoopbackHost(h) && IsLoopbackHost(host));
+}
+
+constexpr char kForceHint[] = "; pass force (CLI --force) to promote anyway";
+
 }  // namespace
+
+ReplicationInfo ParseReplicationInfo(absl::string_view info) {
+  ReplicationInfo r;
+  bool have_slave_offset = false;
+  int64_t master_offset = 0;
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    absl::string_view key = line.substr(0, colon);
+    absl::string_view value = line.substr(colon + 1);
+    if (key == "role") {
+      r.role = std::string(value);
+    } else if (key == "master_host") {
+      r.master_host = std::string(value);
+    } else if (key == "master_port") {
+      if (!absl::SimpleAtoi(value, &r.master_port)) r.master_port = 0;
+    } else if (key == "master_link_status") {
+      r.link_up = value == "up";
+    } else if (key == "master_replid") {
+      r.replid = std::string(value);
+    } else if (key == "master_repl_offset") {
+      if (!absl::SimpleAtoi(value, &master_offset)) master_offset = 0;
+    } else if (key == "slave_repl_offset") {
+      have_slave_offset = absl::SimpleAtoi(value, &r.offset);
+    }
+  }
+  if (!have_slave_offset) r.offset = master_offset;
+  return r;
+}
 
 json SlotJson(const reborn::SlotNode& s) {
   json j = {{"id", s.id},
@@ -229,6 +276,135 @@ absl::Status ConfigService::Ping(const std::string& addr) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<ReplicationInfo> ConfigService::Replication(
+    const std::string& addr) {
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitAddr(addr, &host, &port); !s.ok()) return s;
+  auto timeout = std::chrono::milliseconds(
+      absl::ToInt64Milliseconds(options_.server_timeout));
+  auto client =
+      net::SyncClient::Connect(host, port, timeout, options_.password);
+  if (!client.ok()) return client.status();
+  auto reply = client->Call({"INFO", "replication"});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("INFO replication: ", reply->str));
+  }
+  ReplicationInfo info = ParseReplicationInfo(reply->str);
+  if (info.role.empty()) {
+    return absl::FailedPreconditionError(
+        "INFO replication has no role (not a Redis-compatible store?)");
+  }
+  return info;
+}
+
+absl::StatusOr<json> ConfigService::CheckPromote(const GroupNode& group,
+                                                 const std::string& addr) {
+  const ServerInfo* master = group.master();
+  if (master != nullptr && master->addr == addr) {
+    return json{{"candidate", addr}, {"already_master", true}};
+  }
+  auto refuse = [&](const std::string& why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to promote ", addr, " in group ", group.id, ": ",
+                     why, kForceHint));
+  };
+  auto candidate_of = [&]() -> absl::StatusOr<ReplicationInfo> {
+    auto c = Replication(addr);
+    if (!c.ok()) {
+      return refuse(absl::StrCat("cannot read its replication state (",
+                                 c.status().message(), ")"));
+    }
+    return c;
+  };
+  json out = {{"candidate", addr}};
+
+  // The master answers: the candidate must hold everything it has. The
+  // master is read first, so a candidate at or past that offset holds every
+  // write acknowledged before the check.
+  if (master != nullptr) {
+    out["master"] = master->addr;
+    constexpr int kTries = 10;  // ~1 s for a replica to catch up
+    for (int attempt = 1;; ++attempt) {
+      auto m = Replication(master->addr);
+      if (absl::IsUnavailable(m.status()) ||
+          absl::IsDeadlineExceeded(m.status())) {
+        out["master_error"] = std::string(m.status().message());
+        break;  // down or hung: the failover case below
+      }
+      if (!m.ok()) {  // up but refusing (a password?): not a failover
+        return refuse(
+            absl::StrCat("cannot read the replication state of master ",
+                         master->addr, " (", m.status().message(), ")"));
+      }
+      auto c = candidate_of();
+      if (!c.ok()) return c.status();
+      if (c->role != "slave") {
+        return refuse(absl::StrCat(
+            "it is not a replica (role ", c->role,
+            "): it holds a data set of its own, and promoting it would "
+            "replace the data of master ",
+            master->addr, "; make it a replica of ", master->addr,
+            " and let it sync first"));
+      }
+      if (m->replid.empty() || c->replid != m->replid) {
+        return refuse(absl::StrCat(
+            "it has not synced with master ", master->addr, " (it replicates ",
+            c->master_host, ":", c->master_port, ", link ",
+            c->link_up ? "up" : "down", ", replication id ", c->replid, " vs ",
+            m->replid, ")"));
+      }
+      out["master_offset"] = m->offset;
+      out["candidate_offset"] = c->offset;
+      if (c->offset >= m->offset) return out;
+      if (attempt == kTries) {
+        return refuse(absl::StrCat(
+            "it is behind master ", master->addr, " by ", m->offset - c->offset,
+            " bytes (offset ", c->offset, " < ", m->offset,
+            "); let it catch up (pause writes) and retry"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  // No master, or it does not answer (failover): the candidate must be a
+  // replica of that master, and no other replica of the same history ahead.
+  auto c = candidate_of();
+  if (!c.ok()) return c.status();
+  if (master != nullptr &&
+      (c->role != "slave" ||
+       !SameServer(c->master_host, c->master_port, master->addr))) {
+    return refuse(absl::StrCat(
+        "it is not a replica of the group's master ", master->addr,
+        " (unreachable: ", out.value("master_error", ""), "); role ", c->role,
+        c->role == "slave" ? absl::StrCat(", replicating ", c->master_host, ":",
+                                          c->master_port)
+                           : ""));
+  }
+  out["candidate_offset"] = c->offset;
+  json others = json::object();
+  for (const ServerInfo& s : group.servers) {
+    if (s.addr == addr || (master != nullptr && s.addr == master->addr)) {
+      continue;
+    }
+    auto r = Replication(s.addr);
+    if (!r.ok()) {
+      others[s.addr] = std::string(r.status().message());
+      continue;
+    }
+    others[s.addr] = r->offset;
+    if (r->replid == c->replid && r->offset > c->offset) {
+      return refuse(absl::StrCat("replica ", s.addr, " is ahead of it (offset ",
+                                 r->offset, " > ", c->offset, "); promote ",
+                                 s.addr, " instead"));
+    }
+  }
+  out["replicas"] = others;
+  return out;
+}
+
 absl::StatusOr<json> ConfigService::GroupAddServer(int gid,
                                                    const std::string& addr,
                                                    const std::string& role) {
@@ -306,8 +482,10 @@ absl::StatusOr<json> ConfigService::GroupRemoveServer(int gid,
 }
 
 absl::StatusOr<json> ConfigService::ServerPromote(int gid,
-                                                  const std::string& addr) {
+                                                  const std::string& addr,
+                                                  bool force) {
   json warnings = json::array();
+  json check;
   auto report = topology_.Change(
       "server_promote", absl::StrCat(gid, ":", addr),
       [&]() -> absl::Status {
@@ -318,6 +496,12 @@ absl::StatusOr<json> ConfigService::ServerPromote(int gid,
         if (!found) {
           return absl::NotFoundError(
               absl::StrCat("server ", addr, " is not in group ", gid));
+        }
+        // Checked under the lock, on the group that is then written.
+        if (!force) {
+          auto checked = CheckPromote(*g, addr);
+          if (!checked.ok()) return checked.status();
+          check = *std::move(checked);
         }
         std::string host;
         int port = 0;
@@ -361,6 +545,8 @@ absl::StatusOr<json> ConfigService::ServerPromote(int gid,
   return Changed(report, {{"ok", true},
                           {"group_id", gid},
                           {"master", addr},
+                          {"forced", force},
+                          {"check", check},
                           {"warnings", warnings}});
 }
 

@@ -10,13 +10,30 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "reborn/coordinator.h"
 #include "reborn/topology.h"
 
 namespace reborn::admin {
+
+// What `INFO replication` says about one store (Redis or qdb-server).
+struct ReplicationInfo {
+  std::string role;         // "master" or "slave"
+  std::string master_host;  // a slave's master
+  int master_port = 0;
+  bool link_up = false;  // master_link_status:up
+  std::string replid;    // master_replid: the history it holds
+  // The replication stream it holds data up to: slave_repl_offset on a
+  // slave, master_repl_offset on a master.
+  int64_t offset = 0;
+};
+
+// Parses the text of `INFO replication`; absent fields keep their defaults.
+ReplicationInfo ParseReplicationInfo(absl::string_view info);
 
 struct ConfigServiceOptions {
   std::string password;  // AUTH for PINGing stores
@@ -42,8 +59,25 @@ class ConfigService {
                                                 const std::string& role);
   absl::StatusOr<nlohmann::json> GroupRemoveServer(int gid,
                                                    const std::string& addr);
-  absl::StatusOr<nlohmann::json> ServerPromote(int gid,
-                                               const std::string& addr);
+  // Makes `addr` the master of group `gid`. Unless `force`, CheckPromote
+  // must pass first (FailedPrecondition otherwise, nothing changed).
+  absl::StatusOr<nlohmann::json> ServerPromote(int gid, const std::string& addr,
+                                               bool force = false);
+  // Whether promoting `addr` in `group` keeps every write its master
+  // acknowledged: OK with what was compared, or FailedPrecondition saying
+  // why not. Asks the stores (`INFO replication`):
+  //  - master reachable: `addr` must be a replica that synced with it (same
+  //    replication id) and be at or past the master's offset (re-read for up
+  //    to ~1 s while it catches up);
+  //  - master down or not answering in time (failover), or none: `addr`
+  //    must be a replica of that master, and no reachable replica of the
+  //    same history may be ahead of it;
+  //  - a master that answers but refuses INFO (a password?): refused.
+  // An unreachable `addr` is refused. Promoting the current master is OK.
+  // Takes up to ~1 s plus the server timeout per store.
+  // For reborn-config and the HA agent alike.
+  absl::StatusOr<nlohmann::json> CheckPromote(const GroupNode& group,
+                                              const std::string& addr);
   absl::StatusOr<nlohmann::json> ProxyList();
   absl::StatusOr<nlohmann::json> ProxyOffline(const std::string& id);
   absl::StatusOr<nlohmann::json> Actions();
@@ -53,6 +87,7 @@ class ConfigService {
 
  private:
   absl::Status Ping(const std::string& addr);
+  absl::StatusOr<ReplicationInfo> Replication(const std::string& addr);
   absl::StatusOr<nlohmann::json> Changed(const absl::StatusOr<ChangeReport>& r,
                                          nlohmann::json out);
 

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "admin/access_token.h"
 #include "admin/config_service.h"
 #include "admin/migration_jobs.h"
 #include "admin/rest_server.h"
@@ -37,7 +39,11 @@ struct Flags {
   // Command arguments.
   bool force = false;
   int from = 0, to = 0, gid = 0, slot = 0;
-  std::string addr, role, proxy_id, listen, token;
+  std::string addr, role, proxy_id, listen;
+  // dashboard.
+  std::string token, token_file;
+  bool insecure_no_token = false;
+  std::vector<std::string> allowed_origins;
   // slot migrate.
   bool wait = false;
   int64_t rate = 0;
@@ -180,6 +186,43 @@ void PrintHuman(const std::string& cmd, const json& out) {
   }
 }
 
+constexpr char kTokenEnv[] = "REBORN_DASHBOARD_TOKEN";
+
+// The dashboard's token: --token, --token-file (created when missing), the
+// environment, or a new one printed on stderr. Empty with
+// --insecure-no-token.
+absl::StatusOr<std::string> DashboardToken(const Flags& f) {
+  const char* env = std::getenv(kTokenEnv);
+  const bool have_env = env != nullptr && *env != '\0';
+  if (f.insecure_no_token) {
+    if (have_env) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--insecure-no-token conflicts with ", kTokenEnv, " being set"));
+    }
+    return std::string();
+  }
+  if (!f.token.empty()) return f.token;
+  if (!f.token_file.empty()) {
+    bool created = false;
+    auto token = admin::LoadOrCreateTokenFile(f.token_file, &created);
+    if (!token.ok()) return token.status();
+    std::cerr << "reborn-config: dashboard token "
+              << (created ? "generated and written to " : "read from ")
+              << f.token_file << " (changes need 'Authorization: Bearer "
+              << "<token>')\n";
+    return token;
+  }
+  if (have_env) return std::string(env);
+  std::string token = admin::GenerateToken();
+  std::cerr << "reborn-config: no --token given; generated dashboard token: "
+            << token
+            << "\nreborn-config: send it with every change: 'Authorization: "
+               "Bearer <token>' (it is not stored; use --token-file PATH to "
+               "keep one across restarts)\n"
+            << std::flush;
+  return token;
+}
+
 int Fail(const Flags& f, const absl::Status& s) {
   std::string msg(s.message());
   if (f.json_out) {
@@ -292,6 +335,10 @@ int RunConfigTool(int argc, char** argv) {
   auto* promote = server->add_subcommand("promote", "make ADDR the master");
   promote->add_option("GID", f.gid)->required();
   promote->add_option("ADDR", f.addr)->required();
+  promote->add_flag("--force", f.force,
+                    "promote even if ADDR is behind the master or another "
+                    "replica, or is not a replica of the master (can lose "
+                    "data)");
   promote->callback([&] { cmd = "server promote"; });
 
   auto* proxy = app.add_subcommand("proxy", "proxies")->require_subcommand(1);
@@ -304,7 +351,23 @@ int RunConfigTool(int argc, char** argv) {
 
   auto* dash = app.add_subcommand("dashboard", "serve the REST API");
   dash->add_option("--addr", f.listen, "listen address host:port")->required();
-  dash->add_option("--token", f.token, "token required on changes");
+  auto* token_opt = dash->add_option(
+      "--token", f.token,
+      "token required on changes (default: --token-file, then $"
+      "REBORN_DASHBOARD_TOKEN, else a new one printed at start)");
+  auto* token_file_opt = dash->add_option(
+      "--token-file", f.token_file,
+      "file holding the token; created (mode 0600) with a new token when "
+      "missing");
+  token_file_opt->excludes(token_opt);
+  dash->add_flag("--insecure-no-token", f.insecure_no_token,
+                 "accept changes without a token (loopback addresses only)")
+      ->excludes(token_opt)
+      ->excludes(token_file_opt);
+  dash->add_option("--allow-origin", f.allowed_origins,
+                   "another Origin allowed to send changes besides the "
+                   "dashboard's own, e.g. https://ops.example.com "
+                   "(repeatable)");
   dash->add_option("--step", f.step,
                    "slots switched per topology change by its migrations");
   dash->callback([&] { cmd = "dashboard"; });
@@ -332,12 +395,26 @@ int RunConfigTool(int argc, char** argv) {
     if (absl::Status s = admin::SplitAddr(f.listen, &host, &port); !s.ok()) {
       return Fail(f, s);
     }
+    // Refuse a bad token setup before any migration resumes.
+    auto token = DashboardToken(f);
+    if (!token.ok()) return Fail(f, token.status());
     MigrateOptions mopts;
     mopts.slots_per_step = f.step;
     mopts.password = f.password;
     mopts.server_timeout = absl::Milliseconds(f.timeout_ms);
     mopts.change = sopts.change;
     admin::MigrationJobs jobs(&service.topology(), mopts);
+    admin::RestServerOptions ropts;
+    ropts.token = *std::move(token);
+    ropts.insecure_no_token = f.insecure_no_token;
+    ropts.allowed_origins = f.allowed_origins;
+    admin::RestServer rest(&service, std::move(ropts), &jobs);
+    if (absl::Status s = rest.Bind(host, port); !s.ok()) return Fail(f, s);
+    if (f.insecure_no_token) {
+      std::cerr << "reborn-config: WARNING: --insecure-no-token: the "
+                   "dashboard accepts changes from anyone who can reach "
+                << host << "\n";
+    }
     // Unfinished tasks (a killed or restarted reborn-config) go on.
     if (auto ids = jobs.ResumeUnfinished(); !ids.ok()) {
       std::cerr << "reborn-config: resume failed: " << ids.status().message()
@@ -346,8 +423,6 @@ int RunConfigTool(int argc, char** argv) {
       std::cerr << "reborn-config: resuming " << ids->size()
                 << " migration task(s)\n";
     }
-    admin::RestServer rest(&service, f.token, &jobs);
-    if (absl::Status s = rest.Bind(host, port); !s.ok()) return Fail(f, s);
     std::cerr << "reborn-config: dashboard on " << host << ":" << rest.port()
               << " for product " << f.product << "\n";
     if (absl::Status s = rest.Serve(); !s.ok()) return Fail(f, s);
@@ -456,7 +531,7 @@ int RunConfigTool(int argc, char** argv) {
   } else if (cmd == "group remove-server") {
     out = service.GroupRemoveServer(f.gid, f.addr);
   } else if (cmd == "server promote") {
-    out = service.ServerPromote(f.gid, f.addr);
+    out = service.ServerPromote(f.gid, f.addr, f.force);
   } else if (cmd == "proxy list") {
     out = service.ProxyList();
   } else if (cmd == "proxy offline") {

@@ -4,8 +4,11 @@
 
 #include <map>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "admin/access_token.h"
 
 namespace reborn::admin {
 namespace {
@@ -19,6 +22,8 @@ int HttpStatus(absl::StatusCode code) {
       return 400;
     case absl::StatusCode::kUnauthenticated:
       return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
     case absl::StatusCode::kNotFound:
       return 404;
     case absl::StatusCode::kAlreadyExists:
@@ -57,6 +62,34 @@ absl::StatusOr<json> Body(const httplib::Request& req) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad JSON body: ", e.what()));
   }
+}
+
+void ReplyError(httplib::Response& res, int status, const std::string& code,
+                const std::string& message) {
+  res.status = status;
+  res.set_content(json{{"error", message}, {"code", code}}.dump(),
+                  "application/json");
+}
+
+// An optional boolean field (false when absent).
+absl::StatusOr<bool> BoolField(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return false;
+  if (!it->is_boolean()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", name, "' must be true or false"));
+  }
+  return it->get<bool>();
+}
+
+// The host part of a Host header value ("h:p", "[v6]:p" or "h").
+absl::string_view HostOf(absl::string_view host_header) {
+  if (!host_header.empty() && host_header.front() == '[') {
+    size_t end = host_header.find(']');
+    return end == absl::string_view::npos ? host_header
+                                          : host_header.substr(0, end + 1);
+  }
+  return host_header.substr(0, host_header.find(':'));
 }
 
 absl::StatusOr<int> IntField(const json& j, const char* name) {
@@ -126,18 +159,30 @@ absl::StatusOr<int> IntParam(const std::string& s, const char* what) {
 
 }  // namespace
 
-RestServer::RestServer(ConfigService* service, std::string token,
+RestServer::RestServer(ConfigService* service, RestServerOptions options,
                        MigrationJobs* jobs)
     : service_(service),
-      token_(std::move(token)),
+      options_(std::move(options)),
       jobs_(jobs),
       server_(std::make_unique<httplib::Server>()) {
+  ApplyHttpLimits(*server_, options_.limits);
   Routes();
 }
 
 RestServer::~RestServer() { Stop(); }
 
 absl::Status RestServer::Bind(const std::string& host, int port) {
+  if (options_.insecure_no_token) {
+    if (!IsLoopbackHost(host)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--insecure-no-token is allowed on a loopback address only (", host,
+          " is not): anyone who can reach ", host,
+          " could change the cluster; give a token instead"));
+    }
+  } else if (options_.token.empty()) {
+    return absl::InvalidArgumentError(
+        "the dashboard needs a token for changes (or --insecure-no-token)");
+  }
   if (port == 0) {
     port_ = server_->bind_to_any_port(host.c_str());
     if (port_ <= 0) return absl::UnavailableError("cannot bind " + host);
@@ -159,6 +204,52 @@ absl::Status RestServer::Serve() {
 }
 
 void RestServer::Stop() { server_->stop(); }
+
+std::optional<RestServer::Refusal> RestServer::CheckChange(
+    const httplib::Request& req) const {
+  // 1. Origin: a browser sends it with every cross-origin change, and a page
+  // cannot forge it. Absent (curl, scripts): not a browser's cross-site
+  // request.
+  if (req.has_header("Origin")) {
+    const std::string origin = req.get_header_value("Origin");
+    bool ok = false;
+    for (const std::string& allowed : options_.allowed_origins) {
+      ok |= absl::EqualsIgnoreCase(origin, allowed);
+    }
+    const std::string host = req.get_header_value("Host");
+    if (!ok && !host.empty() &&
+        absl::EqualsIgnoreCase(origin, absl::StrCat("http://", host))) {
+      // Same origin. Without a token, a name could be a DNS-rebound
+      // attacker's: only loopback names count then.
+      ok = !options_.token.empty() || IsLoopbackHost(HostOf(host));
+    }
+    if (!ok) {
+      return Refusal{403, "PERMISSION_DENIED",
+                     absl::StrCat("cross-origin change refused (Origin ",
+                                  origin, " is not this dashboard's)")};
+    }
+  }
+  // 2. The token.
+  if (!options_.token.empty() &&
+      !BearerMatches(req.get_header_value("Authorization"), options_.token)) {
+    return Refusal{401, "UNAUTHENTICATED",
+                   "this change needs 'Authorization: Bearer <token>' (the "
+                   "token the dashboard printed or was given)"};
+  }
+  // 3. JSON only: an HTML form or a "simple" cross-origin request cannot
+  // send it.
+  std::string type = req.get_header_value("Content-Type");
+  type = absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(absl::string_view(type).substr(
+          0, std::min(type.size(), type.find(';')))));
+  if (type != "application/json") {
+    return Refusal{415, "UNSUPPORTED_MEDIA_TYPE",
+                   absl::StrCat("changes must be sent as 'Content-Type: "
+                                "application/json' (got '",
+                                req.get_header_value("Content-Type"), "')")};
+  }
+  return std::nullopt;
+}
 
 template <typename Guard, typename Wrap>
 void RestServer::MigrationRoutes(const Guard& guarded, const Wrap& wrap) {
@@ -196,13 +287,27 @@ void RestServer::MigrationRoutes(const Guard& guarded, const Wrap& wrap) {
 
 void RestServer::Routes() {
   httplib::Server& s = *server_;
-  // Changes need the token (when one is set).
+  // Only these methods are served; OPTIONS (a CORS preflight) is refused
+  // without any Access-Control header.
+  s.set_pre_routing_handler(
+      [](const httplib::Request& req, httplib::Response& res) {
+        if (req.method == "GET" || req.method == "HEAD" ||
+            req.method == "POST" || req.method == "DELETE") {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        res.set_header("Allow", "GET, HEAD, POST, DELETE");
+        ReplyError(res, 405, "METHOD_NOT_ALLOWED",
+                   req.method == "OPTIONS"
+                       ? "cross-origin requests are not allowed"
+                       : absl::StrCat("method ", req.method, " not allowed"));
+        return httplib::Server::HandlerResponse::Handled;
+      });
+  // Every change passes CheckChange first. (In the handler, once the body
+  // is read, so that the connection stays in step.)
   auto guarded = [this](auto fn) {
     return [this, fn](const httplib::Request& req, httplib::Response& res) {
-      if (!token_.empty() &&
-          req.get_header_value("Authorization") != "Bearer " + token_) {
-        Reply(res, absl::UnauthenticatedError(
-                       "this change needs 'Authorization: Bearer <token>'"));
+      if (auto refusal = CheckChange(req)) {
+        ReplyError(res, refusal->status, refusal->code, refusal->message);
         return;
       }
       fn(req, res);
@@ -286,7 +391,10 @@ void RestServer::Routes() {
            if (!gid.ok()) return Reply(res, gid.status());
            auto body = Body(req);
            if (!body.ok()) return Reply(res, body.status());
-           Reply(res, service_->ServerPromote(*gid, body->value("addr", "")));
+           auto force = BoolField(*body, "force");
+           if (!force.ok()) return Reply(res, force.status());
+           Reply(res, service_->ServerPromote(*gid, body->value("addr", ""),
+                                              *force));
          })));
   s.Post(R"(/api/proxies/([^/]+)/offline)",
          wrap(guarded([this](const auto& req, auto& res) {

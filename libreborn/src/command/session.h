@@ -18,9 +18,10 @@ struct Session {
   int db = 0;        // SELECTed database, 0..15
   int protocol = 2;  // RESP version, switched by HELLO
   bool authenticated = true;
-  std::string name;   // CLIENT SETNAME
-  std::string peer;   // "ip:port"
-  std::string local;  // "ip:port"
+  int auth_failures = 0;  // failed AUTHs in a row on this connection
+  std::string name;       // CLIENT SETNAME
+  std::string peer;       // "ip:port"
+  std::string local;      // "ip:port"
   int64_t created_ms = 0;
   int64_t last_active_ms = 0;
   // Name of the last command run (a spec table literal), for CLIENT LIST.

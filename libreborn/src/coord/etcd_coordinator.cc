@@ -1,7 +1,5 @@
 #include "coord/etcd_coordinator.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -12,83 +10,30 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "coord/etcd_gateway.h"
 #include "coord/event_dispatcher.h"
 #include "coord/sv.h"
 
 namespace reborn::coord {
 namespace {
 
-using json = nlohmann::json;
-
-std::string B64(std::string_view s) { return absl::Base64Escape(Sv(s)); }
-
-// Field and element access on JSON from the gateway, which omits empty and
-// zero fields: a missing one reads as null instead of being undefined
-// behaviour (const operator[]) or an exception (at()).
-const json& At(const json& j, const char* key) {
-  static const json* const kNull = new json();
-  if (!j.is_object()) return *kNull;
-  auto it = j.find(key);
-  return it == j.end() ? *kNull : *it;
-}
-
-const json& At(const json& j, size_t index) {
-  static const json* const kNull = new json();
-  return j.is_array() && index < j.size() ? j[index] : *kNull;
-}
-
-std::string UnB64(const json& j) {
-  if (!j.is_string()) return "";
-  std::string out;
-  absl::Base64Unescape(j.get<std::string>(), &out);
-  return out;
-}
-
-// The gateway writes int64 as strings and omits zero values.
-int64_t JInt(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_string()) {
-    int64_t v = 0;
-    if (absl::SimpleAtoi(it->get<std::string>(), &v)) return v;
-  }
-  return 0;
-}
-
-bool JBool(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
-// The exclusive end of the range of keys that start with `prefix`.
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char c = static_cast<unsigned char>(prefix.back());
-    if (c < 0xff) {
-      prefix.back() = static_cast<char>(c + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');
-}
+using etcd::At;
+using etcd::B64;
+using etcd::Gateway;
+using etcd::HostPort;
+using etcd::JBool;
+using etcd::JInt;
+using etcd::json;
+using etcd::PrefixEnd;
+using etcd::UnB64;
 
 std::string SeqSuffix(int64_t n) {
   char buf[24];
   std::snprintf(buf, sizeof(buf), "%010lld", static_cast<long long>(n));
   return buf;
 }
-
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
 
 // One compare of a transaction, and what its failure means.
 struct Cmp {
@@ -156,9 +101,9 @@ struct Cmp {
   }
 };
 
-// Synchronisation: the HTTP clients are made per request (so any thread may
-// call), except the watch stream's, owned by the watch thread. `mu_` guards
-// the lease and session state, the host preference, and the stop flags; it
+// Synchronisation: any thread may call (the gateway makes an HTTP client
+// per request, etcd_gateway.h), except that the watch stream is the watch
+// thread's. `mu_` guards the lease and session state and the stop flags; it
 // is never held across a request. Watch events and session changes go
 // through the dispatcher (the event thread).
 class EtcdCoordinator : public Coordinator {
@@ -167,19 +112,16 @@ class EtcdCoordinator : public Coordinator {
                   const CoordinatorOptions& options)
       : uri_(uri.text),
         prefix_(uri.path),
-        hosts_(std::move(hosts)),
         session_timeout_(options.session_timeout),
-        timeout_(options.connect_timeout) {}
+        timeout_(options.connect_timeout),
+        gateway_(uri.text, std::move(hosts), options.connect_timeout) {}
 
   ~EtcdCoordinator() override {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    {
-      absl::MutexLock lock(&watch_client_mu_);
-      if (watch_client_) watch_client_->stop();
-    }
+    gateway_.StopStreams();
     if (keepalive_thread_.joinable()) keepalive_thread_.join();
     if (watch_thread_.joinable()) watch_thread_.join();
     int64_t lease;
@@ -188,14 +130,14 @@ class EtcdCoordinator : public Coordinator {
       lease = lease_;
     }
     if (lease != 0)
-      (void)Call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
+      (void)gateway_.Call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
     dispatcher_.PostSession(SessionState::kClosed);
     dispatcher_.Stop();
   }
 
   absl::Status Start() {
     absl::StatusOr<json> r =
-        Call("/v3/kv/range", {{"key", B64(prefix_ + "/")}});
+        gateway_.Call("/v3/kv/range", {{"key", B64(prefix_ + "/")}});
     if (!r.ok()) {
       return absl::UnavailableError(absl::StrCat(
           "cannot reach coordinator ", uri_, " within ",
@@ -224,7 +166,8 @@ class EtcdCoordinator : public Coordinator {
   absl::StatusOr<NodeData> Get(std::string_view path) override {
     if (absl::Status s = ValidateCoordPath(path); !s.ok()) return s;
     if (path == "/") return NodeData{};
-    absl::StatusOr<json> r = Call("/v3/kv/range", {{"key", B64(Key(path))}});
+    absl::StatusOr<json> r =
+        gateway_.Call("/v3/kv/range", {{"key", B64(Key(path))}});
     if (!r.ok()) return r.status();
     const json& kvs = At(*r, "kvs");
     if (!kvs.is_array() || kvs.empty()) return NoNode(path);
@@ -260,8 +203,8 @@ class EtcdCoordinator : public Coordinator {
       success.push_back(
           {{"request_range", {{"key", B64(Key(path))}, {"count_only", true}}}});
     }
-    absl::StatusOr<json> r =
-        Call("/v3/kv/txn", {{"compare", json::array()}, {"success", success}});
+    absl::StatusOr<json> r = gateway_.Call(
+        "/v3/kv/txn", {{"compare", json::array()}, {"success", success}});
     if (!r.ok()) return r.status();
     const json& resps = At(*r, "responses");
     if (path != "/" &&
@@ -328,7 +271,7 @@ class EtcdCoordinator : public Coordinator {
       lease = lease_;
     }
     absl::StatusOr<json> r =
-        Call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
+        gateway_.Call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
     if (!r.ok()) return r.status();
     absl::MutexLock lock(&mu_);
     kick_ = true;
@@ -372,7 +315,7 @@ class EtcdCoordinator : public Coordinator {
       lease = lease_;
     }
     if (any_seq) {
-      absl::StatusOr<json> r = Call(
+      absl::StatusOr<json> r = gateway_.Call(
           "/v3/kv/range", {{"key", B64(prefix_ + "/")}, {"count_only", true}});
       if (!r.ok()) return r.status();
       read_rev = JInt((*r)["header"], "revision");
@@ -610,7 +553,7 @@ class EtcdCoordinator : public Coordinator {
       }
       failure.push_back({{"request_range", range}});
     }
-    absl::StatusOr<json> r = Call(
+    absl::StatusOr<json> r = gateway_.Call(
         "/v3/kv/txn",
         {{"compare", compare}, {"success", success}, {"failure", failure}});
     if (!r.ok()) return r.status();
@@ -657,64 +600,11 @@ class EtcdCoordinator : public Coordinator {
     return absl::Status(s.code(), Sv(m));
   }
 
-  // POSTs `body` to the gateway, trying each host, preferring the last one
-  // that answered.
-  absl::StatusOr<json> Call(const std::string& path, const json& body) {
-    std::string payload = body.dump();
-    size_t first;
-    {
-      absl::MutexLock lock(&mu_);
-      first = preferred_host_;
-    }
-    std::string last_error;
-    for (size_t n = 0; n < hosts_.size(); ++n) {
-      size_t h = (first + n) % hosts_.size();
-      httplib::Client cli(hosts_[h].host, hosts_[h].port);
-      SetTimeouts(&cli, timeout_);
-      httplib::Result res = cli.Post(path.c_str(), payload, "application/json");
-      if (!res) {
-        last_error = httplib::to_string(res.error());
-        continue;
-      }
-      {
-        absl::MutexLock lock(&mu_);
-        preferred_host_ = h;
-      }
-      try {
-        json j = json::parse(res->body);
-        if (res->status != 200) {
-          std::string msg = j.value("error", j.value("message", res->body));
-          int code = j.value("code", 0);
-          // gRPC codes, as the gateway reports them.
-          if (code == 3) return absl::InvalidArgumentError(msg);
-          if (code == 5) return absl::NotFoundError(msg);
-          if (code == 14 || code == 4) return absl::UnavailableError(msg);
-          return absl::InternalError(
-              absl::StrCat("etcd ", path, ": ", res->status, " ", msg));
-        }
-        if (j.contains("result")) return j["result"];
-        return j;
-      } catch (const std::exception& e) {
-        return absl::InternalError(
-            absl::StrCat("etcd ", path, ": bad reply: ", e.what()));
-      }
-    }
-    return absl::UnavailableError(
-        absl::StrCat("coordinator ", uri_, ": ", path, ": ", last_error));
-  }
-
-  static void SetTimeouts(httplib::Client* cli, absl::Duration d) {
-    int64_t us = absl::ToInt64Microseconds(d);
-    cli->set_connection_timeout(us / 1000000, us % 1000000);
-    cli->set_read_timeout(us / 1000000, us % 1000000);
-    cli->set_write_timeout(us / 1000000, us % 1000000);
-  }
-
   absl::Status GrantLease() {
     int64_t ttl = std::max<int64_t>(
         1, (absl::ToInt64Milliseconds(session_timeout_) + 999) / 1000);
     absl::StatusOr<json> r =
-        Call("/v3/lease/grant", {{"TTL", std::to_string(ttl)}});
+        gateway_.Call("/v3/lease/grant", {{"TTL", std::to_string(ttl)}});
     if (!r.ok()) return r.status();
     int64_t id = JInt(*r, "ID");
     int64_t granted = JInt(*r, "TTL");
@@ -744,7 +634,7 @@ class EtcdCoordinator : public Coordinator {
       }
       (void)interval;
       absl::StatusOr<json> r =
-          Call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}});
+          gateway_.Call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}});
       if (!r.ok()) {
         absl::MutexLock lock(&mu_);
         if (state_ == SessionState::kConnected) {
@@ -798,61 +688,29 @@ class EtcdCoordinator : public Coordinator {
         if (stopping_) return;
         from = watch_from_;
       }
-      auto cli = std::make_unique<httplib::Client>(hosts_[host].host,
-                                                   hosts_[host].port);
-      SetTimeouts(cli.get(), timeout_);
-      cli->set_read_timeout(5, 0);  // idle streams are re-opened
-      {
-        absl::MutexLock lock(&watch_client_mu_);
-        watch_client_ = cli.get();
-      }
-      {
-        absl::MutexLock lock(&mu_);
-        if (stopping_) break;
-      }
       json body = {{"create_request",
                     {{"key", B64(begin)},
                      {"range_end", B64(end)},
                      {"start_revision", std::to_string(from)},
                      {"progress_notify", true}}}};
-      std::string buffer;
-      httplib::Request req;
-      req.method = "POST";
-      req.path = "/v3/watch";
-      req.body = body.dump();
-      req.set_header("Content-Type", "application/json");
-      req.content_receiver = [&](const char* data, size_t len, uint64_t,
-                                 uint64_t) {
-        buffer.append(data, len);
-        size_t nl;
-        while ((nl = buffer.find('\n')) != std::string::npos) {
-          std::string line = buffer.substr(0, nl);
-          buffer.erase(0, nl + 1);
-          if (!OnWatchMessage(line)) return false;
-        }
-        absl::MutexLock lock(&mu_);
-        return !stopping_;
-      };
-      httplib::Response res;
-      httplib::Error err = httplib::Error::Success;
-      cli->send(req, res, err);
-      if (!buffer.empty()) (void)OnWatchMessage(buffer);
-      {
-        absl::MutexLock lock(&watch_client_mu_);
-        watch_client_ = nullptr;
-      }
+      // Idle streams are re-opened.
+      bool ok = gateway_.Stream(
+          host, "/v3/watch", body, absl::Seconds(5),
+          [this](const std::string& line) { return OnWatchMessage(line); },
+          [this] {
+            absl::MutexLock lock(&mu_);
+            return !stopping_;
+          });
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
-      if (err != httplib::Error::Success && err != httplib::Error::Read) {
-        host = (host + 1) % hosts_.size();
+      if (!ok) {
+        host = (host + 1) % gateway_.host_count();
         auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return stopping_;
         };
         mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Milliseconds(100));
       }
     }
-    absl::MutexLock lock(&watch_client_mu_);
-    watch_client_ = nullptr;
   }
 
   // One JSON message of the watch stream. False: restart the stream.
@@ -898,59 +756,29 @@ class EtcdCoordinator : public Coordinator {
 
   const std::string uri_;
   const std::string prefix_;
-  const std::vector<HostPort> hosts_;
   const absl::Duration session_timeout_;
   const absl::Duration timeout_;
+  Gateway gateway_;
 
   mutable absl::Mutex mu_;
   SessionState state_ ABSL_GUARDED_BY(mu_) = SessionState::kSuspended;
   int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration lease_ttl_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
   int64_t watch_from_ ABSL_GUARDED_BY(mu_) = 0;
-  size_t preferred_host_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool kick_ ABSL_GUARDED_BY(mu_) = false;
-
-  absl::Mutex watch_client_mu_;
-  httplib::Client* watch_client_ ABSL_GUARDED_BY(watch_client_mu_) = nullptr;
 
   EventDispatcher dispatcher_;
   std::thread keepalive_thread_;
   std::thread watch_thread_;
 };
 
-absl::StatusOr<std::vector<HostPort>> ParseHosts(const CoordinatorUri& uri) {
-  std::vector<HostPort> out;
-  for (absl::string_view hp :
-       absl::StrSplit(uri.hosts, ',', absl::SkipEmpty())) {
-    size_t colon = hp.rfind(':');
-    HostPort h;
-    if (colon == absl::string_view::npos) {
-      h.host = std::string(hp);
-      h.port = 2379;
-    } else {
-      h.host = std::string(hp.substr(0, colon));
-      if (!absl::SimpleAtoi(hp.substr(colon + 1), &h.port) || h.port <= 0 ||
-          h.port > 65535) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("bad port in coordinator URI ", uri.text));
-      }
-    }
-    out.push_back(std::move(h));
-  }
-  if (out.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no hosts in coordinator URI ", uri.text));
-  }
-  return out;
-}
-
 }  // namespace
 
 Coordinator::Factory EtcdCoordinatorFactory() {
   return [](const CoordinatorUri& uri, const CoordinatorOptions& options)
              -> absl::StatusOr<std::unique_ptr<Coordinator>> {
-    absl::StatusOr<std::vector<HostPort>> hosts = ParseHosts(uri);
+    absl::StatusOr<std::vector<HostPort>> hosts = etcd::ParseHosts(uri);
     if (!hosts.ok()) return hosts.status();
     auto c = std::make_unique<EtcdCoordinator>(uri, std::move(*hosts), options);
     if (absl::Status s = c->Start(); !s.ok()) return s;

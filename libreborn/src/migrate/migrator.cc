@@ -9,38 +9,31 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <thread>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "migrate/group_commit.h"
+#include "migrate/group_scheduler.h"
+#include "migrate/slot_move.h"
 #include "net/sync_client.h"
 #include "reborn/slot.h"
 
 namespace reborn {
 namespace {
 
-using json = nlohmann::json;
+using migrate::MidwayTo;
+using migrate::ParsePair;
+using migrate::SplitHostPort;
+using migrate::ToMigrate;
+using migrate::ToOnline;
+using migrate::ToPreMigrate;
 
 constexpr size_t kKeepActions = 16;
 constexpr absl::Duration kSaveEvery = absl::Seconds(1);
 constexpr int kPruneEverySteps = 8;
 
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
-
-absl::Status SplitHostPort(const std::string& addr, std::string* host,
-                           int* port) {
-  size_t colon = addr.rfind(':');
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(addr.substr(colon + 1), port) || *port <= 0 ||
-      *port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad server address '", addr, "'"));
-  }
-  *host = addr.substr(0, colon);
-  return absl::OkStatus();
-}
 
 absl::Status CheckSlot(int slot) {
   if (slot < 0 || slot >= kSlotCount) {
@@ -50,41 +43,10 @@ absl::Status CheckSlot(int slot) {
   return absl::OkStatus();
 }
 
-// [moved, left] of SLOTSMGRTTAGSLOTBATCH.
-absl::Status ParsePair(const Reply& r, int64_t* a, int64_t* b) {
-  if (r.is_error()) return absl::InternalError(r.str);
-  if (r.type != Reply::Type::kArray || r.elements.size() != 2 ||
-      r.elements[0].type != Reply::Type::kInteger ||
-      r.elements[1].type != Reply::Type::kInteger) {
-    return absl::InternalError("unexpected reply to SLOTSMGRTTAGSLOTBATCH");
-  }
-  *a = r.elements[0].integer;
-  *b = r.elements[1].integer;
-  return absl::OkStatus();
-}
-
 std::string RunnerName() {
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
   return absl::StrCat(host, ":", static_cast<int64_t>(getpid()));
-}
-
-// "first-last:gid" of a slot_* change.
-bool SlotRangeOf(const std::string& type, const std::string& target, int* a,
-                 int* b) {
-  if (type.rfind("slot_", 0) != 0) return false;
-  size_t dash = target.find('-'), colon = target.find(':');
-  return dash != std::string::npos && colon != std::string::npos &&
-         dash < colon && absl::SimpleAtoi(target.substr(0, dash), a) &&
-         absl::SimpleAtoi(target.substr(dash + 1, colon - dash - 1), b) &&
-         *a <= *b;
-}
-
-// In pre_migrate or migrate toward group gid.
-bool MidwayTo(const SlotNode& s, int gid) {
-  return (s.state == SlotState::kPreMigrate ||
-          s.state == SlotState::kMigrate) &&
-         s.migrate_to == gid;
 }
 
 bool IsUnfinished(const MigrationTask& t) {
@@ -92,78 +54,6 @@ bool IsUnfinished(const MigrationTask& t) {
 }
 
 }  // namespace
-
-double MigrationTask::eta_seconds() const {
-  if (state == "done") return 0;
-  if (keys_per_sec <= 0) return -1;
-  return static_cast<double>(keys_left) / keys_per_sec;
-}
-
-std::string EncodeMigrationTask(const MigrationTask& t) {
-  json current = json::array();
-  for (const SlotProgress& s : t.current) {
-    current.push_back({{"slot", s.slot}, {"moved", s.moved}, {"left", s.left}});
-  }
-  json j = {{"id", t.id},
-            {"from", t.from},
-            {"to", t.to},
-            {"gid", t.gid},
-            {"next_slot", t.next_slot},
-            {"state", t.state},
-            {"keys_moved", t.keys_moved},
-            {"created_at", t.created_at},
-            {"updated_at", t.updated_at},
-            {"rate", t.options.rate_limit},
-            {"batch", t.options.batch_keys},
-            {"step", t.options.slots_per_step},
-            {"delay_ms", t.options.delay_ms},
-            {"slots_done", t.slots_done},
-            {"slots_total", t.slots_total()},
-            {"keys_left", t.keys_left},
-            {"keys_per_sec", t.keys_per_sec},
-            {"current", current}};
-  if (!t.owner.empty()) j["owner"] = t.owner;
-  if (!t.error.empty()) j["error"] = t.error;
-  return j.dump();
-}
-
-absl::StatusOr<MigrationTask> DecodeMigrationTask(std::string_view text) {
-  try {
-    json j = json::parse(text);
-    if (!j.is_object()) {
-      return absl::DataLossError("migration task: not a JSON object");
-    }
-    MigrationTask t;
-    t.id = j.value("id", "");
-    t.from = j.at("from").get<int>();
-    t.to = j.at("to").get<int>();
-    t.gid = j.at("gid").get<int>();
-    t.next_slot = j.value("next_slot", t.from);
-    t.state = j.value("state", "pending");
-    t.keys_moved = j.value("keys_moved", int64_t{0});
-    t.created_at = j.value("created_at", int64_t{0});
-    t.updated_at = j.value("updated_at", int64_t{0});
-    t.error = j.value("error", "");
-    t.options.rate_limit = j.value("rate", int64_t{0});
-    t.options.batch_keys = j.value("batch", int64_t{0});
-    t.options.slots_per_step = j.value("step", 0);
-    t.options.delay_ms = j.value("delay_ms", int64_t{0});
-    t.slots_done = j.value("slots_done", t.next_slot - t.from);
-    t.keys_left = j.value("keys_left", int64_t{0});
-    t.keys_per_sec = j.value("keys_per_sec", 0.0);
-    t.owner = j.value("owner", "");
-    if (auto it = j.find("current"); it != j.end() && it->is_array()) {
-      for (const json& s : *it) {
-        t.current.push_back({s.value("slot", 0), s.value("moved", int64_t{0}),
-                             s.value("left", int64_t{0})});
-      }
-    }
-    return t;
-  } catch (const std::exception& e) {
-    return absl::DataLossError(
-        absl::StrCat("bad migration task JSON: ", e.what()));
-  }
-}
 
 // The state of one Run of one task.
 struct Migrator::RunState {
@@ -202,7 +92,11 @@ Migrator::Migrator(Topology* topology, MigrateOptions options)
   // other processes' changes).
   options_.change.lock_timeout = std::max(
       {options_.change.lock_timeout, options_.owner_wait, absl::Seconds(30)});
+  groups_ = std::make_unique<migrate::GroupScheduler>();
+  changes_ = std::make_unique<migrate::GroupCommit>(topology_, options_.change);
 }
+
+Migrator::~Migrator() = default;
 
 absl::StatusOr<std::string> Migrator::MasterOf(int gid) {
   auto g = topology_->GetGroup(gid);
@@ -615,163 +509,9 @@ absl::Status Migrator::Resync(const MigrationTask& task) {
   // A runner stopped in the middle of a change: make every proxy ack the
   // current table before anything moves.
   // Not a slot_* action: every proxy re-reads the whole topology.
-  return Change("topology_resync", task.id,
-                [] { return std::vector<CoordOp>{}; });
+  return changes_->Change("topology_resync", task.id,
+                          [] { return std::vector<CoordOp>{}; });
 }
-
-struct Migrator::PendingChange {
-  std::string type;
-  std::string target;
-  std::function<absl::StatusOr<std::vector<CoordOp>>()> write;
-  absl::Status result;
-  bool done = false;
-};
-
-absl::Status Migrator::Change(
-    const std::string& type, const std::string& target,
-    std::function<absl::StatusOr<std::vector<CoordOp>>()> write) {
-  PendingChange me{type, target, std::move(write), absl::OkStatus(), false};
-  absl::MutexLock lock(&change_mu_);
-  change_queue_.push_back(&me);
-  while (!me.done) {
-    if (change_leader_) {
-      change_done_.Wait(&change_mu_);
-      continue;
-    }
-    // Lead one change carrying every write queued so far.
-    change_leader_ = true;
-    std::vector<PendingChange*> batch;
-    batch.swap(change_queue_);
-    change_mu_.Unlock();
-    std::string type = batch[0]->type, target = batch[0]->target;
-    if (batch.size() > 1) {
-      // One slot_* action whose target range covers every slot written
-      // (docs/coordinator.md: proxies re-read that range).
-      int lo = kSlotCount, hi = -1;
-      for (PendingChange* p : batch) {
-        int a = 0, b = 0;
-        if (!SlotRangeOf(p->type, p->target, &a, &b)) {
-          lo = kSlotCount;  // a full reload then
-          break;
-        }
-        lo = std::min(lo, a);
-        hi = std::max(hi, b);
-      }
-      type = lo <= hi ? "slot_batch" : "topology_batch";
-      target = lo <= hi ? absl::StrCat(lo, "-", hi, ":0") : "";
-    }
-    auto r = topology_->ChangeOps(
-        type, target,
-        [&]() -> absl::StatusOr<std::vector<CoordOp>> {
-          // One step's failed write does not stop the others'.
-          std::vector<CoordOp> ops;
-          for (PendingChange* p : batch) {
-            auto w = p->write();
-            p->result = w.status();
-            if (w.ok()) ops.insert(ops.end(), w->begin(), w->end());
-          }
-          return ops;
-        },
-        options_.change);
-    change_mu_.Lock();
-    for (PendingChange* p : batch) {
-      if (!r.ok() && p->result.ok()) p->result = r.status();
-      p->done = true;
-    }
-    change_leader_ = false;
-    change_done_.SignalAll();
-  }
-  return me.result;
-}
-
-bool Migrator::GroupsFree(const std::set<int>& sources, int target) {
-  if (busy_targets_.contains(target)) return false;
-  for (int s : sources) {
-    if (busy_sources_.contains(s)) return false;
-  }
-  // No cycle of moves (1->2, 2->3, 3->1): a store sending a batch holds its
-  // key stripes while the SLOTSRESTORE it sent waits for the target's, so a
-  // cycle of stores would wait on each other until the server timeout.
-  std::set<int> seen;
-  std::vector<int> todo = {target};
-  while (!todo.empty()) {
-    int g = todo.back();
-    todo.pop_back();
-    if (sources.contains(g)) return false;
-    if (!seen.insert(g).second) continue;
-    for (const auto& [from, to] : busy_edges_) {
-      if (from == g) todo.push_back(to);
-    }
-  }
-  return true;
-}
-
-absl::Status Migrator::AcquireGroups(const std::set<int>& sources, int target) {
-  absl::MutexLock lock(&mu_);
-  while (!GroupsFree(sources, target)) {
-    mu_.Unlock();
-    absl::SleepFor(absl::Milliseconds(20));
-    mu_.Lock();
-  }
-  for (int s : sources) {
-    busy_sources_.insert(s);
-    busy_edges_.insert({s, target});
-  }
-  busy_targets_.insert(target);
-  return absl::OkStatus();
-}
-
-void Migrator::ReleaseGroups(const std::set<int>& sources, int target) {
-  absl::MutexLock lock(&mu_);
-  for (int s : sources) {
-    busy_sources_.erase(busy_sources_.find(s));
-    busy_edges_.erase(busy_edges_.find({s, target}));
-  }
-  busy_targets_.erase(busy_targets_.find(target));
-}
-
-namespace {
-
-std::function<absl::Status(SlotNode&)> ToPreMigrate(int gid) {
-  return [gid](SlotNode& s) {
-    if (s.state != SlotState::kOnline || s.group_id == gid) {
-      return absl::AbortedError(absl::StrCat(
-          "slot ", s.id, " changed while preparing its migration"));
-    }
-    s.state = SlotState::kPreMigrate;
-    s.migrate_from = s.group_id;
-    s.migrate_to = gid;
-    return absl::OkStatus();
-  };
-}
-
-std::function<absl::Status(SlotNode&)> ToMigrate(int gid) {
-  return [gid](SlotNode& s) {
-    if (s.state != SlotState::kPreMigrate || s.migrate_to != gid) {
-      return absl::AbortedError(
-          absl::StrCat("slot ", s.id, " left pre_migrate unexpectedly"));
-    }
-    s.state = SlotState::kMigrate;
-    s.group_id = gid;
-    return absl::OkStatus();
-  };
-}
-
-std::function<absl::Status(SlotNode&)> ToOnline(int gid) {
-  return [gid](SlotNode& s) {
-    if (s.state != SlotState::kMigrate || s.migrate_to != gid) {
-      return absl::AbortedError(
-          absl::StrCat("slot ", s.id, " left migrate unexpectedly"));
-    }
-    s.state = SlotState::kOnline;
-    s.group_id = gid;
-    s.migrate_from = 0;
-    s.migrate_to = 0;
-    return absl::OkStatus();
-  };
-}
-
-}  // namespace
 
 absl::Status Migrator::RunStep(RunState* run, int first, int last,
                                int next_first, int next_last) {
@@ -806,7 +546,7 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last,
   if (sources.empty()) return absl::OkStatus();
   // Steps of other tasks that share our source (as a source) or our target
   // (as a target) go first.
-  if (absl::Status s = AcquireGroups(sources, gid); !s.ok()) return s;
+  if (absl::Status s = groups_->Acquire(sources, gid); !s.ok()) return s;
   absl::Status status = [&]() -> absl::Status {
     if (!to_pre.empty()) {
       if (absl::Status s = SetPreMigrate(to_pre, gid); !s.ok()) return s;
@@ -846,7 +586,7 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last,
     if (s.ok()) run->finish_through = next.back();
     return s;
   }();
-  ReleaseGroups(sources, gid);
+  groups_->Release(sources, gid);
   return status;
 }
 
@@ -860,19 +600,21 @@ absl::Status Migrator::ChangeSlots(
       hi = std::max(hi, i);
     }
   }
-  return Change(type, absl::StrCat(lo, "-", hi, ":", gid),
-                [&]() -> absl::StatusOr<std::vector<CoordOp>> {
-                  std::vector<SlotNode> nodes;
-                  for (const auto& [slots, update] : parts) {
-                    for (int i : slots) {
-                      auto s = topology_->GetSlot(i);
-                      if (!s.ok()) return s.status();
-                      if (absl::Status u = update(*s); !u.ok()) return u;
-                      nodes.push_back(*s);
-                    }
-                  }
-                  return topology_->SlotWrites(nodes);
-                });
+  return changes_->Change(type, absl::StrCat(lo, "-", hi, ":", gid),
+                          [&]() -> absl::StatusOr<std::vector<CoordOp>> {
+                            std::vector<SlotNode> nodes;
+                            for (const auto& [slots, update] : parts) {
+                              for (int i : slots) {
+                                auto s = topology_->GetSlot(i);
+                                if (!s.ok()) return s.status();
+                                if (absl::Status u = update(*s); !u.ok()) {
+                                  return u;
+                                }
+                                nodes.push_back(*s);
+                              }
+                            }
+                            return topology_->SlotWrites(nodes);
+                          });
 }
 
 absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {

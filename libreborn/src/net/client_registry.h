@@ -71,6 +71,8 @@ class ClientRegistry {
 
   uint64_t total_connections() const { return total_connections_.load(); }
   uint64_t rejected_connections() const { return rejected_.load(); }
+  // A connection refused after it was accepted (protected mode).
+  void CountRejected() { rejected_.fetch_add(1); }
 
  private:
   std::atomic<uint64_t> next_id_{0};

@@ -26,6 +26,22 @@ constexpr size_t kReadChunk = 16 * 1024;
 
 }  // namespace
 
+size_t OutputPauseThreshold(const ServerLimits& limits) {
+  const size_t soft = limits.output_soft_limit.load();
+  if (soft > 0) return soft;
+  const size_t hard = limits.output_hard_limit.load();
+  return hard > 0 ? std::min(hard, kDefaultOutputPause) : kDefaultOutputPause;
+}
+
+bool IsLocalPeer(std::string_view peer) {
+  const size_t colon = peer.rfind(':');
+  std::string_view ip = peer.substr(0, colon);
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') {
+    ip = ip.substr(1, ip.size() - 2);
+  }
+  return ip == "127.0.0.1" || ip == "::1" || ip == "::ffff:127.0.0.1";
+}
+
 class Connection;
 
 class Server::Impl {
@@ -104,6 +120,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.created_ms = entry_->created_ms;
     session_.last_active_ms = entry_->created_ms;
     server_->handler_->OnConnect(session_);
+    if (std::string refusal = server_->handler_->Admit(session_);
+        !refusal.empty()) {
+      out_ = std::move(refusal);
+      shutting_down_ = true;
+      SendNow();
+      return;
+    }
     ReadMore();
   }
 
@@ -168,23 +191,80 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     entry_->query_buffer.store(query_.size(), std::memory_order_relaxed);
+    AfterInput();
+  }
+
+  // After commands ran: send their replies, then read on unless the client
+  // is closing or its pending output makes it wait.
+  void AfterInput() {
     Flush();
     if (closed_) return;
-    size_t pending = out_.size() + writing_.size();
-    size_t hard = limits.output_hard_limit.load();
-    if (hard > 0 && pending > hard) {
-      spdlog::warn("closing client {} ({}): output buffer over {} bytes",
-                   session_.id, session_.peer, hard);
-      Close();
-      return;
-    }
     if (session_.close_after_reply) {
       shutting_down_ = true;
       if (!sending()) Close();
       return;
     }
-    if (pending > limits.output_soft_limit.load()) return;  // backpressure
+    if (OutputPaused()) return;  // resumed by OnWritten
     ReadMore();
+  }
+
+  size_t pending_output() const { return out_.size() + writing_.size(); }
+
+  bool OutputPaused() const {
+    return !push_attached_ &&
+           pending_output() > OutputPauseThreshold(server_->limits_);
+  }
+
+  // client-output-buffer-limit (normal class), Redis' rules: over the hard
+  // limit, or over the soft one for longer than its seconds, closes the
+  // client. Replicas (push_attached_) are held to their own limit by the
+  // replication code. Returns false when it closed the connection.
+  bool CheckOutputLimits() {
+    if (push_attached_ || closed_) return !closed_;
+    const ServerLimits& limits = server_->limits_;
+    const size_t pending = pending_output();
+    const size_t hard = limits.output_hard_limit.load();
+    const size_t soft = limits.output_soft_limit.load();
+    bool over = hard > 0 && pending > hard;
+    if (!over && soft > 0 && pending > soft) {
+      const int64_t now = NowMs();
+      if (soft_since_ms_ == 0) {
+        soft_since_ms_ = now;
+        ArmSoftLimitTimer(limits.output_soft_seconds.load());
+      } else {
+        over = now - soft_since_ms_ > limits.output_soft_seconds.load() * 1000;
+      }
+    } else if (!over) {
+      soft_since_ms_ = 0;
+    }
+    if (!over) return true;
+    spdlog::warn(
+        "closing client {} ({}) for overcoming of output buffer limits: {} "
+        "bytes pending (client-output-buffer-limit normal {} {} {})",
+        session_.id, session_.peer, pending, hard, soft,
+        limits.output_soft_seconds.load());
+    server_->stats_.output_limit_disconnections.fetch_add(
+        1, std::memory_order_relaxed);
+    Close();
+    return false;
+  }
+
+  // A client that stays over the soft limit without reading gets no further
+  // reply that would check it again: look once its time is up.
+  void ArmSoftLimitTimer(int64_t seconds) {
+    if (!soft_timer_) {
+      soft_timer_ =
+          std::make_unique<asio::steady_timer>(socket_.get_executor());
+    }
+    soft_timer_->expires_after(std::chrono::milliseconds(seconds * 1000 + 10));
+    std::weak_ptr<Connection> weak = shared_from_this();
+    soft_timer_->async_wait([weak](const asio::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed_ || self->soft_since_ms_ == 0) return;
+      if (self->CheckOutputLimits() && self->soft_since_ms_ != 0) {
+        self->ArmSoftLimitTimer(1);
+      }
+    });
   }
 
   void ProcessInput() {
@@ -192,12 +272,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     resp::ParserLimits parser_limits = parser_.limits();
     parser_limits.max_bulk_len = limits.max_bulk_len.load();
     parser_limits.max_multibulk_len = limits.max_multibulk_len.load();
+    parser_limits.max_argument_bytes = limits.query_buffer_limit.load();
     parser_.set_limits(parser_limits);
 
     resp::ReplyWriter writer(&out_, session_.protocol);
     size_t pos = 0;
     uint64_t executed = 0;
-    while (pos < query_.size() && !session_.close_after_reply && !pending_) {
+    while (pos < query_.size() && !session_.close_after_reply && !pending_ &&
+           !OutputPaused()) {
       if (parser_limits.unauthenticated != !session_.authenticated) {
         parser_limits.unauthenticated = !session_.authenticated;  // AUTH ran
         parser_.set_limits(parser_limits);
@@ -219,6 +301,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       ++executed;
       if (session_.deferred) Suspend();
       if (session_.push && !push_attached_) AttachPush();
+      if (!CheckOutputLimits()) return;
     }
     query_.erase(0, pos);
     server_->stats_.commands.fetch_add(executed, std::memory_order_relaxed);
@@ -294,14 +377,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (block_timer_) block_timer_->cancel();
     out_.append(reply);
     ProcessInput();
-    Flush();
-    if (closed_) return;
-    if (session_.close_after_reply) {
-      shutting_down_ = true;
-      if (!sending()) Close();
-      return;
-    }
-    ReadMore();
+    AfterInput();
   }
 
   // Sends out_, or queues it behind the thread's next log flush while
@@ -354,7 +430,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Close();
       return;
     }
-    ReadMore();
+    if (!CheckOutputLimits()) return;
+    // Commands left unread while the output was over the pause threshold.
+    if (!query_.empty() && !pending_) {
+      ProcessInput();
+      if (closed_) return;
+    }
+    AfterInput();
   }
 
   void Close() {
@@ -364,6 +446,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     if (block_timer_) block_timer_->cancel();
+    if (soft_timer_) soft_timer_->cancel();
     if (session_.push) session_.push->MarkClosed();
     if (pending_) {
       pending_->Cancel();
@@ -388,6 +471,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string writing_;  // the write in flight
   std::shared_ptr<DeferredReply> pending_;  // a parked blocking command
   std::unique_ptr<asio::steady_timer> block_timer_;
+  std::unique_ptr<asio::steady_timer> soft_timer_;
+  int64_t soft_since_ms_ = 0;  // over the soft output limit since (0: not)
   bool push_attached_ = false;
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -19,15 +20,30 @@ namespace reborn::net {
 // connection thread, hence atomics.
 struct ServerLimits {
   std::atomic<size_t> max_clients{10000};
+  // Unparsed input plus the arguments of a command being received, each
+  // counted with its bookkeeping overhead (kArgumentOverhead).
   std::atomic<size_t> query_buffer_limit{1024ULL * 1024 * 1024};
-  // Pending output above the soft limit pauses reading from the client
-  // (backpressure); above the hard limit the client is disconnected (0 = off).
-  std::atomic<size_t> output_soft_limit{32ULL * 1024 * 1024};
+  // client-output-buffer-limit for normal clients (0 = none): pending output
+  // over the hard limit, or over the soft limit for longer than
+  // soft_seconds, disconnects the client; checked per reply appended.
   std::atomic<size_t> output_hard_limit{0};
+  std::atomic<size_t> output_soft_limit{0};
+  std::atomic<int64_t> output_soft_seconds{0};
   std::atomic<int64_t> idle_timeout_s{0};  // 0 = never
   std::atomic<int64_t> max_bulk_len{512LL * 1024 * 1024};
   std::atomic<int64_t> max_multibulk_len{2147483647};  // Redis: INT_MAX
 };
+
+// While a client's pending output is over this, its further commands wait
+// unread (backpressure), so a client that never reads cannot make the server
+// buffer replies without bound. The soft limit, when set, is the threshold;
+// else the hard limit or kDefaultOutputPause, whichever is smaller.
+inline constexpr size_t kDefaultOutputPause = 32ULL * 1024 * 1024;
+size_t OutputPauseThreshold(const ServerLimits& limits);
+
+// Whether a peer address ("ip:port" or "[ip]:port" or "ip6:port") is the
+// loopback interface as Redis counts it: 127.0.0.1 or ::1 exactly.
+bool IsLocalPeer(std::string_view peer);
 
 struct ServerOptions {
   std::string bind = "127.0.0.1";
@@ -42,6 +58,10 @@ struct ServerStats {
   std::atomic<uint64_t> input_bytes{0};
   std::atomic<uint64_t> output_bytes{0};
   std::atomic<uint64_t> protocol_errors{0};
+  // Clients closed for client-output-buffer-limit (Redis'
+  // client_output_buffer_limit_disconnections) and for the query limit.
+  std::atomic<uint64_t> output_limit_disconnections{0};
+  std::atomic<uint64_t> query_limit_disconnections{0};
   std::atomic<int64_t> blocked_clients{0};
 };
 
@@ -50,6 +70,9 @@ struct ServerStats {
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
+  // A non-empty result refuses the connection: the text (a RESP error line)
+  // is sent and the connection closed before any command is read.
+  virtual std::string Admit(const Session& session) { return ""; }
   virtual void OnConnect(Session& session) {}
   virtual void OnDisconnect(Session& session) {}
   // Runs one command and writes its reply. Setting

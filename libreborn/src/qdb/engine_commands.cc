@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "qdb/cmd_util.h"
-#include "qdb/sort.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/commands/sort.h"
 #include "storage/kv_store.h"
 
 namespace reborn {

@@ -1,8 +1,8 @@
 #include "qdb/engine_core.h"
 
-#include "qdb/cmd_util.h"
+#include "qdb/commands/cmd_util.h"
+#include "qdb/commands/sort.h"
 #include "qdb/engine_commands.h"
-#include "qdb/sort.h"
 #include "spdlog/spdlog.h"
 #include "storage/kv_store.h"
 

@@ -70,7 +70,7 @@ class Txn {
 
 // The databases of one QDB store over a KvStore: metadata lookups with lazy
 // expiry, key counts, the expiry index, SCAN/KEYS/RANDOMKEY, FLUSHDB and the
-// SWAPDB map. Data-type code (strings.cc, and hashes/lists/... later) builds
+// SWAPDB map. Data-type code (types/strings.cc, hashes.cc, ...) builds
 // on Lookup/LookupForWrite and Txn.
 //
 // Synchronisation:

@@ -7,10 +7,10 @@
 #include "absl/strings/ascii.h"
 #include "command/command_table.h"
 #include "command/deferred_reply.h"
-#include "qdb/cmd_util.h"
+#include "qdb/commands/cmd_util.h"
 #include "qdb/engine_commands.h"
 #include "qdb/engine_core.h"
-#include "qdb/rdb_io.h"
+#include "qdb/slots/rdb_io.h"
 #include "resp/reply_parser.h"
 #include "resp/reply_writer.h"
 

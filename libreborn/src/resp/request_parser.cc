@@ -194,6 +194,7 @@ RequestParser::Result RequestParser::ParseMultibulk(
     }
     multibulk_remaining_ = count;
     filled_ = 0;
+    argument_bytes_ = 0;
     pending_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
   }
 
@@ -223,6 +224,10 @@ RequestParser::Result RequestParser::ParseMultibulk(
       pos = newline + 2;
     }
     size_t need = static_cast<size_t>(bulk_len_) + 2;
+    if (argument_bytes_ + kArgumentOverhead + static_cast<size_t>(bulk_len_) >
+        limits_.max_argument_bytes) {
+      return Fail("too big request (client-query-buffer-limit)");
+    }
     if (input.size() - pos < need) break;
     std::string_view arg = input.substr(pos, static_cast<size_t>(bulk_len_));
     if (filled_ < pending_.size() &&
@@ -234,6 +239,7 @@ RequestParser::Result RequestParser::ParseMultibulk(
       pending_.emplace_back(arg);
     }
     ++filled_;
+    argument_bytes_ += kArgumentOverhead + static_cast<size_t>(bulk_len_);
     pos += need;
     bulk_len_ = -1;
     --multibulk_remaining_;

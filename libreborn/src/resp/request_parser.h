@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +18,19 @@ struct ParserLimits {
   int64_t max_multibulk_len = 2147483647;
   // The longest inline command line, and the longest "*<n>" / "$<n>" header.
   size_t max_inline_len = 64 * 1024;
+  // The memory the arguments of one command may take while it arrives,
+  // each counted with kArgumentOverhead (client-query-buffer-limit): ten
+  // million empty arguments are not free.
+  size_t max_argument_bytes = std::numeric_limits<size_t>::max();
   // Set while a password is required and not yet given: a stranger may not
   // make the server buffer big requests (Redis' limits and texts).
   bool unauthenticated = false;
 };
 
 inline constexpr int64_t kUnauthenticatedMaxArgs = 10;
+// What one argument costs besides its bytes: the std::string and its slot
+// in the argument vector, rounded up for the allocator.
+inline constexpr size_t kArgumentOverhead = 48;
 inline constexpr int64_t kUnauthenticatedMaxBulk = 16384;
 
 // A streaming parser for client requests (multibulk and inline commands). It
@@ -69,6 +77,7 @@ class RequestParser {
   int64_t bulk_len_ = -1;             // length of the argument being read
   std::vector<std::string> pending_;  // [0, filled_) hold this command
   size_t filled_ = 0;
+  size_t argument_bytes_ = 0;  // of [0, filled_), with kArgumentOverhead
   std::string error_;
 };
 

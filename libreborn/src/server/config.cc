@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -31,7 +32,137 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+bool NeedsQuotes(std::string_view value) {
+  if (value.empty()) return true;
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\' || c == '"' || c == '\'' || !absl::ascii_isprint(c) ||
+        absl::ascii_isspace(c)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Redis' sdscatrepr: the value in double quotes, every byte that could end
+// the word, the string or the line escaped.
+std::string Quote(std::string_view value) {
+  std::string out = "\"";
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '\\':
+      case '"':
+        out.push_back('\\');
+        out.push_back(ch);
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      default:
+        if (absl::ascii_isprint(c)) {
+          out.push_back(ch);
+        } else {
+          absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+// The words of `text` separated by spaces or tabs.
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    const size_t begin = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
+    if (i > begin) words.emplace_back(text.substr(begin, i - begin));
+  }
+  return words;
+}
+
+constexpr std::string_view kOutputClasses[] = {"normal", "slave", "pubsub"};
+
+absl::StatusOr<std::string> ParseOutputBufferLimit(std::string_view current,
+                                                   std::string_view value) {
+  std::vector<std::string> words = Words(ToLower(value));
+  std::vector<std::string> have = Words(current);
+  if (words.empty() || words.size() % 4 != 0) {
+    return absl::InvalidArgumentError(
+        "Wrong number of arguments in buffer limit configuration.");
+  }
+  for (size_t i = 0; i < words.size(); i += 4) {
+    std::string cls = words[i] == "replica" ? "slave" : words[i];
+    auto at =
+        std::find(std::begin(kOutputClasses), std::end(kOutputClasses), cls);
+    if (at == std::end(kOutputClasses)) {
+      return absl::InvalidArgumentError(
+          "Invalid client class specified in buffer limit configuration.");
+    }
+    auto hard = ParseMemory(words[i + 1]);
+    auto soft = ParseMemory(words[i + 2]);
+    int64_t seconds = 0;
+    if (!hard.ok() || !soft.ok() || !ParseInt(words[i + 3], &seconds) ||
+        seconds < 0) {
+      return absl::InvalidArgumentError(
+          "Error in hard, soft or soft_seconds setting in buffer limit "
+          "configuration.");
+    }
+    const size_t slot = 4 * (at - std::begin(kOutputClasses));
+    if (have.size() < slot + 4) have.resize(slot + 4, "0");
+    have[slot] = cls;
+    have[slot + 1] = std::to_string(*hard);
+    have[slot + 2] = std::to_string(*soft);
+    have[slot + 3] = std::to_string(seconds);
+  }
+  return absl::StrJoin(have, " ");
+}
+
+// Redis' pathIsBaseName, and no "." or "..": the file lands in `dir`.
+absl::StatusOr<std::string> ParseFileName(std::string_view current,
+                                          std::string_view value) {
+  if (value.find_first_of("/\\") != std::string_view::npos || value == "." ||
+      value == "..") {
+    return absl::InvalidArgumentError(
+        "dbfilename can't be a path, just a filename");
+  }
+  return std::string(value);
+}
+
 }  // namespace
+
+std::string FormatConfigValue(std::string_view value) {
+  return NeedsQuotes(value) ? Quote(value) : std::string(value);
+}
+
+OutputBufferLimit OutputLimitOf(std::string_view value,
+                                std::string_view client_class) {
+  if (client_class == "replica") client_class = "slave";
+  std::vector<std::string> words = Words(value);
+  OutputBufferLimit limit;
+  for (size_t i = 0; i + 3 < words.size(); i += 4) {
+    if (words[i] != client_class) continue;
+    ParseInt(words[i + 1], &limit.hard_bytes);
+    ParseInt(words[i + 2], &limit.soft_bytes);
+    ParseInt(words[i + 3], &limit.soft_seconds);
+  }
+  return limit;
+}
 
 absl::StatusOr<int64_t> ParseMemory(std::string_view text) {
   std::string t = ToLower(text);
@@ -63,6 +194,15 @@ Config::Config() {
     Add(Directive{std::move(name), type, std::move(value), runtime, min, max,
                   std::move(choices)});
   };
+  // A directive that names a file or a program (see Directive::protect).
+  auto add_protected = [this](std::string name, std::string value, bool runtime,
+                              Parser parse = nullptr) {
+    Directive d{std::move(name), Type::kString, std::move(value), runtime};
+    d.protect = true;
+    d.parse = std::move(parse);
+    Add(std::move(d));
+  };
+  const std::vector<std::string> kProtectedActions = {"no", "yes", "local"};
   // Network and clients.
   add("bind", T::kString, "127.0.0.1", false);
   add("port", T::kInt, "6380", false, 0, 65535);
@@ -72,6 +212,14 @@ Config::Config() {
   add("timeout", T::kInt, "0", true, 0, INT32_MAX);
   add("tcp-keepalive", T::kInt, "300", true, 0, INT32_MAX);
   add("requirepass", T::kString, "", true);
+  // Without a password, refuse clients that are not on the loopback
+  // interface (Redis' protected mode).
+  add("protected-mode", T::kBool, "yes", true);
+  // Whether clients may change protected configs: no, yes, or local
+  // (loopback clients only). Redis 7's names and default.
+  add("enable-protected-configs", T::kEnum, "no", false, 0, 0,
+      kProtectedActions);
+  add("enable-debug-command", T::kEnum, "no", false, 0, 0, kProtectedActions);
   // Password for the targets of SLOTSMGRT* (read at start).
   add("migrate-target-password", T::kString, "", false);
   // Keys bigger than these move in chunks of this size (read at start).
@@ -80,18 +228,25 @@ Config::Config() {
   add("client-query-buffer-limit", T::kMemory, "1073741824", true, 1024 * 1024);
   add("proto-max-bulk-len", T::kMemory, "536870912", true, 1024 * 1024);
   add("proto-max-multibulk-len", T::kInt, "2147483647", true, 1, INT32_MAX);
-  add("client-output-soft-limit", T::kMemory, "33554432", true, 1024);
-  add("client-output-hard-limit", T::kMemory, "0", true);
+  // Redis' syntax and defaults: "<class> <hard> <soft> <soft-seconds>" for
+  // the classes normal, replica (shown as slave) and pubsub.
+  {
+    Directive d{"client-output-buffer-limit", T::kString,
+                "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 "
+                "8388608 60"};
+    d.parse = ParseOutputBufferLimit;
+    Add(std::move(d));
+  }
   // Process.
   add("daemonize", T::kEnum, "no", false, 0, 0, {"no"});
-  add("pidfile", T::kString, "", false);
-  add("logfile", T::kString, "", false);
+  add_protected("pidfile", "", false);
+  add_protected("logfile", "", false);
   add("loglevel", T::kEnum, "notice", true, 0, 0,
       {"debug", "verbose", "notice", "warning"});
   add("databases", T::kInt, "16", false, 16, 16);
   add("hz", T::kInt, "10", true, 1, 500);
   // Storage.
-  add("dir", T::kString, "./qdb-data", false);
+  add_protected("dir", "./qdb-data", false);
   add("engine", T::kEnum, "rocksdb", false, 0, 0,
       {"rocksdb", "leveldb", "memory"});
   add("block-cache-size", T::kMemory, "268435456", true, 0);
@@ -112,14 +267,10 @@ Config::Config() {
   add("repl-diskless-sync", T::kBool, "no", true);
   add("min-replicas-to-write", T::kInt, "0", true, 0, INT32_MAX);
   add("min-replicas-max-lag", T::kInt, "10", true, 0, INT32_MAX);
-  // A replica whose pending output (snapshot + stream) exceeds this is
-  // disconnected (Redis' client-output-buffer-limit replica hard limit).
-  add("replica-output-buffer-limit", T::kMemory, "268435456", true,
-      1024 * 1024);
   // SAVE/BGSAVE write an RDB export to dir/dbfilename.
-  add("dbfilename", T::kString, "dump.rdb", true);
+  add_protected("dbfilename", "dump.rdb", true, ParseFileName);
   // An RDB file loaded at start-up, replacing all data, before serving.
-  add("rdb-import", T::kString, "", false);
+  add_protected("rdb-import", "", false);
   // Accepted for compatibility with tools that read them (redis-benchmark
   // asks for "save" and "appendonly"); persistence is the storage engine's.
   add("save", T::kString, "", true);
@@ -141,6 +292,7 @@ absl::StatusOr<std::string> Config::Normalise(const Directive& d,
                                               std::string_view value) const {
   switch (d.type) {
     case Type::kString:
+      if (d.parse) return d.parse(d.value, value);
       return std::string(value);
     case Type::kBool: {
       std::string v = ToLower(value);
@@ -183,36 +335,100 @@ absl::StatusOr<std::string> Config::Normalise(const Directive& d,
   return absl::InternalError("unknown directive type");
 }
 
-absl::Status Config::Set(std::string_view name, std::string_view value,
-                         bool startup) {
-  std::string key = ToLower(name);
-  std::function<absl::Status(const std::string&)> hook;
-  std::string normalised;
-  std::string previous;
+absl::Status Config::CheckAccess(const Directive& d, Caller caller) const {
+  if (caller == Caller::kStartup) return absl::OkStatus();
+  if (!d.runtime) {
+    return absl::FailedPreconditionError("can't set immutable config");
+  }
+  if (d.protect) {
+    const std::string& allowed =
+        directives_.at("enable-protected-configs").value;
+    if (allowed != "yes" &&
+        !(allowed == "local" && caller == Caller::kLocalClient)) {
+      return absl::FailedPreconditionError("can't set protected config");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Config::RunHooks(const std::string& key,
+                              const std::string& value) {
+  std::vector<Hook> hooks;
   {
     absl::MutexLock lock(&mu_);
-    auto it = directives_.find(key);
-    if (it == directives_.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown directive '", key, "'"));
-    }
-    if (!startup && !it->second.runtime) {
-      return absl::FailedPreconditionError("can't set immutable config");
-    }
-    auto v = Normalise(it->second, value);
-    if (!v.ok()) return v.status();
-    normalised = *v;
-    previous = it->second.value;
-    it->second.value = normalised;
-    auto h = hooks_.find(key);
-    if (h != hooks_.end()) hook = h->second;
+    auto it = hooks_.find(key);
+    if (it != hooks_.end()) hooks = it->second;
   }
-  if (hook) {
-    absl::Status s = hook(normalised);
-    if (!s.ok()) {
-      absl::MutexLock lock(&mu_);
-      directives_[key].value = previous;
+  for (const Hook& hook : hooks) {
+    if (absl::Status s = hook(value); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Config::Set(std::string_view name, std::string_view value,
+                         Caller caller) {
+  std::string ignored;
+  return SetMany({{std::string(name), std::string(value)}}, caller, &ignored);
+}
+
+absl::Status Config::SetMany(
+    const std::vector<std::pair<std::string, std::string>>& changes,
+    Caller caller, std::string* failed_name) {
+  struct Change {
+    std::string key;
+    std::string value;
+    std::string previous;
+  };
+  std::vector<Change> applied;
+  {
+    absl::MutexLock lock(&mu_);
+    auto check = [&]() -> absl::Status {
+      for (const auto& [name, value] : changes) {
+        std::string key = ToLower(name);
+        *failed_name = key;
+        auto it = directives_.find(key);
+        if (it == directives_.end()) {
+          return absl::NotFoundError(
+              absl::StrCat("unknown directive '", key, "'"));
+        }
+        if (absl::Status s = CheckAccess(it->second, caller); !s.ok()) {
+          return s;
+        }
+        for (const Change& c : applied) {
+          if (c.key == key) {
+            return absl::InvalidArgumentError("duplicate parameter");
+          }
+        }
+        auto v = Normalise(it->second, value);
+        if (!v.ok()) return v.status();
+        applied.push_back({key, *std::move(v), it->second.value});
+        it->second.value = applied.back().value;
+      }
+      return absl::OkStatus();
+    };
+    if (absl::Status s = check(); !s.ok()) {
+      for (auto c = applied.rbegin(); c != applied.rend(); ++c) {
+        directives_[c->key].value = c->previous;
+      }
       return s;
     }
+  }
+  for (size_t i = 0; i < applied.size(); ++i) {
+    absl::Status s = RunHooks(applied[i].key, applied[i].value);
+    if (s.ok()) continue;
+    *failed_name = applied[i].key;
+    // All or nothing: the earlier values come back, and their hooks see
+    // them again (best effort: they accepted these values before).
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto c = applied.rbegin(); c != applied.rend(); ++c) {
+        directives_[c->key].value = c->previous;
+      }
+    }
+    for (size_t j = 0; j <= i; ++j) {
+      RunHooks(applied[j].key, applied[j].previous).IgnoreError();
+    }
+    return s;
   }
   return absl::OkStatus();
 }
@@ -252,7 +468,7 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
 void Config::OnChange(std::string_view name,
                       std::function<absl::Status(const std::string&)> hook) {
   absl::MutexLock lock(&mu_);
-  hooks_[std::string(name)] = std::move(hook);
+  hooks_[std::string(name)].push_back(std::move(hook));
 }
 
 std::string Config::config_file() const {
@@ -279,13 +495,9 @@ absl::Status Config::LoadArgs(const std::vector<std::string>& args) {
         return absl::InvalidArgumentError(
             absl::StrCat("unexpected argument '", args[i], "'"));
       }
-      // Quote so that values with spaces survive the line split.
-      text.append(" \"");
-      for (char c : args[i]) {
-        if (c == '"' || c == '\\') text.push_back('\\');
-        text.push_back(c);
-      }
-      text.push_back('"');
+      // Quoted so that spaces and newlines survive the line split.
+      text.push_back(' ');
+      text.append(Quote(args[i]));
     }
   }
   return LoadText(text, "command line");
@@ -329,7 +541,8 @@ absl::Status Config::LoadText(std::string_view text, std::string_view origin) {
     }
     if (words.size() != 2 && !(words.size() == 1 && Has(words[0]))) {
       const std::string name = ToLower(words[0]);
-      if (name != "save" && name != "replicaof" && name != "slaveof") {
+      if (name != "save" && name != "replicaof" && name != "slaveof" &&
+          name != "client-output-buffer-limit") {
         return fail("Bad directive or wrong number of arguments");
       }
     }
@@ -338,7 +551,7 @@ absl::Status Config::LoadText(std::string_view text, std::string_view origin) {
       if (i > 1) value.push_back(' ');
       value += words[i];
     }
-    absl::Status s = Set(words[0], value, /*startup=*/true);
+    absl::Status s = Set(words[0], value, Caller::kStartup);
     if (!s.ok()) {
       if (absl::IsNotFound(s)) {
         return fail("Bad directive or wrong number of arguments");
@@ -361,15 +574,7 @@ absl::Status Config::Rewrite() const {
   absl::MutexLock lock(&mu_);
   std::map<std::string, bool, std::less<>> written;
   auto format = [](const Directive& d) {
-    std::string v = d.value;
-    bool quote = v.empty() || v.find_first_of(" \"'\\") != std::string::npos;
-    if (!quote) return absl::StrCat(d.name, " ", v);
-    std::string q = "\"";
-    for (char c : v) {
-      if (c == '"' || c == '\\') q.push_back('\\');
-      q.push_back(c);
-    }
-    return absl::StrCat(d.name, " ", q, "\"");
+    return absl::StrCat(d.name, " ", FormatConfigValue(d.value));
   };
   for (auto& line : lines) {
     std::vector<std::string> words;

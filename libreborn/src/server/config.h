@@ -25,6 +25,17 @@ class Config {
  public:
   enum class Type { kString, kInt, kBool, kMemory, kEnum };
 
+  // Who asks for a change: protected configs (see Directive::protect) may be
+  // set at startup always, by clients only as `enable-protected-configs`
+  // allows (Redis 7: no | yes | local, local meaning loopback clients).
+  enum class Caller { kStartup, kClient, kLocalClient };
+
+  // Turns a requested value into the stored one, given the current one
+  // (directives such as client-output-buffer-limit change one class of a
+  // compound value), or says why it is refused.
+  using Parser = std::function<absl::StatusOr<std::string>(
+      std::string_view current, std::string_view value)>;
+
   struct Directive {
     std::string name;
     Type type = Type::kString;
@@ -33,6 +44,10 @@ class Config {
     int64_t min = 0;
     int64_t max = INT64_MAX;
     std::vector<std::string> choices;  // kEnum
+    // Names a file or a program, or decides what a client may reach:
+    // read-only to clients unless enable-protected-configs allows it.
+    bool protect = false;
+    Parser parse;  // kString only; null takes the value as given
   };
 
   // Registers every qdb-server directive with its default.
@@ -45,10 +60,19 @@ class Config {
   // Parses config text (the body of a file); `origin` names it in errors.
   absl::Status LoadText(std::string_view text, std::string_view origin);
 
-  // Validates, normalises and stores a value, then runs the change hook.
-  // `startup` allows directives that CONFIG SET may not change.
+  // Validates, normalises and stores a value, then runs the change hooks.
+  // kStartup allows directives that CONFIG SET may not change. Errors:
+  // NotFound (unknown name), FailedPrecondition (immutable or protected),
+  // InvalidArgument (bad value), or what a hook returned.
   absl::Status Set(std::string_view name, std::string_view value,
-                   bool startup = false);
+                   Caller caller = Caller::kClient);
+  // CONFIG SET of several directives at once: all or nothing. Every name
+  // and value is checked before any is stored; if a hook refuses one, the
+  // ones already applied get their previous values back (and their hooks
+  // run again). On error `*failed_name` names the directive at fault.
+  absl::Status SetMany(
+      const std::vector<std::pair<std::string, std::string>>& changes,
+      Caller caller, std::string* failed_name);
 
   std::string GetString(std::string_view name) const;
   int64_t GetInt(std::string_view name) const;  // kInt, kMemory
@@ -60,9 +84,10 @@ class Config {
 
   bool Has(std::string_view name) const;
 
-  // Called after a successful Set() of `name` (also at startup). A non-OK
-  // status from the hook is returned by Set() (the value stays changed only
-  // if the hook accepted it).
+  // Called after a successful Set() of `name` (also at startup); several
+  // hooks of one name run in the order they were added. A non-OK status
+  // from a hook is returned by Set() (the value stays changed only if every
+  // hook accepted it).
   void OnChange(std::string_view name,
                 std::function<absl::Status(const std::string&)> hook);
 
@@ -70,25 +95,48 @@ class Config {
   std::string config_file() const;
   // Rewrites the config file with the current values, keeping comments and
   // unknown lines, replacing known directives and appending changed ones.
+  // Values are quoted and escaped as redis.conf does (FormatConfigValue), so
+  // no value can add a line or a directive.
   absl::Status Rewrite() const;
 
  private:
+  using Hook = std::function<absl::Status(const std::string&)>;
+
   void Add(Directive d);
   absl::StatusOr<std::string> Normalise(const Directive& d,
                                         std::string_view value) const;
+  // Whether `caller` may change `d` (immutable, protected).
+  absl::Status CheckAccess(const Directive& d, Caller caller) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RunHooks(const std::string& key, const std::string& value);
 
   mutable absl::Mutex mu_;
   std::map<std::string, Directive, std::less<>> directives_
       ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string, std::less<>> defaults_
       ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::function<absl::Status(const std::string&)>,
-           std::less<>>
-      hooks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<Hook>, std::less<>> hooks_
+      ABSL_GUARDED_BY(mu_);
   std::string config_file_ ABSL_GUARDED_BY(mu_);
 };
 
 // Parses "100", "1k", "1kb", "2mb", "1g", "1gb" like redis-server's memtoll.
 absl::StatusOr<int64_t> ParseMemory(std::string_view text);
+
+// A value as a config file line holds it: as is when it needs no quoting,
+// else in double quotes with redis.conf's escapes (\n, \", \\, \xNN), the
+// form resp::SplitInlineArgs reads back (Redis' sdscatrepr).
+std::string FormatConfigValue(std::string_view value);
+
+// The limits of one client class of client-output-buffer-limit.
+struct OutputBufferLimit {
+  int64_t hard_bytes = 0;  // 0 = none
+  int64_t soft_bytes = 0;  // 0 = none
+  int64_t soft_seconds = 0;
+};
+// Reads the class (normal, replica/slave, pubsub) from a normalised
+// client-output-buffer-limit value.
+OutputBufferLimit OutputLimitOf(std::string_view value,
+                                std::string_view client_class);
 
 }  // namespace reborn::server

@@ -88,7 +88,12 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         "total_net_output_bytes:", stats.output_bytes.load(), "\r\n",
         "rejected_connections:", net.clients().rejected_connections(), "\r\n",
         "total_error_replies:0\r\n",
-        "protocol_errors:", stats.protocol_errors.load(), "\r\n");
+        "protocol_errors:", stats.protocol_errors.load(), "\r\n",
+        "client_output_buffer_limit_disconnections:",
+        stats.output_limit_disconnections.load(), "\r\n",
+        "client_query_buffer_limit_disconnections:",
+        stats.query_limit_disconnections.load(), "\r\n",
+        "auth_failures:", server.auth_failures().total(), "\r\n");
     server.replication().AppendSyncStats(out);
   } else if (section == "replication") {
     server.replication().AppendInfo(out);

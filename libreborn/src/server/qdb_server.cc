@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <new>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -64,8 +65,19 @@ void QdbServerImpl::ApplyConfigHooks() {
   };
   bind_size("maxclients", &limits.max_clients);
   bind_size("client-query-buffer-limit", &limits.query_buffer_limit);
-  bind_size("client-output-soft-limit", &limits.output_soft_limit);
-  bind_size("client-output-hard-limit", &limits.output_hard_limit);
+  auto bind_output_limit = [this, &limits] {
+    const OutputBufferLimit normal = OutputLimitOf(
+        config_->GetString("client-output-buffer-limit"), "normal");
+    limits.output_hard_limit = static_cast<size_t>(normal.hard_bytes);
+    limits.output_soft_limit = static_cast<size_t>(normal.soft_bytes);
+    limits.output_soft_seconds = normal.soft_seconds;
+  };
+  bind_output_limit();
+  config_->OnChange("client-output-buffer-limit",
+                    [bind_output_limit](const std::string&) {
+                      bind_output_limit();
+                      return absl::OkStatus();
+                    });
   bind_int("timeout", &limits.idle_timeout_s);
   bind_int("proto-max-bulk-len", &limits.max_bulk_len);
   bind_int("proto-max-multibulk-len", &limits.max_multibulk_len);
@@ -132,11 +144,9 @@ absl::Status QdbServerImpl::OpenEngine() {
     return engine_->SetHotCacheMb(
         static_cast<size_t>(config_->GetInt("hot-cache-size") / kMiB));
   });
-  // Replaces the hook ApplyConfigHooks() set: keep the network limit too.
+  // Beside the network limit's hook (ApplyConfigHooks).
   config_->OnChange("proto-max-bulk-len", [this](const std::string&) {
-    const int64_t bytes = config_->GetInt("proto-max-bulk-len");
-    network_->limits().max_bulk_len = bytes;
-    return engine_->SetProtoMaxBulkLen(bytes);
+    return engine_->SetProtoMaxBulkLen(config_->GetInt("proto-max-bulk-len"));
   });
   info_providers_.emplace_back(
       "engine", [this](std::string_view section, std::string* out) {
@@ -185,6 +195,34 @@ void QdbServerImpl::Stop() {
     engine_.reset();
   }
   spdlog::info("qdb-server stopped");
+}
+
+// Redis' protected mode: with no password, only loopback clients get in.
+std::string QdbServerImpl::Admit(const Session& session) {
+  if (!config_->GetBool("protected-mode") ||
+      !config_->GetString("requirepass").empty() ||
+      net::IsLocalPeer(session.peer)) {
+    return "";
+  }
+  network_->clients().CountRejected();
+  return "-DENIED Redis is running in protected mode because protected "
+         "mode is enabled and no password is set for the default user. "
+         "In this mode connections are only accepted from the loopback "
+         "interface. If you want to connect from external computers to "
+         "Redis you may adopt one of the following solutions: 1) Just "
+         "disable protected mode sending the command 'CONFIG SET "
+         "protected-mode no' from the loopback interface by connecting to "
+         "Redis from the same host the server is running, however MAKE SURE "
+         "Redis is not publicly accessible from internet if you do so. Use "
+         "CONFIG REWRITE to make this change permanent. 2) Alternatively you "
+         "can just disable the protected mode by editing the Redis "
+         "configuration file, and setting the protected mode option to 'no', "
+         "and then restarting the server. 3) If you started the server "
+         "manually just for testing, restart it with the '--protected-mode "
+         "no' option. 4) Setup a an authentication password for the default "
+         "user. NOTE: You only need to do one of the above things in order "
+         "for the server to start accepting connections from the "
+         "outside.\r\n";
 }
 
 void QdbServerImpl::OnConnect(Session& session) {
@@ -283,7 +321,16 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   size_t mark = out->size();
   int64_t begin = absl::GetCurrentTimeNanos();
   CommandContext ctx{session, spec, args, reply};
-  entry.handler(ctx);
+  try {
+    entry.handler(ctx);
+  } catch (const std::bad_alloc&) {
+    // The last line of defence for an allocation no check foresaw: the
+    // command fails (its batch was not written), the server lives on.
+    out->resize(mark);
+    spdlog::error("out of memory running {} for client {}", spec.name,
+                  session.peer);
+    reply.Error("OOM command not allowed: out of memory");
+  }
   int64_t elapsed_us = (absl::GetCurrentTimeNanos() - begin) / 1000;
   counters.calls.fetch_add(1, std::memory_order_relaxed);
   counters.usec.fetch_add(static_cast<uint64_t>(elapsed_us),
@@ -351,6 +398,9 @@ void QdbServerImpl::ResetStats() {
   stats.input_bytes = 0;
   stats.output_bytes = 0;
   stats.protocol_errors = 0;
+  stats.output_limit_disconnections = 0;
+  stats.query_limit_disconnections = 0;
+  auth_failures_.Reset();
   if (engine_) engine_->ResetStats();
 }
 

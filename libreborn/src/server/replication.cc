@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "absl/strings/numbers.h"
@@ -88,11 +89,21 @@ void Replication::Start() {
     return absl::OkStatus();
   });
   min_replicas_ = config.GetInt("min-replicas-to-write");
-  output_limit_ = config.GetInt("replica-output-buffer-limit");
-  config.OnChange("replica-output-buffer-limit", [this](const std::string&) {
-    output_limit_ = server_.config().GetInt("replica-output-buffer-limit");
-    return absl::OkStatus();
-  });
+  // The replica class of client-output-buffer-limit: its hard limit (0 =
+  // none) drops a replica; the soft limit is not applied to replicas.
+  auto replica_limit = [this] {
+    const int64_t hard =
+        OutputLimitOf(server_.config().GetString("client-output-buffer-limit"),
+                      "replica")
+            .hard_bytes;
+    return hard > 0 ? hard : std::numeric_limits<int64_t>::max();
+  };
+  output_limit_ = replica_limit();
+  config.OnChange("client-output-buffer-limit",
+                  [this, replica_limit](const std::string&) {
+                    output_limit_ = replica_limit();
+                    return absl::OkStatus();
+                  });
   config.OnChange("min-replicas-to-write", [this](const std::string&) {
     min_replicas_ = server_.config().GetInt("min-replicas-to-write");
     return absl::OkStatus();
@@ -197,7 +208,8 @@ void Replication::FeedLocked(std::string_view bytes) {
       if (!it->out->Push(bytes)) {
         DropReplicaLocked(it, "connection closed");
       } else if (it->out->pending() > limit) {
-        DropReplicaLocked(it, "output buffer over replica-output-buffer-limit");
+        DropReplicaLocked(
+            it, "output buffer over client-output-buffer-limit replica");
       }
     } else {
       it->buffered.append(bytes);

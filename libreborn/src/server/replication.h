@@ -166,9 +166,10 @@ class Replication {
   std::atomic<bool> role_replica_{false};
   std::atomic<bool> read_only_{true};
   std::atomic<int64_t> good_replicas_{0};
-  std::atomic<int64_t> min_replicas_{0};            // min-replicas-to-write
-  std::atomic<int64_t> output_limit_{256LL << 20};  // replica-output-...
-  std::atomic<int> link_state_{0};                  // ReplicaLink::State
+  std::atomic<int64_t> min_replicas_{0};  // min-replicas-to-write
+  // client-output-buffer-limit replica hard limit.
+  std::atomic<int64_t> output_limit_{256LL << 20};
+  std::atomic<int> link_state_{0};  // ReplicaLink::State
   // Guarded by mu_:
   std::string replid_;
   std::string replid2_;

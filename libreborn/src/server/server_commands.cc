@@ -6,8 +6,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "command/deferred_reply.h"
 #include "qdb/numbers.h"
 #include "server/qdb_server_impl.h"
+#include "server/transactions.h"
 #include "spdlog/spdlog.h"
 #include "util/glob.h"
 
@@ -42,17 +44,44 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(us % 1000000));
 }
 
+// Compares without an early exit, so the time taken does not tell how
+// much of a guess was right.
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
 // AUTH [username] password. Only the "default" user exists; without
 // requirepass it is "nopass" and accepts any password, like redis-server.
+// A failure is counted and logged, and after a few on one connection its
+// reply is held back (AuthFailures), outside EXEC where nothing may wait.
 bool CheckAuth(QdbServerImpl& server, CommandContext& ctx,
                std::string_view user, std::string_view password) {
   std::string required = server.config().GetString("requirepass");
-  if (user != "default" || (!required.empty() && password != required)) {
-    ctx.reply.Error(
-        "WRONGPASS invalid username-password pair or user is disabled.");
-    return false;
+  if (user == "default" &&
+      (required.empty() || ConstantTimeEquals(password, required))) {
+    ctx.session.auth_failures = 0;
+    return true;
   }
-  return true;
+  constexpr std::string_view kWrongPass =
+      "WRONGPASS invalid username-password pair or user is disabled.";
+  const int64_t delay_ms = server.auth_failures().Record(
+      ctx.session.peer, ++ctx.session.auth_failures);
+  const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
+  if (delay_ms > 0 && !in_exec) {
+    std::string encoded;
+    resp::ReplyWriter(&encoded, ctx.session.protocol).Error(kWrongPass);
+    // Nobody completes it: the connection sends it when the delay is up
+    // and reads nothing of this client meanwhile.
+    ctx.session.deferred =
+        std::make_shared<DeferredReply>(delay_ms, std::move(encoded));
+  } else {
+    ctx.reply.Error(kWrongPass);
+  }
+  return false;
 }
 
 void Auth(QdbServerImpl& server, CommandContext& ctx) {
@@ -488,14 +517,20 @@ void ConfigCommand(QdbServerImpl& server, CommandContext& ctx) {
         return;
       }
     }
+    std::vector<std::pair<std::string, std::string>> changes;
     for (size_t i = 2; i < args.size(); i += 2) {
-      absl::Status s = config.Set(args[i], args[i + 1]);
-      if (!s.ok()) {
-        ctx.reply.Error(absl::StrCat(
-            "ERR CONFIG SET failed (possibly related to argument '",
-            ToLower(args[i]), "') - ", s.message()));
-        return;
-      }
+      changes.emplace_back(args[i], args[i + 1]);
+    }
+    const Config::Caller caller = net::IsLocalPeer(ctx.session.peer)
+                                      ? Config::Caller::kLocalClient
+                                      : Config::Caller::kClient;
+    std::string failed;
+    absl::Status s = config.SetMany(changes, caller, &failed);
+    if (!s.ok()) {
+      ctx.reply.Error(
+          absl::StrCat("ERR CONFIG SET failed (possibly related to argument '",
+                       failed, "') - ", s.message()));
+      return;
     }
     ctx.reply.Ok();
   } else if (sub == "resetstat" && args.size() == 2) {

@@ -40,8 +40,26 @@ def error_of(uri, *args):
     return p.stderr
 
 
+def redis_cli(r, *args):
+    p = subprocess.run(["redis-cli", "-p", str(r.port)] + list(args),
+                       capture_output=True, text=True, timeout=10)
+    return p.stdout
+
+
+def wait_replicating(replica, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if "master_link_status:up" in redis_cli(replica, "INFO",
+                                                  "replication"):
+            return
+        time.sleep(0.1)
+    raise AssertionError("redis %d does not replicate" % replica.port)
+
+
 def check_cli(uri, r1, r2, r3):
     a1, a2, a3 = ["127.0.0.1:%d" % r.port for r in (r1, r2, r3)]
+    for r in (r1, r2, r3):  # a previous run left replicas
+        redis_cli(r, "REPLICAOF", "NO", "ONE")
     run(uri, "slot", "init")
     assert "--force" in error_of(uri, "slot", "init")
     run(uri, "slot", "init", "--force")
@@ -93,10 +111,15 @@ def check_cli(uri, r1, r2, r3):
     human = run(uri, "group", "list").stdout
     assert "group 1: %s master online" % a1 in human, human
 
+    # a2 is registered as a slave but replicates nothing: promoting it would
+    # replace a1's data with its own, so it takes --force.
+    err = error_of(uri, "server", "promote", "1", a2)
+    assert "not a replica" in err and "--force" in err, err
+    assert run_json(uri, "group", "list")[0]["servers"][0]["role"] == "master"
     # Promote the slave: the topology flips in one write. (redis-server
     # accepts REPLICAOF, so the stores follow too.)
-    out = run_json(uri, "server", "promote", "1", a2)
-    assert out["master"] == a2
+    out = run_json(uri, "server", "promote", "1", a2, "--force")
+    assert out["master"] == a2 and out["forced"], out
     g1 = run_json(uri, "group", "list")[0]
     roles = {s["addr"]: s["role"] for s in g1["servers"]}
     assert roles == {a1: "slave", a2: "master"}, roles
@@ -106,6 +129,15 @@ def check_cli(uri, r1, r2, r3):
         assert role.stdout.split()[0] == want, (r.port, role.stdout)
     assert "is not in group 1" in error_of(
         uri, "server", "promote", "1", a3)
+    # a1 now replicates a2: once in sync, switching back and forth needs no
+    # --force.
+    wait_replicating(r1)
+    out = run_json(uri, "server", "promote", "1", a1)
+    assert not out["forced"] and out["check"]["candidate_offset"] >= \
+        out["check"]["master_offset"], out
+    wait_replicating(r2)
+    run(uri, "server", "promote", "1", a2)
+    wait_replicating(r1)
     assert "master of group 1" in error_of(
         uri, "group", "remove-server", "1", a2)
     run(uri, "group", "remove-server", "1", a1)

@@ -123,8 +123,8 @@ class Limits(unittest.TestCase):
             qdb.cleanup()
 
     def test_slow_reader_is_paused_not_killed(self):
-        qdb = start_qdb("--engine", "memory", "--client-output-soft-limit",
-                        "64kb")
+        qdb = start_qdb("--engine", "memory", "--client-output-buffer-limit",
+                        "normal 0 64kb 60")
         try:
             c = RawClient(qdb.port)
             value = b"v" * 1000

@@ -185,7 +185,7 @@ class ServerBehaviour(unittest.TestCase):
             self.assertEqual(len(slow.read_reply()), (1 << 20) + 12)
         slow.close()
         # Hard limit: past it the client is dropped, nobody else is.
-        self.r.config_set("client-output-hard-limit", 4 << 20)
+        self.r.config_set("client-output-buffer-limit", "normal 4mb 0 0")
         try:
             hog = RawClient(self.qdb.port, timeout=10)
             hog.send(get * 40)
@@ -194,7 +194,7 @@ class ServerBehaviour(unittest.TestCase):
             self.assertLess(len(data), 40 << 20)
             self.assertEqual(self.r.get("mb"), "x" * (1 << 20))
         finally:
-            self.r.config_set("client-output-hard-limit", 0)
+            self.r.config_set("client-output-buffer-limit", "normal 0 0 0")
 
     def test_idle_timeout_closes_clients(self):
         # A client blocked in BLPOP and a replica stream are not idle, as in

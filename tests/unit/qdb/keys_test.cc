@@ -201,7 +201,10 @@ TEST_P(KeysTest, DataCountsAndTtlsSurviveRestart) {
   usleep(40 * 1000);
   Open();
   EXPECT_EQ(R("GET", "a"), Str("1"));
-  EXPECT_EQ(R("TTL", "b"), Int(1000));
+  // TTL rounds to the nearest second: a reopen slower than 500 ms on a
+  // loaded machine shows 999.
+  const Reply ttl = R("TTL", "b");
+  EXPECT_TRUE(ttl == Int(1000) || ttl == Int(999)) << ttl.integer;
   EXPECT_EQ(R("DBSIZE"), Int(2));
   EXPECT_EQ(R("GET", "gone"), Nil());
   std::string info = engine_->Info("keyspace");

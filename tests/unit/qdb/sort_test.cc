@@ -1,6 +1,6 @@
 // SORT and SORT_RO through QdbEngine::Execute, on every backend. Expected
 // replies were taken from redis-server 7.0.
-#include "qdb/sort.h"
+#include "qdb/commands/sort.h"
 
 #include "engine_fixture.h"
 

@@ -78,5 +78,44 @@ TEST(BacklogTest, ResizeKeepsTheNewestBytes) {
   EXPECT_EQ(b.CopyFrom(7), "ghijklm");
 }
 
+TEST(BacklogTest, MemoryGrowsWithTheStreamNotWithTheCapacity) {
+  // CONFIG SET repl-backlog-size 100gb must not allocate 100 GB.
+  Backlog b(size_t{100} << 30);
+  EXPECT_EQ(b.capacity(), size_t{100} << 30);
+  EXPECT_EQ(b.allocated(), 0u);
+  std::string all;
+  for (int i = 0; i < 1000; ++i) {
+    std::string chunk(100, static_cast<char>('a' + i % 26));
+    b.Append(chunk);
+    all += chunk;
+  }
+  EXPECT_GE(b.allocated(), all.size());
+  EXPECT_LE(b.allocated(), 2 * all.size());
+  EXPECT_EQ(b.CopyFrom(1), all);
+  b.Resize(size_t{200} << 30);
+  EXPECT_LE(b.allocated(), 2 * all.size());
+  EXPECT_EQ(b.CopyFrom(1), all);
+}
+
+TEST(BacklogTest, GrowingKeepsTheRingOrderAfterAWrap) {
+  Backlog b(64 * 1024);
+  std::string all;
+  for (int i = 0; i < 5000; ++i) {
+    std::string chunk = std::to_string(i) + ";";
+    b.Append(chunk);
+    all += chunk;
+    const size_t hist = std::min<size_t>(64 * 1024, all.size());
+    ASSERT_EQ(b.CopyFrom(b.first_offset()), all.substr(all.size() - hist));
+  }
+  b.Resize(1024 * 1024);  // grows again on the next appends
+  for (int i = 0; i < 20000; ++i) {
+    std::string chunk = std::to_string(i) + ",";
+    b.Append(chunk);
+    all += chunk;
+  }
+  const size_t hist = std::min<size_t>(1024 * 1024, all.size());
+  EXPECT_EQ(b.CopyFrom(b.first_offset()), all.substr(all.size() - hist));
+}
+
 }  // namespace
 }  // namespace reborn::repl

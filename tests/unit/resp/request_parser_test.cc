@@ -138,6 +138,23 @@ TEST(RequestParserTest, EnforcesConfiguredLimits) {
             "ERR Protocol error: invalid multibulk length");
 }
 
+// Ten million empty arguments cost memory even though each is 0 bytes: the
+// overhead of every argument counts against client-query-buffer-limit.
+TEST(RequestParserTest, ArgumentOverheadCountsAgainstTheQueryLimit) {
+  ParserLimits limits;
+  limits.max_argument_bytes = 100 * kArgumentOverhead;
+  std::string empties = "*1000\r\n";
+  for (int i = 0; i < 1000; ++i) empties += "$0\r\n\r\n";
+  EXPECT_EQ(ParseAll(empties, 4096, limits).error,
+            "ERR Protocol error: too big request (client-query-buffer-limit)");
+  std::string fits = "*99\r\n";
+  for (int i = 0; i < 99; ++i) fits += "$0\r\n\r\n";
+  EXPECT_EQ(ParseAll(fits, 4096, limits).error, "");
+  // A big argument is refused from its header, before its bytes arrive.
+  EXPECT_EQ(ParseAll("*1\r\n$5000\r\n", 4096, limits).error,
+            "ERR Protocol error: too big request (client-query-buffer-limit)");
+}
+
 TEST(RequestParserTest, UnauthenticatedClientsGetRedisSmallLimits) {
   ParserLimits limits;
   limits.unauthenticated = true;

@@ -1,0 +1,261 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace reborn::server {
+namespace {
+
+using Caller = Config::Caller;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("qdb-config-test-" + std::to_string(::getpid()) + "-" +
+              std::to_string(counter_++) + ".conf"))
+                .string();
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+TEST(ConfigTest, DbfilenameTakesANameNotAPath) {
+  Config config;
+  ASSERT_TRUE(
+      config.Set("enable-protected-configs", "yes", Caller::kStartup).ok());
+  for (const char* bad : {"/etc/passwd", "../x", "a/b", "..", ".", "a\\b"}) {
+    absl::Status s = config.Set("dbfilename", bad, Caller::kClient);
+    EXPECT_EQ(s.message(), "dbfilename can't be a path, just a filename")
+        << bad;
+  }
+  EXPECT_EQ(config.GetString("dbfilename"), "dump.rdb");
+  EXPECT_TRUE(config.Set("dbfilename", "other.rdb", Caller::kClient).ok());
+  EXPECT_EQ(config.GetString("dbfilename"), "other.rdb");
+  // The config file is held to the same rule.
+  Config from_file;
+  absl::Status s = from_file.LoadText("dbfilename /tmp/x.rdb\n", "test");
+  EXPECT_THAT(std::string(s.message()), HasSubstr("can't be a path"));
+}
+
+TEST(ConfigTest, ProtectedConfigsAreReadOnlyToClientsByDefault) {
+  Config config;
+  absl::Status s = config.Set("dbfilename", "x.rdb", Caller::kClient);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s));
+  EXPECT_EQ(s.message(), "can't set protected config");
+  s = config.Set("dbfilename", "x.rdb", Caller::kLocalClient);
+  EXPECT_EQ(s.message(), "can't set protected config");
+  // Immutable ones say so first, as in Redis.
+  for (const char* name : {"dir", "logfile", "pidfile", "rdb-import"}) {
+    EXPECT_EQ(config.Set(name, "x", Caller::kClient).message(),
+              "can't set immutable config")
+        << name;
+  }
+  EXPECT_TRUE(config.Set("dbfilename", "x.rdb", Caller::kStartup).ok());
+}
+
+TEST(ConfigTest, EnableProtectedConfigsLocalAllowsOnlyLoopbackClients) {
+  Config config;
+  ASSERT_TRUE(
+      config.Set("enable-protected-configs", "local", Caller::kStartup).ok());
+  EXPECT_FALSE(config.Set("dbfilename", "a.rdb", Caller::kClient).ok());
+  EXPECT_TRUE(config.Set("dbfilename", "a.rdb", Caller::kLocalClient).ok());
+  // The switch itself is not for clients to flip.
+  EXPECT_EQ(config.Set("enable-protected-configs", "yes", Caller::kLocalClient)
+                .message(),
+            "can't set immutable config");
+}
+
+TEST(ConfigTest, FormatConfigValueQuotesWhatSplittingWouldChange) {
+  EXPECT_EQ(FormatConfigValue("plain"), "plain");
+  EXPECT_EQ(FormatConfigValue(""), "\"\"");
+  EXPECT_EQ(FormatConfigValue("a b"), "\"a b\"");
+  EXPECT_EQ(FormatConfigValue("pw\nport 1"), "\"pw\\nport 1\"");
+  EXPECT_EQ(FormatConfigValue("q\"b\\"), "\"q\\\"b\\\\\"");
+  EXPECT_EQ(FormatConfigValue(std::string("n\0l", 3)), "\"n\\x00l\"");
+  EXPECT_EQ(FormatConfigValue("'x'"), "\"'x'\"");
+  EXPECT_EQ(FormatConfigValue("\xc3\xa9"), "\"\\xc3\\xa9\"");
+}
+
+// Every string directive a client can set, with values that would plant
+// directives or break the file if written raw, survives REWRITE + reload.
+TEST(ConfigTest, RewriteRoundTripsHostileValues) {
+  const std::vector<std::string> hostile = {
+      "pw\nport 1\nrequirepass x",
+      "with space",
+      "\"quoted\"",
+      "back\\slash",
+      std::string("nul\0byte", 8),
+      "utf8 \xc3\xa9\xe2\x82\xac",
+      "'single'",
+      "#comment",
+      "tab\there\r\n",
+      "",
+      "\\x41",
+  };
+  const std::vector<std::string> names = {"requirepass", "masterauth",
+                                          "masteruser", "save"};
+  for (const std::string& value : hostile) {
+    TempFile file("# a comment kept\nport 7000\n");
+    Config config;
+    ASSERT_TRUE(config.LoadFile(file.path()).ok());
+    for (const std::string& name : names) {
+      ASSERT_TRUE(config.Set(name, value, Caller::kClient).ok()) << name;
+    }
+    ASSERT_TRUE(config.Rewrite().ok());
+    const std::string text = ReadFile(file.path());
+    EXPECT_THAT(text, HasSubstr("# a comment kept"));
+    // One line per directive: nothing planted.
+    size_t lines = 0;
+    for (char c : text) lines += c == '\n';
+    EXPECT_LE(lines, 3 + names.size()) << text;
+
+    Config reloaded;
+    absl::Status s = reloaded.LoadFile(file.path());
+    ASSERT_TRUE(s.ok()) << s << "\n" << text;
+    for (const std::string& name : names) {
+      EXPECT_EQ(reloaded.GetString(name), value) << name << "\n" << text;
+    }
+    EXPECT_EQ(reloaded.GetInt("port"), 7000);
+  }
+}
+
+TEST(ConfigTest, CommandLineValuesWithNewlinesStayOneValue) {
+  Config config;
+  absl::Status s =
+      config.LoadArgs({"--masterauth", "a\nport 1", "--port", "7001"});
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(config.GetString("masterauth"), "a\nport 1");
+  EXPECT_EQ(config.GetInt("port"), 7001);
+}
+
+TEST(ConfigTest, OutputBufferLimitUsesRedisSyntaxPerClass) {
+  Config config;
+  EXPECT_EQ(config.GetString("client-output-buffer-limit"),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 "
+            "8388608 60");
+  ASSERT_TRUE(config
+                  .Set("client-output-buffer-limit", "normal 64mb 16mb 10",
+                       Caller::kClient)
+                  .ok());
+  EXPECT_EQ(config.GetString("client-output-buffer-limit"),
+            "normal 67108864 16777216 10 slave 268435456 67108864 60 pubsub "
+            "33554432 8388608 60");
+  ASSERT_TRUE(
+      config
+          .Set("client-output-buffer-limit", "replica 1gb 0 0", Caller::kClient)
+          .ok());
+  const OutputBufferLimit normal =
+      OutputLimitOf(config.GetString("client-output-buffer-limit"), "normal");
+  EXPECT_EQ(normal.hard_bytes, 64 << 20);
+  EXPECT_EQ(normal.soft_bytes, 16 << 20);
+  EXPECT_EQ(normal.soft_seconds, 10);
+  EXPECT_EQ(
+      OutputLimitOf(config.GetString("client-output-buffer-limit"), "replica")
+          .hard_bytes,
+      1LL << 30);
+  EXPECT_EQ(
+      config.Set("client-output-buffer-limit", "normal 1 2", Caller::kClient)
+          .message(),
+      "Wrong number of arguments in buffer limit configuration.");
+  EXPECT_EQ(
+      config.Set("client-output-buffer-limit", "master 1 2 3", Caller::kClient)
+          .message(),
+      "Invalid client class specified in buffer limit configuration.");
+  EXPECT_EQ(
+      config.Set("client-output-buffer-limit", "normal x 2 3", Caller::kClient)
+          .message(),
+      "Error in hard, soft or soft_seconds setting in buffer limit "
+      "configuration.");
+  // Several lines in a file, one class each, as redis.conf has them.
+  Config from_file;
+  ASSERT_TRUE(from_file
+                  .LoadText("client-output-buffer-limit normal 1mb 0 0\n"
+                            "client-output-buffer-limit pubsub 2mb 1mb 5\n",
+                            "test")
+                  .ok());
+  EXPECT_EQ(from_file.GetString("client-output-buffer-limit"),
+            "normal 1048576 0 0 slave 268435456 67108864 60 pubsub 2097152 "
+            "1048576 5");
+}
+
+TEST(ConfigTest, SetManyIsAllOrNothing) {
+  Config config;
+  int hook_calls = 0;
+  config.OnChange("timeout", [&](const std::string& v) {
+    ++hook_calls;
+    return absl::OkStatus();
+  });
+  config.OnChange("maxclients", [](const std::string& v) {
+    return v == "13" ? absl::InvalidArgumentError("refused by the hook")
+                     : absl::OkStatus();
+  });
+  std::string failed;
+  // A bad value: nothing is stored, no hook runs.
+  absl::Status s = config.SetMany({{"timeout", "5"}, {"maxclients", "x"}},
+                                  Caller::kClient, &failed);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(failed, "maxclients");
+  EXPECT_EQ(config.GetInt("timeout"), 0);
+  EXPECT_EQ(hook_calls, 0);
+  // A hook refuses: the earlier change is rolled back and its hook told.
+  s = config.SetMany({{"timeout", "5"}, {"maxclients", "13"}}, Caller::kClient,
+                     &failed);
+  EXPECT_EQ(s.message(), "refused by the hook");
+  EXPECT_EQ(failed, "maxclients");
+  EXPECT_EQ(config.GetInt("timeout"), 0);
+  EXPECT_EQ(config.GetInt("maxclients"), 10000);
+  EXPECT_EQ(hook_calls, 2);  // 5, then 0 again
+  s = config.SetMany({{"timeout", "5"}, {"TIMEOUT", "6"}}, Caller::kClient,
+                     &failed);
+  EXPECT_EQ(s.message(), "duplicate parameter");
+  EXPECT_TRUE(config
+                  .SetMany({{"timeout", "5"}, {"maxclients", "12"}},
+                           Caller::kClient, &failed)
+                  .ok());
+  EXPECT_EQ(config.GetInt("timeout"), 5);
+  EXPECT_EQ(config.GetInt("maxclients"), 12);
+}
+
+TEST(ConfigTest, SeveralHooksOfOneDirectiveAllRun) {
+  Config config;
+  int a = 0;
+  int b = 0;
+  config.OnChange("hz", [&](const std::string&) {
+    ++a;
+    return absl::OkStatus();
+  });
+  config.OnChange("hz", [&](const std::string&) {
+    ++b;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(config.Set("hz", "20").ok());
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 1);
+}
+
+}  // namespace
+}  // namespace reborn::server
