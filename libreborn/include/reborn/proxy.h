@@ -119,6 +119,7 @@ struct ProxyLaunch {
   // with the coordinator (see docs/proxy.md).
   std::chrono::milliseconds session_timeout{30000};
   bool help = false;
+  bool version = false;  // --version
 };
 
 // Parses the reborn-proxy flags (--addr, --coordinator, --product,

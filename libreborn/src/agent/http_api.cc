@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "admin/http_limits.h"
 
 namespace reborn::agent {
 namespace {
@@ -102,7 +103,9 @@ void HttpApi::Stop() { server_->stop(); }
 
 void HttpApi::Routes() {
   httplib::Server& s = *server_;
-  s.set_payload_max_length(64 * 1024);
+  admin::HttpLimits limits;
+  limits.max_body_bytes = 64 * 1024;
+  admin::ApplyHttpLimits(s, limits);
   // A change: token, JSON content type, same origin; then `fn(body)`.
   auto change = [this](std::function<absl::StatusOr<json>(const json&)> fn) {
     return [this, fn](const httplib::Request& req, httplib::Response& res) {

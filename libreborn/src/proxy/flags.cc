@@ -136,6 +136,8 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
     absl::Status s;
     if (flag == "--help" || flag == "-h") {
       launch.help = true;
+    } else if (flag == "--version" || flag == "-v") {
+      launch.version = true;
     } else if (flag == "--addr") {
       s = text(&launch.options.addr);
     } else if (flag == "--admin-addr") {
@@ -191,7 +193,7 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
     }
     if (!s.ok()) return s;
   }
-  if (launch.help) return launch;
+  if (launch.help || launch.version) return launch;
   int sources = !launch.coordinator.empty() + !launch.topology_file.empty() +
                 !launch.backends.empty();
   if (sources != 1) {

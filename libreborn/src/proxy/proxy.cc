@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "admin/http_limits.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "proxy/proxy_impl.h"
@@ -434,6 +435,9 @@ absl::Status ProxyImpl::StartAdmin() {
   auto hp = SplitHostPort(options_.admin_addr);
   if (!hp.ok()) return hp.status();
   admin_ = std::make_unique<httplib::Server>();
+  // Slow or stalled clients must not take every worker of the port that
+  // monitoring scrapes.
+  admin::ApplyHttpLimits(*admin_);
   admin_->Get("/metrics",
               [this](const httplib::Request&, httplib::Response& res) {
                 res.set_content(MetricsText(), "text/plain; version=0.0.4");

@@ -14,6 +14,7 @@
 #include "command/command_table.h"
 #include "net/sync_client.h"
 #include "proxy/merge.h"
+#include "reborn/version.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::proxy {
@@ -117,7 +118,8 @@ void Session::ProcessInput() {
   size_t pos = 0;
   // Parsing stops while the client owes reading too much: what it sent
   // stays in query_ (and in the socket) until it reads.
-  while (pos < query_.size() && !close_after_reply_ && !OutputOverPauseMark()) {
+  while (pos < query_.size() && !close_after_reply_ && !OutputOverPauseMark() &&
+         !auth_waiting_) {
     if (parser_.limits().unauthenticated != !authed_) {  // AUTH ran
       resp::ParserLimits limits = parser_.limits();
       limits.unauthenticated = !authed_;
@@ -868,7 +870,8 @@ void Session::Info(std::vector<std::string>& args) {
   if (section != "keyspace") {
     auto table = worker_->table();
     absl::StrAppend(
-        &head, "# Server\r\nredis_version:7.0.0\r\nreborn_mode:proxy\r\n",
+        &head, "# Server\r\nredis_version:", kRedisCompatibleVersion,
+        "\r\nreborn_version:", kVersion, "\r\nreborn_mode:proxy\r\n",
         "process_id:", getpid(), "\r\ntcp_port:", proxy_->port(),
         "\r\n\r\n# Clients\r\nconnected_clients:",
         proxy_->counters().clients.load(), "\r\n\r\n# Proxy\r\n",
@@ -877,7 +880,7 @@ void Session::Info(std::vector<std::string>& args) {
         "\r\nbackend_connections:",
         proxy_->backend_counters().connections.load(),
         "\r\ntotal_commands_processed:", proxy_->counters().commands.load(),
-        "\r\n\r\n");
+        "\r\nauth_failures:", proxy_->auth_failures().total(), "\r\n\r\n");
   }
   FanOut({"INFO", "keyspace"}, [head](Pending& pend) {
     return BulkReply(head + MergeKeyspace(pend.parts));
@@ -980,12 +983,35 @@ void Session::Auth(std::vector<std::string>& args) {
     return;
   }
   bool user_ok = args.size() == 2 || args[1] == "default";
-  if (user_ok && args.back() == pass) {
+  if (user_ok && net::PasswordMatches(args.back(), pass)) {
     authed_ = true;
+    auth_failures_ = 0;
     Reply("+OK\r\n");
   } else {
-    ReplyError("WRONGPASS invalid username-password pair or user is disabled.");
+    FailAuth();
   }
+}
+
+void Session::FailAuth() {
+  const int64_t delay_ms = proxy_->auth_failures().Record(
+      entry_ ? entry_->peer : std::string(), ++auth_failures_);
+  if (delay_ms == 0) {
+    ReplyError(net::kWrongPassError);
+    return;
+  }
+  PendingPtr p = NewPending();
+  auth_waiting_ = true;
+  if (!auth_timer_) {
+    auth_timer_ = std::make_unique<asio::steady_timer>(worker_->io());
+  }
+  auth_timer_->expires_after(std::chrono::milliseconds(delay_ms));
+  auth_timer_->async_wait(
+      [self = shared_from_this(), p](const asio::error_code& ec) {
+        if (self->closed_) return;
+        self->auth_waiting_ = false;
+        self->Finish(p, ErrorReply(net::kWrongPassError));
+        self->ResumeInput();
+      });
 }
 
 void Session::Hello(std::vector<std::string>& args) {
@@ -1008,12 +1034,13 @@ void Session::Hello(std::vector<std::string>& args) {
     std::string opt = ToLower(args[i]);
     if (opt == "auth" && i + 2 < args.size()) {
       const std::string& pass = proxy_->options().requirepass;
-      if (pass.empty() || args[i + 1] != "default" || args[i + 2] != pass) {
-        ReplyError(
-            "WRONGPASS invalid username-password pair or user is disabled.");
+      if (pass.empty() || args[i + 1] != "default" ||
+          !net::PasswordMatches(args[i + 2], pass)) {
+        FailAuth();
         return;
       }
       authed_ = true;
+      auth_failures_ = 0;
       i += 2;
     } else if (opt == "setname" && i + 1 < args.size()) {
       setname = args[++i];

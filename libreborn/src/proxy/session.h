@@ -118,6 +118,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Local commands.
   void Hello(std::vector<std::string>& args);
   void Auth(std::vector<std::string>& args);
+  // A wrong password: counted and logged, and after a few on this
+  // connection its reply waits (net::AuthFailures) while nothing more of
+  // the client is parsed, so pipelined guesses wait in turn.
+  void FailAuth();
   void CommandCmd(std::vector<std::string>& args);
   void ClientCmd(std::vector<std::string>& args);
 
@@ -173,6 +177,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool processing_ = false;  // inside ProcessInput
   bool resume_posted_ = false;
   bool close_after_reply_ = false;
+  int auth_failures_ = 0;      // failed AUTHs in a row
+  bool auth_waiting_ = false;  // a failed AUTH's reply is being held back
+  std::unique_ptr<asio::steady_timer> auth_timer_;
   bool closed_ = false;
   bool authed_ = false;
   uint64_t id_ = 0;

@@ -213,6 +213,33 @@ def keys_of_groups(proxy_port, g1_port, g2_port, n=100):
     return keys(g1_port), keys(g2_port)
 
 
+class PasswordGuessing(unittest.TestCase):
+    """Failed AUTHs through the proxy are counted and slowed down, pipelined
+    guesses included (each waits behind the one before)."""
+
+    def test_failed_auth_is_counted_and_slowed(self):
+        qdb = start_qdb("--engine", "memory")
+        proxy = start_proxy([qdb.port], None, "--requirepass", "secret")
+        try:
+            c = RawClient(proxy.port, timeout=10)
+            wrong = (b"-WRONGPASS invalid username-password pair or user is "
+                     b"disabled.\r\n")
+            start = time.time()
+            c.send(b"".join(encode("AUTH", "guess%d" % i) for i in range(6)))
+            for _ in range(6):
+                self.assertEqual(c.read_reply(), wrong)
+            # Failures 4, 5 and 6 wait 100, 200 and 400 ms in turn.
+            self.assertGreaterEqual(time.time() - start, 0.65)
+            self.assertEqual(c.call("AUTH", "secret"), b"+OK\r\n")
+            info = c.call("INFO", "server").decode()
+            self.assertIn("auth_failures:6\r\n", info)
+            c.close()
+            self.assertIn("AUTH failed", proxy.output())
+        finally:
+            proxy.cleanup()
+            qdb.cleanup()
+
+
 class HungBackend(unittest.TestCase):
     """Two qdb-server groups; one is SIGSTOPped."""
 
