@@ -157,22 +157,23 @@ def fetch_suite(cache):
         log("apt-get or dpkg-source (package dpkg-dev) missing")
         return None
 
-    def source():
-        r = subprocess.run(["apt-get", "source", "-q", "redis"], cwd=cache,
-                           capture_output=True, text=True, timeout=600)
+    def run(argv, root=False):
+        try:
+            r = (as_root if root else subprocess.run)(
+                argv, cwd=cache, capture_output=True, text=True, timeout=300)
+        except (subprocess.TimeoutExpired, OSError) as e:
+            log("%s: %s" % (" ".join(argv[:3]), e))
+            return False
         if r.returncode != 0:
-            log("apt-get source redis: " + (r.stderr.strip() or r.stdout.strip())[-500:])
+            log("%s: %s" % (" ".join(argv[:3]),
+                            (r.stderr.strip() or r.stdout.strip())[-500:]))
         return r.returncode == 0
 
-    ok = source()
-    if not ok:
+    if not run(["apt-get", "source", "-q", "redis"]):
         ensure_deb_src()
-        r = as_root(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
-                     "update", "-q"], capture_output=True, text=True,
-                    timeout=600)
-        if r.returncode != 0:
-            log("apt-get update: " + r.stderr.strip()[-500:])
-        ok = source()
+        run(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update",
+             "-q"], root=True)
+        run(["apt-get", "source", "-q", "redis"])
     tree = find_tree(cache)
     if not tree:
         got = glob.glob(os.path.join(cache, "redis-*/"))

@@ -363,7 +363,7 @@ void Config::AddRedisTuning() {
       {"no", "yes", "relative", "absolute"});
   add("tracking-table-max-keys", T::kInt, "1000000", 0, kLongMax);
   // Observability: accepted and kept; QDB has no slow log or latency
-  // monitor yet (issue: SLOWLOG, LATENCY).
+  // monitor yet (no SLOWLOG or LATENCY command).
   add("slowlog-log-slower-than", T::kInt, "10000", -1, kLongMax);
   add("slowlog-max-len", T::kInt, "128", 0, kLongMax);
   add("latency-monitor-threshold", T::kInt, "0", 0, kLongMax);
