@@ -15,6 +15,7 @@ PACKAGES=(
   libcpp-httplib-dev libcli11-dev libspdlog-dev zlib1g-dev libhiredis-dev
   redis-server redis-tools zookeeper etcd-server etcd-client nutcracker
   python3 python3-redis procps
+  tcl dpkg-dev  # tests/compat: Redis' tcl suite, unpacked by apt-get source
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
