@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for the project: deps | build | test | demo | bench.
-# See README.md and DESIGN §12.
+# See README.md and docs/design.md §12.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +16,7 @@ PACKAGES=(
   liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   redis-server redis-tools zookeeper etcd-server etcd-client nutcracker
   python3 python3-redis procps
+  tcl dpkg-dev  # tests/compat: Redis' tcl suite, unpacked by apt-get source
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -45,7 +46,8 @@ cmd_deps() {
 
 cmd_build() {
   log "build: Release into $BUILD_DIR"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+    -DREBORN_WERROR=ON "$@" >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 

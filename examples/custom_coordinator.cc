@@ -34,8 +34,8 @@
 // directories; it may leave proxies/ and actions/ empty.
 //
 // Usage: custom_coordinator [host:port ...]   (default 127.0.0.1:6379)
-// Writes the DESIGN §5 layout for product "demo" to a temp directory, with
-// one group per server and the 1024 slots split evenly, then routes a few
+// Writes the docs/design.md §5 layout for product "demo" to a temp directory,
+// with one group per server and the 1024 slots split evenly, then routes a few
 // commands through it. Exits non-zero if anything goes wrong.
 #include <cstdio>
 #include <cstdlib>
@@ -308,7 +308,7 @@ bool WriteFile(const fs::path& path, const std::string& data) {
   return static_cast<bool>(out);
 }
 
-// The DESIGN §5 layout of product `product` under `dir`: group i+1 has
+// The docs/design.md §5 layout of product `product` under `dir`: group i+1 has
 // servers[i] as its master; the slots are split evenly in ranges.
 bool WriteTopology(const fs::path& dir, const std::string& product,
                    const std::vector<std::string>& servers,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local demo cluster (DESIGN §12): a ZooKeeper, two qdb-server groups,
+# The local demo cluster (docs/design.md §12): a ZooKeeper, two qdb-server groups,
 # the slots split between them, reborn-proxy on 127.0.0.1:19000 and the
 # reborn-config REST API. Idempotent: what already runs is reused.
 #   tools/demo.sh BUILD_DIR [stop]

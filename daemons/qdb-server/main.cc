@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "reborn/qdb_server.h"
+#include "reborn/version.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -17,7 +18,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!args.empty() && (args[0] == "--version" || args[0] == "-v")) {
-    std::printf("qdb-server v=0.1.0 (Redis 7.0 compatible)\n");
+    std::printf("qdb-server v=%s (Redis %s compatible)\n", reborn::kVersion,
+                reborn::kRedisCompatibleVersion);
     return 0;
   }
 

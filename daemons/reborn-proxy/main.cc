@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "reborn/proxy.h"
+#include "reborn/version.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +18,10 @@ int main(int argc, char** argv) {
   }
   if (launch->help) {
     std::printf("%s", reborn::ProxyUsage().c_str());
+    return 0;
+  }
+  if (launch->version) {
+    std::printf("reborn-proxy %s\n", reborn::kVersion);
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(launch->log_level));

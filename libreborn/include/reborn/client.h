@@ -21,7 +21,7 @@ struct ClientOptions {
   // How long a command for a slot in pre_migrate waits for the change.
   std::chrono::milliseconds hold_timeout{5000};
   // With a coordinator URI: take part in topology changes like a proxy
-  // (DESIGN §5) — register an ephemeral /reborn/P/proxies/<id> node
+  // (docs/design.md §5) — register an ephemeral /reborn/P/proxies/<id> node
   // ({"kind":"client", no addr}) and ack every action once the table that
   // follows it is in use, so a slot migration waits for this Client before
   // moving keys. Without it a Client may write to a slot's old group after

@@ -1,8 +1,8 @@
 #pragma once
 
 // Migrator: moves slots FROM..TO of a product to a group while traffic flows
-// (DESIGN §7, docs/migration.md). A task runs in steps of `slots_per_step`
-// slots; for each step:
+// (docs/design.md §7, docs/migration.md). A task runs in steps of
+// `slots_per_step` slots; for each step:
 //
 //   1. pre_migrate(from=current group, to=GID)  -- Topology::Change (2PC);
 //      proxies hold requests for the slot.

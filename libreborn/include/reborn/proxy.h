@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,34 @@ struct ProxyOptions {
   size_t max_clients = 10000;
   // Requests to a slot in pre_migrate wait this long for the change.
   std::chrono::milliseconds hold_timeout{5000};
+  // A request a backend has not answered within this time fails with
+  // "ERR backend <addr> timed out after <n> ms" and the connection is
+  // closed (with every request waiting on it) and made again: a hung server
+  // holds up only the requests sent to it. Blocking commands get their own
+  // timeout on top; one that waits forever is exempt. 0 = no timeout.
+  std::chrono::milliseconds backend_timeout{3000};
+
+  // client-output-buffer-limit, with Redis' semantics: a client whose
+  // replies not yet written exceed `hard` bytes, or exceed `soft` bytes for
+  // longer than `soft_time`, is disconnected (checked on every reply
+  // appended). While above `soft` (hard / 2 without a soft limit) the client's
+  // requests are not read, so a client that never reads cannot grow it by
+  // sending more. 0 = no such limit.
+  struct OutputLimit {
+    uint64_t hard = 0;
+    uint64_t soft = 0;
+    std::chrono::seconds soft_time{0};
+  };
+  // Unlike Redis' "normal 0 0 0", bounded by default.
+  OutputLimit output_limit_normal{256ULL << 20, 64ULL << 20,
+                                  std::chrono::seconds(60)};
+  // Clients in Pub/Sub mode (Redis' pubsub class and defaults).
+  OutputLimit output_limit_pubsub{32ULL << 20, 8ULL << 20,
+                                  std::chrono::seconds(60)};
+  // client-query-buffer-limit: a client whose unparsed input plus the
+  // command being received (its bytes and a per-argument overhead) exceeds
+  // this is disconnected.
+  uint64_t query_buffer_limit = 1ULL << 30;
 };
 
 // A Redis-protocol proxy in front of groups of qdb-server/redis-server (the
@@ -84,12 +113,20 @@ struct ProxyLaunch {
   std::string topology_file;
   std::string backends;
   std::string log_level = "info";
+  // The coordinator session timeout (--session-timeout-ms); a
+  // session_timeout_ms in the coordinator URI takes precedence. The proxy
+  // serves on its last table for two thirds of it after the last contact
+  // with the coordinator (see docs/proxy.md).
+  std::chrono::milliseconds session_timeout{30000};
   bool help = false;
+  bool version = false;  // --version
 };
 
 // Parses the reborn-proxy flags (--addr, --coordinator, --product,
 // --admin-addr, --threads, --requirepass, --backend-password,
-// --read-from-replicas, --backends, --topology, --log-level).
+// --read-from-replicas, --backends, --topology, --log-level,
+// --backend-timeout-ms, --client-output-buffer-limit,
+// --client-query-buffer-limit, --session-timeout-ms).
 absl::StatusOr<ProxyLaunch> ParseProxyFlags(
     const std::vector<std::string>& args);
 

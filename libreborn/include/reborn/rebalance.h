@@ -1,8 +1,8 @@
 #pragma once
 
-// The rebalance planner behind `reborn-config slot rebalance` (DESIGN §7,
-// docs/migration.md): a pure function from the current topology to a list of
-// slot moves, so that every group with a master owns a share of the 1024
+// The rebalance planner behind `reborn-config slot rebalance` (docs/design.md
+// §7, docs/migration.md): a pure function from the current topology to a list
+// of slot moves, so that every group with a master owns a share of the 1024
 // slots proportional to its weight (default 1: an even share), moving as few
 // slots as possible.
 //

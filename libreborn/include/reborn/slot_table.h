@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,7 +22,7 @@ struct TableGroup {
   std::vector<std::string> replicas;
 };
 
-// SlotState and SlotStateName() come from topology.h (DESIGN §5).
+// SlotState and SlotStateName() come from topology.h (docs/design.md §5).
 
 struct TableSlot {
   int group_id = 0;  // 0 = not assigned
@@ -56,10 +57,10 @@ class SlotTable {
   static absl::StatusOr<std::shared_ptr<const SlotTable>> FromAddressList(
       std::string_view addresses);
 
-  // Builds a table from the coordinator's JSON nodes (DESIGN §5): the values
-  // of /reborn/P/groups/<gid> and of /reborn/P/slots/NNNN (slot i at index i;
-  // an empty string = unassigned). Only masters/slaves whose state is not
-  // "offline" are used.
+  // Builds a table from the coordinator's JSON nodes (docs/design.md §5): the
+  // values of /reborn/P/groups/<gid> and of /reborn/P/slots/NNNN (slot i at
+  // index i; an empty string = unassigned). Only masters/slaves whose state is
+  // not "offline" are used.
   static absl::StatusOr<std::shared_ptr<const SlotTable>> FromTopologyNodes(
       const std::vector<std::string>& group_nodes,
       const std::vector<std::string>& slot_nodes, uint64_t version);
@@ -126,17 +127,25 @@ namespace reborn {
 
 class Coordinator;
 
-// Topology from the coordinator layout of DESIGN §5 (/reborn/<product>/...).
-// Watches slots and groups and publishes a new SlotTable on every change;
-// registers `node_json` as the ephemeral /reborn/<product>/proxies/<id> (when
-// `id` is not empty) and re-creates it when a new session comes up; acks
-// every action under /reborn/<product>/actions/<seq>/acks/<id> once the
-// table that follows it is published; goes offline while the session is
-// suspended or expired, or while its proxy node says "state":"offline".
+// Topology from the coordinator layout of docs/design.md §5
+// (/reborn/<product>/...). Watches slots and groups and publishes a new
+// SlotTable on every change; registers `node_json` as the ephemeral
+// /reborn/<product>/proxies/<id> (when `id` is not empty) and re-creates it
+// when a new session comes up; acks every action under
+// /reborn/<product>/actions/<seq>/acks/<id> once the table that follows it is
+// published; goes offline when the session expires, while its proxy node says
+// "state":"offline", and — registered — when the lease runs out: a registered
+// source stays online while it heard from the coordinator within the last
+// `lease` (a suspended session alone does not take it offline; no topology
+// change can complete without its ack or a fence that waits out the lease, see
+// docs/proxy.md). Unregistered, it goes offline while the session is suspended.
 struct CoordinatorSourceOptions {
   std::string product;
   std::string id;         // proxy id; empty = no registration, no acks
-  std::string node_json;  // the proxy node's value
+  std::string node_json;  // the proxy node's value (a JSON object)
+  // -1: two thirds of the coordinator's session timeout. Must be below the
+  // session timeout. Advertised as "lease_ms" in the proxy node.
+  std::chrono::milliseconds lease{-1};
 };
 
 absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenCoordinatorSource(

@@ -1,8 +1,8 @@
 #pragma once
 
 // Topology: the typed model of one product's cluster layout on a Coordinator
-// (DESIGN §5, docs/coordinator.md), and the topology-change protocol: take
-// the lock, write, publish an action, wait for every live online proxy to
+// (docs/design.md §5, docs/coordinator.md), and the topology-change protocol:
+// take the lock, write, publish an action, wait for every live online proxy to
 // ack it, fence the silent ones.
 //
 //   /reborn/P/slots/0000..1023
@@ -72,6 +72,10 @@ struct ProxyInfo {
   ProxyState state = ProxyState::kOnline;
   int64_t pid = 0;
   int64_t start_at = 0;  // unix seconds
+  // How long the proxy serves on its last table after its last contact with
+  // the coordinator (0: not at all). A change that fences it waits at least
+  // this long.
+  int64_t lease_ms = 0;
   int64_t version = -1;
 };
 
@@ -116,7 +120,8 @@ struct ChangeOptions {
   absl::Duration ack_poll_interval = absl::Milliseconds(20);
   // After fencing a silent proxy, wait this long before proceeding; it must
   // be at least the proxies' session timeout (by then a proxy cut off from
-  // the coordinator has stopped serving). Default: the coordinator's own.
+  // the coordinator has stopped serving). Default: the coordinator's own,
+  // or the longest lease a fenced proxy advertises (ProxyInfo::lease_ms).
   absl::Duration fence_wait = absl::InfiniteDuration();
   // How long Lock() waits for a lock held by someone else.
   absl::Duration lock_timeout = absl::Seconds(10);

@@ -23,6 +23,7 @@
 #include "admin/rest_server.h"
 #include "reborn/coordinator.h"
 #include "reborn/migrator.h"
+#include "reborn/version.h"
 
 namespace reborn {
 namespace {
@@ -240,6 +241,7 @@ int Fail(const Flags& f, const absl::Status& s) {
 int RunConfigTool(int argc, char** argv) {
   Flags f;
   CLI::App app{"reborn-config: manage a RebornDB cluster's topology"};
+  app.set_version_flag("--version", std::string("reborn-config ") + kVersion);
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the command
   app.add_option("--coordinator", f.coordinator,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "net/sync_client.h"
@@ -17,7 +18,8 @@ BackendConnection::BackendConnection(asio::io_context& io, std::string addr,
       options_(options),
       counters_(counters),
       socket_(io),
-      connect_timer_(io) {}
+      connect_timer_(io),
+      deadline_timer_(io) {}
 
 BackendConnection::~BackendConnection() {
   if (state_ == State::kConnected) counters_->connections.fetch_sub(1);
@@ -29,7 +31,8 @@ bool BackendConnection::down() const {
          std::chrono::steady_clock::now() < retry_at_;
 }
 
-void BackendConnection::Send(std::string_view encoded, Callback callback) {
+void BackendConnection::Send(std::string_view encoded, Callback callback,
+                             std::chrono::milliseconds timeout) {
   if (state_ == State::kBackoff) {
     if (std::chrono::steady_clock::now() < retry_at_) {
       std::string err = ErrorReply(absl::StrCat(
@@ -42,7 +45,13 @@ void BackendConnection::Send(std::string_view encoded, Callback callback) {
   if (state_ == State::kIdle) Connect();
   out_.append(encoded);
   if (!push_) {  // in push mode every reply goes to the push handler
+    if (timeout == kDefaultTimeout) timeout = options_->request_timeout;
+    deadlines_.push_back(Due{timeout.count() > 0
+                                 ? std::chrono::steady_clock::now() + timeout
+                                 : std::chrono::steady_clock::time_point::max(),
+                             timeout.count()});
     callbacks_.push_back(std::move(callback));
+    ArmDeadline();
     counters_->in_flight.fetch_add(1, std::memory_order_relaxed);
   }
   counters_->requests.fetch_add(1, std::memory_order_relaxed);
@@ -73,6 +82,7 @@ void BackendConnection::Connect() {
   }
   if (options_->password.size() > 0) {
     out_.insert(0, net::EncodeCommand({"AUTH", options_->password}));
+    deadlines_.push_front(Due{std::chrono::steady_clock::time_point::max()});
     callbacks_.push_front([this](std::string_view reply) {
       if (!reply.empty() && reply[0] == '-') {
         spdlog::warn("backend {}: AUTH failed: {}", addr_,
@@ -114,7 +124,8 @@ void BackendConnection::OnConnected(const asio::error_code& ec) {
   asio::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   state_ = State::kConnected;
-  failures_ = 0;
+  // failures_ is reset by the first reply, not here: a stopped server
+  // accepts connections, and its timeouts must still back off.
   last_activity_ = std::chrono::steady_clock::now();
   counters_->connections.fetch_add(1, std::memory_order_relaxed);
   counters_->connects.fetch_add(1, std::memory_order_relaxed);
@@ -188,12 +199,15 @@ void BackendConnection::OnRead(const asio::error_code& ec, size_t n) {
     } else if (!callbacks_.empty()) {
       Callback cb = std::move(callbacks_.front());
       callbacks_.pop_front();
+      deadlines_.pop_front();
+      failures_ = 0;
       counters_->in_flight.fetch_sub(1, std::memory_order_relaxed);
       if (cb) cb(reply);
     }
     if (generation_ != gen) return;  // closed from a callback
   }
   in_.erase(0, pos);
+  ArmDeadline();
   ReadMore();
 }
 
@@ -222,14 +236,58 @@ void BackendConnection::Fail(const std::string& why) {
   read_in_flight_ = false;
   std::deque<Callback> callbacks;
   callbacks.swap(callbacks_);
+  deadlines_.clear();
   counters_->in_flight.fetch_sub(static_cast<int64_t>(callbacks.size()));
-  std::string err =
-      ErrorReply(absl::StrCat("ERR backend ", addr_, " is unavailable: ", why));
+  std::string err = ErrorReply(
+      absl::StartsWith(why, "timed out")
+          ? absl::StrCat("ERR backend ", addr_, " ", why)
+          : absl::StrCat("ERR backend ", addr_, " is unavailable: ", why));
   auto keep_alive = shared_from_this();
   for (auto& cb : callbacks) {
     if (cb) cb(err);
   }
   if (push_) push_(err, true);
+}
+
+void BackendConnection::ArmDeadline() {
+  if (deadlines_.empty()) return;
+  ArmDeadlineAt(deadlines_.front().at);
+}
+
+void BackendConnection::ArmDeadlineAt(
+    std::chrono::steady_clock::time_point at) {
+  if (deadline_armed_ || at == std::chrono::steady_clock::time_point::max()) {
+    return;
+  }
+  deadline_armed_ = true;
+  deadline_timer_.expires_at(at);
+  deadline_timer_.async_wait(
+      [self = shared_from_this()](const asio::error_code& ec) {
+        self->deadline_armed_ = false;
+        if (ec) {
+          self->ArmDeadline();
+        } else {
+          self->CheckDeadline();
+        }
+      });
+}
+
+// The oldest request is late when it has waited its timeout and the backend
+// sent nothing for as long: a deep pipeline that the backend is still
+// working through (replies arriving) is not a hung backend.
+void BackendConnection::CheckDeadline() {
+  if (deadlines_.empty()) return;
+  const Due& front = deadlines_.front();
+  if (front.at == std::chrono::steady_clock::time_point::max()) return;
+  const auto due = std::max(
+      front.at, last_activity_ + std::chrono::milliseconds(front.timeout_ms));
+  if (due > std::chrono::steady_clock::now()) {
+    ArmDeadlineAt(due);  // answered meanwhile, or still answering
+    return;
+  }
+  const int64_t ms = front.timeout_ms;
+  spdlog::warn("backend {}: no reply within {} ms, reconnecting", addr_, ms);
+  Fail(absl::StrCat("timed out after ", ms, " ms"));
 }
 
 void BackendConnection::Close() {

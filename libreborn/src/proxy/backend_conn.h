@@ -19,6 +19,9 @@ struct BackendOptions {
   std::chrono::milliseconds backoff_min{50};
   std::chrono::milliseconds backoff_max{1000};
   std::chrono::milliseconds connect_timeout{1000};
+  // A request without a reply after this long fails the connection (see
+  // BackendConnection). 0 = none.
+  std::chrono::milliseconds request_timeout{0};
 };
 
 // Counters shared by all backend connections of a proxy (relaxed atomics).
@@ -42,8 +45,16 @@ struct BackendCounters {
 //
 // While the backend is unreachable the connection backs off (doubling from
 // backoff_min to backoff_max); requests during the backoff fail at once with
-// an error reply, so a dead group never holds up anyone. In push mode (Pub/
-// Sub) every reply goes to the push handler instead of a callback.
+// an error reply, so a dead group never holds up anyone. A hung one (a
+// stopped process accepts connections and requests but never answers) is
+// caught by the request timeout: when the oldest request has waited longer,
+// and nothing came from the backend for as long either (a deep pipeline it
+// is still answering is not hung), every request on the connection fails with
+// "ERR backend <addr> timed out after <n> ms" and the connection backs off and
+// is made again. Replies come in order, so only the oldest request's deadline
+// is watched (one timer per connection, not one per request). In push mode
+// (Pub/Sub) every reply goes to the push handler instead of a callback, and
+// nothing times out.
 class BackendConnection
     : public std::enable_shared_from_this<BackendConnection> {
  public:
@@ -59,8 +70,14 @@ class BackendConnection
 
   const std::string& addr() const { return addr_; }
 
-  // Queues one encoded request. Connects first when needed.
-  void Send(std::string_view encoded, Callback callback);
+  // Use the options' request_timeout.
+  static constexpr std::chrono::milliseconds kDefaultTimeout{-1};
+
+  // Queues one encoded request. Connects first when needed. `timeout`: how
+  // long the reply may take (0 = forever, e.g. a blocking command that
+  // waits forever).
+  void Send(std::string_view encoded, Callback callback,
+            std::chrono::milliseconds timeout = kDefaultTimeout);
   void SetPushHandler(PushHandler handler) { push_ = std::move(handler); }
 
   // Fails every pending request and closes; the object may be reused (the
@@ -84,6 +101,11 @@ class BackendConnection
   void ReadMore();
   void OnRead(const asio::error_code& ec, size_t n);
   void Fail(const std::string& why);
+  // Fails the connection if the oldest request is past its deadline, else
+  // waits until that deadline.
+  void CheckDeadline();
+  void ArmDeadline();
+  void ArmDeadlineAt(std::chrono::steady_clock::time_point at);
 
   asio::io_context& io_;
   std::string addr_;
@@ -100,6 +122,14 @@ class BackendConnection
   std::string in_;
   std::array<char, 16 * 1024> read_buf_;
   std::deque<Callback> callbacks_;
+  // One per callback: when its reply is due (time_point::max(): never).
+  struct Due {
+    std::chrono::steady_clock::time_point at;
+    int64_t timeout_ms = 0;
+  };
+  std::deque<Due> deadlines_;
+  asio::steady_timer deadline_timer_;
+  bool deadline_armed_ = false;
   PushHandler push_;
   resp::ReplyParser parser_;
   bool flush_posted_ = false;

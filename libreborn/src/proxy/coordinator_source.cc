@@ -24,12 +24,22 @@
 namespace reborn {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 // Follows the topology: a full read at start and after session changes, then
 // only the nodes each new action names (watches are level hints). All
 // coordinator callbacks run on the coordinator's single event thread, and
-// Reload() is also called from Start(); `mu_` guards the published state and
-// the listeners, which are called with the lock released. `reload_mu_`
-// serialises reads and guards the cached nodes.
+// Reload() is also called from Start() and the retry thread; `mu_` guards
+// the published state, the lease and the listeners, which are called with
+// the lock released. `reload_mu_` serialises reads and guards the cached
+// nodes.
+//
+// The lease (registered sources): online while the last successful contact
+// with the coordinator — a full read, or the probe of our own node made
+// every lease/10 — started less than `lease_` ago. A suspended session does
+// not end it; an expired one does, at once, until the new session has our
+// node again and a full read made after that succeeded. The lease thread
+// tells the listeners when it runs out.
 class CoordinatorSource : public SlotTableSource {
  public:
   CoordinatorSource(std::shared_ptr<Coordinator> coord,
@@ -38,6 +48,22 @@ class CoordinatorSource : public SlotTableSource {
         options_(std::move(options)),
         paths_(coord_.get(), options_.product) {
     root_ = absl::StrCat("/reborn/", options_.product);
+    if (!options_.id.empty()) {
+      lease_ = options_.lease.count() >= 0
+                   ? options_.lease
+                   : std::chrono::milliseconds(
+                         absl::ToInt64Milliseconds(coord_->session_timeout()) *
+                         2 / 3);
+      probe_interval_ = std::clamp<std::chrono::milliseconds>(
+          lease_ / 10, std::chrono::milliseconds(20),
+          std::chrono::milliseconds(1000));
+      // Advertised, so a change that fences this proxy waits it out.
+      auto j = nlohmann::json::parse(options_.node_json, nullptr, false);
+      if (j.is_object()) {
+        j["lease_ms"] = lease_.count();
+        options_.node_json = j.dump();
+      }
+    }
   }
 
   absl::Status Start() {
@@ -66,6 +92,8 @@ class CoordinatorSource : public SlotTableSource {
     if (!s.ok()) return s;
     Reload();
     retry_thread_ = std::thread([this] { RetryLoop(); });
+    if (lease_.count() > 0)
+      lease_thread_ = std::thread([this] { LeaseLoop(); });
     return absl::OkStatus();
   }
 
@@ -75,6 +103,11 @@ class CoordinatorSource : public SlotTableSource {
       stop_ = true;
     }
     if (retry_thread_.joinable()) retry_thread_.join();
+    {
+      absl::MutexLock lock(&mu_);
+      lease_stop_ = true;
+    }
+    if (lease_thread_.joinable()) lease_thread_.join();
     session_.reset();
     subs_.clear();
     proxy_sub_.reset();
@@ -86,7 +119,7 @@ class CoordinatorSource : public SlotTableSource {
   }
   bool online() const override {
     absl::MutexLock lock(&mu_);
-    return session_ok_ && !fenced_ && table_ != nullptr;
+    return OnlineLocked();
   }
   int Subscribe(Listener listener) override {
     std::shared_ptr<const SlotTable> table;
@@ -97,7 +130,7 @@ class CoordinatorSource : public SlotTableSource {
       id = next_id_++;
       listeners_[id] = listener;
       table = table_;
-      on = session_ok_ && !fenced_ && table_ != nullptr;
+      on = OnlineLocked();
     }
     listener(table, on);
     return id;
@@ -108,13 +141,28 @@ class CoordinatorSource : public SlotTableSource {
   }
 
  private:
+  bool OnlineLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (table_ == nullptr || fenced_ || expired_) return false;
+    if (lease_.count() <= 0) return connected_;
+    return Clock::now() < contact_ + lease_;
+  }
+
   absl::Status Register() {
     if (options_.id.empty()) return absl::OkStatus();
+    uint64_t epoch;
+    {
+      absl::MutexLock lock(&mu_);
+      epoch = epoch_;
+    }
     std::string path = absl::StrCat(root_, "/proxies/", options_.id);
     auto created =
         coord_->Create(path, options_.node_json, CreateMode::kEphemeral);
     if (!created.ok() && !absl::IsAlreadyExists(created.status())) {
       return created.status();
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (epoch == epoch_) registered_epoch_ = epoch;
     }
     if (proxy_sub_ == nullptr) {
       auto sub = coord_->Watch(path, WatchKind::kData,
@@ -126,21 +174,116 @@ class CoordinatorSource : public SlotTableSource {
 
   void OnSession(SessionState state) {
     bool ok = state == SessionState::kConnected;
-    if (ok) {
-      absl::Status s = Register();  // a new session lost our ephemeral
-      if (!s.ok())
-        spdlog::warn("proxy re-registration failed: {}", s.ToString());
-    }
     {
       absl::MutexLock lock(&mu_);
-      session_ok_ = ok;
+      connected_ = ok;
+      if (state == SessionState::kExpired || state == SessionState::kClosed) {
+        // Our node is gone: changes no longer wait for us.
+        expired_ = true;
+        ++epoch_;
+      }
     }
     if (ok) {
+      spdlog::info("coordinator session connected: reading the topology");
+      absl::Status s = Register();  // a new session lost our ephemeral
+      if (!s.ok()) {
+        spdlog::warn("proxy re-registration failed: {}", s.ToString());
+        retry_ = true;  // the retry loop registers again
+      }
       Reload();
+      return;
+    }
+    if (state == SessionState::kSuspended && lease_.count() > 0) {
+      int64_t left = 0;
+      {
+        absl::MutexLock lock(&mu_);
+        if (contact_ != Clock::time_point::min()) {
+          left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     contact_ + lease_ - Clock::now())
+                     .count();
+        }
+      }
+      spdlog::warn(
+          "coordinator session suspended: serving on the last table for at "
+          "most {} ms more (the lease from the last contact)",
+          std::max<int64_t>(left, 0));
     } else {
       spdlog::warn("coordinator session {}: going offline",
                    std::string(SessionStateName(state)));
-      Notify();
+    }
+    Notify();
+  }
+
+  // A successful contact that started at `start`, in session `epoch`; with
+  // `registered`, a full read that began with our node in place (which ends
+  // an expiry).
+  // `notify`: tell the listeners when that brings us back online (a full
+  // read publishes its table right after, and notifies then).
+  void Contact(Clock::time_point start, uint64_t epoch, bool registered,
+               bool notify) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (epoch != epoch_) return;  // the session expired meanwhile
+      const bool was_online = OnlineLocked();
+      if (registered) expired_ = false;
+      if (!expired_) contact_ = std::max(contact_, start);
+      if (!notify || was_online || !OnlineLocked()) return;
+    }
+    Notify();  // back within the lease
+  }
+
+  // Where a contact starts: the session epoch and whether we are
+  // registered in it.
+  std::pair<uint64_t, bool> ContactStart() {
+    absl::MutexLock lock(&mu_);
+    return {epoch_, options_.id.empty() || registered_epoch_ == epoch_};
+  }
+
+  // The lease's contact between full reads: our own node, which also says
+  // whether we were fenced.
+  void Probe() {
+    if (options_.id.empty()) return;
+    const Clock::time_point start = Clock::now();
+    const uint64_t epoch = ContactStart().first;
+    auto me = coord_->Get(absl::StrCat(root_, "/proxies/", options_.id));
+    if (!me.ok()) {
+      if (absl::IsNotFound(me.status())) retry_ = true;  // register again
+      return;
+    }
+    auto j = nlohmann::json::parse(me->data, nullptr, false);
+    const std::string state = j.is_object() ? j.value("state", "") : "";
+    if (state == "offline" || state == "mark_offline") {
+      OnProxyNode();  // fenced (the watch may not have told us yet)
+      return;
+    }
+    // Not a way back after an expiry: that takes a full read.
+    Contact(start, epoch, /*registered=*/false, /*notify=*/true);
+  }
+
+  // Tells the listeners when the lease runs out.
+  void LeaseLoop() {
+    absl::MutexLock lock(&mu_);
+    bool was_online = OnlineLocked();
+    while (!lease_stop_) {
+      Clock::time_point wake = Clock::now() + std::chrono::milliseconds(200);
+      if (was_online) wake = std::min(wake, contact_ + lease_);
+      mu_.AwaitWithTimeout(
+          absl::Condition(&lease_stop_),
+          absl::FromChrono(std::max(wake - Clock::now(), Clock::duration{})));
+      if (lease_stop_) break;
+      const bool on = OnlineLocked();
+      if (was_online && !on && !expired_ && !fenced_ && table_ != nullptr) {
+        spdlog::warn(
+            "no contact with the coordinator for {} ms (the lease): going "
+            "offline",
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                  contact_)
+                .count());
+        mu_.Unlock();
+        Notify();
+        mu_.Lock();
+      }
+      was_online = on;
     }
   }
 
@@ -148,6 +291,9 @@ class CoordinatorSource : public SlotTableSource {
   // slots are created or deleted.
   void Reload() {
     absl::MutexLock reload_lock(&reload_mu_);
+    if (!ContactStart().second) (void)Register();  // after an expiry
+    const Clock::time_point start = Clock::now();
+    const auto [epoch, registered] = ContactStart();
     auto slot_names = coord_->Children(absl::StrCat(root_, "/slots"));
     auto action_names = coord_->Children(absl::StrCat(root_, "/actions"));
     if (!slot_names.ok() || !action_names.ok() || !ReadGroups()) {
@@ -163,6 +309,9 @@ class CoordinatorSource : public SlotTableSource {
     }
     loaded_ = true;
     ReadFencing();
+    // Only a read that began with our node in place brings us back after an
+    // expiry: changes made before it did not wait for us.
+    Contact(start, epoch, registered, /*notify=*/false);
     if (!Publish()) return;
     for (const auto& a : *action_names) {
       if (ActionIsNewer(a, last_action_)) last_action_ = a;
@@ -365,14 +514,26 @@ class CoordinatorSource : public SlotTableSource {
   // A read or an ack that failed without a session event (a lost request,
   // a timeout) would wait for the next change; instead the whole topology
   // is read again (and every pending action acked) a moment later.
+  // It also probes for the lease.
   void RetryLoop() {
     absl::MutexLock lock(&retry_mu_);
+    Clock::time_point next_probe = Clock::now() + probe_interval_;
     while (!stop_) {
-      retry_mu_.AwaitWithTimeout(absl::Condition(&stop_),
-                                 absl::Milliseconds(200));
-      if (stop_ || !retry_.exchange(false)) continue;
+      retry_mu_.AwaitWithTimeout(
+          absl::Condition(&stop_),
+          absl::FromChrono(std::min<std::chrono::milliseconds>(
+              probe_interval_, std::chrono::milliseconds(200))));
+      if (stop_) break;
+      const bool retry = retry_.exchange(false);
+      const bool probe = lease_.count() > 0 && Clock::now() >= next_probe;
+      if (!retry && !probe) continue;
       retry_mu_.Unlock();
-      Reload();
+      if (retry) {
+        Reload();
+      } else {
+        Probe();
+      }
+      next_probe = Clock::now() + probe_interval_;
       retry_mu_.Lock();
     }
   }
@@ -385,7 +546,7 @@ class CoordinatorSource : public SlotTableSource {
       absl::MutexLock lock(&mu_);
       for (auto& [id, l] : listeners_) listeners.push_back(l);
       table = table_;
-      on = session_ok_ && !fenced_ && table_ != nullptr;
+      on = OnlineLocked();
     }
     for (auto& l : listeners) l(table, on);
   }
@@ -396,6 +557,10 @@ class CoordinatorSource : public SlotTableSource {
   bool stop_ ABSL_GUARDED_BY(retry_mu_) = false;
   std::atomic<bool> retry_{false};
   std::thread retry_thread_;
+  std::thread lease_thread_;
+  // 0: no lease (unregistered: offline while suspended).
+  std::chrono::milliseconds lease_{0};
+  std::chrono::milliseconds probe_interval_{200};
   std::string root_;
   Topology paths_;  // node paths, and acks
   std::vector<std::unique_ptr<Subscription>> subs_;
@@ -413,7 +578,13 @@ class CoordinatorSource : public SlotTableSource {
   bool node_fenced_ ABSL_GUARDED_BY(reload_mu_) = false;  // ReadFencing()
   mutable absl::Mutex mu_;
   std::shared_ptr<const SlotTable> table_ ABSL_GUARDED_BY(mu_);
-  bool session_ok_ ABSL_GUARDED_BY(mu_) = true;
+  bool connected_ ABSL_GUARDED_BY(mu_) = true;  // the last session event
+  bool expired_ ABSL_GUARDED_BY(mu_) = false;   // until back after expiry
+  uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;     // bumped on every expiry
+  uint64_t registered_epoch_ ABSL_GUARDED_BY(mu_) = UINT64_MAX;
+  // When the last successful contact started.
+  Clock::time_point contact_ ABSL_GUARDED_BY(mu_) = Clock::time_point::min();
+  bool lease_stop_ ABSL_GUARDED_BY(mu_) = false;
   bool fenced_ ABSL_GUARDED_BY(mu_) = false;
   int next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int, Listener> listeners_ ABSL_GUARDED_BY(mu_);

@@ -3,8 +3,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "reborn/coordinator.h"
@@ -12,6 +14,74 @@
 #include "reborn/topology.h"
 
 namespace reborn {
+namespace {
+
+// A byte count in Redis' config syntax: 1000, 100k (1000), 100kb (1024),
+// 64m, 64mb, 1g, 1gb.
+bool ParseBytes(const std::string& text, uint64_t* out) {
+  std::string t = absl::AsciiStrToLower(text);
+  struct Unit {
+    std::string_view suffix;
+    uint64_t factor;
+  };
+  static constexpr Unit kUnits[] = {
+      {"kb", 1024}, {"mb", 1 << 20},    {"gb", 1ULL << 30},
+      {"k", 1000},  {"m", 1000 * 1000}, {"g", 1000000000},
+      {"b", 1}};
+  uint64_t factor = 1;
+  for (const Unit& u : kUnits) {
+    if (t.size() > u.suffix.size() && t.ends_with(u.suffix)) {
+      factor = u.factor;
+      t.resize(t.size() - u.suffix.size());
+      break;
+    }
+  }
+  uint64_t n = 0;
+  if (t.empty() || !absl::SimpleAtoi(t, &n) || n > UINT64_MAX / factor) {
+    return false;
+  }
+  *out = n * factor;
+  return true;
+}
+
+// "hard soft seconds" for normal clients, or Redis' form with classes:
+// "normal 256mb 64mb 60 pubsub 32mb 8mb 60".
+absl::Status ParseOutputLimits(const std::string& text, ProxyOptions* options) {
+  std::vector<std::string> words =
+      absl::StrSplit(text, ' ', absl::SkipWhitespace());
+  auto fail = [&] {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--client-output-buffer-limit: '", text,
+        "' is not \"hard soft seconds\" or \"<normal|pubsub> hard soft "
+        "seconds ...\""));
+  };
+  auto one = [&](size_t i, ProxyOptions::OutputLimit* limit) {
+    int64_t seconds = 0;
+    ProxyOptions::OutputLimit l;
+    if (!ParseBytes(words[i], &l.hard) || !ParseBytes(words[i + 1], &l.soft) ||
+        !absl::SimpleAtoi(words[i + 2], &seconds) || seconds < 0) {
+      return false;
+    }
+    l.soft_time = std::chrono::seconds(seconds);
+    *limit = l;
+    return true;
+  };
+  if (words.size() == 3) {
+    return one(0, &options->output_limit_normal) ? absl::OkStatus() : fail();
+  }
+  if (words.empty() || words.size() % 4 != 0) return fail();
+  for (size_t i = 0; i < words.size(); i += 4) {
+    std::string cls = absl::AsciiStrToLower(words[i]);
+    ProxyOptions::OutputLimit* limit =
+        cls == "normal"   ? &options->output_limit_normal
+        : cls == "pubsub" ? &options->output_limit_pubsub
+                          : nullptr;
+    if (limit == nullptr || !one(i + 1, limit)) return fail();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 std::string ProxyUsage() {
   return "usage: reborn-proxy [--addr 127.0.0.1:19000]\n"
@@ -20,6 +90,11 @@ std::string ProxyUsage() {
          "         [--admin-addr 127.0.0.1:11000] [--threads N]\n"
          "         [--requirepass PW] [--backend-password PW]\n"
          "         [--read-from-replicas] [--backend-connections N]\n"
+         "         [--backend-timeout-ms 3000]\n"
+         "         [--client-output-buffer-limit 'hard soft seconds']\n"
+         "           (default 'normal 256mb 64mb 60 pubsub 32mb 8mb 60')\n"
+         "         [--client-query-buffer-limit 1gb]\n"
+         "         [--session-timeout-ms 30000]\n"
          "         [--log-level debug|info|warn]\n";
 }
 
@@ -61,6 +136,8 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
     absl::Status s;
     if (flag == "--help" || flag == "-h") {
       launch.help = true;
+    } else if (flag == "--version" || flag == "-v") {
+      launch.version = true;
     } else if (flag == "--addr") {
       s = text(&launch.options.addr);
     } else if (flag == "--admin-addr") {
@@ -85,13 +162,38 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
       launch.options.read_from_replicas = true;
     } else if (flag == "--log-level") {
       s = text(&launch.log_level);
+    } else if (flag == "--backend-timeout-ms") {
+      int ms = 0;
+      s = number(&ms);
+      launch.options.backend_timeout = std::chrono::milliseconds(ms);
+    } else if (flag == "--session-timeout-ms") {
+      int ms = 0;
+      s = number(&ms);
+      if (s.ok() && ms < 100) {
+        s = absl::InvalidArgumentError(
+            "--session-timeout-ms must be at least 100");
+      }
+      launch.session_timeout = std::chrono::milliseconds(ms);
+    } else if (flag == "--client-output-buffer-limit") {
+      std::string v;
+      s = text(&v);
+      if (s.ok()) s = ParseOutputLimits(v, &launch.options);
+    } else if (flag == "--client-query-buffer-limit") {
+      std::string v;
+      s = text(&v);
+      if (s.ok() && (!ParseBytes(v, &launch.options.query_buffer_limit) ||
+                     launch.options.query_buffer_limit < 1024)) {
+        s = absl::InvalidArgumentError(
+            absl::StrCat("--client-query-buffer-limit: '", v,
+                         "' is not a size of at least 1kb (e.g. 1gb)"));
+      }
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag '", args[i], "'\n", ProxyUsage()));
     }
     if (!s.ok()) return s;
   }
-  if (launch.help) return launch;
+  if (launch.help || launch.version) return launch;
   int sources = !launch.coordinator.empty() + !launch.topology_file.empty() +
                 !launch.backends.empty();
   if (sources != 1) {
@@ -120,7 +222,9 @@ absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenTopologySource(
     buf << in.rdbuf();
     table = SlotTable::FromJson(buf.str());
   } else {
-    auto coord = Coordinator::Open(launch.coordinator);
+    CoordinatorOptions coord_options;
+    coord_options.session_timeout = absl::FromChrono(launch.session_timeout);
+    auto coord = Coordinator::Open(launch.coordinator, coord_options);
     if (!coord.ok()) return coord.status();
     CoordinatorSourceOptions options;
     options.product = launch.product;

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "admin/http_limits.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "proxy/proxy_impl.h"
@@ -178,6 +179,7 @@ ProxyImpl::ProxyImpl(ProxyOptions options,
   backend_options_.backoff_min = options_.backoff_min;
   backend_options_.backoff_max = options_.backoff_max;
   backend_options_.connect_timeout = options_.connect_timeout;
+  backend_options_.request_timeout = options_.backend_timeout;
   int n =
       options_.threads > 0
           ? options_.threads
@@ -433,6 +435,9 @@ absl::Status ProxyImpl::StartAdmin() {
   auto hp = SplitHostPort(options_.admin_addr);
   if (!hp.ok()) return hp.status();
   admin_ = std::make_unique<httplib::Server>();
+  // Slow or stalled clients must not take every worker of the port that
+  // monitoring scrapes.
+  admin::ApplyHttpLimits(*admin_);
   admin_->Get("/metrics",
               [this](const httplib::Request&, httplib::Response& res) {
                 res.set_content(MetricsText(), "text/plain; version=0.0.4");

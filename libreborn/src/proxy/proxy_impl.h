@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "asio.hpp"
+#include "net/auth_failures.h"
 #include "net/client_registry.h"
 #include "proxy/backend_conn.h"
 #include "reborn/proxy.h"
@@ -155,6 +156,7 @@ class ProxyImpl : public Proxy {
   const BackendOptions& backend_options() const { return backend_options_; }
   BackendCounters& backend_counters() { return backend_counters_; }
   ProxyCounters& counters() { return counters_; }
+  net::AuthFailures& auth_failures() { return auth_failures_; }
   net::ClientRegistry& clients() { return registry_; }
   std::shared_ptr<const SlotTable> CurrentTable() const {
     return source_->Current();
@@ -170,6 +172,7 @@ class ProxyImpl : public Proxy {
   int subscription_ = 0;
   BackendCounters backend_counters_;
   ProxyCounters counters_;
+  net::AuthFailures auth_failures_;
   net::ClientRegistry registry_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>>

@@ -14,6 +14,7 @@
 #include "command/command_table.h"
 #include "net/sync_client.h"
 #include "proxy/merge.h"
+#include "reborn/version.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::proxy {
@@ -39,6 +40,18 @@ bool CopiesToOtherDb(const std::vector<std::string>& args) {
 
 bool IsError(std::string_view reply) {
   return !reply.empty() && reply[0] == '-';
+}
+
+// The argument count of the multibulk header at the front of `input`
+// ("*<n>\r\n"); 0 when it is not one.
+int64_t MultibulkCount(std::string_view input) {
+  size_t end = input.find('\r');
+  int64_t n = 0;
+  if (input.empty() || input[0] != '*' || end == std::string_view::npos ||
+      !absl::SimpleAtoi(std::string(input.substr(1, end - 1)), &n)) {
+    return 0;
+  }
+  return n;
 }
 
 }  // namespace
@@ -72,8 +85,9 @@ void Session::Shutdown() {
 
 void Session::ReadMore() {
   if (read_in_flight_ || closed_ || close_after_reply_) return;
-  if (pending_.size() >= kMaxPending) {
+  if (pending_.size() >= kMaxPending || OutputOverPauseMark()) {
     read_paused_ = true;
+    if (OutputOverPauseMark()) WatchSoftLimit();
     return;
   }
   read_paused_ = false;
@@ -93,10 +107,19 @@ void Session::OnRead(const asio::error_code& ec, size_t n) {
   }
   if (closed_) return;
   query_.append(read_buf_.data(), n);
+  entry_->last_active_ms.store(NowNs() / 1000000, std::memory_order_relaxed);
+  ProcessInput();
+}
+
+void Session::ProcessInput() {
+  if (closed_ || processing_) return;
+  processing_ = true;
   read_ns_ = NowNs();  // the arrival time of the commands parsed below
-  entry_->last_active_ms.store(read_ns_ / 1000000, std::memory_order_relaxed);
   size_t pos = 0;
-  while (pos < query_.size() && !close_after_reply_) {
+  // Parsing stops while the client owes reading too much: what it sent
+  // stays in query_ (and in the socket) until it reads.
+  while (pos < query_.size() && !close_after_reply_ && !OutputOverPauseMark() &&
+         !auth_waiting_) {
     if (parser_.limits().unauthenticated != !authed_) {  // AUTH ran
       resp::ParserLimits limits = parser_.limits();
       limits.unauthenticated = !authed_;
@@ -107,9 +130,18 @@ void Session::OnRead(const asio::error_code& ec, size_t n) {
     auto result =
         parser_.Parse(std::string_view(query_).substr(pos), &consumed, &args_);
     if (result == resp::RequestParser::Result::kNeedMore) {
+      if (parser_.in_command()) {
+        if (whole) {
+          partial_args_ = MultibulkCount(std::string_view(query_).substr(pos));
+          partial_bytes_ = 0;
+        }
+        partial_bytes_ += consumed;
+      }
       pos += consumed;
       break;
     }
+    partial_args_ = 0;
+    partial_bytes_ = 0;
     if (result == resp::RequestParser::Result::kError) {
       ReplyError(parser_.error());
       close_after_reply_ = true;
@@ -122,16 +154,107 @@ void Session::OnRead(const asio::error_code& ec, size_t n) {
     if (args_.empty()) continue;
     Dispatch(args_);
     raw_request_ = {};
-    if (closed_) return;
+    if (closed_) {
+      processing_ = false;
+      return;
+    }
   }
   read_ns_ = 0;
   query_.erase(0, pos);
-  if (query_.size() > 1024ULL * 1024 * 1024) {
-    Close();
-    return;
-  }
+  processing_ = false;
+  if (CheckQueryLimit()) return;
   Drain();
   ReadMore();
+}
+
+void Session::ResumeInput() {
+  if (resume_posted_ || closed_) return;
+  resume_posted_ = true;
+  asio::post(worker_->io(), [self = shared_from_this()] {
+    self->resume_posted_ = false;
+    self->ProcessInput();
+  });
+}
+
+// A paused client gets no more replies, so no reply appended would find
+// it over the soft limit for too long: a timer does.
+void Session::WatchSoftLimit() {
+  const ProxyOptions::OutputLimit& limit = OutputLimitClass();
+  if (limit.soft == 0 || output_bytes_ <= limit.soft) return;
+  if (!limit_timer_) {
+    limit_timer_ = std::make_unique<asio::steady_timer>(worker_->io());
+  }
+  if (soft_limit_since_ns_ == 0) soft_limit_since_ns_ = NowNs();
+  const int64_t due_ns = soft_limit_since_ns_ +
+                         std::chrono::nanoseconds(limit.soft_time).count() +
+                         1000000;
+  limit_timer_->expires_after(
+      std::chrono::nanoseconds(std::max<int64_t>(due_ns - NowNs(), 0)));
+  limit_timer_->async_wait(
+      [weak = weak_from_this()](const asio::error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->closed_) return;
+        if (!self->CheckOutputLimit() && self->read_paused_) {
+          self->WatchSoftLimit();
+        }
+      });
+}
+
+const ProxyOptions::OutputLimit& Session::OutputLimitClass() const {
+  return in_pubsub_ ? proxy_->options().output_limit_pubsub
+                    : proxy_->options().output_limit_normal;
+}
+
+bool Session::OutputOverPauseMark() const {
+  const ProxyOptions::OutputLimit& limit = OutputLimitClass();
+  uint64_t mark = limit.soft > 0 ? limit.soft : limit.hard / 2;
+  return mark > 0 && output_bytes_ > mark;
+}
+
+bool Session::CheckOutputLimit() {
+  if (closed_) return true;
+  const ProxyOptions::OutputLimit& limit = OutputLimitClass();
+  bool over = limit.hard > 0 && output_bytes_ > limit.hard;
+  if (!over && limit.soft > 0 && output_bytes_ > limit.soft) {
+    const int64_t now = NowNs();
+    if (soft_limit_since_ns_ == 0) {
+      soft_limit_since_ns_ = now;
+    } else {
+      over = now - soft_limit_since_ns_ >
+             std::chrono::nanoseconds(limit.soft_time).count();
+    }
+  } else if (!over) {
+    soft_limit_since_ns_ = 0;
+  }
+  if (!over) return false;
+  spdlog::warn(
+      "client id={} addr={} closed for overcoming of output buffer limits "
+      "({} bytes owed; {} class: hard {} soft {} for {} s)",
+      id_, entry_ ? entry_->peer : std::string(), output_bytes_,
+      in_pubsub_ ? "pubsub" : "normal", limit.hard, limit.soft,
+      limit.soft_time.count());
+  Close();
+  return true;
+}
+
+bool Session::CheckQueryLimit() {
+  // What the client made the proxy hold: its unparsed bytes, and the
+  // command being received — its bytes and, per argument, a string in a
+  // vector that may be twice the size it uses. Arguments are at least 6
+  // bytes ("$0\r\n\r\n"), so that bounds how many the parser holds.
+  constexpr uint64_t kArgOverhead = 2 * sizeof(std::string);
+  const uint64_t args = std::min<uint64_t>(
+      static_cast<uint64_t>(std::max<int64_t>(partial_args_, 0)),
+      partial_bytes_ / 6 + 1);
+  const uint64_t held = query_.size() + partial_bytes_ + args * kArgOverhead;
+  const uint64_t limit = proxy_->options().query_buffer_limit;
+  if (limit == 0 || held <= limit) return false;
+  spdlog::warn(
+      "client id={} addr={} closed for overcoming of the query buffer limit "
+      "({} bytes held, {} arguments pending, limit {})",
+      id_, entry_ ? entry_->peer : std::string(), held, partial_args_, limit);
+  Close();
+  return true;
 }
 
 void Session::Drain() {
@@ -149,7 +272,10 @@ void Session::Drain() {
     samples_.clear();
   }
   Flush();
-  if (read_paused_ && pending_.size() < kMaxPending / 2) ReadMore();
+  if (read_paused_ && pending_.size() < kMaxPending / 2 &&
+      !OutputOverPauseMark()) {
+    ResumeInput();
+  }
 }
 
 void Session::Flush() {
@@ -170,11 +296,16 @@ void Session::Flush() {
 
 void Session::OnWritten(const asio::error_code& ec) {
   write_in_flight_ = false;
+  output_bytes_ -= std::min<uint64_t>(output_bytes_, writing_.size());
   writing_.clear();
   if (writing_.capacity() > 1024 * 1024) std::string().swap(writing_);
   if (ec) {
     Close();
     return;
+  }
+  if (read_paused_ && pending_.size() < kMaxPending / 2 &&
+      !OutputOverPauseMark()) {
+    ResumeInput();
   }
   Flush();
 }
@@ -182,6 +313,7 @@ void Session::OnWritten(const asio::error_code& ec) {
 void Session::Close() {
   if (closed_) return;
   closed_ = true;
+  if (limit_timer_) limit_timer_->cancel();
   asio::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
@@ -210,6 +342,8 @@ Session::PendingPtr Session::NewPending() {
 void Session::Finish(const PendingPtr& p, std::string_view reply) {
   p->data.assign(reply.data(), reply.size());
   p->done = true;
+  output_bytes_ += reply.size();
+  if (CheckOutputLimit()) return;
   if (pending_.empty() || pending_.front() != p) return;  // not yet its turn
   // The last reply owed goes out at once (a client waiting for one reply
   // must not wait for the rest of the backend read). With more owed, they
@@ -407,22 +541,31 @@ void Session::PreMove(Route route, const std::vector<std::string>& keys,
       failure->assign(reply.empty() ? "ERR key migration failed" : reply);
     }
   };
+  // The server may take its own 3000 ms for a move: the proxy's timeout
+  // comes on top.
+  std::chrono::milliseconds timeout{0};
+  if (proxy_->options().backend_timeout.count() > 0) {
+    timeout = proxy_->options().backend_timeout + std::chrono::seconds(3);
+  }
   for (size_t i = 0; i < keys.size(); ++i) {
     std::string mig =
         net::EncodeCommand({"SLOTSMGRTTAGONE", host, port, "3000", keys[i]});
     if (i + 1 < keys.size()) {
-      from.Send(mig, note);
+      from.Send(mig, note, timeout);
       continue;
     }
-    from.Send(mig, [note, failure, route = std::move(route),
-                    then = std::move(then)](std::string_view reply) mutable {
-      note(reply);
-      if (failure->empty()) {
-        then(std::move(route));
-      } else {
-        then(absl::UnavailableError(*failure));
-      }
-    });
+    from.Send(
+        mig,
+        [note, failure, route = std::move(route),
+         then = std::move(then)](std::string_view reply) mutable {
+          note(reply);
+          if (failure->empty()) {
+            then(std::move(route));
+          } else {
+            then(absl::UnavailableError(*failure));
+          }
+        },
+        timeout);
   }
 }
 
@@ -507,9 +650,22 @@ void Session::SendBlocking(int slot, std::vector<std::string> args,
         const std::string encoded = net::EncodeCommand(args);
         self->parked_ = Parked{
             generation, slot, std::move(args), p, route->addr, deadline, false};
-        conn->Send(encoded, [self, generation](std::string_view reply) {
-          self->OnBlockingReply(generation, reply);
-        });
+        // The command's own timeout plus the backend timeout; one that
+        // waits forever is not timed out by the proxy either.
+        std::chrono::milliseconds timeout{0};
+        const auto backend_timeout = self->proxy_->options().backend_timeout;
+        if (deadline != Clock::time_point::max() &&
+            backend_timeout.count() > 0) {
+          timeout = backend_timeout +
+                    std::chrono::ceil<std::chrono::milliseconds>(
+                        std::max(deadline - Clock::now(), Clock::duration{}));
+        }
+        conn->Send(
+            encoded,
+            [self, generation](std::string_view reply) {
+              self->OnBlockingReply(generation, reply);
+            },
+            timeout);
       });
 }
 
@@ -714,7 +870,8 @@ void Session::Info(std::vector<std::string>& args) {
   if (section != "keyspace") {
     auto table = worker_->table();
     absl::StrAppend(
-        &head, "# Server\r\nredis_version:7.0.0\r\nreborn_mode:proxy\r\n",
+        &head, "# Server\r\nredis_version:", kRedisCompatibleVersion,
+        "\r\nreborn_version:", kVersion, "\r\nreborn_mode:proxy\r\n",
         "process_id:", getpid(), "\r\ntcp_port:", proxy_->port(),
         "\r\n\r\n# Clients\r\nconnected_clients:",
         proxy_->counters().clients.load(), "\r\n\r\n# Proxy\r\n",
@@ -723,7 +880,7 @@ void Session::Info(std::vector<std::string>& args) {
         "\r\nbackend_connections:",
         proxy_->backend_counters().connections.load(),
         "\r\ntotal_commands_processed:", proxy_->counters().commands.load(),
-        "\r\n\r\n");
+        "\r\nauth_failures:", proxy_->auth_failures().total(), "\r\n\r\n");
   }
   FanOut({"INFO", "keyspace"}, [head](Pending& pend) {
     return BulkReply(head + MergeKeyspace(pend.parts));
@@ -826,12 +983,35 @@ void Session::Auth(std::vector<std::string>& args) {
     return;
   }
   bool user_ok = args.size() == 2 || args[1] == "default";
-  if (user_ok && args.back() == pass) {
+  if (user_ok && net::PasswordMatches(args.back(), pass)) {
     authed_ = true;
+    auth_failures_ = 0;
     Reply("+OK\r\n");
   } else {
-    ReplyError("WRONGPASS invalid username-password pair or user is disabled.");
+    FailAuth();
   }
+}
+
+void Session::FailAuth() {
+  const int64_t delay_ms = proxy_->auth_failures().Record(
+      entry_ ? entry_->peer : std::string(), ++auth_failures_);
+  if (delay_ms == 0) {
+    ReplyError(net::kWrongPassError);
+    return;
+  }
+  PendingPtr p = NewPending();
+  auth_waiting_ = true;
+  if (!auth_timer_) {
+    auth_timer_ = std::make_unique<asio::steady_timer>(worker_->io());
+  }
+  auth_timer_->expires_after(std::chrono::milliseconds(delay_ms));
+  auth_timer_->async_wait(
+      [self = shared_from_this(), p](const asio::error_code& ec) {
+        if (self->closed_) return;
+        self->auth_waiting_ = false;
+        self->Finish(p, ErrorReply(net::kWrongPassError));
+        self->ResumeInput();
+      });
 }
 
 void Session::Hello(std::vector<std::string>& args) {
@@ -854,12 +1034,13 @@ void Session::Hello(std::vector<std::string>& args) {
     std::string opt = ToLower(args[i]);
     if (opt == "auth" && i + 2 < args.size()) {
       const std::string& pass = proxy_->options().requirepass;
-      if (pass.empty() || args[i + 1] != "default" || args[i + 2] != pass) {
-        ReplyError(
-            "WRONGPASS invalid username-password pair or user is disabled.");
+      if (pass.empty() || args[i + 1] != "default" ||
+          !net::PasswordMatches(args[i + 2], pass)) {
+        FailAuth();
         return;
       }
       authed_ = true;
+      auth_failures_ = 0;
       i += 2;
     } else if (opt == "setname" && i + 1 < args.size()) {
       setname = args[++i];

@@ -51,10 +51,24 @@ class Session : public std::enable_shared_from_this<Session> {
   // I/O.
   void ReadMore();
   void OnRead(const asio::error_code& ec, size_t n);
+  // Parses and dispatches what query_ holds, while the output allows.
+  void ProcessInput();
+  // Output fell below the soft limit: go on with what query_ holds (posted,
+  // as the caller may be inside ProcessInput's dispatch).
+  void ResumeInput();
   void Drain();
   void Flush();
   void OnWritten(const asio::error_code& ec);
   void Close();
+
+  // Limits (see ProxyOptions). Both log and close the client when it is
+  // over; true then.
+  bool CheckOutputLimit();
+  bool CheckQueryLimit();
+  // Replies owed are above the soft limit: requests are not read.
+  bool OutputOverPauseMark() const;
+  void WatchSoftLimit();
+  const ProxyOptions::OutputLimit& OutputLimitClass() const;
 
   // Queue.
   PendingPtr NewPending();
@@ -104,6 +118,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Local commands.
   void Hello(std::vector<std::string>& args);
   void Auth(std::vector<std::string>& args);
+  // A wrong password: counted and logged, and after a few on this
+  // connection its reply waits (net::AuthFailures) while nothing more of
+  // the client is parsed, so pipelined guesses wait in turn.
+  void FailAuth();
   void CommandCmd(std::vector<std::string>& args);
   void ClientCmd(std::vector<std::string>& args);
 
@@ -138,6 +156,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string_view raw_request_;
   std::array<char, 16 * 1024> read_buf_;
   std::string query_;
+  // The multibulk command the parser is in the middle of: its argument
+  // count and the bytes it consumed so far (the parser holds them).
+  int64_t partial_args_ = 0;
+  uint64_t partial_bytes_ = 0;
+  // Reply bytes held for the client: completed replies waiting for their
+  // turn, out_ and writing_ (what client-output-buffer-limit limits).
+  uint64_t output_bytes_ = 0;
+  int64_t soft_limit_since_ns_ = 0;  // 0: not above the soft limit
+  std::unique_ptr<asio::steady_timer> limit_timer_;
   std::string out_;
   std::string writing_;
   std::deque<PendingPtr> pending_;
@@ -147,7 +174,12 @@ class Session : public std::enable_shared_from_this<Session> {
   bool write_in_flight_ = false;
   bool drain_posted_ = false;
   bool read_paused_ = false;
+  bool processing_ = false;  // inside ProcessInput
+  bool resume_posted_ = false;
   bool close_after_reply_ = false;
+  int auth_failures_ = 0;      // failed AUTHs in a row
+  bool auth_waiting_ = false;  // a failed AUTH's reply is being held back
+  std::unique_ptr<asio::steady_timer> auth_timer_;
   bool closed_ = false;
   bool authed_ = false;
   uint64_t id_ = 0;

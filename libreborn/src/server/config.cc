@@ -144,6 +144,23 @@ absl::StatusOr<std::string> ParseFileName(std::string_view current,
   return std::string(value);
 }
 
+// Redis' latency-tracking-info-percentiles: zero or more numbers from 0 to
+// 100, kept as given.
+absl::StatusOr<std::string> ParsePercentiles(std::string_view current,
+                                             std::string_view value) {
+  std::vector<std::string> words = Words(value);
+  for (const std::string& w : words) {
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+    if (ec != std::errc() || ptr != w.data() + w.size() || v < 0 || v > 100) {
+      return absl::InvalidArgumentError(
+          "latency-tracking-info-percentiles config must be a list of "
+          "numbers between 0 and 100");
+    }
+  }
+  return absl::StrJoin(words, " ");
+}
+
 }  // namespace
 
 std::string FormatConfigValue(std::string_view value) {
@@ -284,6 +301,96 @@ Config::Config() {
   add("busy-reply-threshold", T::kInt, "5000", true, 0, INT32_MAX);
   add("lua-time-limit", T::kInt, "5000", true, 0, INT32_MAX);
   add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0, {"noeviction"});
+  AddRedisTuning();
+}
+
+// Redis 7.0's tuning parameters (src/config.c, standardConfig table): the
+// same names, aliases, defaults and ranges, so that clients, tools and
+// Redis' own test suite can read and set them. QDB's layout on the storage
+// engine has no listpacks, intsets, quicklists, stream nodes, lazy freeing,
+// rehashing or defragmentation, so each of these is kept, returned by
+// CONFIG GET and written by CONFIG REWRITE, and changes nothing
+// (docs/configuration.md lists them).
+void Config::AddRedisTuning() {
+  using T = Type;
+  constexpr int64_t kIntMax = INT32_MAX;  // Redis' INT_MAX
+  constexpr int64_t kIntMin = INT32_MIN;
+  constexpr int64_t kLongMax = INT64_MAX;  // LONG_MAX and LLONG_MAX (LP64)
+  auto add = [this](std::string name, T type, std::string value,
+                    int64_t min = 0, int64_t max = INT64_MAX,
+                    std::vector<std::string> choices = {}) {
+    Add(Directive{std::move(name), type, std::move(value), /*runtime=*/true,
+                  min, max, std::move(choices)});
+  };
+  // Encodings of small values. Redis 7.0 renamed ziplist to listpack and
+  // keeps the old names as aliases.
+  add("hash-max-listpack-entries", T::kInt, "512", 0, kLongMax);
+  AddAlias("hash-max-ziplist-entries", "hash-max-listpack-entries");
+  add("hash-max-listpack-value", T::kMemory, "64", 0, kLongMax);
+  AddAlias("hash-max-ziplist-value", "hash-max-listpack-value");
+  add("list-max-listpack-size", T::kInt, "-2", kIntMin, kIntMax);
+  AddAlias("list-max-ziplist-size", "list-max-listpack-size");
+  add("list-compress-depth", T::kInt, "0", 0, kIntMax);
+  add("set-max-intset-entries", T::kInt, "512", 0, kLongMax);
+  add("zset-max-listpack-entries", T::kInt, "128", 0, kLongMax);
+  AddAlias("zset-max-ziplist-entries", "zset-max-listpack-entries");
+  add("zset-max-listpack-value", T::kMemory, "64", 0, kLongMax);
+  AddAlias("zset-max-ziplist-value", "zset-max-listpack-value");
+  add("stream-node-max-bytes", T::kMemory, "4096", 0, kLongMax);
+  add("stream-node-max-entries", T::kInt, "100", 0, kLongMax);
+  add("hll-sparse-max-bytes", T::kMemory, "3000", 0, kLongMax);
+  // Memory management of an in-memory server.
+  add("activerehashing", T::kBool, "yes");
+  add("lazyfree-lazy-eviction", T::kBool, "no");
+  add("lazyfree-lazy-expire", T::kBool, "no");
+  add("lazyfree-lazy-server-del", T::kBool, "no");
+  add("lazyfree-lazy-user-del", T::kBool, "no");
+  add("lazyfree-lazy-user-flush", T::kBool, "no");
+  add("replica-lazy-flush", T::kBool, "no");
+  AddAlias("slave-lazy-flush", "replica-lazy-flush");
+  add("activedefrag", T::kBool, "no");
+  add("active-defrag-cycle-min", T::kInt, "1", 1, 99);
+  add("active-defrag-cycle-max", T::kInt, "25", 1, 99);
+  add("active-defrag-threshold-lower", T::kInt, "10", 0, 1000);
+  add("active-defrag-threshold-upper", T::kInt, "100", 0, 1000);
+  add("active-defrag-ignore-bytes", T::kMemory, "104857600", 1, kLongMax);
+  add("active-defrag-max-scan-fields", T::kInt, "1000", 1, kLongMax);
+  add("jemalloc-bg-thread", T::kBool, "yes");
+  add("maxmemory-samples", T::kInt, "5", 1, kIntMax);
+  add("maxmemory-eviction-tenacity", T::kInt, "10", 0, 100);
+  add("lfu-log-factor", T::kInt, "10", 0, kIntMax);
+  add("lfu-decay-time", T::kInt, "1", 0, kIntMax);
+  add("active-expire-effort", T::kInt, "1", 1, 10);
+  add("dynamic-hz", T::kBool, "yes");
+  add("rdbcompression", T::kBool, "yes");
+  add("oom-score-adj", T::kEnum, "no", 0, 0,
+      {"no", "yes", "relative", "absolute"});
+  add("tracking-table-max-keys", T::kInt, "1000000", 0, kLongMax);
+  // Observability: accepted and kept; QDB has no slow log or latency
+  // monitor yet (no SLOWLOG or LATENCY command).
+  add("slowlog-log-slower-than", T::kInt, "10000", -1, kLongMax);
+  add("slowlog-max-len", T::kInt, "128", 0, kLongMax);
+  add("latency-monitor-threshold", T::kInt, "0", 0, kLongMax);
+  add("latency-tracking", T::kBool, "yes");
+  {
+    Directive d{"latency-tracking-info-percentiles", T::kString, "50 99 99.9"};
+    d.parse = ParsePercentiles;
+    Add(std::move(d));
+  }
+  // Read at start in Redis; immutable here too.
+  Add(Directive{"rdbchecksum", T::kBool, "yes", /*runtime=*/false});
+  Add(Directive{"set-proc-title", T::kBool, "yes", /*runtime=*/false});
+}
+
+void Config::AddAlias(std::string alias, std::string name) {
+  absl::MutexLock lock(&mu_);
+  aliases_[std::move(alias)] = std::move(name);
+}
+
+std::string Config::Resolve(std::string_view name) const {
+  std::string key = ToLower(name);
+  auto it = aliases_.find(key);
+  return it == aliases_.end() ? key : it->second;
 }
 
 void Config::Add(Directive d) {
@@ -388,8 +495,8 @@ absl::Status Config::SetMany(
     absl::MutexLock lock(&mu_);
     auto check = [&]() -> absl::Status {
       for (const auto& [name, value] : changes) {
-        std::string key = ToLower(name);
-        *failed_name = key;
+        std::string key = Resolve(name);
+        *failed_name = ToLower(name);
         auto it = directives_.find(key);
         if (it == directives_.end()) {
           return absl::NotFoundError(
@@ -439,7 +546,7 @@ absl::Status Config::SetMany(
 
 std::string Config::GetString(std::string_view name) const {
   absl::MutexLock lock(&mu_);
-  auto it = directives_.find(name);
+  auto it = directives_.find(Resolve(name));
   return it == directives_.end() ? "" : it->second.value;
 }
 
@@ -455,7 +562,7 @@ bool Config::GetBool(std::string_view name) const {
 
 bool Config::Has(std::string_view name) const {
   absl::MutexLock lock(&mu_);
-  return directives_.find(ToLower(name)) != directives_.end();
+  return directives_.find(Resolve(name)) != directives_.end();
 }
 
 std::vector<std::pair<std::string, std::string>> Config::Match(
@@ -466,6 +573,14 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
     if (GlobMatch(pattern, name, /*nocase=*/true))
       out.emplace_back(name, d.value);
   }
+  // As Redis 7.0: an alias answers under the name asked, and a pattern
+  // matches aliases too.
+  for (const auto& [alias, name] : aliases_) {
+    if (GlobMatch(pattern, alias, /*nocase=*/true)) {
+      out.emplace_back(alias, directives_.at(name).value);
+    }
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -585,7 +700,8 @@ absl::Status Config::Rewrite() const {
     std::string_view trimmed = Trim(line);
     if (trimmed.empty() || trimmed[0] == '#') continue;
     if (!resp::SplitInlineArgs(trimmed, &words) || words.empty()) continue;
-    auto it = directives_.find(ToLower(words[0]));
+    // An alias line is rewritten under the directive's own name (Redis).
+    auto it = directives_.find(Resolve(words[0]));
     if (it == directives_.end()) continue;
     if (written[it->first]) {
       line = "# " + line;  // a duplicate: the first occurrence holds the value

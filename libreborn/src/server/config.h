@@ -78,7 +78,8 @@ class Config {
   int64_t GetInt(std::string_view name) const;  // kInt, kMemory
   bool GetBool(std::string_view name) const;
 
-  // Directives whose name matches a glob, sorted by name.
+  // Directives (and aliases, under their own name) whose name matches a
+  // glob, sorted by name.
   std::vector<std::pair<std::string, std::string>> Match(
       std::string_view pattern) const;
 
@@ -103,6 +104,14 @@ class Config {
   using Hook = std::function<absl::Status(const std::string&)>;
 
   void Add(Directive d);
+  // Redis 7.0's encoding and memory tuning parameters (no-ops here).
+  void AddRedisTuning();
+  // `alias` names directive `name` in Set, Get*, Has, Match and config
+  // files (Redis' ziplist names for the listpack ones, slave-* ones).
+  void AddAlias(std::string alias, std::string name);
+  // The directive a (lower-cased) name or alias stands for.
+  std::string Resolve(std::string_view name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> Normalise(const Directive& d,
                                         std::string_view value) const;
   // Whether `caller` may change `d` (immutable, protected).
@@ -115,6 +124,8 @@ class Config {
       ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string, std::less<>> defaults_
       ABSL_GUARDED_BY(mu_);
+  // alias -> directive name
+  std::map<std::string, std::string, std::less<>> aliases_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::vector<Hook>, std::less<>> hooks_
       ABSL_GUARDED_BY(mu_);
   std::string config_file_ ABSL_GUARDED_BY(mu_);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "command/command_spec.h"
+#include "reborn/version.h"
 #include "server/qdb_server_impl.h"
 
 namespace reborn::server {
@@ -46,9 +47,10 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
     uname(&uts);
     int64_t uptime = (now_ms - server.start_ms()) / 1000;
     absl::StrAppend(
-        out, "# Server\r\n", "redis_version:7.0.0\r\n", "qdb_version:0.1.0\r\n",
-        "redis_mode:standalone\r\n", "os:", uts.sysname, " ", uts.release, " ",
-        uts.machine, "\r\n", "arch_bits:64\r\n", "multiplexing_api:epoll\r\n",
+        out, "# Server\r\n", "redis_version:", kRedisCompatibleVersion, "\r\n",
+        "qdb_version:", kVersion, "\r\n", "redis_mode:standalone\r\n",
+        "os:", uts.sysname, " ", uts.release, " ", uts.machine, "\r\n",
+        "arch_bits:64\r\n", "multiplexing_api:epoll\r\n",
         "process_id:", getpid(), "\r\n", "run_id:", server.run_id(), "\r\n",
         "tcp_port:", server.port(), "\r\n",
         "server_time_usec:", absl::GetCurrentTimeNanos() / 1000, "\r\n",

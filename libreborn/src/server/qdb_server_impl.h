@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "command/command_table.h"
+#include "net/auth_failures.h"
 #include "net/server.h"
 #include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
-#include "server/auth_failures.h"
 #include "server/blocking.h"
 #include "server/command_stats.h"
 #include "server/config.h"
@@ -58,7 +58,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   QdbEngine& engine() { return *engine_; }
   bool has_engine() const { return engine_ != nullptr; }
   Replication& replication() { return *repl_; }
-  AuthFailures& auth_failures() { return auth_failures_; }
+  net::AuthFailures& auth_failures() { return auth_failures_; }
   // Held shared by every command, exclusively by EXEC (see exec_mu_).
   std::shared_mutex& exec_mutex() { return exec_mu_; }
   const std::string& run_id() const { return run_id_; }
@@ -113,7 +113,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   // transaction atomic with respect to all other clients.
   std::shared_mutex exec_mu_;
   std::unique_ptr<Replication> repl_;
-  AuthFailures auth_failures_;
+  net::AuthFailures auth_failures_;
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "command/deferred_reply.h"
 #include "qdb/numbers.h"
+#include "reborn/version.h"
 #include "server/qdb_server_impl.h"
 #include "server/transactions.h"
 #include "spdlog/spdlog.h"
@@ -15,8 +16,6 @@
 
 namespace reborn::server {
 namespace {
-
-constexpr std::string_view kServerVersion = "7.0.0";
 
 int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
 
@@ -44,16 +43,6 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(us % 1000000));
 }
 
-// Compares without an early exit, so the time taken does not tell how
-// much of a guess was right.
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
-}
-
 // AUTH [username] password. Only the "default" user exists; without
 // requirepass it is "nopass" and accepts any password, like redis-server.
 // A failure is counted and logged, and after a few on one connection its
@@ -62,24 +51,23 @@ bool CheckAuth(QdbServerImpl& server, CommandContext& ctx,
                std::string_view user, std::string_view password) {
   std::string required = server.config().GetString("requirepass");
   if (user == "default" &&
-      (required.empty() || ConstantTimeEquals(password, required))) {
+      (required.empty() || net::PasswordMatches(password, required))) {
     ctx.session.auth_failures = 0;
     return true;
   }
-  constexpr std::string_view kWrongPass =
-      "WRONGPASS invalid username-password pair or user is disabled.";
   const int64_t delay_ms = server.auth_failures().Record(
       ctx.session.peer, ++ctx.session.auth_failures);
   const bool in_exec = ctx.session.txn && ctx.session.txn->executing;
   if (delay_ms > 0 && !in_exec) {
     std::string encoded;
-    resp::ReplyWriter(&encoded, ctx.session.protocol).Error(kWrongPass);
+    resp::ReplyWriter(&encoded, ctx.session.protocol)
+        .Error(net::kWrongPassError);
     // Nobody completes it: the connection sends it when the delay is up
     // and reads nothing of this client meanwhile.
     ctx.session.deferred =
         std::make_shared<DeferredReply>(delay_ms, std::move(encoded));
   } else {
-    ctx.reply.Error(kWrongPass);
+    ctx.reply.Error(net::kWrongPassError);
   }
   return false;
 }
@@ -157,7 +145,7 @@ void Hello(QdbServerImpl& server, CommandContext& ctx) {
   ctx.reply.Bulk("server");
   ctx.reply.Bulk("redis");
   ctx.reply.Bulk("version");
-  ctx.reply.Bulk(kServerVersion);
+  ctx.reply.Bulk(kRedisCompatibleVersion);
   ctx.reply.Bulk("proto");
   ctx.reply.Integer(protocol);
   ctx.reply.Bulk("id");

@@ -521,6 +521,7 @@ absl::StatusOr<ChangeReport> Topology::AwaitAcks(const std::string& seq,
   // too: a look costs the coordinator a read per proxy.
   absl::Time deadline = absl::Now() + options.ack_timeout;
   std::vector<std::string> silent;
+  absl::Duration longest_lease;  // of the silent proxies
   while (true) {
     absl::SleepFor(options.ack_poll_interval);
     auto proxies = Proxies();
@@ -530,12 +531,14 @@ absl::StatusOr<ChangeReport> Topology::AwaitAcks(const std::string& seq,
     std::set<std::string> acked_set(acked->begin(), acked->end());
     silent.clear();
     report.acked.clear();
+    longest_lease = absl::ZeroDuration();
     for (const ProxyInfo& p : *proxies) {
       if (p.state != ProxyState::kOnline) continue;
       if (acked_set.contains(p.id)) {
         report.acked.push_back(p.id);
       } else {
         silent.push_back(p.id);
+        longest_lease = std::max(longest_lease, absl::Milliseconds(p.lease_ms));
       }
     }
     if (silent.empty() || absl::Now() >= deadline) break;
@@ -549,8 +552,10 @@ absl::StatusOr<ChangeReport> Topology::AwaitAcks(const std::string& seq,
     if (!s.ok() && !absl::IsNotFound(s)) return s;
     report.fenced.push_back(id);
   }
+  // A proxy cut off from the coordinator serves on its last table until its
+  // lease (counted from its last contact, before the fence) runs out.
   absl::Duration wait = options.fence_wait == absl::InfiniteDuration()
-                            ? coord_->session_timeout()
+                            ? std::max(coord_->session_timeout(), longest_lease)
                             : options.fence_wait;
   absl::SleepFor(wait);
   return report;

@@ -128,7 +128,8 @@ std::string EncodeProxy(const ProxyInfo& p) {
               {"admin_addr", p.admin_addr},
               {"state", std::string(ProxyStateName(p.state))},
               {"pid", p.pid},
-              {"start_at", p.start_at}}
+              {"start_at", p.start_at},
+              {"lease_ms", p.lease_ms}}
       .dump();
 }
 
@@ -145,6 +146,7 @@ absl::StatusOr<ProxyInfo> DecodeProxy(std::string_view text) {
                                             : ProxyState::kOffline;
         p.pid = j.value("pid", int64_t{0});
         p.start_at = j.value("start_at", int64_t{0});
+        p.lease_ms = j.value("lease_ms", int64_t{0});
         return p;
       });
 }

@@ -6,14 +6,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "coord/fault_injection_coordinator.h"
+#include "coord/memory_coordinator.h"
 #include "net/sync_client.h"
 #include "reborn/coordinator.h"
 #include "reborn/proxy.h"
 #include "reborn/slot_table.h"
+#include "reborn/topology.h"
 
 namespace reborn {
 namespace {
@@ -235,6 +239,148 @@ TEST_F(CoordinatorSourceTest, LostReadsAndAcksAreRetried) {
       Eventually([&] { return (*source)->Current()->slot(0).group_id == 1; }));
   EXPECT_TRUE(Eventually([&] { return acked(second); }));
   EXPECT_GT(faulty->dropped(), 0);
+}
+
+// The lease: a proxy that lost touch with the coordinator serves on its last
+// table until two thirds of the session timeout after its last contact (no
+// change can complete without its ack before then), and only then goes
+// offline; an expired session (its node is gone) takes it offline at once.
+class CoordinatorSourceLeaseTest : public CoordinatorSourceTest {
+ protected:
+  void SetUp() override {
+    CoordinatorSourceTest::SetUp();
+    auto base =
+        Coordinator::Open("memory://source_test?session_timeout_ms=3000");
+    ASSERT_TRUE(base.ok()) << base.status();
+    faulty_ =
+        std::make_shared<coord::FaultInjectionCoordinator>(std::move(*base));
+    memory_ = static_cast<coord::MemoryCoordinator*>(faulty_->base());
+    CoordinatorSourceOptions options{"p", "proxy-lease",
+                                     R"({"id":"proxy-lease"})"};
+    auto source = OpenCoordinatorSource(faulty_, options);
+    ASSERT_TRUE(source.ok()) << source.status();
+    source_ = *source;
+    source_->Subscribe([this](std::shared_ptr<const SlotTable>, bool online) {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen_.push_back(online);
+    });
+    ASSERT_TRUE(source_->online());
+  }
+
+  bool WentOffline() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::find(seen_.begin(), seen_.end(), false) != seen_.end();
+  }
+
+  // True if online() held for all of `d`, sampled every 5 ms.
+  bool OnlineThroughout(std::chrono::milliseconds d) {
+    auto end = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < end) {
+      if (!source_->online()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  std::shared_ptr<coord::FaultInjectionCoordinator> faulty_;
+  coord::MemoryCoordinator* memory_ = nullptr;
+  std::shared_ptr<SlotTableSource> source_;
+  std::mutex mu_;
+  std::vector<bool> seen_;
+};
+
+TEST_F(CoordinatorSourceLeaseTest, AdvertisesItsLease) {
+  auto node = coord_->Get("/reborn/p/proxies/proxy-lease");
+  ASSERT_TRUE(node.ok());
+  auto info = DecodeProxy(node->data);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->lease_ms, 2000);  // 2/3 of the session timeout
+}
+
+TEST_F(CoordinatorSourceLeaseTest, SuspensionShorterThanTheLeaseKeepsServing) {
+  memory_->SetPartitionedForTest(true);  // kSuspended, every request fails
+  // A change made meanwhile waits for this proxy's ack.
+  SetSlot(0, 2);
+  ASSERT_TRUE(coord_
+                  ->Create("/reborn/p/actions/action-",
+                           R"({"type":"slot_range_set","target":"0-0:2"})",
+                           CreateMode::kSequential)
+                  .ok());
+  EXPECT_TRUE(OnlineThroughout(std::chrono::milliseconds(800)));
+  EXPECT_EQ(source_->Current()->slot(0).group_id, 1);  // the last table
+  memory_->SetPartitionedForTest(false);
+  EXPECT_TRUE(OnlineThroughout(std::chrono::milliseconds(200)));
+  EXPECT_FALSE(WentOffline());
+  // Back: the change is read and acked.
+  EXPECT_TRUE(
+      Eventually([&] { return source_->Current()->slot(0).group_id == 2; }));
+  auto actions = coord_->Children("/reborn/p/actions");
+  ASSERT_TRUE(actions.ok());
+  std::sort(actions->begin(), actions->end());
+  EXPECT_TRUE(Eventually([&] {
+    return *coord_->Exists("/reborn/p/actions/" + actions->back() +
+                           "/acks/proxy-lease");
+  }));
+}
+
+TEST_F(CoordinatorSourceLeaseTest, SuspensionLongerThanTheLeaseGoesOffline) {
+  const auto cut = std::chrono::steady_clock::now();
+  memory_->SetPartitionedForTest(true);
+  // The last contact was at most a probe interval (200 ms) before the cut.
+  EXPECT_TRUE(OnlineThroughout(std::chrono::milliseconds(1300)));
+  EXPECT_TRUE(Eventually([&] { return !source_->online(); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - cut, std::chrono::seconds(3));
+  EXPECT_TRUE(Eventually([&] { return WentOffline(); }));  // told listeners
+  memory_->SetPartitionedForTest(false);
+  EXPECT_TRUE(Eventually([&] { return source_->online(); }));
+}
+
+// No session event at all (requests lost, the session said connected): the
+// lease still runs out.
+TEST_F(CoordinatorSourceLeaseTest, SilentCoordinatorEndsTheLease) {
+  faulty_->SetDropAll(true);
+  EXPECT_TRUE(OnlineThroughout(std::chrono::milliseconds(1300)));
+  EXPECT_TRUE(Eventually([&] { return !source_->online(); }));
+  faulty_->SetDropAll(false);
+  EXPECT_TRUE(Eventually([&] { return source_->online(); }));
+}
+
+// The other half of the argument: a change that finds this proxy silent
+// fences it and completes only after its lease ran out — even when the
+// changer's own session timeout (its default fence wait) is much shorter.
+TEST_F(CoordinatorSourceLeaseTest, FencingChangeWaitsOutTheLease) {
+  auto changer_coord =
+      Coordinator::Open("memory://source_test?session_timeout_ms=300");
+  ASSERT_TRUE(changer_coord.ok());
+  Topology topology(changer_coord->get(), "p");
+  ChangeOptions options;
+  options.ack_timeout = absl::Milliseconds(200);
+  memory_->SetPartitionedForTest(true);
+  const auto start = std::chrono::steady_clock::now();
+  auto report = topology.Change(
+      "slot_range_set", "0-0:2",
+      [&] {
+        SetSlot(0, 2);
+        return absl::OkStatus();
+      },
+      options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->fenced, std::vector<std::string>{"proxy-lease"});
+  EXPECT_FALSE(source_->online());  // stopped serving the old table first
+  EXPECT_GE(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(2000));
+  memory_->SetPartitionedForTest(false);
+}
+
+TEST_F(CoordinatorSourceLeaseTest, ExpiryGoesOfflineAtOnce) {
+  ASSERT_TRUE(faulty_->ExpireSessionForTest().ok());
+  // Offline before the new session's registration and full read, although
+  // the lease had time left.
+  EXPECT_TRUE(Eventually([&] { return WentOffline(); }));
+  EXPECT_TRUE(Eventually([&] {
+    return *coord_->Exists("/reborn/p/proxies/proxy-lease") &&
+           source_->online();
+  }));
 }
 
 }  // namespace

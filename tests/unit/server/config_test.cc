@@ -257,5 +257,90 @@ TEST(ConfigTest, SeveralHooksOfOneDirectiveAllRun) {
   EXPECT_EQ(b, 1);
 }
 
+TEST(ConfigTest, RedisEncodingParametersHaveRedisDefaults) {
+  Config config;
+  EXPECT_EQ(config.GetString("hash-max-listpack-entries"), "512");
+  EXPECT_EQ(config.GetString("hash-max-listpack-value"), "64");
+  EXPECT_EQ(config.GetString("list-max-listpack-size"), "-2");
+  EXPECT_EQ(config.GetString("list-compress-depth"), "0");
+  EXPECT_EQ(config.GetString("set-max-intset-entries"), "512");
+  EXPECT_EQ(config.GetString("zset-max-listpack-entries"), "128");
+  EXPECT_EQ(config.GetString("zset-max-listpack-value"), "64");
+  EXPECT_EQ(config.GetString("stream-node-max-bytes"), "4096");
+  EXPECT_EQ(config.GetString("stream-node-max-entries"), "100");
+  EXPECT_EQ(config.GetString("hll-sparse-max-bytes"), "3000");
+  EXPECT_EQ(config.GetString("activerehashing"), "yes");
+  EXPECT_EQ(config.GetString("lazyfree-lazy-user-del"), "no");
+  EXPECT_EQ(config.GetString("slowlog-log-slower-than"), "10000");
+  EXPECT_EQ(config.GetString("latency-tracking-info-percentiles"),
+            "50 99 99.9");
+}
+
+TEST(ConfigTest, ZiplistAliasesSetAndGetTheListpackDirective) {
+  Config config;
+  ASSERT_TRUE(config.Set("hash-max-ziplist-entries", "16").ok());
+  EXPECT_EQ(config.GetInt("hash-max-listpack-entries"), 16);
+  ASSERT_TRUE(config.Set("ZSET-MAX-ZIPLIST-VALUE", "1kb").ok());
+  EXPECT_EQ(config.GetString("zset-max-listpack-value"), "1024");
+  ASSERT_TRUE(config.Set("slave-lazy-flush", "yes").ok());
+  EXPECT_EQ(config.GetString("replica-lazy-flush"), "yes");
+  EXPECT_TRUE(config.Has("list-max-ziplist-size"));
+
+  // CONFIG GET of an alias answers under the name asked; a pattern finds
+  // both names.
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_THAT(config.Match("hash-max-ziplist-entries"),
+              ::testing::ElementsAre(Pair("hash-max-ziplist-entries", "16")));
+  EXPECT_THAT(config.Match("hash-max-*-entries"),
+              ::testing::ElementsAre(Pair("hash-max-listpack-entries", "16"),
+                                     Pair("hash-max-ziplist-entries", "16")));
+}
+
+TEST(ConfigTest, AliasAndNameInOneSetManyAreADuplicate) {
+  Config config;
+  std::string failed;
+  absl::Status s = config.SetMany(
+      {{"zset-max-ziplist-entries", "1"}, {"zset-max-listpack-entries", "2"}},
+      Caller::kClient, &failed);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(failed, "zset-max-listpack-entries");
+  EXPECT_EQ(config.GetString("zset-max-listpack-entries"), "128");
+}
+
+TEST(ConfigTest, RedisTuningRangesAreRedis) {
+  Config config;
+  EXPECT_TRUE(config.Set("list-max-listpack-size", "-5").ok());
+  EXPECT_TRUE(config.Set("list-max-ziplist-size", "-2147483648").ok());
+  EXPECT_FALSE(config.Set("list-max-ziplist-size", "-2147483649").ok());
+  EXPECT_FALSE(config.Set("list-compress-depth", "-1").ok());
+  EXPECT_TRUE(config.Set("slowlog-log-slower-than", "-1").ok());
+  EXPECT_FALSE(config.Set("slowlog-log-slower-than", "-2").ok());
+  EXPECT_FALSE(config.Set("active-expire-effort", "11").ok());
+  EXPECT_FALSE(config.Set("set-max-intset-entries", "-1").ok());
+  EXPECT_FALSE(config.Set("activerehashing", "maybe").ok());
+  EXPECT_TRUE(config.Set("latency-tracking-info-percentiles", "").ok());
+  EXPECT_TRUE(config.Set("latency-tracking-info-percentiles", "99.99 1").ok());
+  EXPECT_FALSE(config.Set("latency-tracking-info-percentiles", "101").ok());
+  EXPECT_FALSE(config.Set("rdbchecksum", "no").ok());  // immutable
+  EXPECT_EQ(config.GetString("list-max-listpack-size"), "-2147483648");
+}
+
+TEST(ConfigTest, RewriteWritesAnAliasLineUnderTheDirectiveName) {
+  TempFile file("hash-max-ziplist-value 128\nport 7000\n");
+  Config config;
+  ASSERT_TRUE(config.LoadFile(file.path()).ok());
+  EXPECT_EQ(config.GetInt("hash-max-listpack-value"), 128);
+  ASSERT_TRUE(config.Set("hash-max-ziplist-value", "256").ok());
+  ASSERT_TRUE(config.Set("list-compress-depth", "2").ok());
+  ASSERT_TRUE(config.Rewrite().ok());
+  const std::string text = ReadFile(file.path());
+  EXPECT_THAT(text, HasSubstr("hash-max-listpack-value 256\n"));
+  EXPECT_THAT(text, HasSubstr("list-compress-depth 2\n"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("ziplist")));
+  Config reloaded;
+  ASSERT_TRUE(reloaded.LoadFile(file.path()).ok());
+  EXPECT_EQ(reloaded.GetInt("hash-max-ziplist-value"), 256);
+}
+
 }  // namespace
 }  // namespace reborn::server

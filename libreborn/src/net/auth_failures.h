@@ -7,14 +7,23 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 
-namespace reborn::server {
+namespace reborn::net {
 
-// Failed AUTH attempts (AUTH and HELLO ... AUTH). Guessing a password must
+// Failed AUTH attempts (AUTH and HELLO ... AUTH) of one server (qdb-server,
+// reborn-proxy). Guessing a password must
 // not be free: every failure is counted (INFO stats auth_failures), logged
 // at most once a second with the number left out since, and from the
 // kFreeAttempts+1-th failure on one connection its reply waits (DelayMs).
 //
 // Thread-safe: the count is atomic, the log throttle takes a mutex.
+// Compares a password without an early exit, so that the time taken does
+// not tell how much of a guess was right.
+bool PasswordMatches(std::string_view given, std::string_view required);
+
+// The encoded reply to a failed AUTH (RESP2 and RESP3 alike).
+inline constexpr std::string_view kWrongPassError =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+
 class AuthFailures {
  public:
   static constexpr int kFreeAttempts = 3;
@@ -39,4 +48,4 @@ class AuthFailures {
   uint64_t unlogged_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace reborn::server
+}  // namespace reborn::net

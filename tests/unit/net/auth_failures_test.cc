@@ -1,8 +1,8 @@
-#include "server/auth_failures.h"
+#include "net/auth_failures.h"
 
 #include "gtest/gtest.h"
 
-namespace reborn::server {
+namespace reborn::net {
 namespace {
 
 TEST(AuthFailuresTest, FirstFailuresAreFreeThenRepliesWaitLonger) {
@@ -27,4 +27,4 @@ TEST(AuthFailuresTest, EveryFailureIsCounted) {
 }
 
 }  // namespace
-}  // namespace reborn::server
+}  // namespace reborn::net

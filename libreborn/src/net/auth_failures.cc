@@ -1,11 +1,20 @@
-#include "server/auth_failures.h"
+#include "net/auth_failures.h"
 
 #include <algorithm>
 
 #include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
 
-namespace reborn::server {
+namespace reborn::net {
+
+bool PasswordMatches(std::string_view given, std::string_view required) {
+  unsigned char diff = given.size() == required.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i] ^
+                                       (i < required.size() ? required[i] : 0));
+  }
+  return diff == 0;
+}
 
 int64_t AuthFailures::DelayMs(int failures_on_connection) {
   if (failures_on_connection <= kFreeAttempts) return 0;
@@ -39,4 +48,4 @@ int64_t AuthFailures::Record(std::string_view peer,
   return DelayMs(failures_on_connection);
 }
 
-}  // namespace reborn::server
+}  // namespace reborn::net
