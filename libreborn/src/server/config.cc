@@ -299,7 +299,7 @@ Config::Config() {
   // Scripts (docs/scripting.md): after this many ms other clients get -BUSY;
   // lua-time-limit is the pre-7.0 name.
   add("busy-reply-threshold", T::kInt, "5000", true, 0, INT32_MAX);
-  add("lua-time-limit", T::kInt, "5000", true, 0, INT32_MAX);
+  AddAlias("lua-time-limit", "busy-reply-threshold");
   add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0, {"noeviction"});
   AddRedisTuning();
 }

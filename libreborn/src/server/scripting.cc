@@ -123,12 +123,11 @@ Scripting::Scripting(QdbServerImpl& server)
     : server_(server), engine_(std::make_unique<scripting::LuaEngine>()) {
   Config& config = server_.config();
   threshold_ms_ = config.GetInt("busy-reply-threshold");
-  for (const char* name : {"busy-reply-threshold", "lua-time-limit"}) {
-    config.OnChange(name, [this, name](const std::string&) {
-      threshold_ms_ = server_.config().GetInt(name);
-      return absl::OkStatus();
-    });
-  }
+  // lua-time-limit is an alias of it (config.cc).
+  config.OnChange("busy-reply-threshold", [this](const std::string&) {
+    threshold_ms_ = server_.config().GetInt("busy-reply-threshold");
+    return absl::OkStatus();
+  });
 }
 
 Scripting::~Scripting() = default;
