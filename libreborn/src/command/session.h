@@ -8,6 +8,8 @@ namespace reborn {
 
 // MULTI/WATCH state, defined by the server that implements transactions.
 struct TransactionState;
+// Pub/Sub subscriptions, defined by the server that implements Pub/Sub.
+struct PubSubState;
 class DeferredReply;
 class PushChannel;
 
@@ -35,6 +37,18 @@ struct Session {
   // Set by a command that turns the connection into a stream other threads
   // write to (PSYNC); the connection attaches it after the command.
   std::shared_ptr<PushChannel> push;
+  // Pub/Sub: the subscriptions (null until the first SUBSCRIBE), their
+  // counts (subscribed mode, CLIENT LIST, the pubsub output-limit class) and
+  // the channel other threads push messages onto; the connection attaches
+  // it after the command and keeps reading the client's commands.
+  std::shared_ptr<PubSubState> pubsub;
+  int sub_channels = 0;
+  int sub_patterns = 0;
+  int sub_shard_channels = 0;
+  std::shared_ptr<PushChannel> messages;
+  bool subscribed() const {
+    return sub_channels + sub_patterns + sub_shard_channels > 0;
+  }
   // MULTI/EXEC/WATCH state; null until the client uses them.
   std::shared_ptr<TransactionState> txn;
 };
