@@ -92,7 +92,9 @@ void PubSub::Subscribe(CommandContext& ctx, Kind kind) {
       names.push_back(name);
       ++*CounterOf(session, kind);
       absl::MutexLock lock(&mu_);
-      registry(kind)[name].emplace(session.id, state.subscriber);
+      Subscribers& subs = registry(kind)[name];
+      if (subs.empty() && kind == kPattern) pattern_order_.push_back(name);
+      subs.emplace(session.id, state.subscriber);
     }
     WriteConfirmation(ctx, kSubscribeVerb[kind], &name,
                       CountFor(session, kind));
@@ -104,7 +106,13 @@ bool PubSub::RemoveLocked(Kind kind, const std::string& name, uint64_t id) {
   auto it = reg.find(name);
   if (it == reg.end()) return false;
   it->second.erase(id);
-  if (it->second.empty()) reg.erase(it);
+  if (it->second.empty()) {
+    reg.erase(it);
+    if (kind == kPattern) {
+      pattern_order_.erase(
+          std::find(pattern_order_.begin(), pattern_order_.end(), name));
+    }
+  }
   return true;
 }
 
@@ -182,8 +190,9 @@ int64_t PubSub::Publish(std::string_view channel, std::string_view message,
     }
   }
   if (sharded) return receivers;
-  for (const auto& [pattern, subs] : registries_[kPattern]) {
+  for (const std::string& pattern : pattern_order_) {
     if (!GlobMatch(pattern, channel)) continue;
+    const Subscribers& subs = registries_[kPattern].find(pattern)->second;
     encoded[0].clear();
     encoded[1].clear();
     for (const auto& [id, sub] : subs) {

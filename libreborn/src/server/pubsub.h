@@ -95,6 +95,9 @@ class PubSub {
 
   mutable absl::Mutex mu_;
   Registry registries_[3] ABSL_GUARDED_BY(mu_);
+  // The patterns in the order they were first subscribed: PUBLISH tries
+  // them in this order.
+  std::vector<std::string> pattern_order_ ABSL_GUARDED_BY(mu_);
 };
 
 // Registers the Pub/Sub commands on `table`.
