@@ -31,6 +31,14 @@ struct Session {
   // Set by a handler (QUIT, a protocol error) to close the connection after
   // its reply is written.
   bool close_after_reply = false;
+  // CLIENT REPLY: OFF drops every reply, SKIP the next command's; the
+  // connection sets reply_skip while it runs the command to be skipped.
+  bool reply_off = false;
+  bool reply_skip_next = false;
+  bool reply_skip = false;
+  // Set by a command whose output is pushes only ((un)subscribe
+  // confirmations): CLIENT REPLY OFF/SKIP does not drop it, as in Redis.
+  bool reply_is_push = false;
   // Set by a blocking command that has to wait (see deferred_reply.h); the
   // connection takes it over.
   std::shared_ptr<DeferredReply> deferred;

@@ -303,7 +303,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       if (args_.empty()) continue;
       writer.set_protocol(session_.protocol);
+      const size_t reply_mark = out_.size();
+      session_.reply_skip = skip_next_;
+      skip_next_ = false;
       server_->handler_->Handle(session_, args_, writer);
+      if (session_.reply_skip_next) {  // CLIENT REPLY SKIP
+        session_.reply_skip_next = false;
+        skip_next_ = true;
+      }
+      if ((session_.reply_skip || session_.reply_off) &&
+          !session_.reply_is_push) {
+        out_.resize(reply_mark);
+      }
+      session_.reply_skip = false;
+      session_.reply_is_push = false;
       ++executed;
       if (session_.deferred) Suspend();
       if (session_.push && !push_attached_) AttachPush();
@@ -510,6 +523,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t soft_since_ms_ = 0;  // over the soft output limit since (0: not)
   bool push_attached_ = false;
   bool messages_attached_ = false;  // session_.messages (Pub/Sub)
+  bool skip_next_ = false;          // CLIENT REPLY SKIP: the next reply
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
   bool awaiting_flush_ = false;  // queued in the thread's FlushGroup

@@ -59,6 +59,7 @@ bool PubSub::AllowedInSubscribedMode(std::string_view name) {
 
 void PubSub::WriteConfirmation(CommandContext& ctx, std::string_view verb,
                                const std::string* name, int64_t count) {
+  ctx.session.reply_is_push = true;
   if (ctx.reply.protocol() >= 3) {
     ctx.reply.PushHeader(3);
   } else {

@@ -393,7 +393,8 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     PubSub::AfterCommand(session);
     // What the command published to this client itself comes before its
     // reply, as from redis-server (not inside an EXEC's reply array).
-    if (!(session.txn && session.txn->executing)) {
+    if (!(session.txn && session.txn->executing) && !session.reply_off &&
+        !session.reply_skip) {
       out->insert(mark, session.messages->Take());
     }
   }

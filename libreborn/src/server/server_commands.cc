@@ -341,6 +341,22 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
   };
   if (sub == "id") {
     if (arity(args.size() == 2)) ctx.reply.Integer(ctx.session.id);
+  } else if (sub == "reply") {
+    // ON answers +OK; OFF and SKIP answer nothing (the connection drops
+    // the replies, never pushed messages).
+    if (!arity(args.size() == 3)) return;
+    const std::string mode = ToLower(args[2]);
+    if (mode == "on") {
+      ctx.session.reply_off = false;
+      ctx.session.reply_skip_next = false;
+      ctx.reply.Ok();
+    } else if (mode == "off") {
+      ctx.session.reply_off = true;
+    } else if (mode == "skip") {
+      if (!ctx.session.reply_off) ctx.session.reply_skip_next = true;
+    } else {
+      ctx.reply.Error("ERR syntax error");
+    }
   } else if (sub == "getname") {
     if (!arity(args.size() == 2)) return;
     if (ctx.session.name.empty()) {
