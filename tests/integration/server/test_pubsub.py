@@ -127,6 +127,25 @@ class PubSubAgainstRedis(unittest.TestCase):
             return out
         self.run_both(script)
 
+    def test_client_reply_keeps_pushes(self):
+        def script(port):
+            c = RawClient(port)
+            c.call("HELLO", "3")
+            c.send(encode("CLIENT", "REPLY", "OFF"))
+            c.send(encode("SET", "cr", "1"))
+            c.send(encode("SUBSCRIBE", "cr"))
+            out = [c.read_reply()]
+            c.send(encode("CLIENT", "REPLY", "ON"))
+            out.append(c.read_reply())
+            c.send(encode("CLIENT", "REPLY", "SKIP"))
+            c.send(encode("GET", "cr"))
+            out.append(c.call("GET", "cr"))
+            out.append(c.call("CLIENT", "REPLY", "MAYBE"))
+            c.call("DEL", "cr")
+            c.close()
+            return out
+        self.run_both(script)
+
     def test_pubsub_introspection(self):
         def script(port):
             s1, s2, q = RawClient(port), RawClient(port), RawClient(port)
