@@ -558,6 +558,36 @@ absl::StatusOr<json> ConfigService::ProxyList() {
   return out;
 }
 
+absl::StatusOr<json> ConfigService::AgentList() {
+  const std::string dir =
+      absl::StrCat("/reborn/", topology_.product(), "/agents");
+  auto names = coord_->Children(dir);
+  if (absl::IsNotFound(names.status())) return json::array();
+  if (!names.ok()) return names.status();
+  // Election order is the 10-digit sequence number that ends each name.
+  auto seq = [](const std::string& name) {
+    return name.size() >= 10 ? name.substr(name.size() - 10) : name;
+  };
+  std::sort(names->begin(), names->end(),
+            [&](const std::string& a, const std::string& b) {
+              return std::make_pair(seq(a), a) < std::make_pair(seq(b), b);
+            });
+  json out = json::array();
+  for (const std::string& name : *names) {
+    auto node = coord_->Get(absl::StrCat(dir, "/", name));
+    if (absl::IsNotFound(node.status())) continue;  // left meanwhile
+    if (!node.ok()) return node.status();
+    json view = json::parse(node->data, nullptr, /*allow_exceptions=*/false);
+    if (!view.is_object()) view = json::object();
+    out.push_back({{"name", name},
+                   {"addr", view.value("addr", "")},
+                   {"pid", view.value("pid", int64_t{0})},
+                   {"leader", out.empty()},
+                   {"down", view.value("down", json::array())}});
+  }
+  return out;
+}
+
 absl::StatusOr<json> ConfigService::ProxyOffline(const std::string& id) {
   // A topology change like the others: under the lock, and announced, so
   // the other proxies ack it while the marked one stops serving.

@@ -79,6 +79,9 @@ class ConfigService {
   absl::StatusOr<nlohmann::json> CheckPromote(const GroupNode& group,
                                               const std::string& addr);
   absl::StatusOr<nlohmann::json> ProxyList();
+  // The HA agents registered under /reborn/P/agents, in election order
+  // (the first is the leader): [{"name","addr","pid","leader","down"}].
+  absl::StatusOr<nlohmann::json> AgentList();
   absl::StatusOr<nlohmann::json> ProxyOffline(const std::string& id);
   absl::StatusOr<nlohmann::json> Actions();
   absl::StatusOr<nlohmann::json> Overview();

@@ -152,6 +152,16 @@ void PrintHuman(const std::string& cmd, const json& out) {
       }
       std::cout << "\n";
     }
+  } else if (cmd == "agent list") {
+    if (out.empty()) std::cout << "no agents\n";
+    for (const json& a : out) {
+      std::cout << a["name"].get<std::string>() << " "
+                << a["addr"].get<std::string>() << " pid "
+                << a["pid"].get<int64_t>()
+                << (a["leader"].get<bool>() ? " leader" : "");
+      if (!a["down"].empty()) std::cout << " sees down: " << a["down"].dump();
+      std::cout << "\n";
+    }
   } else if (cmd == "proxy list") {
     if (out.empty()) std::cout << "no proxies\n";
     for (const json& p : out) {
@@ -342,6 +352,11 @@ int RunConfigTool(int argc, char** argv) {
                     "replica, or is not a replica of the master (can lose "
                     "data)");
   promote->callback([&] { cmd = "server promote"; });
+
+  auto* agent = app.add_subcommand("agent", "HA agents")->require_subcommand(1);
+  agent->add_subcommand("list", "list the agents, leader first")->callback([&] {
+    cmd = "agent list";
+  });
 
   auto* proxy = app.add_subcommand("proxy", "proxies")->require_subcommand(1);
   proxy->add_subcommand("list", "list proxies")->callback([&] {
@@ -534,6 +549,8 @@ int RunConfigTool(int argc, char** argv) {
     out = service.GroupRemoveServer(f.gid, f.addr);
   } else if (cmd == "server promote") {
     out = service.ServerPromote(f.gid, f.addr, f.force);
+  } else if (cmd == "agent list") {
+    out = service.AgentList();
   } else if (cmd == "proxy list") {
     out = service.ProxyList();
   } else if (cmd == "proxy offline") {

@@ -339,6 +339,9 @@ void RestServer::Routes() {
   s.Get("/api/proxies", wrap([this](const auto&, auto& res) {
           Reply(res, service_->ProxyList());
         }));
+  s.Get("/api/agents", wrap([this](const auto&, auto& res) {
+          Reply(res, service_->AgentList());
+        }));
   s.Get("/api/actions", wrap([this](const auto&, auto& res) {
           Reply(res, service_->Actions());
         }));

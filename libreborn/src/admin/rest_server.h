@@ -2,7 +2,7 @@
 
 // The REST API of `reborn-config dashboard` (JSON over HTTP, cpp-httplib):
 //   GET    /api/overview /api/slots /api/slots/<n> /api/groups /api/proxies
-//          /api/actions
+//          /api/agents /api/actions
 //   POST   /api/slots/init            {"force":bool}
 //   POST   /api/slots/range           {"from","to","group_id"}
 //   POST   /api/groups                {"id"}

@@ -8,6 +8,8 @@ namespace reborn {
 
 // MULTI/WATCH state, defined by the server that implements transactions.
 struct TransactionState;
+// Pub/Sub subscriptions, defined by the server that implements Pub/Sub.
+struct PubSubState;
 class DeferredReply;
 class PushChannel;
 
@@ -29,12 +31,32 @@ struct Session {
   // Set by a handler (QUIT, a protocol error) to close the connection after
   // its reply is written.
   bool close_after_reply = false;
+  // CLIENT REPLY: OFF drops every reply, SKIP the next command's; the
+  // connection sets reply_skip while it runs the command to be skipped.
+  bool reply_off = false;
+  bool reply_skip_next = false;
+  bool reply_skip = false;
+  // Set by a command whose output is pushes only ((un)subscribe
+  // confirmations): CLIENT REPLY OFF/SKIP does not drop it, as in Redis.
+  bool reply_is_push = false;
   // Set by a blocking command that has to wait (see deferred_reply.h); the
   // connection takes it over.
   std::shared_ptr<DeferredReply> deferred;
   // Set by a command that turns the connection into a stream other threads
   // write to (PSYNC); the connection attaches it after the command.
   std::shared_ptr<PushChannel> push;
+  // Pub/Sub: the subscriptions (null until the first SUBSCRIBE), their
+  // counts (subscribed mode, CLIENT LIST, the pubsub output-limit class) and
+  // the channel other threads push messages onto; the connection attaches
+  // it after the command and keeps reading the client's commands.
+  std::shared_ptr<PubSubState> pubsub;
+  int sub_channels = 0;
+  int sub_patterns = 0;
+  int sub_shard_channels = 0;
+  std::shared_ptr<PushChannel> messages;
+  bool subscribed() const {
+    return sub_channels + sub_patterns + sub_shard_channels > 0;
+  }
   // MULTI/EXEC/WATCH state; null until the client uses them.
   std::shared_ptr<TransactionState> txn;
 };

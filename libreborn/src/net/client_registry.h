@@ -28,6 +28,10 @@ struct ClientEntry {
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<size_t> query_buffer{0};
   std::atomic<size_t> output_buffer{0};
+  // Pub/Sub subscriptions (CLIENT LIST sub= psub= ssub=, flags=P).
+  std::atomic<int> sub{0};
+  std::atomic<int> psub{0};
+  std::atomic<int> ssub{0};
   // A replica fed by this server (CLIENT LIST flags=S, CLIENT KILL TYPE).
   std::atomic<bool> replica{false};
   // Parked in a blocking command: waiting, not idle (no idle timeout).

@@ -223,16 +223,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (push_attached_ || closed_) return !closed_;
     const ServerLimits& limits = server_->limits_;
     const size_t pending = pending_output();
-    const size_t hard = limits.output_hard_limit.load();
-    const size_t soft = limits.output_soft_limit.load();
+    // A client with subscriptions is held to the pubsub class.
+    const bool pubsub = session_.subscribed();
+    const size_t hard = pubsub ? limits.pubsub_hard_limit.load()
+                               : limits.output_hard_limit.load();
+    const size_t soft = pubsub ? limits.pubsub_soft_limit.load()
+                               : limits.output_soft_limit.load();
+    const int64_t soft_seconds = pubsub ? limits.pubsub_soft_seconds.load()
+                                        : limits.output_soft_seconds.load();
     bool over = hard > 0 && pending > hard;
     if (!over && soft > 0 && pending > soft) {
       const int64_t now = NowMs();
       if (soft_since_ms_ == 0) {
         soft_since_ms_ = now;
-        ArmSoftLimitTimer(limits.output_soft_seconds.load());
+        ArmSoftLimitTimer(soft_seconds);
       } else {
-        over = now - soft_since_ms_ > limits.output_soft_seconds.load() * 1000;
+        over = now - soft_since_ms_ > soft_seconds * 1000;
       }
     } else if (!over) {
       soft_since_ms_ = 0;
@@ -240,9 +246,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!over) return true;
     spdlog::warn(
         "closing client {} ({}) for overcoming of output buffer limits: {} "
-        "bytes pending (client-output-buffer-limit normal {} {} {})",
-        session_.id, session_.peer, pending, hard, soft,
-        limits.output_soft_seconds.load());
+        "bytes pending (client-output-buffer-limit {} {} {} {})",
+        session_.id, session_.peer, pending, pubsub ? "pubsub" : "normal", hard,
+        soft, soft_seconds);
     server_->stats_.output_limit_disconnections.fetch_add(
         1, std::memory_order_relaxed);
     Close();
@@ -297,10 +303,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       if (args_.empty()) continue;
       writer.set_protocol(session_.protocol);
+      const size_t reply_mark = out_.size();
+      session_.reply_skip = skip_next_;
+      skip_next_ = false;
       server_->handler_->Handle(session_, args_, writer);
+      if (session_.reply_skip_next) {  // CLIENT REPLY SKIP
+        session_.reply_skip_next = false;
+        skip_next_ = true;
+      }
+      if ((session_.reply_skip || session_.reply_off) &&
+          !session_.reply_is_push) {
+        out_.resize(reply_mark);
+      }
+      session_.reply_skip = false;
+      session_.reply_is_push = false;
       ++executed;
       if (session_.deferred) Suspend();
       if (session_.push && !push_attached_) AttachPush();
+      if (session_.messages && !messages_attached_) AttachMessages();
       if (!CheckOutputLimits()) return;
     }
     query_.erase(0, pos);
@@ -309,6 +329,33 @@ class Connection : public std::enable_shared_from_this<Connection> {
     entry_->protocol.store(session_.protocol, std::memory_order_relaxed);
     entry_->last_command.store(session_.last_command,
                                std::memory_order_relaxed);
+    entry_->sub.store(session_.sub_channels, std::memory_order_relaxed);
+    entry_->psub.store(session_.sub_patterns, std::memory_order_relaxed);
+    entry_->ssub.store(session_.sub_shard_channels, std::memory_order_relaxed);
+  }
+
+  // The client subscribed (Pub/Sub): messages published on any thread are
+  // appended to its output on this thread, between its own replies, and it
+  // goes on reading and running its commands.
+  void AttachMessages() {
+    messages_attached_ = true;
+    std::weak_ptr<Connection> weak = shared_from_this();
+    auto executor = socket_.get_executor();
+    session_.messages->Attach(
+        [weak, executor] {
+          asio::post(executor, [weak] {
+            auto self = weak.lock();
+            if (!self || self->closed_) return;
+            self->out_.append(self->session_.messages->Take());
+            if (!self->CheckOutputLimits()) return;
+            self->Flush();
+          });
+        },
+        [weak, executor] {
+          asio::post(executor, [weak] {
+            if (auto self = weak.lock()) self->Close();
+          });
+        });
   }
 
   // A blocking command parked the client: run nothing more of its input
@@ -448,6 +495,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (block_timer_) block_timer_->cancel();
     if (soft_timer_) soft_timer_->cancel();
     if (session_.push) session_.push->MarkClosed();
+    if (session_.messages) session_.messages->MarkClosed();
     if (pending_) {
       pending_->Cancel();
       pending_.reset();
@@ -474,6 +522,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<asio::steady_timer> soft_timer_;
   int64_t soft_since_ms_ = 0;  // over the soft output limit since (0: not)
   bool push_attached_ = false;
+  bool messages_attached_ = false;  // session_.messages (Pub/Sub)
+  bool skip_next_ = false;          // CLIENT REPLY SKIP: the next reply
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
   bool awaiting_flush_ = false;  // queued in the thread's FlushGroup

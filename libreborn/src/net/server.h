@@ -29,6 +29,10 @@ struct ServerLimits {
   std::atomic<size_t> output_hard_limit{0};
   std::atomic<size_t> output_soft_limit{0};
   std::atomic<int64_t> output_soft_seconds{0};
+  // The pubsub class, for clients with subscriptions (same rules).
+  std::atomic<size_t> pubsub_hard_limit{32ULL * 1024 * 1024};
+  std::atomic<size_t> pubsub_soft_limit{8ULL * 1024 * 1024};
+  std::atomic<int64_t> pubsub_soft_seconds{60};
   std::atomic<int64_t> idle_timeout_s{0};  // 0 = never
   std::atomic<int64_t> max_bulk_len{512LL * 1024 * 1024};
   std::atomic<int64_t> max_multibulk_len{2147483647};  // Redis: INT_MAX

@@ -74,7 +74,18 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
   internal.db = db;
   internal.protocol = protocol;
   CommandContext ctx{internal, *entry->spec, args, writer};
+  const bool notify = entry->spec->has(kCmdWrite) && notifications_.enabled();
+  auto run_internal = [this](int d, std::vector<std::string> a) {
+    return RunInternal(d, 2, std::move(a));
+  };
+  Notifications::Before before;
+  if (notify)
+    before = notifications_.Probe(db, *entry->spec, args, run_internal);
   entry->handler(ctx);
+  if (notify && !out.empty() && out[0] != '-') {
+    notifications_.AfterWrite(db, *entry->spec, args, out, before,
+                              run_internal);
+  }
   if (!out.empty() && out[0] != '-' && entry->spec->has(kCmdWrite)) {
     repl_->Record(db, args, out);
     if (!watches_.empty()) TouchWatchedKeys(internal, *entry->spec, args);

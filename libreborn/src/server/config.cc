@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "command/command_spec.h"
 #include "resp/request_parser.h"
+#include "server/notifications.h"
 #include "util/glob.h"
 
 namespace reborn::server {
@@ -252,6 +253,17 @@ Config::Config() {
                 "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 "
                 "8388608 60"};
     d.parse = ParseOutputBufferLimit;
+    Add(std::move(d));
+  }
+  // Keyspace notifications: Redis' class letters, shown normalised.
+  {
+    Directive d{"notify-keyspace-events", T::kString, ""};
+    d.parse = [](std::string_view,
+                 std::string_view value) -> absl::StatusOr<std::string> {
+      absl::StatusOr<int> flags = ParseKeyspaceEvents(value);
+      if (!flags.ok()) return flags.status();
+      return KeyspaceEventsString(*flags);
+    };
     Add(std::move(d));
   }
   // Process.

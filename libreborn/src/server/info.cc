@@ -95,7 +95,10 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         stats.output_limit_disconnections.load(), "\r\n",
         "client_query_buffer_limit_disconnections:",
         stats.query_limit_disconnections.load(), "\r\n",
-        "auth_failures:", server.auth_failures().total(), "\r\n");
+        "auth_failures:", server.auth_failures().total(), "\r\n",
+        "pubsub_channels:", server.pubsub().channel_count(), "\r\n",
+        "pubsub_patterns:", server.pubsub().pattern_count(), "\r\n",
+        "pubsubshard_channels:", server.pubsub().shard_channel_count(), "\r\n");
     server.replication().AppendSyncStats(out);
   } else if (section == "replication") {
     server.replication().AppendInfo(out);

@@ -71,11 +71,27 @@ void QdbServerImpl::ApplyConfigHooks() {
     limits.output_hard_limit = static_cast<size_t>(normal.hard_bytes);
     limits.output_soft_limit = static_cast<size_t>(normal.soft_bytes);
     limits.output_soft_seconds = normal.soft_seconds;
+    const OutputBufferLimit pubsub = OutputLimitOf(
+        config_->GetString("client-output-buffer-limit"), "pubsub");
+    limits.pubsub_hard_limit = static_cast<size_t>(pubsub.hard_bytes);
+    limits.pubsub_soft_limit = static_cast<size_t>(pubsub.soft_bytes);
+    limits.pubsub_soft_seconds = pubsub.soft_seconds;
   };
   bind_output_limit();
   config_->OnChange("client-output-buffer-limit",
                     [bind_output_limit](const std::string&) {
                       bind_output_limit();
+                      return absl::OkStatus();
+                    });
+  auto bind_events = [this] {
+    auto flags =
+        ParseKeyspaceEvents(config_->GetString("notify-keyspace-events"));
+    notifications_.set_flags(flags.ok() ? *flags : 0);
+  };
+  bind_events();
+  config_->OnChange("notify-keyspace-events",
+                    [bind_events](const std::string&) {
+                      bind_events();
                       return absl::OkStatus();
                     });
   bind_int("timeout", &limits.idle_timeout_s);
@@ -160,6 +176,8 @@ absl::Status QdbServerImpl::RegisterCommands() {
   if (!s.ok()) return s;
   s = RegisterSaveCommands(*saver_, table_);
   if (!s.ok()) return s;
+  s = RegisterPubSubCommands(pubsub_, table_);
+  if (!s.ok()) return s;
   scripting_ = std::make_unique<Scripting>(*this);
   s = scripting_->Register(table_);
   if (!s.ok()) return s;
@@ -176,6 +194,11 @@ absl::Status QdbServerImpl::Start() {
   s = network_->Start();
   if (!s.ok()) return s;
   repl_->Start();
+  // Expired keys feed the replication stream and keyspace notifications.
+  engine_->SetExpiryListener([this](int db, std::string_view key) {
+    repl_->OnExpired(db, key);
+    notifications_.OnExpired(db, key);
+  });
   spdlog::info("qdb-server ready on {}:{} ({} I/O threads)",
                config_->GetString("bind"), network_->port(),
                network_->thread_count());
@@ -188,6 +211,7 @@ void QdbServerImpl::RequestStop() { network_->RequestStop(); }
 
 void QdbServerImpl::Stop() {
   if (stopped_.exchange(true)) return;
+  if (engine_) engine_->SetExpiryListener(nullptr);
   repl_->Stop();
   network_->Stop();
   saver_.reset();  // waits for a running BGSAVE
@@ -235,6 +259,7 @@ void QdbServerImpl::OnConnect(Session& session) {
 void QdbServerImpl::OnDisconnect(Session& session) {
   if (session.txn) ResetTransaction(session);
   if (session.push) repl_->OnDisconnect(session.id);
+  pubsub_.UnsubscribeAll(session);
 }
 
 namespace {
@@ -279,6 +304,16 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
     reply.Error(WrongArityError(spec.name));
     return;
   }
+  if (session.protocol == 2 && session.subscribed() &&
+      !PubSub::AllowedInSubscribedMode(spec.name)) {
+    if (queuing) txn->aborted = true;
+    command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
+    reply.Error(
+        absl::StrCat("ERR Can't execute '", std::string(spec.name),
+                     "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+                     "PING / QUIT / RESET are allowed in this context"));
+    return;
+  }
   if (spec.has(kCmdWrite)) {
     std::string_view error = repl_->WriteError();
     if (!error.empty()) {
@@ -307,7 +342,9 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
   }
   std::shared_lock lock(exec_mu_, std::defer_lock);
   if (!scripting_->LockShared(lock, reply)) return;  // -BUSY
-  if (spec.has(kCmdWrite)) {
+  // PUBLISH/SPUBLISH are replicated like writes (as by redis-server).
+  if (spec.has(kCmdWrite) || spec.name == "publish" ||
+      spec.name == "spublish") {
     Replication::Scope scope(*repl_, /*transaction=*/false);
     Run(session, *entry, args, reply);
     return;
@@ -325,6 +362,13 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   size_t mark = out->size();
   int64_t begin = absl::GetCurrentTimeNanos();
   CommandContext ctx{session, spec, args, reply};
+  const bool notify = spec.has(kCmdWrite) && notifications_.enabled();
+  auto run_internal = [this](int db, std::vector<std::string> a) {
+    return RunInternal(db, 2, std::move(a));
+  };
+  Notifications::Before before;
+  if (notify)
+    before = notifications_.Probe(session.db, spec, args, run_internal);
   try {
     entry.handler(ctx);
   } catch (const std::bad_alloc&) {
@@ -341,6 +385,23 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
                           std::memory_order_relaxed);
   bool failed = out->size() > mark && (*out)[mark] == '-';
   if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
+  if (!failed && (spec.name == "publish" || spec.name == "spublish")) {
+    repl_->Record(session.db, args, ":0\r\n");
+  }
+  if (notify && !failed) {
+    notifications_.AfterWrite(session.db, spec, args,
+                              std::string_view(*out).substr(mark), before,
+                              run_internal);
+  }
+  if (session.pubsub) {
+    PubSub::AfterCommand(session);
+    // What the command published to this client itself comes before its
+    // reply, as from redis-server (not inside an EXEC's reply array).
+    if (!(session.txn && session.txn->executing) && !session.reply_off &&
+        !session.reply_skip) {
+      out->insert(mark, session.messages->Take());
+    }
+  }
   if (!failed && spec.has(kCmdWrite)) {
     repl_->Record(session.db, args, std::string_view(*out).substr(mark));
     if (!watches_.empty()) TouchWatchedKeys(session, spec, args);

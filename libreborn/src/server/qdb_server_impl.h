@@ -15,6 +15,8 @@
 #include "server/blocking.h"
 #include "server/command_stats.h"
 #include "server/config.h"
+#include "server/notifications.h"
+#include "server/pubsub.h"
 #include "server/rdb_save.h"
 #include "server/replication.h"
 #include "server/scripting.h"
@@ -59,6 +61,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   bool has_engine() const { return engine_ != nullptr; }
   Replication& replication() { return *repl_; }
   net::AuthFailures& auth_failures() { return auth_failures_; }
+  PubSub& pubsub() { return pubsub_; }
+  Notifications& notifications() { return notifications_; }
   // Held shared by every command, exclusively by EXEC (see exec_mu_).
   std::shared_mutex& exec_mutex() { return exec_mu_; }
   const std::string& run_id() const { return run_id_; }
@@ -114,6 +118,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   std::shared_mutex exec_mu_;
   std::unique_ptr<Replication> repl_;
   net::AuthFailures auth_failures_;
+  PubSub pubsub_;
+  Notifications notifications_{pubsub_};
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};

@@ -116,8 +116,7 @@ void Replication::Start() {
     }
     return absl::OkStatus();
   });
-  server_.engine().SetExpiryListener(
-      [this](int db, std::string_view key) { OnExpired(db, key); });
+  // The engine's expiry listener (set by the server) calls OnExpired.
   cron_ = std::thread([this] { Cron(); });
   std::string target = config.GetString("replicaof");
   size_t space = target.find(' ');
@@ -144,7 +143,6 @@ void Replication::Stop() {
     threads.swap(sync_threads_);
   }
   for (auto& t : threads) t.join();
-  if (server_.has_engine()) server_.engine().SetExpiryListener(nullptr);
 }
 
 void Replication::Activate() {

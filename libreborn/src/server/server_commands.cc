@@ -22,6 +22,11 @@ int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
 void Ping(CommandContext& ctx) {
   if (ctx.args.size() > 2) {
     ctx.reply.Error(WrongArityError("ping"));
+  } else if (ctx.session.subscribed() && ctx.session.protocol == 2) {
+    // Subscribed mode (RESP2), as redis-server: ["pong", message or ""].
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk("pong");
+    ctx.reply.Bulk(ctx.args.size() == 2 ? ctx.args[1] : "");
   } else if (ctx.args.size() == 2) {
     ctx.reply.Bulk(ctx.args[1]);
   } else {
@@ -160,6 +165,7 @@ void Hello(QdbServerImpl& server, CommandContext& ctx) {
 
 void Reset(QdbServerImpl& server, CommandContext& ctx) {
   server.ResetTransaction(ctx.session);
+  server.pubsub().UnsubscribeAll(ctx.session);
   ctx.session.db = 0;
   ctx.session.protocol = 2;
   ctx.reply.set_protocol(2);
@@ -299,9 +305,12 @@ std::string ClientLine(const net::ClientEntry& e) {
   return absl::StrCat(
       "id=", e.id, " addr=", e.peer, " laddr=", e.local,
       " fd=-1 name=", e.name(), " age=", (now - e.created_ms) / 1000,
-      " idle=", (now - e.last_active_ms.load()) / 1000,
-      " flags=", e.replica.load() ? "S" : "N", " db=", e.db.load(),
-      " sub=0 psub=0 ssub=0 multi=-1 qbuf=", e.query_buffer.load(),
+      " idle=", (now - e.last_active_ms.load()) / 1000, " flags=",
+      e.replica.load()                                   ? "S"
+      : e.sub.load() + e.psub.load() + e.ssub.load() > 0 ? "P"
+                                                         : "N",
+      " db=", e.db.load(), " sub=", e.sub.load(), " psub=", e.psub.load(),
+      " ssub=", e.ssub.load(), " multi=-1 qbuf=", e.query_buffer.load(),
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
       " user=default redir=-1 resp=", e.protocol.load(), "\n");
@@ -320,6 +329,22 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
   };
   if (sub == "id") {
     if (arity(args.size() == 2)) ctx.reply.Integer(ctx.session.id);
+  } else if (sub == "reply") {
+    // ON answers +OK; OFF and SKIP answer nothing (the connection drops
+    // the replies, never pushed messages).
+    if (!arity(args.size() == 3)) return;
+    const std::string mode = ToLower(args[2]);
+    if (mode == "on") {
+      ctx.session.reply_off = false;
+      ctx.session.reply_skip_next = false;
+      ctx.reply.Ok();
+    } else if (mode == "off") {
+      ctx.session.reply_off = true;
+    } else if (mode == "skip") {
+      if (!ctx.session.reply_off) ctx.session.reply_skip_next = true;
+    } else {
+      ctx.reply.Error("ERR syntax error");
+    }
   } else if (sub == "getname") {
     if (!arity(args.size() == 2)) return;
     if (ctx.session.name.empty()) {
@@ -452,8 +477,14 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       return;
     }
     for (const auto& e : registry.Snapshot()) {
-      if (!type.empty() && (type == "replica") != e->replica.load()) continue;
-      if (type == "pubsub") continue;
+      const bool is_pubsub =
+          e->sub.load() + e->psub.load() + e->ssub.load() > 0;
+      if (type == "pubsub" && (!is_pubsub || e->replica.load())) continue;
+      if ((type == "normal" || type == "replica") &&
+          ((type == "replica") != e->replica.load() ||
+           (type == "normal" && is_pubsub))) {
+        continue;
+      }
       if (id != 0 && e->id != id) continue;
       if (!addr.empty() && e->peer != addr) continue;
       if (!laddr.empty() && e->local != laddr) continue;

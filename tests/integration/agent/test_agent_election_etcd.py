@@ -66,6 +66,13 @@ def main():
             json.loads(urllib.request.urlopen(
                 "http://127.0.0.1:%d/api/proxies" % dash["ports"][0],
                 timeout=10).read())), 10, "the proxy registered")
+        # reborn-config's view of the agents: election order, leader first.
+        listed = json.loads(urllib.request.urlopen(
+            "http://127.0.0.1:%d/api/agents" % dash["ports"][0],
+            timeout=10).read())
+        assert [x["leader"] for x in listed] == [True, False], listed
+        assert listed[0]["addr"].endswith(
+            ":%d" % leaders(agents)[0].port), listed
         apps = a.apps()
         assert apps[proxy["id"]]["state"] == "running", apps
         assert apps[dash["id"]]["kind"] == "dashboard", apps

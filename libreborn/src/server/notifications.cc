@@ -1,0 +1,346 @@
+#include "server/notifications.h"
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace reborn::server {
+namespace {
+
+constexpr struct {
+  char letter;
+  int flag;
+} kLetters[] = {
+    {'A', kNotifyAll},      {'g', kNotifyGeneric},  {'$', kNotifyString},
+    {'l', kNotifyList},     {'s', kNotifySet},      {'h', kNotifyHash},
+    {'z', kNotifyZset},     {'x', kNotifyExpired},  {'e', kNotifyEvicted},
+    {'K', kNotifyKeyspace}, {'E', kNotifyKeyevent}, {'t', kNotifyStream},
+    {'m', kNotifyKeyMiss},  {'d', kNotifyModule},   {'n', kNotifyNew},
+};
+
+bool IntReply(std::string_view reply, int64_t* n) {
+  if (reply.size() < 3 || reply[0] != ':') return false;
+  return absl::SimpleAtoi(std::string(reply.substr(1, reply.find('\r') - 1)),
+                          n);
+}
+
+// Nil, or an empty array: nothing was there to act on.
+bool IsEmpty(std::string_view reply) {
+  return reply == "$-1\r\n" || reply == "*-1\r\n" || reply == "_\r\n" ||
+         reply == "*0\r\n";
+}
+
+// The first bulk string inside an array reply (LMPOP/ZMPOP: the key).
+bool FirstBulkInArray(std::string_view reply, std::string* out) {
+  size_t line = reply.find("\r\n");
+  if (reply.empty() || reply[0] != '*' || line == std::string_view::npos) {
+    return false;
+  }
+  std::string_view rest = reply.substr(line + 2);
+  size_t end = rest.find("\r\n");
+  if (rest.empty() || rest[0] != '$' || end == std::string_view::npos) {
+    return false;
+  }
+  size_t len = 0;
+  if (!absl::SimpleAtoi(std::string(rest.substr(1, end - 1)), &len) ||
+      rest.size() < end + 2 + len) {
+    return false;
+  }
+  *out = std::string(rest.substr(end + 2, len));
+  return true;
+}
+
+bool HasOption(const std::vector<std::string>& args, size_t from,
+               std::initializer_list<std::string_view> names) {
+  for (size_t i = from; i < args.size(); ++i) {
+    for (std::string_view n : names) {
+      if (EqualsIgnoreCase(args[i], n)) return true;
+    }
+  }
+  return false;
+}
+
+// The destination of a *STORE command ("" when it has none).
+std::string StoreTarget(const std::string& name,
+                        const std::vector<std::string>& args) {
+  if (name == "sinterstore" || name == "sunionstore" || name == "sdiffstore" ||
+      name == "zunionstore" || name == "zinterstore" || name == "zdiffstore" ||
+      name == "zrangestore") {
+    return args[1];
+  }
+  if (name == "sort") {
+    for (size_t i = 2; i + 1 < args.size(); ++i) {
+      if (EqualsIgnoreCase(args[i], "store")) return args[i + 1];
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<int> ParseKeyspaceEvents(std::string_view text) {
+  int flags = 0;
+  for (char c : text) {
+    bool known = false;
+    for (const auto& l : kLetters) {
+      if (l.letter == c) {
+        flags |= l.flag;
+        known = true;
+      }
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(
+          "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    }
+  }
+  return flags;
+}
+
+std::string KeyspaceEventsString(int flags) {
+  static constexpr std::pair<char, int> kClasses[] = {
+      {'g', kNotifyGeneric}, {'$', kNotifyString},  {'l', kNotifyList},
+      {'s', kNotifySet},     {'h', kNotifyHash},    {'z', kNotifyZset},
+      {'x', kNotifyExpired}, {'e', kNotifyEvicted}, {'t', kNotifyStream},
+      {'d', kNotifyModule},  {'n', kNotifyNew}};
+  char buf[16];
+  size_t len = 0;
+  if ((flags & kNotifyAll) == kNotifyAll) {
+    buf[len++] = 'A';  // n is not shown beside A, as by redis-server 7.0
+  } else {
+    for (const auto& [letter, flag] : kClasses) {
+      if (flags & flag) buf[len++] = letter;
+    }
+  }
+  if (flags & kNotifyKeyspace) buf[len++] = 'K';
+  if (flags & kNotifyKeyevent) buf[len++] = 'E';
+  if (flags & kNotifyKeyMiss) buf[len++] = 'm';
+  return std::string(buf, len);
+}
+
+void Notifications::Notify(int type, std::string_view event,
+                           std::string_view key, int db) {
+  const int f = flags();
+  if ((f & type) == 0) return;
+  if (f & kNotifyKeyspace) {
+    pubsub_.Publish(absl::StrCat("__keyspace@", db, "__:", std::string(key)),
+                    event,
+                    /*sharded=*/false);
+  }
+  if (f & kNotifyKeyevent) {
+    pubsub_.Publish(absl::StrCat("__keyevent@", db, "__:", std::string(event)),
+                    key,
+                    /*sharded=*/false);
+  }
+}
+
+Notifications::Before Notifications::Probe(int db, const CommandSpec& spec,
+                                           const std::vector<std::string>& args,
+                                           const Runner& run) const {
+  Before before;
+  const std::string name(spec.name);
+  if ((name == "del" || name == "unlink") && args.size() > 2) {
+    for (size_t i = 1; i < args.size(); ++i) {
+      before.existed.push_back(run(db, {"exists", args[i]}) == ":1\r\n");
+    }
+  } else if (name == "getex" && HasOption(args, 2, {"persist"})) {
+    std::string pttl = run(db, {"pttl", args[1]});
+    before.had_ttl = pttl.size() > 1 && pttl[1] != '-';
+  } else if (std::string dst = StoreTarget(name, args); !dst.empty()) {
+    before.existed.push_back(run(db, {"exists", dst}) == ":1\r\n");
+  }
+  return before;
+}
+
+void Notifications::AfterWrite(int db, const CommandSpec& spec,
+                               const std::vector<std::string>& args,
+                               std::string_view reply, const Before& before,
+                               const Runner& run) {
+  const std::string name(spec.name);
+  if (args.size() < 2) return;
+  const std::string& key = args[1];
+  int64_t n = 0;
+  IntReply(reply, &n);
+  const bool empty = IsEmpty(reply);
+  auto gone = [&](const std::string& k) {
+    return run(db, {"exists", k}) == ":0\r\n";
+  };
+  auto del_if_empty = [&](const std::string& k) {
+    if (gone(k)) Notify(kNotifyGeneric, "del", k, db);
+  };
+  auto has_expiry = [&](size_t from) {
+    return HasOption(args, from, {"ex", "px", "exat", "pxat"});
+  };
+
+  // Strings.
+  if (name == "set") {
+    bool done = !empty;
+    if (HasOption(args, 3, {"get"})) {
+      // The reply is the old value: NX/XX tell whether the SET happened.
+      done = HasOption(args, 3, {"nx"})   ? empty
+             : HasOption(args, 3, {"xx"}) ? !empty
+                                          : true;
+    }
+    if (!done) return;
+    Notify(kNotifyString, "set", key, db);
+    if (has_expiry(3)) Notify(kNotifyGeneric, "expire", key, db);
+  } else if (name == "setex" || name == "psetex") {
+    Notify(kNotifyString, "set", key, db);
+    Notify(kNotifyGeneric, "expire", key, db);
+  } else if (name == "setnx") {
+    if (n == 1) Notify(kNotifyString, "set", key, db);
+  } else if (name == "getset") {
+    Notify(kNotifyString, "set", key, db);
+  } else if (name == "mset" || (name == "msetnx" && n == 1)) {
+    for (size_t i = 1; i + 1 < args.size(); i += 2) {
+      Notify(kNotifyString, "set", args[i], db);
+    }
+  } else if (name == "append" || name == "setrange") {
+    Notify(kNotifyString, name, key, db);
+  } else if (name == "incr" || name == "decr" || name == "incrby" ||
+             name == "decrby") {
+    Notify(kNotifyString, "incrby", key, db);
+  } else if (name == "incrbyfloat") {
+    Notify(kNotifyString, "incrbyfloat", key, db);
+  } else if (name == "getdel") {
+    if (!empty) Notify(kNotifyGeneric, "del", key, db);
+  } else if (name == "getex") {
+    if (empty) return;
+    if (has_expiry(2)) {
+      Notify(kNotifyGeneric, gone(key) ? "del" : "expire", key, db);
+    } else if (before.had_ttl) {
+      Notify(kNotifyGeneric, "persist", key, db);
+    }
+    // Generic keys.
+  } else if (name == "del" || name == "unlink") {
+    if (args.size() == 2) {
+      if (n == 1) Notify(kNotifyGeneric, "del", key, db);
+      return;
+    }
+    for (size_t i = 1; i < args.size() && i - 1 < before.existed.size(); ++i) {
+      if (before.existed[i - 1]) Notify(kNotifyGeneric, "del", args[i], db);
+    }
+  } else if (name == "expire" || name == "pexpire" || name == "expireat" ||
+             name == "pexpireat") {
+    if (n == 1) Notify(kNotifyGeneric, gone(key) ? "del" : "expire", key, db);
+  } else if (name == "persist") {
+    if (n == 1) Notify(kNotifyGeneric, "persist", key, db);
+  } else if (name == "rename" || (name == "renamenx" && n == 1)) {
+    Notify(kNotifyGeneric, "rename_from", key, db);
+    Notify(kNotifyGeneric, "rename_to", args[2], db);
+  } else if (name == "move") {
+    if (n == 1) {
+      Notify(kNotifyGeneric, "move_from", key, db);
+      Notify(kNotifyGeneric, "move_to", key, std::atoi(args[2].c_str()));
+    }
+  } else if (name == "copy") {
+    if (n == 1) {
+      int dst_db = db;
+      for (size_t i = 3; i + 1 < args.size(); ++i) {
+        if (EqualsIgnoreCase(args[i], "db"))
+          dst_db = std::atoi(args[i + 1].c_str());
+      }
+      Notify(kNotifyGeneric, "copy_to", args[2], dst_db);
+    }
+  } else if (name == "restore") {
+    Notify(kNotifyGeneric, "restore", key, db);
+    // Lists.
+  } else if (name == "lpush" || name == "rpush" || name == "lpushx" ||
+             name == "rpushx") {
+    if (n > 0) Notify(kNotifyList, name.substr(0, 5), key, db);
+  } else if (name == "linsert") {
+    if (n > 0) Notify(kNotifyList, "linsert", key, db);
+  } else if (name == "lset") {
+    Notify(kNotifyList, "lset", key, db);
+  } else if (name == "lrem") {
+    if (n > 0) {
+      Notify(kNotifyList, "lrem", key, db);
+      del_if_empty(key);
+    }
+  } else if (name == "ltrim") {
+    Notify(kNotifyList, "ltrim", key, db);
+    del_if_empty(key);
+  } else if (name == "lpop" || name == "rpop") {
+    if (empty) return;
+    Notify(kNotifyList, name, key, db);
+    del_if_empty(key);
+  } else if (name == "rpoplpush" || name == "lmove") {
+    if (empty) return;
+    const bool from_left =
+        name == "lmove" && args.size() > 3 && EqualsIgnoreCase(args[3], "left");
+    const bool to_left = name == "rpoplpush" ||
+                         (args.size() > 4 && EqualsIgnoreCase(args[4], "left"));
+    Notify(kNotifyList, to_left ? "lpush" : "rpush", args[2], db);
+    Notify(kNotifyList, from_left ? "lpop" : "rpop", key, db);
+    del_if_empty(key);
+  } else if (name == "lmpop" || name == "zmpop") {
+    std::string popped;
+    if (empty || !FirstBulkInArray(reply, &popped)) return;
+    const bool left_or_min = HasOption(args, 2, {"left", "min"});
+    if (name == "lmpop") {
+      Notify(kNotifyList, left_or_min ? "lpop" : "rpop", popped, db);
+    } else {
+      Notify(kNotifyZset, left_or_min ? "zpopmin" : "zpopmax", popped, db);
+    }
+    del_if_empty(popped);
+    // Hashes.
+  } else if (name == "hset" || name == "hmset" ||
+             (name == "hsetnx" && n == 1)) {
+    Notify(kNotifyHash, "hset", key, db);
+  } else if (name == "hdel") {
+    if (n > 0) {
+      Notify(kNotifyHash, "hdel", key, db);
+      del_if_empty(key);
+    }
+  } else if (name == "hincrby" || name == "hincrbyfloat") {
+    Notify(kNotifyHash, name, key, db);
+    // Sets.
+  } else if (name == "sadd") {
+    if (n > 0) Notify(kNotifySet, "sadd", key, db);
+  } else if (name == "srem") {
+    if (n > 0) {
+      Notify(kNotifySet, "srem", key, db);
+      del_if_empty(key);
+    }
+  } else if (name == "spop") {
+    if (empty) return;
+    Notify(kNotifySet, "spop", key, db);
+    del_if_empty(key);
+  } else if (name == "smove") {
+    if (n == 1) {
+      Notify(kNotifySet, "srem", key, db);
+      del_if_empty(key);
+      Notify(kNotifySet, "sadd", args[2], db);
+    }
+    // Sorted sets.
+  } else if (name == "zadd") {
+    if (HasOption(args, 2, {"incr"})) {
+      if (!empty) Notify(kNotifyZset, "zincr", key, db);
+    } else if (n > 0) {
+      Notify(kNotifyZset, "zadd", key, db);
+    }
+  } else if (name == "zincrby") {
+    Notify(kNotifyZset, "zincr", key, db);
+  } else if (name == "zrem" || name == "zremrangebyscore" ||
+             name == "zremrangebyrank" || name == "zremrangebylex") {
+    if (n > 0) {
+      Notify(kNotifyZset, name, key, db);
+      del_if_empty(key);
+    }
+  } else if (name == "zpopmin" || name == "zpopmax") {
+    if (empty) return;
+    Notify(kNotifyZset, name, key, db);
+    del_if_empty(key);
+  } else if (std::string dst = StoreTarget(name, args); !dst.empty()) {
+    const int type = name == "sort"   ? kNotifyList
+                     : name[0] == 's' ? kNotifySet
+                                      : kNotifyZset;
+    if (n > 0) {
+      Notify(type, name == "sort" ? "sortstore" : name, dst, db);
+    } else if (!before.existed.empty() && before.existed[0]) {
+      Notify(kNotifyGeneric, "del", dst, db);
+    }
+  }
+}
+
+}  // namespace reborn::server

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "command/command_spec.h"
+#include "server/pubsub.h"
+
+namespace reborn::server {
+
+// Classes of notify-keyspace-events, Redis' bits and letters.
+enum KeyspaceEventClass : int {
+  kNotifyKeyspace = 1 << 0,  // K
+  kNotifyKeyevent = 1 << 1,  // E
+  kNotifyGeneric = 1 << 2,   // g
+  kNotifyString = 1 << 3,    // $
+  kNotifyList = 1 << 4,      // l
+  kNotifySet = 1 << 5,       // s
+  kNotifyHash = 1 << 6,      // h
+  kNotifyZset = 1 << 7,      // z
+  kNotifyExpired = 1 << 8,   // x
+  kNotifyEvicted = 1 << 9,   // e
+  kNotifyStream = 1 << 10,   // t
+  kNotifyKeyMiss = 1 << 11,  // m (not part of A)
+  kNotifyModule = 1 << 13,   // d
+  kNotifyNew = 1 << 14,      // n (not part of A)
+  kNotifyAll = kNotifyGeneric | kNotifyString | kNotifyList | kNotifySet |
+               kNotifyHash | kNotifyZset | kNotifyExpired | kNotifyEvicted |
+               kNotifyStream | kNotifyModule,
+};
+
+// "KEA" -> flags; InvalidArgument for a letter Redis does not know.
+absl::StatusOr<int> ParseKeyspaceEvents(std::string_view text);
+// Flags -> the normalised string CONFIG GET shows ("AKE", "gxE", "").
+std::string KeyspaceEventsString(int flags);
+
+// Keyspace notifications (docs/pubsub.md): after a write succeeded, the
+// events redis-server emits for it, in its order, published on
+// __keyspace@<db>__:<key> (message: the event) and __keyevent@<db>__:<event>
+// (message: the key). Events are derived from the command, its arguments
+// and its reply; where that is not enough (which keys DEL removed, whether a
+// pop emptied its list) the state is read with `run` (an internal command
+// runner) before or after the command.
+//
+// Thread-safe: the flags are an atomic; publishing goes through PubSub.
+class Notifications {
+ public:
+  using Runner =
+      std::function<std::string(int db, std::vector<std::string> args)>;
+
+  explicit Notifications(PubSub& pubsub) : pubsub_(pubsub) {}
+
+  void set_flags(int flags) { flags_.store(flags); }
+  int flags() const { return flags_.load(std::memory_order_relaxed); }
+  // Whether any event could be published.
+  bool enabled() const {
+    const int f = flags();
+    return (f & (kNotifyKeyspace | kNotifyKeyevent)) != 0 &&
+           (f & ~(kNotifyKeyspace | kNotifyKeyevent)) != 0;
+  }
+
+  // What the events of a write need to know of the state before it.
+  struct Before {
+    std::vector<bool> existed;  // per probed key
+    bool had_ttl = false;
+  };
+  Before Probe(int db, const CommandSpec& spec,
+               const std::vector<std::string>& args, const Runner& run) const;
+  // Publishes the events of a write that succeeded with `reply`.
+  void AfterWrite(int db, const CommandSpec& spec,
+                  const std::vector<std::string>& args, std::string_view reply,
+                  const Before& before, const Runner& run);
+  // The engine expired a key (active or lazy expiry).
+  void OnExpired(int db, std::string_view key) {
+    Notify(kNotifyExpired, "expired", key, db);
+  }
+
+  // Redis' notifyKeyspaceEvent.
+  void Notify(int type, std::string_view event, std::string_view key, int db);
+
+ private:
+  PubSub& pubsub_;
+  std::atomic<int> flags_{0};
+};
+
+}  // namespace reborn::server
