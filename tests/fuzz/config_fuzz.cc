@@ -13,11 +13,24 @@
 namespace {
 
 constexpr std::string_view kDirectives[] = {
-    "requirepass", "masterauth", "masteruser",
-    "save",        "dbfilename", "client-output-buffer-limit",
-    "maxclients",  "loglevel",   "proto-max-bulk-len",
-    "timeout",     "replicaof",  "enable-protected-configs",
-    "dir",         "appendonly", "repl-backlog-size",
+    "requirepass",
+    "masterauth",
+    "masteruser",
+    "save",
+    "dbfilename",
+    "client-output-buffer-limit",
+    "maxclients",
+    "loglevel",
+    "proto-max-bulk-len",
+    "timeout",
+    "replicaof",
+    "enable-protected-configs",
+    "dir",
+    "appendonly",
+    "repl-backlog-size",
+    "notify-keyspace-events",
+    "hash-max-ziplist-entries",
+    "lua-time-limit",
 };
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "command/command_spec.h"
 #include "resp/request_parser.h"
-#include "server/notifications.h"
+#include "server/keyspace_events.h"
 #include "util/glob.h"
 
 namespace reborn::server {
