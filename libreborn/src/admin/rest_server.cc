@@ -9,60 +9,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "admin/access_token.h"
+#include "admin/http_json.h"
 
 namespace reborn::admin {
 namespace {
 
 using json = nlohmann::json;
-
-int HttpStatus(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAborted:
-      return 409;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-void Reply(httplib::Response& res, const absl::StatusOr<json>& r) {
-  if (r.ok()) {
-    res.status = 200;
-    res.set_content(r->dump(), "application/json");
-    return;
-  }
-  res.status = HttpStatus(r.status().code());
-  res.set_content(json{{"error", std::string(r.status().message())},
-                       {"code", absl::StatusCodeToString(r.status().code())}}
-                      .dump(),
-                  "application/json");
-}
-
-absl::StatusOr<json> Body(const httplib::Request& req) {
-  if (req.body.empty()) return json::object();
-  try {
-    json j = json::parse(req.body);
-    if (!j.is_object())
-      return absl::InvalidArgumentError("body: want an object");
-    return j;
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad JSON body: ", e.what()));
-  }
-}
 
 void ReplyError(httplib::Response& res, int status, const std::string& code,
                 const std::string& message) {
@@ -254,34 +206,35 @@ std::optional<RestServer::Refusal> RestServer::CheckChange(
 template <typename Guard, typename Wrap>
 void RestServer::MigrationRoutes(const Guard& guarded, const Wrap& wrap) {
   httplib::Server& s = *server_;
-  s.Get("/api/migrations",
-        wrap([this](const auto&, auto& res) { Reply(res, jobs_->List()); }));
+  s.Get("/api/migrations", wrap([this](const auto&, auto& res) {
+          ReplyJson(res, jobs_->List());
+        }));
   s.Post("/api/migrations", wrap(guarded([this](const auto& req, auto& res) {
-           auto body = Body(req);
-           if (!body.ok()) return Reply(res, body.status());
+           auto body = JsonBody(req);
+           if (!body.ok()) return ReplyJson(res, body.status());
            auto from = IntField(*body, "from");
            auto to = IntField(*body, "to");
            auto gid = IntField(*body, "gid");
            for (const auto* f : {&from, &to, &gid}) {
-             if (!f->ok()) return Reply(res, f->status());
+             if (!f->ok()) return ReplyJson(res, f->status());
            }
            auto options = TaskOptionsOf(*body);
-           if (!options.ok()) return Reply(res, options.status());
-           Reply(res, jobs_->Start(*from, *to, *gid, *options));
+           if (!options.ok()) return ReplyJson(res, options.status());
+           ReplyJson(res, jobs_->Start(*from, *to, *gid, *options));
          })));
   s.Post(R"(/api/migrations/([^/]+)/cancel)",
          wrap(guarded([this](const auto& req, auto& res) {
-           Reply(res, jobs_->Cancel(req.matches[1]));
+           ReplyJson(res, jobs_->Cancel(req.matches[1]));
          })));
   s.Post("/api/rebalance", wrap(guarded([this](const auto& req, auto& res) {
-           auto body = Body(req);
-           if (!body.ok()) return Reply(res, body.status());
+           auto body = JsonBody(req);
+           if (!body.ok()) return ReplyJson(res, body.status());
            auto weights = WeightsOf(*body);
-           if (!weights.ok()) return Reply(res, weights.status());
+           if (!weights.ok()) return ReplyJson(res, weights.status());
            auto options = TaskOptionsOf(*body);
-           if (!options.ok()) return Reply(res, options.status());
-           Reply(res, jobs_->Rebalance(body->value("dry_run", false), *weights,
-                                       *options));
+           if (!options.ok()) return ReplyJson(res, options.status());
+           ReplyJson(res, jobs_->Rebalance(body->value("dry_run", false),
+                                           *weights, *options));
          })));
 }
 
@@ -318,90 +271,91 @@ void RestServer::Routes() {
       try {
         fn(req, res);
       } catch (const std::exception& e) {
-        Reply(res, absl::InternalError(e.what()));
+        ReplyJson(res, absl::InternalError(e.what()));
       }
     };
   };
 
   s.Get("/api/overview", wrap([this](const auto&, auto& res) {
-          Reply(res, service_->Overview());
+          ReplyJson(res, service_->Overview());
         }));
   s.Get("/api/slots", wrap([this](const auto&, auto& res) {
-          Reply(res, service_->Slots());
+          ReplyJson(res, service_->Slots());
         }));
   s.Get(R"(/api/slots/(\d+))", wrap([this](const auto& req, auto& res) {
           auto n = IntParam(req.matches[1], "slot");
-          Reply(res, n.ok() ? service_->SlotNode(*n) : n.status());
+          ReplyJson(res, n.ok() ? service_->SlotNode(*n) : n.status());
         }));
   s.Get("/api/groups", wrap([this](const auto&, auto& res) {
-          Reply(res, service_->GroupList());
+          ReplyJson(res, service_->GroupList());
         }));
   s.Get("/api/proxies", wrap([this](const auto&, auto& res) {
-          Reply(res, service_->ProxyList());
+          ReplyJson(res, service_->ProxyList());
         }));
   s.Get("/api/agents", wrap([this](const auto&, auto& res) {
-          Reply(res, service_->AgentList());
+          ReplyJson(res, service_->AgentList());
         }));
   s.Get("/api/actions", wrap([this](const auto&, auto& res) {
-          Reply(res, service_->Actions());
+          ReplyJson(res, service_->Actions());
         }));
   s.Post("/api/slots/init", wrap(guarded([this](const auto& req, auto& res) {
-           auto body = Body(req);
-           if (!body.ok()) return Reply(res, body.status());
-           Reply(res, service_->SlotInit(body->value("force", false)));
+           auto body = JsonBody(req);
+           if (!body.ok()) return ReplyJson(res, body.status());
+           ReplyJson(res, service_->SlotInit(body->value("force", false)));
          })));
   s.Post("/api/slots/range", wrap(guarded([this](const auto& req, auto& res) {
-           auto body = Body(req);
-           if (!body.ok()) return Reply(res, body.status());
+           auto body = JsonBody(req);
+           if (!body.ok()) return ReplyJson(res, body.status());
            auto from = IntField(*body, "from");
            auto to = IntField(*body, "to");
            auto gid = IntField(*body, "group_id");
            for (const auto* f : {&from, &to, &gid}) {
-             if (!f->ok()) return Reply(res, f->status());
+             if (!f->ok()) return ReplyJson(res, f->status());
            }
-           Reply(res, service_->SlotRangeSet(*from, *to, *gid));
+           ReplyJson(res, service_->SlotRangeSet(*from, *to, *gid));
          })));
   s.Post("/api/groups", wrap(guarded([this](const auto& req, auto& res) {
-           auto body = Body(req);
-           if (!body.ok()) return Reply(res, body.status());
+           auto body = JsonBody(req);
+           if (!body.ok()) return ReplyJson(res, body.status());
            auto gid = IntField(*body, "id");
-           if (!gid.ok()) return Reply(res, gid.status());
-           Reply(res, service_->GroupAdd(*gid));
+           if (!gid.ok()) return ReplyJson(res, gid.status());
+           ReplyJson(res, service_->GroupAdd(*gid));
          })));
-  s.Delete(R"(/api/groups/(\d+))",
-           wrap(guarded([this](const auto& req, auto& res) {
-             auto gid = IntParam(req.matches[1], "group");
-             Reply(res, gid.ok() ? service_->GroupRemove(*gid) : gid.status());
-           })));
+  s.Delete(
+      R"(/api/groups/(\d+))", wrap(guarded([this](const auto& req, auto& res) {
+        auto gid = IntParam(req.matches[1], "group");
+        ReplyJson(res, gid.ok() ? service_->GroupRemove(*gid) : gid.status());
+      })));
   s.Post(R"(/api/groups/(\d+)/servers)",
          wrap(guarded([this](const auto& req, auto& res) {
            auto gid = IntParam(req.matches[1], "group");
-           if (!gid.ok()) return Reply(res, gid.status());
-           auto body = Body(req);
-           if (!body.ok()) return Reply(res, body.status());
-           Reply(res, service_->GroupAddServer(*gid, body->value("addr", ""),
-                                               body->value("role", "")));
+           if (!gid.ok()) return ReplyJson(res, gid.status());
+           auto body = JsonBody(req);
+           if (!body.ok()) return ReplyJson(res, body.status());
+           ReplyJson(res,
+                     service_->GroupAddServer(*gid, body->value("addr", ""),
+                                              body->value("role", "")));
          })));
   s.Delete(R"(/api/groups/(\d+)/servers/([^/]+))",
            wrap(guarded([this](const auto& req, auto& res) {
              auto gid = IntParam(req.matches[1], "group");
-             if (!gid.ok()) return Reply(res, gid.status());
-             Reply(res, service_->GroupRemoveServer(*gid, req.matches[2]));
+             if (!gid.ok()) return ReplyJson(res, gid.status());
+             ReplyJson(res, service_->GroupRemoveServer(*gid, req.matches[2]));
            })));
   s.Post(R"(/api/groups/(\d+)/promote)",
          wrap(guarded([this](const auto& req, auto& res) {
            auto gid = IntParam(req.matches[1], "group");
-           if (!gid.ok()) return Reply(res, gid.status());
-           auto body = Body(req);
-           if (!body.ok()) return Reply(res, body.status());
+           if (!gid.ok()) return ReplyJson(res, gid.status());
+           auto body = JsonBody(req);
+           if (!body.ok()) return ReplyJson(res, body.status());
            auto force = BoolField(*body, "force");
-           if (!force.ok()) return Reply(res, force.status());
-           Reply(res, service_->ServerPromote(*gid, body->value("addr", ""),
-                                              *force));
+           if (!force.ok()) return ReplyJson(res, force.status());
+           ReplyJson(res, service_->ServerPromote(*gid, body->value("addr", ""),
+                                                  *force));
          })));
   s.Post(R"(/api/proxies/([^/]+)/offline)",
          wrap(guarded([this](const auto& req, auto& res) {
-           Reply(res, service_->ProxyOffline(req.matches[1]));
+           ReplyJson(res, service_->ProxyOffline(req.matches[1]));
          })));
   if (jobs_ != nullptr) MigrationRoutes(guarded, wrap);
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

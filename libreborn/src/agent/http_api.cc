@@ -4,68 +4,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "admin/access_token.h"
+#include "admin/http_json.h"
 #include "admin/http_limits.h"
 
 namespace reborn::agent {
 namespace {
 
 using json = nlohmann::json;
-
-int HttpStatus(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return 400;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAborted:
-      return 409;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-void Reply(httplib::Response& res, const absl::StatusOr<json>& r) {
-  if (r.ok()) {
-    res.status = 200;
-    res.set_content(r->dump(), "application/json");
-    return;
-  }
-  res.status = HttpStatus(r.status().code());
-  res.set_content(json{{"error", std::string(r.status().message())},
-                       {"code", absl::StatusCodeToString(r.status().code())}}
-                      .dump(),
-                  "application/json");
-}
-
-// Compares without an early exit, so timing does not tell a prefix.
-bool SameSecret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
-  }
-  return diff == 0;
-}
-
-absl::StatusOr<json> Body(const httplib::Request& req) {
-  if (req.body.empty()) return json::object();
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) return absl::InvalidArgumentError("bad JSON body");
-  if (!j.is_object()) {
-    return absl::InvalidArgumentError("body: want a JSON object");
-  }
-  return j;
-}
 
 }  // namespace
 
@@ -112,15 +58,15 @@ void HttpApi::Routes() {
       const std::string origin = req.get_header_value("Origin");
       if (!origin.empty() &&
           origin != absl::StrCat("http://", req.get_header_value("Host"))) {
-        return Reply(
+        return admin::ReplyJson(
             res, absl::PermissionDeniedError(absl::StrCat(
                      "requests from origin ", origin, " are not accepted")));
       }
-      if (!SameSecret(req.get_header_value("Authorization"),
-                      absl::StrCat("Bearer ", token_))) {
-        return Reply(res,
-                     absl::UnauthenticatedError(
-                         "this change needs 'Authorization: Bearer <token>'"));
+      if (!admin::TokenEquals(req.get_header_value("Authorization"),
+                              absl::StrCat("Bearer ", token_))) {
+        return admin::ReplyJson(
+            res, absl::UnauthenticatedError(
+                     "this change needs 'Authorization: Bearer <token>'"));
       }
       if (!absl::StartsWith(req.get_header_value("Content-Type"),
                             "application/json")) {
@@ -132,21 +78,21 @@ void HttpApi::Routes() {
             "application/json");
         return;
       }
-      auto body = Body(req);
-      if (!body.ok()) return Reply(res, body.status());
+      auto body = admin::JsonBody(req);
+      if (!body.ok()) return admin::ReplyJson(res, body.status());
       try {
-        Reply(res, fn(*body));
+        admin::ReplyJson(res, fn(*body));
       } catch (const std::exception& e) {
-        Reply(res, absl::InvalidArgumentError(e.what()));
+        admin::ReplyJson(res, absl::InvalidArgumentError(e.what()));
       }
     };
   };
 
   s.Get("/api/apps", [this](const httplib::Request&, httplib::Response& res) {
-    Reply(res, supervisor_->Apps());
+    admin::ReplyJson(res, supervisor_->Apps());
   });
   s.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
-    Reply(res, status_());
+    admin::ReplyJson(res, status_());
   });
   for (const char* kind : {"qdb", "redis", "proxy", "dashboard"}) {
     s.Post(absl::StrCat("/api/start_", kind),
