@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "net/auth_failures.h"
 
 namespace reborn::admin {
 namespace {
@@ -126,15 +127,8 @@ absl::StatusOr<std::string> LoadOrCreateTokenFile(const std::string& path,
 }
 
 bool TokenEquals(absl::string_view a, absl::string_view b) {
-  // Every byte of the longer string is looked at, whatever matches.
-  const size_t n = std::max(a.size(), b.size());
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= x ^ y;
-  }
-  return diff == 0;
+  return net::PasswordMatches(std::string_view(a.data(), a.size()),
+                              std::string_view(b.data(), b.size()));
 }
 
 bool BearerMatches(absl::string_view authorization, absl::string_view token) {

@@ -46,6 +46,19 @@ void ReplyJson(httplib::Response& res, const absl::StatusOr<json>& result) {
       "application/json");
 }
 
+void ReplyJsonOnUnknownEndpoints(httplib::Server& server) {
+  server.set_error_handler([](const httplib::Request& req,
+                              httplib::Response& res) {
+    if (!res.body.empty()) return;
+    res.set_content(
+        json{{"error",
+              absl::StrCat("no such endpoint: ", req.method, " ", req.path)},
+             {"code", "NOT_FOUND"}}
+            .dump(),
+        "application/json");
+  });
+}
+
 absl::StatusOr<json> JsonBody(const httplib::Request& req) {
   if (req.body.empty()) return json::object();
   try {

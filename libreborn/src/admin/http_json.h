@@ -20,6 +20,10 @@ int HttpStatus(absl::StatusCode code);
 void ReplyJson(httplib::Response& res,
                const absl::StatusOr<nlohmann::json>& result);
 
+// An unknown path gets 404 {"error":"no such endpoint: ...","code":"NOT_FOUND"}
+// (an error a handler already wrote is kept).
+void ReplyJsonOnUnknownEndpoints(httplib::Server& server);
+
 // The request body as a JSON object ({} when empty); InvalidArgument for
 // anything else.
 absl::StatusOr<nlohmann::json> JsonBody(const httplib::Request& req);

@@ -358,15 +358,7 @@ void RestServer::Routes() {
            ReplyJson(res, service_->ProxyOffline(req.matches[1]));
          })));
   if (jobs_ != nullptr) MigrationRoutes(guarded, wrap);
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    res.set_content(
-        json{{"error",
-              absl::StrCat("no such endpoint: ", req.method, " ", req.path)},
-             {"code", "NOT_FOUND"}}
-            .dump(),
-        "application/json");
-  });
+  ReplyJsonOnUnknownEndpoints(s);
 }
 
 }  // namespace reborn::admin

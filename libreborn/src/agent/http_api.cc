@@ -142,15 +142,7 @@ void HttpApi::Routes() {
                      "check that finds its master down, to the reachable "
                      "replica with the highest offset even if not in sync"}};
       }));
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    res.set_content(
-        json{{"error",
-              absl::StrCat("no such endpoint: ", req.method, " ", req.path)},
-             {"code", "NOT_FOUND"}}
-            .dump(),
-        "application/json");
-  });
+  admin::ReplyJsonOnUnknownEndpoints(s);
 }
 
 }  // namespace reborn::agent

@@ -8,10 +8,14 @@
 namespace reborn::net {
 
 bool PasswordMatches(std::string_view given, std::string_view required) {
+  // Every byte of the longer string is looked at, whatever matches.
+  const size_t n = std::max(given.size(), required.size());
   unsigned char diff = given.size() == required.size() ? 0 : 1;
-  for (size_t i = 0; i < given.size(); ++i) {
-    diff |= static_cast<unsigned char>(given[i] ^
-                                       (i < required.size() ? required[i] : 0));
+  for (size_t i = 0; i < n; ++i) {
+    const auto x = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    const auto y =
+        i < required.size() ? static_cast<unsigned char>(required[i]) : 0;
+    diff |= x ^ y;
   }
   return diff == 0;
 }
