@@ -85,17 +85,6 @@ class LuaEngine {
            std::span<const std::string> argv, ScriptHost& host,
            resp::ReplyWriter& reply);
 
-  // Converts the Lua value on top of `lua`'s stack into a reply (consumes
-  // it). Redis' rules: number -> integer (truncated), false -> nil (RESP2)
-  // or false (RESP3), {err=} -> error, {ok=} -> status, {double=},
-  // {map=}, {set=}, {big_number=}, array tables up to the first nil.
-  static void LuaToReply(lua_State* lua, resp::ReplyWriter& reply,
-                         int script_protocol);
-  // Pushes the Lua value of the RESP reply `encoded`, written in
-  // `protocol` (Redis' rules: RESP2 nils are false, RESP3's null is nil).
-  // Returns false (pushing nothing) when it cannot be parsed.
-  static bool PushReply(lua_State* lua, std::string_view encoded, int protocol);
-
   // --- Functions (FUNCTION LOAD / FCALL), Redis 7.0.
   // Runs a library's code, which must register at least one function with
   // redis.register_function(); returns the library name. Replaces a
