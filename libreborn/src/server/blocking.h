@@ -43,6 +43,9 @@ class BlockingRegistry {
                    std::string* reply) ABSL_LOCKS_EXCLUDED(mu_);
   void Remove(const Waiter* waiter) ABSL_LOCKS_EXCLUDED(mu_);
   void Signal(int db, const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+  // Signals every key of `db` someone waits on: after SWAPDB, FLUSHDB's
+  // opposite, any waited key of the db may have gained data.
+  void SignalDb(int db) ABSL_LOCKS_EXCLUDED(mu_);
   bool empty() const { return waiters_.load(std::memory_order_relaxed) == 0; }
 
  private:

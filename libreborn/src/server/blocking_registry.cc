@@ -71,4 +71,15 @@ void BlockingRegistry::Signal(int db, const std::string& key) {
   }
 }
 
+void BlockingRegistry::SignalDb(int db) {
+  std::vector<std::string> keys;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, waiters] : by_key_) {
+      if (key.first == db) keys.push_back(key.second);
+    }
+  }
+  for (const std::string& key : keys) Signal(db, key);
+}
+
 }  // namespace reborn::server

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "qdb/engine_commands.h"
 #include "server/qdb_server_impl.h"
+#include "server/write_effect.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn {
@@ -402,7 +403,8 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
       out->insert(mark, session.messages->Take());
     }
   }
-  if (!failed && spec.has(kCmdWrite)) {
+  if (!failed && spec.has(kCmdWrite) &&
+      !WriteChangedNothing(spec.name, std::string_view(*out).substr(mark))) {
     repl_->Record(session.db, args, std::string_view(*out).substr(mark));
     if (!watches_.empty()) TouchWatchedKeys(session, spec, args);
     if (!blocking_.empty()) {
@@ -412,6 +414,10 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
         later.insert(later.end(), keys.begin(), keys.end());
       } else {
         for (const auto& [db, key] : keys) blocking_.Signal(db, key);
+      }
+      if (spec.name == "swapdb") {
+        blocking_.SignalDb(std::atoi(args[1].c_str()));
+        blocking_.SignalDb(std::atoi(args[2].c_str()));
       }
     }
   }

@@ -123,6 +123,20 @@ class BlockingAgainstRedis(unittest.TestCase):
             w.close()
             c.close()
 
+    def test_swapdb_wakes_a_waiter_whose_key_arrives(self):
+        for port in self.both():
+            w, c = RawClient(port), RawClient(port)
+            c.call("FLUSHALL")
+            w.send(encode("BLPOP", "sw", "5"))
+            time.sleep(0.1)
+            c.call("SELECT", "1")
+            c.call("RPUSH", "sw", "x")
+            self.assertEqual(c.call("SWAPDB", "0", "1"), b"+OK\r\n", port)
+            self.assertEqual(w.read_reply(),
+                             b"*2\r\n$2\r\nsw\r\n$1\r\nx\r\n", port)
+            w.close()
+            c.close()
+
     def test_blmove_to_a_wrong_type_destination_after_waiting(self):
         # Redis wakes the waiter with WRONGTYPE and leaves the pushed element
         # in the source; a later waiter with a good destination gets it.

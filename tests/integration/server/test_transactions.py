@@ -61,6 +61,54 @@ class TransactionsAgainstRedis(unittest.TestCase):
             a.close()
             b.close()
 
+    def test_writes_that_change_nothing_keep_the_watch(self):
+        # Redis invalidates a WATCH only when the key is modified: an SMOVE
+        # of a missing member, an SADD of a present one, a DEL or LPOP of
+        # nothing leave the transaction to run.
+        no_ops = [["SMOVE", "src", "w", "missing"], ["SADD", "w", "m"],
+                  ["SREM", "w", "missing"], ["DEL", "nothing"],
+                  ["LPOP", "nothing"], ["HDEL", "w", "f"],
+                  ["EXPIRE", "nothing", "10"], ["SPOP", "nothing"],
+                  ["PERSIST", "w"]]
+        for no_op in no_ops:
+            results = []
+            for port in (self.redis.port, self.qdb.port):
+                a, b = RawClient(port), RawClient(port)
+                a.call("FLUSHALL")
+                a.call("SADD", "w", "m")
+                a.call("SADD", "src", "x")
+                a.call("WATCH", "w", "nothing")
+                results.append(b.call(*no_op))
+                a.call("MULTI")
+                a.call("SCARD", "w")
+                results.append(a.call("EXEC"))
+                a.close()
+                b.close()
+            self.assertEqual(results[0], results[2], no_op)
+            self.assertEqual(results[1], results[3], no_op)
+            self.assertEqual(results[3], b"*1\r\n:1\r\n", no_op)
+        # A real change still invalidates.
+        a, b = RawClient(self.qdb.port), RawClient(self.qdb.port)
+        a.call("FLUSHALL")
+        a.call("SADD", "src", "x")
+        a.call("WATCH", "w")
+        b.call("SMOVE", "src", "w", "x")
+        a.call("MULTI")
+        a.call("SCARD", "w")
+        self.assertEqual(a.call("EXEC"), b"*-1\r\n")
+        a.close()
+        b.close()
+
+    def test_srandmember_picks_every_member_of_a_small_set(self):
+        q = RawClient(self.qdb.port)
+        q.call("DEL", "small")
+        q.call("SADD", "small", "a", "b", "c")
+        seen = {q.call("SRANDMEMBER", "small") for _ in range(200)}
+        seen |= {q.call("SPOP", "small")}
+        self.assertEqual(
+            seen, {b"$1\r\na\r\n", b"$1\r\nb\r\n", b"$1\r\nc\r\n"})
+        q.close()
+
     def test_watch_invalidated_by_expiry(self):
         for port in (self.redis.port, self.qdb.port):
             a = RawClient(port)

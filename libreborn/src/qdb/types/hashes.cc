@@ -187,7 +187,7 @@ absl::StatusOr<std::optional<MemberPair>> Hashes::RandomField(
   auto meta = LookupTyped(ks_, db, key, DataType::kHash);
   if (!meta.ok()) return meta.status();
   if (!*meta) return std::nullopt;
-  return RandomMember(ks_, db, key, (*meta)->version);
+  return RandomMember(ks_, db, key, **meta);
 }
 
 absl::StatusOr<std::vector<MemberPair>> Hashes::Sample(uint8_t db,

@@ -103,14 +103,27 @@ absl::StatusOr<std::vector<MemberPair>> AllMembers(
 
 absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
                                                        std::string_view key,
-                                                       uint64_t version) {
+                                                       const Metadata& meta) {
   thread_local std::mt19937_64 rng(std::random_device{}());
-  const std::string prefix = MemberPrefix(db, key, version);
+  const std::string prefix = MemberPrefix(db, key, meta.version);
   storage::ReadOptions ro;
   ro.lower_bound = prefix;
   ro.upper_bound = PrefixEnd(prefix);
   std::unique_ptr<storage::Iterator> it =
       ks.store().NewIterator(ro, Column::kMembers);
+  if (meta.size <= kUniformPickMembers) {
+    if (meta.size == 0) return std::nullopt;
+    uint64_t skip = std::uniform_int_distribution<uint64_t>(
+        0, meta.size - 1)(rng);
+    it->Seek(prefix);
+    for (; it->Valid() && skip > 0; --skip) it->Next();
+    if (!it->Valid()) {
+      if (absl::Status s = it->status(); !s.ok()) return s;
+      return std::nullopt;
+    }
+    return MemberPair(std::string(it->key().substr(prefix.size())),
+                      std::string(it->value()));
+  }
   std::string target = prefix;
   PutFixed64(&target, rng());
   it->Seek(target);
@@ -199,17 +212,16 @@ absl::StatusOr<std::vector<MemberPair>> SampleKey(Keyspace& ks, uint8_t db,
                                                   std::string_view key,
                                                   const Metadata& meta,
                                                   int64_t count) {
-  constexpr uint64_t kBigKey = 1024;
   const uint64_t n =
       count < 0 ? static_cast<uint64_t>(-count) : static_cast<uint64_t>(count);
-  if (meta.size > kBigKey && n <= meta.size / 8) {
+  if (meta.size > kUniformPickMembers && n <= meta.size / 8) {
     std::vector<MemberPair> out;
     absl::flat_hash_set<std::string> seen;
     // Distinct picks by random seeks; give up (and read the key) if the
     // seeks keep hitting members already taken.
     for (uint64_t attempt = 0; out.size() < n && attempt < n * 16 + 64;
          ++attempt) {
-      auto pick = RandomMember(ks, db, key, meta.version);
+      auto pick = RandomMember(ks, db, key, meta);
       if (!pick.ok()) return pick.status();
       if (!*pick) break;
       if (count > 0 && !seen.insert((*pick)->first).second) continue;

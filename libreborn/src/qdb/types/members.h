@@ -42,11 +42,14 @@ absl::StatusOr<int64_t> RemoveMembers(Keyspace& ks, uint8_t db,
 absl::StatusOr<std::vector<MemberPair>> AllMembers(
     Keyspace& ks, uint8_t db, std::string_view key, uint64_t version,
     const storage::Snapshot* snapshot = nullptr);
-// One member chosen by seeking to a random point of the key's range (cheap on
-// big keys; the pick is not exactly uniform). nullopt if the key is empty.
+// One member of the key version `meta` describes, nullopt if it is empty.
+// Uniform up to kUniformPickMembers members (SRANDMEMBER's distribution is
+// something clients and Redis' tests check); above that, a seek to a random
+// point of the key's range, cheap but not exactly uniform.
+inline constexpr uint64_t kUniformPickMembers = 1024;
 absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
                                                        std::string_view key,
-                                                       uint64_t version);
+                                                       const Metadata& meta);
 
 // HRANDFIELD / SRANDMEMBER / SPOP with a count: count >= 0 gives distinct
 // members (all of them when count >= size), count < 0 gives |count| picks

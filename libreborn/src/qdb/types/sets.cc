@@ -107,7 +107,7 @@ absl::StatusOr<std::optional<std::string>> Sets::PopOne(uint8_t db,
   if (*old) {
     if ((*old)->type != DataType::kSet) return WrongTypeError();
     Metadata meta = **old;
-    auto pick = RandomMember(ks_, db, key, meta.version);
+    auto pick = RandomMember(ks_, db, key, meta);
     if (!pick.ok()) return pick.status();
     if (*pick) {
       out = (*pick)->first;
@@ -174,7 +174,7 @@ absl::StatusOr<std::optional<std::string>> Sets::RandomOne(
   auto meta = LookupTyped(ks_, db, key, DataType::kSet);
   if (!meta.ok()) return meta.status();
   if (!*meta) return std::nullopt;
-  auto pick = RandomMember(ks_, db, key, (*meta)->version);
+  auto pick = RandomMember(ks_, db, key, **meta);
   if (!pick.ok()) return pick.status();
   if (!*pick) return std::nullopt;
   return std::move((*pick)->first);
