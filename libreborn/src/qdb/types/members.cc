@@ -113,8 +113,8 @@ absl::StatusOr<std::optional<MemberPair>> RandomMember(Keyspace& ks, uint8_t db,
       ks.store().NewIterator(ro, Column::kMembers);
   if (meta.size <= kUniformPickMembers) {
     if (meta.size == 0) return std::nullopt;
-    uint64_t skip = std::uniform_int_distribution<uint64_t>(
-        0, meta.size - 1)(rng);
+    uint64_t skip =
+        std::uniform_int_distribution<uint64_t>(0, meta.size - 1)(rng);
     it->Seek(prefix);
     for (; it->Valid() && skip > 0; --skip) it->Next();
     if (!it->Valid()) {
