@@ -38,6 +38,7 @@ std::string RandomHex(size_t n) {
 QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
     : config_(std::move(config)), run_id_(RandomHex(40)) {
   repl_ = std::make_unique<Replication>(*this);
+  maxmemory_ = std::make_unique<MaxmemoryGate>(*config_);
   net::ServerOptions options;
   options.bind = config_->GetString("bind");
   options.port = static_cast<int>(config_->GetInt("port"));
@@ -174,6 +175,8 @@ absl::Status QdbServerImpl::OpenEngine() {
 
 absl::Status QdbServerImpl::RegisterCommands() {
   absl::Status s = RegisterServerCommands(*this, table_);
+  if (!s.ok()) return s;
+  s = RegisterMemoryCommand(*this, table_);
   if (!s.ok()) return s;
   s = RegisterSaveCommands(*saver_, table_);
   if (!s.ok()) return s;
@@ -315,6 +318,7 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
                      "PING / QUIT / RESET are allowed in this context"));
     return;
   }
+  if (RefusedForMemory(session, spec, queuing, reply)) return;
   if (spec.has(kCmdWrite)) {
     std::string_view error = repl_->WriteError();
     if (!error.empty()) {
@@ -351,6 +355,29 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
     return;
   }
   Run(session, *entry, args, reply);
+}
+
+bool QdbServerImpl::RefusedForMemory(Session& session, const CommandSpec& spec,
+                                     bool queuing, resp::ReplyWriter& reply) {
+  const bool is_exec = spec.name == "exec";
+  bool deny = spec.has(kCmdDenyOom) || (queuing && !RunsInsideMulti(spec));
+  if (is_exec && session.txn && session.txn->in_multi) {
+    for (const std::vector<std::string>& queued : session.txn->queued) {
+      const CommandTable::Entry* e = table_.Find(queued[0]);
+      if (e != nullptr && e->spec->has(kCmdDenyOom)) deny = true;
+    }
+  }
+  if (!deny || !maxmemory_->Exceeded()) return false;
+  command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
+  if (is_exec && session.txn && session.txn->in_multi) {
+    ResetTransaction(session);
+    reply.Error(absl::StrCat("EXECABORT Transaction discarded because of: ",
+                             kOomError));
+    return true;
+  }
+  if (queuing) session.txn->aborted = true;
+  reply.Error(kOomError);
+  return true;
 }
 
 void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
