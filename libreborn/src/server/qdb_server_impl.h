@@ -94,8 +94,13 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   // invalidation of the keys a write touched.
   void Run(Session& session, const CommandTable::Entry& entry,
            std::vector<std::string>& args, resp::ReplyWriter& reply);
-  void TouchWatchedKeys(const Session& session, const CommandSpec& spec,
-                        const std::vector<std::string>& args);
+  // `flushed`: for FLUSHDB/FLUSHALL, the watched keys that existed before.
+  void TouchWatchedKeys(
+      const Session& session, const CommandSpec& spec,
+      const std::vector<std::string>& args,
+      const std::vector<std::pair<int, std::string>>& flushed);
+  // The keys watched in `db` (every db when < 0) that exist now.
+  std::vector<std::pair<int, std::string>> ExistingWatchedKeys(int db);
   // The (db, key) pairs a successful write may have filled for blocked
   // clients: its key positions, SORT's STORE target, MOVE's target db.
   static std::vector<std::pair<int, std::string>> KeysToSignal(
@@ -107,8 +112,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
 
   // Refuses commands over maxmemory: deny-oom ones, anything queued in a
   // MULTI and an EXEC that holds one (Redis' processCommand rules).
-  bool RefusedForMemory(Session& session, const CommandSpec& spec,
-                        bool queuing, resp::ReplyWriter& reply);
+  bool RefusedForMemory(Session& session, const CommandSpec& spec, bool queuing,
+                        resp::ReplyWriter& reply);
 
   std::unique_ptr<Config> config_;
   std::unique_ptr<MaxmemoryGate> maxmemory_;
