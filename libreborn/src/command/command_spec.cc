@@ -128,6 +128,7 @@ constexpr CommandSpec kSpecs[] = {
     {"bitcount", -2, R, 1, 1, 1},
     {"bitpos", -3, R, 1, 1, 1},
     {"bitop", -4, W | D, 2, -1, 1},
+    {"lcs", -3, R, 1, 2, 1},
 
     // Hashes.
     {"hset", -4, W | D | F, 1, 1, 1},
