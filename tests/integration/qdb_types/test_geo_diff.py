@@ -247,7 +247,32 @@ def tie_cases():
     return cases
 
 
-FIXED += tie_cases()
+# Extreme sizes and places: infinite and tiny radii, the poles and the
+# antimeridian (antipodal distances included).
+EXTREMES = [
+    ["geoadd", "far", "13.361389", "38.115556", "Palermo", "-179.5", "0.5",
+     "w", "179.5", "-0.5", "e", "0", "85", "n", "0", "-85", "s"],
+    ["georadius", "far", "15", "37", "inf", "km", "withdist"],
+    ["georadius", "far", "15", "37", "1e-300", "km", "withdist"],
+    ["georadius", "far", "15", "37", "1e308", "mi", "withdist", "asc"],
+    ["geosearch", "far", "fromlonlat", "15", "37", "bybox", "inf", "inf",
+     "km", "withdist"],
+    ["geosearch", "far", "fromlonlat", "15", "37", "bybox", "1e-300", "0",
+     "km", "withdist"],
+    ["geosearch", "far", "fromlonlat", "180", "0", "byradius", "200", "km",
+     "withdist", "asc"],
+    ["geosearch", "far", "fromlonlat", "-180", "0", "bybox", "400", "400",
+     "km", "withdist", "desc"],
+    ["geosearch", "far", "fromlonlat", "0", "85.05112878", "byradius",
+     "1000", "km", "withdist"],
+    ["geodist", "far", "w", "e"], ["geodist", "far", "n", "s"],
+    ["geoadd", "anti", "0", "0", "a", "180", "0", "b", "-180", "0", "c",
+     "0.0000001", "0", "d", "179.9999999", "0", "e"],
+    ["geodist", "anti", "a", "b"], ["geodist", "anti", "d", "e"],
+    ["georadius", "anti", "0", "0", "50000", "km", "withdist", "asc"],
+]
+
+FIXED += tie_cases() + EXTREMES
 
 UNITS = ["m", "km", "ft", "mi", "KM", "Mi"]
 KEYS = ["pts", "pts", "pts", "dense", "ties", "nokey", "str"]
