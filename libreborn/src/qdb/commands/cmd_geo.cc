@@ -263,204 +263,242 @@ absl::Status FindInShape(EngineCore& core, uint8_t db, const std::string& key,
   return absl::OkStatus();
 }
 
+// A parsed GEORADIUS[BYMEMBER][_RO] / GEOSEARCH[STORE] request.
+struct GeoQuery {
+  GeoShape shape;
+  const std::string* store_key = nullptr;
+  bool store_dist = false;
+  bool withdist = false, withhash = false, withcoords = false;
+  bool any = false;
+  GeoSort sort = GeoSort::kNone;
+  int64_t count = 0;  // 0: no COUNT
+};
+
+// The centre of a BYMEMBER / FROMMEMBER search; replies the error and
+// returns false when the member is missing.
+bool MemberCenter(EngineCore& core, CommandContext& ctx, uint8_t db,
+                  const std::string& key, const std::string& member,
+                  GeoPoint* out) {
+  auto s = MemberScore(core, db, key, member);
+  if (!s.ok()) {
+    ReplyStatusError(ctx.reply, s.status());
+    return false;
+  }
+  std::optional<GeoPoint> p;
+  if (*s) p = GeoScoreToPoint(**s);
+  if (!p) {
+    ctx.reply.Error(kBadMember);
+    return false;
+  }
+  *out = *p;
+  return true;
+}
+
+// Port of georadiusGeneric's argument parsing, in its order: the centre and
+// radius of GEORADIUS[BYMEMBER], the options, then the checks of their
+// combinations. A member centre is looked up only when the key `exists`
+// (otherwise Redis parses on, to pick the empty reply's type). Replies the
+// error and returns false on failure.
+bool ParseGeoQuery(EngineCore& core, CommandContext& ctx, uint8_t db,
+                   size_t src_idx, int flags, bool exists, GeoQuery* q) {
+  const std::vector<std::string>& args = ctx.args;
+  const std::string& src = args[src_idx];
+  GeoShape& shape = q->shape;
+  size_t base = 0;
+  if (flags & kFromCoords) {
+    base = 6;
+    if (!ArgLonLat(ctx, 2, &shape.center) || !ArgRadius(ctx, 4, &shape)) {
+      return false;
+    }
+  } else if (flags & kFromMember) {
+    base = 5;
+    if (exists && (!MemberCenter(core, ctx, db, src, args[2], &shape.center) ||
+                   !ArgRadius(ctx, 3, &shape))) {
+      return false;
+    }
+  } else {
+    base = 2;
+    if (flags & kSearchStore) {
+      base = 3;
+      q->store_key = &args[1];
+    }
+  }
+  const bool search = flags & kSearch;
+  const bool can_store = !(flags & kNoStore) && !search;
+  bool frommember = false, fromloc = false, byradius = false, bybox = false;
+  for (size_t i = base; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const size_t more = args.size() - i - 1;
+    if (EqualsIgnoreCase(a, "withdist")) {
+      q->withdist = true;
+    } else if (EqualsIgnoreCase(a, "withhash")) {
+      q->withhash = true;
+    } else if (EqualsIgnoreCase(a, "withcoord")) {
+      q->withcoords = true;
+    } else if (EqualsIgnoreCase(a, "any")) {
+      q->any = true;
+    } else if (EqualsIgnoreCase(a, "asc")) {
+      q->sort = GeoSort::kAsc;
+    } else if (EqualsIgnoreCase(a, "desc")) {
+      q->sort = GeoSort::kDesc;
+    } else if (EqualsIgnoreCase(a, "count") && more >= 1) {
+      if (!ArgInt64(ctx, ++i, &q->count)) return false;
+      if (q->count <= 0) {
+        ctx.reply.Error("ERR COUNT must be > 0");
+        return false;
+      }
+    } else if (EqualsIgnoreCase(a, "store") && more >= 1 && can_store) {
+      q->store_key = &args[++i];
+      q->store_dist = false;
+    } else if (EqualsIgnoreCase(a, "storedist") && more >= 1 && can_store) {
+      q->store_key = &args[++i];
+      q->store_dist = true;
+    } else if (EqualsIgnoreCase(a, "storedist") && (flags & kSearchStore)) {
+      q->store_dist = true;
+    } else if (EqualsIgnoreCase(a, "frommember") && more >= 1 && search &&
+               !fromloc) {
+      ++i;
+      if (exists && !MemberCenter(core, ctx, db, src, args[i], &shape.center)) {
+        return false;
+      }
+      frommember = true;
+    } else if (EqualsIgnoreCase(a, "fromlonlat") && more >= 2 && search &&
+               !frommember) {
+      if (!ArgLonLat(ctx, i + 1, &shape.center)) return false;
+      fromloc = true;
+      i += 2;
+    } else if (EqualsIgnoreCase(a, "byradius") && more >= 2 && search &&
+               !bybox) {
+      if (!ArgRadius(ctx, i + 1, &shape)) return false;
+      shape.type = GeoShape::Type::kCircle;
+      byradius = true;
+      i += 2;
+    } else if (EqualsIgnoreCase(a, "bybox") && more >= 3 && search &&
+               !byradius) {
+      if (!ArgBox(ctx, i + 1, &shape)) return false;
+      shape.type = GeoShape::Type::kBox;
+      bybox = true;
+      i += 3;
+    } else {
+      ctx.reply.Error(kSyntaxText);
+      return false;
+    }
+  }
+  if (q->store_key && (q->withdist || q->withhash || q->withcoords)) {
+    ctx.reply.Error(absl::StrCat(
+        "ERR ",
+        (flags & kSearchStore) ? "GEOSEARCHSTORE" : "STORE option in GEORADIUS",
+        " is not compatible with WITHDIST, WITHHASH and WITHCOORD options"));
+    return false;
+  }
+  if (search && !(frommember || fromloc)) {
+    ctx.reply.Error(absl::StrCat(
+        "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ",
+        args[0]));
+    return false;
+  }
+  if (search && !(byradius || bybox)) {
+    ctx.reply.Error(absl::StrCat(
+        "ERR exactly one of BYRADIUS and BYBOX can be specified for ",
+        args[0]));
+    return false;
+  }
+  if (q->any && q->count == 0) {
+    ctx.reply.Error("ERR the ANY argument requires COUNT argument");
+    return false;
+  }
+  return true;
+}
+
+// Orders the hits so that the first `returned` are the ones to answer, as
+// Redis does: a stable full sort (its qsort is glibc's merge sort), or its
+// partial quicksort when COUNT keeps fewer than were found.
+void SortHits(std::vector<GeoHit>& hits, GeoSort sort, size_t returned) {
+  if (sort == GeoSort::kNone) return;
+  const int sign = sort == GeoSort::kAsc ? 1 : -1;
+  auto cmp = [sign](const GeoHit& x, const GeoHit& y) {
+    return x.distance > y.distance    ? sign
+           : x.distance == y.distance ? 0
+                                      : -sign;
+  };
+  if (returned == hits.size()) {
+    std::stable_sort(
+        hits.begin(), hits.end(),
+        [&](const GeoHit& x, const GeoHit& y) { return cmp(x, y) < 0; });
+  } else if (returned > 0) {
+    PartialQuickSort(hits, 0, hits.size(), 0, returned - 1, cmp);
+  }
+}
+
+void ReplyHits(resp::ReplyWriter& reply, const std::vector<GeoHit>& hits,
+               const GeoQuery& q) {
+  const size_t extras =
+      (q.withdist ? 1 : 0) + (q.withhash ? 1 : 0) + (q.withcoords ? 1 : 0);
+  reply.ArrayHeader(hits.size());
+  for (const GeoHit& h : hits) {
+    if (extras) reply.ArrayHeader(extras + 1);
+    reply.Bulk(h.member);
+    if (q.withdist) reply.Bulk(FormatDistance(h.distance));
+    if (q.withhash) reply.Integer(ScoreAsInteger(h.score));
+    if (q.withcoords) {
+      reply.ArrayHeader(2);
+      ReplyCoordinate(reply, h.point.longitude);
+      ReplyCoordinate(reply, h.point.latitude);
+    }
+  }
+}
+
 // Port of georadiusGeneric: GEORADIUS[BYMEMBER][_RO], GEOSEARCH[STORE].
 void GeoRadiusGeneric(EngineCore& core, CommandContext& ctx, size_t src_idx,
                       int flags) {
-  const std::vector<std::string>& args = ctx.args;
-  const std::string& src = args[src_idx];
+  const std::string& src = ctx.args[src_idx];
   WithDb(core, ctx, [&](uint8_t db) {
     // Redis looks the key up (and checks its type) before anything else.
     auto card = core.zsets().Card(db, src);
     if (!card.ok()) return ReplyStatusError(ctx.reply, card.status());
     const bool exists = *card > 0;
-    auto center_of = [&](const std::string& member, GeoPoint* out) {
-      auto s = MemberScore(core, db, src, member);
-      if (!s.ok()) {
-        ReplyStatusError(ctx.reply, s.status());
-        return false;
-      }
-      std::optional<GeoPoint> p;
-      if (*s) p = GeoScoreToPoint(**s);
-      if (!p) {
-        ctx.reply.Error(kBadMember);
-        return false;
-      }
-      *out = *p;
-      return true;
-    };
+    GeoQuery q;
+    if (!ParseGeoQuery(core, ctx, db, src_idx, flags, exists, &q)) return;
 
-    GeoShape shape;
-    const std::string* store_key = nullptr;
-    bool store_dist = false;
-    size_t base = 0;
-    if (flags & kFromCoords) {
-      base = 6;
-      if (!ArgLonLat(ctx, 2, &shape.center) || !ArgRadius(ctx, 4, &shape)) {
-        return;
-      }
-    } else if (flags & kFromMember) {
-      base = 5;
-      // Without the key the options are still parsed (for the reply type).
-      if (exists &&
-          (!center_of(args[2], &shape.center) || !ArgRadius(ctx, 3, &shape))) {
-        return;
-      }
-    } else {
-      base = 2;
-      if (flags & kSearchStore) {
-        base = 3;
-        store_key = &args[1];
-      }
-    }
-
-    bool withdist = false, withhash = false, withcoords = false;
-    bool frommember = false, fromloc = false, byradius = false, bybox = false;
-    bool any = false;
-    GeoSort sort = GeoSort::kNone;
-    int64_t count = 0;
-    for (size_t i = base; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      const size_t more = args.size() - i - 1;
-      const bool search = flags & kSearch;
-      const bool can_store = !(flags & kNoStore) && !search;
-      if (EqualsIgnoreCase(a, "withdist")) {
-        withdist = true;
-      } else if (EqualsIgnoreCase(a, "withhash")) {
-        withhash = true;
-      } else if (EqualsIgnoreCase(a, "withcoord")) {
-        withcoords = true;
-      } else if (EqualsIgnoreCase(a, "any")) {
-        any = true;
-      } else if (EqualsIgnoreCase(a, "asc")) {
-        sort = GeoSort::kAsc;
-      } else if (EqualsIgnoreCase(a, "desc")) {
-        sort = GeoSort::kDesc;
-      } else if (EqualsIgnoreCase(a, "count") && more >= 1) {
-        if (!ArgInt64(ctx, ++i, &count)) return;
-        if (count <= 0) return ctx.reply.Error("ERR COUNT must be > 0");
-      } else if (EqualsIgnoreCase(a, "store") && more >= 1 && can_store) {
-        store_key = &args[++i];
-        store_dist = false;
-      } else if (EqualsIgnoreCase(a, "storedist") && more >= 1 && can_store) {
-        store_key = &args[++i];
-        store_dist = true;
-      } else if (EqualsIgnoreCase(a, "storedist") && search &&
-                 (flags & kSearchStore)) {
-        store_dist = true;
-      } else if (EqualsIgnoreCase(a, "frommember") && more >= 1 && search &&
-                 !fromloc) {
-        ++i;
-        if (exists && !center_of(args[i], &shape.center)) return;
-        frommember = true;
-      } else if (EqualsIgnoreCase(a, "fromlonlat") && more >= 2 && search &&
-                 !frommember) {
-        if (!ArgLonLat(ctx, i + 1, &shape.center)) return;
-        fromloc = true;
-        i += 2;
-      } else if (EqualsIgnoreCase(a, "byradius") && more >= 2 && search &&
-                 !bybox) {
-        if (!ArgRadius(ctx, i + 1, &shape)) return;
-        shape.type = GeoShape::Type::kCircle;
-        byradius = true;
-        i += 2;
-      } else if (EqualsIgnoreCase(a, "bybox") && more >= 3 && search &&
-                 !byradius) {
-        if (!ArgBox(ctx, i + 1, &shape)) return;
-        shape.type = GeoShape::Type::kBox;
-        bybox = true;
-        i += 3;
-      } else {
-        return ctx.reply.Error(kSyntaxText);
-      }
-    }
-
-    if (store_key && (withdist || withhash || withcoords)) {
-      return ctx.reply.Error(absl::StrCat(
-          "ERR ",
-          (flags & kSearchStore) ? "GEOSEARCHSTORE"
-                                 : "STORE option in GEORADIUS",
-          " is not compatible with WITHDIST, WITHHASH and WITHCOORD options"));
-    }
-    if ((flags & kSearch) && !(frommember || fromloc)) {
-      return ctx.reply.Error(absl::StrCat(
-          "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ",
-          args[0]));
-    }
-    if ((flags & kSearch) && !(byradius || bybox)) {
-      return ctx.reply.Error(absl::StrCat(
-          "ERR exactly one of BYRADIUS and BYBOX can be specified for ",
-          args[0]));
-    }
-    if (any && count == 0) {
-      return ctx.reply.Error("ERR the ANY argument requires COUNT argument");
-    }
-
+    // Replaces the destination (deletes it when `members` is empty).
     auto store = [&](const std::vector<ScoredMember>& members) {
-      auto n = core.zsets().Store(db, *store_key, members);
+      auto n = core.zsets().Store(db, *q.store_key, members);
       if (!n.ok()) return ReplyStatusError(ctx.reply, n.status());
       ctx.reply.Integer(static_cast<int64_t>(members.size()));
     };
     if (!exists) {
-      if (store_key) return store({});  // deletes the destination
+      if (q.store_key) return store({});
       return ctx.reply.ArrayHeader(0);
     }
     // COUNT without an order means the closest ones (but not with ANY).
-    if (count != 0 && sort == GeoSort::kNone && !any) sort = GeoSort::kAsc;
-
+    if (q.count != 0 && q.sort == GeoSort::kNone && !q.any) {
+      q.sort = GeoSort::kAsc;
+    }
     std::vector<GeoHit> hits;
-    absl::Status s = FindInShape(core, db, src, shape,
-                                 any ? static_cast<size_t>(count) : 0, &hits);
+    absl::Status s =
+        FindInShape(core, db, src, q.shape,
+                    q.any ? static_cast<size_t>(q.count) : 0, &hits);
     if (!s.ok()) return ReplyStatusError(ctx.reply, s);
-    if (hits.empty() && !store_key) return ctx.reply.ArrayHeader(0);
+    if (hits.empty() && !q.store_key) return ctx.reply.ArrayHeader(0);
 
     const size_t returned =
-        count == 0 || hits.size() < static_cast<uint64_t>(count)
+        q.count == 0 || hits.size() < static_cast<uint64_t>(q.count)
             ? hits.size()
-            : static_cast<size_t>(count);
-    if (sort != GeoSort::kNone) {
-      const int sign = sort == GeoSort::kAsc ? 1 : -1;
-      auto cmp = [sign](const GeoHit& x, const GeoHit& y) {
-        return x.distance > y.distance    ? sign
-               : x.distance == y.distance ? 0
-                                          : -sign;
-      };
-      if (returned == hits.size()) {
-        // Redis' qsort is glibc's merge sort: stable.
-        std::stable_sort(
-            hits.begin(), hits.end(),
-            [&](const GeoHit& x, const GeoHit& y) { return cmp(x, y) < 0; });
-      } else if (returned > 0) {
-        PartialQuickSort(hits, 0, hits.size(), 0, returned - 1, cmp);
-      }
-    }
+            : static_cast<size_t>(q.count);
+    SortHits(hits, q.sort, returned);
     hits.resize(returned);
-    for (GeoHit& h : hits) h.distance /= shape.conversion;
+    for (GeoHit& h : hits) h.distance /= q.shape.conversion;
+    if (!q.store_key) return ReplyHits(ctx.reply, hits, q);
 
-    if (store_key) {
-      std::vector<ScoredMember> members;
-      members.reserve(hits.size());
-      // A cell scanned twice (huge radii) would repeat a member.
-      absl::flat_hash_set<std::string_view> seen;
-      for (const GeoHit& h : hits) {
-        if (!seen.insert(h.member).second) continue;
-        members.push_back({h.member, store_dist ? h.distance : h.score});
-      }
-      return store(members);
-    }
-    const size_t extras =
-        (withdist ? 1 : 0) + (withhash ? 1 : 0) + (withcoords ? 1 : 0);
-    ctx.reply.ArrayHeader(hits.size());
+    std::vector<ScoredMember> members;
+    members.reserve(hits.size());
+    // A cell scanned twice (huge radii) would repeat a member.
+    absl::flat_hash_set<std::string_view> seen;
     for (const GeoHit& h : hits) {
-      if (extras) ctx.reply.ArrayHeader(extras + 1);
-      ctx.reply.Bulk(h.member);
-      if (withdist) ctx.reply.Bulk(FormatDistance(h.distance));
-      if (withhash) ctx.reply.Integer(ScoreAsInteger(h.score));
-      if (withcoords) {
-        ctx.reply.ArrayHeader(2);
-        ReplyCoordinate(ctx.reply, h.point.longitude);
-        ReplyCoordinate(ctx.reply, h.point.latitude);
-      }
+      if (!seen.insert(h.member).second) continue;
+      members.push_back({h.member, q.store_dist ? h.distance : h.score});
     }
+    store(members);
   });
 }
 
