@@ -260,6 +260,10 @@ class QdbEngine {
   absl::Status FlushWrites();
   // Changes proto-max-bulk-len (the largest string a command may build).
   absl::Status SetProtoMaxBulkLen(int64_t bytes);
+  // Access-frequency tracking for OBJECT FREQ and RESTORE ... FREQ (on under
+  // an LFU maxmemory-policy; then OBJECT IDLETIME is refused, as in Redis),
+  // with Redis' lfu-log-factor and lfu-decay-time (minutes).
+  void SetLfuTracking(bool enabled, int log_factor, int decay_minutes);
   // CONFIG RESETSTAT: zeroes expired_keys and keyspace_hits/misses.
   void ResetStats();
   // INFO text of the engine's sections ("keyspace", "memory", "persistence",

@@ -430,6 +430,11 @@ absl::Status QdbEngine::SetProtoMaxBulkLen(int64_t bytes) {
   return absl::OkStatus();
 }
 
+void QdbEngine::SetLfuTracking(bool enabled, int log_factor,
+                               int decay_minutes) {
+  core_->keyspace().clock().SetLfu(enabled, log_factor, decay_minutes);
+}
+
 void QdbEngine::ResetStats() { core_->keyspace().ResetStats(); }
 
 std::string QdbEngine::Info(std::string_view section) {

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "qdb/engine_commands.h"
@@ -162,6 +163,18 @@ absl::Status QdbServerImpl::OpenEngine() {
     return engine_->SetHotCacheMb(
         static_cast<size_t>(config_->GetInt("hot-cache-size") / kMiB));
   });
+  auto apply_lfu = [this](const std::string&) {
+    engine_->SetLfuTracking(
+        absl::StrContains(config_->GetString("maxmemory-policy"), "lfu"),
+        static_cast<int>(config_->GetInt("lfu-log-factor")),
+        static_cast<int>(config_->GetInt("lfu-decay-time")));
+    return absl::OkStatus();
+  };
+  for (const char* name :
+       {"maxmemory-policy", "lfu-log-factor", "lfu-decay-time"}) {
+    config_->OnChange(name, apply_lfu);
+  }
+  apply_lfu("").IgnoreError();  // cannot fail
   // Beside the network limit's hook (ApplyConfigHooks).
   config_->OnChange("proto-max-bulk-len", [this](const std::string&) {
     return engine_->SetProtoMaxBulkLen(config_->GetInt("proto-max-bulk-len"));

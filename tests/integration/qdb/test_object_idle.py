@@ -104,6 +104,26 @@ def run(engine):
         check_idle(servers, "r1", 1000, 1001)
         check_idle(servers, "r2", 0, 0)
 
+        # Under an LFU policy FREQ counts and IDLETIME is refused (and the
+        # other way round); a fresh key starts at 5, restored ones at
+        # their FREQ, and a hundred reads raise the counter (Redis' log
+        # counter: from 5, with lfu-log-factor 10, to about 6-7).
+        for cmd in (["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"],
+                    ["RESTORE", "f1", "0", payload, "FREQ", "100"],
+                    ["OBJECT", "FREQ", "f1"],
+                    ["RESTORE", "f2", "0", payload, "IDLETIME", "100"],
+                    ["OBJECT", "IDLETIME", "f2"],
+                    ["CONFIG", "SET", "lfu-log-factor", "0"]):
+            same(servers, cmd)
+        for c in servers:
+            for _ in range(100):
+                c.call("GET", "f2")
+        same(servers, ["OBJECT", "FREQ", "f2"])  # +1 per access: 105
+        for cmd in (["CONFIG", "SET", "lfu-log-factor", "10"],
+                    ["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+                    ["OBJECT", "FREQ", "f1"]):
+            same(servers, cmd)
+
         for cmd in ENCODINGS:
             same(servers, cmd)
         for c in servers:

@@ -62,3 +62,43 @@ TEST(AccessClockTest, SharedEntriesNeverOverstateIdleTime) {
 
 }  // namespace
 }  // namespace reborn::qdb
+
+namespace reborn::qdb {
+namespace {
+
+TEST(AccessClockLfuTest, CountsDecaysAndIsSetByRestore) {
+  AccessClock clock(1000);
+  const int64_t now = 1'700'000'000;
+  clock.Touch(0, "k", now);  // LFU off: nothing counted
+  EXPECT_FALSE(clock.lfu_enabled());
+  clock.SetLfu(/*enabled=*/true, /*log_factor=*/0, /*decay_minutes=*/1);
+  // With log factor 0 every access counts; the first one, taking the
+  // entry for the counter, starts it at the initial value.
+  clock.Touch(0, "new", now);
+  EXPECT_EQ(clock.Frequency(0, "new", now), AccessClock::kLfuInitValue);
+  for (int i = 0; i < 3; ++i) clock.Touch(0, "new", now);
+  EXPECT_EQ(clock.Frequency(0, "new", now), AccessClock::kLfuInitValue + 3);
+  // One point per elapsed lfu-decay-time minute, never below zero.
+  EXPECT_EQ(clock.Frequency(0, "new", now + 120),
+            AccessClock::kLfuInitValue + 1);
+  EXPECT_EQ(clock.Frequency(0, "new", now + 3600), 0);
+  clock.SetFrequency(0, "restored", 200, now);
+  EXPECT_EQ(clock.Frequency(0, "restored", now), 200);
+  for (int i = 0; i < 100; ++i) clock.Touch(0, "restored", now);
+  EXPECT_EQ(clock.Frequency(0, "restored", now), 255);  // saturates
+  EXPECT_EQ(clock.Frequency(1, "restored", now), AccessClock::kLfuInitValue);
+}
+
+TEST(AccessClockLfuTest, HighCountersGrowLogarithmically) {
+  AccessClock clock(1000);
+  const int64_t now = 1'700'000'000;
+  clock.SetLfu(true, 10, 1);
+  for (int i = 0; i < 1000; ++i) clock.Touch(0, "hot", now);
+  // Redis' table for lfu-log-factor 10: 1K hits reach about 18.
+  const int freq = clock.Frequency(0, "hot", now);
+  EXPECT_GT(freq, 10);
+  EXPECT_LT(freq, 30);
+}
+
+}  // namespace
+}  // namespace reborn::qdb

@@ -36,7 +36,7 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
   args.ttl = ctx.args[2];
   args.payload = ctx.args[3];
   std::optional<int64_t> idle;
-  bool freq = false;
+  std::optional<int64_t> freq;
   for (size_t j = 4; j < ctx.args.size(); ++j) {
     const size_t additional = ctx.args.size() - j - 1;
     const std::string& opt = ctx.args[j];
@@ -58,9 +58,7 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
         return ctx.reply.Error(
             "ERR Invalid FREQ value, must be >= 0 and <= 255");
       }
-      // Accepted and dropped, as redis-server does under a policy other
-      // than LFU (QDB's is noeviction).
-      freq = true;
+      freq = v;
       ++j;
     } else {
       return ctx.reply.Error(kSyntaxText);
@@ -70,9 +68,14 @@ void RestoreCommand(EngineCore& core, CommandContext& ctx) {
     if (absl::Status s = Restore(core, db, args); !s.ok()) {
       return ReplyStatusError(ctx.reply, s);
     }
-    if (idle) {
-      core.keyspace().clock().SetIdle(db, args.key, *idle,
-                                      Keyspace::NowMs() / 1000);
+    // As Redis' objectSetLRUOrLFU: FREQ counts under an LFU policy, IDLETIME
+    // under any other; the one that does not apply is dropped.
+    AccessClock& clock = core.keyspace().clock();
+    const int64_t now = Keyspace::NowMs() / 1000;
+    if (freq && clock.lfu_enabled()) {
+      clock.SetFrequency(db, args.key, static_cast<int>(*freq), now);
+    } else if (idle && !clock.lfu_enabled()) {
+      clock.SetIdle(db, args.key, *idle, now);
     }
     ctx.reply.Ok();
   });
@@ -109,6 +112,17 @@ void ObjectCommand(EngineCore& core, CommandContext& ctx) {
       auto r = EncodingName(core, db, ctx.args[2], **meta);
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
       return ctx.reply.Bulk(*r);
+    }
+    AccessClock& clock = core.keyspace().clock();
+    if (name == "freq" && clock.lfu_enabled()) {
+      return ctx.reply.Integer(
+          clock.Frequency(db, ctx.args[2], Keyspace::NowMs() / 1000));
+    }
+    if (name == "idletime" && clock.lfu_enabled()) {
+      return ctx.reply.Error(
+          "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+          "Please note that when switching between policies at runtime LRU "
+          "and LFU data will take some time to adjust.");
     }
     if (name == "freq") {
       return ctx.reply.Error(
