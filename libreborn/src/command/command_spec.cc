@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "reborn/router.h"
 #include "reborn/slot.h"
 
@@ -391,6 +392,122 @@ std::vector<std::string_view> FlagNames(uint32_t flags) {
     if (flags & bit) names.push_back(name);
   }
   return names;
+}
+
+// Redis 7.0's container commands and their subcommands, sorted.
+constexpr std::string_view kSubcommandNames[] = {
+    "acl|cat",
+    "acl|deluser",
+    "acl|dryrun",
+    "acl|genpass",
+    "acl|getuser",
+    "acl|help",
+    "acl|list",
+    "acl|load",
+    "acl|log",
+    "acl|save",
+    "acl|setuser",
+    "acl|users",
+    "acl|whoami",
+    "client|caching",
+    "client|getname",
+    "client|getredir",
+    "client|help",
+    "client|id",
+    "client|info",
+    "client|kill",
+    "client|list",
+    "client|no-evict",
+    "client|pause",
+    "client|reply",
+    "client|setname",
+    "client|tracking",
+    "client|trackinginfo",
+    "client|unblock",
+    "client|unpause",
+    "cluster|info",
+    "cluster|keyslot",
+    "cluster|myid",
+    "cluster|nodes",
+    "cluster|shards",
+    "cluster|slots",
+    "command|count",
+    "command|docs",
+    "command|getkeys",
+    "command|getkeysandflags",
+    "command|help",
+    "command|info",
+    "command|list",
+    "config|get",
+    "config|help",
+    "config|resetstat",
+    "config|rewrite",
+    "config|set",
+    "function|delete",
+    "function|dump",
+    "function|flush",
+    "function|help",
+    "function|kill",
+    "function|list",
+    "function|load",
+    "function|restore",
+    "function|stats",
+    "latency|doctor",
+    "latency|graph",
+    "latency|help",
+    "latency|histogram",
+    "latency|history",
+    "latency|latest",
+    "latency|reset",
+    "memory|doctor",
+    "memory|help",
+    "memory|malloc-stats",
+    "memory|purge",
+    "memory|stats",
+    "memory|usage",
+    "object|encoding",
+    "object|freq",
+    "object|help",
+    "object|idletime",
+    "object|refcount",
+    "pubsub|channels",
+    "pubsub|help",
+    "pubsub|numpat",
+    "pubsub|numsub",
+    "pubsub|shardchannels",
+    "pubsub|shardnumsub",
+    "script|debug",
+    "script|exists",
+    "script|flush",
+    "script|help",
+    "script|kill",
+    "script|load",
+    "slowlog|get",
+    "slowlog|help",
+    "slowlog|len",
+    "slowlog|reset",
+    "xgroup|create",
+    "xgroup|createconsumer",
+    "xgroup|delconsumer",
+    "xgroup|destroy",
+    "xgroup|help",
+    "xgroup|setid",
+    "xinfo|consumers",
+    "xinfo|groups",
+    "xinfo|help",
+    "xinfo|stream",
+};
+
+const char* QualifiedCommandName(const CommandSpec& spec,
+                                 const std::vector<std::string>& args) {
+  // Every entry is in static storage and NUL-terminated (a literal).
+  static_assert(std::size(kSubcommandNames) > 0);
+  if (args.size() < 2 || args[1].size() > 24) return spec.name.data();
+  std::string wanted = std::string(spec.name) + "|" + ToLower(args[1]);
+  auto it = std::lower_bound(std::begin(kSubcommandNames),
+                             std::end(kSubcommandNames), wanted);
+  if (it != std::end(kSubcommandNames) && *it == wanted) return it->data();
+  return spec.name.data();
 }
 
 }  // namespace reborn

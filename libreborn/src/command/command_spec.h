@@ -80,6 +80,12 @@ std::vector<std::string_view> FlagNames(uint32_t flags);
 // Lower-cases ASCII.
 std::string ToLower(std::string_view s);
 
+// The name CLIENT LIST's cmd= shows for a command, as Redis 7.0 names it:
+// "client|list" for a known subcommand of a container command, else the
+// command's own name. The pointer is to static storage.
+const char* QualifiedCommandName(const CommandSpec& spec,
+                                 const std::vector<std::string>& args);
+
 // ASCII case-insensitive equality (command and option names).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 

@@ -398,7 +398,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
                         resp::ReplyWriter& reply) {
   const CommandSpec& spec = *entry.spec;
   CommandStats::Counters& counters = command_stats_.For(spec);
-  session.last_command = spec.name.data();
+  session.last_command = QualifiedCommandName(spec, args);
   std::string* out = reply.buffer();
   size_t mark = out->size();
   int64_t begin = absl::GetCurrentTimeNanos();

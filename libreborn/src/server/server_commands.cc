@@ -335,8 +335,10 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
     if (!arity(args.size() == 3)) return;
     const std::string mode = ToLower(args[2]);
     if (mode == "on") {
+      // Also clears a SKIP aimed at this very command, as Redis does.
       ctx.session.reply_off = false;
       ctx.session.reply_skip_next = false;
+      ctx.session.reply_skip = false;
       ctx.reply.Ok();
     } else if (mode == "off") {
       ctx.session.reply_off = true;
@@ -418,6 +420,10 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
   } else if (sub == "kill") {
     // CLIENT KILL addr | CLIENT KILL [ID id] [ADDR addr] [LADDR addr]
     // [SKIPME yes|no]
+    if (args.size() == 2) {
+      ctx.reply.Error(WrongArityError("client|kill"));
+      return;
+    }
     if (args.size() == 3) {
       for (const auto& e : registry.Snapshot()) {
         if (e->peer == args[2]) {
