@@ -422,6 +422,10 @@ absl::Status QdbEngine::SetProtoMaxBulkLen(int64_t bytes) {
   return absl::OkStatus();
 }
 
+void QdbEngine::SetHllSparseMaxBytes(int64_t bytes) {
+  core_->hyperloglogs().set_sparse_max_bytes(bytes);
+}
+
 void QdbEngine::ResetStats() { core_->keyspace().ResetStats(); }
 
 std::string QdbEngine::Info(std::string_view section) {
