@@ -134,6 +134,8 @@ constexpr CommandSpec kSpecs[] = {
     {"pfmerge", -2, W | D, 1, -1, 1},
     {"pfdebug", 3, W | D | A, 2, 2, 1},
     {"pfselftest", 1, A, 0, 0, 0},
+    {"bitfield", -2, W | D, 1, 1, 1},
+    {"bitfield_ro", -2, R | F, 1, 1, 1},
 
     // Hashes.
     {"hset", -4, W | D | F, 1, 1, 1},

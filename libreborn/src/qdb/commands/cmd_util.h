@@ -71,6 +71,9 @@ inline bool ArgMpopCount(CommandContext& ctx, size_t from, int64_t* count) {
 
 void RegisterStringCommands(EngineCore& core, CommandTable& table,
                             absl::Status* status);
+// BITFIELD and BITFIELD_RO (RegisterStringCommands registers them).
+void RegisterBitFieldCommands(EngineCore& core, CommandTable& table,
+                              absl::Status* status);
 void RegisterKeyCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
 void RegisterHashCommands(EngineCore& core, CommandTable& table,
