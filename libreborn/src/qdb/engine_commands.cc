@@ -33,6 +33,7 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterListCommands(engine.core(), table, &status);
   qdb::RegisterZSetCommands(engine.core(), table, &status);
   qdb::RegisterHllCommands(engine.core(), table, &status);
+  qdb::RegisterGeoCommands(engine.core(), table, &status);
   qdb::RegisterSlotCommands(engine.core(), table, &status);
   qdb::RegisterSortCommands(engine.core(), table, &status);
   return status;

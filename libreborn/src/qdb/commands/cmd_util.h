@@ -90,6 +90,9 @@ void RegisterZSetCommands(EngineCore& core, CommandTable& table,
 // PFADD, PFCOUNT, PFMERGE, PFDEBUG, PFSELFTEST.
 void RegisterHllCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
+// GEO* over sorted sets.
+void RegisterGeoCommands(EngineCore& core, CommandTable& table,
+                         absl::Status* status);
 // Codis' SLOTS* commands.
 void RegisterSlotCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
