@@ -85,6 +85,9 @@ struct QdbOptions {
   bool group_commit = false;
   int bloom_bits = 10;  // bloom filter bits per key; 0 = none
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;  // largest string value
+  // hll-sparse-max-bytes: a sparse HyperLogLog that would grow past this
+  // many bytes becomes dense (docs/qdb-engine.md).
+  int64_t hll_sparse_max_bytes = 3000;
   // Background active expiry (and garbage sweeps): cycles per second and
   // the time budget of one cycle.
   int expiry_hz = 10;
@@ -264,6 +267,8 @@ class QdbEngine {
   // an LFU maxmemory-policy; then OBJECT IDLETIME is refused, as in Redis),
   // with Redis' lfu-log-factor and lfu-decay-time (minutes).
   void SetLfuTracking(bool enabled, int log_factor, int decay_minutes);
+  // Changes hll-sparse-max-bytes.
+  void SetHllSparseMaxBytes(int64_t bytes);
   // CONFIG RESETSTAT: zeroes expired_keys and keyspace_hits/misses.
   void ResetStats();
   // INFO text of the engine's sections ("keyspace", "memory", "persistence",

@@ -129,6 +129,14 @@ constexpr CommandSpec kSpecs[] = {
     {"bitcount", -2, R, 1, 1, 1},
     {"bitpos", -3, R, 1, 1, 1},
     {"bitop", -4, W | D, 2, -1, 1},
+    // HyperLogLog (values are strings) and bit fields.
+    {"pfadd", -2, W | D | F, 1, 1, 1},
+    {"pfcount", -2, R, 1, -1, 1},
+    {"pfmerge", -2, W | D, 1, -1, 1},
+    {"pfdebug", 3, W | D | A, 2, 2, 1},
+    {"pfselftest", 1, A, 0, 0, 0},
+    {"bitfield", -2, W | D, 1, 1, 1},
+    {"bitfield_ro", -2, R | F, 1, 1, 1},
     {"lcs", -3, R, 1, 2, 1},
 
     // Hashes.

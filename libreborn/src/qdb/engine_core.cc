@@ -51,6 +51,8 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   core->sets_ = std::make_unique<Sets>(*core->keyspace_);
   core->lists_ = std::make_unique<Lists>(*core->keyspace_);
   core->zsets_ = std::make_unique<ZSets>(*core->keyspace_);
+  core->hyperloglogs_ = std::make_unique<HyperLogLogs>(
+      *core->keyspace_, options.hll_sparse_max_bytes);
   core->slots_ = std::make_unique<Slots>(
       *core, options.migrate_target_password,
       ChunkLimits{options.migrate_chunk_members, options.migrate_chunk_bytes});
@@ -69,6 +71,7 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   RegisterDumpCommands(*core, core->table_, &status);
   RegisterListCommands(*core, core->table_, &status);
   RegisterZSetCommands(*core, core->table_, &status);
+  RegisterHllCommands(*core, core->table_, &status);
   RegisterSlotCommands(*core, core->table_, &status);
   RegisterSortCommands(*core, core->table_, &status);
   if (!status.ok()) return status;

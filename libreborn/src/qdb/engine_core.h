@@ -12,6 +12,7 @@
 #include "qdb/keyspace.h"
 #include "qdb/slots/key_move.h"
 #include "qdb/types/hashes.h"
+#include "qdb/types/hyperloglog.h"
 #include "qdb/types/keys.h"
 #include "qdb/types/lists.h"
 #include "qdb/types/sets.h"
@@ -47,6 +48,7 @@ class EngineCore {
   Sets& sets() { return *sets_; }
   Lists& lists() { return *lists_; }
   ZSets& zsets() { return *zsets_; }
+  HyperLogLogs& hyperloglogs() { return *hyperloglogs_; }
   Slots& slots() { return *slots_; }
   CommandTable& table() { return table_; }
   const QdbOptions& options() const { return options_; }
@@ -91,6 +93,7 @@ class EngineCore {
   std::unique_ptr<Sets> sets_;
   std::unique_ptr<Lists> lists_;
   std::unique_ptr<ZSets> zsets_;
+  std::unique_ptr<HyperLogLogs> hyperloglogs_;
   std::unique_ptr<Slots> slots_;
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};

@@ -435,6 +435,10 @@ void QdbEngine::SetLfuTracking(bool enabled, int log_factor,
   core_->keyspace().clock().SetLfu(enabled, log_factor, decay_minutes);
 }
 
+void QdbEngine::SetHllSparseMaxBytes(int64_t bytes) {
+  core_->hyperloglogs().set_sparse_max_bytes(bytes);
+}
+
 void QdbEngine::ResetStats() { core_->keyspace().ResetStats(); }
 
 std::string QdbEngine::Info(std::string_view section) {

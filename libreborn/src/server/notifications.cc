@@ -178,6 +178,8 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     Notify(kNotifyString, "incrby", key, db);
   } else if (name == "incrbyfloat") {
     Notify(kNotifyString, "incrbyfloat", key, db);
+  } else if ((name == "pfadd" && n == 1) || name == "pfmerge") {
+    Notify(kNotifyString, "pfadd", key, db);
   } else if (name == "getdel") {
     if (!empty) Notify(kNotifyGeneric, "del", key, db);
   } else if (name == "getex") {

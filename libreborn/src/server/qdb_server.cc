@@ -126,6 +126,7 @@ absl::Status QdbServerImpl::OpenEngine() {
   options.group_commit = true;  // replies wait for FlushWrites (net::Server)
   options.bloom_bits = static_cast<int>(config_->GetInt("bloom-bits-per-key"));
   options.proto_max_bulk_len = config_->GetInt("proto-max-bulk-len");
+  options.hll_sparse_max_bytes = config_->GetInt("hll-sparse-max-bytes");
   options.expiry_hz = static_cast<int>(config_->GetInt("hz"));
   options.migrate_target_password =
       config_->GetString("migrate-target-password");
@@ -178,6 +179,10 @@ absl::Status QdbServerImpl::OpenEngine() {
   // Beside the network limit's hook (ApplyConfigHooks).
   config_->OnChange("proto-max-bulk-len", [this](const std::string&) {
     return engine_->SetProtoMaxBulkLen(config_->GetInt("proto-max-bulk-len"));
+  });
+  config_->OnChange("hll-sparse-max-bytes", [this](const std::string&) {
+    engine_->SetHllSparseMaxBytes(config_->GetInt("hll-sparse-max-bytes"));
+    return absl::OkStatus();
   });
   info_providers_.emplace_back(
       "engine", [this](std::string_view section, std::string* out) {

@@ -670,6 +670,7 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
       ctx.reply.Integer(*r);
     });
   });
+  RegisterBitFieldCommands(core, table, status);
 }
 
 }  // namespace reborn::qdb

@@ -71,6 +71,9 @@ inline bool ArgMpopCount(CommandContext& ctx, size_t from, int64_t* count) {
 
 void RegisterStringCommands(EngineCore& core, CommandTable& table,
                             absl::Status* status);
+// BITFIELD and BITFIELD_RO (RegisterStringCommands registers them).
+void RegisterBitFieldCommands(EngineCore& core, CommandTable& table,
+                              absl::Status* status);
 void RegisterKeyCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
 void RegisterHashCommands(EngineCore& core, CommandTable& table,
@@ -84,6 +87,9 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
 void RegisterZSetCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
+// PFADD, PFCOUNT, PFMERGE, PFDEBUG, PFSELFTEST.
+void RegisterHllCommands(EngineCore& core, CommandTable& table,
+                         absl::Status* status);
 // GEO* over sorted sets.
 void RegisterGeoCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);

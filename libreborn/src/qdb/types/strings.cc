@@ -303,6 +303,38 @@ absl::StatusOr<int> Strings::SetBit(uint8_t db, std::string_view key,
   return old_bit;
 }
 
+absl::StatusOr<std::vector<std::optional<int64_t>>> Strings::BitField(
+    uint8_t db, std::string_view key, const std::vector<BitFieldOp>& ops) {
+  std::vector<std::optional<int64_t>> results;
+  results.reserve(ops.size());
+  const uint64_t needed = BitFieldBytesNeeded(ops);
+  absl::Status s = Modify(
+      db, key, StringForm::kRaw, StringForm::kRaw,
+      [&](std::optional<std::string>& cur)
+          -> absl::StatusOr<std::optional<std::string>> {
+        // The offsets were checked against proto-max-bulk-len; a field may
+        // end a few bytes past it, as in Redis.
+        if (absl::Status c = CheckClientSizedAllocation(needed); !c.ok()) {
+          return RedisError(
+              std::string_view(c.message().data(), c.message().size()));
+        }
+        std::string next = cur ? std::move(*cur) : std::string();
+        if (next.size() < needed) next.resize(needed, '\0');
+        for (const BitFieldOp& op : ops) {
+          if (op.kind == BitFieldOp::Kind::kGet) {
+            results.push_back(GetBitField(next, op));
+          } else {
+            bool changed;
+            results.push_back(WriteBitField(next, op, &changed));
+          }
+        }
+        // Always stored, as Redis always unshares (and may create) it.
+        return next;
+      });
+  if (!s.ok()) return s;
+  return results;
+}
+
 absl::StatusOr<int64_t> Strings::BitOp(
     uint8_t db, BitOperation op, std::string_view dest,
     const std::vector<std::string>& sources) {

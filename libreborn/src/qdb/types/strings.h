@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "qdb/keyspace.h"
+#include "qdb/types/bitfield.h"
 
 namespace reborn::qdb {
 
@@ -73,6 +74,11 @@ class Strings {
   // Returns the previous bit.
   absl::StatusOr<int> SetBit(uint8_t db, std::string_view key, uint64_t offset,
                              int bit);
+  // BITFIELD with a SET or INCRBY: the string is created or zero-padded up
+  // to the last byte a write reaches, then `ops` run in order. One result
+  // per op (nullopt: refused by OVERFLOW FAIL).
+  absl::StatusOr<std::vector<std::optional<int64_t>>> BitField(
+      uint8_t db, std::string_view key, const std::vector<BitFieldOp>& ops);
   // Returns the length of the result stored in `dest`.
   absl::StatusOr<int64_t> BitOp(uint8_t db, BitOperation op,
                                 std::string_view dest,
