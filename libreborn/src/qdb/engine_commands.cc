@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "qdb/commands/cmd_streams.h"
 #include "qdb/commands/cmd_util.h"
 #include "qdb/commands/sort.h"
 #include "storage/kv_store.h"
@@ -32,6 +33,8 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterDumpCommands(engine.core(), table, &status);
   qdb::RegisterListCommands(engine.core(), table, &status);
   qdb::RegisterZSetCommands(engine.core(), table, &status);
+  qdb::RegisterStreamCommands(engine.core(), table, &status);
+  qdb::RegisterStreamGroupCommands(engine.core(), table, &status);
   qdb::RegisterSlotCommands(engine.core(), table, &status);
   qdb::RegisterSortCommands(engine.core(), table, &status);
   return status;

@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   core->sets_ = std::make_unique<Sets>(*core->keyspace_);
   core->lists_ = std::make_unique<Lists>(*core->keyspace_);
   core->zsets_ = std::make_unique<ZSets>(*core->keyspace_);
+  core->streams_ = std::make_unique<Streams>(*core->keyspace_);
   core->slots_ = std::make_unique<Slots>(
       *core, options.migrate_target_password,
       ChunkLimits{options.migrate_chunk_members, options.migrate_chunk_bytes});

@@ -403,9 +403,15 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
       out->insert(mark, session.messages->Take());
     }
   }
+  std::optional<std::vector<std::vector<std::string>>> effects;
+  effects.swap(session.effects);
   if (!failed && spec.has(kCmdWrite) &&
       !WriteChangedNothing(spec.name, std::string_view(*out).substr(mark))) {
-    repl_->Record(session.db, args, std::string_view(*out).substr(mark));
+    if (effects) {
+      for (const auto& effect : *effects) repl_->Record(session.db, effect, "+OK\r\n");
+    } else {
+      repl_->Record(session.db, args, std::string_view(*out).substr(mark));
+    }
     if (!watches_.empty()) TouchWatchedKeys(session, spec, args);
     if (!blocking_.empty()) {
       auto keys = KeysToSignal(session, spec, args);

@@ -74,6 +74,8 @@ absl::StatusOr<rdb::Value> ReadValue(EngineCore& core, uint8_t db,
       }
       return rdb::Value::Zset(std::move(scores));
     }
+    case DataType::kStream:
+      break;
   }
   return Unsupported("DUMP", meta.type);
 }
@@ -169,6 +171,8 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
       }
       return "listpack";
     }
+    case DataType::kStream:
+      return "stream";
   }
   return "unknown";
 }
