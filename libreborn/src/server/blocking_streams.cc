@@ -62,11 +62,9 @@ void QdbServerImpl::StreamRead(CommandContext& ctx, bool group) {
             "longer exists\r\n";
         return true;
       }
-      if (out[0] == '-') {
-        if (first) continue;
-        *reply = std::move(out);
-        return true;
-      }
+      // XREAD skips a key that is no stream any more (an XREADGROUP waiter
+      // got UNBLOCKED above).
+      if (out[0] == '-') continue;
       if (IsNilReply(out)) continue;
       *reply = std::move(out);
       return true;
