@@ -695,9 +695,9 @@ void XAutoClaimCommand(EngineCore& core, CommandContext& ctx) {
 
 void ReplyGroupLag(resp::ReplyWriter& reply, const Stream& s,
                    const StreamGroup& g) {
-  const int64_t lag = StreamGroupLag(s, g);
-  if (lag < 0) return reply.Null();
-  reply.Integer(lag);
+  const std::optional<int64_t> lag = StreamGroupLag(s, g);
+  if (!lag) return reply.Null();
+  reply.Integer(*lag);
 }
 
 void ReplyEntriesRead(resp::ReplyWriter& reply, const StreamGroup& g) {

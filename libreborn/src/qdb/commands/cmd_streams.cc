@@ -466,7 +466,7 @@ int64_t StreamEstimateDistance(const Stream& s, StreamId id) {
   return -1;
 }
 
-int64_t StreamGroupLag(const Stream& s, const StreamGroup& g) {
+std::optional<int64_t> StreamGroupLag(const Stream& s, const StreamGroup& g) {
   if (s.state.entries_added == 0) return 0;
   const int64_t added = static_cast<int64_t>(s.state.entries_added);
   if (g.entries_read != -1 &&
@@ -474,7 +474,8 @@ int64_t StreamGroupLag(const Stream& s, const StreamGroup& g) {
     return added - g.entries_read;
   }
   const int64_t read = StreamEstimateDistance(s, g.last_id);
-  return read == -1 ? -1 : added - read;
+  if (read == -1) return std::nullopt;
+  return added - read;
 }
 
 void RegisterStreamCommands(EngineCore& core, CommandTable& table,

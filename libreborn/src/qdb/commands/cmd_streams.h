@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,8 +31,9 @@ void ReplyStreamEntries(resp::ReplyWriter& reply,
 // streamRangeHasTombstones / streamEstimateDistanceFromFirstEverEntry.
 bool StreamRangeHasTombstones(const Stream& s, StreamId start, StreamId end);
 int64_t StreamEstimateDistance(const Stream& s, StreamId id);
-// streamReplyWithCGLag: the lag, or -1 for null.
-int64_t StreamGroupLag(const Stream& s, const StreamGroup& g);
+// streamReplyWithCGLag: the lag (negative when ENTRIESREAD was set past
+// the stream), or nullopt when it cannot be known.
+std::optional<int64_t> StreamGroupLag(const Stream& s, const StreamGroup& g);
 
 // Adds a consumer to `g` in name order (as Redis' rax lists them).
 StreamConsumer* AddConsumer(StreamGroup& g, std::string_view name,

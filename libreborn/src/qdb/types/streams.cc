@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "qdb/errors.h"
+#include "rdb/listpack.h"
 
 namespace reborn::qdb {
 namespace {
@@ -188,6 +189,8 @@ std::string EncodeStreamState(const StreamState& st) {
   PutFixed64(&out, st.tail_total);
   PutFixed64(&out, st.tail_live);
   PutFixed64(&out, st.tail_bytes);
+  PutId(&out, st.tail_master);
+  PutFixed64(&out, st.tail_fields_hash);
   PutFixed32(&out, static_cast<uint32_t>(st.groups.size()));
   for (const auto& g : st.groups) {
     PutString(&out, g.name);
@@ -210,7 +213,9 @@ absl::Status DecodeStreamState(std::string_view in, StreamState* st) {
   if (!r.Id(&st->last_id) || !r.Id(&st->first_id) ||
       !r.Id(&st->max_deleted_id) || !r.U64(&st->entries_added) ||
       !r.U64(&st->tail_node) || !r.U64(&st->tail_total) ||
-      !r.U64(&st->tail_live) || !r.U64(&st->tail_bytes) || !r.U32(&ngroups)) {
+      !r.U64(&st->tail_live) || !r.U64(&st->tail_bytes) ||
+      !r.Id(&st->tail_master) || !r.U64(&st->tail_fields_hash) ||
+      !r.U32(&ngroups)) {
     return Corrupt();
   }
   st->groups.clear();
@@ -338,13 +343,41 @@ absl::StatusOr<std::optional<StreamEntry>> Streams::Get(uint8_t db,
   return e;
 }
 
-void Streams::PlaceInNode(StreamState& st,
+namespace {
+
+// Bytes of one listpack element holding `s` (Redis' lpEncodeGetType plus
+// the backlen).
+uint64_t ElementBytes(std::string_view s) {
+  rdb::ListpackBuilder lp;
+  const size_t empty = lp.bytes();
+  lp.Append(s);
+  return lp.bytes() - empty;
+}
+uint64_t IntBytes(int64_t v) { return ElementBytes(std::to_string(v)); }
+
+// A stable hash of the field names of an entry (FNV-1a over len + bytes).
+uint64_t FieldsHash(const std::vector<std::string>& fields) {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  };
+  for (size_t i = 0; i < fields.size(); i += 2) {
+    for (int b = 0; b < 4; ++b)
+      mix(static_cast<unsigned char>(fields[i].size() >> (8 * b)));
+    for (char c : fields[i]) mix(static_cast<unsigned char>(c));
+  }
+  return h ^ (fields.size() / 2);
+}
+
+}  // namespace
+
+void Streams::PlaceInNode(StreamState& st, StreamId id,
                           const std::vector<std::string>& fields,
                           uint64_t* node) {
-  size_t bytes = 0;
-  for (const auto& f : fields) bytes += f.size();
-  // Roughly a listpack entry: the elements, their headers, flags and id.
-  const size_t entry_bytes = bytes + 2 * fields.size() + 8;
+  const int64_t numfields = static_cast<int64_t>(fields.size() / 2);
+  uint64_t totelelen = 0;
+  for (const auto& f : fields) totelelen += f.size();
   bool fresh = st.tail_live == 0;
   if (!fresh) {
     int64_t max_bytes = node_max_bytes_.load();
@@ -352,30 +385,56 @@ void Streams::PlaceInNode(StreamState& st,
       max_bytes = int64_t{1} << 30;
     }
     const int64_t max_entries = node_max_entries_.load();
-    if (st.tail_bytes + bytes >= static_cast<uint64_t>(max_bytes)) {
+    // lpBytes: header and terminator, the two counters, the rest.
+    const uint64_t lp_bytes =
+        st.tail_bytes + IntBytes(static_cast<int64_t>(st.tail_live)) +
+        IntBytes(static_cast<int64_t>(st.tail_total - st.tail_live));
+    if (lp_bytes + totelelen >= static_cast<uint64_t>(max_bytes)) {
       fresh = true;
     } else if (max_entries > 0 &&
                st.tail_total >= static_cast<uint64_t>(max_entries)) {
       fresh = true;
     }
   }
+  const uint64_t hash = FieldsHash(fields);
   if (fresh) {
     ++st.tail_node;
     st.tail_total = 0;
     st.tail_live = 0;
-    // The master entry: the fields of the first entry.
-    st.tail_bytes = 16 + bytes / 2 + fields.size();
+    st.tail_master = id;
+    st.tail_fields_hash = hash;
+    // Header (6) and terminator (1), the master entry: num-fields, the
+    // field names, the zero terminator.
+    st.tail_bytes = 7 + IntBytes(numfields) + IntBytes(0);
+    for (size_t i = 0; i < fields.size(); i += 2) {
+      st.tail_bytes += ElementBytes(fields[i]);
+    }
   }
+  const bool same_fields = hash == st.tail_fields_hash;
+  const int64_t flags = same_fields ? 2 : 0;  // STREAM_ITEM_FLAG_SAMEFIELDS
+  uint64_t bytes = IntBytes(flags) +
+                   IntBytes(static_cast<int64_t>(id.ms - st.tail_master.ms)) +
+                   IntBytes(static_cast<int64_t>(id.seq - st.tail_master.seq));
+  int64_t lp_count = numfields + 3;
+  if (!same_fields) {
+    bytes += IntBytes(numfields);
+    lp_count += numfields + 1;
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i % 2 == 0 && same_fields) continue;
+    bytes += ElementBytes(fields[i]);
+  }
+  bytes += IntBytes(lp_count);
   ++st.tail_total;
   ++st.tail_live;
-  st.tail_bytes += entry_bytes;
+  st.tail_bytes += bytes;
   *node = st.tail_node;
 }
 
 void Streams::Append(Txn& txn, uint8_t db, std::string_view key, Stream& s,
                      StreamId id, const std::vector<std::string>& fields) {
   uint64_t node = 0;
-  PlaceInNode(s.state, fields, &node);
+  PlaceInNode(s.state, id, fields, &node);
   std::string value;
   PutFixed64(&value, node);
   PutFixed32(&value, static_cast<uint32_t>(fields.size()));

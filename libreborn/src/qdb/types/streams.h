@@ -25,7 +25,8 @@
 // stream-node-max-entries entries (and about stream-node-max-bytes bytes),
 // and MAXLEN/MINID with `~` only removes whole nodes. QDB records the node
 // each entry was appended to, with the same rule for starting a new node, so
-// approximate trimming removes what redis-server would.
+// approximate trimming removes what redis-server would. The node's listpack
+// size is computed as Redis encodes it, for the stream-node-max-bytes rule.
 namespace reborn::qdb {
 
 struct StreamId {
@@ -90,7 +91,9 @@ struct StreamState {
   uint64_t tail_node = 0;
   uint64_t tail_total = 0;
   uint64_t tail_live = 0;
-  uint64_t tail_bytes = 0;
+  uint64_t tail_bytes = 0;  // without the two counters above (they vary)
+  StreamId tail_master;       // the tail node's first entry id
+  uint64_t tail_fields_hash = 0;  // its master entry's field names
   std::vector<StreamGroup> groups;
 
   StreamGroup* FindGroup(std::string_view group);
@@ -227,8 +230,8 @@ class Streams {
 
  private:
   // Node bookkeeping of one append.
-  void PlaceInNode(StreamState& st, const std::vector<std::string>& fields,
-                   uint64_t* node);
+  void PlaceInNode(StreamState& st, StreamId id,
+                   const std::vector<std::string>& fields, uint64_t* node);
   // The first live entry id after deletions, or 0-0 when empty.
   absl::StatusOr<StreamId> FirstIdAfter(uint8_t db, std::string_view key,
                                         uint64_t version, StreamId from,
