@@ -1,5 +1,6 @@
 #include "qdb/engine_core.h"
 
+#include "qdb/commands/cmd_streams.h"
 #include "qdb/commands/cmd_util.h"
 #include "qdb/commands/sort.h"
 #include "qdb/engine_commands.h"
@@ -70,6 +71,8 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   RegisterDumpCommands(*core, core->table_, &status);
   RegisterListCommands(*core, core->table_, &status);
   RegisterZSetCommands(*core, core->table_, &status);
+  RegisterStreamCommands(*core, core->table_, &status);
+  RegisterStreamGroupCommands(*core, core->table_, &status);
   RegisterSlotCommands(*core, core->table_, &status);
   RegisterSortCommands(*core, core->table_, &status);
   if (!status.ok()) return status;
