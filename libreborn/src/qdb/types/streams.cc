@@ -295,11 +295,12 @@ void Streams::Save(Txn& txn, uint8_t db, std::string_view key,
 
 absl::StatusOr<std::vector<StreamEntry>> Streams::Range(
     uint8_t db, std::string_view key, uint64_t version, StreamId start,
-    StreamId end, uint64_t count, bool rev) {
+    StreamId end, uint64_t count, bool rev, const storage::Snapshot* snapshot) {
   std::vector<StreamEntry> out;
   if (end < start) return out;
   const std::string prefix = MemberPrefix(db, key, version);
   storage::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.lower_bound = prefix + EntryMember(start);
   // The upper bound is exclusive: the member after `end`, or the end of the
   // entries' tag.
@@ -373,12 +374,12 @@ uint64_t FieldsHash(const std::vector<std::string>& fields) {
 }  // namespace
 
 void Streams::PlaceInNode(StreamState& st, StreamId id,
-                          const std::vector<std::string>& fields,
+                          const std::vector<std::string>& fields, bool new_node,
                           uint64_t* node) {
   const int64_t numfields = static_cast<int64_t>(fields.size() / 2);
   uint64_t totelelen = 0;
   for (const auto& f : fields) totelelen += f.size();
-  bool fresh = st.tail_live == 0;
+  bool fresh = new_node || st.tail_live == 0;
   if (!fresh) {
     int64_t max_bytes = node_max_bytes_.load();
     if (max_bytes <= 0 || max_bytes > (int64_t{1} << 30)) {
@@ -432,9 +433,10 @@ void Streams::PlaceInNode(StreamState& st, StreamId id,
 }
 
 void Streams::Append(Txn& txn, uint8_t db, std::string_view key, Stream& s,
-                     StreamId id, const std::vector<std::string>& fields) {
+                     StreamId id, const std::vector<std::string>& fields,
+                     bool new_node) {
   uint64_t node = 0;
-  PlaceInNode(s.state, id, fields, &node);
+  PlaceInNode(s.state, id, fields, new_node, &node);
   std::string value;
   PutFixed64(&value, node);
   PutFixed32(&value, static_cast<uint32_t>(fields.size()));
@@ -621,11 +623,13 @@ absl::StatusOr<std::optional<PendingEntry>> Streams::PelGet(
 
 absl::StatusOr<std::vector<PendingEntry>> Streams::PelRange(
     uint8_t db, std::string_view key, uint64_t version, std::string_view group,
-    StreamId start, StreamId end, uint64_t count, std::string_view consumer) {
+    StreamId start, StreamId end, uint64_t count, std::string_view consumer,
+    const storage::Snapshot* snapshot) {
   std::vector<PendingEntry> out;
   if (end < start) return out;
   const std::string prefix = MemberPrefix(db, key, version);
   storage::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.lower_bound = prefix + PelMember(group, start);
   const std::string group_prefix =
       prefix + PelMember(group, StreamId{}).substr(0, 5 + group.size());
@@ -668,12 +672,13 @@ absl::StatusOr<StreamId> Streams::PelEdge(uint8_t db, std::string_view key,
   return GetId(it->key().data() + group_prefix.size());
 }
 
-absl::StatusOr<std::vector<StreamId>> Streams::NodeKeys(uint8_t db,
-                                                        std::string_view key,
-                                                        uint64_t version) {
+absl::StatusOr<std::vector<StreamId>> Streams::NodeKeys(
+    uint8_t db, std::string_view key, uint64_t version,
+    const storage::Snapshot* snapshot) {
   std::vector<StreamId> out;
   const std::string prefix = MemberPrefix(db, key, version);
   storage::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.lower_bound = prefix + std::string(1, kEntryTag);
   ro.upper_bound = prefix + std::string(1, kEntryTag + 1);
   std::unique_ptr<storage::Iterator> it =

@@ -91,8 +91,8 @@ struct StreamState {
   uint64_t tail_node = 0;
   uint64_t tail_total = 0;
   uint64_t tail_live = 0;
-  uint64_t tail_bytes = 0;  // without the two counters above (they vary)
-  StreamId tail_master;       // the tail node's first entry id
+  uint64_t tail_bytes = 0;        // without the two counters above (they vary)
+  StreamId tail_master;           // the tail node's first entry id
   uint64_t tail_fields_hash = 0;  // its master entry's field names
   std::vector<StreamGroup> groups;
 
@@ -165,18 +165,19 @@ class Streams {
 
   // Entries with start <= id <= end in id order (reverse order when `rev`),
   // at most `count` (0 = all).
-  absl::StatusOr<std::vector<StreamEntry>> Range(uint8_t db,
-                                                 std::string_view key,
-                                                 uint64_t version,
-                                                 StreamId start, StreamId end,
-                                                 uint64_t count, bool rev);
+  absl::StatusOr<std::vector<StreamEntry>> Range(
+      uint8_t db, std::string_view key, uint64_t version, StreamId start,
+      StreamId end, uint64_t count, bool rev,
+      const storage::Snapshot* snapshot = nullptr);
   absl::StatusOr<std::optional<StreamEntry>> Get(uint8_t db,
                                                  std::string_view key,
                                                  uint64_t version, StreamId id);
 
   // Appends an entry with `id` (> last id, checked by the caller).
+  // `new_node` starts a node whatever the limits (RESTORE keeps nodes).
   void Append(Txn& txn, uint8_t db, std::string_view key, Stream& s,
-              StreamId id, const std::vector<std::string>& fields);
+              StreamId id, const std::vector<std::string>& fields,
+              bool new_node = false);
   // XDEL: deletes the entries of `ids` that exist; returns how many.
   absl::StatusOr<int64_t> Delete(Txn& txn, uint8_t db, std::string_view key,
                                  Stream& s, const std::vector<StreamId>& ids);
@@ -197,7 +198,8 @@ class Streams {
   absl::StatusOr<std::vector<PendingEntry>> PelRange(
       uint8_t db, std::string_view key, uint64_t version,
       std::string_view group, StreamId start, StreamId end, uint64_t count,
-      std::string_view consumer = {});
+      std::string_view consumer = {},
+      const storage::Snapshot* snapshot = nullptr);
   // The first (or last) pending id of a non-empty PEL; 0-0 when empty.
   absl::StatusOr<StreamId> PelEdge(uint8_t db, std::string_view key,
                                    uint64_t version, std::string_view group,
@@ -221,9 +223,9 @@ class Streams {
   // The nodes holding live entries, each named by its first live entry
   // (redis-server names a node by its first entry ever; they differ when
   // that one was deleted). Reads every entry.
-  absl::StatusOr<std::vector<StreamId>> NodeKeys(uint8_t db,
-                                                 std::string_view key,
-                                                 uint64_t version);
+  absl::StatusOr<std::vector<StreamId>> NodeKeys(
+      uint8_t db, std::string_view key, uint64_t version,
+      const storage::Snapshot* snapshot = nullptr);
 
   static std::string EntryMember(StreamId id);
   static std::string PelMember(std::string_view group, StreamId id);
@@ -231,7 +233,8 @@ class Streams {
  private:
   // Node bookkeeping of one append.
   void PlaceInNode(StreamState& st, StreamId id,
-                   const std::vector<std::string>& fields, uint64_t* node);
+                   const std::vector<std::string>& fields, bool new_node,
+                   uint64_t* node);
   // The first live entry id after deletions, or 0-0 when empty.
   absl::StatusOr<StreamId> FirstIdAfter(uint8_t db, std::string_view key,
                                         uint64_t version, StreamId from,
