@@ -12,7 +12,9 @@
 3. Blocking XREAD / XREADGROUP: a waiting client is served by another
    client's XADD, a timeout answers nil, a deleted stream or destroyed group
    ends an XREADGROUP wait with the same error.
-4. Replication: a qdb-server replica and a redis-server replica of a
+4. DUMP/RESTORE between redis-server and qdb-server both ways, and a
+   slot migration (SLOTSMGRTONE) of a stream key between qdb-servers.
+5. Replication: a qdb-server replica and a redis-server replica of a
    qdb-server master end with the same stream, groups and PEL as the master
    after XADD *, XADD ~ trimming, XREADGROUP, XCLAIM and XAUTOCLAIM.
 Usage: test_streams_diff.py [seed] [commands]
@@ -436,6 +438,82 @@ def blocking(rport, qport):
     return bad
 
 
+def dump_restore(rport, qport):
+    """Streams DUMPed by redis-server RESTORE into qdb-server and back, and a
+    stream key moved between two qdb-servers by SLOTSMGRTONE, keep entries,
+    ids, counters, nodes, groups, PELs and consumers."""
+    bad = 0
+    rc, qc = RawClient(rport), RawClient(qport)
+    for c in (rc, qc):
+        c.call("FLUSHALL")
+        c.call("CONFIG", "SET", "stream-node-max-entries", "3")
+    for i in range(10):
+        rc.call("XADD", "d", "%d-1" % (i + 1), "f", str(i), "g", "x" * i)
+    rc.call("XADD", "d", "20-0", "other", "1")
+    rc.call("XDEL", "d", "3-1")
+    rc.call("XGROUP", "CREATE", "d", "g1", "0")
+    rc.call("XGROUP", "CREATE", "d", "g0", "$")
+    rc.call("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "3", "STREAMS",
+            "d", ">")
+    rc.call("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "2", "STREAMS", "d",
+            ">")
+    rc.call("XGROUP", "CREATECONSUMER", "d", "g1", "zed")
+    rc.call("XADD", "empty", "1-1", "a", "b")
+    rc.call("XDEL", "empty", "1-1")
+    probes = [["XRANGE", "%s", "-", "+"], ["XINFO", "STREAM", "%s", "FULL"],
+              ["XINFO", "GROUPS", "%s"], ["XPENDING", "%s", "g1", "-", "+",
+                                          "10"]]
+
+    def same(a_client, a_key, b_client, b_key, what):
+        nonlocal bad
+        for p in probes:
+            a = a_client.call(*[x % a_key if x == "%s" else x for x in p])
+            b = b_client.call(*[x % b_key if x == "%s" else x for x in p])
+            if a[:1] == b[:1] == b"-":
+                continue  # the texts name the (different) keys
+            if a != b and mask(p, parse(a)[0]) != mask(p, parse(b)[0]):
+                bad += 1
+                print("DUMP MISMATCH %s %r\n  %r\n  %r" % (what, p, a, b))
+
+    for key in ("d", "empty"):
+        payload = parse(rc.call("DUMP", key))[0][1]
+        r = qc.call("RESTORE", key, "0", payload)
+        if r != b"+OK\r\n":
+            bad += 1
+            print("RESTORE into qdb of %s: %r" % (key, r))
+        same(rc, key, qc, key, "redis->qdb")
+        back = parse(qc.call("DUMP", key))[0][1]
+        r = rc.call("RESTORE", key + "2", "0", back)
+        if r != b"+OK\r\n":
+            bad += 1
+            print("RESTORE into redis of %s: %r" % (key, r))
+        same(rc, key, rc, key + "2", "qdb->redis")
+    # A corrupt payload is refused with Redis' text.
+    payload = bytearray(parse(rc.call("DUMP", "d"))[0][1])
+    payload[5] ^= 0xFF
+    for c in (rc, qc):
+        r = c.call("RESTORE", "bad", "0", bytes(payload))
+        if r != b"-ERR DUMP payload version or checksum are wrong\r\n":
+            bad += 1
+            print("corrupt RESTORE: %r" % r)
+    # Slot migration of a stream key between two qdb-servers.
+    target = start_qdb(engine="rocksdb")
+    try:
+        r = qc.call("SLOTSMGRTONE", "127.0.0.1", str(target.port), "5000",
+                    "d")
+        if r != b":1\r\n":
+            bad += 1
+            print("SLOTSMGRTONE of a stream: %r" % r)
+        tc = RawClient(target.port)
+        same(rc, "d", tc, "d", "migrated")
+        tc.close()
+    finally:
+        target.cleanup()
+    rc.close()
+    qc.close()
+    return bad
+
+
 def wait_synced(master, replica, probes, timeout=10.0):
     deadline = time.time() + timeout
     while True:
@@ -525,6 +603,7 @@ def main():
         bad += auto_ids(qc)
         qc.close()
         bad += blocking(redis.port, qdb.port)
+        bad += dump_restore(redis.port, qdb.port)
     finally:
         redis.cleanup()
         qdb.cleanup()
