@@ -344,9 +344,21 @@ KeyPositionList KeyPositions(const CommandSpec& spec,
     }
   }
   if (spec.name == "xread" || spec.name == "xreadgroup") {
-    // The streams after STREAMS: the first half of what follows it.
+    // The streams after STREAMS: the first half of what follows it. The
+    // options are skipped as Redis' xreadGetKeys does (a group may be
+    // called "streams").
     for (int i = 1; i < argc; ++i) {
-      if (!EqualsIgnoreCase(args[i], "streams")) continue;
+      if (EqualsIgnoreCase(args[i], "block") ||
+          EqualsIgnoreCase(args[i], "count")) {
+        ++i;
+        continue;
+      }
+      if (EqualsIgnoreCase(args[i], "group")) {
+        i += 2;
+        continue;
+      }
+      if (EqualsIgnoreCase(args[i], "noack")) continue;
+      if (!EqualsIgnoreCase(args[i], "streams")) break;
       const int n = (argc - i - 1) / 2;
       for (int j = i + 1; j <= i + n; ++j) {
         keys.push_back(static_cast<size_t>(j));
