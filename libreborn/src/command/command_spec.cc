@@ -248,6 +248,22 @@ constexpr CommandSpec kSpecs[] = {
     {"georadiusbymember_ro", -5, R, 1, 1, 1},
     {"geosearch", -7, R, 1, 1, 1},
     {"geosearchstore", -8, W | D, 1, 2, 1},
+    // Streams. XREAD/XREADGROUP keys: the first half after STREAMS.
+    {"xadd", -5, W | D | F, 1, 1, 1},
+    {"xlen", 2, R | F, 1, 1, 1},
+    {"xrange", -4, R, 1, 1, 1},
+    {"xrevrange", -4, R, 1, 1, 1},
+    {"xdel", -3, W | F, 1, 1, 1},
+    {"xtrim", -4, W, 1, 1, 1},
+    {"xsetid", -3, W | D | F, 1, 1, 1},
+    {"xread", -4, R | B | M, 0, 0, 0},
+    {"xreadgroup", -7, W | B | M, 0, 0, 0},
+    {"xgroup", -2, W | D, 2, 2, 1},
+    {"xack", -4, W | F, 1, 1, 1},
+    {"xpending", -3, R, 1, 1, 1},
+    {"xclaim", -6, W | F, 1, 1, 1},
+    {"xautoclaim", -6, W | F, 1, 1, 1},
+    {"xinfo", -2, R, 2, 2, 1},
 
     // Pub/Sub.
     {"subscribe", -2, P | N | L | S, 0, 0, 0},
@@ -346,6 +362,29 @@ KeyPositionList KeyPositions(const CommandSpec& spec,
     last = std::min(last, argc - 1);
     for (int i = spec.first_key; i <= last; i += spec.key_step) {
       keys.push_back(static_cast<size_t>(i));
+    }
+  }
+  if (spec.name == "xread" || spec.name == "xreadgroup") {
+    // The streams after STREAMS: the first half of what follows it. The
+    // options are skipped as Redis' xreadGetKeys does (a group may be
+    // called "streams").
+    for (int i = 1; i < argc; ++i) {
+      if (EqualsIgnoreCase(args[i], "block") ||
+          EqualsIgnoreCase(args[i], "count")) {
+        ++i;
+        continue;
+      }
+      if (EqualsIgnoreCase(args[i], "group")) {
+        i += 2;
+        continue;
+      }
+      if (EqualsIgnoreCase(args[i], "noack")) continue;
+      if (!EqualsIgnoreCase(args[i], "streams")) break;
+      const int n = (argc - i - 1) / 2;
+      for (int j = i + 1; j <= i + n; ++j) {
+        keys.push_back(static_cast<size_t>(j));
+      }
+      break;
     }
   }
   if (spec.numkeys_index > 0 && spec.numkeys_index < argc) {

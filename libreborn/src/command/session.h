@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace reborn {
 
@@ -57,6 +59,11 @@ struct Session {
   bool subscribed() const {
     return sub_channels + sub_patterns + sub_shard_channels > 0;
   }
+  // Set by a write whose effect is not its own arguments (XREADGROUP and
+  // XCLAIM propagate XCLAIM/XGROUP commands, as Redis' alsoPropagate with
+  // preventCommandPropagation): what replicas get instead, maybe nothing.
+  // The server takes it after the command.
+  std::optional<std::vector<std::vector<std::string>>> effects;
   // MULTI/EXEC/WATCH state; null until the client uses them.
   std::shared_ptr<TransactionState> txn;
 };

@@ -36,6 +36,8 @@ std::string_view TypeName(DataType type) {
       return "set";
     case DataType::kZSet:
       return "zset";
+    case DataType::kStream:
+      return "stream";
   }
   return "unknown";
 }
@@ -101,6 +103,7 @@ std::string EncodeMetadata(const Metadata& meta) {
     PutFixed64(&out, meta.list_head);
     PutFixed64(&out, meta.list_tail);
   }
+  if (meta.type == DataType::kStream) out.append(meta.value);
   return out;
 }
 
@@ -108,7 +111,8 @@ absl::Status DecodeMetadataHeader(std::string_view in, DataType* type,
                                   int64_t* expire_ms) {
   const uint8_t type_byte =
       in.empty() ? 0xFF : static_cast<uint8_t>(in[0]) & kTypeMask;
-  if (in.size() < kHeaderLen || type_byte > 4) {
+  if (in.size() < kHeaderLen ||
+      type_byte > static_cast<uint8_t>(DataType::kStream)) {
     return absl::DataLossError("corrupt metadata record");
   }
   *type = static_cast<DataType>(type_byte);
@@ -132,7 +136,11 @@ absl::Status DecodeMetadata(std::string_view in, Metadata* meta) {
   }
   const size_t need = meta->type == DataType::kList ? 32 : 16;
   if (rest.size() < need) return absl::DataLossError("corrupt metadata record");
-  meta->value.clear();
+  if (meta->type == DataType::kStream) {
+    meta->value.assign(rest.substr(16));
+  } else {
+    meta->value.clear();
+  }
   meta->form = StringForm::kAuto;
   meta->version = GetFixed64(rest.data());
   meta->size = GetFixed64(rest.data() + 8);
@@ -184,7 +192,7 @@ absl::Status DecodeStagingRecord(std::string_view in, StagingRecord* record) {
   if (in.size() < 2) return absl::DataLossError("corrupt staging record");
   const uint8_t type = static_cast<uint8_t>(in[0]);
   const size_t len = static_cast<uint8_t>(in[1]);
-  if (type > static_cast<uint8_t>(DataType::kZSet) || in.size() < 2 + len) {
+  if (type > static_cast<uint8_t>(DataType::kStream) || in.size() < 2 + len) {
     return absl::DataLossError("corrupt staging record");
   }
   record->type = static_cast<DataType>(type);

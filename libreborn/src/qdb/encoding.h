@@ -26,6 +26,7 @@ enum class DataType : uint8_t {
   kList = 2,
   kSet = 3,
   kZSet = 4,
+  kStream = 5,
 };
 
 // How redis-server would hold a string, for OBJECT ENCODING and REFCOUNT.
@@ -41,7 +42,7 @@ enum class StringForm : uint8_t {
   kUnshared = 3,
 };
 
-// Redis' TYPE names: "string", "hash", "list", "set", "zset".
+// Redis' TYPE names: "string", "hash", "list", "set", "zset", "stream".
 std::string_view TypeName(DataType type);
 
 // Logical databases 0..15 (SELECT) map to physical databases (the db byte
@@ -62,7 +63,7 @@ struct Metadata {
   uint64_t size = 0;                    // members; non-strings only
   uint64_t list_head = 0;               // lists only
   uint64_t list_tail = 0;               // lists only
-  std::string value;                    // strings only
+  std::string value;  // strings; a stream's state (types/streams.h)
   StringForm form = StringForm::kAuto;  // strings only
 
   bool Expired(int64_t now_ms) const {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "qdb/commands/cmd_streams.h"
 #include "qdb/commands/cmd_util.h"
 #include "qdb/commands/sort.h"
 #include "storage/kv_store.h"
@@ -25,17 +26,7 @@ std::string Human(uint64_t bytes) {
 
 absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   absl::Status status;
-  qdb::RegisterStringCommands(engine.core(), table, &status);
-  qdb::RegisterKeyCommands(engine.core(), table, &status);
-  qdb::RegisterHashCommands(engine.core(), table, &status);
-  qdb::RegisterSetCommands(engine.core(), table, &status);
-  qdb::RegisterDumpCommands(engine.core(), table, &status);
-  qdb::RegisterListCommands(engine.core(), table, &status);
-  qdb::RegisterZSetCommands(engine.core(), table, &status);
-  qdb::RegisterHllCommands(engine.core(), table, &status);
-  qdb::RegisterGeoCommands(engine.core(), table, &status);
-  qdb::RegisterSlotCommands(engine.core(), table, &status);
-  qdb::RegisterSortCommands(engine.core(), table, &status);
+  qdb::RegisterAllCommands(engine.core(), table, &status);
   return status;
 }
 

@@ -1,5 +1,6 @@
 #include "qdb/engine_core.h"
 
+#include "qdb/commands/cmd_streams.h"
 #include "qdb/commands/cmd_util.h"
 #include "qdb/commands/sort.h"
 #include "qdb/engine_commands.h"
@@ -53,6 +54,7 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   core->zsets_ = std::make_unique<ZSets>(*core->keyspace_);
   core->hyperloglogs_ = std::make_unique<HyperLogLogs>(
       *core->keyspace_, options.hll_sparse_max_bytes);
+  core->streams_ = std::make_unique<Streams>(*core->keyspace_);
   core->slots_ = std::make_unique<Slots>(
       *core, options.migrate_target_password,
       ChunkLimits{options.migrate_chunk_members, options.migrate_chunk_bytes});
@@ -64,21 +66,29 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
   }
 
   absl::Status status;
-  RegisterStringCommands(*core, core->table_, &status);
-  RegisterKeyCommands(*core, core->table_, &status);
-  RegisterHashCommands(*core, core->table_, &status);
-  RegisterSetCommands(*core, core->table_, &status);
-  RegisterDumpCommands(*core, core->table_, &status);
-  RegisterListCommands(*core, core->table_, &status);
-  RegisterZSetCommands(*core, core->table_, &status);
-  RegisterHllCommands(*core, core->table_, &status);
-  RegisterSlotCommands(*core, core->table_, &status);
-  RegisterSortCommands(*core, core->table_, &status);
+  RegisterAllCommands(*core, core->table_, &status);
   if (!status.ok()) return status;
   if (options.expiry_hz > 0) {
     core->background_ = std::thread([c = core.get()] { c->BackgroundLoop(); });
   }
   return core;
+}
+
+void RegisterAllCommands(EngineCore& core, CommandTable& table,
+                         absl::Status* status) {
+  RegisterStringCommands(core, table, status);
+  RegisterKeyCommands(core, table, status);
+  RegisterHashCommands(core, table, status);
+  RegisterSetCommands(core, table, status);
+  RegisterDumpCommands(core, table, status);
+  RegisterListCommands(core, table, status);
+  RegisterZSetCommands(core, table, status);
+  RegisterHllCommands(core, table, status);
+  RegisterGeoCommands(core, table, status);
+  RegisterStreamCommands(core, table, status);
+  RegisterStreamGroupCommands(core, table, status);
+  RegisterSlotCommands(core, table, status);
+  RegisterSortCommands(core, table, status);
 }
 
 EngineCore::~EngineCore() {

@@ -16,6 +16,7 @@
 #include "qdb/types/keys.h"
 #include "qdb/types/lists.h"
 #include "qdb/types/sets.h"
+#include "qdb/types/streams.h"
 #include "qdb/types/strings.h"
 #include "qdb/types/zsets.h"
 #include "reborn/qdb_engine.h"
@@ -49,6 +50,7 @@ class EngineCore {
   Lists& lists() { return *lists_; }
   ZSets& zsets() { return *zsets_; }
   HyperLogLogs& hyperloglogs() { return *hyperloglogs_; }
+  Streams& streams() { return *streams_; }
   Slots& slots() { return *slots_; }
   CommandTable& table() { return table_; }
   const QdbOptions& options() const { return options_; }
@@ -94,6 +96,7 @@ class EngineCore {
   std::unique_ptr<Lists> lists_;
   std::unique_ptr<ZSets> zsets_;
   std::unique_ptr<HyperLogLogs> hyperloglogs_;
+  std::unique_ptr<Streams> streams_;
   std::unique_ptr<Slots> slots_;
   CommandTable table_;
   std::atomic<uint64_t> expiry_cycles_{0};

@@ -2,6 +2,8 @@
 
 #include "rdb/crc64.h"
 #include "rdb/format.h"
+#include "rdb/stream_skipper.h"
+#include "rdb/stream_value.h"
 #include "rdb/value_parser.h"
 
 namespace reborn::rdb {
@@ -43,8 +45,21 @@ absl::StatusOr<Value> DecodeDump(std::string_view payload, const Limits& limits,
     return fail(kDumpChecksumError, "checksum mismatch");
   }
   const uint8_t type = static_cast<uint8_t>(payload[0]);
-  absl::StatusOr<Value> value = DecodeValue(
-      type, payload.substr(1, payload.size() - 1 - kFooterSize), limits);
+  const std::string_view body =
+      payload.substr(1, payload.size() - 1 - kFooterSize);
+  absl::StatusOr<Value> value;
+  if (StreamSkipper::IsStreamType(type)) {
+    absl::StatusOr<StreamData> stream = DecodeStream(type, body, limits);
+    if (stream.ok()) {
+      value = Value{};
+      value->type = ValueType::kStream;
+      value->stream = std::move(*stream);
+    } else {
+      value = stream.status();
+    }
+  } else {
+    value = DecodeValue(type, body, limits);
+  }
   if (!value.ok()) {
     return fail(kDumpBadFormatError, std::string(value.status().message()));
   }

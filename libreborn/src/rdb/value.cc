@@ -22,6 +22,8 @@ const char* ValueTypeName(ValueType type) {
       return "zset";
     case ValueType::kHash:
       return "hash";
+    case ValueType::kStream:
+      return "stream";
   }
   return "unknown";
 }
@@ -72,12 +74,16 @@ size_t Value::size() const {
       return scores.size();
     case ValueType::kHash:
       return fields.size();
+    case ValueType::kStream:
+      return stream.entries.size();
   }
   return 0;
 }
 
 bool Value::empty_collection() const {
-  return type != ValueType::kString && size() == 0;
+  // An empty stream is a value of its own (its ids and groups).
+  return type != ValueType::kString && type != ValueType::kStream &&
+         size() == 0;
 }
 
 namespace {
@@ -119,6 +125,8 @@ bool SameContents(const Value& a, const Value& b) {
       return SameUnordered(a.scores, b.scores);
     case ValueType::kHash:
       return SameUnordered(a.fields, b.fields);
+    case ValueType::kStream:
+      return a.stream == b.stream;
   }
   return false;
 }
@@ -128,6 +136,7 @@ absl::Status Validate(const Value& value) {
   switch (value.type) {
     case ValueType::kString:
     case ValueType::kList:
+    case ValueType::kStream:  // checked by DecodeStream
       return absl::OkStatus();
     case ValueType::kSet:
       dup = FindDuplicate(value.items.size(), [&](size_t i) {

@@ -12,9 +12,53 @@ namespace reborn::rdb {
 // The neutral value model shared by DUMP/RESTORE, the RDB file reader and the
 // RDB file writer. It knows nothing about how an engine stores data: the
 // engine converts its own representation to and from a Value.
-enum class ValueType : uint8_t { kString, kList, kSet, kZset, kHash };
+enum class ValueType : uint8_t { kString, kList, kSet, kZset, kHash, kStream };
 
 const char* ValueTypeName(ValueType type);
+
+// The stream of a Value (ValueType::kStream): its entries and everything
+// Redis 7.0 keeps beside them. Ids are (ms, seq).
+using StreamIdPair = std::pair<uint64_t, uint64_t>;
+
+struct StreamData {
+  struct Entry {
+    StreamIdPair id;
+    std::vector<std::string> fields;  // field, value, ...
+    friend bool operator==(const Entry&, const Entry&) = default;
+  };
+  struct Nack {
+    StreamIdPair id;
+    int64_t delivery_ms = 0;
+    uint64_t delivery_count = 0;
+    friend bool operator==(const Nack&, const Nack&) = default;
+  };
+  struct Consumer {
+    std::string name;
+    int64_t seen_ms = 0;
+    std::vector<StreamIdPair> pending;  // ids of the group's PEL it owns
+    friend bool operator==(const Consumer&, const Consumer&) = default;
+  };
+  struct Group {
+    std::string name;
+    StreamIdPair last_id;
+    int64_t entries_read = -1;
+    std::vector<Nack> pel;  // ascending ids
+    std::vector<Consumer> consumers;
+    friend bool operator==(const Group&, const Group&) = default;
+  };
+
+  std::vector<Entry> entries;  // ascending ids
+  StreamIdPair last_id;
+  StreamIdPair first_id;
+  StreamIdPair max_deleted_id;
+  uint64_t entries_added = 0;
+  std::vector<Group> groups;
+  // Live entries of each listpack node, in order (empty: any split). Kept
+  // so that a stream keeps its nodes through DUMP/RESTORE, as in Redis.
+  std::vector<uint64_t> nodes;
+
+  friend bool operator==(const StreamData&, const StreamData&) = default;
+};
 
 struct Value {
   ValueType type = ValueType::kString;
@@ -27,6 +71,8 @@ struct Value {
   std::vector<std::pair<std::string, double>> scores;
   // kHash: (field, value); fields unique, any order.
   std::vector<std::pair<std::string, std::string>> fields;
+  // kStream (rdb/stream_value.h encodes and decodes it).
+  StreamData stream;
 
   static Value String(std::string s);
   static Value List(std::vector<std::string> items);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rdb/format.h"
+#include "rdb/stream_value.h"
 #include "rdb/intset.h"
 #include "rdb/listpack.h"
 #include "rdb/lzf.h"
@@ -208,6 +209,8 @@ uint8_t EncodeValue(const Value& value, const EncodeOptions& options,
       return EncodeZset(value, options, out);
     case ValueType::kHash:
       return EncodeHash(value, options, out);
+    case ValueType::kStream:
+      return EncodeStream(value.stream, options.compress, out);
   }
   return kTypeString;
 }

@@ -28,6 +28,9 @@ class BlockingRegistry {
     int db = 0;
     std::vector<std::string> keys;
     std::shared_ptr<DeferredReply> reply;
+    // Waiters that did not get what they wait for do not stop the key
+    // being offered to the next ones (XREAD: each waits for its own id).
+    bool serve_all = false;
     // Tries to serve the waiter; true with *reply filled when it did. On the
     // `first` try an error (WRONGTYPE) is a reply too; later ones skip it,
     // like redis-server. `*also_signal` may name a key that serving wrote to

@@ -87,7 +87,13 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
                               run_internal);
   }
   if (!out.empty() && out[0] != '-' && entry->spec->has(kCmdWrite)) {
-    repl_->Record(db, args, out);
+    if (internal.effects) {
+      for (const auto& effect : *internal.effects) {
+        repl_->Record(db, effect, "+OK\r\n");
+      }
+    } else {
+      repl_->Record(db, args, out);
+    }
     if (!watches_.empty()) TouchWatchedKeys(internal, *entry->spec, args, {});
   }
   return out;

@@ -63,7 +63,10 @@ void BlockingRegistry::Signal(int db, const std::string& key) {
       }
       std::string reply;
       std::string also;
-      if (!waiter->try_serve(/*first=*/false, &reply, &also)) break;
+      if (!waiter->try_serve(/*first=*/false, &reply, &also)) {
+        if (waiter->serve_all) continue;
+        break;
+      }
       RemoveLocked(waiter.get());
       waiter->reply->Complete(std::move(reply));
       if (!also.empty()) pending.push_back(also);

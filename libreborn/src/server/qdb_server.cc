@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "qdb/engine_commands.h"
+#include "qdb/engine_core.h"
 #include "server/qdb_server_impl.h"
 #include "server/write_effect.h"
 #include "spdlog/spdlog.h"
@@ -176,6 +177,16 @@ absl::Status QdbServerImpl::OpenEngine() {
     config_->OnChange(name, apply_lfu);
   }
   apply_lfu("").IgnoreError();  // cannot fail
+  // The listpack node sizes redis-server would use, for streams' `~` trims.
+  auto stream_nodes = [this](const std::string&) {
+    engine_->core().streams().SetNodeLimits(
+        config_->GetInt("stream-node-max-entries"),
+        config_->GetInt("stream-node-max-bytes"));
+    return absl::OkStatus();
+  };
+  (void)stream_nodes("");
+  config_->OnChange("stream-node-max-entries", stream_nodes);
+  config_->OnChange("stream-node-max-bytes", stream_nodes);
   // Beside the network limit's hook (ApplyConfigHooks).
   config_->OnChange("proto-max-bulk-len", [this](const std::string&) {
     return engine_->SetProtoMaxBulkLen(config_->GetInt("proto-max-bulk-len"));
@@ -454,9 +465,16 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
       out->insert(mark, session.messages->Take());
     }
   }
+  std::optional<std::vector<std::vector<std::string>>> effects;
+  effects.swap(session.effects);
   if (!failed && spec.has(kCmdWrite) &&
       !WriteChangedNothing(spec.name, std::string_view(*out).substr(mark))) {
-    repl_->Record(session.db, args, std::string_view(*out).substr(mark));
+    if (effects) {
+      for (const auto& effect : *effects)
+        repl_->Record(session.db, effect, "+OK\r\n");
+    } else {
+      repl_->Record(session.db, args, std::string_view(*out).substr(mark));
+    }
     if (!watches_.empty()) TouchWatchedKeys(session, spec, args, flushed);
     if (!blocking_.empty()) {
       auto keys = KeysToSignal(session, spec, args);
@@ -469,6 +487,13 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
       if (spec.name == "swapdb") {
         blocking_.SignalDb(std::atoi(args[1].c_str()));
         blocking_.SignalDb(std::atoi(args[2].c_str()));
+      } else if (spec.name == "flushdb" || spec.name == "flushall") {
+        // XREADGROUP waiters on a flushed stream get their error.
+        for (int db = 0; db < 16; ++db) {
+          if (spec.name == "flushall" || db == session.db) {
+            blocking_.SignalDb(db);
+          }
+        }
       }
     }
   }

@@ -82,6 +82,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   // BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP BZPOPMIN BZPOPMAX BZMPOP
   // (server/blocking_commands.cc).
   void Blocking(CommandContext& ctx);
+  // XREAD / XREADGROUP, BLOCK included (server/blocking_streams.cc).
+  void StreamRead(CommandContext& ctx, bool group);
   // Runs a command internally (no stats, no locks: the caller holds them)
   // and returns its encoded reply; touches WATCHed keys of a write.
   std::string RunInternal(int db, int protocol, std::vector<std::string> args);

@@ -687,6 +687,13 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
         name, [&server](CommandContext& ctx) { server.Blocking(ctx); });
     if (!s.ok()) return s;
   }
+  for (bool group : {false, true}) {
+    absl::Status s = table.Register(
+        group ? "xreadgroup" : "xread", [&server, group](CommandContext& ctx) {
+          server.StreamRead(ctx, group);
+        });
+    if (!s.ok()) return s;
+  }
   for (const auto& [name, handler] : handlers) {
     absl::Status s = table.Register(name, handler);
     if (!s.ok()) return s;

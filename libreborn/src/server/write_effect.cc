@@ -31,7 +31,10 @@ constexpr std::string_view kCountsChanges[] = {"sadd",
                                                "unlink",
                                                "zremrangebyscore",
                                                "zremrangebyrank",
-                                               "zremrangebylex"};
+                                               "zremrangebylex",
+                                               "xack",
+                                               "xdel",
+                                               "xtrim"};
 
 // Commands that answer nil or an empty array when there was nothing to take.
 constexpr std::string_view kTakesSomething[] = {

@@ -66,6 +66,21 @@ TEST(CommandSpecTest, KeyPositionsOfGeoradiusIncludeTheLastStoreKey) {
             (KeyPositionList{1, 2}));
 }
 
+TEST(CommandSpecTest, KeyPositionsOfXreadAreTheStreams) {
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("xread"),
+                         Args{"xread", "COUNT", "2", "BLOCK", "0", "STREAMS",
+                              "a", "b", "$", "0"}),
+            (KeyPositionList{6, 7}));
+  // A group or consumer called "streams" is not the keyword.
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("xreadgroup"),
+                         Args{"xreadgroup", "GROUP", "streams", "streams",
+                              "NOACK", "STREAMS", "k", ">"}),
+            (KeyPositionList{6}));
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("xread"),
+                         Args{"xread", "BOGUS", "STREAMS", "k", "0"}),
+            (KeyPositionList{}));
+}
+
 TEST(CommandSpecTest, EveryNameIsLowerCaseAndUnique) {
   std::set<std::string_view> seen;
   for (const auto& spec : AllCommandSpecs()) {

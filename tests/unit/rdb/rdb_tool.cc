@@ -57,6 +57,17 @@ json ValueToJson(const Value& v) {
         j["fields"].push_back({ToHex(f), ToHex(val)});
       }
       break;
+    case ValueType::kStream:
+      // The entries only (the tool compares collections).
+      j["entries"] = json::array();
+      for (const auto& e : v.stream.entries) {
+        json fields = json::array();
+        for (const auto& f : e.fields) fields.push_back(ToHex(f));
+        j["entries"].push_back(
+            {std::to_string(e.id.first) + "-" + std::to_string(e.id.second),
+             fields});
+      }
+      break;
   }
   return j;
 }

@@ -85,7 +85,7 @@ void TtlCommand(EngineCore& core, CommandContext& ctx, bool ms, bool absolute) {
 std::optional<DataType> TypeFromName(std::string_view name, bool* known) {
   *known = true;
   for (DataType t : {DataType::kString, DataType::kHash, DataType::kList,
-                     DataType::kSet, DataType::kZSet}) {
+                     DataType::kSet, DataType::kZSet, DataType::kStream}) {
     if (EqualsIgnoreCase(name, TypeName(t))) return t;
   }
   *known = false;

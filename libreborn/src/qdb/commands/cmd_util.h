@@ -93,6 +93,9 @@ void RegisterHllCommands(EngineCore& core, CommandTable& table,
 // GEO* over sorted sets.
 void RegisterGeoCommands(EngineCore& core, CommandTable& table,
                          absl::Status* status);
+// Every command above, on `table` (the engine's own table and the server's).
+void RegisterAllCommands(EngineCore& core, CommandTable& table,
+                         absl::Status* status);
 // Codis' SLOTS* commands.
 void RegisterSlotCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);

@@ -4,6 +4,7 @@
 #include "qdb/engine_core.h"
 #include "qdb/errors.h"
 #include "qdb/numbers.h"
+#include "qdb/slots/stream_dump.h"
 #include "qdb/types/lists.h"
 #include "qdb/types/members.h"
 #include "qdb/types/zsets.h"
@@ -74,6 +75,14 @@ absl::StatusOr<rdb::Value> ReadValue(EngineCore& core, uint8_t db,
       }
       return rdb::Value::Zset(std::move(scores));
     }
+    case DataType::kStream: {
+      auto stream = ExportStream(core.streams(), db, key, meta, snapshot);
+      if (!stream.ok()) return stream.status();
+      rdb::Value v;
+      v.type = rdb::ValueType::kStream;
+      v.stream = std::move(*stream);
+      return v;
+    }
   }
   return Unsupported("DUMP", meta.type);
 }
@@ -114,6 +123,8 @@ absl::Status AppendValue(EngineCore& core, Txn& txn, uint8_t db,
       core.zsets().PutAll(txn, db, key, members, meta);
       return absl::OkStatus();
     }
+    case rdb::ValueType::kStream:
+      return ImportStream(core.streams(), txn, db, key, value.stream, meta);
   }
   return RedisError(rdb::kDumpBadFormatError);
 }
@@ -169,6 +180,8 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
       }
       return "listpack";
     }
+    case DataType::kStream:
+      return "stream";
   }
   return "unknown";
 }

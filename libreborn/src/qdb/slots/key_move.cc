@@ -314,6 +314,8 @@ void Slots::SetResume(uint8_t db, uint16_t slot, std::string_view last_key) {
 }
 
 bool Slots::IsBig(const Metadata& meta) const {
+  // A stream moves whole: its groups live in its metadata.
+  if (meta.type == DataType::kStream) return false;
   if (meta.type == DataType::kString) return meta.value.size() > chunk_.bytes;
   return meta.size > chunk_.members;
 }
@@ -475,6 +477,7 @@ absl::StatusOr<uint64_t> Slots::SendChunks(net::SyncClient& client, uint8_t db,
           part.scores.emplace_back(std::move(member), DecodeScore(value));
           break;
         case DataType::kString:
+        case DataType::kStream:  // never chunked (IsBig)
           break;
       }
       if (part_members >= chunk_.members || part_bytes >= chunk_.bytes) {

@@ -30,6 +30,8 @@ rdb::ValueType RdbType(DataType type) {
       return rdb::ValueType::kSet;
     case DataType::kZSet:
       return rdb::ValueType::kZset;
+    case DataType::kStream:  // streams are never staged in chunks
+      break;
   }
   return rdb::ValueType::kString;
 }
