@@ -9,6 +9,7 @@
 #include "command/deferred_reply.h"
 #include "qdb/numbers.h"
 #include "reborn/version.h"
+#include "server/command_getkeys.h"
 #include "server/qdb_server_impl.h"
 #include "server/transactions.h"
 #include "spdlog/spdlog.h"
@@ -202,7 +203,8 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
   }
   std::string sub = ToLower(ctx.args[1]);
   if ((sub == "count" && ctx.args.size() != 2) ||
-      (sub == "getkeys" && ctx.args.size() < 4)) {  // Redis 7.0: -4
+      ((sub == "getkeys" || sub == "getkeysandflags") &&
+       ctx.args.size() < 4)) {  // Redis 7.0: -4
     ctx.reply.Error(WrongArityError("command|" + sub));
   } else if (sub == "count") {
     ctx.reply.Integer(static_cast<int64_t>(entries.size()));
@@ -265,28 +267,8 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Bulk("group");
       ctx.reply.Bulk(spec->has(kCmdSlot) ? "slots" : "generic");
     }
-  } else if (sub == "getkeys") {
-    const CommandSpec* spec = FindCommandSpec(ctx.args[2]);
-    if (spec == nullptr) {
-      ctx.reply.Error("ERR Invalid command specified");
-      return;
-    }
-    if (spec->first_key == 0 && !spec->has(kCmdMovableKeys)) {
-      ctx.reply.Error("ERR The command has no key arguments");
-      return;
-    }
-    std::vector<std::string> cmd(ctx.args.begin() + 2, ctx.args.end());
-    if (!spec->ArityOk(cmd.size())) {
-      ctx.reply.Error("ERR Invalid number of arguments specified for command");
-      return;
-    }
-    auto positions = KeyPositions(*spec, cmd);
-    if (positions.empty()) {
-      ctx.reply.Error("ERR The command has no key arguments");
-      return;
-    }
-    ctx.reply.ArrayHeader(positions.size());
-    for (size_t p : positions) ctx.reply.Bulk(cmd[p]);
+  } else if (sub == "getkeys" || sub == "getkeysandflags") {
+    CommandGetKeys(ctx, sub == "getkeysandflags");
   } else if (sub == "help") {
     ctx.reply.BulkArray({"COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]"});
   } else {
@@ -590,6 +572,7 @@ void Info(QdbServerImpl& server, CommandContext& ctx) {
   if (all) {
     sections = server.info_sections();
     sections.insert(sections.begin() + 6, "commandstats");
+    sections.insert(sections.begin() + 7, "latencystats");
     sections.push_back("rocksdb");
   }
   std::string text;
