@@ -322,6 +322,20 @@ std::string KeySpecName(const CommandSpec& spec,
 
 }  // namespace
 
+size_t SubcommandKeyPosition(const CommandSpec& spec,
+                             const std::vector<std::string>& args) {
+  if (args.size() < 2) return 0;
+  const std::string name = KeySpecName(spec, args);
+  if (name == spec.name) return 0;
+  for (const KeySpec& ks : kKeySpecs) {
+    if (ks.command == name && ks.keyword.empty() && ks.index > 0 &&
+        static_cast<size_t>(ks.index) < args.size()) {
+      return static_cast<size_t>(ks.index);
+    }
+  }
+  return 0;
+}
+
 uint32_t KeyFlagsAt(const CommandSpec& spec,
                     const std::vector<std::string>& args, size_t pos) {
   // SORT's STORE target is found by Redis' sortGetKeys, not a key spec.

@@ -32,6 +32,11 @@ std::vector<std::string_view> KeyFlagNames(uint32_t flags);
 // channel): COMMAND GETKEYS says it has no key arguments.
 bool KeysAreNotKeys(const CommandSpec& spec);
 
+// For a container command line whose subcommand has keys in Redis (MEMORY
+// USAGE key, XGROUP CREATE key ...): the position of its key, 0 if none.
+size_t SubcommandKeyPosition(const CommandSpec& spec,
+                             const std::vector<std::string>& args);
+
 // The flags of the key at args[pos] (args[0] is the command, pos one of
 // KeyPositions): the flags of the Redis key spec that finds it, resolved
 // for the commands whose flags depend on their arguments (SET ... GET,

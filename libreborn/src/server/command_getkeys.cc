@@ -10,11 +10,14 @@ void CommandGetKeys(CommandContext& ctx, bool with_flags) {
   if (spec == nullptr) {
     return ctx.reply.Error("ERR Invalid command specified");
   }
-  if ((spec->first_key == 0 && !spec->has(kCmdMovableKeys)) ||
+  std::vector<std::string> cmd(ctx.args.begin() + 2, ctx.args.end());
+  // A subcommand with keys (MEMORY USAGE key): Redis looks it up as its own
+  // command.
+  const size_t sub_key = SubcommandKeyPosition(*spec, cmd);
+  if ((spec->first_key == 0 && !spec->has(kCmdMovableKeys) && sub_key == 0) ||
       KeysAreNotKeys(*spec)) {
     return ctx.reply.Error("ERR The command has no key arguments");
   }
-  std::vector<std::string> cmd(ctx.args.begin() + 2, ctx.args.end());
   if (!spec->ArityOk(cmd.size())) {
     return ctx.reply.Error(
         "ERR Invalid number of arguments specified for command");
@@ -35,6 +38,7 @@ void CommandGetKeys(CommandContext& ctx, bool with_flags) {
     }
   }
   KeyPositionList positions = KeyPositions(*spec, cmd);
+  if (positions.empty() && sub_key > 0) positions.push_back(sub_key);
   if (spec->name == "sort" || spec->name == "sort_ro") {
     // Redis' sortGetKeys also reports the STORE target.
     for (size_t i = 2; i + 1 < cmd.size(); ++i) {
