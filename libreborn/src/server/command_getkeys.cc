@@ -5,6 +5,34 @@
 
 namespace reborn::server {
 
+void CommandHelp(CommandContext& ctx) {
+  static constexpr const char* kHelp[] = {
+      "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "(no subcommand)",
+      "    Return details about all Redis commands.",
+      "COUNT",
+      "    Return the total number of commands in this Redis server.",
+      "LIST",
+      "    Return a list of all commands in this Redis server.",
+      "INFO [<command-name> ...]",
+      "    Return details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "DOCS [<command-name> ...]",
+      "    Return documentation details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "GETKEYS <full-command>",
+      "    Return the keys from a full Redis command.",
+      "GETKEYSANDFLAGS <full-command>",
+      "    Return the keys and the access flags from a full Redis command.",
+      "HELP",
+      "    Prints this help.",
+  };
+  ctx.reply.ArrayHeader(std::size(kHelp));
+  for (const char* line : kHelp) ctx.reply.SimpleString(line);
+}
+
 void CommandGetKeys(CommandContext& ctx, bool with_flags) {
   const CommandSpec* spec = FindCommandSpec(ctx.args[2]);
   if (spec == nullptr) {

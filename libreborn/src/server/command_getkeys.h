@@ -9,4 +9,7 @@ namespace reborn::server {
 // 7.0 does.
 void CommandGetKeys(CommandContext& ctx, bool with_flags);
 
+// COMMAND HELP: Redis 7.0's text.
+void CommandHelp(CommandContext& ctx);
+
 }  // namespace reborn::server

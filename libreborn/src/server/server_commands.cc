@@ -270,7 +270,7 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
   } else if (sub == "getkeys" || sub == "getkeysandflags") {
     CommandGetKeys(ctx, sub == "getkeysandflags");
   } else if (sub == "help") {
-    ctx.reply.BulkArray({"COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]"});
+    CommandHelp(ctx);
   } else {
     ctx.reply.Error(UnknownSubcommandError("command", ctx.args[1]));
   }

@@ -112,7 +112,8 @@ class GetKeysAgainstRedis(unittest.TestCase):
                 for sub in ("GETKEYS", "GETKEYSANDFLAGS"):
                     cmd = ["COMMAND", sub] + line
                     self.assertEqual(r.call(*cmd), q.call(*cmd), cmd)
-        for cmd in (["COMMAND", "GETKEYSANDFLAGS"],
+        for cmd in (["COMMAND", "HELP"],
+                    ["COMMAND", "GETKEYSANDFLAGS"],
                     ["COMMAND", "GETKEYSANDFLAGS", "get"]):
             self.assertEqual(r.call(*cmd), q.call(*cmd), cmd)
 
