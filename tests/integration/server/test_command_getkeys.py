@@ -6,6 +6,7 @@ included, byte for byte."""
 import unittest
 
 from harness import RawClient, start_qdb, start_redis
+from test_slowlog import call
 
 LINES = [
     ["get", "a"],
@@ -116,6 +117,32 @@ class GetKeysAgainstRedis(unittest.TestCase):
                     ["COMMAND", "GETKEYSANDFLAGS"],
                     ["COMMAND", "GETKEYSANDFLAGS", "get"]):
             self.assertEqual(r.call(*cmd), q.call(*cmd), cmd)
+
+    def test_acl_categories_in_info_and_list_filter(self):
+        r, q = RawClient(self.redis.port), RawClient(self.qdb.port)
+        for name in ("get", "set", "del", "hset", "lpush", "zadd", "eval",
+                     "publish", "blpop", "multi", "ping", "incr"):
+            # Name, arity, key range and ACL categories.
+            want = call(r, "COMMAND", "INFO", name)[0]
+            got = call(q, "COMMAND", "INFO", name)[0]
+            self.assertEqual(want[:2] + want[3:7], got[:2] + got[3:7], name)
+        cmd = ["COMMAND", "LIST", "FILTERBY", "ACLCAT", "non_existing"]
+        self.assertEqual(r.call(*cmd), q.call(*cmd))
+        scripting = call(q, "COMMAND", "LIST", "FILTERBY", "ACLCAT",
+                         "scripting")
+        self.assertIn(b"eval", scripting)
+        self.assertIn(b"script|kill", scripting)
+        self.assertNotIn(b"set", scripting)
+        # What qdb lists is what Redis lists, for the commands qdb has.
+        ours = set(call(q, "COMMAND", "LIST"))
+        redis_all = set(call(r, "COMMAND", "LIST"))
+        for cat in ("string", "hash", "keyspace", "dangerous", "fast"):
+            theirs = set(call(r, "COMMAND", "LIST", "FILTERBY", "ACLCAT",
+                              cat))
+            mine = set(call(q, "COMMAND", "LIST", "FILTERBY", "ACLCAT", cat))
+            self.assertEqual(mine & redis_all, theirs & ours, cat)
+        self.assertIn(b"config|get", call(q, "COMMAND", "LIST", "FILTERBY",
+                                          "PATTERN", "config*"))
 
 
 if __name__ == "__main__":
