@@ -41,13 +41,17 @@ void CommandObserver::Observe(std::string_view peer, std::string_view name,
                               int64_t duration_us) {
   const std::string full_name = FullCommandName(spec, args);
   if (full_name.empty()) return;  // refused by Redis before it runs
-  const int64_t now_s = absl::GetCurrentTimeNanos() / 1000000000;
-  latency_.AddSampleIfNeeded(spec.has(kCmdFast) ? "fast-command" : "command",
-                             duration_us / 1000, now_s);
+  // The clock is read only for what is recorded: most commands are not.
+  auto now_s = [] { return absl::GetCurrentTimeNanos() / 1000000000; };
+  const int64_t threshold_ms = latency_.threshold_ms();
+  if (threshold_ms != 0 && duration_us / 1000 >= threshold_ms) {
+    latency_.AddSample(spec.has(kCmdFast) ? "fast-command" : "command",
+                       duration_us / 1000, now_s());
+  }
   if (slowlog_.Wants(duration_us)) {
     std::vector<size_t> redacted;
     if (RedactedArgs(spec, args, &redacted)) {
-      slowlog_.Push(args, redacted, duration_us, peer, name, now_s);
+      slowlog_.Push(args, redacted, duration_us, peer, name, now_s());
     }
   }
   if (tracking()) histograms_.Record(full_name, duration_us);
