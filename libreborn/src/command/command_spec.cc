@@ -62,6 +62,7 @@ constexpr CommandSpec kSpecs[] = {
     {"bgrewriteaof", 1, A | N | X, 0, 0, 0},
     {"lastsave", 1, L | S | F | RND | X, 0, 0, 0},
     {"slowlog", -2, A | L | S | X, 0, 0, 0},
+    {"latency", -2, A | N | L | S | X, 0, 0, 0},
     {"memory", -2, R, 0, 0, 0},
     {"lolwut", -1, R | F, 0, 0, 0},
     {"compact", 1, A | N | X, 0, 0, 0},  // Kvrocks/Pika: full compaction

@@ -25,17 +25,20 @@ class DeferredReply {
   // returns false if the reply was already settled.
   bool Complete(std::string reply) {
     std::function<void(std::string)> deliver;
+    std::function<void()> settled;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (settled_) return false;
       settled_ = true;
+      settled = std::move(on_settled_);
       if (!deliver_) {
         early_ = std::move(reply);  // the connection attaches later
-        return true;
+      } else {
+        deliver = deliver_;
       }
-      deliver = deliver_;
     }
-    deliver(std::move(reply));
+    if (settled) settled();
+    if (deliver) deliver(std::move(reply));
     return true;
   }
 
@@ -43,13 +46,16 @@ class DeferredReply {
   // runs the abandon hook (which drops the waiter from its registry).
   bool Cancel() {
     std::function<void()> abandon;
+    std::function<void()> settled;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (settled_) return false;
       settled_ = true;
       abandon = std::move(on_abandon_);
+      settled = std::move(on_settled_);
     }
     if (abandon) abandon();
+    if (settled) settled();
     return true;
   }
 
@@ -76,6 +82,14 @@ class DeferredReply {
     on_abandon_ = std::move(hook);
   }
 
+  // Runs once when the reply is settled either way (served, timed out or
+  // abandoned), before it is delivered: the server observes the command
+  // then (slow log, latency), as Redis does when it unblocks a client.
+  void OnSettled(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    on_settled_ = std::move(hook);
+  }
+
   int64_t timeout_ms() const { return timeout_ms_; }
   const std::string& timeout_reply() const { return timeout_reply_; }
 
@@ -87,6 +101,7 @@ class DeferredReply {
   std::optional<std::string> early_;
   std::function<void(std::string)> deliver_;
   std::function<void()> on_abandon_;
+  std::function<void()> on_settled_;
 };
 
 }  // namespace reborn

@@ -22,6 +22,9 @@ struct Session {
   int db = 0;        // SELECTed database, 0..15
   int protocol = 2;  // RESP version, switched by HELLO
   bool authenticated = true;
+  // The session a script's commands run on (Redis' Lua client): logs show
+  // it as Redis does, with no address ("?:0") and no name.
+  bool script = false;
   int auth_failures = 0;  // failed AUTHs in a row on this connection
   std::string name;       // CLIENT SETNAME
   std::string peer;       // "ip:port"

@@ -153,10 +153,14 @@ absl::StatusOr<std::string> ParsePercentiles(std::string_view current,
   for (const std::string& w : words) {
     double v = 0;
     auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
-    if (ec != std::errc() || ptr != w.data() + w.size() || v < 0 || v > 100) {
+    if (ec != std::errc() || ptr != w.data() + w.size()) {
       return absl::InvalidArgumentError(
-          "latency-tracking-info-percentiles config must be a list of "
-          "numbers between 0 and 100");
+          "Invalid latency-tracking-info-percentiles parameters");
+    }
+    if (v < 0 || v > 100) {
+      return absl::InvalidArgumentError(
+          "latency-tracking-info-percentiles parameters should sit between "
+          "[0.0,100.0]");
     }
   }
   return absl::StrJoin(words, " ");
@@ -381,8 +385,7 @@ void Config::AddRedisTuning() {
   add("oom-score-adj", T::kEnum, "no", 0, 0,
       {"no", "yes", "relative", "absolute"});
   add("tracking-table-max-keys", T::kInt, "1000000", 0, kLongMax);
-  // Observability: accepted and kept; QDB has no slow log or latency
-  // monitor yet (no SLOWLOG or LATENCY command).
+  // Observability: the slow log and the latency monitor (CommandObserver).
   add("slowlog-log-slower-than", T::kInt, "10000", -1, kLongMax);
   add("slowlog-max-len", T::kInt, "128", 0, kLongMax);
   add("latency-monitor-threshold", T::kInt, "0", 0, kLongMax);

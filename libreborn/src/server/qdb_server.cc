@@ -98,6 +98,11 @@ void QdbServerImpl::ApplyConfigHooks() {
                       bind_events();
                       return absl::OkStatus();
                     });
+  observer_.Bind(*config_);
+  info_providers_.emplace_back(
+      "latencystats", [this](std::string_view section, std::string* out) {
+        AppendLatencyStats(*this, section, out);
+      });
   bind_int("timeout", &limits.idle_timeout_s);
   bind_int("proto-max-bulk-len", &limits.max_bulk_len);
   bind_int("proto-max-multibulk-len", &limits.max_multibulk_len);
@@ -206,6 +211,8 @@ absl::Status QdbServerImpl::RegisterCommands() {
   absl::Status s = RegisterServerCommands(*this, table_);
   if (!s.ok()) return s;
   s = RegisterMemoryCommand(*this, table_);
+  if (!s.ok()) return s;
+  s = RegisterObserverCommands(*this, table_);
   if (!s.ok()) return s;
   s = RegisterSaveCommands(*saver_, table_);
   if (!s.ok()) return s;
@@ -417,6 +424,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   session.last_command = QualifiedCommandName(spec, args);
   std::string* out = reply.buffer();
   size_t mark = out->size();
+  const bool was_deferred = session.deferred != nullptr;
   int64_t begin = absl::GetCurrentTimeNanos();
   CommandContext ctx{session, spec, args, reply};
   const bool notify = spec.has(kCmdWrite) && notifications_.enabled();
@@ -446,6 +454,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   counters.calls.fetch_add(1, std::memory_order_relaxed);
   counters.usec.fetch_add(static_cast<uint64_t>(elapsed_us),
                           std::memory_order_relaxed);
+  ObserveCommand(session, spec, args, elapsed_us, was_deferred);
   bool failed = out->size() > mark && (*out)[mark] == '-';
   if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
   if (!failed && (spec.name == "publish" || spec.name == "spublish")) {
@@ -499,6 +508,22 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   }
 }
 
+void QdbServerImpl::ObserveCommand(const Session& session,
+                                   const CommandSpec& spec,
+                                   const std::vector<std::string>& args,
+                                   int64_t elapsed_us, bool was_deferred) {
+  if (was_deferred || session.deferred == nullptr) {
+    observer_.Observe(session, spec, args, elapsed_us);
+    return;
+  }
+  // Parked: the session may be gone when the reply settles, so the hook
+  // keeps what the entry needs.
+  session.deferred->OnSettled([this, &spec, args, elapsed_us,
+                               peer = session.peer, name = session.name] {
+    observer_.Observe(peer, name, spec, args, elapsed_us);
+  });
+}
+
 std::vector<std::pair<int, std::string>> QdbServerImpl::KeysToSignal(
     const Session& session, const CommandSpec& spec,
     const std::vector<std::string>& args) {
@@ -547,6 +572,7 @@ void QdbServerImpl::TouchWatchedKeys(
 
 void QdbServerImpl::ResetStats() {
   command_stats_.Reset();
+  observer_.histograms().Reset();
   auto& stats = network_->stats();
   stats.commands = 0;
   stats.input_bytes = 0;

@@ -13,6 +13,7 @@
 #include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
 #include "server/blocking.h"
+#include "server/command_observer.h"
 #include "server/command_stats.h"
 #include "server/config.h"
 #include "server/memory_stats.h"
@@ -58,6 +59,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   net::Server& network() { return *network_; }
   const CommandTable& table() const { return table_; }
   CommandStats& command_stats() { return command_stats_; }
+  // Slow log, latency monitor and per-command histograms.
+  CommandObserver& observer() { return observer_; }
   QdbEngine& engine() { return *engine_; }
   bool has_engine() const { return engine_ != nullptr; }
   Replication& replication() { return *repl_; }
@@ -109,6 +112,11 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
       const Session& session, const CommandSpec& spec,
       const std::vector<std::string>& args);
 
+  // Feeds observer_; a command that parked (a blocking one) is observed
+  // when its reply settles, without the time it waited (as Redis does).
+  void ObserveCommand(const Session& session, const CommandSpec& spec,
+                      const std::vector<std::string>& args, int64_t elapsed_us,
+                      bool was_deferred);
   absl::Status RegisterCommands();
   void ApplyConfigHooks();
 
@@ -124,6 +132,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   std::unique_ptr<net::Server> network_;
   CommandTable table_;
   CommandStats command_stats_;
+  CommandObserver observer_;
   std::vector<std::pair<std::string, InfoProvider>> info_providers_;
   WatchRegistry watches_;
   BlockingRegistry blocking_;
@@ -148,6 +157,13 @@ absl::Status RegisterServerCommands(QdbServerImpl& server, CommandTable& table);
 
 // Registers MEMORY (server/memory_command.cc).
 absl::Status RegisterMemoryCommand(QdbServerImpl& server, CommandTable& table);
+
+// Registers SLOWLOG and LATENCY (server/observer_commands.cc).
+absl::Status RegisterObserverCommands(QdbServerImpl& server,
+                                      CommandTable& table);
+// INFO latencystats (server/observer_commands.cc).
+void AppendLatencyStats(QdbServerImpl& server, std::string_view section,
+                        std::string* out);
 
 // The built-in INFO sections (server, clients, memory, persistence, stats,
 // replication, cpu, commandstats) for `server`.

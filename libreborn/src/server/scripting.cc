@@ -55,6 +55,7 @@ class Scripting::Host final : public scripting::ScriptHost {
     session_.id = caller.id;
     session_.db = caller.db;
     session_.peer = caller.peer;
+    session_.script = true;
     session_.authenticated = true;
     // Blocking commands do not block in a script (as inside EXEC), and
     // blocked clients are served after the script.

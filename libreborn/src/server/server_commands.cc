@@ -6,10 +6,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "command/acl_categories.h"
 #include "command/deferred_reply.h"
 #include "qdb/numbers.h"
 #include "reborn/version.h"
+#include "server/command_getkeys.h"
 #include "server/qdb_server_impl.h"
+#include "server/subcommands.h"
 #include "server/transactions.h"
 #include "spdlog/spdlog.h"
 #include "util/glob.h"
@@ -184,7 +187,13 @@ void WriteCommandInfo(const CommandSpec& spec, resp::ReplyWriter& reply) {
   reply.Integer(spec.first_key);
   reply.Integer(spec.last_key);
   reply.Integer(spec.key_step);
-  reply.SetHeader(0);    // ACL categories
+  const auto categories = AclCategoriesOf(spec.name, spec);
+  reply.SetHeader(categories.size());
+  for (std::string_view c : categories) {
+    std::string name = "@";
+    name.append(c.data(), c.size());
+    reply.SimpleString(name);
+  }
   reply.SetHeader(0);    // tips
   reply.ArrayHeader(0);  // key specs
   reply.ArrayHeader(0);  // subcommands
@@ -202,13 +211,14 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
   }
   std::string sub = ToLower(ctx.args[1]);
   if ((sub == "count" && ctx.args.size() != 2) ||
-      (sub == "getkeys" && ctx.args.size() < 4)) {  // Redis 7.0: -4
+      ((sub == "getkeys" || sub == "getkeysandflags") &&
+       ctx.args.size() < 4)) {  // Redis 7.0: -4
     ctx.reply.Error(WrongArityError("command|" + sub));
   } else if (sub == "count") {
     ctx.reply.Integer(static_cast<int64_t>(entries.size()));
   } else if (sub == "list") {
     // LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: no
-    // modules nor ACL categories here, so those filters match nothing.
+    // modules here, so that filter matches nothing.
     std::string filter =
         ctx.args.size() == 5 && ToLower(ctx.args[2]) == "filterby"
             ? ToLower(ctx.args[3])
@@ -218,12 +228,27 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Error("ERR syntax error");
       return;
     }
-    std::vector<std::string_view> names;
+    // Like Redis, subcommands ("config|get") are listed and filtered too.
+    std::vector<std::string> names;
     for (const auto* e : entries) {
-      if (filter.empty() ||
-          (filter == "pattern" &&
-           GlobMatch(ctx.args[4], e->spec->name, /*nocase=*/true))) {
-        names.push_back(e->spec->name);
+      std::vector<std::string> full = {std::string(e->spec->name)};
+      for (std::string_view s : SubcommandsOf(e->spec->name)) {
+        full.push_back(absl::StrCat(full[0], "|", std::string(s)));
+      }
+      for (std::string& name : full) {
+        if (filter == "aclcat") {
+          const auto cats = AclCategoriesOf(name, *e->spec);
+          if (std::none_of(cats.begin(), cats.end(), [&](std::string_view c) {
+                return EqualsIgnoreCase(c, ctx.args[4]);
+              })) {
+            continue;
+          }
+        }
+        if (filter.empty() || filter == "aclcat" ||
+            (filter == "pattern" &&
+             GlobMatch(ctx.args[4], name, /*nocase=*/true))) {
+          names.push_back(std::move(name));
+        }
       }
     }
     ctx.reply.ArrayHeader(names.size());
@@ -265,30 +290,10 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Bulk("group");
       ctx.reply.Bulk(spec->has(kCmdSlot) ? "slots" : "generic");
     }
-  } else if (sub == "getkeys") {
-    const CommandSpec* spec = FindCommandSpec(ctx.args[2]);
-    if (spec == nullptr) {
-      ctx.reply.Error("ERR Invalid command specified");
-      return;
-    }
-    if (spec->first_key == 0 && !spec->has(kCmdMovableKeys)) {
-      ctx.reply.Error("ERR The command has no key arguments");
-      return;
-    }
-    std::vector<std::string> cmd(ctx.args.begin() + 2, ctx.args.end());
-    if (!spec->ArityOk(cmd.size())) {
-      ctx.reply.Error("ERR Invalid number of arguments specified for command");
-      return;
-    }
-    auto positions = KeyPositions(*spec, cmd);
-    if (positions.empty()) {
-      ctx.reply.Error("ERR The command has no key arguments");
-      return;
-    }
-    ctx.reply.ArrayHeader(positions.size());
-    for (size_t p : positions) ctx.reply.Bulk(cmd[p]);
+  } else if (sub == "getkeys" || sub == "getkeysandflags") {
+    CommandGetKeys(ctx, sub == "getkeysandflags");
   } else if (sub == "help") {
-    ctx.reply.BulkArray({"COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]"});
+    CommandHelp(ctx);
   } else {
     ctx.reply.Error(UnknownSubcommandError("command", ctx.args[1]));
   }
@@ -596,6 +601,7 @@ void Info(QdbServerImpl& server, CommandContext& ctx) {
   if (all) {
     sections = server.info_sections();
     sections.insert(sections.begin() + 6, "commandstats");
+    sections.insert(sections.begin() + 7, "latencystats");
     sections.push_back("rocksdb");
   }
   std::string text;
