@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "absl/container/flat_hash_map.h"
+#include "command/key_finders.h"
 #include "reborn/router.h"
 #include "reborn/slot.h"
 
@@ -276,6 +277,26 @@ const SpecIndex& Index() {
   return *index;
 }
 
+// The key finder of each kSpecs entry (key_finders.h), found once by name.
+KeyFinder FinderOf(const CommandSpec& spec) {
+  static const auto* const finders = [] {
+    auto* out = new std::array<KeyFinder, std::size(kSpecs)>();
+    for (size_t i = 0; i < std::size(kSpecs); ++i) {
+      (*out)[i] = SpecialKeyFinder(kSpecs[i].name);
+    }
+    return out;
+  }();
+  const CommandSpec* begin = std::begin(kSpecs);
+  if (&spec >= begin && &spec < std::end(kSpecs)) {
+    return (*finders)[static_cast<size_t>(&spec - begin)];
+  }
+  return SpecialKeyFinder(spec.name);  // a spec made elsewhere (tests)
+}
+
+bool IsSort(const CommandSpec& spec) {
+  return spec.name == "sort" || spec.name == "sort_ro";
+}
+
 bool ParseCount(const std::string& s, int64_t* out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && ptr == s.data() + s.size();
@@ -318,6 +339,10 @@ const CommandSpec* FindCommandSpec(std::string_view name) {
 KeyPositionList KeyPositions(const CommandSpec& spec,
                              const std::vector<std::string>& args) {
   KeyPositionList keys;
+  if (KeyFinder finder = FinderOf(spec)) {
+    finder(args, &keys);
+    return keys;
+  }
   const int argc = static_cast<int>(args.size());
   if (spec.first_key > 0 && spec.first_key < argc) {
     int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
@@ -347,6 +372,10 @@ absl::StatusOr<int> KeysSlot(const CommandSpec& spec,
       return absl::FailedPreconditionError(Router::kCrossSlotError);
     }
     slot = s;
+  }
+  if (slot >= 0 && IsSort(spec)) {
+    absl::Status patterns = CheckSortPatterns(args, slot);
+    if (!patterns.ok()) return patterns;
   }
   return slot;
 }

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "command/command_table.h"
 #include "net/sync_client.h"
+#include "proxy/block_timeout.h"
 #include "proxy/merge.h"
 #include "reborn/version.h"
 #include "spdlog/spdlog.h"
@@ -443,7 +444,7 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
     ReplyError(Msg(slot.status()));
     return;
   }
-  if (spec.has(kCmdBlocking)) {
+  if (spec.has(kCmdBlocking) && BlockTimeoutIndex(args) != 0) {
     Blocking(*slot, args);
     return;
   }
@@ -572,34 +573,6 @@ void Session::PreMove(Route route, const std::vector<std::string>& keys,
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Where a blocking command keeps its timeout: first for BLMPOP and BZMPOP,
-// last for the others.
-size_t TimeoutIndex(const std::vector<std::string>& args) {
-  const std::string name = absl::AsciiStrToLower(args[0]);
-  return name == "blmpop" || name == "bzmpop" ? 1 : args.size() - 1;
-}
-
-Clock::time_point BlockDeadline(const std::vector<std::string>& args) {
-  double seconds = 0;
-  if (!absl::SimpleAtod(args[TimeoutIndex(args)], &seconds) || seconds <= 0 ||
-      seconds > 1e9) {
-    return Clock::time_point::max();  // 0 waits forever; bad ones error
-  }
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds));
-}
-
-// `args` with the timeout cut to what is left until `deadline`.
-std::vector<std::string> WithRemainingTimeout(std::vector<std::string> args,
-                                              Clock::time_point deadline) {
-  if (deadline == Clock::time_point::max()) return args;
-  const double left =
-      std::chrono::duration<double>(deadline - Clock::now()).count();
-  args[TimeoutIndex(args)] = absl::StrFormat("%.3f", std::max(left, 0.001));
-  return args;
-}
-
 constexpr std::string_view kUnblocked = "-UNBLOCKED";
 
 }  // namespace
