@@ -192,4 +192,15 @@ std::string ScanReply(std::string_view backend_reply, size_t group_index,
   return out;
 }
 
+std::optional<ScanCursor> EmptyScanBatchCursor(std::string_view client_reply) {
+  std::vector<std::string_view> elems;
+  if (!SplitArray(client_reply, &elems) || elems.size() != 2 ||
+      elems[1] != "*0\r\n") {
+    return std::nullopt;
+  }
+  std::optional<std::string_view> cursor = ParseBulkReply(elems[0]);
+  if (!cursor || *cursor == "0") return std::nullopt;
+  return DecodeScanCursor(*cursor);
+}
+
 }  // namespace reborn::proxy

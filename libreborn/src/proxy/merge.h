@@ -54,6 +54,10 @@ std::optional<ScanCursor> DecodeScanCursor(std::string_view cursor);
 std::string ScanReply(std::string_view backend_reply, size_t group_index,
                       size_t group_count);
 
+// When `client_reply` (a ScanReply) holds no key and is not the last batch:
+// the cursor to go on from.
+std::optional<ScanCursor> EmptyScanBatchCursor(std::string_view client_reply);
+
 std::string BulkReply(std::string_view s);
 
 }  // namespace reborn::proxy

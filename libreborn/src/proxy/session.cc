@@ -702,141 +702,6 @@ void Session::RetryUnblockLater(uint64_t generation, int attempts_left) {
   });
 }
 
-// ---------------------------------------------------------------- split
-
-void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
-  const CommandSpec* spec = FindCommandSpec(cmd);
-  bool is_mset = cmd == "mset";
-  size_t step = is_mset ? 2 : 1;
-  if (!spec->ArityOk(args.size()) || (is_mset && args.size() % 2 == 0)) {
-    ReplyError(WrongArityError(spec->name));
-    return;
-  }
-  size_t nkeys = (args.size() - 1) / step;
-  // Group the keys by slot; then the slots by server when they are online.
-  const auto& table = worker_->table();
-  std::vector<int> order;  // distinct slots in first-seen order
-  std::unordered_map<int, std::vector<size_t>> by_slot;
-  for (size_t k = 0; k < nkeys; ++k) {
-    int slot = SlotOf(args[1 + k * step]);
-    auto [it, inserted] = by_slot.try_emplace(slot);
-    if (inserted) order.push_back(slot);
-    it->second.push_back(k);
-  }
-  // Parts: each is a list of key indexes and the slot used to route it (a
-  // representative slot when several online slots share a server).
-  struct Part {
-    int slot;
-    std::vector<size_t> keys;
-  };
-  std::vector<Part> parts;
-  std::unordered_map<std::string, size_t> by_addr;
-  for (int slot : order) {
-    std::string addr;
-    if (table != nullptr) {
-      const TableSlot& info = table->slot(slot);
-      const TableGroup* g = table->group(info.group_id);
-      if (info.state == SlotState::kOnline && g != nullptr) addr = g->master;
-    }
-    auto& keys = by_slot[slot];
-    if (!addr.empty() && !proxy_->options().read_from_replicas) {
-      auto [it, inserted] = by_addr.try_emplace(addr, parts.size());
-      if (!inserted) {
-        auto& dst = parts[it->second].keys;
-        dst.insert(dst.end(), keys.begin(), keys.end());
-        continue;
-      }
-    }
-    parts.push_back(Part{slot, keys});
-  }
-  auto p = NewPending();
-  p->command = spec->name;
-  if (parts.size() == 1) {  // one server: pass through unchanged
-    SendSlot(
-        parts[0].slot, args, spec->has(kCmdReadOnly),
-        [self = shared_from_this(), p](std::string_view reply) {
-          self->Finish(p, reply);
-        },
-        raw_request_);
-    return;
-  }
-  proxy_->counters().split_commands.fetch_add(1, std::memory_order_relaxed);
-  std::function<std::string(Pending&)> merge;
-  if (cmd == "mget") {
-    auto positions = std::make_shared<std::vector<std::vector<size_t>>>();
-    for (const Part& part : parts) positions->push_back(part.keys);
-    merge = [positions, nkeys](Pending& pend) {
-      return MergeMget(pend.parts, *positions, nkeys);
-    };
-  } else if (is_mset) {
-    merge = [](Pending& pend) { return MergeOk(pend.parts); };
-  } else {
-    merge = [](Pending& pend) { return MergeSum(pend.parts); };
-  }
-  p->parts.resize(parts.size());
-  p->outstanding = static_cast<int>(parts.size());
-  for (size_t i = 0; i < parts.size(); ++i) {
-    std::vector<std::string> sub;
-    sub.reserve(1 + parts[i].keys.size() * step);
-    sub.push_back(args[0]);
-    for (size_t k : parts[i].keys) {
-      sub.push_back(std::move(args[1 + k * step]));
-      if (is_mset) sub.push_back(std::move(args[2 + k * step]));
-    }
-    SendSlot(parts[i].slot, sub, spec->has(kCmdReadOnly),
-             PartCallback(p, i, merge));
-  }
-}
-
-void Session::FanOut(std::vector<std::string> args,
-                     std::function<std::string(Pending&)> merge) {
-  const auto& table = worker_->table();
-  auto p = NewPending();
-  if (const CommandSpec* spec = FindCommandSpec(args[0])) {
-    p->command = spec->name;
-  }
-  std::vector<int> groups;
-  if (table) groups = table->ServingGroups();
-  if (groups.empty()) {
-    Finish(p, ErrorReply("CLUSTERDOWN no group is serving slots"));
-    return;
-  }
-  proxy_->counters().fanout_commands.fetch_add(1, std::memory_order_relaxed);
-  std::string encoded = net::EncodeCommand(args);
-  p->parts.resize(groups.size());
-  p->outstanding = static_cast<int>(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const TableGroup* g = table->group(groups[i]);
-    worker_->Pooled(g->master, id_).Send(encoded, PartCallback(p, i, merge));
-  }
-}
-
-void Session::Scan(std::vector<std::string>& args) {
-  auto cursor = DecodeScanCursor(args[1]);
-  if (!cursor) {
-    ReplyError("ERR invalid cursor");
-    return;
-  }
-  const auto& table = worker_->table();
-  std::vector<int> groups;
-  if (table) groups = table->ServingGroups();
-  if (cursor->group_index >= groups.size()) {
-    Reply("*2\r\n$1\r\n0\r\n*0\r\n");
-    return;
-  }
-  auto p = NewPending();
-  p->command = "scan";
-  args[1] = std::to_string(cursor->backend);
-  const TableGroup* g = table->group(groups[cursor->group_index]);
-  size_t index = cursor->group_index;
-  size_t count = groups.size();
-  worker_->Pooled(g->master, id_)
-      .Send(net::EncodeCommand(args), [self = shared_from_this(), p, index,
-                                       count](std::string_view reply) {
-        self->Finish(p, ScanReply(reply, index, count));
-      });
-}
-
 void Session::Info(std::vector<std::string>& args) {
   std::string section = args.size() > 1 ? ToLower(args[1]) : "default";
   std::string head;
@@ -867,12 +732,12 @@ bool Session::HandleLocal(const std::string& cmd,
   // Most commands are forwarded as they are: one set lookup spares them the
   // chain of comparisons below (it was ~20% of the proxy's instructions).
   static const auto* const kLocal = new absl::flat_hash_set<std::string>{
-      "auth",    "client",      "command", "dbsize",     "del",
-      "discard", "echo",        "exec",    "exists",     "flushall",
-      "flushdb", "hello",       "info",    "keys",       "mget",
-      "mset",    "multi",       "ping",    "psubscribe", "punsubscribe",
-      "quit",    "scan",        "select",  "subscribe",  "touch",
-      "unlink",  "unsubscribe", "unwatch", "watch"};
+      "auth",    "client",    "command",     "dbsize",     "del",
+      "discard", "echo",      "exec",        "exists",     "flushall",
+      "flushdb", "hello",     "info",        "keys",       "mget",
+      "mset",    "multi",     "ping",        "psubscribe", "punsubscribe",
+      "quit",    "randomkey", "scan",        "select",     "subscribe",
+      "touch",   "unlink",    "unsubscribe", "unwatch",    "watch"};
   if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
@@ -913,6 +778,8 @@ bool Session::HandleLocal(const std::string& cmd,
     FanOut(args, [](Pending& p) { return MergeArrays(p.parts); });
   } else if ((cmd == "flushdb" || cmd == "flushall") && n <= 2) {
     FanOut(args, [](Pending& p) { return MergeOk(p.parts); });
+  } else if (cmd == "randomkey" && n == 1) {
+    RandomKey();
   } else if (cmd == "scan" && n >= 2) {
     Scan(args);
   } else if (cmd == "multi" && n == 1) {

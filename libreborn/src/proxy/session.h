@@ -13,6 +13,7 @@
 #include "command/command_spec.h"
 #include "net/client_registry.h"
 #include "proxy/backend_conn.h"
+#include "proxy/merge.h"
 #include "proxy/proxy_impl.h"
 #include "reborn/router.h"
 #include "resp/request_parser.h"
@@ -113,6 +114,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void FanOut(std::vector<std::string> args,
               std::function<std::string(Pending&)> merge);
   void Scan(std::vector<std::string>& args);
+  static constexpr int kMaxScanSteps = 64;
+  void ScanStep(const PendingPtr& p, std::vector<std::string> args,
+                ScanCursor cursor, int steps_left);
+  void RandomKey();
+  void RandomKeyStep(const PendingPtr& p,
+                     std::shared_ptr<std::vector<int>> groups, size_t next);
   void Info(std::vector<std::string>& args);
 
   // Local commands.

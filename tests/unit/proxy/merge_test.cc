@@ -50,5 +50,15 @@ TEST(MergeTest, ScanCursorEncodesGroup) {
   EXPECT_FALSE(DecodeScanCursor("x").has_value());
 }
 
+TEST(MergeTest, EmptyScanBatchGoesOn) {
+  auto next = EmptyScanBatchCursor("*2\r\n$1\r\n1\r\n*0\r\n");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->group_index, 1u);
+  EXPECT_EQ(next->backend, 0u);
+  EXPECT_FALSE(EmptyScanBatchCursor("*2\r\n$1\r\n0\r\n*0\r\n"));
+  EXPECT_FALSE(EmptyScanBatchCursor("*2\r\n$1\r\n1\r\n*1\r\n$1\r\nk\r\n"));
+  EXPECT_FALSE(EmptyScanBatchCursor("-ERR x\r\n"));
+}
+
 }  // namespace
 }  // namespace reborn::proxy
