@@ -336,12 +336,19 @@ Session::PendingPtr Session::NewPending() {
   auto p = std::make_shared<Pending>();
   p->start_ns = read_ns_ != 0 ? read_ns_ : NowNs();
   p->command = kUnknownName;
+  p->resp3 = resp3_;
+  p->kind = dispatch_kind_;
   pending_.push_back(p);
   return p;
 }
 
 void Session::Finish(const PendingPtr& p, std::string_view reply) {
-  p->data.assign(reply.data(), reply.size());
+  if (p->resp3) {
+    p->data = ToResp3(reply, p->kind, p->exec_kinds.get());
+    reply = p->data;
+  } else {
+    p->data.assign(reply.data(), reply.size());
+  }
   p->done = true;
   output_bytes_ += reply.size();
   if (CheckOutputLimit()) return;
@@ -385,6 +392,8 @@ void Session::Dispatch(std::vector<std::string>& args) {
   proxy_->counters().commands.fetch_add(1, std::memory_order_relaxed);
   std::string cmd = ToLower(args[0]);
   const CommandSpec* spec = FindCommandSpec(cmd);
+  dispatch_kind_ =
+      resp3_ || cmd == "hello" ? Resp3KindOf(args) : Resp3Kind::kPlain;
   if (!worker_->online()) {
     ReplyError("ERR proxy is offline");
     close_after_reply_ = true;
@@ -398,7 +407,7 @@ void Session::Dispatch(std::vector<std::string>& args) {
     ReplyError("NOAUTH Authentication required.");
     return;
   }
-  if (in_pubsub_) {
+  if (in_pubsub_ && !resp3_) {  // RESP3 clients may run any command
     if (cmd == "subscribe" || cmd == "psubscribe" || cmd == "unsubscribe" ||
         cmd == "punsubscribe" || cmd == "ping") {
       PubSub(cmd, args);
@@ -789,6 +798,7 @@ bool Session::HandleLocal(const std::string& cmd,
       in_multi_ = true;
       multi_dirty_ = false;
       multi_queue_.clear();
+      multi_kinds_.clear();
       Reply("+OK\r\n");
     }
   } else if (cmd == "exec" && n == 1) {
@@ -856,17 +866,18 @@ void Session::FailAuth() {
 
 void Session::Hello(std::vector<std::string>& args) {
   size_t i = 1;
+  int new_proto = resp3_ ? 3 : 2;
   if (args.size() > 1) {
     int64_t proto = 0;
     if (!absl::SimpleAtoi(args[1], &proto)) {
       ReplyError("ERR Protocol version is not an integer or out of range");
       return;
     }
-    if (proto != 2) {
-      // Backends speak RESP2 to the proxy and replies are relayed verbatim.
-      ReplyError("NOPROTO sorry, this protocol version is not supported.");
+    if (proto != 2 && proto != 3) {
+      ReplyError("NOPROTO unsupported protocol version");
       return;
     }
+    new_proto = static_cast<int>(proto);
     i = 2;
   }
   std::string setname;
@@ -902,11 +913,15 @@ void Session::Hello(std::vector<std::string>& args) {
     name_ = setname;
     entry_->set_name(setname);
   }
-  Reply(absl::StrCat(
-      "*14\r\n", BulkReply("server"), BulkReply("redis"), BulkReply("version"),
-      BulkReply("7.0.0"), BulkReply("proto"), ":2\r\n", BulkReply("id"), ":",
-      id_, "\r\n", BulkReply("mode"), BulkReply("standalone"),
-      BulkReply("role"), BulkReply("master"), BulkReply("modules"), "*0\r\n"));
+  // Replies are RESP3 from this one on (converted from the backends' RESP2,
+  // resp3.h); the map is made a map by that conversion.
+  resp3_ = new_proto == 3;
+  Reply(absl::StrCat("*14\r\n", BulkReply("server"), BulkReply("redis"),
+                     BulkReply("version"), BulkReply(kRedisCompatibleVersion),
+                     BulkReply("proto"), ":", new_proto, "\r\n",
+                     BulkReply("id"), ":", id_, "\r\n", BulkReply("mode"),
+                     BulkReply("standalone"), BulkReply("role"),
+                     BulkReply("master"), BulkReply("modules"), "*0\r\n"));
 }
 
 void Session::CommandCmd(std::vector<std::string>& args) {
@@ -1068,6 +1083,7 @@ void Session::QueueInMulti(const CommandSpec* spec,
     multi_keys_.push_back(std::move(key));
   }
   multi_queue_.push_back(net::EncodeCommand(args));
+  multi_kinds_.push_back(Resp3KindOf(args));
   Reply("+QUEUED\r\n");
 }
 
@@ -1078,6 +1094,7 @@ void Session::ResetTransaction() {
   tx_slot_ = -1;
   multi_queue_.clear();
   multi_keys_.clear();
+  multi_kinds_.clear();
 }
 
 void Session::Exec() {
@@ -1093,6 +1110,8 @@ void Session::Exec() {
   }
   auto p = NewPending();
   p->command = "exec";
+  p->exec_kinds =
+      std::make_shared<const std::vector<Resp3Kind>>(std::move(multi_kinds_));
   std::string batch = net::EncodeCommand({"MULTI"});
   for (const std::string& c : multi_queue_) batch += c;
   size_t queued = multi_queue_.size();
@@ -1158,6 +1177,7 @@ void Session::Reset() {
   }
   in_pubsub_ = false;
   authed_ = proxy_->options().requirepass.empty();
+  resp3_ = false;
   name_.clear();
   entry_->set_name("");
   Reply("+RESET\r\n");
@@ -1190,7 +1210,9 @@ void Session::PubSub(const std::string& cmd, std::vector<std::string>& args) {
 
 void Session::OnPush(std::string_view reply, bool closed) {
   if (closed_) return;
-  Reply(reply);
+  PendingPtr push = NewPending();
+  push->kind = Resp3Kind::kPush;
+  Finish(push, reply);
   if (closed) {
     // The subscriptions are gone with the backend connection.
     close_after_reply_ = true;

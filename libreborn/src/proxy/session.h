@@ -15,6 +15,7 @@
 #include "proxy/backend_conn.h"
 #include "proxy/merge.h"
 #include "proxy/proxy_impl.h"
+#include "proxy/resp3.h"
 #include "reborn/router.h"
 #include "resp/request_parser.h"
 
@@ -45,6 +46,10 @@ class Session : public std::enable_shared_from_this<Session> {
     int64_t start_ns = 0;
     int outstanding = 0;
     std::vector<std::string> parts;
+    // RESP3 sessions: the reply is converted (resp3.h) on Finish.
+    bool resp3 = false;
+    Resp3Kind kind = Resp3Kind::kPlain;
+    std::shared_ptr<const std::vector<Resp3Kind>> exec_kinds;
   };
   using PendingPtr = std::shared_ptr<Pending>;
   using Callback = BackendConnection::Callback;
@@ -189,6 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<asio::steady_timer> auth_timer_;
   bool closed_ = false;
   bool authed_ = false;
+  bool resp3_ = false;  // HELLO 3
+  // The RESP3 kind of the command being dispatched (when resp3_).
+  Resp3Kind dispatch_kind_ = Resp3Kind::kPlain;
   uint64_t id_ = 0;
   std::string name_;
 
@@ -199,6 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
   int tx_slot_ = -1;
   std::vector<std::string> multi_queue_;  // encoded commands
   std::vector<std::string> multi_keys_;   // their keys, for a migrating slot
+  std::vector<Resp3Kind> multi_kinds_;    // their reply kinds (RESP3)
   bool tx_watched_ = false;               // tx_conn_ holds WATCHes
   bool watch_broken_ = false;  // watched keys' server changed: EXEC fails
   std::shared_ptr<BackendConnection> tx_conn_;
