@@ -165,6 +165,8 @@ class ProxyImpl : public Proxy {
   std::shared_ptr<const SlotTable> CurrentTable() const {
     return source_->Current();
   }
+  // The online proxies' client addresses (empty: a static topology).
+  std::vector<std::string> ProxyAddrs() const { return source_->ProxyAddrs(); }
 
  private:
   void Accept();

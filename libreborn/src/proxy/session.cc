@@ -727,7 +727,8 @@ void Session::Info(std::vector<std::string>& args) {
         "\r\nbackend_connections:",
         proxy_->backend_counters().connections.load(),
         "\r\ntotal_commands_processed:", proxy_->counters().commands.load(),
-        "\r\nauth_failures:", proxy_->auth_failures().total(), "\r\n\r\n");
+        "\r\nauth_failures:", proxy_->auth_failures().total(),
+        "\r\n\r\n# Cluster\r\ncluster_enabled:1\r\n\r\n");
   }
   FanOut({"INFO", "keyspace"}, [head](Pending& pend) {
     return BulkReply(head + MergeKeyspace(pend.parts));
@@ -741,12 +742,13 @@ bool Session::HandleLocal(const std::string& cmd,
   // Most commands are forwarded as they are: one set lookup spares them the
   // chain of comparisons below (it was ~20% of the proxy's instructions).
   static const auto* const kLocal = new absl::flat_hash_set<std::string>{
-      "auth",    "client",    "command",     "dbsize",     "del",
-      "discard", "echo",      "exec",        "exists",     "flushall",
-      "flushdb", "hello",     "info",        "keys",       "mget",
-      "mset",    "multi",     "ping",        "psubscribe", "punsubscribe",
-      "quit",    "randomkey", "scan",        "select",     "subscribe",
-      "touch",   "unlink",    "unsubscribe", "unwatch",    "watch"};
+      "asking",    "cluster",     "readonly",   "readwrite",    "auth",
+      "client",    "command",     "dbsize",     "del",          "discard",
+      "echo",      "exec",        "exists",     "flushall",     "flushdb",
+      "hello",     "info",        "keys",       "mget",         "mset",
+      "multi",     "ping",        "psubscribe", "punsubscribe", "quit",
+      "randomkey", "scan",        "select",     "subscribe",    "touch",
+      "unlink",    "unsubscribe", "unwatch",    "watch"};
   if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
@@ -776,6 +778,16 @@ bool Session::HandleLocal(const std::string& cmd,
     CommandCmd(args);
   } else if (cmd == "client") {
     ClientCmd(args);
+  } else if (cmd == "cluster") {
+    ClusterCmd(args);
+  } else if (cmd == "readonly" || cmd == "readwrite" || cmd == "asking") {
+    // Cluster clients' connection modes: every proxy serves every key
+    // (reads go to replicas only with --read-from-replicas).
+    if (n != 1) {
+      ReplyError(WrongArityError(cmd));
+    } else {
+      Reply("+OK\r\n");
+    }
   } else if (cmd == "info") {
     Info(args);
   } else if (cmd == "mget" || cmd == "mset" || cmd == "del" ||

@@ -135,6 +135,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // the client is parsed, so pipelined guesses wait in turn.
   void FailAuth();
   void CommandCmd(std::vector<std::string>& args);
+
+  // The Redis Cluster face (session_cluster.cc, cluster_face.h).
+  void ClusterCmd(std::vector<std::string>& args);
+  struct SlotScan {
+    int slot = 0;
+    int64_t max_keys = -1;  // -1: count only
+    size_t group_index = 0;
+    uint64_t cursor = 0;
+    int64_t count = 0;
+    std::vector<std::string> keys;
+  };
+  void SlotScanStep(const PendingPtr& p, std::shared_ptr<SlotScan> scan);
+  // This proxy's client address as other clients reach it.
+  std::string SelfAddr() const;
+  // A reply already encoded for the client's protocol.
+  void ReplyEncoded(std::string_view reply);
   void ClientCmd(std::vector<std::string>& args);
 
   // Transactions: WATCH/MULTI/EXEC pinned to the slot of their keys.
