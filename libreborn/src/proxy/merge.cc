@@ -2,8 +2,10 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "resp/reply_parser.h"
 
@@ -127,7 +129,10 @@ std::string MergeKeyspace(const std::vector<std::string>& parts) {
     for (absl::string_view line : absl::StrSplit(
              absl::string_view(body->data(), body->size()), "\r\n")) {
       size_t colon = line.find(':');
-      if (line.empty() || line[0] == '#' || colon == absl::string_view::npos) {
+      // Only the keyspace lines ("db<n>:...") of what may be a whole INFO.
+      int64_t db = 0;
+      if (colon == absl::string_view::npos || !absl::StartsWith(line, "db") ||
+          !absl::SimpleAtoi(line.substr(2, colon - 2), &db)) {
         continue;
       }
       auto& acc = dbs[std::string(line.substr(0, colon))];
@@ -149,6 +154,39 @@ std::string MergeKeyspace(const std::vector<std::string>& parts) {
                     ",avg_ttl=", v[2], "\r\n");
   }
   return out;
+}
+
+std::optional<int64_t> SumInfoField(const std::vector<std::string>& parts,
+                                    std::string_view field) {
+  std::optional<int64_t> sum;
+  const std::string prefix =
+      absl::StrCat(absl::string_view(field.data(), field.size()), ":");
+  for (const std::string& p : parts) {
+    auto body = ParseBulkReply(p);
+    if (!body) continue;
+    for (absl::string_view line : absl::StrSplit(
+             absl::string_view(body->data(), body->size()), "\r\n")) {
+      if (!absl::StartsWith(line, prefix)) continue;
+      int64_t v = 0;
+      if (absl::SimpleAtoi(line.substr(prefix.size()), &v)) {
+        sum = sum.value_or(0) + v;
+      }
+      break;
+    }
+  }
+  return sum;
+}
+
+std::string BytesToHuman(uint64_t n) {
+  static constexpr const char* kUnits[] = {"K", "M", "G", "T", "P"};
+  if (n < 1024) return absl::StrCat(n, "B");
+  double d = static_cast<double>(n) / 1024;
+  size_t unit = 0;
+  while (d >= 1024 && unit + 1 < std::size(kUnits)) {
+    d /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.2f%s", d, kUnits[unit]);
 }
 
 std::optional<ScanCursor> DecodeScanCursor(std::string_view cursor) {

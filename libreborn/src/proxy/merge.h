@@ -40,6 +40,13 @@ std::string MergeArrays(const std::vector<std::string>& parts);
 // (bulk replies) and returns the "# Keyspace" section text.
 std::string MergeKeyspace(const std::vector<std::string>& parts);
 
+// INFO: the sum of the numeric field `field` ("used_memory") over the parts
+// (bulk replies); nullopt when no part has it.
+std::optional<int64_t> SumInfoField(const std::vector<std::string>& parts,
+                                    std::string_view field);
+// Redis' human-readable byte counts: "1023B", "1.50K", "2.00M", ...
+std::string BytesToHuman(uint64_t n);
+
 // Cluster-wide SCAN: the proxy cursor holds the backend cursor in its high
 // bits and the index of the group (among the serving groups) in the low
 // kScanGroupBits.

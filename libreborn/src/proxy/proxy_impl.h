@@ -165,6 +165,9 @@ class ProxyImpl : public Proxy {
   std::shared_ptr<const SlotTable> CurrentTable() const {
     return source_->Current();
   }
+  std::chrono::steady_clock::time_point started_at() const {
+    return started_at_;
+  }
   // The online proxies' client addresses (empty: a static topology).
   std::vector<std::string> ProxyAddrs() const { return source_->ProxyAddrs(); }
 

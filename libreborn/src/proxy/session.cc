@@ -394,6 +394,9 @@ void Session::Dispatch(std::vector<std::string>& args) {
   const CommandSpec* spec = FindCommandSpec(cmd);
   dispatch_kind_ =
       resp3_ || cmd == "hello" ? Resp3KindOf(args) : Resp3Kind::kPlain;
+  if (spec != nullptr) {  // CLIENT LIST cmd= (the table's names end in NUL)
+    entry_->last_command.store(spec->name.data(), std::memory_order_relaxed);
+  }
   if (!worker_->online()) {
     ReplyError("ERR proxy is offline");
     close_after_reply_ = true;
@@ -436,12 +439,13 @@ void Session::Dispatch(std::vector<std::string>& args) {
     return;
   }
   if (spec->has(kCmdNoProxy) || spec->has(kCmdSlot)) {
-    ReplyError(absl::StrCat("ERR command '", cmd,
-                            "' is not supported by reborn-proxy"));
+    ReplyError(NotSupportedError(cmd));
     return;
   }
   if (cmd == "copy" && CopiesToOtherDb(args)) {
-    ReplyError("ERR COPY to another database is not supported by reborn-proxy");
+    ReplyError(
+        "ERR COPY ... DB is not supported by reborn-proxy: the proxy serves "
+        "database 0 only");
     return;
   }
   Forward(*spec, args);
@@ -629,6 +633,7 @@ void Session::SendBlocking(int slot, std::vector<std::string> args,
                      });
         }
         const uint64_t generation = ++self->parked_generation_;
+        self->entry_->blocked.store(true, std::memory_order_relaxed);
         const std::string encoded = net::EncodeCommand(args);
         self->parked_ = Parked{
             generation, slot, std::move(args), p, route->addr, deadline, false};
@@ -655,6 +660,7 @@ void Session::OnBlockingReply(uint64_t generation, std::string_view reply) {
   if (parked_.generation != generation) return;
   Parked parked = std::move(parked_);
   parked_ = Parked{};
+  entry_->blocked.store(false, std::memory_order_relaxed);
   if (parked.unblocking && reply.substr(0, kUnblocked.size()) == kUnblocked) {
     SendBlocking(parked.slot,
                  WithRemainingTimeout(std::move(parked.args), parked.deadline),
@@ -711,30 +717,6 @@ void Session::RetryUnblockLater(uint64_t generation, int attempts_left) {
   });
 }
 
-void Session::Info(std::vector<std::string>& args) {
-  std::string section = args.size() > 1 ? ToLower(args[1]) : "default";
-  std::string head;
-  if (section != "keyspace") {
-    auto table = worker_->table();
-    absl::StrAppend(
-        &head, "# Server\r\nredis_version:", kRedisCompatibleVersion,
-        "\r\nreborn_version:", kVersion, "\r\nreborn_mode:proxy\r\n",
-        "process_id:", getpid(), "\r\ntcp_port:", proxy_->port(),
-        "\r\n\r\n# Clients\r\nconnected_clients:",
-        proxy_->counters().clients.load(), "\r\n\r\n# Proxy\r\n",
-        "topology_version:", table ? table->version() : 0,
-        "\r\ngroups:", table ? table->groups().size() : 0,
-        "\r\nbackend_connections:",
-        proxy_->backend_counters().connections.load(),
-        "\r\ntotal_commands_processed:", proxy_->counters().commands.load(),
-        "\r\nauth_failures:", proxy_->auth_failures().total(),
-        "\r\n\r\n# Cluster\r\ncluster_enabled:1\r\n\r\n");
-  }
-  FanOut({"INFO", "keyspace"}, [head](Pending& pend) {
-    return BulkReply(head + MergeKeyspace(pend.parts));
-  });
-}
-
 // ---------------------------------------------------------------- local
 
 bool Session::HandleLocal(const std::string& cmd,
@@ -742,13 +724,13 @@ bool Session::HandleLocal(const std::string& cmd,
   // Most commands are forwarded as they are: one set lookup spares them the
   // chain of comparisons below (it was ~20% of the proxy's instructions).
   static const auto* const kLocal = new absl::flat_hash_set<std::string>{
-      "asking",    "cluster",     "readonly",   "readwrite",    "auth",
-      "client",    "command",     "dbsize",     "del",          "discard",
-      "echo",      "exec",        "exists",     "flushall",     "flushdb",
-      "hello",     "info",        "keys",       "mget",         "mset",
-      "multi",     "ping",        "psubscribe", "punsubscribe", "quit",
-      "randomkey", "scan",        "select",     "subscribe",    "touch",
-      "unlink",    "unsubscribe", "unwatch",    "watch"};
+      "asking",    "cluster", "readonly",    "readwrite",    "auth",
+      "client",    "command", "dbsize",      "del",          "discard",
+      "echo",      "exec",    "exists",      "flushall",     "flushdb",
+      "hello",     "info",    "keys",        "mget",         "mset",
+      "multi",     "ping",    "psubscribe",  "punsubscribe", "quit",
+      "randomkey", "role",    "scan",        "select",       "subscribe",
+      "touch",     "unlink",  "unsubscribe", "unwatch",      "watch"};
   if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
@@ -780,6 +762,8 @@ bool Session::HandleLocal(const std::string& cmd,
     ClientCmd(args);
   } else if (cmd == "cluster") {
     ClusterCmd(args);
+  } else if (cmd == "role" && n == 1) {
+    Reply("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");  // a master to clients
   } else if (cmd == "readonly" || cmd == "readwrite" || cmd == "asking") {
     // Cluster clients' connection modes: every proxy serves every key
     // (reads go to replicas only with --read-from-replicas).
@@ -928,6 +912,7 @@ void Session::Hello(std::vector<std::string>& args) {
   // Replies are RESP3 from this one on (converted from the backends' RESP2,
   // resp3.h); the map is made a map by that conversion.
   resp3_ = new_proto == 3;
+  entry_->protocol.store(new_proto, std::memory_order_relaxed);
   Reply(absl::StrCat("*14\r\n", BulkReply("server"), BulkReply("redis"),
                      BulkReply("version"), BulkReply(kRedisCompatibleVersion),
                      BulkReply("proto"), ":", new_proto, "\r\n",
@@ -989,24 +974,6 @@ void Session::CommandCmd(std::vector<std::string>& args) {
     Reply(out);
   } else {
     ReplyError(UnknownSubcommandError("command", args[1]));
-  }
-}
-
-void Session::ClientCmd(std::vector<std::string>& args) {
-  std::string sub = args.size() > 1 ? ToLower(args[1]) : "";
-  if (sub == "setname" && args.size() == 3) {
-    name_ = args[2];
-    entry_->set_name(name_);
-    Reply("+OK\r\n");
-  } else if (sub == "getname" && args.size() == 2) {
-    Reply(name_.empty() ? std::string("$-1\r\n") : BulkReply(name_));
-  } else if (sub == "id" && args.size() == 2) {
-    Reply(absl::StrCat(":", id_, "\r\n"));
-  } else if (sub == "setinfo" && args.size() == 4) {
-    Reply("+OK\r\n");
-  } else {
-    ReplyError(absl::StrCat("ERR command 'client ", sub,
-                            "' is not supported by reborn-proxy"));
   }
 }
 
@@ -1079,8 +1046,13 @@ void Session::QueueInMulti(const CommandSpec* spec,
   }
   if (spec->has(kCmdNoProxy) || spec->has(kCmdPubSub) || spec->has(kCmdSlot)) {
     multi_dirty_ = true;
-    ReplyError(absl::StrCat("ERR command '", std::string(spec->name),
-                            "' is not supported inside MULTI by reborn-proxy"));
+    ReplyError(spec->has(kCmdPubSub)
+                   ? absl::StrCat(
+                         "ERR ", absl::AsciiStrToUpper(std::string(spec->name)),
+                         " is not supported by reborn-proxy: not "
+                         "inside MULTI (Pub/Sub has its own backend "
+                         "connection)")
+                   : NotSupportedError(spec->name));
     return;
   }
   absl::StatusOr<int> slot = Router::CommandSlot(args);
@@ -1190,6 +1162,9 @@ void Session::Reset() {
   in_pubsub_ = false;
   authed_ = proxy_->options().requirepass.empty();
   resp3_ = false;
+  entry_->protocol.store(2, std::memory_order_relaxed);
+  entry_->sub.store(0, std::memory_order_relaxed);
+  entry_->psub.store(0, std::memory_order_relaxed);
   name_.clear();
   entry_->set_name("");
   Reply("+RESET\r\n");
@@ -1239,6 +1214,14 @@ void Session::OnPush(std::string_view reply, bool closed) {
     if (kind && count && *count == 0 &&
         (*kind == "unsubscribe" || *kind == "punsubscribe")) {
       in_pubsub_ = false;
+    }
+    // The count is channels plus patterns (CLIENT LIST sub= psub=).
+    if (kind && count) {
+      if (*kind == "subscribe" || *kind == "unsubscribe") {
+        entry_->sub.store(static_cast<int>(*count) - entry_->psub.load());
+      } else if (*kind == "psubscribe" || *kind == "punsubscribe") {
+        entry_->psub.store(static_cast<int>(*count) - entry_->sub.load());
+      }
     }
   }
 }

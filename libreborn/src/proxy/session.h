@@ -28,6 +28,10 @@ namespace reborn::proxy {
 // reply (or all the parts of a split command) comes back, and the completed
 // prefix of the queue is written to the client — so replies leave in order
 // while backends work in parallel.
+// "-ERR <CMD> is not supported by reborn-proxy: <reason>" (introspection.cc)
+// without the '-'.
+std::string NotSupportedError(std::string_view cmd);
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Worker* worker, asio::ip::tcp::socket socket);

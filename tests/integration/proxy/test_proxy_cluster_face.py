@@ -15,7 +15,7 @@ from redis.cluster import RedisCluster
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "migrate"))
 from cluster import Cluster  # noqa: E402
 from harness import RawClient, start_qdb, start_redis  # noqa: E402
-from proxy_harness import start_proxy  # noqa: E402
+from proxy_harness import start_cluster_redis, start_proxy  # noqa: E402
 
 KEYS = ["user:%d" % i for i in range(50)] + ["{tag}a", "{tag}b", "{tag}c"]
 
@@ -32,15 +32,7 @@ class StaticProxyFace(unittest.TestCase):
         cls.g1, cls.g2 = start_qdb(), start_qdb()
         cls.proxy = start_proxy([cls.g1.port, cls.g2.port])
         # The oracle for slots: a one-node Redis Cluster holding all slots.
-        cls.redis = start_redis("--cluster-enabled", "yes",
-                                "--cluster-config-file", "nodes.conf")
-        c = RawClient(cls.redis.port)
-        c.call("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
-        deadline = time.time() + 10
-        while b"cluster_state:ok" not in c.call("CLUSTER", "INFO"):
-            assert time.time() < deadline
-            time.sleep(0.1)
-        c.close()
+        cls.redis = start_cluster_redis()
 
     @classmethod
     def tearDownClass(cls):

@@ -139,7 +139,8 @@ class ProxyDifferential(unittest.TestCase):
         p = RawClient(self.proxy.port)
         self.assertEqual(
             p.call("MONITOR"),
-            b"-ERR command 'monitor' is not supported by reborn-proxy\r\n")
+            b"-ERR MONITOR is not supported by reborn-proxy: it would need "
+            b"every backend's command stream\r\n")
         self.assertEqual(p.call("SELECT", 1),
                          b"-ERR DB index is out of range\r\n")
         self.assertEqual(p.call("PING"), b"+PONG\r\n")

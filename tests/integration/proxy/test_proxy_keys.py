@@ -5,13 +5,12 @@ groups and against redis-server. Keys on one slot must give Redis' reply;
 keys spread over slots give what Redis Cluster gives (CROSSSLOT, compared
 with a cluster-mode redis-server) and nothing is written anywhere."""
 
-import time
 import unittest
 import warnings
 import zlib
 
 from harness import RawClient, start_qdb, start_redis
-from proxy_harness import start_proxy
+from proxy_harness import start_cluster_redis, start_proxy
 
 CROSSSLOT = b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
 BY_DENIED = (b"-ERR BY option of SORT denied in Cluster mode when keys formed "
@@ -108,16 +107,7 @@ class ProxyKeys(unittest.TestCase):
         cls.g1 = start_qdb()
         cls.g2 = start_qdb()
         cls.redis = start_redis()
-        cls.cluster = start_redis("--cluster-enabled", "yes",
-                                  "--cluster-config-file", "nodes.conf")
-        c = RawClient(cls.cluster.port)
-        c.call("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
-        deadline = time.time() + 10
-        while b"cluster_state:ok" not in c.call("CLUSTER", "INFO"):
-            if time.time() > deadline:
-                raise RuntimeError("cluster-mode redis-server not ready")
-            time.sleep(0.1)
-        c.close()
+        cls.cluster = start_cluster_redis()
         cls.proxy = start_proxy([cls.g1.port, cls.g2.port])
 
     @classmethod
