@@ -22,6 +22,7 @@ bool Is(const std::string& arg, std::string_view word) {
 KeyFinder SpecialKeyFinder(std::string_view name) {
   if (name == "sort") return SortKeys;
   if (name == "migrate") return MigrateKeys;
+  if (name == "memory") return MemoryKeys;
   if (name == "xread" || name == "xreadgroup") return XreadKeys;
   if (name == "georadius" || name == "georadiusbymember") {
     return GeoradiusKeys;
@@ -45,6 +46,12 @@ void SortKeys(const std::vector<std::string>& args, KeyPositionList* keys) {
     }
   }
   if (store != 0) keys->push_back(store);
+}
+
+// MEMORY USAGE key (Redis' key spec of the subcommand); the other MEMORY
+// subcommands have none.
+void MemoryKeys(const std::vector<std::string>& args, KeyPositionList* keys) {
+  if (args.size() >= 3 && Is(args[1], "usage")) keys->push_back(2);
 }
 
 // Redis' migrateGetKeys.

@@ -27,6 +27,8 @@ void SortKeys(const std::vector<std::string>& args, KeyPositionList* keys);
 // [AUTH2 user pw] [KEYS key...]: the key, or the keys after KEYS when the
 // key argument is empty.
 void MigrateKeys(const std::vector<std::string>& args, KeyPositionList* keys);
+// MEMORY USAGE key [SAMPLES n].
+void MemoryKeys(const std::vector<std::string>& args, KeyPositionList* keys);
 // XREAD/XREADGROUP [GROUP g c] [COUNT n] [BLOCK ms] [NOACK] STREAMS k... id...
 void XreadKeys(const std::vector<std::string>& args, KeyPositionList* keys);
 // GEORADIUS[BYMEMBER] key ... [STORE k] [STOREDIST k]: the key and the last

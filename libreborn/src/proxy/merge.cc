@@ -106,6 +106,32 @@ std::string MergeOk(const std::vector<std::string>& parts) {
   return "+OK\r\n";
 }
 
+std::string MergeSame(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  return parts.empty() ? ErrorReply("ERR proxy: no group") : parts[0];
+}
+
+std::string MergeMinIntegers(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  std::vector<int64_t> mins;
+  std::vector<std::string_view> elems;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!SplitArray(parts[i], &elems) ||
+        (i > 0 && elems.size() != mins.size())) {
+      return ErrorReply("ERR proxy: unexpected reply from a backend");
+    }
+    if (i == 0) mins.assign(elems.size(), INT64_MAX);
+    for (size_t j = 0; j < elems.size(); ++j) {
+      auto v = ParseIntegerReply(elems[j]);
+      if (!v) return ErrorReply("ERR proxy: unexpected reply from a backend");
+      mins[j] = std::min(mins[j], *v);
+    }
+  }
+  std::string out = absl::StrCat("*", mins.size(), "\r\n");
+  for (int64_t v : mins) absl::StrAppend(&out, ":", v, "\r\n");
+  return out;
+}
+
 std::string MergeArrays(const std::vector<std::string>& parts) {
   if (const std::string* err = FirstError(parts)) return *err;
   std::vector<std::string_view> all, elems;

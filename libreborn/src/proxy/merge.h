@@ -34,6 +34,11 @@ std::string MergeMget(const std::vector<std::string>& parts,
 std::string MergeSum(const std::vector<std::string>& parts);
 // MSET, FLUSHDB, FLUSHALL: +OK when every part is +OK.
 std::string MergeOk(const std::vector<std::string>& parts);
+// SCRIPT LOAD/FLUSH, FUNCTION LOAD/DELETE/FLUSH/RESTORE sent to every group:
+// the first error, else the first reply (the groups answer alike).
+std::string MergeSame(const std::vector<std::string>& parts);
+// SCRIPT EXISTS: per position, 1 only when every group has the script.
+std::string MergeMinIntegers(const std::vector<std::string>& parts);
 // KEYS: the concatenation of array replies.
 std::string MergeArrays(const std::vector<std::string>& parts);
 // INFO keyspace: sums "dbN:keys=..,expires=..,avg_ttl=.." over the parts

@@ -724,13 +724,14 @@ bool Session::HandleLocal(const std::string& cmd,
   // Most commands are forwarded as they are: one set lookup spares them the
   // chain of comparisons below (it was ~20% of the proxy's instructions).
   static const auto* const kLocal = new absl::flat_hash_set<std::string>{
-      "asking",    "cluster", "readonly",    "readwrite",    "auth",
-      "client",    "command", "dbsize",      "del",          "discard",
-      "echo",      "exec",    "exists",      "flushall",     "flushdb",
-      "hello",     "info",    "keys",        "mget",         "mset",
-      "multi",     "ping",    "psubscribe",  "punsubscribe", "quit",
-      "randomkey", "role",    "scan",        "select",       "subscribe",
-      "touch",     "unlink",  "unsubscribe", "unwatch",      "watch"};
+      "asking",    "cluster",  "readonly",   "readwrite",    "auth",
+      "client",    "command",  "dbsize",     "del",          "discard",
+      "echo",      "exec",     "exists",     "flushall",     "flushdb",
+      "hello",     "info",     "keys",       "mget",         "mset",
+      "multi",     "ping",     "psubscribe", "punsubscribe", "quit",
+      "randomkey", "role",     "scan",       "select",       "subscribe",
+      "script",    "function", "touch",      "unlink",       "unsubscribe",
+      "unwatch",   "watch"};
   if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
@@ -783,6 +784,20 @@ bool Session::HandleLocal(const std::string& cmd,
     FanOut(args, [](Pending& p) { return MergeArrays(p.parts); });
   } else if ((cmd == "flushdb" || cmd == "flushall") && n <= 2) {
     FanOut(args, [](Pending& p) { return MergeOk(p.parts); });
+  } else if (cmd == "script" && n >= 2 &&
+             (EqualsIgnoreCase(args[1], "load") ||
+              EqualsIgnoreCase(args[1], "flush"))) {
+    // Scripts are per server: every group must have them for EVALSHA on
+    // any key.
+    FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
+  } else if (cmd == "script" && n >= 3 && EqualsIgnoreCase(args[1], "exists")) {
+    FanOut(args, [](Pending& p) { return MergeMinIntegers(p.parts); });
+  } else if (cmd == "function" && n >= 2 &&
+             (EqualsIgnoreCase(args[1], "load") ||
+              EqualsIgnoreCase(args[1], "delete") ||
+              EqualsIgnoreCase(args[1], "flush") ||
+              EqualsIgnoreCase(args[1], "restore"))) {
+    FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
   } else if (cmd == "randomkey" && n == 1) {
     RandomKey();
   } else if (cmd == "scan" && n >= 2) {
@@ -1197,6 +1212,22 @@ void Session::PubSub(const std::string& cmd, std::vector<std::string>& args) {
 
 void Session::OnPush(std::string_view reply, bool closed) {
   if (closed_) return;
+  std::optional<std::string_view> kind;
+  std::optional<int64_t> count;
+  std::vector<std::string_view> elems;
+  if (!closed && SplitArray(reply, &elems) && elems.size() == 3) {
+    kind = ParseBulkReply(elems[0]);
+    count = ParseIntegerReply(elems[2]);
+  }
+  // The count is channels plus patterns (CLIENT LIST sub= psub=); set
+  // before the confirmation reaches the client, which may then look.
+  if (kind && count) {
+    if (*kind == "subscribe" || *kind == "unsubscribe") {
+      entry_->sub.store(static_cast<int>(*count) - entry_->psub.load());
+    } else if (*kind == "psubscribe" || *kind == "punsubscribe") {
+      entry_->psub.store(static_cast<int>(*count) - entry_->sub.load());
+    }
+  }
   PendingPtr push = NewPending();
   push->kind = Resp3Kind::kPush;
   Finish(push, reply);
@@ -1204,25 +1235,14 @@ void Session::OnPush(std::string_view reply, bool closed) {
     // The subscriptions are gone with the backend connection.
     close_after_reply_ = true;
     in_pubsub_ = false;
+    entry_->sub.store(0);
+    entry_->psub.store(0);
     Drain();
     return;
   }
-  std::vector<std::string_view> elems;
-  if (SplitArray(reply, &elems) && elems.size() == 3) {
-    auto kind = ParseBulkReply(elems[0]);
-    auto count = ParseIntegerReply(elems[2]);
-    if (kind && count && *count == 0 &&
-        (*kind == "unsubscribe" || *kind == "punsubscribe")) {
-      in_pubsub_ = false;
-    }
-    // The count is channels plus patterns (CLIENT LIST sub= psub=).
-    if (kind && count) {
-      if (*kind == "subscribe" || *kind == "unsubscribe") {
-        entry_->sub.store(static_cast<int>(*count) - entry_->psub.load());
-      } else if (*kind == "psubscribe" || *kind == "punsubscribe") {
-        entry_->psub.store(static_cast<int>(*count) - entry_->sub.load());
-      }
-    }
+  if (kind && count && *count == 0 &&
+      (*kind == "unsubscribe" || *kind == "punsubscribe")) {
+    in_pubsub_ = false;
   }
 }
 

@@ -30,6 +30,8 @@ class ProxyDifferential(unittest.TestCase):
         for port in (self.single.port, self.g1.port, self.g2.port):
             c = RawClient(port)
             c.call("FLUSHALL")
+            c.call("SCRIPT", "FLUSH")
+            c.call("FUNCTION", "FLUSH")
             c.close()
 
     def compare(self, *commands, sort=False):
@@ -112,6 +114,23 @@ class ProxyDifferential(unittest.TestCase):
         self.assertIn(b"db0:keys=40", p.call("INFO", "keyspace"))
         self.assertEqual(p.call("FLUSHDB"), b"+OK\r\n")
         self.assertEqual(p.call("DBSIZE"), b":0\r\n")
+
+    def test_scripts_and_functions_reach_every_group(self):
+        # SCRIPT LOAD / FUNCTION LOAD go to every group, so EVALSHA and
+        # FCALL work on keys of any group; MEMORY USAGE finds its key.
+        lib = ("#!lua name=difflib\nredis.register_function('getk', "
+               "function(keys, args) return redis.call('get', keys[1]) end)")
+        cmds = [["SCRIPT", "LOAD", "return redis.call('get', KEYS[1])"],
+                ["FUNCTION", "LOAD", lib]]
+        sha = "4e6d8fc8bb01276962cce5371fa795a7763657ae"
+        for k in KEYS[:10]:
+            cmds += [["SET", k, k], ["EVALSHA", sha, 1, k],
+                     ["FCALL", "getk", 1, k], ["MEMORY", "USAGE", k]]
+        cmds += [["SCRIPT", "EXISTS", sha, "0" * 40],
+                 ["FUNCTION", "DELETE", "difflib"],
+                 ["FCALL", "getk", 1, KEYS[3]], ["SCRIPT", "FLUSH"],
+                 ["EVALSHA", sha, 1, KEYS[4]], ["SCRIPT", "EXISTS", sha]]
+        self.compare(*cmds)
 
     def test_crossslot(self):
         p = RawClient(self.proxy.port)

@@ -133,6 +133,9 @@ TEST(KeyFindersTest, NumkeysAndFixedForms) {
   EXPECT_EQ(keys({"fcall", "f", "0", "x"}), (KeyPositionList{}));
   EXPECT_EQ(keys({"object", "ENCODING", "k"}), (KeyPositionList{2}));
   EXPECT_EQ(keys({"object", "HELP"}), (KeyPositionList{}));
+  EXPECT_EQ(keys({"memory", "USAGE", "k", "SAMPLES", "5"}),
+            (KeyPositionList{2}));
+  EXPECT_EQ(keys({"memory", "STATS"}), (KeyPositionList{}));
   // LCS key1 key2 as Redis declares it.
   CommandSpec lcs{"lcs", -3, kCmdReadOnly, 1, 2, 1};
   EXPECT_EQ(KeyPositions(lcs, {"lcs", "a", "b", "LEN"}),
