@@ -153,6 +153,12 @@ class QdbEngine {
   absl::StatusOr<bool> Expire(std::string_view key, int64_t ttl_ms, int db = 0);
   // Remaining TTL in ms: -2 no key, -1 no TTL.
   absl::StatusOr<int64_t> Ttl(std::string_view key, int db = 0);
+  // MEMORY USAGE: bytes the key's records take in the store before
+  // compression, nullopt if absent. Aggregates are estimated from their
+  // first `samples` members (0 = all of them), as Redis does.
+  absl::StatusOr<std::optional<int64_t>> MemoryUsage(std::string_view key,
+                                                     int64_t samples = 5,
+                                                     int db = 0);
   struct ScanPage {
     uint64_t cursor = 0;  // 0 = done
     std::vector<std::string> keys;

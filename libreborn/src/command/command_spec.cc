@@ -129,6 +129,7 @@ constexpr CommandSpec kSpecs[] = {
     {"bitcount", -2, R, 1, 1, 1},
     {"bitpos", -3, R, 1, 1, 1},
     {"bitop", -4, W | D, 2, -1, 1},
+    {"lcs", -3, R, 1, 2, 1},
 
     // Hashes.
     {"hset", -4, W | D | F, 1, 1, 1},
@@ -227,6 +228,18 @@ constexpr CommandSpec kSpecs[] = {
     {"zdiffstore", -4, W | D | M, 1, 1, 1, 2, 1},
     {"zintercard", -3, R | M, 0, 0, 0, 1, 1},
     {"zscan", -3, R | RND, 1, 1, 1},
+
+    // Geo (sorted sets). GEORADIUS[BYMEMBER]'s STORE key: KeyPositions.
+    {"geoadd", -5, W | D, 1, 1, 1},
+    {"geodist", -4, R, 1, 1, 1},
+    {"geohash", -2, R, 1, 1, 1},
+    {"geopos", -2, R, 1, 1, 1},
+    {"georadius", -6, W | D | M, 1, 1, 1},
+    {"georadiusbymember", -5, W | D | M, 1, 1, 1},
+    {"georadius_ro", -6, R, 1, 1, 1},
+    {"georadiusbymember_ro", -5, R, 1, 1, 1},
+    {"geosearch", -7, R, 1, 1, 1},
+    {"geosearchstore", -8, W | D, 1, 2, 1},
 
     // Pub/Sub.
     {"subscribe", -2, P | N | L | S, 0, 0, 0},
@@ -359,6 +372,19 @@ KeyPositionList KeyPositions(const CommandSpec& spec,
         keys.push_back(static_cast<size_t>(i));
       }
     }
+  }
+  // GEORADIUS[BYMEMBER] ... STORE|STOREDIST key: the last one given counts
+  // (Redis' georadiusGetKeys).
+  if (spec.has(kCmdMovableKeys) &&
+      (spec.name == "georadius" || spec.name == "georadiusbymember")) {
+    size_t stored = 0;
+    for (size_t i = 5; i + 1 < args.size(); ++i) {
+      if (EqualsIgnoreCase(args[i], "store") ||
+          EqualsIgnoreCase(args[i], "storedist")) {
+        stored = ++i;
+      }
+    }
+    if (stored != 0) keys.push_back(stored);
   }
   return keys;
 }

@@ -32,6 +32,7 @@ absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   qdb::RegisterDumpCommands(engine.core(), table, &status);
   qdb::RegisterListCommands(engine.core(), table, &status);
   qdb::RegisterZSetCommands(engine.core(), table, &status);
+  qdb::RegisterGeoCommands(engine.core(), table, &status);
   qdb::RegisterSlotCommands(engine.core(), table, &status);
   qdb::RegisterSortCommands(engine.core(), table, &status);
   return status;

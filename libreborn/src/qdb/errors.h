@@ -25,6 +25,11 @@ inline absl::string_view ToAbsl(std::string_view s) {
 inline absl::Status WrongTypeError() {
   return absl::FailedPreconditionError(ToAbsl(kWrongTypeText));
 }
+// For commands with their own wrong-type text (LCS).
+inline bool IsWrongType(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kFailedPrecondition &&
+         s.message() == ToAbsl(kWrongTypeText);
+}
 // `text` is the full reply text, for example "ERR no such key".
 inline absl::Status RedisError(std::string_view text) {
   return absl::InvalidArgumentError(ToAbsl(text));

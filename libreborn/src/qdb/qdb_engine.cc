@@ -186,6 +186,14 @@ absl::StatusOr<int64_t> QdbEngine::Ttl(std::string_view key, int db) {
   });
 }
 
+absl::StatusOr<std::optional<int64_t>> QdbEngine::MemoryUsage(
+    std::string_view key, int64_t samples, int db) {
+  return InDb(*core_, db,
+              [&](uint8_t pdb) -> absl::StatusOr<std::optional<int64_t>> {
+                return core_->keys().MemoryUsage(pdb, key, samples);
+              });
+}
+
 absl::StatusOr<QdbEngine::ScanPage> QdbEngine::Scan(uint64_t cursor,
                                                     std::string_view match,
                                                     size_t count, int db) {

@@ -129,6 +129,39 @@ std::vector<Command> RestoreEffect(const Command& args, int64_t now_ms) {
   return {out};
 }
 
+// LMPOP/ZMPOP (and BLMPOP/BZMPOP, run as them) go to replicas as Redis 7.0
+// sends them: LPOP/RPOP or ZPOPMIN/ZPOPMAX of the key that answered, with
+// the number of elements popped. The reply is [key, [elements...]].
+std::vector<Command> MpopEffect(const Command& args, std::string_view reply,
+                                bool list) {
+  int64_t numkeys = 0;
+  if (reply.empty() || reply[0] != '*' || args.size() < 3 ||
+      !Int(args[1], &numkeys) || numkeys < 1 ||
+      static_cast<size_t>(numkeys) + 2 >= args.size()) {
+    return {};
+  }
+  size_t pos = reply.find("\r\n");
+  std::string key;
+  if (pos == std::string_view::npos ||
+      !BulkValue(reply.substr(pos + 2), &key)) {
+    return {};
+  }
+  pos = reply.find("\r\n", pos + 2);  // end of the key's length line
+  pos += 2 + key.size() + 2;
+  int64_t count = 0;
+  const size_t eol = reply.find("\r\n", pos);
+  if (pos >= reply.size() || reply[pos] != '*' ||
+      eol == std::string_view::npos ||
+      !Int(reply.substr(pos + 1, eol - pos - 1), &count) || count <= 0) {
+    return {};
+  }
+  const std::string& where = args[2 + static_cast<size_t>(numkeys)];
+  const bool first = EqualsIgnoreCase(where, list ? "left" : "min");
+  const char* name =
+      list ? (first ? "LPOP" : "RPOP") : (first ? "ZPOPMIN" : "ZPOPMAX");
+  return {{name, key, std::to_string(count)}};
+}
+
 }  // namespace
 
 std::vector<Command> EffectOf(const Command& args, std::string_view reply,
@@ -180,6 +213,13 @@ std::vector<Command> EffectOf(const Command& args, std::string_view reply,
     return {srem};
   }
   if (name == "restore") return RestoreEffect(args, now_ms);
+  if (name == "getdel") {
+    if (IsNil(reply)) return {};
+    return {{"DEL", args[1]}};
+  }
+  if (name == "lmpop" || name == "zmpop") {
+    return MpopEffect(args, reply, name == "lmpop");
+  }
   if (name == "slotsrestore") {
     std::vector<Command> out;
     for (size_t i = 1; i + 2 < args.size(); i += 3) {

@@ -60,6 +60,15 @@ void ReplyWriter::PushHeader(size_t n) {
   Header(protocol_ >= 3 ? '>' : '*', static_cast<int64_t>(n));
 }
 
+void ReplyWriter::Verbatim(std::string_view text, std::string_view format) {
+  if (protocol_ < 3) return Bulk(text);
+  Header('=', static_cast<int64_t>(format.size() + 1 + text.size()));
+  out_->append(format);
+  out_->push_back(':');
+  out_->append(text);
+  out_->append("\r\n");
+}
+
 void ReplyWriter::Double(double value) {
   std::string text = FormatDouble(value);
   if (protocol_ >= 3) {

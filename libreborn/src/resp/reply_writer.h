@@ -43,6 +43,9 @@ class ReplyWriter {
   // RESP3 ",<double>"; RESP2 a bulk string. Formatted as Redis 7.0 does
   // ("%.17g", "inf", "-inf").
   void Double(double value);
+  // RESP3 verbatim string "=<len>\r\n<format>:<text>"; RESP2 a bulk string
+  // of `text` (MEMORY DOCTOR, INFO-like reports).
+  void Verbatim(std::string_view text, std::string_view format = "txt");
   // RESP3 "#t"/"#f"; RESP2 ":1"/":0".
   void Bool(bool value);
   // An array of bulk strings.

@@ -88,7 +88,7 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
   }
   if (!out.empty() && out[0] != '-' && entry->spec->has(kCmdWrite)) {
     repl_->Record(db, args, out);
-    if (!watches_.empty()) TouchWatchedKeys(internal, *entry->spec, args);
+    if (!watches_.empty()) TouchWatchedKeys(internal, *entry->spec, args, {});
   }
   return out;
 }

@@ -304,15 +304,18 @@ Config::Config() {
   // asks for "save" and "appendonly"); persistence is the storage engine's.
   add("save", T::kString, "", true);
   add("appendonly", T::kBool, "no", true);
-  // Data lives on disk and nothing is ever evicted: memory is bounded by
-  // block-cache-size and write-buffer-size, so maxmemory can only be 0 and
-  // the policy only noeviction (clients such as queue libraries check it).
-  add("maxmemory", T::kMemory, "0", true, 0, 0);
+  // Data lives on disk and its caches are bounded (block-cache-size,
+  // write-buffer-size): over maxmemory, commands that may add data are
+  // refused (OOM) whatever the policy, which picks LRU or LFU tracking for
+  // OBJECT IDLETIME/FREQ; no key is ever evicted (docs/configuration.md).
+  add("maxmemory", T::kMemory, "0", true, 0, INT64_MAX);
   // Scripts (docs/scripting.md): after this many ms other clients get -BUSY;
   // lua-time-limit is the pre-7.0 name.
   add("busy-reply-threshold", T::kInt, "5000", true, 0, INT32_MAX);
   AddAlias("lua-time-limit", "busy-reply-threshold");
-  add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0, {"noeviction"});
+  add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0,
+      {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+       "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"});
   AddRedisTuning();
 }
 

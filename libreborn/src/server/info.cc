@@ -1,43 +1,17 @@
 // The built-in INFO sections of qdb-server. Field names follow
 // redis-server's so that monitoring tools read them unchanged.
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "command/command_spec.h"
 #include "reborn/version.h"
+#include "server/memory_stats.h"
 #include "server/qdb_server_impl.h"
 
 namespace reborn::server {
-namespace {
-
-int64_t RssBytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-
-std::string HumanBytes(int64_t n) {
-  const char* units[] = {"B", "K", "M", "G", "T"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f%s" : "%.2f%s", v, units[u]);
-  return buf;
-}
-
-}  // namespace
-
 void AppendServerInfo(QdbServerImpl& server, std::string_view section,
                       std::string* out) {
   const int64_t now_ms = absl::GetCurrentTimeNanos() / 1000000;
@@ -66,15 +40,19 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
                     "blocked_clients:", net.stats().blocked_clients.load(),
                     "\r\n", "tracking_clients:0\r\n");
   } else if (section == "memory") {
-    struct mallinfo2 mi = mallinfo2();
-    int64_t used = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
-    int64_t rss = RssBytes();
-    absl::StrAppend(out, "# Memory\r\n", "used_memory:", used, "\r\n",
-                    "used_memory_human:", HumanBytes(used), "\r\n",
-                    "used_memory_rss:", rss, "\r\n",
-                    "used_memory_rss_human:", HumanBytes(rss), "\r\n",
-                    "maxmemory:0\r\n", "maxmemory_policy:noeviction\r\n",
-                    "mem_allocator:libc\r\n");
+    const MemoryReading mem = ReadProcessMemory();
+    const int64_t maxmemory = server.config().GetInt("maxmemory");
+    absl::StrAppend(
+        out, "# Memory\r\n", "used_memory:", mem.used, "\r\n",
+        "used_memory_human:", HumanBytes(mem.used), "\r\n",
+        "used_memory_rss:", mem.rss, "\r\n",
+        "used_memory_rss_human:", HumanBytes(mem.rss), "\r\n",
+        "used_memory_peak:", mem.peak_rss, "\r\n",
+        "used_memory_peak_human:", HumanBytes(mem.peak_rss), "\r\n",
+        "maxmemory:", maxmemory, "\r\n",
+        "maxmemory_human:", HumanBytes(maxmemory), "\r\n",
+        "maxmemory_policy:", server.config().GetString("maxmemory-policy"),
+        "\r\n", "mem_allocator:libc\r\n");
   } else if (section == "persistence") {
     absl::StrAppend(out, "# Persistence\r\n", "loading:0\r\n",
                     "rdb_changes_since_last_save:0\r\n", "aof_enabled:0\r\n",

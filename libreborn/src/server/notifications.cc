@@ -63,7 +63,31 @@ std::string StoreTarget(const std::string& name,
       if (EqualsIgnoreCase(args[i], "store")) return args[i + 1];
     }
   }
+  if (name == "geosearchstore") return args[1];
+  if (name == "georadius" || name == "georadiusbymember") {
+    std::string dst;  // the last STORE/STOREDIST wins
+    for (size_t i = 5; i + 1 < args.size(); ++i) {
+      if (EqualsIgnoreCase(args[i], "store") ||
+          EqualsIgnoreCase(args[i], "storedist")) {
+        dst = args[++i];
+      }
+    }
+    return dst;
+  }
   return "";
+}
+
+// ZMSCORE of the members GEOADD names: whether it added or moved one.
+std::vector<std::string> GeoAddProbe(const std::vector<std::string>& args) {
+  std::vector<std::string> probe = {"zmscore", args[1]};
+  size_t i = 2;
+  while (i < args.size() &&
+         (EqualsIgnoreCase(args[i], "nx") || EqualsIgnoreCase(args[i], "xx") ||
+          EqualsIgnoreCase(args[i], "ch"))) {
+    ++i;
+  }
+  for (i += 2; i < args.size(); i += 3) probe.push_back(args[i]);
+  return probe;
 }
 
 }  // namespace
@@ -98,6 +122,8 @@ Notifications::Before Notifications::Probe(int db, const CommandSpec& spec,
     before.had_ttl = pttl.size() > 1 && pttl[1] != '-';
   } else if (std::string dst = StoreTarget(name, args); !dst.empty()) {
     before.existed.push_back(run(db, {"exists", dst}) == ":1\r\n");
+  } else if (name == "geoadd" && args.size() > 2) {
+    before.positions = run(db, GeoAddProbe(args));
   }
   return before;
 }
@@ -269,6 +295,12 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     } else if (n > 0) {
       Notify(kNotifyZset, "zadd", key, db);
     }
+  } else if (name == "geoadd") {
+    // GEOADD is ZADD underneath: "zadd" when a member was added or moved,
+    // which its reply (without CH) does not tell.
+    if (run(db, GeoAddProbe(args)) != before.positions) {
+      Notify(kNotifyZset, "zadd", key, db);
+    }
   } else if (name == "zincrby") {
     Notify(kNotifyZset, "zincr", key, db);
   } else if (name == "zrem" || name == "zremrangebyscore" ||
@@ -285,8 +317,11 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     const int type = name == "sort"   ? kNotifyList
                      : name[0] == 's' ? kNotifySet
                                       : kNotifyZset;
+    const std::string event = name == "sort"                  ? "sortstore"
+                              : name.starts_with("georadius") ? "georadiusstore"
+                                                              : name;
     if (n > 0) {
-      Notify(type, name == "sort" ? "sortstore" : name, dst, db);
+      Notify(type, event, dst, db);
     } else if (!before.existed.empty() && before.existed[0]) {
       Notify(kNotifyGeneric, "del", dst, db);
     }

@@ -42,6 +42,7 @@ class Notifications {
   struct Before {
     std::vector<bool> existed;  // per probed key
     bool had_ttl = false;
+    std::string positions;  // GEOADD: ZMSCORE of its members before
   };
   Before Probe(int db, const CommandSpec& spec,
                const std::vector<std::string>& args, const Runner& run) const;

@@ -38,6 +38,7 @@ std::string RandomHex(size_t n) {
 QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
     : config_(std::move(config)), run_id_(RandomHex(40)) {
   repl_ = std::make_unique<Replication>(*this);
+  maxmemory_ = std::make_unique<MaxmemoryGate>(*config_);
   net::ServerOptions options;
   options.bind = config_->GetString("bind");
   options.port = static_cast<int>(config_->GetInt("port"));
@@ -174,6 +175,8 @@ absl::Status QdbServerImpl::OpenEngine() {
 
 absl::Status QdbServerImpl::RegisterCommands() {
   absl::Status s = RegisterServerCommands(*this, table_);
+  if (!s.ok()) return s;
+  s = RegisterMemoryCommand(*this, table_);
   if (!s.ok()) return s;
   s = RegisterSaveCommands(*saver_, table_);
   if (!s.ok()) return s;
@@ -315,6 +318,7 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
                      "PING / QUIT / RESET are allowed in this context"));
     return;
   }
+  if (RefusedForMemory(session, spec, queuing, reply)) return;
   if (spec.has(kCmdWrite)) {
     std::string_view error = repl_->WriteError();
     if (!error.empty()) {
@@ -353,6 +357,29 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
   Run(session, *entry, args, reply);
 }
 
+bool QdbServerImpl::RefusedForMemory(Session& session, const CommandSpec& spec,
+                                     bool queuing, resp::ReplyWriter& reply) {
+  const bool is_exec = spec.name == "exec";
+  bool deny = spec.has(kCmdDenyOom) || (queuing && !RunsInsideMulti(spec));
+  if (is_exec && session.txn && session.txn->in_multi) {
+    for (const std::vector<std::string>& queued : session.txn->queued) {
+      const CommandTable::Entry* e = table_.Find(queued[0]);
+      if (e != nullptr && e->spec->has(kCmdDenyOom)) deny = true;
+    }
+  }
+  if (!deny || !maxmemory_->Exceeded()) return false;
+  command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
+  if (is_exec && session.txn && session.txn->in_multi) {
+    ResetTransaction(session);
+    reply.Error(absl::StrCat("EXECABORT Transaction discarded because of: ",
+                             kOomError));
+    return true;
+  }
+  if (queuing) session.txn->aborted = true;
+  reply.Error(kOomError);
+  return true;
+}
+
 void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
                         std::vector<std::string>& args,
                         resp::ReplyWriter& reply) {
@@ -367,6 +394,12 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   auto run_internal = [this](int db, std::vector<std::string> a) {
     return RunInternal(db, 2, std::move(a));
   };
+  // The watched keys a flush is about to delete, while they still exist.
+  std::vector<std::pair<int, std::string>> flushed;
+  if (!watches_.empty() &&
+      (spec.name == "flushall" || spec.name == "flushdb")) {
+    flushed = ExistingWatchedKeys(spec.name == "flushall" ? -1 : session.db);
+  }
   Notifications::Before before;
   if (notify)
     before = notifications_.Probe(session.db, spec, args, run_internal);
@@ -406,7 +439,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   if (!failed && spec.has(kCmdWrite) &&
       !WriteChangedNothing(spec.name, std::string_view(*out).substr(mark))) {
     repl_->Record(session.db, args, std::string_view(*out).substr(mark));
-    if (!watches_.empty()) TouchWatchedKeys(session, spec, args);
+    if (!watches_.empty()) TouchWatchedKeys(session, spec, args, flushed);
     if (!blocking_.empty()) {
       auto keys = KeysToSignal(session, spec, args);
       if (session.txn && session.txn->executing) {
@@ -436,22 +469,29 @@ std::vector<std::pair<int, std::string>> QdbServerImpl::KeysToSignal(
   return keys;
 }
 
-void QdbServerImpl::TouchWatchedKeys(const Session& session,
-                                     const CommandSpec& spec,
-                                     const std::vector<std::string>& args) {
-  if (spec.name == "flushall") {
-    watches_.TouchDb(-1);
-  } else if (spec.name == "flushdb") {
-    watches_.TouchDb(session.db);
+std::vector<std::pair<int, std::string>> QdbServerImpl::ExistingWatchedKeys(
+    int db) {
+  std::vector<std::pair<int, std::string>> existing;
+  for (auto& [key_db, key] : watches_.WatchedKeys(db)) {
+    absl::StatusOr<int64_t> n = engine_->Exists({key}, key_db);
+    if (!n.ok() || *n > 0) existing.emplace_back(key_db, std::move(key));
+  }
+  return existing;
+}
+
+void QdbServerImpl::TouchWatchedKeys(
+    const Session& session, const CommandSpec& spec,
+    const std::vector<std::string>& args,
+    const std::vector<std::pair<int, std::string>>& flushed) {
+  if (spec.name == "flushall" || spec.name == "flushdb") {
+    // Like Redis, a flush touches only the watched keys it deleted.
+    for (const auto& [db, key] : flushed) watches_.Touch(db, key);
   } else if (spec.name == "swapdb") {
     watches_.TouchDb(std::atoi(args[1].c_str()));
     watches_.TouchDb(std::atoi(args[2].c_str()));
   } else {
-    for (size_t pos : KeyPositions(spec, args)) {
-      watches_.Touch(session.db, args[pos]);
-      if (spec.name == "move") {
-        watches_.Touch(std::atoi(args[2].c_str()), args[pos]);
-      }
+    for (const auto& [db, key] : KeysToSignal(session, spec, args)) {
+      watches_.Touch(db, key);
     }
   }
 }

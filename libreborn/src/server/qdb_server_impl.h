@@ -15,6 +15,7 @@
 #include "server/blocking.h"
 #include "server/command_stats.h"
 #include "server/config.h"
+#include "server/memory_stats.h"
 #include "server/notifications.h"
 #include "server/pubsub.h"
 #include "server/rdb_save.h"
@@ -93,8 +94,13 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   // invalidation of the keys a write touched.
   void Run(Session& session, const CommandTable::Entry& entry,
            std::vector<std::string>& args, resp::ReplyWriter& reply);
-  void TouchWatchedKeys(const Session& session, const CommandSpec& spec,
-                        const std::vector<std::string>& args);
+  // `flushed`: for FLUSHDB/FLUSHALL, the watched keys that existed before.
+  void TouchWatchedKeys(
+      const Session& session, const CommandSpec& spec,
+      const std::vector<std::string>& args,
+      const std::vector<std::pair<int, std::string>>& flushed);
+  // The keys watched in `db` (every db when < 0) that exist now.
+  std::vector<std::pair<int, std::string>> ExistingWatchedKeys(int db);
   // The (db, key) pairs a successful write may have filled for blocked
   // clients: its key positions, SORT's STORE target, MOVE's target db.
   static std::vector<std::pair<int, std::string>> KeysToSignal(
@@ -104,7 +110,13 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   absl::Status RegisterCommands();
   void ApplyConfigHooks();
 
+  // Refuses commands over maxmemory: deny-oom ones, anything queued in a
+  // MULTI and an EXEC that holds one (Redis' processCommand rules).
+  bool RefusedForMemory(Session& session, const CommandSpec& spec, bool queuing,
+                        resp::ReplyWriter& reply);
+
   std::unique_ptr<Config> config_;
+  std::unique_ptr<MaxmemoryGate> maxmemory_;
   std::unique_ptr<QdbEngine> engine_;  // opened by Start()
   std::unique_ptr<RdbSaver> saver_;    // SAVE/BGSAVE; made with engine_
   std::unique_ptr<net::Server> network_;
@@ -131,6 +143,9 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
 // Registers PING ECHO HELLO AUTH QUIT RESET COMMAND CLIENT TIME CONFIG INFO
 // SHUTDOWN on `table`.
 absl::Status RegisterServerCommands(QdbServerImpl& server, CommandTable& table);
+
+// Registers MEMORY (server/memory_command.cc).
+absl::Status RegisterMemoryCommand(QdbServerImpl& server, CommandTable& table);
 
 // The built-in INFO sections (server, clients, memory, persistence, stats,
 // replication, cpu, commandstats) for `server`.

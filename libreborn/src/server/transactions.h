@@ -52,6 +52,9 @@ class WatchRegistry {
   void Touch(int db, const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
   // FLUSHDB / SWAPDB (db >= 0) and FLUSHALL (db < 0).
   void TouchDb(int db) ABSL_LOCKS_EXCLUDED(mu_);
+  // The (db, key) pairs watched in `db` (every db when < 0).
+  std::vector<std::pair<int, std::string>> WatchedKeys(int db)
+      ABSL_LOCKS_EXCLUDED(mu_);
   bool empty() const { return watchers_.load(std::memory_order_relaxed) == 0; }
 
  private:

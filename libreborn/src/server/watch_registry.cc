@@ -42,4 +42,13 @@ void WatchRegistry::TouchDb(int db) {
   }
 }
 
+std::vector<std::pair<int, std::string>> WatchRegistry::WatchedKeys(int db) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<int, std::string>> keys;
+  for (const auto& [key, flags] : watched_) {
+    if (db < 0 || key.first == db) keys.push_back(key);
+  }
+  return keys;
+}
+
 }  // namespace reborn::server

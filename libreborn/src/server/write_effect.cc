@@ -54,6 +54,10 @@ bool WriteChangedNothing(std::string_view command, std::string_view reply) {
   if (Contains(kCountsChanges, command)) return reply == ":0\r\n";
   if (command == "linsert") return reply == ":0\r\n" || reply == ":-1\r\n";
   if (Contains(kTakesSomething, command)) return IsNil(reply);
+  // Without STORE these "write" commands only read (they answer an array).
+  if (command == "georadius" || command == "georadiusbymember") {
+    return reply.empty() || reply[0] != ':';
+  }
   return false;
 }
 

@@ -152,8 +152,8 @@ class ServerBehaviour(unittest.TestCase):
         self.assertTrue(closed)
         a.close()
         self.r.config_set("maxclients", 100)
-        # sync-writes changes at runtime; maxmemory can only be 0 (nothing
-        # is evicted: the data is on disk), the policy only noeviction.
+        # sync-writes changes at runtime; maxmemory and its policies are
+        # kept (test_memory.py checks what they do).
         raw = RawClient(self.qdb.port)
         for value, flag in (("yes", b"sync_writes:1\r\n"),
                             ("no", b"sync_writes:0\r\n")):
@@ -166,11 +166,14 @@ class ServerBehaviour(unittest.TestCase):
         self.assertEqual(self.r.config_get("maxmemory"), {"maxmemory": "0"})
         self.assertEqual(self.r.config_get("maxmemory-policy"),
                          {"maxmemory-policy": "noeviction"})
-        self.assertTrue(self.r.config_set("maxmemory", 0))
-        for name, value in (("maxmemory", "1gb"),
+        for name, value in (("maxmemory", "1073741824"),
                             ("maxmemory-policy", "allkeys-lru")):
-            with self.assertRaises(redis.exceptions.ResponseError):
-                self.r.config_set(name, value)
+            self.assertTrue(self.r.config_set(name, value))
+            self.assertEqual(self.r.config_get(name), {name: value})
+        self.assertTrue(self.r.config_set("maxmemory", 0))
+        self.assertTrue(self.r.config_set("maxmemory-policy", "noeviction"))
+        with self.assertRaises(redis.exceptions.ResponseError):
+            self.r.config_set("maxmemory-policy", "evict-everything")
 
     def test_output_limits(self):
         self.r.set("mb", "x" * (1 << 20))

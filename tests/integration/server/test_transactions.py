@@ -25,6 +25,15 @@ SEQUENCES = [
      ["EXISTS", "b"]],
     [["MULTI"], ["PING"], ["ECHO", "x"], ["EXEC"]],
     [["MULTI"], ["EXEC"]],
+    # A flush touches only the watched keys it deletes; SORT ... STORE
+    # touches its destination even when it stores nothing.
+    [["WATCH", "x"], ["FLUSHALL"], ["MULTI"], ["PING"], ["EXEC"]],
+    [["SET", "x", "1"], ["WATCH", "x"], ["FLUSHDB"], ["MULTI"], ["PING"],
+     ["EXEC"]],
+    [["WATCH", "x"], ["FLUSHDB"], ["MULTI"], ["PING"], ["EXEC"]],
+    [["LPUSH", "foo", "bar"], ["WATCH", "foo"], ["SORT", "empty", "STORE",
+                                                 "foo"],
+     ["MULTI"], ["PING"], ["EXEC"]],
 ]
 
 

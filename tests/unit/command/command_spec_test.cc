@@ -43,6 +43,29 @@ TEST(CommandSpecTest, KeyPositionsForNumkeysCommands) {
             (KeyPositionList{}));
 }
 
+TEST(CommandSpecTest, KeyPositionsOfGeoradiusIncludeTheLastStoreKey) {
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("georadius"),
+                         Args{"georadius", "src", "1", "2", "3", "km"}),
+            (KeyPositionList{1}));
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("georadius"),
+                         Args{"georadius", "src", "1", "2", "3", "km", "STORE",
+                              "a", "storedist", "b"}),
+            (KeyPositionList{1, 9}));
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("georadiusbymember"),
+                         Args{"georadiusbymember", "src", "m", "3", "km",
+                              "store", "dst"}),
+            (KeyPositionList{1, 6}));
+  // A trailing STORE without a key names none.
+  EXPECT_EQ(
+      KeyPositions(*FindCommandSpec("georadius"),
+                   Args{"georadius", "src", "1", "2", "3", "km", "store"}),
+      (KeyPositionList{1}));
+  EXPECT_EQ(KeyPositions(*FindCommandSpec("geosearchstore"),
+                         Args{"geosearchstore", "dst", "src", "frommember", "m",
+                              "byradius", "1", "km"}),
+            (KeyPositionList{1, 2}));
+}
+
 TEST(CommandSpecTest, EveryNameIsLowerCaseAndUnique) {
   std::set<std::string_view> seen;
   for (const auto& spec : AllCommandSpecs()) {

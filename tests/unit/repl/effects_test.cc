@@ -21,6 +21,24 @@ TEST(EffectsTest, RelativeExpiriesBecomeAbsolute) {
   EXPECT_TRUE(E({"EXPIRE", "missing", "10"}, ":0\r\n").empty());
 }
 
+TEST(EffectsTest, GetdelIsADelAndMpopIsAPopWithItsCount) {
+  EXPECT_EQ(E({"GETDEL", "k"}, "$1\r\nv\r\n"),
+            (std::vector<Command>{{"DEL", "k"}}));
+  EXPECT_TRUE(E({"GETDEL", "k"}, "$-1\r\n").empty());
+  EXPECT_EQ(E({"LMPOP", "2", "a", "b", "RIGHT", "COUNT", "5"},
+              "*2\r\n$1\r\nb\r\n*2\r\n$1\r\nx\r\n$1\r\ny\r\n"),
+            (std::vector<Command>{{"RPOP", "b", "2"}}));
+  EXPECT_EQ(E({"lmpop", "1", "a", "left"},
+              "*2\r\n$1\r\na\r\n*1\r\n$1\r\nx\r\n"),
+            (std::vector<Command>{{"LPOP", "a", "1"}}));
+  // ZMPOP in RESP3: [key, [[member, score], ...]].
+  EXPECT_EQ(E({"ZMPOP", "1", "z", "MAX", "COUNT", "3"},
+              "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nm\r\n,1\r\n"),
+            (std::vector<Command>{{"ZPOPMAX", "z", "1"}}));
+  EXPECT_TRUE(E({"LMPOP", "1", "a", "LEFT"}, "*-1\r\n").empty());
+  EXPECT_TRUE(E({"ZMPOP", "1", "z", "MIN"}, "_\r\n").empty());
+}
+
 TEST(EffectsTest, ExpiryInThePastIsADel) {
   EXPECT_EQ(E({"EXPIRE", "k", "-1"}, ":1\r\n"),
             (std::vector<Command>{{"DEL", "k"}}));

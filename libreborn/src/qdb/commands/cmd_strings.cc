@@ -1,6 +1,10 @@
 // RESP handlers of the string commands: argument parsing and replies as
 // redis-server 7.0 does them, over qdb::Strings.
+#include <algorithm>
 #include <limits>
+#include <memory>
+#include <new>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "qdb/commands/cmd_util.h"
@@ -311,6 +315,151 @@ void BitposCommand(EngineCore& core, CommandContext& ctx) {
   ctx.reply.Integer(pos);
 }
 
+// One matched range of LCS IDX: [a_start, a_end] in the first string,
+// [b_start, b_end] in the second.
+struct LcsMatch {
+  uint32_t a_start, a_end, b_start, b_end;
+};
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN], as Redis 7.0's
+// lcsCommand: the classic dynamic-programming table, walked back from the
+// end to build the string and the matched ranges (last match first).
+void LcsCommand(EngineCore& core, CommandContext& ctx) {
+  // Redis looks both keys up before it parses the options.
+  std::optional<std::string> values[2];
+  bool ok = true;
+  WithDb(core, ctx, [&](uint8_t db) {
+    for (int k = 0; k < 2 && ok; ++k) {
+      auto r = core.strings().Get(db, ctx.args[1 + k]);
+      if (r.ok()) {
+        values[k] = std::move(*r);
+      } else if (IsWrongType(r.status())) {
+        ctx.reply.Error("ERR The specified keys must contain string values");
+        ok = false;
+      } else {
+        ReplyStatusError(ctx.reply, r.status());
+        ok = false;
+      }
+    }
+  });
+  if (!ok) return;
+  const std::string a = values[0].value_or(""), b = values[1].value_or("");
+  bool getlen = false, getidx = false, withmatchlen = false;
+  int64_t minmatchlen = 0;
+  for (size_t j = 3; j < ctx.args.size(); ++j) {
+    const std::string& opt = ctx.args[j];
+    if (EqualsIgnoreCase(opt, "idx")) {
+      getidx = true;
+    } else if (EqualsIgnoreCase(opt, "len")) {
+      getlen = true;
+    } else if (EqualsIgnoreCase(opt, "withmatchlen")) {
+      withmatchlen = true;
+    } else if (EqualsIgnoreCase(opt, "minmatchlen") &&
+               j + 1 < ctx.args.size()) {
+      if (!ArgInt64(ctx, ++j, &minmatchlen)) return;
+      if (minmatchlen < 0) minmatchlen = 0;
+    } else {
+      return ctx.reply.Error(kSyntaxText);
+    }
+  }
+  if (getlen && getidx) {
+    return ctx.reply.Error(
+        "ERR If you want both the length and indexes, please just use IDX.");
+  }
+  constexpr uint64_t kMaxLen = std::numeric_limits<uint32_t>::max() - 1;
+  if (a.size() >= kMaxLen || b.size() >= kMaxLen) {
+    return ctx.reply.Error("ERR String too long for LCS");
+  }
+  const uint32_t alen = static_cast<uint32_t>(a.size());
+  const uint32_t blen = static_cast<uint32_t>(b.size());
+  // The table is the only allocation a client sizes: bounded, as in Redis,
+  // by proto-max-bulk-len.
+  const uint64_t cells = (uint64_t{alen} + 1) * (uint64_t{blen} + 1);
+  const uint64_t bytes = cells * sizeof(uint32_t);
+  if (bytes / sizeof(uint32_t) != cells ||
+      bytes > static_cast<uint64_t>(core.strings().max_bytes())) {
+    return ctx.reply.Error(
+        "ERR Insufficient memory, transient memory for LCS exceeds "
+        "proto-max-bulk-len");
+  }
+  std::unique_ptr<uint32_t[]> table(new (std::nothrow) uint32_t[cells]);
+  if (!table) {
+    return ctx.reply.Error(
+        "ERR Insufficient memory, failed allocating transient memory for LCS");
+  }
+  auto at = [&](uint32_t i, uint32_t j) -> uint32_t& {
+    return table[j + uint64_t{i} * (blen + 1)];
+  };
+  for (uint32_t i = 0; i <= alen; ++i) {
+    for (uint32_t j = 0; j <= blen; ++j) {
+      if (i == 0 || j == 0) {
+        at(i, j) = 0;
+      } else if (a[i - 1] == b[j - 1]) {
+        at(i, j) = at(i - 1, j - 1) + 1;
+      } else {
+        at(i, j) = std::max(at(i - 1, j), at(i, j - 1));
+      }
+    }
+  }
+  const uint32_t total = at(alen, blen);
+  if (getlen && !getidx) return ctx.reply.Integer(total);
+  std::string result(total, '\0');
+  std::vector<LcsMatch> matches;
+  uint32_t idx = total;
+  // a_start == alen means "no range open".
+  LcsMatch range{alen, 0, 0, 0};
+  uint32_t i = alen, j = blen;
+  while (i > 0 && j > 0) {
+    bool emit = false;
+    if (a[i - 1] == b[j - 1]) {
+      result[idx - 1] = a[i - 1];
+      if (range.a_start == alen) {
+        range = {i - 1, i - 1, j - 1, j - 1};
+      } else if (range.a_start == i && range.b_start == j) {
+        --range.a_start;  // contiguous: extend backwards
+        --range.b_start;
+      } else {
+        emit = true;
+      }
+      // A match at the first byte of either string ends the walk.
+      if (range.a_start == 0 || range.b_start == 0) emit = true;
+      --idx;
+      --i;
+      --j;
+    } else {
+      if (at(i - 1, j) > at(i, j - 1)) {
+        --i;
+      } else {
+        --j;
+      }
+      if (range.a_start != alen) emit = true;
+    }
+    if (emit) {
+      const uint32_t len = range.a_end - range.a_start + 1;
+      if (getidx && (minmatchlen == 0 || len >= minmatchlen)) {
+        matches.push_back(range);
+      }
+      range.a_start = alen;
+    }
+  }
+  if (!getidx) return ctx.reply.Bulk(result);
+  ctx.reply.MapHeader(2);
+  ctx.reply.Bulk("matches");
+  ctx.reply.ArrayHeader(matches.size());
+  for (const LcsMatch& m : matches) {
+    ctx.reply.ArrayHeader(withmatchlen ? 3 : 2);
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Integer(m.a_start);
+    ctx.reply.Integer(m.a_end);
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Integer(m.b_start);
+    ctx.reply.Integer(m.b_end);
+    if (withmatchlen) ctx.reply.Integer(m.a_end - m.a_start + 1);
+  }
+  ctx.reply.Bulk("len");
+  ctx.reply.Integer(total);
+}
+
 }  // namespace
 
 void RegisterStringCommands(EngineCore& core, CommandTable& table,
@@ -494,6 +643,7 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
     ctx.reply.Integer(bit);
   });
   reg("bitcount", [c](CommandContext& ctx) { BitcountCommand(*c, ctx); });
+  reg("lcs", [c](CommandContext& ctx) { LcsCommand(*c, ctx); });
   reg("bitpos", [c](CommandContext& ctx) { BitposCommand(*c, ctx); });
   reg("bitop", [c](CommandContext& ctx) {
     const std::string& name = ctx.args[1];

@@ -84,6 +84,9 @@ void RegisterListCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
 void RegisterZSetCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
+// GEO* over sorted sets.
+void RegisterGeoCommands(EngineCore& core, CommandTable& table,
+                         absl::Status* status);
 // Codis' SLOTS* commands.
 void RegisterSlotCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);

@@ -94,6 +94,41 @@ absl::StatusOr<int64_t> KeyOps::ExpireTime(uint8_t db, std::string_view key) {
   return (*meta)->expire_ms == 0 ? -1 : (*meta)->expire_ms;
 }
 
+absl::StatusOr<std::optional<int64_t>> KeyOps::MemoryUsage(uint8_t db,
+                                                           std::string_view key,
+                                                           int64_t samples) {
+  absl::StatusOr<std::optional<Metadata>> meta = ks_.Lookup(db, key, false);
+  if (!meta.ok()) return meta.status();
+  if (!*meta) return std::nullopt;
+  const Metadata& m = **meta;
+  int64_t bytes = static_cast<int64_t>(EncodeMetaKey(db, key).size() +
+                                       EncodeMetadata(m).size());
+  if (m.type == DataType::kString || m.size == 0) return bytes;
+  const std::string prefix = MemberPrefix(db, key, m.version);
+  storage::ReadOptions options;
+  options.lower_bound = prefix;
+  options.upper_bound = PrefixEnd(prefix);
+  options.fill_cache = false;
+  std::unique_ptr<storage::Iterator> it =
+      ks_.store().NewIterator(options, storage::Column::kMembers);
+  int64_t sampled = 0;
+  int64_t sampled_bytes = 0;
+  for (it->SeekToFirst(); it->Valid() && (samples == 0 || sampled < samples);
+       it->Next()) {
+    ++sampled;
+    sampled_bytes +=
+        static_cast<int64_t>(it->key().size() + it->value().size());
+    // A sorted set member also has its score-index record: the same key
+    // with the 8-byte score before the member, and no value.
+    if (m.type == DataType::kZSet) {
+      sampled_bytes += static_cast<int64_t>(it->key().size() + 8);
+    }
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  if (sampled == 0) return bytes;
+  return bytes + sampled_bytes * static_cast<int64_t>(m.size) / sampled;
+}
+
 absl::StatusOr<int> KeyOps::Persist(uint8_t db, std::string_view key) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);

@@ -42,6 +42,13 @@ class KeyOps {
   // -2 missing, -1 no TTL, else the absolute expiry in ms.
   absl::StatusOr<int64_t> ExpireTime(uint8_t db, std::string_view key);
   absl::StatusOr<int> Persist(uint8_t db, std::string_view key);
+  // MEMORY USAGE: the bytes the key's records take in the store before
+  // compression (metadata, members, score index), nullopt if it does not
+  // exist. Like Redis, an aggregate's first `samples` members are read and
+  // their average size is counted for every member; 0 reads them all.
+  absl::StatusOr<std::optional<int64_t>> MemoryUsage(uint8_t db,
+                                                     std::string_view key,
+                                                     int64_t samples);
   // RENAME / RENAMENX: NotFound-like "ERR no such key" when src is missing;
   // returns 0 only with `nx` when dst exists.
   absl::StatusOr<int> Rename(uint8_t db, std::string_view src,
