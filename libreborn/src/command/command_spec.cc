@@ -229,7 +229,7 @@ constexpr CommandSpec kSpecs[] = {
     {"zintercard", -3, R | M, 0, 0, 0, 1, 1},
     {"zscan", -3, R | RND, 1, 1, 1},
 
-    // Geo (sorted sets). GEORADIUS[BYMEMBER]'s STORE key: KeyPositions.
+    // Geo (sorted sets). GEORADIUS[BYMEMBER]'s STORE key: key_finders.h.
     {"geoadd", -5, W | D, 1, 1, 1},
     {"geodist", -4, R, 1, 1, 1},
     {"geohash", -2, R, 1, 1, 1},
@@ -372,19 +372,6 @@ KeyPositionList KeyPositions(const CommandSpec& spec,
         keys.push_back(static_cast<size_t>(i));
       }
     }
-  }
-  // GEORADIUS[BYMEMBER] ... STORE|STOREDIST key: the last one given counts
-  // (Redis' georadiusGetKeys).
-  if (spec.has(kCmdMovableKeys) &&
-      (spec.name == "georadius" || spec.name == "georadiusbymember")) {
-    size_t stored = 0;
-    for (size_t i = 5; i + 1 < args.size(); ++i) {
-      if (EqualsIgnoreCase(args[i], "store") ||
-          EqualsIgnoreCase(args[i], "storedist")) {
-        stored = ++i;
-      }
-    }
-    if (stored != 0) keys.push_back(stored);
   }
   return keys;
 }

@@ -46,6 +46,9 @@ SETUP = [
     ["RPUSH", B + "l1", "p1", "p2"], ["RPUSH", B + "l2", "q1"],
     ["RPUSH", A + "l", "a1"],
     ["SET", B + "k", "42"], ["SET", B + "str", "hello"],
+    ["GEOADD", A + "geo", "13.361389", "38.115556", "Palermo",
+     "15.087269", "37.502669", "Catania"],
+    ["SET", A + "s1", "ohmytext"], ["SET", A + "s2", "mynewtext"],
 ]
 
 # (command, expectation): "same" = redis-server's reply; "cluster" = a
@@ -95,6 +98,18 @@ TABLE = [
     (["EVAL", "return 1", 2, A + "x", B + "y"], "cluster"),
     (["FCALL", "getk", 1, B + "k"], "same"),
     (["FCALL_RO", "getk", 2, A + "x", B + "k"], "cluster"),
+    (["GEORADIUS", A + "geo", 15, 37, 200, "km", "STORE", A + "gs"], "same"),
+    (["ZRANGE", A + "gs", 0, -1], "same"),
+    (["GEORADIUS", A + "geo", 15, 37, 200, "km", "STORE", B + "gs"],
+     "cluster"),
+    (["GEORADIUSBYMEMBER", A + "geo", "Palermo", 200, "km", "STOREDIST",
+      B + "gd"], "cluster"),
+    (["GEORADIUSBYMEMBER", A + "geo", "Palermo", 200, "km", "STORE",
+      B + "gd", "STOREDIST", A + "gd"], "same"),
+    (["ZRANGE", A + "gd", 0, -1], "same"),
+    (["EXISTS", B + "gs", B + "gd"], "same"),
+    (["LCS", A + "s1", A + "s2"], "same"),
+    (["LCS", A + "s1", B + "str", "LEN"], "cluster"),
     (["DBSIZE"], "same"),
 ]
 

@@ -54,6 +54,16 @@ COMMANDS = [
     ["HSET", T + "mh", "f", "v"], ["HGETALL", T + "mh"], ["GET", T + "no"],
     ["SMEMBERS", T + "nost"], ["ZRANGE", T + "mz", 0, 0, "WITHSCORES"],
     ["EXEC"],
+    ["GEOADD", "geo", "13.361389", "38.115556", "Palermo", "15.087269",
+     "37.502669", "Catania"],
+    ["GEOPOS", "geo", "Palermo", "nomember"], ["GEODIST", "geo", "Palermo",
+                                               "Catania"],
+    ["GEOSEARCH", "geo", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km",
+     "WITHCOORD", "WITHDIST", "ASC"],
+    ["GEORADIUS", "geo", 15, 37, 200, "km", "WITHCOORD", "ASC"],
+    ["SET", T + "l1", "ohmytext"], ["SET", T + "l2", "mynewtext"],
+    ["LCS", T + "l1", T + "l2"], ["LCS", T + "l1", T + "l2", "IDX"],
+    ["LCS", T + "l1", T + "l2", "IDX", "WITHMATCHLEN", "MINMATCHLEN", 2],
     ["GET"], ["NOSUCHCOMMAND"], ["HELLO", 4],
 ]
 
