@@ -108,6 +108,10 @@ class SlotTableSource {
   // state. Listeners must outlive the source or be removed with Unsubscribe.
   virtual int Subscribe(Listener listener) = 0;
   virtual void Unsubscribe(int id) = 0;
+  // The client addresses of the online proxies of the product, for the Redis
+  // Cluster face (CLUSTER SLOTS...); empty when the source has no proxy list
+  // (a static topology).
+  virtual std::vector<std::string> ProxyAddrs() const { return {}; }
 };
 
 // A source whose table changes only when Publish() is called (static

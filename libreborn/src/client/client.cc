@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "command/command_spec.h"
 #include "net/sync_client.h"
+#include "proxy/cluster_face.h"
 #include "reborn/coordinator.h"
 #include "reborn/router.h"
 
@@ -81,6 +82,11 @@ class ClientImpl : public Client {
     if (cmd == "mget" || cmd == "mset" || cmd == "del" || cmd == "unlink" ||
         cmd == "exists" || cmd == "touch") {
       return Split(cmd, args);
+    }
+    if (cmd == "cluster" && args.size() == 3 &&
+        EqualsIgnoreCase(args[1], "keyslot")) {
+      // Redis Cluster's slot of a key, as reborn-proxy answers it.
+      return Reply::Integer(proxy::RedisClusterKeySlot(args[2]));
     }
     const CommandSpec* spec = FindCommandSpec(cmd);
     if (spec != nullptr &&

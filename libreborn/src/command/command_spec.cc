@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "command/key_finders.h"
 #include "reborn/router.h"
 #include "reborn/slot.h"
 
@@ -238,7 +239,7 @@ constexpr CommandSpec kSpecs[] = {
     {"zintercard", -3, R | M, 0, 0, 0, 1, 1},
     {"zscan", -3, R | RND, 1, 1, 1},
 
-    // Geo (sorted sets). GEORADIUS[BYMEMBER]'s STORE key: KeyPositions.
+    // Geo (sorted sets). GEORADIUS[BYMEMBER]'s STORE key: key_finders.h.
     {"geoadd", -5, W | D, 1, 1, 1},
     {"geodist", -4, R, 1, 1, 1},
     {"geohash", -2, R, 1, 1, 1},
@@ -315,6 +316,26 @@ const SpecIndex& Index() {
   return *index;
 }
 
+// The key finder of each kSpecs entry (key_finders.h), found once by name.
+KeyFinder FinderOf(const CommandSpec& spec) {
+  static const auto* const finders = [] {
+    auto* out = new std::array<KeyFinder, std::size(kSpecs)>();
+    for (size_t i = 0; i < std::size(kSpecs); ++i) {
+      (*out)[i] = SpecialKeyFinder(kSpecs[i].name);
+    }
+    return out;
+  }();
+  const CommandSpec* begin = std::begin(kSpecs);
+  if (&spec >= begin && &spec < std::end(kSpecs)) {
+    return (*finders)[static_cast<size_t>(&spec - begin)];
+  }
+  return SpecialKeyFinder(spec.name);  // a spec made elsewhere (tests)
+}
+
+bool IsSort(const CommandSpec& spec) {
+  return spec.name == "sort" || spec.name == "sort_ro";
+}
+
 bool ParseCount(const std::string& s, int64_t* out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && ptr == s.data() + s.size();
@@ -357,35 +378,16 @@ const CommandSpec* FindCommandSpec(std::string_view name) {
 KeyPositionList KeyPositions(const CommandSpec& spec,
                              const std::vector<std::string>& args) {
   KeyPositionList keys;
+  if (KeyFinder finder = FinderOf(spec)) {
+    finder(args, &keys);
+    return keys;
+  }
   const int argc = static_cast<int>(args.size());
   if (spec.first_key > 0 && spec.first_key < argc) {
     int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
     last = std::min(last, argc - 1);
     for (int i = spec.first_key; i <= last; i += spec.key_step) {
       keys.push_back(static_cast<size_t>(i));
-    }
-  }
-  if (spec.name == "xread" || spec.name == "xreadgroup") {
-    // The streams after STREAMS: the first half of what follows it. The
-    // options are skipped as Redis' xreadGetKeys does (a group may be
-    // called "streams").
-    for (int i = 1; i < argc; ++i) {
-      if (EqualsIgnoreCase(args[i], "block") ||
-          EqualsIgnoreCase(args[i], "count")) {
-        ++i;
-        continue;
-      }
-      if (EqualsIgnoreCase(args[i], "group")) {
-        i += 2;
-        continue;
-      }
-      if (EqualsIgnoreCase(args[i], "noack")) continue;
-      if (!EqualsIgnoreCase(args[i], "streams")) break;
-      const int n = (argc - i - 1) / 2;
-      for (int j = i + 1; j <= i + n; ++j) {
-        keys.push_back(static_cast<size_t>(j));
-      }
-      break;
     }
   }
   if (spec.numkeys_index > 0 && spec.numkeys_index < argc) {
@@ -396,19 +398,6 @@ KeyPositionList KeyPositions(const CommandSpec& spec,
         keys.push_back(static_cast<size_t>(i));
       }
     }
-  }
-  // GEORADIUS[BYMEMBER] ... STORE|STOREDIST key: the last one given counts
-  // (Redis' georadiusGetKeys).
-  if (spec.has(kCmdMovableKeys) &&
-      (spec.name == "georadius" || spec.name == "georadiusbymember")) {
-    size_t stored = 0;
-    for (size_t i = 5; i + 1 < args.size(); ++i) {
-      if (EqualsIgnoreCase(args[i], "store") ||
-          EqualsIgnoreCase(args[i], "storedist")) {
-        stored = ++i;
-      }
-    }
-    if (stored != 0) keys.push_back(stored);
   }
   return keys;
 }
@@ -422,6 +411,10 @@ absl::StatusOr<int> KeysSlot(const CommandSpec& spec,
       return absl::FailedPreconditionError(Router::kCrossSlotError);
     }
     slot = s;
+  }
+  if (slot >= 0 && IsSort(spec)) {
+    absl::Status patterns = CheckSortPatterns(args, slot);
+    if (!patterns.ok()) return patterns;
   }
   return slot;
 }

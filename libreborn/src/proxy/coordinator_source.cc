@@ -78,7 +78,8 @@ class CoordinatorSource : public SlotTableSource {
     const std::pair<const char*, std::function<void()>> watched[] = {
         {"slots", [this] { Reload(); }},
         {"groups", [this] { OnGroups(); }},
-        {"actions", [this] { OnActions(); }}};
+        {"actions", [this] { OnActions(); }},
+        {"proxies", [this] { ReadProxies(); }}};
     for (const auto& [dir, on_change] : watched) {
       auto sub =
           coord_->Watch(absl::StrCat(root_, "/", dir), WatchKind::kChildren,
@@ -90,6 +91,7 @@ class CoordinatorSource : public SlotTableSource {
         [this](SessionState state) { OnSession(state); });
     absl::Status s = Register();
     if (!s.ok()) return s;
+    ReadProxies();
     Reload();
     retry_thread_ = std::thread([this] { RetryLoop(); });
     if (lease_.count() > 0)
@@ -138,6 +140,10 @@ class CoordinatorSource : public SlotTableSource {
   void Unsubscribe(int id) override {
     absl::MutexLock lock(&mu_);
     listeners_.erase(id);
+  }
+  std::vector<std::string> ProxyAddrs() const override {
+    absl::MutexLock lock(&mu_);
+    return proxy_addrs_;
   }
 
  private:
@@ -292,6 +298,7 @@ class CoordinatorSource : public SlotTableSource {
   void Reload() {
     absl::MutexLock reload_lock(&reload_mu_);
     if (!ContactStart().second) (void)Register();  // after an expiry
+    ReadProxies();  // their states change without a children event
     const Clock::time_point start = Clock::now();
     const auto [epoch, registered] = ContactStart();
     auto slot_names = coord_->Children(absl::StrCat(root_, "/slots"));
@@ -382,6 +389,26 @@ class CoordinatorSource : public SlotTableSource {
   }
 
   // A group was created or deleted.
+  // The online proxies' client addresses (the Redis Cluster face); on a
+  // failed read the last list stays.
+  void ReadProxies() {
+    auto names = coord_->Children(absl::StrCat(root_, "/proxies"));
+    if (!names.ok()) return;
+    std::vector<std::string> addrs;
+    for (const auto& name : *names) {
+      auto node = coord_->Get(absl::StrCat(root_, "/proxies/", name));
+      if (!node.ok()) continue;
+      auto info = DecodeProxy(node->data);
+      if (info.ok() && info->state == ProxyState::kOnline &&
+          !info->addr.empty()) {
+        addrs.push_back(info->addr);
+      }
+    }
+    std::sort(addrs.begin(), addrs.end());
+    absl::MutexLock lock(&mu_);
+    proxy_addrs_ = std::move(addrs);
+  }
+
   void OnGroups() {
     absl::MutexLock reload_lock(&reload_mu_);
     if (loaded_ && ReadGroups()) (void)Publish();
@@ -578,6 +605,7 @@ class CoordinatorSource : public SlotTableSource {
   bool node_fenced_ ABSL_GUARDED_BY(reload_mu_) = false;  // ReadFencing()
   mutable absl::Mutex mu_;
   std::shared_ptr<const SlotTable> table_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> proxy_addrs_ ABSL_GUARDED_BY(mu_);
   bool connected_ ABSL_GUARDED_BY(mu_) = true;  // the last session event
   bool expired_ ABSL_GUARDED_BY(mu_) = false;   // until back after expiry
   uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;     // bumped on every expiry

@@ -2,8 +2,10 @@
 
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "resp/reply_parser.h"
 
@@ -104,6 +106,32 @@ std::string MergeOk(const std::vector<std::string>& parts) {
   return "+OK\r\n";
 }
 
+std::string MergeSame(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  return parts.empty() ? ErrorReply("ERR proxy: no group") : parts[0];
+}
+
+std::string MergeMinIntegers(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  std::vector<int64_t> mins;
+  std::vector<std::string_view> elems;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!SplitArray(parts[i], &elems) ||
+        (i > 0 && elems.size() != mins.size())) {
+      return ErrorReply("ERR proxy: unexpected reply from a backend");
+    }
+    if (i == 0) mins.assign(elems.size(), INT64_MAX);
+    for (size_t j = 0; j < elems.size(); ++j) {
+      auto v = ParseIntegerReply(elems[j]);
+      if (!v) return ErrorReply("ERR proxy: unexpected reply from a backend");
+      mins[j] = std::min(mins[j], *v);
+    }
+  }
+  std::string out = absl::StrCat("*", mins.size(), "\r\n");
+  for (int64_t v : mins) absl::StrAppend(&out, ":", v, "\r\n");
+  return out;
+}
+
 std::string MergeArrays(const std::vector<std::string>& parts) {
   if (const std::string* err = FirstError(parts)) return *err;
   std::vector<std::string_view> all, elems;
@@ -127,7 +155,10 @@ std::string MergeKeyspace(const std::vector<std::string>& parts) {
     for (absl::string_view line : absl::StrSplit(
              absl::string_view(body->data(), body->size()), "\r\n")) {
       size_t colon = line.find(':');
-      if (line.empty() || line[0] == '#' || colon == absl::string_view::npos) {
+      // Only the keyspace lines ("db<n>:...") of what may be a whole INFO.
+      int64_t db = 0;
+      if (colon == absl::string_view::npos || !absl::StartsWith(line, "db") ||
+          !absl::SimpleAtoi(line.substr(2, colon - 2), &db)) {
         continue;
       }
       auto& acc = dbs[std::string(line.substr(0, colon))];
@@ -149,6 +180,39 @@ std::string MergeKeyspace(const std::vector<std::string>& parts) {
                     ",avg_ttl=", v[2], "\r\n");
   }
   return out;
+}
+
+std::optional<int64_t> SumInfoField(const std::vector<std::string>& parts,
+                                    std::string_view field) {
+  std::optional<int64_t> sum;
+  const std::string prefix =
+      absl::StrCat(absl::string_view(field.data(), field.size()), ":");
+  for (const std::string& p : parts) {
+    auto body = ParseBulkReply(p);
+    if (!body) continue;
+    for (absl::string_view line : absl::StrSplit(
+             absl::string_view(body->data(), body->size()), "\r\n")) {
+      if (!absl::StartsWith(line, prefix)) continue;
+      int64_t v = 0;
+      if (absl::SimpleAtoi(line.substr(prefix.size()), &v)) {
+        sum = sum.value_or(0) + v;
+      }
+      break;
+    }
+  }
+  return sum;
+}
+
+std::string BytesToHuman(uint64_t n) {
+  static constexpr const char* kUnits[] = {"K", "M", "G", "T", "P"};
+  if (n < 1024) return absl::StrCat(n, "B");
+  double d = static_cast<double>(n) / 1024;
+  size_t unit = 0;
+  while (d >= 1024 && unit + 1 < std::size(kUnits)) {
+    d /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.2f%s", d, kUnits[unit]);
 }
 
 std::optional<ScanCursor> DecodeScanCursor(std::string_view cursor) {
@@ -190,6 +254,17 @@ std::string ScanReply(std::string_view backend_reply, size_t group_index,
   std::string out = "*2\r\n" + BulkReply(std::to_string(out_cursor));
   out.append(elems[1]);
   return out;
+}
+
+std::optional<ScanCursor> EmptyScanBatchCursor(std::string_view client_reply) {
+  std::vector<std::string_view> elems;
+  if (!SplitArray(client_reply, &elems) || elems.size() != 2 ||
+      elems[1] != "*0\r\n") {
+    return std::nullopt;
+  }
+  std::optional<std::string_view> cursor = ParseBulkReply(elems[0]);
+  if (!cursor || *cursor == "0") return std::nullopt;
+  return DecodeScanCursor(*cursor);
 }
 
 }  // namespace reborn::proxy

@@ -34,11 +34,23 @@ std::string MergeMget(const std::vector<std::string>& parts,
 std::string MergeSum(const std::vector<std::string>& parts);
 // MSET, FLUSHDB, FLUSHALL: +OK when every part is +OK.
 std::string MergeOk(const std::vector<std::string>& parts);
+// SCRIPT LOAD/FLUSH, FUNCTION LOAD/DELETE/FLUSH/RESTORE sent to every group:
+// the first error, else the first reply (the groups answer alike).
+std::string MergeSame(const std::vector<std::string>& parts);
+// SCRIPT EXISTS: per position, 1 only when every group has the script.
+std::string MergeMinIntegers(const std::vector<std::string>& parts);
 // KEYS: the concatenation of array replies.
 std::string MergeArrays(const std::vector<std::string>& parts);
 // INFO keyspace: sums "dbN:keys=..,expires=..,avg_ttl=.." over the parts
 // (bulk replies) and returns the "# Keyspace" section text.
 std::string MergeKeyspace(const std::vector<std::string>& parts);
+
+// INFO: the sum of the numeric field `field` ("used_memory") over the parts
+// (bulk replies); nullopt when no part has it.
+std::optional<int64_t> SumInfoField(const std::vector<std::string>& parts,
+                                    std::string_view field);
+// Redis' human-readable byte counts: "1023B", "1.50K", "2.00M", ...
+std::string BytesToHuman(uint64_t n);
 
 // Cluster-wide SCAN: the proxy cursor holds the backend cursor in its high
 // bits and the index of the group (among the serving groups) in the low
@@ -53,6 +65,10 @@ std::optional<ScanCursor> DecodeScanCursor(std::string_view cursor);
 // `group_index` among `group_count`.
 std::string ScanReply(std::string_view backend_reply, size_t group_index,
                       size_t group_count);
+
+// When `client_reply` (a ScanReply) holds no key and is not the last batch:
+// the cursor to go on from.
+std::optional<ScanCursor> EmptyScanBatchCursor(std::string_view client_reply);
 
 std::string BulkReply(std::string_view s);
 

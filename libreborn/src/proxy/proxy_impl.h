@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,6 +85,8 @@ class Worker {
   const std::shared_ptr<const SlotTable>& table() const { return table_; }
   bool online() const { return online_; }
   WorkerMetrics& metrics() { return metrics_; }
+  // For the proxy's own random choices (RANDOMKEY's group order).
+  std::mt19937_64& random() { return random_; }
 
   // A pooled connection to `addr` (`pick` spreads sessions over the
   // per-backend connections).
@@ -124,6 +127,7 @@ class Worker {
   std::vector<std::function<bool()>> watchers_;
   asio::steady_timer keepalive_timer_{io_};
   WorkerMetrics metrics_;
+  std::mt19937_64 random_{std::random_device{}()};
 };
 
 // Global counters (relaxed atomics).
@@ -161,6 +165,11 @@ class ProxyImpl : public Proxy {
   std::shared_ptr<const SlotTable> CurrentTable() const {
     return source_->Current();
   }
+  std::chrono::steady_clock::time_point started_at() const {
+    return started_at_;
+  }
+  // The online proxies' client addresses (empty: a static topology).
+  std::vector<std::string> ProxyAddrs() const { return source_->ProxyAddrs(); }
 
  private:
   void Accept();

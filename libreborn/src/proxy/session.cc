@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "command/command_table.h"
 #include "net/sync_client.h"
+#include "proxy/block_timeout.h"
 #include "proxy/merge.h"
 #include "reborn/version.h"
 #include "spdlog/spdlog.h"
@@ -335,12 +336,19 @@ Session::PendingPtr Session::NewPending() {
   auto p = std::make_shared<Pending>();
   p->start_ns = read_ns_ != 0 ? read_ns_ : NowNs();
   p->command = kUnknownName;
+  p->resp3 = resp3_;
+  p->kind = dispatch_kind_;
   pending_.push_back(p);
   return p;
 }
 
 void Session::Finish(const PendingPtr& p, std::string_view reply) {
-  p->data.assign(reply.data(), reply.size());
+  if (p->resp3) {
+    p->data = ToResp3(reply, p->kind, p->exec_kinds.get());
+    reply = p->data;
+  } else {
+    p->data.assign(reply.data(), reply.size());
+  }
   p->done = true;
   output_bytes_ += reply.size();
   if (CheckOutputLimit()) return;
@@ -384,6 +392,11 @@ void Session::Dispatch(std::vector<std::string>& args) {
   proxy_->counters().commands.fetch_add(1, std::memory_order_relaxed);
   std::string cmd = ToLower(args[0]);
   const CommandSpec* spec = FindCommandSpec(cmd);
+  dispatch_kind_ =
+      resp3_ || cmd == "hello" ? Resp3KindOf(args) : Resp3Kind::kPlain;
+  if (spec != nullptr) {  // CLIENT LIST cmd= (the table's names end in NUL)
+    entry_->last_command.store(spec->name.data(), std::memory_order_relaxed);
+  }
   if (!worker_->online()) {
     ReplyError("ERR proxy is offline");
     close_after_reply_ = true;
@@ -397,7 +410,7 @@ void Session::Dispatch(std::vector<std::string>& args) {
     ReplyError("NOAUTH Authentication required.");
     return;
   }
-  if (in_pubsub_) {
+  if (in_pubsub_ && !resp3_) {  // RESP3 clients may run any command
     if (cmd == "subscribe" || cmd == "psubscribe" || cmd == "unsubscribe" ||
         cmd == "punsubscribe" || cmd == "ping") {
       PubSub(cmd, args);
@@ -426,12 +439,13 @@ void Session::Dispatch(std::vector<std::string>& args) {
     return;
   }
   if (spec->has(kCmdNoProxy) || spec->has(kCmdSlot)) {
-    ReplyError(absl::StrCat("ERR command '", cmd,
-                            "' is not supported by reborn-proxy"));
+    ReplyError(NotSupportedError(cmd));
     return;
   }
   if (cmd == "copy" && CopiesToOtherDb(args)) {
-    ReplyError("ERR COPY to another database is not supported by reborn-proxy");
+    ReplyError(
+        "ERR COPY ... DB is not supported by reborn-proxy: the proxy serves "
+        "database 0 only");
     return;
   }
   Forward(*spec, args);
@@ -443,7 +457,7 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
     ReplyError(Msg(slot.status()));
     return;
   }
-  if (spec.has(kCmdBlocking)) {
+  if (spec.has(kCmdBlocking) && BlockTimeoutIndex(args) != 0) {
     Blocking(*slot, args);
     return;
   }
@@ -572,34 +586,6 @@ void Session::PreMove(Route route, const std::vector<std::string>& keys,
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Where a blocking command keeps its timeout: first for BLMPOP and BZMPOP,
-// last for the others.
-size_t TimeoutIndex(const std::vector<std::string>& args) {
-  const std::string name = absl::AsciiStrToLower(args[0]);
-  return name == "blmpop" || name == "bzmpop" ? 1 : args.size() - 1;
-}
-
-Clock::time_point BlockDeadline(const std::vector<std::string>& args) {
-  double seconds = 0;
-  if (!absl::SimpleAtod(args[TimeoutIndex(args)], &seconds) || seconds <= 0 ||
-      seconds > 1e9) {
-    return Clock::time_point::max();  // 0 waits forever; bad ones error
-  }
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds));
-}
-
-// `args` with the timeout cut to what is left until `deadline`.
-std::vector<std::string> WithRemainingTimeout(std::vector<std::string> args,
-                                              Clock::time_point deadline) {
-  if (deadline == Clock::time_point::max()) return args;
-  const double left =
-      std::chrono::duration<double>(deadline - Clock::now()).count();
-  args[TimeoutIndex(args)] = absl::StrFormat("%.3f", std::max(left, 0.001));
-  return args;
-}
-
 constexpr std::string_view kUnblocked = "-UNBLOCKED";
 
 }  // namespace
@@ -647,6 +633,7 @@ void Session::SendBlocking(int slot, std::vector<std::string> args,
                      });
         }
         const uint64_t generation = ++self->parked_generation_;
+        self->entry_->blocked.store(true, std::memory_order_relaxed);
         const std::string encoded = net::EncodeCommand(args);
         self->parked_ = Parked{
             generation, slot, std::move(args), p, route->addr, deadline, false};
@@ -673,6 +660,7 @@ void Session::OnBlockingReply(uint64_t generation, std::string_view reply) {
   if (parked_.generation != generation) return;
   Parked parked = std::move(parked_);
   parked_ = Parked{};
+  entry_->blocked.store(false, std::memory_order_relaxed);
   if (parked.unblocking && reply.substr(0, kUnblocked.size()) == kUnblocked) {
     SendBlocking(parked.slot,
                  WithRemainingTimeout(std::move(parked.args), parked.deadline),
@@ -729,164 +717,6 @@ void Session::RetryUnblockLater(uint64_t generation, int attempts_left) {
   });
 }
 
-// ---------------------------------------------------------------- split
-
-void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
-  const CommandSpec* spec = FindCommandSpec(cmd);
-  bool is_mset = cmd == "mset";
-  size_t step = is_mset ? 2 : 1;
-  if (!spec->ArityOk(args.size()) || (is_mset && args.size() % 2 == 0)) {
-    ReplyError(WrongArityError(spec->name));
-    return;
-  }
-  size_t nkeys = (args.size() - 1) / step;
-  // Group the keys by slot; then the slots by server when they are online.
-  const auto& table = worker_->table();
-  std::vector<int> order;  // distinct slots in first-seen order
-  std::unordered_map<int, std::vector<size_t>> by_slot;
-  for (size_t k = 0; k < nkeys; ++k) {
-    int slot = SlotOf(args[1 + k * step]);
-    auto [it, inserted] = by_slot.try_emplace(slot);
-    if (inserted) order.push_back(slot);
-    it->second.push_back(k);
-  }
-  // Parts: each is a list of key indexes and the slot used to route it (a
-  // representative slot when several online slots share a server).
-  struct Part {
-    int slot;
-    std::vector<size_t> keys;
-  };
-  std::vector<Part> parts;
-  std::unordered_map<std::string, size_t> by_addr;
-  for (int slot : order) {
-    std::string addr;
-    if (table != nullptr) {
-      const TableSlot& info = table->slot(slot);
-      const TableGroup* g = table->group(info.group_id);
-      if (info.state == SlotState::kOnline && g != nullptr) addr = g->master;
-    }
-    auto& keys = by_slot[slot];
-    if (!addr.empty() && !proxy_->options().read_from_replicas) {
-      auto [it, inserted] = by_addr.try_emplace(addr, parts.size());
-      if (!inserted) {
-        auto& dst = parts[it->second].keys;
-        dst.insert(dst.end(), keys.begin(), keys.end());
-        continue;
-      }
-    }
-    parts.push_back(Part{slot, keys});
-  }
-  auto p = NewPending();
-  p->command = spec->name;
-  if (parts.size() == 1) {  // one server: pass through unchanged
-    SendSlot(
-        parts[0].slot, args, spec->has(kCmdReadOnly),
-        [self = shared_from_this(), p](std::string_view reply) {
-          self->Finish(p, reply);
-        },
-        raw_request_);
-    return;
-  }
-  proxy_->counters().split_commands.fetch_add(1, std::memory_order_relaxed);
-  std::function<std::string(Pending&)> merge;
-  if (cmd == "mget") {
-    auto positions = std::make_shared<std::vector<std::vector<size_t>>>();
-    for (const Part& part : parts) positions->push_back(part.keys);
-    merge = [positions, nkeys](Pending& pend) {
-      return MergeMget(pend.parts, *positions, nkeys);
-    };
-  } else if (is_mset) {
-    merge = [](Pending& pend) { return MergeOk(pend.parts); };
-  } else {
-    merge = [](Pending& pend) { return MergeSum(pend.parts); };
-  }
-  p->parts.resize(parts.size());
-  p->outstanding = static_cast<int>(parts.size());
-  for (size_t i = 0; i < parts.size(); ++i) {
-    std::vector<std::string> sub;
-    sub.reserve(1 + parts[i].keys.size() * step);
-    sub.push_back(args[0]);
-    for (size_t k : parts[i].keys) {
-      sub.push_back(std::move(args[1 + k * step]));
-      if (is_mset) sub.push_back(std::move(args[2 + k * step]));
-    }
-    SendSlot(parts[i].slot, sub, spec->has(kCmdReadOnly),
-             PartCallback(p, i, merge));
-  }
-}
-
-void Session::FanOut(std::vector<std::string> args,
-                     std::function<std::string(Pending&)> merge) {
-  const auto& table = worker_->table();
-  auto p = NewPending();
-  if (const CommandSpec* spec = FindCommandSpec(args[0])) {
-    p->command = spec->name;
-  }
-  std::vector<int> groups;
-  if (table) groups = table->ServingGroups();
-  if (groups.empty()) {
-    Finish(p, ErrorReply("CLUSTERDOWN no group is serving slots"));
-    return;
-  }
-  proxy_->counters().fanout_commands.fetch_add(1, std::memory_order_relaxed);
-  std::string encoded = net::EncodeCommand(args);
-  p->parts.resize(groups.size());
-  p->outstanding = static_cast<int>(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const TableGroup* g = table->group(groups[i]);
-    worker_->Pooled(g->master, id_).Send(encoded, PartCallback(p, i, merge));
-  }
-}
-
-void Session::Scan(std::vector<std::string>& args) {
-  auto cursor = DecodeScanCursor(args[1]);
-  if (!cursor) {
-    ReplyError("ERR invalid cursor");
-    return;
-  }
-  const auto& table = worker_->table();
-  std::vector<int> groups;
-  if (table) groups = table->ServingGroups();
-  if (cursor->group_index >= groups.size()) {
-    Reply("*2\r\n$1\r\n0\r\n*0\r\n");
-    return;
-  }
-  auto p = NewPending();
-  p->command = "scan";
-  args[1] = std::to_string(cursor->backend);
-  const TableGroup* g = table->group(groups[cursor->group_index]);
-  size_t index = cursor->group_index;
-  size_t count = groups.size();
-  worker_->Pooled(g->master, id_)
-      .Send(net::EncodeCommand(args), [self = shared_from_this(), p, index,
-                                       count](std::string_view reply) {
-        self->Finish(p, ScanReply(reply, index, count));
-      });
-}
-
-void Session::Info(std::vector<std::string>& args) {
-  std::string section = args.size() > 1 ? ToLower(args[1]) : "default";
-  std::string head;
-  if (section != "keyspace") {
-    auto table = worker_->table();
-    absl::StrAppend(
-        &head, "# Server\r\nredis_version:", kRedisCompatibleVersion,
-        "\r\nreborn_version:", kVersion, "\r\nreborn_mode:proxy\r\n",
-        "process_id:", getpid(), "\r\ntcp_port:", proxy_->port(),
-        "\r\n\r\n# Clients\r\nconnected_clients:",
-        proxy_->counters().clients.load(), "\r\n\r\n# Proxy\r\n",
-        "topology_version:", table ? table->version() : 0,
-        "\r\ngroups:", table ? table->groups().size() : 0,
-        "\r\nbackend_connections:",
-        proxy_->backend_counters().connections.load(),
-        "\r\ntotal_commands_processed:", proxy_->counters().commands.load(),
-        "\r\nauth_failures:", proxy_->auth_failures().total(), "\r\n\r\n");
-  }
-  FanOut({"INFO", "keyspace"}, [head](Pending& pend) {
-    return BulkReply(head + MergeKeyspace(pend.parts));
-  });
-}
-
 // ---------------------------------------------------------------- local
 
 bool Session::HandleLocal(const std::string& cmd,
@@ -894,12 +724,14 @@ bool Session::HandleLocal(const std::string& cmd,
   // Most commands are forwarded as they are: one set lookup spares them the
   // chain of comparisons below (it was ~20% of the proxy's instructions).
   static const auto* const kLocal = new absl::flat_hash_set<std::string>{
-      "auth",    "client",      "command", "dbsize",     "del",
-      "discard", "echo",        "exec",    "exists",     "flushall",
-      "flushdb", "hello",       "info",    "keys",       "mget",
-      "mset",    "multi",       "ping",    "psubscribe", "punsubscribe",
-      "quit",    "scan",        "select",  "subscribe",  "touch",
-      "unlink",  "unsubscribe", "unwatch", "watch"};
+      "asking",    "cluster",  "readonly",   "readwrite",    "auth",
+      "client",    "command",  "dbsize",     "del",          "discard",
+      "echo",      "exec",     "exists",     "flushall",     "flushdb",
+      "hello",     "info",     "keys",       "mget",         "mset",
+      "multi",     "ping",     "psubscribe", "punsubscribe", "quit",
+      "randomkey", "role",     "scan",       "select",       "subscribe",
+      "script",    "function", "touch",      "unlink",       "unsubscribe",
+      "unwatch",   "watch"};
   if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
@@ -929,6 +761,18 @@ bool Session::HandleLocal(const std::string& cmd,
     CommandCmd(args);
   } else if (cmd == "client") {
     ClientCmd(args);
+  } else if (cmd == "cluster") {
+    ClusterCmd(args);
+  } else if (cmd == "role" && n == 1) {
+    Reply("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");  // a master to clients
+  } else if (cmd == "readonly" || cmd == "readwrite" || cmd == "asking") {
+    // Cluster clients' connection modes: every proxy serves every key
+    // (reads go to replicas only with --read-from-replicas).
+    if (n != 1) {
+      ReplyError(WrongArityError(cmd));
+    } else {
+      Reply("+OK\r\n");
+    }
   } else if (cmd == "info") {
     Info(args);
   } else if (cmd == "mget" || cmd == "mset" || cmd == "del" ||
@@ -940,6 +784,22 @@ bool Session::HandleLocal(const std::string& cmd,
     FanOut(args, [](Pending& p) { return MergeArrays(p.parts); });
   } else if ((cmd == "flushdb" || cmd == "flushall") && n <= 2) {
     FanOut(args, [](Pending& p) { return MergeOk(p.parts); });
+  } else if (cmd == "script" && n >= 2 &&
+             (EqualsIgnoreCase(args[1], "load") ||
+              EqualsIgnoreCase(args[1], "flush"))) {
+    // Scripts are per server: every group must have them for EVALSHA on
+    // any key.
+    FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
+  } else if (cmd == "script" && n >= 3 && EqualsIgnoreCase(args[1], "exists")) {
+    FanOut(args, [](Pending& p) { return MergeMinIntegers(p.parts); });
+  } else if (cmd == "function" && n >= 2 &&
+             (EqualsIgnoreCase(args[1], "load") ||
+              EqualsIgnoreCase(args[1], "delete") ||
+              EqualsIgnoreCase(args[1], "flush") ||
+              EqualsIgnoreCase(args[1], "restore"))) {
+    FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
+  } else if (cmd == "randomkey" && n == 1) {
+    RandomKey();
   } else if (cmd == "scan" && n >= 2) {
     Scan(args);
   } else if (cmd == "multi" && n == 1) {
@@ -949,6 +809,7 @@ bool Session::HandleLocal(const std::string& cmd,
       in_multi_ = true;
       multi_dirty_ = false;
       multi_queue_.clear();
+      multi_kinds_.clear();
       Reply("+OK\r\n");
     }
   } else if (cmd == "exec" && n == 1) {
@@ -1016,17 +877,18 @@ void Session::FailAuth() {
 
 void Session::Hello(std::vector<std::string>& args) {
   size_t i = 1;
+  int new_proto = resp3_ ? 3 : 2;
   if (args.size() > 1) {
     int64_t proto = 0;
     if (!absl::SimpleAtoi(args[1], &proto)) {
       ReplyError("ERR Protocol version is not an integer or out of range");
       return;
     }
-    if (proto != 2) {
-      // Backends speak RESP2 to the proxy and replies are relayed verbatim.
-      ReplyError("NOPROTO sorry, this protocol version is not supported.");
+    if (proto != 2 && proto != 3) {
+      ReplyError("NOPROTO unsupported protocol version");
       return;
     }
+    new_proto = static_cast<int>(proto);
     i = 2;
   }
   std::string setname;
@@ -1062,11 +924,16 @@ void Session::Hello(std::vector<std::string>& args) {
     name_ = setname;
     entry_->set_name(setname);
   }
-  Reply(absl::StrCat(
-      "*14\r\n", BulkReply("server"), BulkReply("redis"), BulkReply("version"),
-      BulkReply("7.0.0"), BulkReply("proto"), ":2\r\n", BulkReply("id"), ":",
-      id_, "\r\n", BulkReply("mode"), BulkReply("standalone"),
-      BulkReply("role"), BulkReply("master"), BulkReply("modules"), "*0\r\n"));
+  // Replies are RESP3 from this one on (converted from the backends' RESP2,
+  // resp3.h); the map is made a map by that conversion.
+  resp3_ = new_proto == 3;
+  entry_->protocol.store(new_proto, std::memory_order_relaxed);
+  Reply(absl::StrCat("*14\r\n", BulkReply("server"), BulkReply("redis"),
+                     BulkReply("version"), BulkReply(kRedisCompatibleVersion),
+                     BulkReply("proto"), ":", new_proto, "\r\n",
+                     BulkReply("id"), ":", id_, "\r\n", BulkReply("mode"),
+                     BulkReply("standalone"), BulkReply("role"),
+                     BulkReply("master"), BulkReply("modules"), "*0\r\n"));
 }
 
 void Session::CommandCmd(std::vector<std::string>& args) {
@@ -1122,24 +989,6 @@ void Session::CommandCmd(std::vector<std::string>& args) {
     Reply(out);
   } else {
     ReplyError(UnknownSubcommandError("command", args[1]));
-  }
-}
-
-void Session::ClientCmd(std::vector<std::string>& args) {
-  std::string sub = args.size() > 1 ? ToLower(args[1]) : "";
-  if (sub == "setname" && args.size() == 3) {
-    name_ = args[2];
-    entry_->set_name(name_);
-    Reply("+OK\r\n");
-  } else if (sub == "getname" && args.size() == 2) {
-    Reply(name_.empty() ? std::string("$-1\r\n") : BulkReply(name_));
-  } else if (sub == "id" && args.size() == 2) {
-    Reply(absl::StrCat(":", id_, "\r\n"));
-  } else if (sub == "setinfo" && args.size() == 4) {
-    Reply("+OK\r\n");
-  } else {
-    ReplyError(absl::StrCat("ERR command 'client ", sub,
-                            "' is not supported by reborn-proxy"));
   }
 }
 
@@ -1212,8 +1061,13 @@ void Session::QueueInMulti(const CommandSpec* spec,
   }
   if (spec->has(kCmdNoProxy) || spec->has(kCmdPubSub) || spec->has(kCmdSlot)) {
     multi_dirty_ = true;
-    ReplyError(absl::StrCat("ERR command '", std::string(spec->name),
-                            "' is not supported inside MULTI by reborn-proxy"));
+    ReplyError(spec->has(kCmdPubSub)
+                   ? absl::StrCat(
+                         "ERR ", absl::AsciiStrToUpper(std::string(spec->name)),
+                         " is not supported by reborn-proxy: not "
+                         "inside MULTI (Pub/Sub has its own backend "
+                         "connection)")
+                   : NotSupportedError(spec->name));
     return;
   }
   absl::StatusOr<int> slot = Router::CommandSlot(args);
@@ -1228,6 +1082,7 @@ void Session::QueueInMulti(const CommandSpec* spec,
     multi_keys_.push_back(std::move(key));
   }
   multi_queue_.push_back(net::EncodeCommand(args));
+  multi_kinds_.push_back(Resp3KindOf(args));
   Reply("+QUEUED\r\n");
 }
 
@@ -1238,6 +1093,7 @@ void Session::ResetTransaction() {
   tx_slot_ = -1;
   multi_queue_.clear();
   multi_keys_.clear();
+  multi_kinds_.clear();
 }
 
 void Session::Exec() {
@@ -1253,6 +1109,8 @@ void Session::Exec() {
   }
   auto p = NewPending();
   p->command = "exec";
+  p->exec_kinds =
+      std::make_shared<const std::vector<Resp3Kind>>(std::move(multi_kinds_));
   std::string batch = net::EncodeCommand({"MULTI"});
   for (const std::string& c : multi_queue_) batch += c;
   size_t queued = multi_queue_.size();
@@ -1318,6 +1176,10 @@ void Session::Reset() {
   }
   in_pubsub_ = false;
   authed_ = proxy_->options().requirepass.empty();
+  resp3_ = false;
+  entry_->protocol.store(2, std::memory_order_relaxed);
+  entry_->sub.store(0, std::memory_order_relaxed);
+  entry_->psub.store(0, std::memory_order_relaxed);
   name_.clear();
   entry_->set_name("");
   Reply("+RESET\r\n");
@@ -1350,22 +1212,37 @@ void Session::PubSub(const std::string& cmd, std::vector<std::string>& args) {
 
 void Session::OnPush(std::string_view reply, bool closed) {
   if (closed_) return;
-  Reply(reply);
+  std::optional<std::string_view> kind;
+  std::optional<int64_t> count;
+  std::vector<std::string_view> elems;
+  if (!closed && SplitArray(reply, &elems) && elems.size() == 3) {
+    kind = ParseBulkReply(elems[0]);
+    count = ParseIntegerReply(elems[2]);
+  }
+  // The count is channels plus patterns (CLIENT LIST sub= psub=); set
+  // before the confirmation reaches the client, which may then look.
+  if (kind && count) {
+    if (*kind == "subscribe" || *kind == "unsubscribe") {
+      entry_->sub.store(static_cast<int>(*count) - entry_->psub.load());
+    } else if (*kind == "psubscribe" || *kind == "punsubscribe") {
+      entry_->psub.store(static_cast<int>(*count) - entry_->sub.load());
+    }
+  }
+  PendingPtr push = NewPending();
+  push->kind = Resp3Kind::kPush;
+  Finish(push, reply);
   if (closed) {
     // The subscriptions are gone with the backend connection.
     close_after_reply_ = true;
     in_pubsub_ = false;
+    entry_->sub.store(0);
+    entry_->psub.store(0);
     Drain();
     return;
   }
-  std::vector<std::string_view> elems;
-  if (SplitArray(reply, &elems) && elems.size() == 3) {
-    auto kind = ParseBulkReply(elems[0]);
-    auto count = ParseIntegerReply(elems[2]);
-    if (kind && count && *count == 0 &&
-        (*kind == "unsubscribe" || *kind == "punsubscribe")) {
-      in_pubsub_ = false;
-    }
+  if (kind && count && *count == 0 &&
+      (*kind == "unsubscribe" || *kind == "punsubscribe")) {
+    in_pubsub_ = false;
   }
 }
 

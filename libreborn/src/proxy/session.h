@@ -13,7 +13,9 @@
 #include "command/command_spec.h"
 #include "net/client_registry.h"
 #include "proxy/backend_conn.h"
+#include "proxy/merge.h"
 #include "proxy/proxy_impl.h"
+#include "proxy/resp3.h"
 #include "reborn/router.h"
 #include "resp/request_parser.h"
 
@@ -26,6 +28,10 @@ namespace reborn::proxy {
 // reply (or all the parts of a split command) comes back, and the completed
 // prefix of the queue is written to the client — so replies leave in order
 // while backends work in parallel.
+// "-ERR <CMD> is not supported by reborn-proxy: <reason>" (introspection.cc)
+// without the '-'.
+std::string NotSupportedError(std::string_view cmd);
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Worker* worker, asio::ip::tcp::socket socket);
@@ -44,6 +50,10 @@ class Session : public std::enable_shared_from_this<Session> {
     int64_t start_ns = 0;
     int outstanding = 0;
     std::vector<std::string> parts;
+    // RESP3 sessions: the reply is converted (resp3.h) on Finish.
+    bool resp3 = false;
+    Resp3Kind kind = Resp3Kind::kPlain;
+    std::shared_ptr<const std::vector<Resp3Kind>> exec_kinds;
   };
   using PendingPtr = std::shared_ptr<Pending>;
   using Callback = BackendConnection::Callback;
@@ -113,6 +123,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void FanOut(std::vector<std::string> args,
               std::function<std::string(Pending&)> merge);
   void Scan(std::vector<std::string>& args);
+  static constexpr int kMaxScanSteps = 64;
+  void ScanStep(const PendingPtr& p, std::vector<std::string> args,
+                ScanCursor cursor, int steps_left);
+  void RandomKey();
+  void RandomKeyStep(const PendingPtr& p,
+                     std::shared_ptr<std::vector<int>> groups, size_t next);
   void Info(std::vector<std::string>& args);
 
   // Local commands.
@@ -123,6 +139,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // the client is parsed, so pipelined guesses wait in turn.
   void FailAuth();
   void CommandCmd(std::vector<std::string>& args);
+
+  // The Redis Cluster face (session_cluster.cc, cluster_face.h).
+  void ClusterCmd(std::vector<std::string>& args);
+  struct SlotScan {
+    int slot = 0;
+    int64_t max_keys = -1;  // -1: count only
+    size_t group_index = 0;
+    uint64_t cursor = 0;
+    int64_t count = 0;
+    std::vector<std::string> keys;
+  };
+  void SlotScanStep(const PendingPtr& p, std::shared_ptr<SlotScan> scan);
+  // This proxy's client address as other clients reach it.
+  std::string SelfAddr() const;
+  // A reply already encoded for the client's protocol.
+  void ReplyEncoded(std::string_view reply);
   void ClientCmd(std::vector<std::string>& args);
 
   // Transactions: WATCH/MULTI/EXEC pinned to the slot of their keys.
@@ -182,6 +214,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<asio::steady_timer> auth_timer_;
   bool closed_ = false;
   bool authed_ = false;
+  bool resp3_ = false;  // HELLO 3
+  // The RESP3 kind of the command being dispatched (when resp3_).
+  Resp3Kind dispatch_kind_ = Resp3Kind::kPlain;
   uint64_t id_ = 0;
   std::string name_;
 
@@ -192,6 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
   int tx_slot_ = -1;
   std::vector<std::string> multi_queue_;  // encoded commands
   std::vector<std::string> multi_keys_;   // their keys, for a migrating slot
+  std::vector<Resp3Kind> multi_kinds_;    // their reply kinds (RESP3)
   bool tx_watched_ = false;               // tx_conn_ holds WATCHes
   bool watch_broken_ = false;  // watched keys' server changed: EXEC fails
   std::shared_ptr<BackendConnection> tx_conn_;

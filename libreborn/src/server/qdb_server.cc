@@ -533,13 +533,7 @@ std::vector<std::pair<int, std::string>> QdbServerImpl::KeysToSignal(
   }
   if (spec.name == "move" && args.size() > 2) {
     keys.emplace_back(std::atoi(args[2].c_str()), args[1]);
-  } else if (spec.name == "sort") {
-    for (size_t i = 2; i + 1 < args.size(); ++i) {
-      if (absl::AsciiStrToLower(args[i]) == "store") {
-        keys.emplace_back(session.db, args[i + 1]);
-      }
-    }
-  }
+  }  // SORT's STORE destination is among KeyPositions
   return keys;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "command/acl_categories.h"
 #include "command/deferred_reply.h"
+#include "net/client_info.h"
 #include "qdb/numbers.h"
 #include "reborn/version.h"
 #include "server/command_getkeys.h"
@@ -19,8 +20,6 @@
 
 namespace reborn::server {
 namespace {
-
-int64_t NowMs() { return absl::GetCurrentTimeNanos() / 1000000; }
 
 void Ping(CommandContext& ctx) {
   if (ctx.args.size() > 2) {
@@ -304,23 +303,6 @@ bool ValidClientName(std::string_view name) {
                      [](char c) { return c >= '!' && c <= '~'; });
 }
 
-std::string ClientLine(const net::ClientEntry& e) {
-  int64_t now = NowMs();
-  const char* cmd = e.last_command.load();
-  return absl::StrCat(
-      "id=", e.id, " addr=", e.peer, " laddr=", e.local,
-      " fd=-1 name=", e.name(), " age=", (now - e.created_ms) / 1000,
-      " idle=", (now - e.last_active_ms.load()) / 1000, " flags=",
-      e.replica.load()                                   ? "S"
-      : e.sub.load() + e.psub.load() + e.ssub.load() > 0 ? "P"
-                                                         : "N",
-      " db=", e.db.load(), " sub=", e.sub.load(), " psub=", e.psub.load(),
-      " ssub=", e.ssub.load(), " multi=-1 qbuf=", e.query_buffer.load(),
-      " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
-      e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
-      " user=default redir=-1 resp=", e.protocol.load(), "\n");
-}
-
 void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
   auto& args = ctx.args;
   std::string sub = ToLower(args[1]);
@@ -374,7 +356,8 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
     std::string text;
     if (sub == "info") {
       if (!arity(args.size() == 2)) return;
-      if (auto e = registry.Find(ctx.session.id)) text = ClientLine(*e);
+      if (auto e = registry.Find(ctx.session.id))
+        text = net::ClientInfoLine(*e);
     } else {
       std::set<uint64_t> ids;
       for (size_t i = 2; i < args.size(); ++i) {
@@ -388,7 +371,7 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
         ids.insert(id);
       }
       for (const auto& e : registry.Snapshot()) {
-        if (ids.empty() || ids.count(e->id)) text += ClientLine(*e);
+        if (ids.empty() || ids.count(e->id)) text += net::ClientInfoLine(*e);
       }
     }
     ctx.reply.Bulk(text);
@@ -440,66 +423,19 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Error("ERR No such client");
       return;
     }
-    if (args.size() < 4 || args.size() % 2 != 0) {
-      ctx.reply.Error("ERR syntax error");
+    absl::StatusOr<net::ClientKillFilter> filter = net::ParseClientKill(args);
+    if (!filter.ok()) {
+      ctx.reply.Error(std::string(filter.status().message()));
       return;
     }
-    uint64_t id = 0;
-    std::string addr, laddr, type;
-    bool skipme = true;
-    for (size_t i = 2; i + 1 < args.size(); i += 2) {
-      std::string opt = ToLower(args[i]);
-      if (opt == "id") {
-        if (!absl::SimpleAtoi(args[i + 1], &id) || id == 0) {
-          ctx.reply.Error("ERR client-id should be greater than 0");
-          return;
-        }
-      } else if (opt == "addr") {
-        addr = args[i + 1];
-      } else if (opt == "laddr") {
-        laddr = args[i + 1];
-      } else if (opt == "skipme") {
-        std::string v = ToLower(args[i + 1]);
-        if (v != "yes" && v != "no") {
-          ctx.reply.Error("ERR syntax error");
-          return;
-        }
-        skipme = v == "yes";
-      } else if (opt == "type") {
-        type = ToLower(args[i + 1]);
-        if (type == "slave") type = "replica";
-        if (type != "normal" && type != "replica" && type != "master" &&
-            type != "pubsub") {
-          ctx.reply.Error(
-              absl::StrCat("ERR Unknown client type '", args[i + 1], "'"));
-          return;
-        }
-      } else if (opt == "user" || opt == "maxage") {
-        continue;  // accepted; every client here is a normal default user
-      } else {
-        ctx.reply.Error("ERR syntax error");
-        return;
-      }
-    }
     int64_t killed = 0;
-    if (type == "master") {
+    if (filter->type == "master") {
       killed = server.replication().KillMasterLink() ? 1 : 0;
       ctx.reply.Integer(killed);
       return;
     }
     for (const auto& e : registry.Snapshot()) {
-      const bool is_pubsub =
-          e->sub.load() + e->psub.load() + e->ssub.load() > 0;
-      if (type == "pubsub" && (!is_pubsub || e->replica.load())) continue;
-      if ((type == "normal" || type == "replica") &&
-          ((type == "replica") != e->replica.load() ||
-           (type == "normal" && is_pubsub))) {
-        continue;
-      }
-      if (id != 0 && e->id != id) continue;
-      if (!addr.empty() && e->peer != addr) continue;
-      if (!laddr.empty() && e->local != laddr) continue;
-      if (skipme && e->id == ctx.session.id) continue;
+      if (!filter->Matches(*e, ctx.session.id)) continue;
       e->kill();
       ++killed;
     }

@@ -27,3 +27,38 @@ def start_proxy(backends=None, topology=None, *extra, admin=False,
     p = Process(argv, port=port, name="proxy")
     p.admin_port = admin_port
     return p
+
+
+def start_cluster_redis():
+    """A one-node Redis Cluster (redis-server --cluster-enabled) owning all
+    16384 slots: the oracle for what Redis Cluster replies. Its cluster bus
+    listens on port + 10000, so the port is picked below 55535 with that
+    one free as well."""
+    import socket
+    import time
+
+    from harness import RawClient, start_redis
+    for _ in range(100):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        break
+    else:
+        raise RuntimeError("no port pair for a cluster-mode redis-server")
+    redis = start_redis("--cluster-enabled", "yes", "--cluster-config-file",
+                        "nodes.conf", port=port)
+    c = RawClient(redis.port)
+    c.call("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+    deadline = time.time() + 10
+    while b"cluster_state:ok" not in c.call("CLUSTER", "INFO"):
+        if time.time() > deadline:
+            redis.cleanup()
+            raise RuntimeError("cluster-mode redis-server not ready")
+        time.sleep(0.1)
+    c.close()
+    return redis

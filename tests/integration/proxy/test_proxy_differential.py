@@ -30,6 +30,8 @@ class ProxyDifferential(unittest.TestCase):
         for port in (self.single.port, self.g1.port, self.g2.port):
             c = RawClient(port)
             c.call("FLUSHALL")
+            c.call("SCRIPT", "FLUSH")
+            c.call("FUNCTION", "FLUSH")
             c.close()
 
     def compare(self, *commands, sort=False):
@@ -113,6 +115,23 @@ class ProxyDifferential(unittest.TestCase):
         self.assertEqual(p.call("FLUSHDB"), b"+OK\r\n")
         self.assertEqual(p.call("DBSIZE"), b":0\r\n")
 
+    def test_scripts_and_functions_reach_every_group(self):
+        # SCRIPT LOAD / FUNCTION LOAD go to every group, so EVALSHA and
+        # FCALL work on keys of any group; MEMORY USAGE finds its key.
+        lib = ("#!lua name=difflib\nredis.register_function('getk', "
+               "function(keys, args) return redis.call('get', keys[1]) end)")
+        cmds = [["SCRIPT", "LOAD", "return redis.call('get', KEYS[1])"],
+                ["FUNCTION", "LOAD", lib]]
+        sha = "4e6d8fc8bb01276962cce5371fa795a7763657ae"
+        for k in KEYS[:10]:
+            cmds += [["SET", k, k], ["EVALSHA", sha, 1, k],
+                     ["FCALL", "getk", 1, k], ["MEMORY", "USAGE", k]]
+        cmds += [["SCRIPT", "EXISTS", sha, "0" * 40],
+                 ["FUNCTION", "DELETE", "difflib"],
+                 ["FCALL", "getk", 1, KEYS[3]], ["SCRIPT", "FLUSH"],
+                 ["EVALSHA", sha, 1, KEYS[4]], ["SCRIPT", "EXISTS", sha]]
+        self.compare(*cmds)
+
     def test_crossslot(self):
         p = RawClient(self.proxy.port)
         err = b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
@@ -139,7 +158,8 @@ class ProxyDifferential(unittest.TestCase):
         p = RawClient(self.proxy.port)
         self.assertEqual(
             p.call("MONITOR"),
-            b"-ERR command 'monitor' is not supported by reborn-proxy\r\n")
+            b"-ERR MONITOR is not supported by reborn-proxy: it would need "
+            b"every backend's command stream\r\n")
         self.assertEqual(p.call("SELECT", 1),
                          b"-ERR DB index is out of range\r\n")
         self.assertEqual(p.call("PING"), b"+PONG\r\n")

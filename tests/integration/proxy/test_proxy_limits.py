@@ -231,7 +231,7 @@ class PasswordGuessing(unittest.TestCase):
             # Failures 4, 5 and 6 wait 100, 200 and 400 ms in turn.
             self.assertGreaterEqual(time.time() - start, 0.65)
             self.assertEqual(c.call("AUTH", "secret"), b"+OK\r\n")
-            info = c.call("INFO", "server").decode()
+            info = c.call("INFO", "proxy").decode()
             self.assertIn("auth_failures:6\r\n", info)
             c.close()
             self.assertIn("AUTH failed", proxy.output())

@@ -92,16 +92,19 @@ class ProxyWithClients(unittest.TestCase):
             time.sleep(0.05)
         # The proxy serves database 0 only: commands that reach into other
         # databases or reconfigure a backend are refused, not forwarded.
-        for argv in (("SWAPDB", "0", "1"), ("MOVE", "{rst}:k", "1"),
-                     ("CONFIG", "SET", "maxmemory", "1")):
+        for argv, reason in (
+                (("SWAPDB", "0", "1"), "the proxy serves database 0 only"),
+                (("MOVE", "{rst}:k", "1"), "the proxy serves database 0 only"),
+                (("CONFIG", "SET", "maxmemory", "1"),
+                 "the proxy never reconfigures its backends")):
             self.assertEqual(
                 c.call(*argv),
-                ("-ERR command '%s' is not supported by reborn-proxy" %
-                 argv[0].lower()).encode() + b"\r\n")
+                ("-ERR %s is not supported by reborn-proxy: %s" %
+                 (argv[0], reason)).encode() + b"\r\n")
         self.assertEqual(
             c.call("COPY", "{rst}:k", "{rst}:c", "DB", "3"),
-            b"-ERR COPY to another database is not supported by "
-            b"reborn-proxy\r\n")
+            b"-ERR COPY ... DB is not supported by reborn-proxy: the proxy "
+            b"serves database 0 only\r\n")
         self.assertEqual(c.call("COPY", "{rst}:k", "{rst}:c", "DB", "0"),
                          b":1\r\n")
         self.assertEqual(r.get("{rst}:c"), b"v")

@@ -187,6 +187,14 @@ TEST_F(ClientTest, EmbeddedProxyAgreesWithClient) {
   (*proxy)->Stop();
 }
 
+TEST_F(ClientTest, ClusterKeyslotIsRedisClusters) {
+  auto c = Client::Open("static://127.0.0.1:1", "p");
+  ASSERT_TRUE(c.ok());
+  auto r = (*c)->Execute({"CLUSTER", "KEYSLOT", "foo"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->integer, 12182);
+}
+
 TEST_F(ClientTest, UnknownSchemesFail) {
   auto c = Client::Open("nosuch://127.0.0.1:2181", "p");
   EXPECT_FALSE(c.ok());

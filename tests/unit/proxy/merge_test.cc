@@ -50,5 +50,36 @@ TEST(MergeTest, ScanCursorEncodesGroup) {
   EXPECT_FALSE(DecodeScanCursor("x").has_value());
 }
 
+TEST(MergeTest, ScriptsAndInfoFields) {
+  EXPECT_EQ(MergeSame({"$2\r\nab\r\n", "$2\r\nab\r\n"}), "$2\r\nab\r\n");
+  EXPECT_EQ(MergeSame({"+OK\r\n", "-ERR no\r\n"}), "-ERR no\r\n");
+  EXPECT_EQ(MergeMinIntegers({"*2\r\n:1\r\n:1\r\n", "*2\r\n:1\r\n:0\r\n"}),
+            "*2\r\n:1\r\n:0\r\n");
+  EXPECT_EQ(MergeMinIntegers({"*1\r\n:1\r\n", "*2\r\n:1\r\n:0\r\n"})[0], '-');
+  std::vector<std::string> parts = {
+      BulkReply("# Memory\r\nused_memory:100\r\nused_memory_rss:7\r\n"),
+      BulkReply("# Memory\r\nused_memory:23\r\n")};
+  EXPECT_EQ(SumInfoField(parts, "used_memory"), 123);
+  EXPECT_EQ(SumInfoField(parts, "used_memory_rss"), 7);
+  EXPECT_FALSE(SumInfoField(parts, "keyspace_hits").has_value());
+  EXPECT_EQ(BytesToHuman(1023), "1023B");
+  EXPECT_EQ(BytesToHuman(1536), "1.50K");
+  EXPECT_EQ(BytesToHuman(3 * 1024 * 1024), "3.00M");
+  // Only db<n> lines of a whole INFO are keyspace lines.
+  EXPECT_EQ(MergeKeyspace({BulkReply("# Server\r\ntcp_port:1\r\n# Keyspace\r\n"
+                                     "db0:keys=2,expires=0,avg_ttl=0\r\n")}),
+            "# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n");
+}
+
+TEST(MergeTest, EmptyScanBatchGoesOn) {
+  auto next = EmptyScanBatchCursor("*2\r\n$1\r\n1\r\n*0\r\n");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->group_index, 1u);
+  EXPECT_EQ(next->backend, 0u);
+  EXPECT_FALSE(EmptyScanBatchCursor("*2\r\n$1\r\n0\r\n*0\r\n"));
+  EXPECT_FALSE(EmptyScanBatchCursor("*2\r\n$1\r\n1\r\n*1\r\n$1\r\nk\r\n"));
+  EXPECT_FALSE(EmptyScanBatchCursor("-ERR x\r\n"));
+}
+
 }  // namespace
 }  // namespace reborn::proxy

@@ -1,0 +1,212 @@
+#include <algorithm>
+#include <random>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "command/command_spec.h"
+#include "command/command_table.h"
+#include "net/sync_client.h"
+#include "proxy/merge.h"
+#include "proxy/session.h"
+
+// The commands over the whole keyspace: split multi-key commands, fan-outs,
+// SCAN and RANDOMKEY.
+namespace reborn::proxy {
+
+void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
+  const CommandSpec* spec = FindCommandSpec(cmd);
+  bool is_mset = cmd == "mset";
+  size_t step = is_mset ? 2 : 1;
+  if (!spec->ArityOk(args.size()) || (is_mset && args.size() % 2 == 0)) {
+    ReplyError(WrongArityError(spec->name));
+    return;
+  }
+  size_t nkeys = (args.size() - 1) / step;
+  // Group the keys by slot; then the slots by server when they are online.
+  const auto& table = worker_->table();
+  std::vector<int> order;  // distinct slots in first-seen order
+  std::unordered_map<int, std::vector<size_t>> by_slot;
+  for (size_t k = 0; k < nkeys; ++k) {
+    int slot = SlotOf(args[1 + k * step]);
+    auto [it, inserted] = by_slot.try_emplace(slot);
+    if (inserted) order.push_back(slot);
+    it->second.push_back(k);
+  }
+  // Parts: each is a list of key indexes and the slot used to route it (a
+  // representative slot when several online slots share a server).
+  struct Part {
+    int slot;
+    std::vector<size_t> keys;
+  };
+  std::vector<Part> parts;
+  std::unordered_map<std::string, size_t> by_addr;
+  for (int slot : order) {
+    std::string addr;
+    if (table != nullptr) {
+      const TableSlot& info = table->slot(slot);
+      const TableGroup* g = table->group(info.group_id);
+      if (info.state == SlotState::kOnline && g != nullptr) addr = g->master;
+    }
+    auto& keys = by_slot[slot];
+    if (!addr.empty() && !proxy_->options().read_from_replicas) {
+      auto [it, inserted] = by_addr.try_emplace(addr, parts.size());
+      if (!inserted) {
+        auto& dst = parts[it->second].keys;
+        dst.insert(dst.end(), keys.begin(), keys.end());
+        continue;
+      }
+    }
+    parts.push_back(Part{slot, keys});
+  }
+  auto p = NewPending();
+  p->command = spec->name;
+  if (parts.size() == 1) {  // one server: pass through unchanged
+    SendSlot(
+        parts[0].slot, args, spec->has(kCmdReadOnly),
+        [self = shared_from_this(), p](std::string_view reply) {
+          self->Finish(p, reply);
+        },
+        raw_request_);
+    return;
+  }
+  proxy_->counters().split_commands.fetch_add(1, std::memory_order_relaxed);
+  std::function<std::string(Pending&)> merge;
+  if (cmd == "mget") {
+    auto positions = std::make_shared<std::vector<std::vector<size_t>>>();
+    for (const Part& part : parts) positions->push_back(part.keys);
+    merge = [positions, nkeys](Pending& pend) {
+      return MergeMget(pend.parts, *positions, nkeys);
+    };
+  } else if (is_mset) {
+    merge = [](Pending& pend) { return MergeOk(pend.parts); };
+  } else {
+    merge = [](Pending& pend) { return MergeSum(pend.parts); };
+  }
+  p->parts.resize(parts.size());
+  p->outstanding = static_cast<int>(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::vector<std::string> sub;
+    sub.reserve(1 + parts[i].keys.size() * step);
+    sub.push_back(args[0]);
+    for (size_t k : parts[i].keys) {
+      sub.push_back(std::move(args[1 + k * step]));
+      if (is_mset) sub.push_back(std::move(args[2 + k * step]));
+    }
+    SendSlot(parts[i].slot, sub, spec->has(kCmdReadOnly),
+             PartCallback(p, i, merge));
+  }
+}
+
+void Session::FanOut(std::vector<std::string> args,
+                     std::function<std::string(Pending&)> merge) {
+  const auto& table = worker_->table();
+  auto p = NewPending();
+  if (const CommandSpec* spec = FindCommandSpec(args[0])) {
+    p->command = spec->name;
+  }
+  std::vector<int> groups;
+  if (table) groups = table->ServingGroups();
+  if (groups.empty()) {
+    Finish(p, ErrorReply("CLUSTERDOWN no group is serving slots"));
+    return;
+  }
+  proxy_->counters().fanout_commands.fetch_add(1, std::memory_order_relaxed);
+  std::string encoded = net::EncodeCommand(args);
+  p->parts.resize(groups.size());
+  p->outstanding = static_cast<int>(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const TableGroup* g = table->group(groups[i]);
+    worker_->Pooled(g->master, id_).Send(encoded, PartCallback(p, i, merge));
+  }
+}
+
+void Session::Scan(std::vector<std::string>& args) {
+  auto cursor = DecodeScanCursor(args[1]);
+  if (!cursor) {
+    ReplyError("ERR invalid cursor");
+    return;
+  }
+  auto p = NewPending();
+  p->command = "scan";
+  ScanStep(p, std::move(args), *cursor, kMaxScanSteps);
+}
+
+// One backend SCAN. A batch with no key that is not the last goes on at
+// once (the same group's next cursor, or the next group), so the client
+// gets at least one key per call while any remain — up to `steps_left`
+// backend calls, after which the empty batch and its cursor are returned
+// (still a valid place to go on from).
+void Session::ScanStep(const PendingPtr& p, std::vector<std::string> args,
+                       ScanCursor cursor, int steps_left) {
+  const auto& table = worker_->table();
+  std::vector<int> groups;
+  if (table) groups = table->ServingGroups();
+  if (cursor.group_index >= groups.size()) {
+    Finish(p, "*2\r\n$1\r\n0\r\n*0\r\n");
+    return;
+  }
+  args[1] = std::to_string(cursor.backend);
+  const TableGroup* g = table->group(groups[cursor.group_index]);
+  const size_t index = cursor.group_index;
+  const size_t count = groups.size();
+  std::string encoded = net::EncodeCommand(args);
+  worker_->Pooled(g->master, id_)
+      .Send(encoded, [self = shared_from_this(), p, index, count, steps_left,
+                      args = std::move(args)](std::string_view reply) mutable {
+        std::string out = ScanReply(reply, index, count);
+        std::optional<ScanCursor> next = EmptyScanBatchCursor(out);
+        if (next && steps_left > 1 && !self->closed_) {
+          self->ScanStep(p, std::move(args), *next, steps_left - 1);
+          return;
+        }
+        self->Finish(p, out);
+      });
+}
+
+// RANDOMKEY: the groups in random order until one has a key; nil only when
+// every group is empty (the first error when none answered a key and one
+// failed).
+void Session::RandomKey() {
+  const auto& table = worker_->table();
+  std::vector<int> groups;
+  if (table) groups = table->ServingGroups();
+  if (groups.empty()) {
+    ReplyError("CLUSTERDOWN no group is serving slots");
+    return;
+  }
+  std::shuffle(groups.begin(), groups.end(), worker_->random());
+  auto p = NewPending();
+  p->command = "randomkey";
+  RandomKeyStep(p, std::make_shared<std::vector<int>>(std::move(groups)), 0);
+}
+
+void Session::RandomKeyStep(const PendingPtr& p,
+                            std::shared_ptr<std::vector<int>> groups,
+                            size_t next) {
+  const auto& table = worker_->table();
+  const TableGroup* g = nullptr;
+  while (next < groups->size() && table &&
+         (g = table->group((*groups)[next])) == nullptr) {
+    ++next;  // gone since: skip it
+  }
+  if (g == nullptr || next >= groups->size()) {
+    Finish(p, p->parts.empty() ? std::string("$-1\r\n") : p->parts[0]);
+    return;
+  }
+  worker_->Pooled(g->master, id_)
+      .Send(
+          net::EncodeCommand({"RANDOMKEY"}),
+          [self = shared_from_this(), p, groups, next](std::string_view reply) {
+            if (!reply.empty() && reply[0] == '$' && reply != "$-1\r\n") {
+              self->Finish(p, reply);
+              return;
+            }
+            if (!reply.empty() && reply[0] == '-' && p->parts.empty()) {
+              p->parts.emplace_back(reply);
+            }
+            if (self->closed_) return;
+            self->RandomKeyStep(p, groups, next + 1);
+          });
+}
+
+}  // namespace reborn::proxy

@@ -1,0 +1,111 @@
+"""RANDOMKEY and SCAN through reborn-proxy over two qdb-server groups
+(issue 24): RANDOMKEY is nil only when every group is empty; SCAN returns
+no empty batch before the last one and every key exactly once."""
+
+import unittest
+import warnings
+import zlib
+
+from harness import RawClient, start_qdb
+from proxy_harness import start_proxy
+
+
+def keys_in_half(half, n, prefix="k"):
+    """`n` keys whose RebornDB slot is served by group `half` of two."""
+    out, i = [], 0
+    while len(out) < n:
+        k = "%s%d" % (prefix, i)
+        if (zlib.crc32(k.encode()) % 1024) // 512 == half:
+            out.append(k)
+        i += 1
+    return out
+
+
+def parse_scan(reply):
+    lines = reply.split(b"\r\n")
+    assert lines[0] == b"*2", reply
+    cursor = lines[2]
+    n = int(lines[3][1:])
+    keys = [lines[5 + 2 * i] for i in range(n)]
+    return cursor, keys
+
+
+class ProxyKeyspace(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.g1 = start_qdb()
+        cls.g2 = start_qdb()
+        cls.proxy = start_proxy([cls.g1.port, cls.g2.port])
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.proxy, cls.g1, cls.g2):
+            p.cleanup()
+
+    def setUp(self):
+        self.p = RawClient(self.proxy.port)
+        self.assertEqual(self.p.call("FLUSHALL"), b"+OK\r\n")
+
+    def tearDown(self):
+        self.p.close()
+
+    def test_randomkey_finds_keys_on_any_group(self):
+        self.assertEqual(self.p.call("RANDOMKEY"), b"$-1\r\n")
+        for half in (1, 0):
+            self.p.call("FLUSHALL")
+            keys = keys_in_half(half, 3)
+            for k in keys:
+                self.p.call("SET", k, "v")
+            self.assertEqual(self.p.call("DBSIZE"), b":3\r\n")
+            for _ in range(20):  # both group orders come up
+                reply = self.p.call("RANDOMKEY")
+                self.assertTrue(reply.startswith(b"$"), reply)
+                self.assertIn(reply.split(b"\r\n")[1].decode(), keys)
+
+    def scan_all(self, *opts):
+        seen, cursor, calls = [], b"0", 0
+        while True:
+            cursor, keys = parse_scan(self.p.call("SCAN", cursor, *opts))
+            calls += 1
+            if cursor != b"0":
+                self.assertTrue(keys, "empty non-final batch %r" % (opts,))
+            seen += keys
+            if cursor == b"0":
+                return seen, calls
+            self.assertLess(calls, 1000)
+
+    def test_scan_has_no_empty_batch_between_groups(self):
+        keys = keys_in_half(1, 5)  # only the second group has keys
+        for k in keys:
+            self.p.call("SET", k, "v")
+        seen, calls = self.scan_all("COUNT", 2)
+        self.assertEqual(sorted(seen), sorted(k.encode() for k in keys))
+        # Keys only on the first group: the empty second group adds no
+        # trailing batch with a non-zero cursor either.
+        self.p.call("FLUSHALL")
+        keys = keys_in_half(0, 5)
+        for k in keys:
+            self.p.call("SET", k, "v")
+        seen, _ = self.scan_all("COUNT", 100)
+        self.assertEqual(sorted(seen), sorted(k.encode() for k in keys))
+
+    def test_scan_every_key_once_with_match_and_type(self):
+        keys = keys_in_half(0, 60, "a") + keys_in_half(1, 60, "b")
+        for k in keys:
+            self.p.call("SET", k, "v")
+        lists = keys_in_half(1, 3, "list")
+        for k in lists:
+            self.p.call("RPUSH", k, "x")
+        seen, _ = self.scan_all("COUNT", 7)
+        self.assertEqual(sorted(seen), sorted(k.encode() for k in keys + lists))
+        seen, _ = self.scan_all("MATCH", "b1*", "COUNT", 5)
+        self.assertEqual(sorted(seen),
+                         sorted(k.encode() for k in keys if k.startswith("b1")))
+        seen, _ = self.scan_all("TYPE", "list", "COUNT", 3)
+        self.assertEqual(sorted(seen), sorted(k.encode() for k in lists))
+
+
+if __name__ == "__main__":
+    unittest.main()
