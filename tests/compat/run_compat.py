@@ -208,9 +208,13 @@ class Server:
         self.tmp = tempfile.mkdtemp(prefix="reborn-compat-%s-" % kind)
         self.port = free_port()
         if kind == "qdb":
+            # One I/O thread: some units (BRPOPLPUSH with multiple blocked
+            # clients) assume that commands sent on two connections run in
+            # the order they were sent, which single-threaded Redis gives
+            # and qdb's parallel I/O threads do not under load.
             argv = [os.path.join(build_dir, "bin", "qdb-server"),
                     "--port", str(self.port), "--dir",
-                    os.path.join(self.tmp, "data")]
+                    os.path.join(self.tmp, "data"), "--io-threads", "1"]
         else:
             argv = ["redis-server", "--port", str(self.port), "--bind",
                     "127.0.0.1", "--save", "", "--appendonly", "no",

@@ -67,14 +67,6 @@ void CommandGetKeys(CommandContext& ctx, bool with_flags) {
   }
   KeyPositionList positions = KeyPositions(*spec, cmd);
   if (positions.empty() && sub_key > 0) positions.push_back(sub_key);
-  if (spec->name == "sort" || spec->name == "sort_ro") {
-    // Redis' sortGetKeys also reports the STORE target.
-    for (size_t i = 2; i + 1 < cmd.size(); ++i) {
-      if (EqualsIgnoreCase(cmd[i], "store") && spec->name == "sort") {
-        positions.push_back(++i);
-      }
-    }
-  }
   if (positions.empty()) {
     // Scripts may name no keys (Redis' CMD_NO_MANDATORY_KEYS).
     if (spec->name.starts_with("eval") || spec->name.starts_with("fcall")) {
