@@ -58,12 +58,12 @@ inline constexpr uint8_t kStagingDb = 0xFE;
 
 struct Metadata {
   DataType type = DataType::kString;
-  int64_t expire_ms = 0;                // absolute unix ms; 0 = no expiry
-  uint64_t version = 0;                 // non-strings only
-  uint64_t size = 0;                    // members; non-strings only
-  uint64_t list_head = 0;               // lists only
-  uint64_t list_tail = 0;               // lists only
-  std::string value;  // strings; a stream's state (types/streams.h)
+  int64_t expire_ms = 0;   // absolute unix ms; 0 = no expiry
+  uint64_t version = 0;    // non-strings only
+  uint64_t size = 0;       // members; non-strings only
+  uint64_t list_head = 0;  // lists only
+  uint64_t list_tail = 0;  // lists only
+  std::string value;       // strings; a stream's state (types/streams.h)
   StringForm form = StringForm::kAuto;  // strings only
 
   bool Expired(int64_t now_ms) const {

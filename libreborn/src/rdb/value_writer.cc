@@ -8,10 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "rdb/format.h"
-#include "rdb/stream_value.h"
 #include "rdb/intset.h"
 #include "rdb/listpack.h"
 #include "rdb/lzf.h"
+#include "rdb/stream_value.h"
 
 namespace reborn::rdb {
 namespace {

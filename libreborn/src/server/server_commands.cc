@@ -630,10 +630,10 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
     if (!s.ok()) return s;
   }
   for (bool group : {false, true}) {
-    absl::Status s = table.Register(
-        group ? "xreadgroup" : "xread", [&server, group](CommandContext& ctx) {
-          server.StreamRead(ctx, group);
-        });
+    absl::Status s = table.Register(group ? "xreadgroup" : "xread",
+                                    [&server, group](CommandContext& ctx) {
+                                      server.StreamRead(ctx, group);
+                                    });
     if (!s.ok()) return s;
   }
   for (const auto& [name, handler] : handlers) {

@@ -28,9 +28,9 @@ TEST(EffectsTest, GetdelIsADelAndMpopIsAPopWithItsCount) {
   EXPECT_EQ(E({"LMPOP", "2", "a", "b", "RIGHT", "COUNT", "5"},
               "*2\r\n$1\r\nb\r\n*2\r\n$1\r\nx\r\n$1\r\ny\r\n"),
             (std::vector<Command>{{"RPOP", "b", "2"}}));
-  EXPECT_EQ(E({"lmpop", "1", "a", "left"},
-              "*2\r\n$1\r\na\r\n*1\r\n$1\r\nx\r\n"),
-            (std::vector<Command>{{"LPOP", "a", "1"}}));
+  EXPECT_EQ(
+      E({"lmpop", "1", "a", "left"}, "*2\r\n$1\r\na\r\n*1\r\n$1\r\nx\r\n"),
+      (std::vector<Command>{{"LPOP", "a", "1"}}));
   // ZMPOP in RESP3: [key, [[member, score], ...]].
   EXPECT_EQ(E({"ZMPOP", "1", "z", "MAX", "COUNT", "3"},
               "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nm\r\n,1\r\n"),

@@ -24,6 +24,27 @@ struct AddTrimArgs {
   size_t trim_arg_at = 0;  // args index of the MAXLEN/MINID value
 };
 
+// The part MAXLEN and MINID share: only one of them, then an optional `~`
+// (approximate) or `=` before the value; *i moves past the marker. Replies
+// an error and returns false when both options are given.
+bool StartTrimOption(CommandContext& ctx, size_t more, size_t* i,
+                     TrimArgs* trim) {
+  if (trim->strategy != TrimStrategy::kNone) {
+    ctx.reply.Error(
+        "ERR syntax error, MAXLEN and MINID options at the same time are "
+        "not compatible");
+    return false;
+  }
+  trim->approx = false;
+  const std::string_view marker =
+      more >= 2 ? std::string_view(ctx.args[*i + 1]) : std::string_view();
+  if (marker == "~" || marker == "=") {
+    trim->approx = marker == "~";
+    ++*i;
+  }
+  return true;
+}
+
 // streamParseAddOrTrimArgsOrReply: the position of XADD's id argument, or 0
 // after replying an error.
 size_t ParseAddOrTrim(EngineCore& core, CommandContext& ctx, bool xadd,
@@ -38,19 +59,7 @@ size_t ParseAddOrTrim(EngineCore& core, CommandContext& ctx, bool xadd,
     if (xadd && opt == "*") {
       break;
     } else if (EqualsIgnoreCase(opt, "maxlen") && more > 0) {
-      if (a->trim.strategy != TrimStrategy::kNone) {
-        ctx.reply.Error(
-            "ERR syntax error, MAXLEN and MINID options at the same time are "
-            "not compatible");
-        return 0;
-      }
-      a->trim.approx = false;
-      if (more >= 2 && args[i + 1] == "~") {
-        a->trim.approx = true;
-        ++i;
-      } else if (more >= 2 && args[i + 1] == "=") {
-        ++i;
-      }
+      if (!StartTrimOption(ctx, more, &i, &a->trim)) return 0;
       if (!ArgInt64(ctx, i + 1, &a->trim.maxlen)) return 0;
       if (a->trim.maxlen < 0) {
         ctx.reply.Error("ERR The MAXLEN argument must be >= 0.");
@@ -60,19 +69,7 @@ size_t ParseAddOrTrim(EngineCore& core, CommandContext& ctx, bool xadd,
       a->trim.strategy = TrimStrategy::kMaxLen;
       a->trim_arg_at = i;
     } else if (EqualsIgnoreCase(opt, "minid") && more > 0) {
-      if (a->trim.strategy != TrimStrategy::kNone) {
-        ctx.reply.Error(
-            "ERR syntax error, MAXLEN and MINID options at the same time are "
-            "not compatible");
-        return 0;
-      }
-      a->trim.approx = false;
-      if (more >= 2 && args[i + 1] == "~") {
-        a->trim.approx = true;
-        ++i;
-      } else if (more >= 2 && args[i + 1] == "=") {
-        ++i;
-      }
+      if (!StartTrimOption(ctx, more, &i, &a->trim)) return 0;
       if (!ArgStreamId(ctx, i + 1, &a->trim.minid, 0, true)) return 0;
       ++i;
       a->trim.strategy = TrimStrategy::kMinId;
