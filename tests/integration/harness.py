@@ -194,3 +194,14 @@ class RawClient:
             if not chunk:
                 return data, True
             data += chunk
+
+
+def client_pair(redis_port, qdb_port, proto=2):
+    """A RawClient to redis-server and one to qdb-server, both switched to
+    RESP `proto` (HELLO 3) when it is 3: the two sides of a differential
+    comparison."""
+    pair = RawClient(redis_port), RawClient(qdb_port)
+    if proto == 3:
+        for c in pair:
+            c.call("HELLO", "3")
+    return pair

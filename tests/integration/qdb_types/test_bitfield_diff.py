@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness import RawClient, start_qdb, start_redis  # noqa: E402
+from harness import RawClient, client_pair, start_qdb, start_redis  # noqa: E402
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 4000
@@ -163,10 +163,7 @@ def main():
     t0 = time.time()
     try:
         for proto in (2, 3):
-            rc, qc = RawClient(redis.port), RawClient(qdb.port)
-            if proto == 3:
-                rc.call("hello", "3")
-                qc.call("hello", "3")
+            rc, qc = client_pair(redis.port, qdb.port, proto)
             for c in (rc, qc):
                 setup(c)
             bad += differential(rc, qc, rnd, N // 2, proto)

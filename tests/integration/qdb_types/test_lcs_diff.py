@@ -12,7 +12,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness import RawClient, start_qdb, start_redis  # noqa: E402
+from harness import RawClient, client_pair, start_qdb, start_redis  # noqa: E402
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 7
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
@@ -94,10 +94,7 @@ def main():
     bad = 0
     try:
         for proto in (2, 3):
-            rc, qc = RawClient(redis.port), RawClient(qdb.port)
-            if proto == 3:
-                rc.call("hello", "3")
-                qc.call("hello", "3")
+            rc, qc = client_pair(redis.port, qdb.port, proto)
             for cmd in FIXED:
                 bad += compare(rc, qc, cmd, "fixed resp%d" % proto)
             rnd = random.Random(SEED + proto)

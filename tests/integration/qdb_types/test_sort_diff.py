@@ -16,7 +16,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness import RawClient, start_qdb, start_redis  # noqa: E402
+from harness import RawClient, client_pair, start_qdb, start_redis  # noqa: E402
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 11
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
@@ -240,10 +240,7 @@ def main():
     bad = 0
     try:
         for proto in (2, 3):
-            rc, qc = RawClient(redis.port), RawClient(qdb.port)
-            if proto == 3:
-                rc.call("hello", "3")
-                qc.call("hello", "3")
+            rc, qc = client_pair(redis.port, qdb.port, proto)
             for c in (rc, qc):
                 setup(c, random.Random(SEED))
             bad += fixed_cases(rc, qc)

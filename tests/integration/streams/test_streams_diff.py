@@ -26,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness import RawClient, start_qdb, start_redis  # noqa: E402
+from harness import RawClient, client_pair, start_qdb, start_redis  # noqa: E402
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 11
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
@@ -588,10 +588,7 @@ def main():
     t0 = time.time()
     try:
         for proto in (2, 3):
-            rc, qc = RawClient(redis.port), RawClient(qdb.port)
-            if proto == 3:
-                rc.call("HELLO", "3")
-                qc.call("HELLO", "3")
+            rc, qc = client_pair(redis.port, qdb.port, proto)
             for c in (rc, qc):
                 c.call("FLUSHALL")
                 c.call("CONFIG", "SET", "stream-node-max-entries",
