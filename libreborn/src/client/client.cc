@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/async_dispatcher.h"
 #include "command/command_spec.h"
 #include "net/sync_client.h"
 #include "proxy/cluster_face.h"
@@ -108,19 +109,13 @@ class ClientImpl : public Client {
   absl::StatusOr<std::vector<Reply>> ExecuteBatch(
       const std::vector<std::vector<std::string>>& commands) override {
     std::vector<Reply> out(commands.size());
-    // Single-slot commands are grouped by slot and pipelined; a split or
-    // invalid command is a barrier: what came before it is sent first, so
-    // every command sees the effects of the ones before it.
+    // Single-slot commands are grouped by slot, and the slots of a server
+    // pipelined together; a split or invalid command is a barrier: what came
+    // before it is sent first, so every command sees the effects of the
+    // ones before it.
     std::map<int, std::vector<size_t>> by_slot;
     auto flush = [&] {
-      for (auto& [slot, indexes] : by_slot) {
-        std::vector<std::vector<std::string>> batch;
-        for (size_t i : indexes) batch.push_back(commands[i]);
-        auto replies = Send(slot, batch, false);
-        for (size_t j = 0; j < indexes.size(); ++j) {
-          out[indexes[j]] = std::move(replies[j]);
-        }
-      }
+      SendBySlot(commands, by_slot, out);
       by_slot.clear();
     };
     for (size_t i = 0; i < commands.size(); ++i) {
@@ -143,7 +138,69 @@ class ClientImpl : public Client {
     return out;
   }
 
+ void ExecuteAsync(std::vector<std::string> args, Callback done) override {
+    absl::StatusOr<int> slot =
+        args.empty() ? absl::StatusOr<int>(0) : Router::CommandSlot(args);
+    Async().Submit(slot.ok() ? static_cast<size_t>(*slot) : 0,
+                   std::move(args), std::move(done));
+  }
+
  private:
+  client::AsyncDispatcher& Async() {
+    absl::MutexLock lock(&async_mu_);
+    if (async_ == nullptr) {
+      client::AsyncDispatcher::Options o;
+      o.lanes = options_.async_dispatchers;
+      o.max_batch = options_.async_max_batch;
+      o.max_pending = options_.async_max_pending;
+      o.callback_executor = options_.callback_executor;
+      async_ = std::make_unique<client::AsyncDispatcher>(
+          [this](const client::AsyncDispatcher::Batch& batch) {
+            return ExecuteBatch(batch);
+          },
+          std::move(o));
+    }
+    return *async_;
+  }
+
+  // Sends the commands `by_slot` names: the slots whose route is plain are
+  // pipelined per server (one round trip per server), the others (waiting
+  // for a migration step, or moving keys first) go through Send().
+  void SendBySlot(const std::vector<std::vector<std::string>>& commands,
+                  const std::map<int, std::vector<size_t>>& by_slot,
+                  std::vector<Reply>& out) {
+    if (by_slot.empty()) return;
+    auto table = source_->Current();
+    std::map<std::string, std::vector<size_t>> by_addr;
+    for (const auto& [slot, indexes] : by_slot) {
+      if (table != nullptr) {
+        absl::StatusOr<Route> route = Router::RouteSlot(*table, slot, false, 0);
+        if (route.ok() && route->state != SlotState::kPreMigrate &&
+            route->migrate_from_addr.empty()) {
+          auto& list = by_addr[route->addr];
+          list.insert(list.end(), indexes.begin(), indexes.end());
+          continue;
+        }
+      }
+      std::vector<std::vector<std::string>> batch;
+      for (size_t i : indexes) batch.push_back(commands[i]);
+      auto replies = Send(slot, batch, false);
+      for (size_t j = 0; j < indexes.size(); ++j) {
+        out[indexes[j]] = std::move(replies[j]);
+      }
+    }
+    for (const auto& [addr, indexes] : by_addr) {
+      std::vector<std::vector<std::string>> batch;
+      batch.reserve(indexes.size());
+      for (size_t i : indexes) batch.push_back(commands[i]);
+      auto replies = Call(addr, batch);
+      for (size_t j = 0; j < indexes.size(); ++j) {
+        out[indexes[j]] = replies.ok() ? std::move((*replies)[j])
+                                       : ErrorFrom(replies.status());
+      }
+    }
+  }
+
   // Sends `batch` (all in `slot`) to the slot's server; one reply each.
   std::vector<Reply> Send(int slot,
                           const std::vector<std::vector<std::string>>& batch,
@@ -255,6 +312,10 @@ class ClientImpl : public Client {
   ClientOptions options_;
   ConnectionPool pool_;
   std::atomic<size_t> pick_{0};
+  absl::Mutex async_mu_;
+  // Last: destroyed first, so queued commands finish while the pool and the
+  // source still exist.
+  std::unique_ptr<client::AsyncDispatcher> async_ ABSL_GUARDED_BY(async_mu_);
 };
 
 }  // namespace
