@@ -89,6 +89,12 @@ cmd_bench() {
     exec /usr/bin/python3 "$ROOT/bench/macro/repl_bench.py" \
       --build-dir "$BUILD_DIR" "$@"
   fi
+  # `./reborn.sh bench client`: the in-process Client vs reborn-proxy.
+  if [ "${1:-}" = "client" ]; then
+    shift
+    exec /usr/bin/python3 "$ROOT/bench/macro/client_bench.py" \
+      --build-dir "$BUILD_DIR" "$@"
+  fi
   exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" "$@"
 }
 

@@ -172,8 +172,7 @@ class Client {
                                const std::vector<std::string>& members);
   absl::StatusOr<int64_t> SRem(std::string_view key,
                                const std::vector<std::string>& members);
-  absl::StatusOr<bool> SIsMember(std::string_view key,
-                                 std::string_view member);
+  absl::StatusOr<bool> SIsMember(std::string_view key, std::string_view member);
   absl::StatusOr<std::vector<std::string>> SMembers(std::string_view key);
 
   // Sorted sets: (member, score) pairs.
@@ -186,8 +185,8 @@ class Client {
                                  std::string_view member);
   absl::StatusOr<int64_t> ZRem(std::string_view key,
                                const std::vector<std::string>& members);
-  absl::StatusOr<std::vector<std::pair<std::string, double>>>
-  ZRangeWithScores(std::string_view key, int64_t start, int64_t stop);
+  absl::StatusOr<std::vector<std::pair<std::string, double>>> ZRangeWithScores(
+      std::string_view key, int64_t start, int64_t stop);
 
   // Scripts: EVALSHA, falling back to EVAL (which loads it) on NOSCRIPT.
   absl::StatusOr<Reply> Eval(std::string_view script,

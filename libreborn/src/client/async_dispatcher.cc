@@ -32,10 +32,9 @@ void AsyncDispatcher::Submit(size_t lane_hint, std::vector<std::string> args,
   }
   if (pending_.fetch_add(1) >= options_.max_pending) {
     pending_.fetch_sub(1);
-    Complete(std::move(done),
-             absl::ResourceExhaustedError(
-                 "too many pending commands (ClientOptions::"
-                 "async_max_pending)"));
+    Complete(std::move(done), absl::ResourceExhaustedError(
+                                  "too many pending commands (ClientOptions::"
+                                  "async_max_pending)"));
     return;
   }
   Lane& lane = *lanes_[lane_hint % lanes_.size()];

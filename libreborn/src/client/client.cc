@@ -138,11 +138,11 @@ class ClientImpl : public Client {
     return out;
   }
 
- void ExecuteAsync(std::vector<std::string> args, Callback done) override {
+  void ExecuteAsync(std::vector<std::string> args, Callback done) override {
     absl::StatusOr<int> slot =
         args.empty() ? absl::StatusOr<int>(0) : Router::CommandSlot(args);
-    Async().Submit(slot.ok() ? static_cast<size_t>(*slot) : 0,
-                   std::move(args), std::move(done));
+    Async().Submit(slot.ok() ? static_cast<size_t>(*slot) : 0, std::move(args),
+                   std::move(done));
   }
 
  private:

@@ -18,9 +18,8 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 std::string Str(std::string_view s) { return std::string(s); }
 
 absl::Status Unexpected(const Reply& r, std::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("unexpected reply type ", static_cast<int>(r.type),
-                   " for ", Str(what)));
+  return absl::InternalError(absl::StrCat(
+      "unexpected reply type ", static_cast<int>(r.type), " for ", Str(what)));
 }
 
 absl::StatusOr<int64_t> AsInteger(const Reply& r, std::string_view what) {
@@ -69,7 +68,8 @@ absl::StatusOr<Pairs> AsPairs(Reply r, std::string_view what) {
   auto flat = AsStrings(std::move(r), what);
   if (!flat.ok()) return flat.status();
   if (flat->size() % 2 != 0) {
-    return absl::InternalError(absl::StrCat("odd reply length for ", Str(what)));
+    return absl::InternalError(
+        absl::StrCat("odd reply length for ", Str(what)));
   }
   Pairs out;
   out.reserve(flat->size() / 2);
@@ -118,12 +118,11 @@ absl::Status StatusFromErrorReply(const Reply& error) {
     return absl::PermissionDeniedError(text);
   }
   if (code == "OOM") return absl::ResourceExhaustedError(text);
-  if (code == "ERR" &&
-      (absl::StrContains(text, "syntax") ||
-       absl::StrContains(text, "wrong number of arguments") ||
-       absl::StrContains(text, "not an integer") ||
-       absl::StrContains(text, "not a valid float") ||
-       absl::StrContains(text, "invalid"))) {
+  if (code == "ERR" && (absl::StrContains(text, "syntax") ||
+                        absl::StrContains(text, "wrong number of arguments") ||
+                        absl::StrContains(text, "not an integer") ||
+                        absl::StrContains(text, "not a valid float") ||
+                        absl::StrContains(text, "invalid"))) {
     return absl::InvalidArgumentError(text);
   }
   return absl::UnknownError(text);
@@ -314,8 +313,8 @@ absl::StatusOr<std::optional<std::string>> Client::RPop(std::string_view key) {
 absl::StatusOr<std::vector<std::string>> Client::LRange(std::string_view key,
                                                         int64_t start,
                                                         int64_t stop) {
-  auto r = Call(
-      {"LRANGE", Str(key), std::to_string(start), std::to_string(stop)});
+  auto r =
+      Call({"LRANGE", Str(key), std::to_string(start), std::to_string(stop)});
   if (!r.ok()) return r.status();
   return AsStrings(std::move(*r), "LRANGE");
 }

@@ -41,11 +41,17 @@ class Examples(unittest.TestCase):
         out = subprocess.run([BIN["sharded_client"], "static://" + self.addrs],
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertEqual(out.stdout.split(), ["ada", "alan", "visits=2"])
+        self.assertEqual(out.stdout.split(),
+                         ["ada", "alan", "(nil)", "visits=1", "hits=1",
+                          "zadd=1", "top=ada"])
         for key, want in (("user:1", b"ada"), ("user:2", b"alan"),
-                          ("visits", b"2")):
+                          ("visits", b"1"), ("hits", b"1"),
+                          ("session:42", b"ada")):
             owner = redis.Redis(host="127.0.0.1", port=self.owner(key).port)
             self.assertEqual(owner.get(key), want, key)
+        session = redis.Redis(host="127.0.0.1",
+                              port=self.owner("session:42").port)
+        self.assertTrue(1700 < session.ttl("session:42") <= 1800)
 
     def test_embed_proxy(self):
         port = free_port()

@@ -115,8 +115,8 @@ TEST(AsyncClient, CallbacksRunOnTheExecutorAndTheQueueIsBounded) {
     absl::MutexLock lock(&mu);
     posted.push_back(std::move(fn));
   };
-  auto client = Client::Open(absl::StrCat("static://", group.addr()), "",
-                             options);
+  auto client =
+      Client::Open(absl::StrCat("static://", group.addr()), "", options);
   ASSERT_TRUE(client.ok());
   std::atomic<int> ran{0};
   auto future = (*client)->ExecuteFuture({"PING"});
@@ -142,8 +142,8 @@ TEST(AsyncClient, CallbacksRunOnTheExecutorAndTheQueueIsBounded) {
 
   ClientOptions tight;
   tight.async_max_pending = 0;
-  auto bounded = Client::Open(absl::StrCat("static://", group.addr()), "",
-                              tight);
+  auto bounded =
+      Client::Open(absl::StrCat("static://", group.addr()), "", tight);
   ASSERT_TRUE(bounded.ok());
   EXPECT_EQ((*bounded)->ExecuteFuture({"PING"}).get().status().code(),
             absl::StatusCode::kResourceExhausted);

@@ -24,7 +24,6 @@ extern char** environ;
 
 namespace reborn::testing {
 
-
 inline std::string Cat(std::string_view prefix, int64_t n) {
   std::string s(prefix);
   s += std::to_string(n);

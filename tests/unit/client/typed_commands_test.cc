@@ -135,11 +135,12 @@ TEST_F(ClientTest, EvalLoadsOnNoScriptThenUsesEvalSha) {
   auto second = client_->Eval(script, {"ev"}, {"3"});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->integer, 5);
-  EXPECT_EQ(client_->Eval("return redis.call('GET', KEYS[1], KEYS[2])",
-                          {"a", "b"}, {})
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);  // CROSSSLOT
+  EXPECT_EQ(
+      client_
+          ->Eval("return redis.call('GET', KEYS[1], KEYS[2])", {"a", "b"}, {})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);  // CROSSSLOT
 }
 
 }  // namespace
