@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "qdb/engine_access.h"
 #include "qdb/engine_core.h"
 #include "qdb/keyspace.h"
 #include "reborn/qdb_engine.h"
@@ -61,7 +62,7 @@ void Setup(const benchmark::State& state) {
     std::abort();
   }
   f.engine = std::move(*engine);
-  qdb::EngineCore& core = f.engine->core();
+  qdb::EngineCore& core = qdb::CoreOf(*f.engine);
   qdb::Txn txn(&core.keyspace());
   f.meta = qdb::Metadata{};
   switch (kind) {
@@ -110,7 +111,7 @@ void Teardown(const benchmark::State&) {
 // Args: kind (0 hash, 1 set, 2 zset, 3 list), member count.
 void BM_DelBigKey(benchmark::State& state) {
   BigKey& f = Fixture();
-  qdb::Keyspace& ks = f.engine->core().keyspace();
+  qdb::Keyspace& ks = qdb::CoreOf(*f.engine).keyspace();
   QdbEngine::Context ctx;
   const std::vector<std::string> del = {"DEL", kKey};
   for (auto _ : state) {

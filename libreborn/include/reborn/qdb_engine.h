@@ -17,7 +17,8 @@ namespace reborn {
 
 namespace qdb {
 class EngineCore;
-}
+struct EngineAccess;
+}  // namespace qdb
 
 // A full load of an RDB stream that replaces the whole dataset (all 16 dbs).
 // Obtained from QdbEngine::BeginRdbLoad(). Data is staged aside while
@@ -298,10 +299,10 @@ class QdbEngine {
   // client does. Default true.
   void SetActiveExpiry(bool on);
 
-  // Internal: the engine's implementation, for the server's command table.
-  qdb::EngineCore& core() { return *core_; }
-
  private:
+  // qdb/engine_access.h: the server's command table reaches the engine's
+  // implementation through it; it is not part of the public API.
+  friend struct qdb::EngineAccess;
   explicit QdbEngine(std::unique_ptr<qdb::EngineCore> core);
   std::unique_ptr<qdb::EngineCore> core_;
 };

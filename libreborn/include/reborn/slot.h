@@ -16,4 +16,13 @@ std::string_view HashTag(std::string_view key);
 // the engine, the proxy, the client and the migrator all use.
 int SlotOf(std::string_view key);
 
+// A slot's state in the topology (docs/design.md §4 and §7):
+// kOnline serves from its group; kPreMigrate holds commands while every
+// proxy learns of a move; kMigrate serves from the new group after moving
+// each key touched from the old one first; kOffline has no group.
+enum class SlotState { kOffline, kOnline, kPreMigrate, kMigrate };
+
+// "offline", "online", "pre_migrate", "migrate": the coordinator's names.
+std::string_view SlotStateName(SlotState s);
+
 }  // namespace reborn

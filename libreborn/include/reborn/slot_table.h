@@ -11,7 +11,6 @@
 
 #include "absl/status/statusor.h"
 #include "reborn/slot.h"
-#include "reborn/topology.h"
 
 namespace reborn {
 
@@ -21,8 +20,6 @@ struct TableGroup {
   std::string master;
   std::vector<std::string> replicas;
 };
-
-// SlotState and SlotStateName() come from topology.h (docs/design.md §5).
 
 struct TableSlot {
   int group_id = 0;  // 0 = not assigned

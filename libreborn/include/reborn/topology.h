@@ -31,14 +31,13 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "reborn/coordinator.h"
+#include "reborn/slot.h"
 
 namespace reborn {
 
-enum class SlotState { kOffline, kOnline, kPreMigrate, kMigrate };
 enum class ServerRole { kMaster, kSlave };
 enum class ProxyState { kOnline, kOffline, kMarkOffline };
 
-std::string_view SlotStateName(SlotState s);
 std::string_view ServerRoleName(ServerRole r);
 std::string_view ProxyStateName(ProxyState s);
 

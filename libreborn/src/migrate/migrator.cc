@@ -2,8 +2,6 @@
 // online, with the task persisted under /reborn/P/migrations, parallel steps
 // over disjoint groups, ownership and cancel nodes.
 
-#include "reborn/migrator.h"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,19 +13,13 @@
 #include "absl/strings/str_cat.h"
 #include "migrate/group_commit.h"
 #include "migrate/group_scheduler.h"
+#include "migrate/migrator_impl.h"
 #include "migrate/slot_move.h"
 #include "net/sync_client.h"
 #include "reborn/slot.h"
 
-namespace reborn {
+namespace reborn::migrate {
 namespace {
-
-using migrate::MidwayTo;
-using migrate::ParsePair;
-using migrate::SplitHostPort;
-using migrate::ToMigrate;
-using migrate::ToOnline;
-using migrate::ToPreMigrate;
 
 constexpr size_t kKeepActions = 16;
 constexpr absl::Duration kSaveEvery = absl::Seconds(1);
@@ -56,7 +48,7 @@ bool IsUnfinished(const MigrationTask& t) {
 }  // namespace
 
 // The state of one Run of one task.
-struct Migrator::RunState {
+struct MigratorImpl::RunState {
   MigrationTask* task = nullptr;
   const ProgressCallback* progress = nullptr;
   int64_t rate = 0;
@@ -79,7 +71,7 @@ struct Migrator::RunState {
   std::map<std::string, net::SyncClient> sources;
 };
 
-Migrator::Migrator(Topology* topology, MigrateOptions options)
+MigratorImpl::MigratorImpl(Topology* topology, MigrateOptions options)
     : topology_(topology), options_(std::move(options)) {
   options_.batch_keys = std::max<int64_t>(options_.batch_keys, 1);
   options_.batch_bytes = std::max<int64_t>(options_.batch_bytes, 1);
@@ -96,9 +88,9 @@ Migrator::Migrator(Topology* topology, MigrateOptions options)
   changes_ = std::make_unique<migrate::GroupCommit>(topology_, options_.change);
 }
 
-Migrator::~Migrator() = default;
+MigratorImpl::~MigratorImpl() = default;
 
-absl::StatusOr<std::string> Migrator::MasterOf(int gid) {
+absl::StatusOr<std::string> MigratorImpl::MasterOf(int gid) {
   auto g = topology_->GetGroup(gid);
   if (!g.ok()) return g.status();
   const ServerInfo* m = g->master();
@@ -109,8 +101,8 @@ absl::StatusOr<std::string> Migrator::MasterOf(int gid) {
   return m->addr;
 }
 
-absl::StatusOr<std::string> Migrator::Create(int from, int to, int gid,
-                                             const TaskOptions& task_options) {
+absl::StatusOr<std::string> MigratorImpl::Create(
+    int from, int to, int gid, const TaskOptions& task_options) {
   if (absl::Status s = CheckSlot(from); !s.ok()) return s;
   if (absl::Status s = CheckSlot(to); !s.ok()) return s;
   if (from > to) {
@@ -164,7 +156,7 @@ absl::StatusOr<std::string> Migrator::Create(int from, int to, int gid,
   return t.id;
 }
 
-absl::StatusOr<MigrationTask> Migrator::GetTask(const std::string& id) {
+absl::StatusOr<MigrationTask> MigratorImpl::GetTask(const std::string& id) {
   auto node =
       topology_->coordinator()->Get(topology_->MigrationsPath() + "/" + id);
   if (absl::IsNotFound(node.status())) {
@@ -178,7 +170,7 @@ absl::StatusOr<MigrationTask> Migrator::GetTask(const std::string& id) {
   return t;
 }
 
-absl::StatusOr<std::vector<MigrationTask>> Migrator::Tasks() {
+absl::StatusOr<std::vector<MigrationTask>> MigratorImpl::Tasks() {
   std::vector<MigrationTask> out;
   auto names = topology_->coordinator()->Children(topology_->MigrationsPath());
   if (absl::IsNotFound(names.status())) return out;
@@ -192,7 +184,7 @@ absl::StatusOr<std::vector<MigrationTask>> Migrator::Tasks() {
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> Migrator::Unfinished() {
+absl::StatusOr<std::vector<std::string>> MigratorImpl::Unfinished() {
   auto tasks = Tasks();
   if (!tasks.ok()) return tasks.status();
   std::vector<std::string> ids;
@@ -202,7 +194,7 @@ absl::StatusOr<std::vector<std::string>> Migrator::Unfinished() {
   return ids;
 }
 
-absl::Status Migrator::SaveTask(MigrationTask* task) {
+absl::Status MigratorImpl::SaveTask(MigrationTask* task) {
   task->updated_at = NowSeconds();
   auto v = topology_->coordinator()->Set(
       topology_->MigrationsPath() + "/" + task->id, EncodeMigrationTask(*task),
@@ -216,7 +208,7 @@ absl::Status Migrator::SaveTask(MigrationTask* task) {
   return absl::OkStatus();
 }
 
-absl::Status Migrator::Cancel(const std::string& id) {
+absl::Status MigratorImpl::Cancel(const std::string& id) {
   auto task = GetTask(id);
   if (!task.ok()) return task.status();
   if (task->state == "done" || task->state == "cancelled") {
@@ -244,15 +236,15 @@ absl::Status Migrator::Cancel(const std::string& id) {
   return s;
 }
 
-bool Migrator::CancelRequested(const MigrationTask& task) {
+bool MigratorImpl::CancelRequested(const MigrationTask& task) {
   if (cancel_all_.load()) return true;
   auto e = topology_->coordinator()->Exists(topology_->MigrationsPath() + "/" +
                                             task.id + "/cancel");
   return e.ok() && *e;
 }
 
-absl::Status Migrator::RunAll(const std::vector<std::string>& ids,
-                              const ProgressCallback& progress) {
+absl::Status MigratorImpl::RunAll(const std::vector<std::string>& ids,
+                                  const ProgressCallback& progress) {
   if (ids.size() == 1) return Run(ids[0], progress);
   std::vector<absl::Status> results(ids.size());
   std::vector<std::thread> threads;
@@ -269,14 +261,14 @@ absl::Status Migrator::RunAll(const std::vector<std::string>& ids,
   return absl::OkStatus();
 }
 
-absl::Status Migrator::ResumeAll(const ProgressCallback& progress) {
+absl::Status MigratorImpl::ResumeAll(const ProgressCallback& progress) {
   auto ids = Unfinished();
   if (!ids.ok()) return ids.status();
   return RunAll(*ids, progress);
 }
 
-absl::Status Migrator::Run(const std::string& id,
-                           const ProgressCallback& progress) {
+absl::Status MigratorImpl::Run(const std::string& id,
+                               const ProgressCallback& progress) {
   // A run that failed on a transient error (the coordinator or a store
   // unreachable for a while) resumes where it stopped; meanwhile the task
   // says "retrying", not "failed", so no one gives up on it. The budget is
@@ -296,14 +288,14 @@ absl::Status Migrator::Run(const std::string& id,
   return s;
 }
 
-bool Migrator::Transient(const absl::Status& status) const {
+bool MigratorImpl::Transient(const absl::Status& status) const {
   return (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) &&
          !stop_all_.load() && !cancel_all_.load();
 }
 
-absl::Status Migrator::RunOnce(const std::string& id,
-                               const ProgressCallback& progress,
-                               Attempt* attempt) {
+absl::Status MigratorImpl::RunOnce(const std::string& id,
+                                   const ProgressCallback& progress,
+                                   Attempt* attempt) {
   attempt->retrying = false;
   attempt->progressed = false;
   auto task = GetTask(id);
@@ -347,9 +339,9 @@ absl::Status Migrator::RunOnce(const std::string& id,
   return status;
 }
 
-absl::Status Migrator::RunOwned(MigrationTask* task,
-                                const ProgressCallback& progress,
-                                Attempt* attempt) {
+absl::Status MigratorImpl::RunOwned(MigrationTask* task,
+                                    const ProgressCallback& progress,
+                                    Attempt* attempt) {
   RunState run;
   run.task = task;
   run.progress = &progress;
@@ -475,7 +467,7 @@ absl::Status Migrator::RunOwned(MigrationTask* task,
   return status;
 }
 
-absl::StatusOr<RebalancePlan> Migrator::Plan(
+absl::StatusOr<RebalancePlan> MigratorImpl::Plan(
     const std::map<int, double>& weights) {
   auto slots = topology_->Slots();
   if (!slots.ok()) return slots.status();
@@ -484,7 +476,7 @@ absl::StatusOr<RebalancePlan> Migrator::Plan(
   return PlanRebalance(*slots, *groups, weights);
 }
 
-absl::StatusOr<std::vector<std::string>> Migrator::CreatePlan(
+absl::StatusOr<std::vector<std::string>> MigratorImpl::CreatePlan(
     const RebalancePlan& plan, const TaskOptions& task_options) {
   std::vector<std::string> ids;
   for (const RebalanceMove& m : plan.moves) {
@@ -495,7 +487,7 @@ absl::StatusOr<std::vector<std::string>> Migrator::CreatePlan(
   return ids;
 }
 
-absl::StatusOr<int> Migrator::LastMidway(const MigrationTask& task) {
+absl::StatusOr<int> MigratorImpl::LastMidway(const MigrationTask& task) {
   int last = -1;
   for (int i = task.next_slot; i <= task.to; ++i) {
     auto s = topology_->GetSlot(i);
@@ -505,7 +497,7 @@ absl::StatusOr<int> Migrator::LastMidway(const MigrationTask& task) {
   return last;
 }
 
-absl::Status Migrator::Resync(const MigrationTask& task) {
+absl::Status MigratorImpl::Resync(const MigrationTask& task) {
   // A runner stopped in the middle of a change: make every proxy ack the
   // current table before anything moves.
   // Not a slot_* action: every proxy re-reads the whole topology.
@@ -513,8 +505,8 @@ absl::Status Migrator::Resync(const MigrationTask& task) {
                           [] { return std::vector<CoordOp>{}; });
 }
 
-absl::Status Migrator::RunStep(RunState* run, int first, int last,
-                               int next_first, int next_last) {
+absl::Status MigratorImpl::RunStep(RunState* run, int first, int last,
+                                   int next_first, int next_last) {
   MigrationTask* task = run->task;
   const int gid = task->gid;
   std::vector<int> to_pre, to_migrate;
@@ -590,7 +582,7 @@ absl::Status Migrator::RunStep(RunState* run, int first, int last,
   return status;
 }
 
-absl::Status Migrator::ChangeSlots(
+absl::Status MigratorImpl::ChangeSlots(
     const std::string& type, int gid,
     const std::vector<std::pair<std::vector<int>, SlotUpdate>>& parts) {
   int lo = kSlotCount, hi = -1;
@@ -617,21 +609,22 @@ absl::Status Migrator::ChangeSlots(
                           });
 }
 
-absl::Status Migrator::SetPreMigrate(const std::vector<int>& slots, int gid) {
+absl::Status MigratorImpl::SetPreMigrate(const std::vector<int>& slots,
+                                         int gid) {
   return ChangeSlots("slot_pre_migrate", gid, {{slots, ToPreMigrate(gid)}});
 }
 
-absl::Status Migrator::SetMigrate(const std::vector<int>& slots, int gid) {
+absl::Status MigratorImpl::SetMigrate(const std::vector<int>& slots, int gid) {
   return ChangeSlots("slot_migrate", gid, {{slots, ToMigrate(gid)}});
 }
 
-absl::Status Migrator::SetOnline(const std::vector<int>& slots, int gid) {
+absl::Status MigratorImpl::SetOnline(const std::vector<int>& slots, int gid) {
   return ChangeSlots("slot_online", gid, {{slots, ToOnline(gid)}});
 }
 
-std::vector<int> Migrator::NextToPrepare(const MigrationTask& task, int first,
-                                         int last,
-                                         const std::set<int>& sources) {
+std::vector<int> MigratorImpl::NextToPrepare(const MigrationTask& task,
+                                             int first, int last,
+                                             const std::set<int>& sources) {
   if (first > last || stop_all_.load() || CancelRequested(task)) return {};
   std::vector<int> out;
   for (int i = first; i <= last; ++i) {
@@ -648,7 +641,7 @@ std::vector<int> Migrator::NextToPrepare(const MigrationTask& task, int first,
   return out;
 }
 
-absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
+absl::Status MigratorImpl::MoveSlot(RunState* run, size_t index, int source) {
   MigrationTask* task = run->task;
   const int slot = task->current[index].slot;
   run->current_slot = slot;
@@ -733,7 +726,7 @@ absl::Status Migrator::MoveSlot(RunState* run, size_t index, int source) {
   return absl::OkStatus();
 }
 
-void Migrator::Report(RunState* run, bool finished) {
+void MigratorImpl::Report(RunState* run, bool finished) {
   MigrationTask* task = run->task;
   double secs = absl::ToDoubleSeconds(absl::Now() - run->start);
   task->keys_per_sec = secs > 0 ? static_cast<double>(run->moved) / secs : 0;
@@ -757,6 +750,52 @@ void Migrator::Report(RunState* run, bool finished) {
   p.eta_seconds = task->eta_seconds();
   p.finished = finished;
   (*run->progress)(p);
+}
+
+}  // namespace reborn::migrate
+
+namespace reborn {
+
+Migrator::Migrator(Topology* topology, MigrateOptions options)
+    : impl_(std::make_unique<migrate::MigratorImpl>(topology, options)) {}
+Migrator::~Migrator() = default;
+
+absl::StatusOr<std::string> Migrator::Create(int from, int to, int gid,
+                                             const TaskOptions& task_options) {
+  return impl_->Create(from, to, gid, task_options);
+}
+absl::Status Migrator::Run(const std::string& id,
+                           const ProgressCallback& progress) {
+  return impl_->Run(id, progress);
+}
+absl::Status Migrator::RunAll(const std::vector<std::string>& ids,
+                              const ProgressCallback& progress) {
+  return impl_->RunAll(ids, progress);
+}
+absl::Status Migrator::ResumeAll(const ProgressCallback& progress) {
+  return impl_->ResumeAll(progress);
+}
+absl::StatusOr<std::vector<std::string>> Migrator::Unfinished() {
+  return impl_->Unfinished();
+}
+absl::StatusOr<std::vector<MigrationTask>> Migrator::Tasks() {
+  return impl_->Tasks();
+}
+absl::StatusOr<MigrationTask> Migrator::GetTask(const std::string& id) {
+  return impl_->GetTask(id);
+}
+absl::Status Migrator::Cancel(const std::string& id) {
+  return impl_->Cancel(id);
+}
+void Migrator::CancelAll() { impl_->CancelAll(); }
+void Migrator::StopAll() { impl_->StopAll(); }
+absl::StatusOr<RebalancePlan> Migrator::Plan(
+    const std::map<int, double>& weights) {
+  return impl_->Plan(weights);
+}
+absl::StatusOr<std::vector<std::string>> Migrator::CreatePlan(
+    const RebalancePlan& plan, const TaskOptions& task_options) {
+  return impl_->CreatePlan(plan, task_options);
 }
 
 }  // namespace reborn

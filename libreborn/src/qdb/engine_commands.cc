@@ -5,6 +5,7 @@
 #include "qdb/commands/cmd_streams.h"
 #include "qdb/commands/cmd_util.h"
 #include "qdb/commands/sort.h"
+#include "qdb/engine_access.h"
 #include "storage/kv_store.h"
 
 namespace reborn {
@@ -26,13 +27,13 @@ std::string Human(uint64_t bytes) {
 
 absl::Status RegisterEngineCommands(QdbEngine& engine, CommandTable& table) {
   absl::Status status;
-  qdb::RegisterAllCommands(engine.core(), table, &status);
+  qdb::RegisterAllCommands(qdb::CoreOf(engine), table, &status);
   return status;
 }
 
 void AppendEngineInfo(QdbEngine& engine, std::string_view section,
                       std::string* out) {
-  qdb::EngineCore& core = engine.core();
+  qdb::EngineCore& core = qdb::CoreOf(engine);
   qdb::Keyspace& ks = core.keyspace();
   storage::KvStore& store = ks.store();
   if (section == "keyspace") {

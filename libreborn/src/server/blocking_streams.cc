@@ -4,6 +4,7 @@
 // the read again for that stream, as redis-server 7.0 serves clients blocked
 // on stream keys (blocked.c).
 #include "qdb/commands/cmd_streams.h"
+#include "qdb/engine_access.h"
 #include "server/blocking.h"
 #include "server/qdb_server_impl.h"
 #include "server/transactions.h"
@@ -19,7 +20,7 @@ bool IsNilReply(const std::string& reply) {
 
 void QdbServerImpl::StreamRead(CommandContext& ctx, bool group) {
   qdb::StreamWait wait;
-  qdb::XReadCommand(engine_->core(), ctx, group, &wait);
+  qdb::XReadCommand(qdb::CoreOf(*engine_), ctx, group, &wait);
   if (!wait.block) return;
   const int db = ctx.session.db;
   const int protocol = ctx.session.protocol;

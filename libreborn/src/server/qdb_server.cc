@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "qdb/engine_access.h"
 #include "qdb/engine_commands.h"
 #include "qdb/engine_core.h"
 #include "server/qdb_server_impl.h"
@@ -184,7 +185,7 @@ absl::Status QdbServerImpl::OpenEngine() {
   apply_lfu("").IgnoreError();  // cannot fail
   // The listpack node sizes redis-server would use, for streams' `~` trims.
   auto stream_nodes = [this](const std::string&) {
-    engine_->core().streams().SetNodeLimits(
+    qdb::CoreOf(*engine_).streams().SetNodeLimits(
         config_->GetInt("stream-node-max-entries"),
         config_->GetInt("stream-node-max-bytes"));
     return absl::OkStatus();

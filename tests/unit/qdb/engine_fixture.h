@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "qdb/encoding.h"
+#include "qdb/engine_access.h"
 #include "qdb/engine_core.h"
 #include "reborn/qdb_engine.h"
 #include "resp/reply_parser.h"
@@ -61,7 +62,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   // Writes a hash with one field through the key encoding, as the hash type
   // will, so keyspace code can be tested against non-string values.
   void PlantHash(const std::string& key, int db = 0) {
-    qdb::Keyspace& ks = engine_->core().keyspace();
+    qdb::Keyspace& ks = qdb::CoreOf(*engine_).keyspace();
     qdb::Txn txn(&ks);
     qdb::Metadata m;
     m.type = qdb::DataType::kHash;
@@ -77,7 +78,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   // Member records stored for `key` (any version).
   int CountMembers(const std::string& key, int db = 0) {
     storage::ReadOptions ro;
-    auto it = engine_->core().keyspace().store().NewIterator(
+    auto it = qdb::CoreOf(*engine_).keyspace().store().NewIterator(
         ro, storage::Column::kMembers);
     int n = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine_fixture.h"
+#include "qdb/engine_access.h"
 
 namespace reborn {
 namespace {
@@ -204,7 +205,7 @@ TEST_P(HashSetTest, DeleteAndOverwriteAreVersionBumps) {
   EXPECT_EQ(R("HGETALL", "h").elements.size(), 2u);
   EXPECT_EQ(R("SET", "h", "str"), Ok());
   EXPECT_EQ(R("SADD", "h", "a"), Err(kWrongType));
-  ASSERT_TRUE(engine_->core().keyspace().MaybeCollectGarbage(true).ok());
+  ASSERT_TRUE(qdb::CoreOf(*engine_).keyspace().MaybeCollectGarbage(true).ok());
   EXPECT_EQ(CountMembers("h"), 0);
 }
 

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine_fixture.h"
+#include "qdb/engine_access.h"
 
 namespace reborn {
 namespace {
@@ -114,13 +115,13 @@ TEST_P(KeysTest, RenameAndCopyCarryMembersOfOtherTypes) {
   EXPECT_EQ(R("MOVE", "h3", "2"), Int(1));
   EXPECT_EQ(CountMembers("h3", 2), 1);
   // The old members are garbage now: the collector drops them.
-  ASSERT_TRUE(engine_->core().keyspace().MaybeCollectGarbage(true).ok());
+  ASSERT_TRUE(qdb::CoreOf(*engine_).keyspace().MaybeCollectGarbage(true).ok());
   EXPECT_EQ(CountMembers("h"), 0);
   EXPECT_EQ(CountMembers("h3"), 0);
   EXPECT_EQ(CountMembers("h3", 2), 1);
   EXPECT_EQ(CountMembers("h2"), 1);
   EXPECT_EQ(R("SET", "h2", "now a string"), Ok());
-  ASSERT_TRUE(engine_->core().keyspace().MaybeCollectGarbage(true).ok());
+  ASSERT_TRUE(qdb::CoreOf(*engine_).keyspace().MaybeCollectGarbage(true).ok());
   EXPECT_EQ(CountMembers("h2"), 0);
 }
 
@@ -219,11 +220,11 @@ TEST_P(KeysTest, ActiveExpiryDeletesWithoutAccess) {
     ASSERT_EQ(R("SET", absl::StrCat("t", i), "v", "PX", "10"), Ok());
   }
   EXPECT_EQ(R("SET", "stay", "v"), Ok());
-  for (int i = 0; i < 100 && engine_->core().keyspace().expired_keys() < 50;
-       ++i) {
+  for (int i = 0;
+       i < 100 && qdb::CoreOf(*engine_).keyspace().expired_keys() < 50; ++i) {
     usleep(20 * 1000);
   }
-  EXPECT_EQ(engine_->core().keyspace().expired_keys(), 50u);
+  EXPECT_EQ(qdb::CoreOf(*engine_).keyspace().expired_keys(), 50u);
   EXPECT_EQ(R("DBSIZE"), Int(1));
   std::string info = engine_->Info("stats");
   EXPECT_NE(info.find("expired_keys:50"), std::string::npos) << info;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine_fixture.h"
+#include "qdb/engine_access.h"
 #include "rdb/rdb_writer.h"
 
 namespace reborn {
@@ -296,14 +297,15 @@ TEST_P(RdbIoTest, ExpiredKeysInTheFileAreKeptOrSkipped) {
   ASSERT_TRUE(Load(*engine_, file).ok());
   EXPECT_EQ(R("EXISTS", "live", "past", "zero"), Int(1));
   std::string raw;
-  EXPECT_TRUE(engine_->core()
-                  .keyspace()
-                  .store()
-                  .Get(storage::ReadOptions{}, storage::Column::kMeta,
-                       qdb::EncodeMetaKey(
-                           engine_->core().keyspace().Physical(0), "past"),
-                       &raw)
-                  .ok());
+  EXPECT_TRUE(
+      qdb::CoreOf(*engine_)
+          .keyspace()
+          .store()
+          .Get(storage::ReadOptions{}, storage::Column::kMeta,
+               qdb::EncodeMetaKey(qdb::CoreOf(*engine_).keyspace().Physical(0),
+                                  "past"),
+               &raw)
+          .ok());
   RdbLoadOptions skip;
   skip.keep_expired = false;
   ASSERT_TRUE(Load(*engine_, file, 5, skip).ok());
@@ -321,7 +323,7 @@ TEST_P(RdbIoTest, ActiveExpiryOffKeepsExpiredKeysStoredButInvisible) {
   EXPECT_EQ(R("GET", "k"), Nil());
   EXPECT_EQ(R("TTL", "k"), Int(-2));
   EXPECT_EQ(R("EXISTS", "k", "h"), Int(0));
-  qdb::Keyspace& ks = engine_->core().keyspace();
+  qdb::Keyspace& ks = qdb::CoreOf(*engine_).keyspace();
   auto stored = [&](const std::string& key) {
     std::string raw;
     return ks.store()

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine_fixture.h"
+#include "qdb/engine_access.h"
 
 namespace reborn {
 namespace {
@@ -191,8 +192,8 @@ TEST_P(StreamsTest, DeleteTrimAndSetId) {
 }
 
 TEST_P(StreamsTest, ApproximateTrimRemovesWholeNodes) {
-  ASSERT_TRUE(engine_->core().streams().node_max_entries() == 100);
-  engine_->core().streams().SetNodeLimits(10, 4096);
+  ASSERT_TRUE(qdb::CoreOf(*engine_).streams().node_max_entries() == 100);
+  qdb::CoreOf(*engine_).streams().SetNodeLimits(10, 4096);
   for (int i = 1; i <= 35; ++i) {
     R("XADD", "s", absl::StrCat(i, "-0"), "f", "v");
   }
