@@ -89,6 +89,12 @@ cmd_bench() {
     exec /usr/bin/python3 "$ROOT/bench/macro/repl_bench.py" \
       --build-dir "$BUILD_DIR" "$@"
   fi
+  # `./reborn.sh bench failover`: failover time and lost acknowledged writes.
+  if [ "${1:-}" = "failover" ]; then
+    shift
+    exec /usr/bin/python3 "$ROOT/bench/macro/failover_bench.py" \
+      --build-dir "$BUILD_DIR" "$@"
+  fi
   exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" "$@"
 }
 
@@ -102,7 +108,8 @@ usage: ./reborn.sh COMMAND
           127.0.0.1:19000, REST API) and print how to connect; demo stop
   bench   macro benchmarks against redis-server and nutcracker, as ratios
           (bench beyond-memory: a dataset 16x the block cache;
-           bench repl: full-sync throughput and replication lag)
+           bench repl: full-sync throughput and replication lag;
+           bench failover: failover time and lost acknowledged writes)
 USAGE
 }
 
