@@ -90,6 +90,14 @@ def run(sync, rounds=5, writers=2, lag_ms=60, log=print):
         leader = [a for a in agents if a.status()["leader"]][0]
         wait_until(lambda: [g["state"] for g in leader.status()["groups"]]
                    == ["ok"], 20, "group ok")
+        # reborn-config's view of them: election order, the leader first.
+        listed = json.loads(cl.config("agent", "list", "--json"))
+        assert [(x["addr"], x["leader"]) for x in listed] == [
+            ("127.0.0.1:%d" % a.port, a is leader)
+            for a in sorted(agents, key=lambda a: a is not leader)], listed
+        human = cl.config("agent", "list").splitlines()
+        assert len(human) == 2 and human[0].endswith(" leader") and \
+            "127.0.0.1:%d" % leader.port in human[0], human
         ws = [Writer(proxy.port, "w%d-" % n, group_fn=lambda k: 1)
               for n in range(writers)]
         for w in ws:
