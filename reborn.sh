@@ -60,8 +60,8 @@ cmd_test() {
 }
 
 cmd_demo() {
-  if [ "${1:-}" = "stop" ]; then
-    exec "$ROOT/tools/demo.sh" "$BUILD_DIR" stop
+  if [ "${1:-}" = "stop" ] || [ "${1:-}" = "failover" ]; then
+    exec "$ROOT/tools/demo.sh" "$BUILD_DIR" "$1"
   fi
   cmd_deps
   cmd_build
@@ -104,8 +104,9 @@ usage: ./reborn.sh COMMAND
   deps    install the missing Debian packages (idempotent)
   build   configure and build Release into build/
   test    deps + build + every test (unit and integration)
-  demo    start the local cluster (ZooKeeper, 2 qdb groups, reborn-proxy on
-          127.0.0.1:19000, REST API) and print how to connect; demo stop
+  demo    start the local cluster (ZooKeeper, 2 reborn-agents supervising
+          2 qdb groups, reborn-proxy on 127.0.0.1:19000, REST API) and print
+          how to connect; demo failover (kill group 1's master); demo stop
   bench   macro benchmarks against redis-server and nutcracker, as ratios
           (bench beyond-memory: a dataset 16x the block cache;
            bench repl: full-sync throughput and replication lag;
