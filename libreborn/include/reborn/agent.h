@@ -71,6 +71,10 @@ struct AgentOptions {
   absl::Duration ack_timeout = absl::Seconds(10);
   // Coordinator session timeout (how fast a dead agent's node goes away).
   absl::Duration session_timeout = absl::Seconds(6);
+  // Fault injection for tests: the leader waits this long between
+  // promoting a replica and the topology change, so a test can kill it
+  // in the middle of a failover. Zero in production.
+  absl::Duration test_pause_after_promote = absl::ZeroDuration();
 };
 
 class Agent {

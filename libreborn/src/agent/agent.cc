@@ -162,6 +162,7 @@ class AgentImpl : public Agent {
       hopts.change.ack_timeout = options_.ack_timeout;
       hopts.change.lock_timeout = absl::Seconds(5);
       hopts.api_addr = api_addr_;
+      hopts.test_pause_after_promote = options_.test_pause_after_promote;
       monitor_ = std::make_unique<agent::HaMonitor>(topology_.get(),
                                                     election_.get(), hopts);
     }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "agent/replica_choice.h"
 #include "spdlog/spdlog.h"
 
@@ -299,6 +300,13 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
                                options_.store_timeout, options_.password);
   if (!promoted.ok()) return promoted.status();
   const std::string target = *chosen;
+  if (options_.test_pause_after_promote > absl::ZeroDuration()) {
+    spdlog::warn(
+        "group {}: {} promoted; pausing {} before the topology "
+        "change (--test-pause-after-promote-ms)",
+        g.id, target, absl::FormatDuration(options_.test_pause_after_promote));
+    absl::SleepFor(options_.test_pause_after_promote);
+  }
   auto report = FencedGroupChange(
       topology_, election_, "server_failover", absl::StrCat(g.id, ":", target),
       g.id,

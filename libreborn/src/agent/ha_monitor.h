@@ -54,6 +54,8 @@ struct HaOptions {
   int64_t catch_up_bytes = 1 << 20;
   // Published with our view (for people reading the agents directory).
   std::string api_addr;
+  // Tests: a pause between the promotion and the topology change.
+  absl::Duration test_pause_after_promote = absl::ZeroDuration();
 };
 
 // The leader's topology write: under the topology change protocol (lock,
