@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
                  "agents (this one included) that must see a master down; "
                  "1 = this agent alone decides")
       ->check(CLI::Range(1, 100));
+  app.add_option("--proxy-quorum", o.proxy_quorum,
+                 "this many proxies seeing a master down count as one more "
+                 "agent (0: proxies are not asked)")
+      ->check(CLI::Range(0, 1000));
   app.add_option("--max-restarts", o.max_restarts,
                  "restarts within --restart-window-s before giving up")
       ->check(CLI::Range(0, 1000000));

@@ -63,6 +63,10 @@ struct AgentOptions {
   // ...and when this many agents (itself included) see it down. 1 lets a
   // single agent fail over alone.
   int quorum = 2;
+  // When > 0, this many proxies seeing the master down (their published
+  // view of the backends) count as one more agent: with one agent and
+  // quorum 2, the proxies are the second opinion.
+  int proxy_quorum = 0;
   // AUTH password of the stores (empty: none).
   std::string store_password;
   // Bound on one store request (PING, INFO, REPLICAOF).
