@@ -60,8 +60,8 @@ cmd_test() {
 }
 
 cmd_demo() {
-  if [ "${1:-}" = "stop" ]; then
-    exec "$ROOT/tools/demo.sh" "$BUILD_DIR" stop
+  if [ "${1:-}" = "stop" ] || [ "${1:-}" = "failover" ]; then
+    exec "$ROOT/tools/demo.sh" "$BUILD_DIR" "$1"
   fi
   cmd_deps
   cmd_build
@@ -95,6 +95,12 @@ cmd_bench() {
     exec /usr/bin/python3 "$ROOT/bench/macro/client_bench.py" \
       --build-dir "$BUILD_DIR" "$@"
   fi
+  # `./reborn.sh bench failover`: failover time and lost acknowledged writes.
+  if [ "${1:-}" = "failover" ]; then
+    shift
+    exec /usr/bin/python3 "$ROOT/bench/macro/failover_bench.py" \
+      --build-dir "$BUILD_DIR" "$@"
+  fi
   exec /usr/bin/python3 "$ROOT/bench/macro/run.py" --build-dir "$BUILD_DIR" "$@"
 }
 
@@ -104,11 +110,13 @@ usage: ./reborn.sh COMMAND
   deps    install the missing Debian packages (idempotent)
   build   configure and build Release into build/
   test    deps + build + every test (unit and integration)
-  demo    start the local cluster (ZooKeeper, 2 qdb groups, reborn-proxy on
-          127.0.0.1:19000, REST API) and print how to connect; demo stop
+  demo    start the local cluster (ZooKeeper, 2 reborn-agents supervising
+          2 qdb groups, reborn-proxy on 127.0.0.1:19000, REST API) and print
+          how to connect; demo failover (kill group 1's master); demo stop
   bench   macro benchmarks against redis-server and nutcracker, as ratios
           (bench beyond-memory: a dataset 16x the block cache;
-           bench repl: full-sync throughput and replication lag)
+           bench repl: full-sync throughput and replication lag;
+           bench failover: failover time and lost acknowledged writes)
 USAGE
 }
 

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# The local demo cluster (docs/design.md §12): a ZooKeeper, two qdb-server groups,
-# the slots split between them, reborn-proxy on 127.0.0.1:19000 and the
-# reborn-config REST API. Idempotent: what already runs is reused.
-#   tools/demo.sh BUILD_DIR [stop]
+# The local demo cluster (docs/design.md §12): a ZooKeeper, two reborn-agents
+# (--ha) that supervise two qdb-server groups (master + replica each, a
+# group's master and replica under different agents), the slots split
+# between them, reborn-proxy on 127.0.0.1:19000 and the reborn-config REST
+# API. Idempotent: what already runs is reused.
+#   tools/demo.sh BUILD_DIR [stop | failover]
+# REBORN_DEMO_PORT_OFFSET shifts every port (a second demo beside the first).
 set -euo pipefail
 BUILD_DIR=$(cd "${1:-build}" && pwd)
 DEMO="$BUILD_DIR/demo"
 BIN="$BUILD_DIR/bin"
-ZK_PORT=21810
-GROUP_PORTS=(6380 6381)
+OFF=${REBORN_DEMO_PORT_OFFSET:-0}
+ZK_PORT=$((21810 + OFF))
+GROUP_PORTS=($((6380 + OFF)) $((6381 + OFF)))
 # Each group's replica (qdb-server REPLICAOF its master): port + 100.
 REPLICA_OFFSET=100
-PROXY_PORT=19000
-PROXY_ADMIN=11000
-DASHBOARD=18087
+PROXY_PORT=$((19000 + OFF))
+PROXY_ADMIN=$((11000 + OFF))
+DASHBOARD=$((18087 + OFF))
+AGENT_PORTS=($((18091 + OFF)) $((18092 + OFF)))
 PRODUCT=demo
 COORD="zk://127.0.0.1:$ZK_PORT/reborn-demo"
 mkdir -p "$DEMO"
@@ -37,14 +42,31 @@ start() {  # name port command...
   echo "  $name: started on 127.0.0.1:$port"
 }
 
+# Both agents and the dashboard take this token (created, mode 0600, on the
+# first start).
+TOKEN_FILE="$DEMO/dashboard.token"
+if [ ! -s "$TOKEN_FILE" ]; then
+  (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$TOKEN_FILE")
+fi
+TOKEN=$(cat "$TOKEN_FILE")
+
 if [ "${2:-}" = "stop" ]; then
-  for pid in "$DEMO"/*.pid; do
+  # Agents first (SIGTERM: each stops its applications and keeps their list,
+  # so the next `demo` starts them again), ZooKeeper last.
+  for pid in "$DEMO"/agent-*.pid "$DEMO"/*.pid; do
     [ -f "$pid" ] || continue
-    kill "$(cat "$pid")" 2>/dev/null || true
+    p=$(cat "$pid")
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     rm -f "$pid"
   done
   echo "demo stopped"
   exit 0
+fi
+if [ "${2:-}" = "failover" ]; then
+  exec /usr/bin/python3 "$(dirname "$0")/demo_failover.py" --bin "$BIN" \
+    --coordinator "$COORD" --product "$PRODUCT" --proxy "$PROXY_PORT" \
+    --agents "${AGENT_PORTS[0]},${AGENT_PORTS[1]}" --token-file "$TOKEN_FILE"
 fi
 
 echo "==> starting the demo cluster (data and logs under $DEMO)"
@@ -64,14 +86,42 @@ ZK_CP=$(printf '/usr/share/java/%s.jar:' zookeeper zookeeper-jute slf4j-api \
 start zookeeper "$ZK_PORT" java -Xmx128m -XX:+UseSerialGC -cp "$ZK_CP" \
   org.apache.zookeeper.server.ZooKeeperServerMain "$DEMO/zk/zoo.cfg"
 
-for port in "${GROUP_PORTS[@]}"; do
-  mkdir -p "$DEMO/qdb-$port"
-  start "qdb-$port" "$port" "$BIN/qdb-server" --port "$port" \
-    --dir "$DEMO/qdb-$port"
+# The agents: each supervises a group's master and the other group's replica
+# (a lost "machine" takes one master and one replica), agent 1 the proxy,
+# agent 2 the dashboard.
+for i in 0 1; do
+  mkdir -p "$DEMO/agent-$((i + 1))"
+  start "agent-$((i + 1))" "${AGENT_PORTS[$i]}" "$BIN/reborn-agent" \
+    --addr "127.0.0.1:${AGENT_PORTS[$i]}" --dir "$DEMO/agent-$((i + 1))" \
+    --token "$TOKEN" --coordinator "$COORD" --product "$PRODUCT" --ha
+done
+# POST to an agent; a 409 (already supervised) is fine: the demo is
+# idempotent.
+api() {  # agent-port path json
+  local code
+  code=$(curl -s -o "$DEMO/api.out" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "$3" "http://127.0.0.1:$1$2")
+  if [ "$code" != 200 ] && [ "$code" != 409 ]; then
+    echo "agent 127.0.0.1:$1 $2 $3 -> $code $(cat "$DEMO/api.out")" >&2
+    exit 1
+  fi
+}
+supervise() {  # agent-index name port path json
+  if up "$3"; then
+    echo "  $2: already running on 127.0.0.1:$3"
+    return
+  fi
+  api "${AGENT_PORTS[$1]}" "$4" "$5"
+  wait_up "$3"
+  echo "  $2: started on 127.0.0.1:$3 by agent-$(($1 + 1))"
+}
+for g in 0 1; do
+  port=${GROUP_PORTS[$g]}
   rport=$((port + REPLICA_OFFSET))
-  mkdir -p "$DEMO/qdb-$rport"
-  start "qdb-$rport" "$rport" "$BIN/qdb-server" --port "$rport" \
-    --dir "$DEMO/qdb-$rport" --replicaof 127.0.0.1 "$port"
+  supervise "$g" "qdb-$port" "$port" /api/start_qdb "{\"port\":$port}"
+  supervise $((1 - g)) "qdb-$rport" "$rport" /api/start_qdb \
+    "{\"port\":$rport,\"replicaof\":\"127.0.0.1:$port\"}"
 done
 
 config() { "$BIN/reborn-config" --coordinator "$COORD" --product "$PRODUCT" "$@"; }
@@ -102,15 +152,10 @@ else
   done
 fi
 
-start reborn-proxy "$PROXY_PORT" "$BIN/reborn-proxy" \
-  --addr "127.0.0.1:$PROXY_PORT" --admin-addr "127.0.0.1:$PROXY_ADMIN" \
-  --coordinator "$COORD" --product "$PRODUCT"
-# Changes over the REST API need the token kept in this file (created, mode
-# 0600, on the first start).
-TOKEN_FILE="$DEMO/dashboard.token"
-start dashboard "$DASHBOARD" "$BIN/reborn-config" --coordinator "$COORD" \
-  --product "$PRODUCT" dashboard --addr "127.0.0.1:$DASHBOARD" \
-  --token-file "$TOKEN_FILE"
+supervise 0 reborn-proxy "$PROXY_PORT" /api/start_proxy \
+  "{\"port\":$PROXY_PORT,\"admin_port\":$PROXY_ADMIN}"
+supervise 1 dashboard "$DASHBOARD" /api/start_dashboard \
+  "{\"port\":$DASHBOARD,\"token\":\"$TOKEN\"}"
 
 cat <<MSG
 
@@ -123,5 +168,9 @@ A change over REST:         curl -X POST -H "Authorization: Bearer \$(cat $TOKEN
                               -H 'Content-Type: application/json' -d '{"id":3}' \\
                               http://127.0.0.1:$DASHBOARD/api/groups
 Proxy metrics:              curl http://127.0.0.1:$PROXY_ADMIN/metrics
+The agents:                 $BIN/reborn-config --coordinator $COORD --product $PRODUCT agent list
+What agent 1 supervises:    curl http://127.0.0.1:${AGENT_PORTS[0]}/api/apps
+Groups as the agents see:   curl http://127.0.0.1:${AGENT_PORTS[0]}/api/status
+Kill group 1's master:      ./reborn.sh demo failover
 Stop:                       ./reborn.sh demo stop
 MSG

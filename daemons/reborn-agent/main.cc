@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   int session_ms = 6000;
   int ack_ms = 10000;
   int store_timeout_ms = 800;
+  int test_pause_ms = 0;
   bool leave_running = false;
   std::string log_level = "info";
 
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
                  "agents (this one included) that must see a master down; "
                  "1 = this agent alone decides")
       ->check(CLI::Range(1, 100));
+  app.add_option("--proxy-quorum", o.proxy_quorum,
+                 "this many proxies seeing a master down count as one more "
+                 "agent (0: proxies are not asked)")
+      ->check(CLI::Range(0, 1000));
   app.add_option("--max-restarts", o.max_restarts,
                  "restarts within --restart-window-s before giving up")
       ->check(CLI::Range(0, 1000000));
@@ -68,6 +73,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(100, 600000));
   app.add_option("--ack-timeout-ms", ack_ms, "proxy ack timeout of a failover")
       ->check(CLI::Range(10, 600000));
+  app.add_option("--test-pause-after-promote-ms", test_pause_ms,
+                 "tests only: wait this long between promoting a replica and "
+                 "the topology change of a failover")
+      ->check(CLI::Range(0, 60000));
   app.add_option("--log-level", log_level)
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   try {
@@ -84,6 +93,7 @@ int main(int argc, char** argv) {
   o.session_timeout = absl::Milliseconds(session_ms);
   o.ack_timeout = absl::Milliseconds(ack_ms);
   o.store_timeout = absl::Milliseconds(store_timeout_ms);
+  o.test_pause_after_promote = absl::Milliseconds(test_pause_ms);
   o.stop_apps_on_exit = !leave_running;
   const bool generated = o.token.empty();
 

@@ -63,6 +63,10 @@ struct AgentOptions {
   // ...and when this many agents (itself included) see it down. 1 lets a
   // single agent fail over alone.
   int quorum = 2;
+  // When > 0, this many proxies seeing the master down (their published
+  // view of the backends) count as one more agent: with one agent and
+  // quorum 2, the proxies are the second opinion.
+  int proxy_quorum = 0;
   // AUTH password of the stores (empty: none).
   std::string store_password;
   // Bound on one store request (PING, INFO, REPLICAOF).
@@ -71,6 +75,10 @@ struct AgentOptions {
   absl::Duration ack_timeout = absl::Seconds(10);
   // Coordinator session timeout (how fast a dead agent's node goes away).
   absl::Duration session_timeout = absl::Seconds(6);
+  // Fault injection for tests: the leader waits this long between
+  // promoting a replica and the topology change, so a test can kill it
+  // in the middle of a failover. Zero in production.
+  absl::Duration test_pause_after_promote = absl::ZeroDuration();
 };
 
 class Agent {

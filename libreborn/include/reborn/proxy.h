@@ -118,6 +118,10 @@ struct ProxyLaunch {
   // serves on its last table for two thirds of it after the last contact
   // with the coordinator (see docs/proxy.md).
   std::chrono::milliseconds session_timeout{30000};
+  // The proxy's view of the group masters' health, published for the HA
+  // agents (--health-interval-ms, 0 = off; --health-down-after-ms).
+  std::chrono::milliseconds health_interval{1000};
+  std::chrono::milliseconds health_down_after{3000};
   bool help = false;
   bool version = false;  // --version
 };
@@ -126,7 +130,8 @@ struct ProxyLaunch {
 // --admin-addr, --threads, --requirepass, --backend-password,
 // --read-from-replicas, --backends, --topology, --log-level,
 // --backend-timeout-ms, --client-output-buffer-limit,
-// --client-query-buffer-limit, --session-timeout-ms).
+// --client-query-buffer-limit, --session-timeout-ms, --health-interval-ms,
+// --health-down-after-ms).
 absl::StatusOr<ProxyLaunch> ParseProxyFlags(
     const std::vector<std::string>& args);
 

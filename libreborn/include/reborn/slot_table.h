@@ -147,6 +147,12 @@ struct CoordinatorSourceOptions {
   // -1: two thirds of the coordinator's session timeout. Must be below the
   // session timeout. Advertised as "lease_ms" in the proxy node.
   std::chrono::milliseconds lease{-1};
+  // Registered sources: probe the groups' masters this often and publish
+  // the ones down under /reborn/P/proxy_views/<id>, the proxies' opinion
+  // for the HA agents (docs/agent.md). 0 = off (the proxy turns it on).
+  std::chrono::milliseconds health_interval{0};
+  std::chrono::milliseconds health_down_after{3000};
+  std::string health_password;  // the stores' AUTH password
 };
 
 absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenCoordinatorSource(

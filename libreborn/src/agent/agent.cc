@@ -156,12 +156,14 @@ class AgentImpl : public Agent {
       hopts.check_interval = options_.check_interval;
       hopts.down_after = options_.down_after;
       hopts.quorum = options_.quorum;
+      hopts.proxy_quorum = options_.proxy_quorum;
       hopts.store_timeout = options_.store_timeout;
       hopts.password = options_.store_password;
       hopts.change.owner = "reborn-agent";
       hopts.change.ack_timeout = options_.ack_timeout;
       hopts.change.lock_timeout = absl::Seconds(5);
       hopts.api_addr = api_addr_;
+      hopts.test_pause_after_promote = options_.test_pause_after_promote;
       monitor_ = std::make_unique<agent::HaMonitor>(topology_.get(),
                                                     election_.get(), hopts);
     }
@@ -252,7 +254,8 @@ class AgentImpl : public Agent {
              {"coordinator", options_.coordinator},
              {"product", options_.product},
              {"ha", options_.ha},
-             {"quorum", options_.quorum}};
+             {"quorum", options_.quorum},
+             {"proxy_quorum", options_.proxy_quorum}};
     if (monitor_ != nullptr) out.update(monitor_->Status());
     return out;
   }

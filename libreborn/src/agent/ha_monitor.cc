@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "agent/replica_choice.h"
 #include "spdlog/spdlog.h"
 
@@ -65,14 +66,14 @@ void HaMonitor::PublishView(const std::vector<std::string>& down) {
   published_ = down;
 }
 
-void HaMonitor::ReadPeers(absl::Time now) {
-  auto peers = election_->Peers();
-  if (!peers.ok()) return;
+void HaMonitor::MergeViews(const std::vector<Published>& published,
+                           absl::Time now,
+                           std::map<std::string, PeerView>* views) {
   std::map<std::string, PeerView> next;
-  for (const Election::Peer& p : *peers) {
+  for (const Published& p : published) {
     PeerView v;
-    auto old = peers_.find(p.name);
-    if (old != peers_.end() && old->second.version == p.version) {
+    auto old = views->find(p.name);
+    if (old != views->end() && old->second.version == p.version) {
       v = old->second;
     } else {
       v.version = p.version;
@@ -86,10 +87,38 @@ void HaMonitor::ReadPeers(absl::Time now) {
     }
     next[p.name] = std::move(v);
   }
-  peers_ = std::move(next);
+  *views = std::move(next);
 }
 
-int HaMonitor::Votes(const std::string& master, absl::Time now) {
+void HaMonitor::ReadPeers(absl::Time now) {
+  auto peers = election_->Peers();
+  if (!peers.ok()) return;
+  std::vector<Published> published;
+  for (const Election::Peer& p : *peers) {
+    published.push_back({p.name, p.data, p.version});
+  }
+  MergeViews(published, now, &peers_);
+}
+
+void HaMonitor::ReadProxyViews(absl::Time now) {
+  Coordinator* coord = topology_->coordinator();
+  const std::string dir =
+      absl::StrCat("/reborn/", topology_->product(), "/proxy_views");
+  auto names = coord->Children(dir);
+  if (!names.ok()) {
+    if (absl::IsNotFound(names.status())) proxy_views_.clear();
+    return;
+  }
+  std::vector<Published> published;
+  for (const std::string& name : *names) {
+    auto node = coord->Get(absl::StrCat(dir, "/", name));
+    if (!node.ok()) continue;  // gone meanwhile
+    published.push_back({name, node->data, node->version});
+  }
+  MergeViews(published, now, &proxy_views_);
+}
+
+int HaMonitor::Votes(const std::string& master, absl::Time now, int* proxies) {
   // An opinion is fresh while its publisher keeps re-publishing it.
   const absl::Duration fresh =
       3 * options_.check_interval + 2 * options_.store_timeout;
@@ -97,6 +126,11 @@ int HaMonitor::Votes(const std::string& master, absl::Time now) {
   for (const auto& [name, v] : peers_) {
     if (now - v.changed_at <= fresh && v.down.contains(master)) ++votes;
   }
+  *proxies = 0;
+  for (const auto& [name, v] : proxy_views_) {
+    if (now - v.changed_at <= fresh && v.down.contains(master)) ++*proxies;
+  }
+  if (options_.proxy_quorum > 0 && *proxies >= options_.proxy_quorum) ++votes;
   return votes;
 }
 
@@ -169,7 +203,10 @@ bool HaMonitor::RunOnce() {
   }
 
   const bool leader = election_->IsLeader();
-  if (leader) ReadPeers(now);
+  if (leader) {
+    ReadPeers(now);
+    if (options_.proxy_quorum > 0) ReadProxyViews(now);
+  }
   for (const GroupNode& g : *groups) {
     const ServerInfo* m = g.master();
     if (m == nullptr) {
@@ -194,11 +231,17 @@ bool HaMonitor::RunOnce() {
       continue;
     }
     const bool forced = Forced(g.id, now);
-    const int votes = Votes(m->addr, now);
+    int proxies = 0;
+    const int votes = Votes(m->addr, now, &proxies);
     if (votes < options_.quorum && !forced) {
       Note(g.id, "down",
-           absl::StrCat("master ", m->addr, " down; ", votes, " of ",
-                        options_.quorum, " agents agree"));
+           absl::StrCat(
+               "master ", m->addr, " down; ", votes, " of ", options_.quorum,
+               " agents agree",
+               options_.proxy_quorum > 0
+                   ? absl::StrCat(" (", proxies, " of ", options_.proxy_quorum,
+                                  " proxies count as one)")
+                   : ""));
       continue;
     }
     if (absl::Status s = Failover(g, m->addr, now, forced); !s.ok()) {
@@ -299,6 +342,13 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
                                options_.store_timeout, options_.password);
   if (!promoted.ok()) return promoted.status();
   const std::string target = *chosen;
+  if (options_.test_pause_after_promote > absl::ZeroDuration()) {
+    spdlog::warn(
+        "group {}: {} promoted; pausing {} before the topology "
+        "change (--test-pause-after-promote-ms)",
+        g.id, target, absl::FormatDuration(options_.test_pause_after_promote));
+    absl::SleepFor(options_.test_pause_after_promote);
+  }
   auto report = FencedGroupChange(
       topology_, election_, "server_failover", absl::StrCat(g.id, ":", target),
       g.id,

@@ -47,6 +47,10 @@ struct HaOptions {
   absl::Duration check_interval = absl::Seconds(1);
   absl::Duration down_after = absl::Seconds(3);
   int quorum = 2;
+  // When > 0: this many proxies whose fresh view (/reborn/P/proxy_views)
+  // has the master down count as one more agent's vote — the second
+  // opinion when only one agent runs.
+  int proxy_quorum = 0;
   absl::Duration store_timeout = absl::Milliseconds(800);
   std::string password;
   ChangeOptions change;
@@ -54,6 +58,8 @@ struct HaOptions {
   int64_t catch_up_bytes = 1 << 20;
   // Published with our view (for people reading the agents directory).
   std::string api_addr;
+  // Tests: a pause between the promotion and the topology change.
+  absl::Duration test_pause_after_promote = absl::ZeroDuration();
 };
 
 // The leader's topology write: under the topology change protocol (lock,
@@ -108,8 +114,20 @@ class HaMonitor {
 
   bool IsDown(const std::string& addr, absl::Time now) const;
   void PublishView(const std::vector<std::string>& down);
-  int Votes(const std::string& master, absl::Time now);
+  // Agents (ourselves included) whose fresh view has `master` down, plus
+  // one when proxy_quorum proxies' fresh views do (*proxies: how many).
+  int Votes(const std::string& master, absl::Time now, int* proxies);
   void ReadPeers(absl::Time now);
+  void ReadProxyViews(absl::Time now);
+  // Merges the published views into `views` (a new version: parsed again,
+  // changed_at = now; gone: dropped).
+  struct Published {
+    std::string name, data;
+    int64_t version;
+  };
+  static void MergeViews(const std::vector<Published>& published,
+                         absl::Time now,
+                         std::map<std::string, PeerView>* views);
   absl::Status Failover(const GroupNode& g, const std::string& dead,
                         absl::Time now, bool forced);
   bool Forced(int gid, absl::Time now);
@@ -125,6 +143,7 @@ class HaMonitor {
   // HA thread only.
   std::map<std::string, Track> tracks_;
   std::map<std::string, PeerView> peers_;
+  std::map<std::string, PeerView> proxy_views_;
   std::vector<std::string> published_;
   std::map<int, std::pair<std::string, std::string>> notes_;
 

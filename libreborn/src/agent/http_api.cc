@@ -119,6 +119,13 @@ void HttpApi::Routes() {
              return absl::InvalidArgumentError(
                  "give {\"id\": \"<app id>\"} or {\"all\": true}");
            }
+           // "leave_running": forget it, but do not stop the process.
+           if (body.value("leave_running", false) == true) {
+             if (absl::Status st = supervisor_->Detach(*it); !st.ok()) {
+               return st;
+             }
+             return json{{"ok", true}, {"detached", *it}};
+           }
            if (absl::Status st = supervisor_->Remove(*it); !st.ok()) return st;
            return json{{"ok", true}, {"stopped", *it}};
          }));

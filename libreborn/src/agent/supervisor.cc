@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -125,18 +126,34 @@ absl::Status Supervisor::Add(const AppSpec& spec) {
   return absl::OkStatus();
 }
 
-absl::Status Supervisor::Remove(const std::string& id) {
-  App app;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = apps_.find(id);
-    if (it == apps_.end()) {
-      return absl::NotFoundError(absl::StrCat("no application ", id));
-    }
-    app = std::move(it->second);
-    apps_.erase(it);
-    SaveLocked();
+absl::StatusOr<Supervisor::App> Supervisor::TakeApp(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = apps_.find(id);
+  if (it == apps_.end()) {
+    return absl::NotFoundError(absl::StrCat("no application ", id));
   }
+  App app = std::move(it->second);
+  apps_.erase(it);
+  SaveLocked();
+  return app;
+}
+
+absl::Status Supervisor::Detach(const std::string& id) {
+  auto app = TakeApp(id);
+  if (!app.ok()) return app.status();
+  if (app->state == "running" && app->child) {
+    absl::MutexLock lock(&mu_);
+    detached_.push_back(app->pid);
+  }
+  spdlog::info("detached {} (pid {}): left running, no longer supervised", id,
+               app->pid);
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::Remove(const std::string& id) {
+  auto taken = TakeApp(id);
+  if (!taken.ok()) return taken.status();
+  App& app = *taken;
   if (app.state == "running") {
     std::string how = Terminate(app.pid, app.start_time, app.child, SIGTERM,
                                 options_.stop_grace_ms);
@@ -233,6 +250,8 @@ void Supervisor::Tick() {
     }
   }
   if (changed) SaveLocked();
+  std::erase_if(detached_,
+                [](pid_t pid) { return waitpid(pid, nullptr, WNOHANG) != 0; });
 }
 
 namespace {

@@ -70,6 +70,10 @@ class Supervisor {
   absl::Status Add(const AppSpec& spec);
   // Stops the application and forgets it. NotFound for an unknown id.
   absl::Status Remove(const std::string& id);
+  // Forgets the application but leaves its process running, unwatched
+  // (handing it over; `./reborn.sh demo failover` then kills it as a lost
+  // machine would). NotFound for an unknown id.
+  absl::Status Detach(const std::string& id);
   // Stops every application; with `forget`, also empties the list.
   void StopAll(bool forget);
 
@@ -106,11 +110,15 @@ class Supervisor {
   void DiedLocked(App& app, std::string how, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SaveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the application out of the table (NotFound when unknown).
+  absl::StatusOr<App> TakeApp(const std::string& id);
   std::string StatePath() const;
 
   const SupervisorOptions options_;
   mutable absl::Mutex mu_;
   std::map<std::string, App> apps_ ABSL_GUARDED_BY(mu_);
+  // Detached children of ours: reaped by Tick when they end (no zombies).
+  std::vector<pid_t> detached_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace reborn::agent

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
+#include "proxy/backend_health.h"
 #include "reborn/coordinator.h"
 #include "reborn/slot_table.h"
 #include "reborn/topology.h"
@@ -96,10 +97,30 @@ class CoordinatorSource : public SlotTableSource {
     retry_thread_ = std::thread([this] { RetryLoop(); });
     if (lease_.count() > 0)
       lease_thread_ = std::thread([this] { LeaseLoop(); });
+    if (!options_.id.empty() && options_.health_interval.count() > 0) {
+      BackendHealthOptions h;
+      h.path = absl::StrCat(root_, "/proxy_views/", options_.id);
+      h.interval = absl::FromChrono(options_.health_interval);
+      h.down_after = absl::FromChrono(options_.health_down_after);
+      h.password = options_.health_password;
+      health_ = std::make_unique<BackendHealthReporter>(
+          coord_.get(),
+          [this] {
+            std::vector<std::string> masters;
+            if (auto table = Current()) {
+              for (const TableGroup& g : table->groups()) {
+                if (!g.master.empty()) masters.push_back(g.master);
+              }
+            }
+            return masters;
+          },
+          std::move(h));
+    }
     return absl::OkStatus();
   }
 
   ~CoordinatorSource() override {
+    health_.reset();
     {
       absl::MutexLock lock(&retry_mu_);
       stop_ = true;
@@ -585,6 +606,7 @@ class CoordinatorSource : public SlotTableSource {
   std::atomic<bool> retry_{false};
   std::thread retry_thread_;
   std::thread lease_thread_;
+  std::unique_ptr<BackendHealthReporter> health_;
   // 0: no lease (unregistered: offline while suspended).
   std::chrono::milliseconds lease_{0};
   std::chrono::milliseconds probe_interval_{200};

@@ -95,6 +95,7 @@ std::string ProxyUsage() {
          "           (default 'normal 256mb 64mb 60 pubsub 32mb 8mb 60')\n"
          "         [--client-query-buffer-limit 1gb]\n"
          "         [--session-timeout-ms 30000]\n"
+         "         [--health-interval-ms 1000] [--health-down-after-ms 3000]\n"
          "         [--log-level debug|info|warn]\n";
 }
 
@@ -174,6 +175,14 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
             "--session-timeout-ms must be at least 100");
       }
       launch.session_timeout = std::chrono::milliseconds(ms);
+    } else if (flag == "--health-interval-ms") {
+      int ms = 0;
+      s = number(&ms);
+      launch.health_interval = std::chrono::milliseconds(ms);
+    } else if (flag == "--health-down-after-ms") {
+      int ms = 0;
+      s = number(&ms);
+      launch.health_down_after = std::chrono::milliseconds(ms);
     } else if (flag == "--client-output-buffer-limit") {
       std::string v;
       s = text(&v);
@@ -241,6 +250,9 @@ absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenTopologySource(
     node.pid = getpid();
     node.start_at = absl::ToUnixSeconds(absl::Now());
     options.node_json = EncodeProxy(node);
+    options.health_interval = launch.health_interval;
+    options.health_down_after = launch.health_down_after;
+    options.health_password = launch.options.backend_password;
     return OpenCoordinatorSource(
         std::shared_ptr<Coordinator>(std::move(*coord)), options);
   }

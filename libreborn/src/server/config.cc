@@ -300,6 +300,10 @@ Config::Config() {
   add("repl-diskless-sync", T::kBool, "no", true);
   add("min-replicas-to-write", T::kInt, "0", true, 0, INT32_MAX);
   add("min-replicas-max-lag", T::kInt, "10", true, 0, INT32_MAX);
+  // Synchronous replication (a reborn extension, docs/replication.md): a
+  // write is answered once this many replicas acknowledged it.
+  add("repl-sync-replicas", T::kInt, "0", true, 0, INT32_MAX);
+  add("repl-sync-timeout", T::kInt, "1000", true, 1, INT32_MAX);  // ms
   // SAVE/BGSAVE write an RDB export to dir/dbfilename.
   add_protected("dbfilename", "dump.rdb", true, ParseFileName);
   // An RDB file loaded at start-up, replacing all data, before serving.

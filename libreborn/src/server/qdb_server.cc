@@ -377,9 +377,15 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
     reply.SimpleString("QUEUED");
     return;
   }
+  // repl-sync-replicas: the reply of a write (or of what may write: EXEC, a
+  // script) waits for the replicas' acknowledgement.
+  const size_t mark = reply.buffer()->size();
   if (spec.name == "exec" || spec.name == "replicaof" ||
       spec.name == "slaveof" || Scripting::LocksItself(spec.name)) {
     Run(session, *entry, args, reply);  // take exec_mu_ exclusively themselves
+    if (spec.name == "exec" || Scripting::LocksItself(spec.name)) {
+      repl_->AwaitReplicas(session, reply.buffer(), mark);
+    }
     return;
   }
   std::shared_lock lock(exec_mu_, std::defer_lock);
@@ -387,8 +393,13 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
   // PUBLISH/SPUBLISH are replicated like writes (as by redis-server).
   if (spec.has(kCmdWrite) || spec.name == "publish" ||
       spec.name == "spublish") {
-    Replication::Scope scope(*repl_, /*transaction=*/false);
-    Run(session, *entry, args, reply);
+    {
+      Replication::Scope scope(*repl_, /*transaction=*/false);
+      Run(session, *entry, args, reply);
+    }  // the effects are in the stream: now they can be acknowledged
+    if (spec.has(kCmdWrite)) {
+      repl_->AwaitReplicas(session, reply.buffer(), mark);
+    }
     return;
   }
   Run(session, *entry, args, reply);

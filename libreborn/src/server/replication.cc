@@ -108,6 +108,16 @@ void Replication::Start() {
     min_replicas_ = server_.config().GetInt("min-replicas-to-write");
     return absl::OkStatus();
   });
+  sync_replicas_ = config.GetInt("repl-sync-replicas");
+  sync_timeout_ms_ = config.GetInt("repl-sync-timeout");
+  config.OnChange("repl-sync-replicas", [this](const std::string&) {
+    sync_replicas_ = server_.config().GetInt("repl-sync-replicas");
+    return absl::OkStatus();
+  });
+  config.OnChange("repl-sync-timeout", [this](const std::string&) {
+    sync_timeout_ms_ = server_.config().GetInt("repl-sync-timeout");
+    return absl::OkStatus();
+  });
   config.OnChange("repl-backlog-size", [this](const std::string&) {
     std::lock_guard<std::mutex> lock(mu_);
     if (backlog_) {
@@ -238,11 +248,43 @@ std::string_view Replication::WriteError() const {
     }
     return {};
   }
-  if (server_.config().GetInt("min-replicas-to-write") >
-      good_replicas_.load()) {
+  // As in Redis, min-replicas-max-lag 0 turns the check off.
+  if (server_.config().GetInt("min-replicas-max-lag") > 0 &&
+      min_replicas_.load() > good_replicas_.load()) {
+    return "NOREPLICAS Not enough good replicas to write.";
+  }
+  // Synchronous replication: a write that could not be acknowledged is not
+  // run at all (rather than run and answered with kSyncTimeoutError).
+  if (sync_replicas_.load() > online_replicas_.load()) {
     return "NOREPLICAS Not enough good replicas to write.";
   }
   return {};
+}
+
+void Replication::AwaitReplicas(Session& session, std::string* out,
+                                size_t mark) {
+  const int64_t needed = sync_replicas_.load();
+  if (needed <= 0 || role_replica_.load() || out->size() <= mark ||
+      (*out)[mark] == '-' || session.deferred != nullptr ||
+      session.push != nullptr || session.reply_off || session.reply_skip) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t offset = backlog_ ? backlog_->master_offset() : 0;
+  if (AckedReplicasLocked(offset) >= needed) return;
+  if (backlog_ && getack_covers_ < offset) {
+    // One GETACK answers every write parked before it.
+    std::string getack;
+    EmitLocked(stream_db_ < 0 ? 0 : stream_db_, {"REPLCONF", "GETACK", "*"},
+               &getack);
+    getack_covers_ = offset;
+    FeedLocked(getack);
+  }
+  auto reply = std::make_shared<DeferredReply>(sync_timeout_ms_.load(),
+                                               std::string(kSyncTimeoutError));
+  waiters_.push_back({offset, needed, 0, reply, out->substr(mark)});
+  out->resize(mark);
+  session.deferred = reply;
 }
 
 // ---------------------------------------------------------------- commands
@@ -480,7 +522,11 @@ void Replication::CheckWaitersLocked(int64_t now_ms) {
     int64_t acked = AckedReplicasLocked(it->offset);
     bool timed_out = it->deadline_ms > 0 && now_ms >= it->deadline_ms;
     if (acked >= it->needed || timed_out || it->reply->settled()) {
-      it->reply->Complete(absl::StrCat(":", acked, "\r\n"));
+      // A parked write answers its own reply once acked; on its timeout
+      // the connection answers kSyncTimeoutError (deadline_ms is 0 here).
+      it->reply->Complete(it->sync_reply.empty()
+                              ? absl::StrCat(":", acked, "\r\n")
+                              : std::move(it->sync_reply));
       it = waiters_.erase(it);
     } else {
       ++it;
@@ -521,7 +567,7 @@ void Replication::Wait(CommandContext& ctx) {
   FeedLocked(getack);
   auto reply = std::make_shared<DeferredReply>(0, ":0\r\n");
   waiters_.push_back(
-      {offset, needed, timeout > 0 ? NowMs() + timeout : 0, reply});
+      {offset, needed, timeout > 0 ? NowMs() + timeout : 0, reply, {}});
   ctx.session.deferred = reply;
 }
 
@@ -560,10 +606,11 @@ void Replication::Cron() {
       }
       const int64_t max_lag = server_.config().GetInt("min-replicas-max-lag");
       const int64_t timeout = server_.config().GetInt("repl-timeout") * 1000;
-      int64_t good = 0;
+      int64_t good = 0, online = 0;
       for (auto it = replicas_.begin(); it != replicas_.end();) {
         auto next = std::next(it);
         if (it->state == ReplicaInfo::State::kOnline) {
+          ++online;
           if ((now - it->ack_ms) / 1000 <= max_lag) ++good;
           if (now - it->ack_ms > timeout) {
             DropReplicaLocked(it, "timeout: no ACK within repl-timeout");
@@ -572,6 +619,7 @@ void Replication::Cron() {
         it = next;
       }
       good_replicas_ = good;
+      online_replicas_ = online;
       if (!waiters_.empty()) CheckWaitersLocked(now);
     }
     cron_lock.lock();
@@ -595,6 +643,7 @@ void Replication::OnFullSyncDone(const std::string& replid, int64_t offset) {
         offset);
   }
   backlog_->Reset(offset);
+  getack_covers_ = -1;
   replid_ = replid;
   replid2_ = std::string(40, '0');
   second_replid_offset_ = -1;

@@ -81,6 +81,15 @@ class Replication {
   // --- Command gates (client commands only, not the master's stream).
   // "" when a write may run, else the error to answer.
   std::string_view WriteError() const;
+  // Synchronous replication (`repl-sync-replicas` N > 0, a master): parks
+  // the successful reply a client's command just wrote at out[mark..] until
+  // N replicas acknowledged the stream up to now; after `repl-sync-timeout`
+  // ms the client gets kSyncTimeoutError instead. So a reply means the
+  // command's effects (and everything before them) are on N replicas.
+  void AwaitReplicas(Session& session, std::string* out, size_t mark);
+  static constexpr std::string_view kSyncTimeoutError =
+      "-NOREPLICAS Write not acknowledged by enough replicas within "
+      "repl-sync-timeout (it may be applied)\r\n";
   bool is_replica() const { return role_replica_.load(); }
 
   // --- Commands.
@@ -140,6 +149,9 @@ class Replication {
     int64_t needed;
     int64_t deadline_ms;  // 0 = forever
     std::shared_ptr<DeferredReply> reply;
+    // repl-sync-replicas: the parked command's own reply, sent once acked
+    // (empty for WAIT, which answers the count).
+    std::string sync_reply;
   };
 
   // Creates the backlog and starts recording writes; waits until no
@@ -167,6 +179,9 @@ class Replication {
   std::atomic<bool> read_only_{true};
   std::atomic<int64_t> good_replicas_{0};
   std::atomic<int64_t> min_replicas_{0};  // min-replicas-to-write
+  std::atomic<int64_t> online_replicas_{0};
+  std::atomic<int64_t> sync_replicas_{0};       // repl-sync-replicas
+  std::atomic<int64_t> sync_timeout_ms_{1000};  // repl-sync-timeout
   // client-output-buffer-limit replica hard limit.
   std::atomic<int64_t> output_limit_{256LL << 20};
   std::atomic<int> link_state_{0};  // ReplicaLink::State
@@ -179,6 +194,9 @@ class Replication {
   std::list<ReplicaInfo> replicas_;
   absl::flat_hash_map<uint64_t, Handshake> handshakes_;
   std::list<Waiter> waiters_;
+  // The stream offset the last REPLCONF GETACK follows: replicas' answers to
+  // it cover every write up to there.
+  int64_t getack_covers_ = -1;
   std::vector<std::thread> sync_threads_;
   uint64_t sync_full_ = 0;
   uint64_t sync_partial_ok_ = 0;

@@ -40,10 +40,11 @@ class Writer(threading.Thread):
     keys); remembers the acknowledged keys and, per group, when writes
     failed."""
 
-    def __init__(self, port, prefix="k"):
+    def __init__(self, port, prefix="k", group_fn=group_of):
         super().__init__(daemon=True)
         self.port = port
         self.prefix = prefix
+        self.group_fn = group_fn
         self.stop = threading.Event()
         self.acked = []
         self.failures = {1: [], 2: []}
@@ -61,7 +62,7 @@ class Writer(threading.Thread):
                 i < 400000:
             key = "%s%d" % (self.prefix, i)
             i += 1
-            g = group_of(key)
+            g = self.group_fn(key)
             ok = False
             try:
                 if c is None:

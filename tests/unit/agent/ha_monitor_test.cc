@@ -160,5 +160,52 @@ TEST_F(AgentHaMonitorTest, AReplicaNeverSeenInSyncNeedsAForcedFailover) {
   EXPECT_TRUE(Probe(replica, absl::Seconds(1), "").is_master);
 }
 
+TEST_F(AgentHaMonitorTest, ProxiesViewsAreTheSecondOpinion) {
+  HaOptions o;
+  o.check_interval = absl::Milliseconds(50);
+  o.down_after = absl::ZeroDuration();
+  o.quorum = 2;  // no other agent runs
+  o.proxy_quorum = 1;
+  o.store_timeout = absl::Milliseconds(500);
+  o.change.ack_timeout = absl::Seconds(2);
+  monitor_ = std::make_unique<HaMonitor>(topology_.get(), election_.get(), o);
+  const std::string master = StartQdb();
+  const std::string port = master.substr(master.rfind(':') + 1);
+  const std::string replica = StartQdb({"--replicaof", "127.0.0.1", port});
+  SetGroup({{master, ServerRole::kMaster, "online"},
+            {replica, ServerRole::kSlave, "online"}});
+  ASSERT_TRUE(RunUntil([](const json& s) {
+    return s["groups"][0]["servers"][1].value("link_up", false);
+  }));
+  servers_[0]->Stop();
+  auto message_has = [](std::string what) {
+    return [what](const json& s) {
+      return s["groups"][0]["message"].get<std::string>().find(what) !=
+             std::string::npos;
+    };
+  };
+  ASSERT_TRUE(RunUntil(message_has("1 of 2 agents agree (0 of 1 proxies")))
+      << monitor_->Status().dump();
+  // A proxy that sees another address down does not count.
+  const std::string view = "/reborn/p/proxy_views/proxy-1";
+  ASSERT_TRUE(coord_->CreateRecursive("/reborn/p/proxy_views").ok());
+  ASSERT_TRUE(
+      coord_
+          ->Create(view, R"({"down":["127.0.0.1:1"]})", CreateMode::kEphemeral)
+          .ok());
+  for (int i = 0; i < 10; ++i) monitor_->RunOnce();
+  EXPECT_TRUE(monitor_->Status()["failovers"].empty());
+  EXPECT_TRUE(message_has("(0 of 1 proxies")(monitor_->Status()));
+  EXPECT_EQ(Group().master()->addr, master);
+  // It sees this master down: one agent plus the proxies make the quorum.
+  ASSERT_TRUE(coord_
+                  ->Set(view, absl::StrCat(R"({"down":[")", master, R"("]})"),
+                        Coordinator::kAnyVersion)
+                  .ok());
+  ASSERT_TRUE(RunUntil([](const json& s) { return !s["failovers"].empty(); }))
+      << monitor_->Status().dump();
+  EXPECT_EQ(Group().master()->addr, replica);
+}
+
 }  // namespace
 }  // namespace reborn::agent

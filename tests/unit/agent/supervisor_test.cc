@@ -185,6 +185,29 @@ TEST_F(AgentSupervisorTest, RemoveStopsTheProcessAndForgetsIt) {
   EXPECT_TRUE(reloaded.Apps().empty());
 }
 
+TEST_F(AgentSupervisorTest, DetachLeavesTheProcessRunningUnwatched) {
+  Supervisor s(Options());
+  ASSERT_TRUE(s.Add(Spec("x", {"/bin/sleep", "30"})).ok());
+  const pid_t pid = s.PidForTest("x");
+  auto start = ProcessStartTime(pid);
+  ASSERT_TRUE(start.ok());
+  ASSERT_TRUE(s.Detach("x").ok());
+  EXPECT_TRUE(SameProcessAlive(pid, *start));
+  EXPECT_TRUE(s.Apps().empty());
+  EXPECT_TRUE(absl::IsNotFound(s.Detach("x")));
+  // Killed, it is not restarted, and Tick reaps it (no zombie left).
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 200 && kill(pid, 0) == 0; ++i) {
+    s.Tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(kill(pid, 0), 0);
+  EXPECT_TRUE(s.Apps().empty());
+  Supervisor reloaded(Options());
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_TRUE(reloaded.Apps().empty());
+}
+
 TEST_F(AgentSupervisorTest, RefusesClashesAndProgramsThatCannotRun) {
   Supervisor s(Options());
   ASSERT_TRUE(s.Add(Spec("a", {"/bin/sleep", "30"}, 40001)).ok());
