@@ -133,10 +133,13 @@ std::vector<std::string> PubSubLinks::Targets(const SlotTable& table, Kind kind,
     const TableSlot& slot = table.slot(SlotOf(name));
     if (slot.group_id == 0 || slot.state == SlotState::kOffline) return out;
     add(table.group(slot.group_id));
-    if ((slot.state == SlotState::kPreMigrate ||
-         slot.state == SlotState::kMigrate) &&
-        slot.migrate_from != 0) {
-      add(table.group(slot.migrate_from));
+    // While the slot migrates (from pre_migrate on, where group_id is still
+    // the source) both ends hold it: SPUBLISH goes to the source until every
+    // proxy holds the slot's requests, then to the target.
+    if (slot.state == SlotState::kPreMigrate ||
+        slot.state == SlotState::kMigrate) {
+      if (slot.migrate_from != 0) add(table.group(slot.migrate_from));
+      if (slot.migrate_to != 0) add(table.group(slot.migrate_to));
     }
     return out;
   }
@@ -299,7 +302,13 @@ void PubSubLinks::Place(Kind kind, const std::vector<std::string>& names,
   arrive();
 }
 
-void PubSubLinks::Unplace(Kind kind, const std::vector<std::string>& names) {
+void PubSubLinks::Unplace(Kind kind, const std::vector<std::string>& names,
+                          std::function<void()> done) {
+  auto barrier = std::make_shared<Barrier>();
+  barrier->done = std::move(done);
+  auto arrive = [barrier] {
+    if (--barrier->count == 0 && barrier->done) barrier->done();
+  };
   for (auto& [addr, link] : links_) {
     std::vector<std::string> batch;
     for (const std::string& name : names) {
@@ -309,17 +318,22 @@ void PubSubLinks::Unplace(Kind kind, const std::vector<std::string>& names) {
       }
     }
     if (batch.empty()) continue;
-    Send(addr, link, kind, false, batch, nullptr);
+    ++barrier->count;
+    // A link left holding nothing is closed once its backend confirmed.
+    Send(addr, link, kind, false, batch,
+         [weak = weak_from_this(), addr, arrive] {
+           if (auto self = weak.lock()) {
+             auto it = self->links_.find(addr);
+             if (it != self->links_.end() && it->second.waiters.empty() &&
+                 std::all_of(it->second.held.begin(), it->second.held.end(),
+                             [](const auto& held) { return held.empty(); })) {
+               self->CloseLink(addr);
+             }
+           }
+           arrive();
+         });
   }
-  // A link left holding nothing is closed.
-  std::vector<std::string> idle;
-  for (const auto& [addr, link] : links_) {
-    if (std::all_of(link.held.begin(), link.held.end(),
-                    [](const auto& held) { return held.empty(); })) {
-      idle.push_back(addr);
-    }
-  }
-  for (const std::string& addr : idle) CloseLink(addr);
+  arrive();
 }
 
 void PubSubLinks::Resync() {

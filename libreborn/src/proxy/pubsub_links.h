@@ -63,8 +63,11 @@ class PubSubLinks : public std::enable_shared_from_this<PubSubLinks> {
   // placed again by the retry).
   void Place(Kind kind, const std::vector<std::string>& names,
              std::function<void()> done);
-  // Unsubscribes `names` (already removed) on every link holding them.
-  void Unplace(Kind kind, const std::vector<std::string>& names);
+  // Unsubscribes `names` (already removed) on every link holding them;
+  // `done` once the backends confirmed, so a PUBLISH after it no longer
+  // counts the client.
+  void Unplace(Kind kind, const std::vector<std::string>& names,
+               std::function<void()> done);
   // Places everything where the current table says (make before break).
   void Resync();
   // Drops every subscription and link.

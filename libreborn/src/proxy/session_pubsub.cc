@@ -100,19 +100,27 @@ void Session::PubSub(const std::string& cmd, std::vector<std::string>& args) {
     return;
   }
   if (names.empty()) names = links.Names(kind);
-  if (names.empty()) {
+  // Released once the backends confirmed: a PUBLISH the client sends after
+  // reading them no longer counts it.
+  auto confirmations =
+      std::make_shared<std::vector<std::pair<PendingPtr, std::string>>>();
+  auto confirm = [&](const std::string* name) {
     PendingPtr p = NewPending();
+    p->command = spec->name;
     p->kind = Resp3Kind::kPush;
-    Finish(p, Confirmation(verb, nullptr, count()));
-  }
+    confirmations->emplace_back(p, Confirmation(verb, name, count()));
+  };
+  if (names.empty()) confirm(nullptr);
   for (const std::string& name : names) {
     links.Remove(kind, name);
-    PendingPtr p = NewPending();
-    p->kind = Resp3Kind::kPush;
-    Finish(p, Confirmation(verb, &name, count()));
+    confirm(&name);
   }
-  links.Unplace(kind, names);
   UpdatePubSubState();
+  links.Unplace(kind, names, [weak = weak_from_this(), confirmations] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    for (const auto& [p, reply] : *confirmations) self->Finish(p, reply);
+  });
 }
 
 void Session::Push(std::string_view reply) {
