@@ -466,6 +466,9 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
   if (spec.has(kCmdPubSub) && spec.first_key == 0) {
     *slot = -1;  // PUBLISH, PUBSUB: the designated group (SPUBLISH: its slot)
   }
+  if (spec.name.starts_with("eval") && ForwardScript(spec, *slot, args)) {
+    return;
+  }
   auto p = NewPending();
   p->command = spec.name;
   bool readonly = spec.has(kCmdReadOnly);
@@ -657,7 +660,12 @@ bool Session::HandleLocal(const std::string& cmd,
              (EqualsIgnoreCase(args[1], "load") ||
               EqualsIgnoreCase(args[1], "flush"))) {
     // Scripts are per server: every group must have them for EVALSHA on
-    // any key.
+    // any key. The proxy remembers them for groups that come later.
+    if (n == 3 && EqualsIgnoreCase(args[1], "load")) {
+      proxy_->scripts().Remember(args[2]);
+    } else if (EqualsIgnoreCase(args[1], "flush")) {
+      proxy_->scripts().Clear();
+    }
     FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
   } else if (cmd == "script" && n >= 3 && EqualsIgnoreCase(args[1], "exists")) {
     FanOut(args, [](Pending& p) { return MergeMinIntegers(p.parts); });

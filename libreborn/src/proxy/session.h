@@ -178,6 +178,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void UpdatePubSubState();
   void DropSubscriptions();
 
+  // EVAL/EVAL_RO bodies are remembered; EVALSHA/EVALSHA_RO that meet
+  // NOSCRIPT load the script there and run again (session_scripts.cc).
+  // True when it sent the command.
+  bool ForwardScript(const CommandSpec& spec, int slot,
+                     std::vector<std::string>& args);
+
   // Blocking commands on a dedicated connection.
   void Blocking(int slot, std::vector<std::string>& args);
 
