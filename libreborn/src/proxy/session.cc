@@ -469,6 +469,17 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
   if (spec.name.starts_with("eval") && ForwardScript(spec, *slot, args)) {
     return;
   }
+  // Shard channels live on their slots' groups: every group is asked.
+  if (spec.name == "pubsub" && args.size() >= 2) {
+    if (EqualsIgnoreCase(args[1], "shardchannels") && args.size() <= 3) {
+      FanOut(args, [](Pending& p) { return MergeDistinctArrays(p.parts); });
+      return;
+    }
+    if (EqualsIgnoreCase(args[1], "shardnumsub")) {
+      FanOut(args, [](Pending& p) { return MergeNumsubMax(p.parts); });
+      return;
+    }
+  }
   auto p = NewPending();
   p->command = spec.name;
   bool readonly = spec.has(kCmdReadOnly);

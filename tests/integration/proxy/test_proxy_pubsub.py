@@ -158,6 +158,9 @@ class ProxyPubSub(unittest.TestCase):
             t.append(sub.read_reply())
             t.append(sub.call("SSUBSCRIBE", s2))
             t.append(sub.call("SUBSCRIBE", "plain"))  # counted apart
+            t.append(pub.call("PUBSUB", "SHARDNUMSUB", s1, s2, "nobody"))
+            t.append(pub.call("PUBSUB", "SHARDCHANNELS", s2))
+            t.append(pub.call("PUBSUB", "SHARDCHANNELS", "nomatch*"))
             t.append(pub.call("SPUBLISH", s1, "a"))
             t.append(sub.read_reply())
             t.append(pub.call("SPUBLISH", tagged, "b"))
