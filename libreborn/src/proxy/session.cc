@@ -466,7 +466,8 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
   if (spec.has(kCmdPubSub) && spec.first_key == 0) {
     *slot = -1;  // PUBLISH, PUBSUB: the designated group (SPUBLISH: its slot)
   }
-  if (spec.name.starts_with("eval") && ForwardScript(spec, *slot, args)) {
+  if ((spec.name.starts_with("eval") || spec.name.starts_with("fcall")) &&
+      ForwardScript(spec, *slot, args)) {
     return;
   }
   // Shard channels live on their slots' groups: every group is asked.
@@ -685,7 +686,7 @@ bool Session::HandleLocal(const std::string& cmd,
               EqualsIgnoreCase(args[1], "delete") ||
               EqualsIgnoreCase(args[1], "flush") ||
               EqualsIgnoreCase(args[1], "restore"))) {
-    FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
+    FunctionFanOut(args);
   } else if (cmd == "randomkey" && n == 1) {
     RandomKey();
   } else if (cmd == "scan" && n >= 2) {

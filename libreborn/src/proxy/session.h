@@ -183,6 +183,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // True when it sent the command.
   bool ForwardScript(const CommandSpec& spec, int slot,
                      std::vector<std::string>& args);
+  // FUNCTION LOAD/DELETE/FLUSH/RESTORE to every group; the libraries loaded
+  // are remembered for FCALL on a group that lacks them.
+  void FunctionFanOut(std::vector<std::string>& args);
+  // FCALL/FCALL_RO: "Function not found" loads the remembered libraries the
+  // group lacks and calls again.
+  void ForwardFcall(const CommandSpec& spec, int slot,
+                    std::vector<std::string>& args);
 
   // Blocking commands on a dedicated connection.
   void Blocking(int slot, std::vector<std::string>& args);

@@ -120,6 +120,32 @@ class ProxyScripts(unittest.TestCase):
         with self.assertRaises(redis.exceptions.NoScriptError):
             b.evalsha(sha, 1, k2, "z")
 
+    def test_fcall_reloads_missing_library(self):
+        lib = ("#!lua name=plib\nredis.register_function('pincr', "
+               "function(keys, args) return redis.call('INCRBY', keys[1], "
+               "args[1]) end)")
+        k2 = name_in("fc", 512, 1023)
+        a, b = RawClient(self.a.port), RawClient(self.b.port)
+        r = RawClient(self.redis.port)
+        self.assertEqual(a.call("FUNCTION", "LOAD", lib),
+                         r.call("FUNCTION", "LOAD", lib))
+        g2 = redis.Redis(port=self.g2.port)
+        g2.execute_command("FUNCTION", "FLUSH")
+        # Proxy A loaded it: it loads it again where it is missing.
+        self.assertEqual(a.call("FCALL", "pincr", "1", k2, "5"), b":5\r\n")
+        self.assertEqual(len(g2.execute_command("FUNCTION", "LIST")), 1)
+        # Proxy B never saw it: the error redis-server gives.
+        g2.execute_command("FUNCTION", "FLUSH")
+        self.assertEqual(b.call("FCALL", "pincr", "1", k2, "5"),
+                         r.call("FCALL", "nosuch", "0"))
+        # FUNCTION DELETE through A forgets it.
+        self.assertEqual(a.call("FCALL", "pincr", "1", k2, "1"), b":6\r\n")
+        self.assertEqual(a.call("FUNCTION", "DELETE", "plib"), b"+OK\r\n")
+        self.assertEqual(a.call("FCALL", "pincr", "1", k2, "1"),
+                         b"-ERR Function not found\r\n")
+        for c in (a, b, r):
+            c.close()
+
 
 if __name__ == "__main__":
     unittest.main()
