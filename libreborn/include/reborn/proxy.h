@@ -64,6 +64,10 @@ struct ProxyOptions {
   // command being received (its bytes and a per-argument overhead) exceeds
   // this is disconnected.
   uint64_t query_buffer_limit = 1ULL << 30;
+  // Lua script bodies remembered (EVAL, SCRIPT LOAD) to load a script again
+  // where EVALSHA meets NOSCRIPT (a new master, a group that never saw it).
+  // 0 = none remembered: NOSCRIPT reaches the client.
+  uint64_t script_cache_bytes = 16ULL << 20;
 };
 
 // A Redis-protocol proxy in front of groups of qdb-server/redis-server (the

@@ -274,11 +274,9 @@ constexpr CommandSpec kSpecs[] = {
     {"punsubscribe", -1, P | N | L | S, 0, 0, 0},
     {"publish", 3, P | L | S | F, 0, 0, 0},
     {"pubsub", -2, P | L | S | RND, 0, 0, 0},
-    // Sharded channels hash like keys (the channel is the "key"). X until
-    // reborn-proxy holds shard subscriptions itself: forwarded as a plain
-    // request it would leave a pooled backend connection subscribed.
-    {"ssubscribe", -2, P | N | L | S | X, 1, -1, 1},
-    {"sunsubscribe", -1, P | N | L | S | X, 1, -1, 1},
+    // Sharded channels hash like keys (the channel is the "key").
+    {"ssubscribe", -2, P | N | L | S, 1, -1, 1},
+    {"sunsubscribe", -1, P | N | L | S, 1, -1, 1},
     {"spublish", 3, P | L | S | F, 1, 1, 1},
 
     // Codis slot commands (migration).

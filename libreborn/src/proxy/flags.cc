@@ -96,6 +96,7 @@ std::string ProxyUsage() {
          "         [--client-query-buffer-limit 1gb]\n"
          "         [--session-timeout-ms 30000]\n"
          "         [--health-interval-ms 1000] [--health-down-after-ms 3000]\n"
+         "         [--script-cache-bytes 16mb]\n"
          "         [--log-level debug|info|warn]\n";
 }
 
@@ -195,6 +196,13 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
         s = absl::InvalidArgumentError(
             absl::StrCat("--client-query-buffer-limit: '", v,
                          "' is not a size of at least 1kb (e.g. 1gb)"));
+      }
+    } else if (flag == "--script-cache-bytes") {
+      std::string v;
+      s = text(&v);
+      if (s.ok() && !ParseBytes(v, &launch.options.script_cache_bytes)) {
+        s = absl::InvalidArgumentError(absl::StrCat(
+            "--script-cache-bytes: '", v, "' is not a size (e.g. 16mb, 0)"));
       }
     } else {
       return absl::InvalidArgumentError(

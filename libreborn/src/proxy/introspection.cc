@@ -59,8 +59,6 @@ std::string NotSupportedError(std::string_view cmd) {
     reason = "the proxy never reconfigures its backends";
   } else if (name.starts_with("slots")) {
     reason = "slot migration is driven by reborn-config";
-  } else if (name == "ssubscribe" || name == "sunsubscribe") {
-    reason = "sharded Pub/Sub is not relayed";
   }
   return absl::StrCat("ERR ", absl::AsciiStrToUpper(name),
                       " is not supported by reborn-proxy: ", reason);

@@ -1,5 +1,6 @@
 #include "proxy/merge.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -143,6 +144,47 @@ std::string MergeArrays(const std::vector<std::string>& parts) {
   }
   std::string out = absl::StrCat("*", all.size(), "\r\n");
   for (std::string_view e : all) out.append(e);
+  return out;
+}
+
+std::string MergeDistinctArrays(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  std::vector<std::string_view> all, elems;
+  for (const std::string& p : parts) {
+    if (!SplitArray(p, &elems)) {
+      return ErrorReply("ERR proxy: unexpected reply from a backend");
+    }
+    for (std::string_view e : elems) {
+      if (std::find(all.begin(), all.end(), e) == all.end()) all.push_back(e);
+    }
+  }
+  std::string out = absl::StrCat("*", all.size(), "\r\n");
+  for (std::string_view e : all) out.append(e);
+  return out;
+}
+
+std::string MergeNumsubMax(const std::vector<std::string>& parts) {
+  if (const std::string* err = FirstError(parts)) return *err;
+  std::vector<std::string_view> first, elems;
+  std::vector<int64_t> counts;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::vector<std::string_view>& e = i == 0 ? first : elems;
+    if (!SplitArray(parts[i], &e) || e.size() % 2 != 0 ||
+        (i > 0 && e.size() != first.size())) {
+      return ErrorReply("ERR proxy: unexpected reply from a backend");
+    }
+    if (i == 0) counts.assign(e.size() / 2, 0);
+    for (size_t j = 0; j < counts.size(); ++j) {
+      auto v = ParseIntegerReply(e[2 * j + 1]);
+      if (!v) return ErrorReply("ERR proxy: unexpected reply from a backend");
+      counts[j] = std::max(counts[j], *v);
+    }
+  }
+  std::string out = absl::StrCat("*", first.size(), "\r\n");
+  for (size_t j = 0; j < counts.size(); ++j) {
+    out.append(first[2 * j]);
+    absl::StrAppend(&out, ":", counts[j], "\r\n");
+  }
   return out;
 }
 

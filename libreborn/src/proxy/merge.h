@@ -41,6 +41,13 @@ std::string MergeSame(const std::vector<std::string>& parts);
 std::string MergeMinIntegers(const std::vector<std::string>& parts);
 // KEYS: the concatenation of array replies.
 std::string MergeArrays(const std::vector<std::string>& parts);
+// PUBSUB SHARDCHANNELS: the array replies' distinct elements (a shard
+// channel of a migrating slot is held at both ends).
+std::string MergeDistinctArrays(const std::vector<std::string>& parts);
+// PUBSUB SHARDNUMSUB: [name, count]... with each count the largest the
+// groups gave (a channel's subscribers are at its slot's group, at both
+// ends while the slot migrates).
+std::string MergeNumsubMax(const std::vector<std::string>& parts);
 // INFO keyspace: sums "dbN:keys=..,expires=..,avg_ttl=.." over the parts
 // (bulk replies) and returns the "# Keyspace" section text.
 std::string MergeKeyspace(const std::vector<std::string>& parts);

@@ -174,7 +174,9 @@ void Worker::StopBackends() {
 
 ProxyImpl::ProxyImpl(ProxyOptions options,
                      std::shared_ptr<SlotTableSource> source)
-    : options_(std::move(options)), source_(std::move(source)) {
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      scripts_(options_.script_cache_bytes) {
   backend_options_.password = options_.backend_password;
   backend_options_.backoff_min = options_.backoff_min;
   backend_options_.backoff_max = options_.backoff_max;

@@ -20,6 +20,7 @@
 #include "net/auth_failures.h"
 #include "net/client_registry.h"
 #include "proxy/backend_conn.h"
+#include "proxy/script_cache.h"
 #include "reborn/proxy.h"
 #include "reborn/slot_table.h"
 
@@ -162,6 +163,7 @@ class ProxyImpl : public Proxy {
   ProxyCounters& counters() { return counters_; }
   net::AuthFailures& auth_failures() { return auth_failures_; }
   net::ClientRegistry& clients() { return registry_; }
+  ScriptCache& scripts() { return scripts_; }
   std::shared_ptr<const SlotTable> CurrentTable() const {
     return source_->Current();
   }
@@ -183,6 +185,7 @@ class ProxyImpl : public Proxy {
   ProxyCounters counters_;
   net::AuthFailures auth_failures_;
   net::ClientRegistry registry_;
+  ScriptCache scripts_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
       guards_;

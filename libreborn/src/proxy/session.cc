@@ -321,7 +321,8 @@ void Session::Close() {
   if (entry_ == nullptr) return;
   proxy_->clients().Remove(id_);
   proxy_->counters().clients.fetch_sub(1, std::memory_order_relaxed);
-  for (auto* conn : {&tx_conn_, &block_conn_, &pubsub_conn_}) {
+  DropSubscriptions();
+  for (auto* conn : {&tx_conn_, &block_conn_}) {
     if (*conn) {
       (*conn)->SetPushHandler(nullptr);
       (*conn)->Close();
@@ -411,16 +412,17 @@ void Session::Dispatch(std::vector<std::string>& args) {
     return;
   }
   if (in_pubsub_ && !resp3_) {  // RESP3 clients may run any command
-    if (cmd == "subscribe" || cmd == "psubscribe" || cmd == "unsubscribe" ||
-        cmd == "punsubscribe" || cmd == "ping") {
+    if (cmd == "subscribe" || cmd == "psubscribe" || cmd == "ssubscribe" ||
+        cmd == "unsubscribe" || cmd == "punsubscribe" ||
+        cmd == "sunsubscribe" || cmd == "ping") {
       PubSub(cmd, args);
     } else if (cmd == "quit") {
       HandleLocal(cmd, args);
     } else {
       ReplyError(absl::StrCat(
           "ERR Can't execute '", cmd,
-          "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are "
-          "allowed in this context"));
+          "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+          "are allowed in this context"));
     }
     return;
   }
@@ -461,8 +463,23 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
     Blocking(*slot, args);
     return;
   }
-  if (spec.has(kCmdPubSub)) {  // PUBLISH, PUBSUB: the designated group
-    *slot = -1;
+  if (spec.has(kCmdPubSub) && spec.first_key == 0) {
+    *slot = -1;  // PUBLISH, PUBSUB: the designated group (SPUBLISH: its slot)
+  }
+  if ((spec.name.starts_with("eval") || spec.name.starts_with("fcall")) &&
+      ForwardScript(spec, *slot, args)) {
+    return;
+  }
+  // Shard channels live on their slots' groups: every group is asked.
+  if (spec.name == "pubsub" && args.size() >= 2) {
+    if (EqualsIgnoreCase(args[1], "shardchannels") && args.size() <= 3) {
+      FanOut(args, [](Pending& p) { return MergeDistinctArrays(p.parts); });
+      return;
+    }
+    if (EqualsIgnoreCase(args[1], "shardnumsub")) {
+      FanOut(args, [](Pending& p) { return MergeNumsubMax(p.parts); });
+      return;
+    }
   }
   auto p = NewPending();
   p->command = spec.name;
@@ -488,7 +505,10 @@ void Session::SendSlot(int slot, const std::vector<std::string>& args,
     }
     return;
   }
-  std::vector<std::string> keys = Router::Keys(args);
+  // A shard channel is no key: nothing moves before SPUBLISH.
+  const CommandSpec* spec = FindCommandSpec(args[0]);
+  std::vector<std::string> keys;
+  if (spec == nullptr || !spec->has(kCmdPubSub)) keys = Router::Keys(args);
   WithRoute(slot, readonly, std::move(keys),
             [self = shared_from_this(), encoded = net::EncodeCommand(args),
              cb = std::move(cb)](absl::StatusOr<Route> ready) mutable {
@@ -595,7 +615,7 @@ bool Session::HandleLocal(const std::string& cmd,
       "multi",     "ping",     "psubscribe", "punsubscribe", "quit",
       "randomkey", "role",     "scan",       "select",       "subscribe",
       "script",    "function", "touch",      "unlink",       "unsubscribe",
-      "unwatch",   "watch"};
+      "unwatch",   "watch",    "ssubscribe", "sunsubscribe"};
   if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
@@ -652,7 +672,12 @@ bool Session::HandleLocal(const std::string& cmd,
              (EqualsIgnoreCase(args[1], "load") ||
               EqualsIgnoreCase(args[1], "flush"))) {
     // Scripts are per server: every group must have them for EVALSHA on
-    // any key.
+    // any key. The proxy remembers them for groups that come later.
+    if (n == 3 && EqualsIgnoreCase(args[1], "load")) {
+      proxy_->scripts().Remember(args[2]);
+    } else if (EqualsIgnoreCase(args[1], "flush")) {
+      proxy_->scripts().Clear();
+    }
     FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
   } else if (cmd == "script" && n >= 3 && EqualsIgnoreCase(args[1], "exists")) {
     FanOut(args, [](Pending& p) { return MergeMinIntegers(p.parts); });
@@ -661,7 +686,7 @@ bool Session::HandleLocal(const std::string& cmd,
               EqualsIgnoreCase(args[1], "delete") ||
               EqualsIgnoreCase(args[1], "flush") ||
               EqualsIgnoreCase(args[1], "restore"))) {
-    FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
+    FunctionFanOut(args);
   } else if (cmd == "randomkey" && n == 1) {
     RandomKey();
   } else if (cmd == "scan" && n >= 2) {
@@ -686,8 +711,9 @@ bool Session::HandleLocal(const std::string& cmd,
     Unwatch();
     if (!in_multi_) tx_slot_ = -1;
     Reply("+OK\r\n");
-  } else if (cmd == "subscribe" || cmd == "psubscribe" ||
-             cmd == "unsubscribe" || cmd == "punsubscribe") {
+  } else if (cmd == "subscribe" || cmd == "psubscribe" || cmd == "ssubscribe" ||
+             cmd == "unsubscribe" || cmd == "punsubscribe" ||
+             cmd == "sunsubscribe") {
     PubSub(cmd, args);
   } else {
     return false;
@@ -853,67 +879,6 @@ void Session::CommandCmd(std::vector<std::string>& args) {
     Reply(out);
   } else {
     ReplyError(UnknownSubcommandError("command", args[1]));
-  }
-}
-
-// ---------------------------------------------------------------- MULTI
-
-void Session::PubSub(const std::string& cmd, std::vector<std::string>& args) {
-  if (pubsub_conn_ == nullptr) {
-    const auto& table = worker_->table();
-    absl::StatusOr<Route> route =
-        table ? Router::RouteSlot(*table, -1)
-              : absl::UnavailableError("CLUSTERDOWN no topology");
-    if (!route.ok()) {
-      ReplyError(Msg(route.status()));
-      return;
-    }
-    pubsub_conn_ = worker_->Dedicated(route->addr);
-    std::weak_ptr<Session> weak = weak_from_this();
-    pubsub_conn_->SetPushHandler([weak](std::string_view reply, bool closed) {
-      if (auto self = weak.lock()) self->OnPush(reply, closed);
-    });
-  }
-  if (cmd == "subscribe" || cmd == "psubscribe") in_pubsub_ = true;
-  pubsub_conn_->Send(net::EncodeCommand(args),
-                     [self = shared_from_this()](std::string_view reply) {
-                       self->OnPush(reply, true);  // backend unavailable
-                     });
-}
-
-void Session::OnPush(std::string_view reply, bool closed) {
-  if (closed_) return;
-  std::optional<std::string_view> kind;
-  std::optional<int64_t> count;
-  std::vector<std::string_view> elems;
-  if (!closed && SplitArray(reply, &elems) && elems.size() == 3) {
-    kind = ParseBulkReply(elems[0]);
-    count = ParseIntegerReply(elems[2]);
-  }
-  // The count is channels plus patterns (CLIENT LIST sub= psub=); set
-  // before the confirmation reaches the client, which may then look.
-  if (kind && count) {
-    if (*kind == "subscribe" || *kind == "unsubscribe") {
-      entry_->sub.store(static_cast<int>(*count) - entry_->psub.load());
-    } else if (*kind == "psubscribe" || *kind == "punsubscribe") {
-      entry_->psub.store(static_cast<int>(*count) - entry_->sub.load());
-    }
-  }
-  PendingPtr push = NewPending();
-  push->kind = Resp3Kind::kPush;
-  Finish(push, reply);
-  if (closed) {
-    // The subscriptions are gone with the backend connection.
-    close_after_reply_ = true;
-    in_pubsub_ = false;
-    entry_->sub.store(0);
-    entry_->psub.store(0);
-    Drain();
-    return;
-  }
-  if (kind && count && *count == 0 &&
-      (*kind == "unsubscribe" || *kind == "punsubscribe")) {
-    in_pubsub_ = false;
   }
 }
 

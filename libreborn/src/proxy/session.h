@@ -15,6 +15,7 @@
 #include "proxy/backend_conn.h"
 #include "proxy/merge.h"
 #include "proxy/proxy_impl.h"
+#include "proxy/pubsub_links.h"
 #include "proxy/resp3.h"
 #include "reborn/router.h"
 #include "resp/request_parser.h"
@@ -170,9 +171,25 @@ class Session : public std::enable_shared_from_this<Session> {
   // name).
   void Reset();
 
-  // Pub/Sub on a dedicated connection to the designated group.
+  // Pub/Sub (session_pubsub.cc): the subscriptions live in pubsub_, the
+  // proxy answers (un)subscribe itself once the backends confirmed.
   void PubSub(const std::string& cmd, std::vector<std::string>& args);
-  void OnPush(std::string_view reply, bool closed);
+  void Push(std::string_view reply);
+  void UpdatePubSubState();
+  void DropSubscriptions();
+
+  // EVAL/EVAL_RO bodies are remembered; EVALSHA/EVALSHA_RO that meet
+  // NOSCRIPT load the script there and run again (session_scripts.cc).
+  // True when it sent the command.
+  bool ForwardScript(const CommandSpec& spec, int slot,
+                     std::vector<std::string>& args);
+  // FUNCTION LOAD/DELETE/FLUSH/RESTORE to every group; the libraries loaded
+  // are remembered for FCALL on a group that lacks them.
+  void FunctionFanOut(std::vector<std::string>& args);
+  // FCALL/FCALL_RO: "Function not found" loads the remembered libraries the
+  // group lacks and calls again.
+  void ForwardFcall(const CommandSpec& spec, int slot,
+                    std::vector<std::string>& args);
 
   // Blocking commands on a dedicated connection.
   void Blocking(int slot, std::vector<std::string>& args);
@@ -252,7 +269,8 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t parked_generation_ = 0;
   bool watching_table_ = false;
   std::unique_ptr<asio::steady_timer> unblock_retry_;
-  std::shared_ptr<BackendConnection> pubsub_conn_;
+  std::shared_ptr<PubSubLinks> pubsub_;
+  bool watching_pubsub_table_ = false;
   bool in_pubsub_ = false;
 };
 

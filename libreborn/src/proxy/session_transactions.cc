@@ -187,24 +187,13 @@ void Session::Unwatch() {
 void Session::Reset() {
   Unwatch();
   ResetTransaction();
-  if (pubsub_conn_ != nullptr) {
-    // Dropping the connection drops every subscription; RESET itself
-    // confirms nothing more than +RESET.
-    pubsub_conn_->SetPushHandler(nullptr);
-    pubsub_conn_->Close();
-    pubsub_conn_.reset();
-  }
-  in_pubsub_ = false;
+  DropSubscriptions();  // RESET confirms nothing more than +RESET
   authed_ = proxy_->options().requirepass.empty();
   resp3_ = false;
   entry_->protocol.store(2, std::memory_order_relaxed);
-  entry_->sub.store(0, std::memory_order_relaxed);
-  entry_->psub.store(0, std::memory_order_relaxed);
   name_.clear();
   entry_->set_name("");
   Reply("+RESET\r\n");
 }
-
-// ---------------------------------------------------------------- Pub/Sub
 
 }  // namespace reborn::proxy

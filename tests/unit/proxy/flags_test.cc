@@ -65,5 +65,18 @@ TEST(ProxyFlagsTest, QueryLimitAndTimeouts) {
   EXPECT_FALSE(Parse({"--session-timeout-ms", "10"}).ok());
 }
 
+TEST(ProxyFlagsTest, ScriptCacheBytes) {
+  auto launch = Parse({});
+  ASSERT_TRUE(launch.ok()) << launch.status();
+  EXPECT_EQ(launch->options.script_cache_bytes, 16ULL << 20);
+  launch = Parse({"--script-cache-bytes", "1mb"});
+  ASSERT_TRUE(launch.ok()) << launch.status();
+  EXPECT_EQ(launch->options.script_cache_bytes, 1ULL << 20);
+  launch = Parse({"--script-cache-bytes", "0"});
+  ASSERT_TRUE(launch.ok()) << launch.status();
+  EXPECT_EQ(launch->options.script_cache_bytes, 0u);
+  EXPECT_FALSE(Parse({"--script-cache-bytes", "many"}).ok());
+}
+
 }  // namespace
 }  // namespace reborn

@@ -50,6 +50,19 @@ TEST(MergeTest, ScanCursorEncodesGroup) {
   EXPECT_FALSE(DecodeScanCursor("x").has_value());
 }
 
+TEST(MergeTest, ShardPubSubIntrospection) {
+  // A migrating slot's channel is held at both ends: listed once, counted
+  // once.
+  EXPECT_EQ(MergeDistinctArrays({"*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+                                 "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"}),
+            "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+  EXPECT_EQ(MergeNumsubMax({"*4\r\n$1\r\na\r\n:2\r\n$1\r\nb\r\n:0\r\n",
+                            "*4\r\n$1\r\na\r\n:2\r\n$1\r\nb\r\n:3\r\n"}),
+            "*4\r\n$1\r\na\r\n:2\r\n$1\r\nb\r\n:3\r\n");
+  EXPECT_EQ(MergeNumsubMax({"*2\r\n$1\r\na\r\n:2\r\n", "*0\r\n"})[0], '-');
+  EXPECT_EQ(MergeNumsubMax({"-ERR x\r\n", "*0\r\n"}), "-ERR x\r\n");
+}
+
 TEST(MergeTest, ScriptsAndInfoFields) {
   EXPECT_EQ(MergeSame({"$2\r\nab\r\n", "$2\r\nab\r\n"}), "$2\r\nab\r\n");
   EXPECT_EQ(MergeSame({"+OK\r\n", "-ERR no\r\n"}), "-ERR no\r\n");
