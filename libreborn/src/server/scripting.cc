@@ -64,6 +64,9 @@ class Scripting::Host final : public scripting::ScriptHost {
   }
 
   Session& session() { return session_; }
+  // Whether the script called a read-only command: client tracking then
+  // remembers the keys the script declared, as Redis does.
+  bool read_called() const { return read_called_; }
 
   std::string Call(std::vector<std::string>& args, int protocol) override {
     QdbServerImpl& server = owner_.server_;
@@ -90,6 +93,7 @@ class Scripting::Host final : public scripting::ScriptHost {
       }
       owner_.wrote_.store(true);
     }
+    if (spec.has(kCmdReadOnly)) read_called_ = true;
     std::string out;
     resp::ReplyWriter writer(&out, protocol);
     session_.protocol = protocol;
@@ -117,6 +121,7 @@ class Scripting::Host final : public scripting::ScriptHost {
  private:
   Scripting& owner_;
   bool read_only_;
+  bool read_called_ = false;
   Session session_;
 };
 
@@ -216,6 +221,9 @@ void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
     body(host);
   }
   running_ = false;
+  if (ctx.session.tracking && host.read_called()) {
+    server_.tracking().RememberKeys(ctx.session, ctx.spec, ctx.args);
+  }
   // Clients blocked on keys the script filled are served once it is whole.
   Replication::Scope scope(server_.replication(), /*transaction=*/false);
   for (const auto& [db, key] :

@@ -168,6 +168,8 @@ void Hello(QdbServerImpl& server, CommandContext& ctx) {
 void Reset(QdbServerImpl& server, CommandContext& ctx) {
   server.ResetTransaction(ctx.session);
   server.pubsub().UnsubscribeAll(ctx.session);
+  server.tracking().Disable(ctx.session);
+  server.monitors().Stop(ctx.session);
   ctx.session.db = 0;
   ctx.session.protocol = 2;
   ctx.reply.set_protocol(2);
@@ -440,6 +442,24 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       ++killed;
     }
     ctx.reply.Integer(killed);
+  } else if (sub == "no-evict") {
+    // Accepted and shown (flags=e): qdb-server never evicts clients.
+    if (!arity(args.size() == 3)) return;
+    const std::string mode = ToLower(args[2]);
+    if (mode != "on" && mode != "off") {
+      ctx.reply.Error("ERR syntax error");
+      return;
+    }
+    if (auto e = registry.Find(ctx.session.id)) {
+      e->no_evict.store(mode == "on", std::memory_order_relaxed);
+    }
+    ctx.reply.Ok();
+  } else if (sub == "tracking") {
+    if (arity(args.size() >= 3)) server.tracking().ClientSubcommand(sub, ctx);
+  } else if (sub == "caching") {
+    if (arity(args.size() == 3)) server.tracking().ClientSubcommand(sub, ctx);
+  } else if (sub == "getredir" || sub == "trackinginfo") {
+    if (arity(args.size() == 2)) server.tracking().ClientSubcommand(sub, ctx);
   } else if (sub == "help") {
     ctx.reply.BulkArray({"CLIENT <subcommand> [<arg> ...]",
                          "ID, GETNAME, SETNAME, LIST, INFO, KILL, UNBLOCK, "
@@ -584,6 +604,7 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
       {"quit", Quit},
       {"time", Time},
       {"reset", with_server(Reset)},
+      {"monitor", [&server](CommandContext& c) { server.monitors().Start(c); }},
       {"multi",
        with_server([](QdbServerImpl& s, CommandContext& c) { s.Multi(c); })},
       {"exec",
