@@ -309,6 +309,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       session_.reply_skip = skip_next_;
       skip_next_ = false;
       server_->handler_->Handle(session_, args_, writer);
+      if (session_.deferred && session_.deferred->retry()) {
+        // Postponed (CLIENT PAUSE): the command stays in the input and runs
+        // again once the parked reply settles.
+        pos -= consumed;
+        skip_next_ = session_.reply_skip;
+        session_.reply_skip = false;
+        Suspend();
+        break;
+      }
       if (session_.reply_skip_next) {  // CLIENT REPLY SKIP
         session_.reply_skip_next = false;
         skip_next_ = true;

@@ -391,6 +391,16 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
       return;
     }
   }
+  if (pause_.active()) {
+    bool holds_writes = false;
+    if (spec.name == "exec" && txn != nullptr && txn->in_multi) {
+      for (const std::vector<std::string>& queued : txn->queued) {
+        const CommandTable::Entry* e = table_.Find(queued[0]);
+        holds_writes |= e != nullptr && ClientPause::MayReplicate(*e->spec);
+      }
+    }
+    if (pause_.Postpone(session, spec, holds_writes)) return;
+  }
   if (queuing && (spec.name == "replicaof" || spec.name == "slaveof" ||
                   spec.name == "sync" || spec.name == "psync")) {
     // They take exec_mu_ or turn the connection into a stream: not in EXEC.

@@ -13,6 +13,7 @@
 #include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
 #include "server/blocking.h"
+#include "server/client_pause.h"
 #include "server/command_observer.h"
 #include "server/command_stats.h"
 #include "server/config.h"
@@ -71,6 +72,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   Notifications& notifications() { return notifications_; }
   Tracking& tracking() { return *tracking_; }
   Monitors& monitors() { return monitors_; }
+  ClientPause& client_pause() { return pause_; }
   // Held shared by every command, exclusively by EXEC (see exec_mu_).
   std::shared_mutex& exec_mutex() { return exec_mu_; }
   const std::string& run_id() const { return run_id_; }
@@ -155,6 +157,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   Notifications notifications_{pubsub_};
   std::unique_ptr<Tracking> tracking_;  // CLIENT TRACKING; made with network_
   Monitors monitors_;
+  ClientPause pause_;
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};

@@ -442,6 +442,19 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       ++killed;
     }
     ctx.reply.Integer(killed);
+  } else if (sub == "pause") {
+    if (args.size() > 4) {
+      ctx.reply.Error(
+          absl::StrCat("ERR unknown subcommand or wrong number of arguments "
+                       "for '",
+                       args[1], "'. Try CLIENT HELP."));
+      return;
+    }
+    if (arity(args.size() >= 3)) server.client_pause().PauseCommand(ctx);
+  } else if (sub == "unpause") {
+    if (!arity(args.size() == 2)) return;
+    server.client_pause().Unpause();
+    ctx.reply.Ok();
   } else if (sub == "no-evict") {
     // Accepted and shown (flags=e): qdb-server never evicts clients.
     if (!arity(args.size() == 3)) return;
