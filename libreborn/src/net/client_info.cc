@@ -92,7 +92,13 @@ absl::StatusOr<ClientKillFilter> ParseClientKill(
         return absl::InvalidArgumentError(
             absl::StrCat("ERR Unknown client type '", args[i + 1], "'"));
       }
-    } else if (opt != "user" && opt != "maxage") {
+    } else if (opt == "user") {
+      // Only the default user exists.
+      if (args[i + 1] != "default") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ERR No such user '", args[i + 1], "'"));
+      }
+    } else if (opt != "maxage") {
       // USER and MAXAGE are accepted: every client is the default user.
       return absl::InvalidArgumentError("ERR syntax error");
     }

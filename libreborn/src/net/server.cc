@@ -305,6 +305,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       if (args_.empty()) continue;
       writer.set_protocol(session_.protocol);
+      // CLIENT LIST's qbuf counts the command being run, as Redis' does.
+      entry_->query_buffer.store(query_.size() - (pos - consumed),
+                                 std::memory_order_relaxed);
       const size_t reply_mark = out_.size();
       session_.reply_skip = skip_next_;
       skip_next_ = false;

@@ -174,6 +174,9 @@ void Reset(QdbServerImpl& server, CommandContext& ctx) {
   ctx.session.protocol = 2;
   ctx.reply.set_protocol(2);
   ctx.session.name.clear();
+  if (auto e = server.network().clients().Find(ctx.session.id)) {
+    e->set_name("");
+  }
   ctx.reply.SimpleString("RESET");
 }
 
@@ -309,6 +312,12 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
   auto& args = ctx.args;
   std::string sub = ToLower(args[1]);
   auto& registry = server.network().clients();
+  if (sub == "list" || sub == "info") {
+    // Its own line shows the command being run (cmd=client|list).
+    if (auto e = registry.Find(ctx.session.id)) {
+      e->last_command.store(ctx.session.last_command);
+    }
+  }
   auto arity = [&](bool ok) {
     if (!ok) {
       ctx.reply.Error(absl::StrCat("ERR wrong number of arguments for 'client|",

@@ -112,5 +112,24 @@ class MonitorAgainstRedis(unittest.TestCase):
         self.run_both(script)
 
 
+    def test_client_list_fields_kill_user_and_reset_name(self):
+        def script(port):
+            c = RawClient(port)
+            out = []
+            for sub in ("INFO", "LIST"):
+                line = c.call("CLIENT", sub).decode()
+                out += re.findall(r"(?:cmd|qbuf|name)=\S*", line)
+            out.append(c.call("CLIENT", "KILL", "USER", "wrong_user"))
+            out.append(c.call("CLIENT", "KILL", "USER", "default",
+                              "SKIPME", "yes"))
+            out.append(c.call("CLIENT", "SETNAME", "someone"))
+            out.append(c.call("RESET"))
+            line = c.call("CLIENT", "INFO").decode()
+            out += re.findall(r"(?:cmd|name)=\S*", line)
+            c.close()
+            return out
+        self.run_both(script)
+
+
 if __name__ == "__main__":
     unittest.main()
