@@ -79,14 +79,12 @@ void ClientPause::Unpause() {
   ReleaseLocked();
 }
 
-bool ClientPause::Postpone(Session& session, const CommandSpec& spec,
-                           bool holds_writes) {
+bool ClientPause::Postpone(Session& session, bool writes) {
   if (!active_.load(std::memory_order_relaxed) || session.push) return false;
   const int64_t now = NowMs();
   absl::MutexLock lock(&mu_);
   const Type type = CurrentLocked(now);
-  if (type == kNone ||
-      (type == kWrite && !MayReplicate(spec) && !holds_writes)) {
+  if (type == kNone || (type == kWrite && !writes)) {
     return false;
   }
   // Timed out at the end of the pause: the command then runs again (and

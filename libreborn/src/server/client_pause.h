@@ -33,9 +33,9 @@ class ClientPause {
 
   bool active() const { return active_.load(std::memory_order_relaxed); }
   // Parks `session` (sets session.deferred) when the pause covers the
-  // command; `holds_writes`: it is an EXEC whose queue writes.
-  bool Postpone(Session& session, const CommandSpec& spec, bool holds_writes)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // command. `writes`: whether it counts as a write (MayReplicate, an EXEC
+  // whose queue holds one, not a `no-writes` script).
+  bool Postpone(Session& session, bool writes) ABSL_LOCKS_EXCLUDED(mu_);
   // Whether `spec` is a write as CLIENT PAUSE WRITE counts them.
   static bool MayReplicate(const CommandSpec& spec);
 

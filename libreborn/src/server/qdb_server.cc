@@ -392,14 +392,22 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
     }
   }
   if (pause_.active()) {
-    bool holds_writes = false;
+    // What CLIENT PAUSE WRITE holds: writes and what may replicate, unless
+    // a script declares no-writes; an EXEC whose queue holds one of those.
+    auto writes = [this](const CommandSpec& s,
+                         const std::vector<std::string>& a) {
+      return ClientPause::MayReplicate(s) &&
+             !((s.name == "eval" || s.name == "evalsha" || s.name == "fcall") &&
+               scripting_->DeclaresNoWrites(s, a));
+    };
+    bool held = writes(spec, args);
     if (spec.name == "exec" && txn != nullptr && txn->in_multi) {
       for (const std::vector<std::string>& queued : txn->queued) {
         const CommandTable::Entry* e = table_.Find(queued[0]);
-        holds_writes |= e != nullptr && ClientPause::MayReplicate(*e->spec);
+        held |= e != nullptr && writes(*e->spec, queued);
       }
     }
-    if (pause_.Postpone(session, spec, holds_writes)) return;
+    if (pause_.Postpone(session, held)) return;
   }
   if (queuing && (spec.name == "replicaof" || spec.name == "slaveof" ||
                   spec.name == "sync" || spec.name == "psync")) {

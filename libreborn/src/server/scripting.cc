@@ -232,6 +232,29 @@ void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
   }
 }
 
+bool Scripting::DeclaresNoWrites(const CommandSpec& spec,
+                                 const std::vector<std::string>& args) {
+  if (args.size() < 2) return false;
+  uint32_t flags = 0;
+  if (spec.name == "eval") {
+    size_t skip = 0;
+    if (!scripting::ParseShebang(args[1], &flags, &skip).ok()) return false;
+  } else {
+    // The caches are touched under exec_mu_; a running script holds it.
+    std::shared_lock<std::shared_mutex> lock(server_.exec_mutex(),
+                                             std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    if (spec.name == "evalsha") {
+      flags = engine_->FlagsOf(absl::AsciiStrToLower(args[1]));
+    } else if (spec.name == "fcall") {
+      const scripting::FunctionInfo* f = engine_->FindFunction(args[1]);
+      if (f != nullptr) flags = f->flags;
+    }
+  }
+  return (flags & scripting::kScriptNoWrites) != 0 &&
+         (flags & scripting::kScriptEvalCompat) == 0;
+}
+
 void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
   auto& args = ctx.args;
   int64_t numkeys = 0;

@@ -125,6 +125,32 @@ class ClientPauseAgainstRedis(unittest.TestCase):
             return out
         self.run_both(script)
 
+    def test_no_writes_scripts_run_under_write_pause(self):
+        def script(port):
+            admin, c = RawClient(port), RawClient(port)
+            out = [admin.call(
+                "FUNCTION", "LOAD", "REPLACE",
+                "#!lua name=pauselib\n"
+                "redis.register_function{function_name='ro_f', "
+                "callback=function() return 'hi' end, flags={'no-writes'}}")]
+            sha = c.call("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 2")
+            out.append(sha)
+            sha = sha.split(b"\r\n")[1].decode()
+            out.append(admin.call("CLIENT", "PAUSE", "100000", "WRITE"))
+            out.append(c.call("EVAL", "#!lua flags=no-writes\nreturn 1", "0"))
+            out.append(c.call("EVALSHA", sha, "0"))
+            out.append(c.call("FCALL", "ro_f", "0"))
+            c.send(b"*3\r\n$4\r\nEVAL\r\n$14\r\n#!lua\nreturn 3\r\n"
+                   b"$1\r\n0\r\n")
+            out.append(held(c, 0.2))  # a shebang without no-writes writes
+            out.append(admin.call("CLIENT", "UNPAUSE"))
+            out.append(c.read_reply())
+            out.append(admin.call("FUNCTION", "DELETE", "pauselib"))
+            admin.close()
+            c.close()
+            return out
+        self.run_both(script)
+
     def test_pause_ends_by_itself_and_all_holds_reads(self):
         def script(port):
             admin, c = RawClient(port), RawClient(port)
