@@ -81,6 +81,11 @@ class Scripting::Host final : public scripting::ScriptHost {
     if (spec.has(kCmdNoScript)) {
       return "-ERR This Redis command is not allowed from script\r\n";
     }
+    // PUBLISH, PFCOUNT...: what may replicate counts as a write here too.
+    if (read_only_ && ClientPause::MayReplicate(spec)) {
+      return "-ERR Write commands are not allowed from read-only "
+             "scripts.\r\n";
+    }
     if (spec.has(kCmdWrite)) {
       if (read_only_) {
         return "-ERR Write commands are not allowed from read-only "

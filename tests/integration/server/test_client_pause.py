@@ -125,6 +125,16 @@ class ClientPauseAgainstRedis(unittest.TestCase):
             return out
         self.run_both(script)
 
+    def test_read_only_scripts_refuse_may_replicate_commands(self):
+        def script(port):
+            c = RawClient(port)
+            out = [c.call("EVAL_RO", "return redis.call('%s', 'x', 'y')" % n,
+                          "0") for n in ("publish", "pfcount", "get")]
+            c.close()
+            return out
+        out = self.run_both(script)
+        self.assertTrue(out[0].startswith(b"-ERR Write commands are not"))
+
     def test_no_writes_scripts_run_under_write_pause(self):
         def script(port):
             admin, c = RawClient(port), RawClient(port)
