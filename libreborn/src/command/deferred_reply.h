@@ -90,6 +90,11 @@ class DeferredReply {
     on_settled_ = std::move(hook);
   }
 
+  // A postponed command (CLIENT PAUSE): when the reply settles, the
+  // connection runs the command that parked again instead of sending a
+  // reply. Set before the connection takes the reply over.
+  void set_retry(bool retry) { retry_ = retry; }
+  bool retry() const { return retry_; }
   int64_t timeout_ms() const { return timeout_ms_; }
   const std::string& timeout_reply() const { return timeout_reply_; }
 
@@ -98,6 +103,7 @@ class DeferredReply {
   const std::string timeout_reply_;
   mutable std::mutex mu_;
   bool settled_ = false;
+  bool retry_ = false;
   std::optional<std::string> early_;
   std::function<void(std::string)> deliver_;
   std::function<void()> on_abandon_;

@@ -59,6 +59,9 @@ struct Session {
   int sub_patterns = 0;
   int sub_shard_channels = 0;
   std::shared_ptr<PushChannel> messages;
+  // CLIENT TRACKING is on (server/tracking.h holds its options); the
+  // invalidation messages come through `messages`.
+  bool tracking = false;
   bool subscribed() const {
     return sub_channels + sub_patterns + sub_shard_channels > 0;
   }

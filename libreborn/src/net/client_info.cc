@@ -7,21 +7,42 @@
 
 namespace reborn::net {
 
+namespace {
+
+// CLIENT LIST's flags, in redis-server's order (N when none).
+std::string ClientFlags(const ClientEntry& e) {
+  char flags[8];
+  size_t n = 0;
+  if (e.replica.load()) flags[n++] = 'S';
+  if (e.sub.load() + e.psub.load() + e.ssub.load() > 0 && !e.replica.load()) {
+    flags[n++] = 'P';
+  }
+  if (e.blocked.load()) flags[n++] = 'b';
+  const uint32_t tracking = e.tracking.load();
+  if (tracking & 1) flags[n++] = 't';
+  if (tracking & 2) flags[n++] = 'R';
+  if (tracking & 4) flags[n++] = 'B';
+  if (e.no_evict.load()) flags[n++] = 'e';
+  if (n == 0) flags[n++] = 'N';
+  return std::string(flags, n);
+}
+
+}  // namespace
+
 std::string ClientInfoLine(const ClientEntry& e) {
   const int64_t now = absl::GetCurrentTimeNanos() / 1000000;
   const char* cmd = e.last_command.load();
   return absl::StrCat(
       "id=", e.id, " addr=", e.peer, " laddr=", e.local,
       " fd=-1 name=", e.name(), " age=", (now - e.created_ms) / 1000,
-      " idle=", (now - e.last_active_ms.load()) / 1000, " flags=",
-      e.replica.load()                                   ? "S"
-      : e.sub.load() + e.psub.load() + e.ssub.load() > 0 ? "P"
-                                                         : "N",
-      " db=", e.db.load(), " sub=", e.sub.load(), " psub=", e.psub.load(),
-      " ssub=", e.ssub.load(), " multi=-1 qbuf=", e.query_buffer.load(),
+      " idle=", (now - e.last_active_ms.load()) / 1000,
+      " flags=", ClientFlags(e), " db=", e.db.load(), " sub=", e.sub.load(),
+      " psub=", e.psub.load(), " ssub=", e.ssub.load(),
+      " multi=-1 qbuf=", e.query_buffer.load(),
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
-      " user=default redir=-1 resp=", e.protocol.load(), "\n");
+      " user=default redir=", e.redirect.load(), " resp=", e.protocol.load(),
+      "\n");
 }
 
 bool ClientKillFilter::Matches(const ClientEntry& e, uint64_t self) const {
@@ -71,7 +92,13 @@ absl::StatusOr<ClientKillFilter> ParseClientKill(
         return absl::InvalidArgumentError(
             absl::StrCat("ERR Unknown client type '", args[i + 1], "'"));
       }
-    } else if (opt != "user" && opt != "maxage") {
+    } else if (opt == "user") {
+      // Only the default user exists.
+      if (args[i + 1] != "default") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ERR No such user '", args[i + 1], "'"));
+      }
+    } else if (opt != "maxage") {
       // USER and MAXAGE are accepted: every client is the default user.
       return absl::InvalidArgumentError("ERR syntax error");
     }

@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "command/push_channel.h"
 
 namespace reborn::net {
 
@@ -36,6 +37,14 @@ struct ClientEntry {
   std::atomic<bool> replica{false};
   // Parked in a blocking command: waiting, not idle (no idle timeout).
   std::atomic<bool> blocked{false};
+  // Client-side caching (CLIENT LIST flags t=1 R=2 B=4, redir=) and CLIENT
+  // NO-EVICT (flags e), written by the server's tracking code.
+  std::atomic<uint32_t> tracking{0};
+  std::atomic<int64_t> redirect{-1};
+  std::atomic<bool> no_evict{false};
+  // Messages other clients' commands send this one (Pub/Sub, invalidations):
+  // made with the entry, attached by the connection when it starts.
+  std::shared_ptr<PushChannel> messages;
 
   // Closes the connection from any thread (posted to its own thread).
   std::function<void()> kill;

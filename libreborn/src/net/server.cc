@@ -119,6 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.local = entry_->local;
     session_.created_ms = entry_->created_ms;
     session_.last_active_ms = entry_->created_ms;
+    session_.messages = entry_->messages;
     server_->handler_->OnConnect(session_);
     if (std::string refusal = server_->handler_->Admit(session_);
         !refusal.empty()) {
@@ -127,6 +128,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       SendNow();
       return;
     }
+    if (session_.messages) AttachMessages();
     ReadMore();
   }
 
@@ -303,10 +305,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       if (args_.empty()) continue;
       writer.set_protocol(session_.protocol);
+      // CLIENT LIST's qbuf counts the command being run, as Redis' does.
+      entry_->query_buffer.store(query_.size() - (pos - consumed),
+                                 std::memory_order_relaxed);
       const size_t reply_mark = out_.size();
       session_.reply_skip = skip_next_;
       skip_next_ = false;
       server_->handler_->Handle(session_, args_, writer);
+      if (session_.deferred && session_.deferred->retry()) {
+        // Postponed (CLIENT PAUSE): the command stays in the input and runs
+        // again once the parked reply settles.
+        pos -= consumed;
+        skip_next_ = session_.reply_skip;
+        session_.reply_skip = false;
+        Suspend();
+        break;
+      }
       if (session_.reply_skip_next) {  // CLIENT REPLY SKIP
         session_.reply_skip_next = false;
         skip_next_ = true;
@@ -318,6 +332,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       session_.reply_skip = false;
       session_.reply_is_push = false;
       ++executed;
+      // Other threads address messages by these (client tracking).
+      entry_->protocol.store(session_.protocol, std::memory_order_relaxed);
+      entry_->sub.store(session_.sub_channels, std::memory_order_relaxed);
+      entry_->psub.store(session_.sub_patterns, std::memory_order_relaxed);
+      entry_->ssub.store(session_.sub_shard_channels,
+                         std::memory_order_relaxed);
       if (session_.deferred) Suspend();
       if (session_.push && !push_attached_) AttachPush();
       if (session_.messages && !messages_attached_) AttachMessages();
@@ -326,12 +346,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     query_.erase(0, pos);
     server_->stats_.commands.fetch_add(executed, std::memory_order_relaxed);
     entry_->db.store(session_.db, std::memory_order_relaxed);
-    entry_->protocol.store(session_.protocol, std::memory_order_relaxed);
     entry_->last_command.store(session_.last_command,
                                std::memory_order_relaxed);
-    entry_->sub.store(session_.sub_channels, std::memory_order_relaxed);
-    entry_->psub.store(session_.sub_patterns, std::memory_order_relaxed);
-    entry_->ssub.store(session_.sub_shard_channels, std::memory_order_relaxed);
   }
 
   // The client subscribed (Pub/Sub): messages published on any thread are
@@ -601,6 +617,7 @@ void Server::Impl::Accept() {
       entry->local = Endpoint(socket.local_endpoint(ignored));
       entry->created_ms = NowMs();
       entry->last_active_ms = entry->created_ms;
+      entry->messages = std::make_shared<PushChannel>();
       auto conn = std::make_shared<Connection>(this, index, std::move(socket));
       asio::io_context* ctx = &target;
       std::weak_ptr<Connection> weak = conn;

@@ -38,6 +38,9 @@ class BlockingRegistry {
     std::function<bool(bool first, std::string* reply,
                        std::string* also_signal)>
         try_serve;
+    // Runs after a parked waiter's reply was handed over (client tracking
+    // sends the invalidations its own write caused after that reply).
+    std::function<void()> after_serve;
   };
 
   // Serves the waiter at once if it can (true, *reply set) or parks it. One

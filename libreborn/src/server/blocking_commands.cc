@@ -65,7 +65,8 @@ constexpr BlockingForm kForms[] = {
 }  // namespace
 
 std::string QdbServerImpl::RunInternal(int db, int protocol,
-                                       std::vector<std::string> args) {
+                                       std::vector<std::string> args,
+                                       uint64_t client) {
   const CommandTable::Entry* entry = table_.Find(args[0]);
   if (entry == nullptr) return "-ERR unknown command\r\n";
   std::string out;
@@ -95,6 +96,16 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
       repl_->Record(db, args, out);
     }
     if (!watches_.empty()) TouchWatchedKeys(internal, *entry->spec, args, {});
+    if (tracking_->busy()) {
+      // No client wrote it (the master's stream, a blocked client served):
+      // nobody's NOLOOP applies and BCAST messages go out at once.
+      if (entry->spec->name == "flushall" || entry->spec->name == "flushdb") {
+        tracking_->InvalidateAll(client);
+      } else {
+        tracking_->InvalidateWrite(*entry->spec, args, client);
+      }
+      tracking_->FlushBroadcast();
+    }
   }
   return out;
 }
@@ -139,12 +150,13 @@ void QdbServerImpl::Blocking(CommandContext& ctx) {
   waiter->keys = keys;
   const int db = ctx.session.db;
   const int protocol = ctx.session.protocol;
-  waiter->try_serve = [this, form, db, protocol, keys, inner_tail](
+  const uint64_t id = ctx.session.id;
+  waiter->try_serve = [this, form, db, protocol, keys, inner_tail, id](
                           bool first, std::string* reply, std::string* also) {
     if (form->shape == BlockingForm::kRaw) {
       std::vector<std::string> inner = {form->inner};
       inner.insert(inner.end(), inner_tail.begin(), inner_tail.end());
-      std::string out = RunInternal(db, protocol, inner);
+      std::string out = RunInternal(db, protocol, inner, id);
       if (IsNil(out)) return false;
       bool moves = form->inner == std::string_view("lmove") ||
                    form->inner == std::string_view("rpoplpush");
@@ -162,7 +174,7 @@ void QdbServerImpl::Blocking(CommandContext& ctx) {
       return true;
     }
     for (const auto& key : keys) {
-      std::string out = RunInternal(db, protocol, {form->inner, key});
+      std::string out = RunInternal(db, protocol, {form->inner, key}, id);
       if (out[0] == '-') {
         if (!first) continue;
         *reply = std::move(out);
@@ -188,6 +200,7 @@ void QdbServerImpl::Blocking(CommandContext& ctx) {
     return false;
   };
 
+  waiter->after_serve = [this, id] { tracking_->FlushPending(id); };
   std::string null_array;
   resp::ReplyWriter(&null_array, protocol).NullArray();
   // Inside EXEC a blocking command never blocks: it times out at once.

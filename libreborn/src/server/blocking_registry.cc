@@ -69,6 +69,7 @@ void BlockingRegistry::Signal(int db, const std::string& key) {
       }
       RemoveLocked(waiter.get());
       waiter->reply->Complete(std::move(reply));
+      if (waiter->after_serve) waiter->after_serve();
       if (!also.empty()) pending.push_back(also);
     }
   }

@@ -34,11 +34,11 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         "storage_engine:", server.config().GetString("engine"), "\r\n",
         "config_file:", server.config().config_file(), "\r\n");
   } else if (section == "clients") {
-    absl::StrAppend(out, "# Clients\r\n",
-                    "connected_clients:", net.clients().size(), "\r\n",
-                    "maxclients:", net.limits().max_clients.load(), "\r\n",
-                    "blocked_clients:", net.stats().blocked_clients.load(),
-                    "\r\n", "tracking_clients:0\r\n");
+    absl::StrAppend(
+        out, "# Clients\r\n", "connected_clients:", net.clients().size(),
+        "\r\n", "maxclients:", net.limits().max_clients.load(), "\r\n",
+        "blocked_clients:", net.stats().blocked_clients.load(), "\r\n",
+        "tracking_clients:", server.tracking().client_count(), "\r\n");
   } else if (section == "memory") {
     const MemoryReading mem = ReadProcessMemory();
     const int64_t maxmemory = server.config().GetInt("maxmemory");
@@ -77,6 +77,7 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         "pubsub_channels:", server.pubsub().channel_count(), "\r\n",
         "pubsub_patterns:", server.pubsub().pattern_count(), "\r\n",
         "pubsubshard_channels:", server.pubsub().shard_channel_count(), "\r\n");
+    server.tracking().AppendStats(out);
     server.replication().AppendSyncStats(out);
   } else if (section == "replication") {
     server.replication().AppendInfo(out);

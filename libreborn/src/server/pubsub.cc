@@ -80,9 +80,11 @@ void PubSub::Subscribe(CommandContext& ctx, Kind kind) {
     session.pubsub = std::make_shared<PubSubState>();
     auto sub = std::make_shared<Subscriber>();
     sub->id = session.id;
-    sub->out = std::make_shared<PushChannel>();
+    // The connection's own channel when it has one (it carries client
+    // tracking's invalidations too).
+    if (!session.messages) session.messages = std::make_shared<PushChannel>();
+    sub->out = session.messages;
     session.pubsub->subscriber = sub;
-    session.messages = sub->out;
   }
   PubSubState& state = *session.pubsub;
   state.subscriber->protocol.store(session.protocol);

@@ -48,6 +48,7 @@ QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
   options.threads = static_cast<int>(config_->GetInt("io-threads"));
   options.backlog = static_cast<int>(config_->GetInt("tcp-backlog"));
   network_ = std::make_unique<net::Server>(options, this);
+  tracking_ = std::make_unique<Tracking>(network_->clients());
 }
 
 QdbServerImpl::~QdbServerImpl() { Stop(); }
@@ -100,6 +101,16 @@ void QdbServerImpl::ApplyConfigHooks() {
                       return absl::OkStatus();
                     });
   observer_.Bind(*config_);
+  auto bind_tracking = [this] {
+    tracking_->SetMaxKeys(
+        static_cast<size_t>(config_->GetInt("tracking-table-max-keys")));
+  };
+  bind_tracking();
+  config_->OnChange("tracking-table-max-keys",
+                    [bind_tracking](const std::string&) {
+                      bind_tracking();
+                      return absl::OkStatus();
+                    });
   info_providers_.emplace_back(
       "latencystats", [this](std::string_view section, std::string* out) {
         AppendLatencyStats(*this, section, out);
@@ -239,6 +250,8 @@ absl::Status QdbServerImpl::Start() {
   engine_->SetExpiryListener([this](int db, std::string_view key) {
     repl_->OnExpired(db, key);
     notifications_.OnExpired(db, key);
+    tracking_->InvalidateKey(key, 0);
+    tracking_->FlushBroadcast();
   });
   spdlog::info("qdb-server ready on {}:{} ({} I/O threads)",
                config_->GetString("bind"), network_->port(),
@@ -301,6 +314,8 @@ void QdbServerImpl::OnDisconnect(Session& session) {
   if (session.txn) ResetTransaction(session);
   if (session.push) repl_->OnDisconnect(session.id);
   pubsub_.UnsubscribeAll(session);
+  tracking_->Disable(session);
+  monitors_.Stop(session);
 }
 
 namespace {
@@ -324,6 +339,18 @@ void QdbServerImpl::FlushWrites() {
 
 void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
                            resp::ReplyWriter& reply) {
+  // CLIENT CACHING applies to the next command, or to the transaction it
+  // is given in (Redis clears it after any other command outside MULTI).
+  const bool client_command = EqualsIgnoreCase(args[0], "client");
+  Dispatch(session, args, reply);
+  if (tracking_->busy()) {
+    tracking_->AfterCommand(
+        session, client_command || (session.txn && session.txn->in_multi));
+  }
+}
+
+void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
+                             resp::ReplyWriter& reply) {
   TransactionState* txn = session.txn.get();
   const bool queuing = txn != nullptr && txn->in_multi;
   const CommandTable::Entry* entry = table_.Find(args[0]);
@@ -364,6 +391,24 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
       reply.Error(error);
       return;
     }
+  }
+  if (pause_.active()) {
+    // What CLIENT PAUSE WRITE holds: writes and what may replicate, unless
+    // a script declares no-writes; an EXEC whose queue holds one of those.
+    auto writes = [this](const CommandSpec& s,
+                         const std::vector<std::string>& a) {
+      return ClientPause::MayReplicate(s) &&
+             !((s.name == "eval" || s.name == "evalsha" || s.name == "fcall") &&
+               scripting_->DeclaresNoWrites(s, a));
+    };
+    bool held = writes(spec, args);
+    if (spec.name == "exec" && txn != nullptr && txn->in_multi) {
+      for (const std::vector<std::string>& queued : txn->queued) {
+        const CommandTable::Entry* e = table_.Find(queued[0]);
+        held |= e != nullptr && writes(*e->spec, queued);
+      }
+    }
+    if (pause_.Postpone(session, held)) return;
   }
   if (queuing && (spec.name == "replicaof" || spec.name == "slaveof" ||
                   spec.name == "sync" || spec.name == "psync")) {
@@ -452,6 +497,10 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   Notifications::Before before;
   if (notify)
     before = notifications_.Probe(session.db, spec, args, run_internal);
+  // MONITOR shows a script before the commands it runs, the rest after.
+  if (monitors_.active() && Monitors::ShownBefore(spec)) {
+    monitors_.Feed(session, session.db, spec, args);
+  }
   try {
     entry.handler(ctx);
   } catch (const std::bad_alloc&) {
@@ -463,12 +512,21 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     reply.Error("OOM command not allowed: out of memory");
   }
   int64_t elapsed_us = (absl::GetCurrentTimeNanos() - begin) / 1000;
+  if (monitors_.active() && Monitors::ShownAfter(spec)) {
+    monitors_.Feed(session, session.db, spec, args);
+  }
   counters.calls.fetch_add(1, std::memory_order_relaxed);
   counters.usec.fetch_add(static_cast<uint64_t>(elapsed_us),
                           std::memory_order_relaxed);
   ObserveCommand(session, spec, args, elapsed_us, was_deferred);
   bool failed = out->size() > mark && (*out)[mark] == '-';
   if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
+  // Client-side caching: what a tracking client reads (a script's reads
+  // count for the keys of the EVAL that runs it: Scripting does that).
+  if (session.tracking && spec.has(kCmdReadOnly) && spec.name != "eval_ro" &&
+      spec.name != "evalsha_ro" && spec.name != "fcall_ro") {
+    tracking_->RememberKeys(session, spec, args);
+  }
   if (!failed && (spec.name == "publish" || spec.name == "spublish")) {
     repl_->Record(session.db, args, ":0\r\n");
   }
@@ -497,6 +555,13 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
       repl_->Record(session.db, args, std::string_view(*out).substr(mark));
     }
     if (!watches_.empty()) TouchWatchedKeys(session, spec, args, flushed);
+    if (tracking_->busy()) {
+      if (spec.name == "flushall" || spec.name == "flushdb") {
+        tracking_->InvalidateAll(session.id);
+      } else {
+        tracking_->InvalidateWrite(spec, args, session.id);
+      }
+    }
     if (!blocking_.empty()) {
       auto keys = KeysToSignal(session, spec, args);
       if (session.txn && session.txn->executing) {

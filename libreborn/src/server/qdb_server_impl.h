@@ -13,15 +13,18 @@
 #include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
 #include "server/blocking.h"
+#include "server/client_pause.h"
 #include "server/command_observer.h"
 #include "server/command_stats.h"
 #include "server/config.h"
 #include "server/memory_stats.h"
+#include "server/monitor.h"
 #include "server/notifications.h"
 #include "server/pubsub.h"
 #include "server/rdb_save.h"
 #include "server/replication.h"
 #include "server/scripting.h"
+#include "server/tracking.h"
 #include "server/transactions.h"
 
 namespace reborn::server {
@@ -67,6 +70,9 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   net::AuthFailures& auth_failures() { return auth_failures_; }
   PubSub& pubsub() { return pubsub_; }
   Notifications& notifications() { return notifications_; }
+  Tracking& tracking() { return *tracking_; }
+  Monitors& monitors() { return monitors_; }
+  ClientPause& client_pause() { return pause_; }
   // Held shared by every command, exclusively by EXEC (see exec_mu_).
   std::shared_mutex& exec_mutex() { return exec_mu_; }
   const std::string& run_id() const { return run_id_; }
@@ -89,12 +95,18 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   void StreamRead(CommandContext& ctx, bool group);
   // Runs a command internally (no stats, no locks: the caller holds them)
   // and returns its encoded reply; touches WATCHed keys of a write.
-  std::string RunInternal(int db, int protocol, std::vector<std::string> args);
+  // `client`: the id of the client it runs for (a blocked one being
+  // served), whose own tracked keys it then invalidates after its reply.
+  std::string RunInternal(int db, int protocol, std::vector<std::string> args,
+                          uint64_t client = 0);
   // Drops a client's transaction state and watches (RESET, disconnect).
   void ResetTransaction(Session& session);
 
  private:
   absl::Status OpenEngine();
+  // Handle() without what follows every top-level command.
+  void Dispatch(Session& session, std::vector<std::string>& args,
+                resp::ReplyWriter& reply);
   // Runs a command that passed the checks: stats, the handler, and WATCH
   // invalidation of the keys a write touched.
   void Run(Session& session, const CommandTable::Entry& entry,
@@ -143,6 +155,9 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   net::AuthFailures auth_failures_;
   PubSub pubsub_;
   Notifications notifications_{pubsub_};
+  std::unique_ptr<Tracking> tracking_;  // CLIENT TRACKING; made with network_
+  Monitors monitors_;
+  ClientPause pause_;
   std::string run_id_;
   int64_t start_ms_ = 0;
   std::atomic<bool> stopped_{false};

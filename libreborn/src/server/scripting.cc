@@ -64,6 +64,9 @@ class Scripting::Host final : public scripting::ScriptHost {
   }
 
   Session& session() { return session_; }
+  // Whether the script called a read-only command: client tracking then
+  // remembers the keys the script declared, as Redis does.
+  bool read_called() const { return read_called_; }
 
   std::string Call(std::vector<std::string>& args, int protocol) override {
     QdbServerImpl& server = owner_.server_;
@@ -78,6 +81,11 @@ class Scripting::Host final : public scripting::ScriptHost {
     if (spec.has(kCmdNoScript)) {
       return "-ERR This Redis command is not allowed from script\r\n";
     }
+    // PUBLISH, PFCOUNT...: what may replicate counts as a write here too.
+    if (read_only_ && ClientPause::MayReplicate(spec)) {
+      return "-ERR Write commands are not allowed from read-only "
+             "scripts.\r\n";
+    }
     if (spec.has(kCmdWrite)) {
       if (read_only_) {
         return "-ERR Write commands are not allowed from read-only "
@@ -90,6 +98,7 @@ class Scripting::Host final : public scripting::ScriptHost {
       }
       owner_.wrote_.store(true);
     }
+    if (spec.has(kCmdReadOnly)) read_called_ = true;
     std::string out;
     resp::ReplyWriter writer(&out, protocol);
     session_.protocol = protocol;
@@ -117,6 +126,7 @@ class Scripting::Host final : public scripting::ScriptHost {
  private:
   Scripting& owner_;
   bool read_only_;
+  bool read_called_ = false;
   Session session_;
 };
 
@@ -216,12 +226,38 @@ void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
     body(host);
   }
   running_ = false;
+  if (ctx.session.tracking && host.read_called()) {
+    server_.tracking().RememberKeys(ctx.session, ctx.spec, ctx.args);
+  }
   // Clients blocked on keys the script filled are served once it is whole.
   Replication::Scope scope(server_.replication(), /*transaction=*/false);
   for (const auto& [db, key] :
        std::exchange(host.session().txn->to_signal, {})) {
     server_.blocking_.Signal(db, key);
   }
+}
+
+bool Scripting::DeclaresNoWrites(const CommandSpec& spec,
+                                 const std::vector<std::string>& args) {
+  if (args.size() < 2) return false;
+  uint32_t flags = 0;
+  if (spec.name == "eval") {
+    size_t skip = 0;
+    if (!scripting::ParseShebang(args[1], &flags, &skip).ok()) return false;
+  } else {
+    // The caches are touched under exec_mu_; a running script holds it.
+    std::shared_lock<std::shared_mutex> lock(server_.exec_mutex(),
+                                             std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    if (spec.name == "evalsha") {
+      flags = engine_->FlagsOf(absl::AsciiStrToLower(args[1]));
+    } else if (spec.name == "fcall") {
+      const scripting::FunctionInfo* f = engine_->FindFunction(args[1]);
+      if (f != nullptr) flags = f->flags;
+    }
+  }
+  return (flags & scripting::kScriptNoWrites) != 0 &&
+         (flags & scripting::kScriptEvalCompat) == 0;
 }
 
 void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {

@@ -46,6 +46,11 @@ class Scripting {
                   resp::ReplyWriter& reply);
   // Commands that take exec_mu_ themselves (or none, SCRIPT KILL).
   static bool LocksItself(std::string_view name);
+  // EVAL/EVALSHA/FCALL of a script or function flagged `no-writes`:
+  // CLIENT PAUSE WRITE lets it run. False when unknown, or when a running
+  // script holds the cache.
+  bool DeclaresNoWrites(const CommandSpec& spec,
+                        const std::vector<std::string>& args);
 
  private:
   class Host;

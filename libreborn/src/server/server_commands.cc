@@ -168,10 +168,15 @@ void Hello(QdbServerImpl& server, CommandContext& ctx) {
 void Reset(QdbServerImpl& server, CommandContext& ctx) {
   server.ResetTransaction(ctx.session);
   server.pubsub().UnsubscribeAll(ctx.session);
+  server.tracking().Disable(ctx.session);
+  server.monitors().Stop(ctx.session);
   ctx.session.db = 0;
   ctx.session.protocol = 2;
   ctx.reply.set_protocol(2);
   ctx.session.name.clear();
+  if (auto e = server.network().clients().Find(ctx.session.id)) {
+    e->set_name("");
+  }
   ctx.reply.SimpleString("RESET");
 }
 
@@ -307,6 +312,12 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
   auto& args = ctx.args;
   std::string sub = ToLower(args[1]);
   auto& registry = server.network().clients();
+  if (sub == "list" || sub == "info") {
+    // Its own line shows the command being run (cmd=client|list).
+    if (auto e = registry.Find(ctx.session.id)) {
+      e->last_command.store(ctx.session.last_command);
+    }
+  }
   auto arity = [&](bool ok) {
     if (!ok) {
       ctx.reply.Error(absl::StrCat("ERR wrong number of arguments for 'client|",
@@ -440,6 +451,37 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       ++killed;
     }
     ctx.reply.Integer(killed);
+  } else if (sub == "pause") {
+    if (args.size() > 4) {
+      ctx.reply.Error(
+          absl::StrCat("ERR unknown subcommand or wrong number of arguments "
+                       "for '",
+                       args[1], "'. Try CLIENT HELP."));
+      return;
+    }
+    if (arity(args.size() >= 3)) server.client_pause().PauseCommand(ctx);
+  } else if (sub == "unpause") {
+    if (!arity(args.size() == 2)) return;
+    server.client_pause().Unpause();
+    ctx.reply.Ok();
+  } else if (sub == "no-evict") {
+    // Accepted and shown (flags=e): qdb-server never evicts clients.
+    if (!arity(args.size() == 3)) return;
+    const std::string mode = ToLower(args[2]);
+    if (mode != "on" && mode != "off") {
+      ctx.reply.Error("ERR syntax error");
+      return;
+    }
+    if (auto e = registry.Find(ctx.session.id)) {
+      e->no_evict.store(mode == "on", std::memory_order_relaxed);
+    }
+    ctx.reply.Ok();
+  } else if (sub == "tracking") {
+    if (arity(args.size() >= 3)) server.tracking().ClientSubcommand(sub, ctx);
+  } else if (sub == "caching") {
+    if (arity(args.size() == 3)) server.tracking().ClientSubcommand(sub, ctx);
+  } else if (sub == "getredir" || sub == "trackinginfo") {
+    if (arity(args.size() == 2)) server.tracking().ClientSubcommand(sub, ctx);
   } else if (sub == "help") {
     ctx.reply.BulkArray({"CLIENT <subcommand> [<arg> ...]",
                          "ID, GETNAME, SETNAME, LIST, INFO, KILL, UNBLOCK, "
@@ -584,6 +626,7 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
       {"quit", Quit},
       {"time", Time},
       {"reset", with_server(Reset)},
+      {"monitor", [&server](CommandContext& c) { server.monitors().Start(c); }},
       {"multi",
        with_server([](QdbServerImpl& s, CommandContext& c) { s.Multi(c); })},
       {"exec",
