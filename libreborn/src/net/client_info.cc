@@ -21,7 +21,7 @@ std::string ClientInfoLine(const ClientEntry& e) {
       " ssub=", e.ssub.load(), " multi=-1 qbuf=", e.query_buffer.load(),
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
-      " user=default redir=-1 resp=", e.protocol.load(), "\n");
+      " user=", e.user(), " redir=-1 resp=", e.protocol.load(), "\n");
 }
 
 bool ClientKillFilter::Matches(const ClientEntry& e, uint64_t self) const {
