@@ -288,6 +288,7 @@ std::string ClientInfo(QdbServerImpl& server, const Session& session) {
 }
 
 AclLog::Context LogContext(const Session& session) {
+  if (session.script) return AclLog::kLua;
   return session.txn && (session.txn->in_multi || session.txn->executing)
              ? AclLog::kMulti
              : AclLog::kToplevel;

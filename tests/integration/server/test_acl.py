@@ -259,6 +259,28 @@ class AclTest(unittest.TestCase):
             r.close()
             q.close()
 
+    def test_scripts_run_with_the_callers_rights(self):
+        self.both("ACL", "SETUSER", "lua", "on", "nopass", "+eval", "+get",
+                  "~a*", "&pub")
+        r, q = client_pair(self.redis.port, self.qdb.port)
+        try:
+            for args in (
+                    ["AUTH", "lua", "x"],
+                    ["EVAL", "return redis.call('get', 'a1')", "0"],
+                    ["EVAL", "return redis.call('set', 'a1', 'v')", "0"],
+                    ["EVAL", "return redis.call('get', 'b1')", "0"],
+                    ["EVAL", "return redis.pcall('get', 'b1')", "0"],
+                    ["EVAL", "return 1", "1", "b1"]):
+                self.assertEqual(r.call(*args), q.call(*args), args)
+            def entries(port):
+                return [(e["count"], e["reason"], e["context"], e["object"],
+                         e["username"])
+                        for e in redis.Redis(port=port).acl_log()]
+            self.assertEqual(entries(self.redis.port), entries(self.qdb.port))
+        finally:
+            r.close()
+            q.close()
+
     def test_deluser_closes_connections(self):
         self.both("ACL", "SETUSER", "gone", "on", ">pw", "+@all", "~*")
         victims = client_pair(self.redis.port, self.qdb.port)
