@@ -36,6 +36,7 @@ bool ClientKillFilter::Matches(const ClientEntry& e, uint64_t self) const {
   if (id != 0 && e.id != id) return false;
   if (!addr.empty() && e.peer != addr) return false;
   if (!laddr.empty() && e.local != laddr) return false;
+  if (user && e.user() != *user) return false;
   if (skipme && e.id == self) return false;
   return true;
 }
@@ -71,8 +72,10 @@ absl::StatusOr<ClientKillFilter> ParseClientKill(
         return absl::InvalidArgumentError(
             absl::StrCat("ERR Unknown client type '", args[i + 1], "'"));
       }
-    } else if (opt != "user" && opt != "maxage") {
-      // USER and MAXAGE are accepted: every client is the default user.
+    } else if (opt == "user") {
+      f.user = args[i + 1];  // the caller checks that the user exists
+    } else if (opt != "maxage") {
+      // MAXAGE is accepted and matches every client.
       return absl::InvalidArgumentError("ERR syntax error");
     }
   }

@@ -429,6 +429,10 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
       ctx.reply.Error(std::string(filter.status().message()));
       return;
     }
+    if (filter->user && server.acl().Find(*filter->user) == nullptr) {
+      ctx.reply.Error(absl::StrCat("ERR No such user '", *filter->user, "'"));
+      return;
+    }
     int64_t killed = 0;
     if (filter->type == "master") {
       killed = server.replication().KillMasterLink() ? 1 : 0;

@@ -221,12 +221,11 @@ class AclTest(unittest.TestCase):
                 got = r.call(*args), q.call(*args)
                 self.assertEqual(got[0], got[1], args)
             # ACL LOG: the same entries (ages and client details differ).
-            def entries(c):
-                out = []
-                for e in redis.Redis(port=c).acl_log():
-                    out.append((e["count"], e["reason"], e["context"],
-                                e["object"], e["username"]))
-                return out
+            def entries(port):
+                with redis.Redis(port=port) as c:
+                    return [(e["count"], e["reason"], e["context"],
+                             e["object"], e["username"])
+                            for e in c.acl_log()]
             self.assertEqual(entries(self.redis.port),
                              entries(self.qdb.port))
             self.both("ACL", "LOG", "0")
@@ -273,9 +272,10 @@ class AclTest(unittest.TestCase):
                     ["EVAL", "return 1", "1", "b1"]):
                 self.assertEqual(r.call(*args), q.call(*args), args)
             def entries(port):
-                return [(e["count"], e["reason"], e["context"], e["object"],
-                         e["username"])
-                        for e in redis.Redis(port=port).acl_log()]
+                with redis.Redis(port=port) as c:
+                    return [(e["count"], e["reason"], e["context"],
+                             e["object"], e["username"])
+                            for e in c.acl_log()]
             self.assertEqual(entries(self.redis.port), entries(self.qdb.port))
         finally:
             r.close()
@@ -288,11 +288,25 @@ class AclTest(unittest.TestCase):
             self.assertEqual(c.call("AUTH", "gone", "pw"), b"+OK\r\n")
         self.assertIn(b"user=gone",
                       self.q.call("CLIENT", "LIST"))
+        self.both("CLIENT", "KILL", "USER", "nosuch")
+        self.both("CLIENT", "KILL", "USER", "default", "SKIPME", "yes",
+                  "ID", "999999")
         self.both("ACL", "DELUSER", "gone")
         for c in victims:
             data, closed = c.read_until_closed(timeout=5)
             self.assertTrue(closed)
             c.close()
+        # CLIENT KILL USER closes the user's connections only.
+        self.both("ACL", "SETUSER", "k", "on", ">pw", "+@all", "~*")
+        victims = client_pair(self.redis.port, self.qdb.port)
+        for c in victims:
+            self.assertEqual(c.call("AUTH", "k", "pw"), b"+OK\r\n")
+        self.both("CLIENT", "KILL", "USER", "k")
+        for c in victims:
+            data, closed = c.read_until_closed(timeout=5)
+            self.assertTrue(closed)
+            c.close()
+        self.both("PING")
         # Deleting oneself: the reply, then the connection closes.
         self.both("ACL", "SETUSER", "self", "on", ">pw", "+@all", "~*")
         for c in client_pair(self.redis.port, self.qdb.port):
@@ -361,6 +375,8 @@ class AclTest(unittest.TestCase):
             self.assertEqual(c.acl_log(1)[0]["reason"], "command")
             self.assertTrue(c.acl_log_reset())
             self.assertEqual(c.acl_deluser("py"), 1)
+            u.close()
+            c.close()
 
 
 class AclFileTest(unittest.TestCase):
