@@ -117,20 +117,25 @@ std::optional<std::string> Acl::SetUser(std::string_view name,
     return absl::StrCat("Unmatched parenthesis in acl selector starting at '",
                         bad, "'.");
   }
-  std::shared_ptr<const AclUser> before = Find(name);
-  AclUser user = before
-                     ? *before
-                     : AclUser(std::string(name), index_, AllChannelsDefault());
-  for (const std::string& op : *merged) {
-    AclRuleError e = user.Apply(op);
-    if (e != AclRuleError::kOk) {
-      return absl::StrCat("Error in ACL SETUSER modifier '", op,
-                          "': ", std::string(AclRuleErrorText(e)));
-    }
-  }
-  auto after = std::make_shared<const AclUser>(std::move(user));
+  // One lock over read, change and write: two SETUSERs of one user at once
+  // apply one after the other, as in Redis, and neither is lost.
+  std::shared_ptr<const AclUser> before;
+  std::shared_ptr<const AclUser> after;
+  const bool all_channels = AllChannelsDefault();
   {
     absl::MutexLock lock(&mu_);
+    auto it = users_.find(std::string(name));
+    if (it != users_.end()) before = it->second;
+    AclUser user =
+        before ? *before : AclUser(std::string(name), index_, all_channels);
+    for (const std::string& op : *merged) {
+      AclRuleError e = user.Apply(op);
+      if (e != AclRuleError::kOk) {
+        return absl::StrCat("Error in ACL SETUSER modifier '", op,
+                            "': ", std::string(AclRuleErrorText(e)));
+      }
+    }
+    after = std::make_shared<const AclUser>(std::move(user));
     users_[std::string(name)] = after;
   }
   generation_.fetch_add(1);
