@@ -450,14 +450,33 @@ uint32_t Implied(const CommandSpec& spec) {
 
 }  // namespace
 
-std::vector<std::string_view> AclCategoriesOf(std::string_view full_name,
-                                              const CommandSpec& spec) {
+std::span<const std::string_view> AclCategoryNames() { return kNames; }
+
+uint32_t AclCategoryBit(std::string_view name) {
+  for (size_t i = 0; i < std::size(kNames); ++i) {
+    if (EqualsIgnoreCase(kNames[i], name)) return 1u << i;
+  }
+  return 0;
+}
+
+std::vector<AclCommandCategories> RedisAclCommands() {
+  std::vector<AclCommandCategories> out;
+  out.reserve(std::size(kEntries));
+  for (const Entry& e : kEntries) out.push_back({e.name, e.categories});
+  return out;
+}
+
+uint32_t AclCategoryMask(std::string_view full_name, const CommandSpec& spec) {
   auto it = std::lower_bound(
       std::begin(kEntries), std::end(kEntries), full_name,
       [](const Entry& e, std::string_view n) { return e.name < n; });
-  const uint32_t mask = it != std::end(kEntries) && it->name == full_name
-                            ? it->categories
-                            : Implied(spec);
+  return it != std::end(kEntries) && it->name == full_name ? it->categories
+                                                           : Implied(spec);
+}
+
+std::vector<std::string_view> AclCategoriesOf(std::string_view full_name,
+                                              const CommandSpec& spec) {
+  const uint32_t mask = AclCategoryMask(full_name, spec);
   std::vector<std::string_view> out;
   for (size_t i = 0; i < std::size(kNames); ++i) {
     if (mask & (1u << i)) out.push_back(kNames[i]);

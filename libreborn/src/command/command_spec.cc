@@ -68,6 +68,7 @@ constexpr CommandSpec kSpecs[] = {
     {"lolwut", -1, R | F, 0, 0, 0},
     {"compact", 1, A | N | X, 0, 0, 0},  // Kvrocks/Pika: full compaction
     {"reset", 1, N | L | S | F | NA, 0, 0, 0},
+    {"acl", -2, N | L | S | X, 0, 0, 0},
 
     // Transactions.
     {"multi", 1, N | L | S | F, 0, 0, 0},

@@ -14,6 +14,9 @@ struct TransactionState;
 struct PubSubState;
 class DeferredReply;
 class PushChannel;
+namespace server {
+class AclUser;
+}
 
 // Per-connection state that command handlers may read and change. Owned by
 // the connection; touched only on the connection's thread.
@@ -22,6 +25,12 @@ struct Session {
   int db = 0;        // SELECTed database, 0..15
   int protocol = 2;  // RESP version, switched by HELLO
   bool authenticated = true;
+  // ACL: the user this connection is authenticated as, and the snapshot of
+  // it commands are checked against, refreshed when the ACL generation
+  // moves past `acl_generation` (server/acl.h).
+  std::string user = "default";
+  std::shared_ptr<const server::AclUser> acl_user;
+  uint64_t acl_generation = 0;
   // The session a script's commands run on (Redis' Lua client): logs show
   // it as Redis does, with no address ("?:0") and no name.
   bool script = false;

@@ -41,8 +41,8 @@ std::string ClientInfoLine(const ClientEntry& e) {
       " multi=-1 qbuf=", e.query_buffer.load(),
       " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
-      " user=default redir=", e.redirect.load(), " resp=", e.protocol.load(),
-      "\n");
+      " user=", e.user(), " redir=", e.redirect.load(),
+      " resp=", e.protocol.load(), "\n");
 }
 
 bool ClientKillFilter::Matches(const ClientEntry& e, uint64_t self) const {
@@ -57,6 +57,7 @@ bool ClientKillFilter::Matches(const ClientEntry& e, uint64_t self) const {
   if (id != 0 && e.id != id) return false;
   if (!addr.empty() && e.peer != addr) return false;
   if (!laddr.empty() && e.local != laddr) return false;
+  if (user && e.user() != *user) return false;
   if (skipme && e.id == self) return false;
   return true;
 }
@@ -93,13 +94,9 @@ absl::StatusOr<ClientKillFilter> ParseClientKill(
             absl::StrCat("ERR Unknown client type '", args[i + 1], "'"));
       }
     } else if (opt == "user") {
-      // Only the default user exists.
-      if (args[i + 1] != "default") {
-        return absl::InvalidArgumentError(
-            absl::StrCat("ERR No such user '", args[i + 1], "'"));
-      }
+      f.user = args[i + 1];  // the caller checks that the user exists
     } else if (opt != "maxage") {
-      // USER and MAXAGE are accepted: every client is the default user.
+      // MAXAGE is accepted and matches every client.
       return absl::InvalidArgumentError("ERR syntax error");
     }
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,8 @@ struct ClientKillFilter {
   uint64_t id = 0;
   std::string addr;
   std::string laddr;
-  std::string type;  // "", normal, replica, master, pubsub
+  std::string type;                 // "", normal, replica, master, pubsub
+  std::optional<std::string> user;  // USER: the ACL user's clients
   bool skipme = true;
 
   // Whether `e` is killed by the filter; `self` is the caller's client id.

@@ -60,10 +60,20 @@ struct ClientEntry {
     absl::MutexLock lock(&mu_);
     return name_;
   }
+  // The ACL user it is authenticated as (CLIENT LIST user=, ACL DELUSER).
+  void set_user(std::string user) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    user_ = std::move(user);
+  }
+  std::string user() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return user_;
+  }
 
  private:
   mutable absl::Mutex mu_;
   std::string name_ ABSL_GUARDED_BY(mu_);
+  std::string user_ ABSL_GUARDED_BY(mu_) = "default";
 };
 
 // All live client connections of a server. Thread-safe: one mutex guards the

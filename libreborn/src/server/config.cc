@@ -242,6 +242,21 @@ Config::Config() {
   add("enable-protected-configs", T::kEnum, "no", false, 0, 0,
       kProtectedActions);
   add("enable-debug-command", T::kEnum, "no", false, 0, 0, kProtectedActions);
+  // ACL (docs/security.md): the ACL file is a file name in `dir`, read at
+  // start and by ACL LOAD, written by ACL SAVE; never a path.
+  add_protected("aclfile", "", false,
+                [](std::string_view,
+                   std::string_view value) -> absl::StatusOr<std::string> {
+                  if (value.find_first_of("/\\") != std::string_view::npos ||
+                      value == "." || value == "..") {
+                    return absl::InvalidArgumentError(
+                        "aclfile can't be a path, just a filename in dir");
+                  }
+                  return std::string(value);
+                });
+  add("acllog-max-len", T::kInt, "128", true, 0, INT32_MAX);
+  add("acl-pubsub-default", T::kEnum, "resetchannels", true, 0, 0,
+      {"allchannels", "resetchannels"});
   // Password for the targets of SLOTSMGRT* (read at start).
   add("migrate-target-password", T::kString, "", false);
   // Keys bigger than these move in chunks of this size (read at start).

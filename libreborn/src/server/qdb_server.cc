@@ -226,6 +226,8 @@ absl::Status QdbServerImpl::RegisterCommands() {
   if (!s.ok()) return s;
   s = RegisterObserverCommands(*this, table_);
   if (!s.ok()) return s;
+  s = RegisterAclCommand(*this, table_);
+  if (!s.ok()) return s;
   s = RegisterSaveCommands(*saver_, table_);
   if (!s.ok()) return s;
   s = RegisterPubSubCommands(pubsub_, table_);
@@ -243,6 +245,16 @@ absl::Status QdbServerImpl::Start() {
   if (!s.ok()) return s;
   s = RegisterCommands();
   if (!s.ok()) return s;
+  acl_ = std::make_unique<Acl>(table_, *config_, network_->clients());
+  config_->OnChange("requirepass", [this](const std::string& password) {
+    acl_->SetDefaultPassword(password);
+    return absl::OkStatus();
+  });
+  if (acl_->HasFile()) {
+    if (auto error = acl_->LoadFile()) {
+      return absl::FailedPreconditionError(absl::StrCat("aclfile: ", *error));
+    }
+  }
   s = network_->Start();
   if (!s.ok()) return s;
   repl_->Start();
@@ -280,8 +292,7 @@ void QdbServerImpl::Stop() {
 
 // Redis' protected mode: with no password, only loopback clients get in.
 std::string QdbServerImpl::Admit(const Session& session) {
-  if (!config_->GetBool("protected-mode") ||
-      !config_->GetString("requirepass").empty() ||
+  if (!config_->GetBool("protected-mode") || !acl_->DefaultNeedsNoAuth() ||
       net::IsLocalPeer(session.peer)) {
     return "";
   }
@@ -307,7 +318,7 @@ std::string QdbServerImpl::Admit(const Session& session) {
 }
 
 void QdbServerImpl::OnConnect(Session& session) {
-  session.authenticated = config_->GetString("requirepass").empty();
+  session.authenticated = acl_->DefaultNeedsNoAuth();
 }
 
 void QdbServerImpl::OnDisconnect(Session& session) {
@@ -372,6 +383,7 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
     reply.Error(WrongArityError(spec.name));
     return;
   }
+  if (RefusedByAcl(session, spec, args, queuing, reply)) return;
   if (session.protocol == 2 && session.subscribed() &&
       !PubSub::AllowedInSubscribedMode(spec.name)) {
     if (queuing) txn->aborted = true;

@@ -12,6 +12,7 @@
 #include "net/server.h"
 #include "reborn/qdb_engine.h"
 #include "reborn/qdb_server.h"
+#include "server/acl.h"
 #include "server/blocking.h"
 #include "server/client_pause.h"
 #include "server/command_observer.h"
@@ -68,6 +69,15 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   bool has_engine() const { return engine_ != nullptr; }
   Replication& replication() { return *repl_; }
   net::AuthFailures& auth_failures() { return auth_failures_; }
+  Acl& acl() { return *acl_; }
+  // AUTH / HELLO AUTH: authenticates `session` as `user` when the password
+  // is right; a failure is logged in ACL LOG (server/acl_command.cc).
+  bool Authenticate(Session& session, std::string_view command,
+                    std::string_view user, std::string_view password);
+  // EXEC's check of a queued command against ACL rules changed since it
+  // was queued: Redis' NOPERM text, or "" when it may run.
+  std::string AclExecError(Session& session, const CommandSpec& spec,
+                           const std::vector<std::string>& args);
   PubSub& pubsub() { return pubsub_; }
   Notifications& notifications() { return notifications_; }
   Tracking& tracking() { return *tracking_; }
@@ -130,6 +140,14 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
                       const std::vector<std::string>& args, int64_t elapsed_us,
                       bool was_deferred);
   absl::Status RegisterCommands();
+  // Refuses a command the session's ACL user may not run: NOPERM, ACL LOG,
+  // rejected_calls (server/acl_command.cc). `queuing`: inside MULTI.
+  AclDenied CheckAcl(Session& session, const CommandSpec& spec,
+                     const std::vector<std::string>& args,
+                     std::string* full_name, size_t* pos);
+  bool RefusedByAcl(Session& session, const CommandSpec& spec,
+                    const std::vector<std::string>& args, bool queuing,
+                    resp::ReplyWriter& reply);
   void ApplyConfigHooks();
 
   // Refuses commands over maxmemory: deny-oom ones, anything queued in a
@@ -153,6 +171,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   std::shared_mutex exec_mu_;
   std::unique_ptr<Replication> repl_;
   net::AuthFailures auth_failures_;
+  std::unique_ptr<Acl> acl_;  // made by Start() once the table is full
   PubSub pubsub_;
   Notifications notifications_{pubsub_};
   std::unique_ptr<Tracking> tracking_;  // CLIENT TRACKING; made with network_
@@ -169,6 +188,9 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
 // Registers PING ECHO HELLO AUTH QUIT RESET COMMAND CLIENT TIME CONFIG INFO
 // SHUTDOWN on `table`.
 absl::Status RegisterServerCommands(QdbServerImpl& server, CommandTable& table);
+
+// Registers ACL (server/acl_command.cc).
+absl::Status RegisterAclCommand(QdbServerImpl& server, CommandTable& table);
 
 // Registers MEMORY (server/memory_command.cc).
 absl::Status RegisterMemoryCommand(QdbServerImpl& server, CommandTable& table);

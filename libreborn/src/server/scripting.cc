@@ -57,6 +57,7 @@ class Scripting::Host final : public scripting::ScriptHost {
     session_.peer = caller.peer;
     session_.script = true;
     session_.authenticated = true;
+    session_.user = caller.user;  // redis.call() runs with the caller's ACL
     // Blocking commands do not block in a script (as inside EXEC), and
     // blocked clients are served after the script.
     session_.txn = std::make_shared<TransactionState>();
@@ -80,6 +81,21 @@ class Scripting::Host final : public scripting::ScriptHost {
     }
     if (spec.has(kCmdNoScript)) {
       return "-ERR This Redis command is not allowed from script\r\n";
+    }
+    std::string full_name(spec.name);
+    size_t pos = 0;
+    switch (server.CheckAcl(session_, spec, args, &full_name, &pos)) {
+      case AclDenied::kNone:
+        break;
+      case AclDenied::kCommand:
+        return "-ERR The user executing the script can't run this command or "
+               "subcommand\r\n";
+      case AclDenied::kKey:
+        return "-ERR The user executing the script can't access at least one "
+               "of the keys mentioned in the command arguments\r\n";
+      default:
+        return "-ERR The user executing the script can't publish to the "
+               "channel mentioned in the command\r\n";
     }
     // PUBLISH, PFCOUNT...: what may replicate counts as a write here too.
     if (read_only_ && ClientPause::MayReplicate(spec)) {

@@ -50,15 +50,13 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(us % 1000000));
 }
 
-// AUTH [username] password. Only the "default" user exists; without
-// requirepass it is "nopass" and accepts any password, like redis-server.
-// A failure is counted and logged, and after a few on one connection its
-// reply is held back (AuthFailures), outside EXEC where nothing may wait.
+// AUTH [username] password against the ACL users (the default user's
+// password is requirepass). A failure is counted, logged and put in ACL
+// LOG, and after a few on one connection its reply is held back
+// (AuthFailures), outside EXEC where nothing may wait.
 bool CheckAuth(QdbServerImpl& server, CommandContext& ctx,
                std::string_view user, std::string_view password) {
-  std::string required = server.config().GetString("requirepass");
-  if (user == "default" &&
-      (required.empty() || net::PasswordMatches(password, required))) {
+  if (server.Authenticate(ctx.session, ctx.args[0], user, password)) {
     ctx.session.auth_failures = 0;
     return true;
   }
@@ -84,18 +82,15 @@ void Auth(QdbServerImpl& server, CommandContext& ctx) {
     ctx.reply.Error("ERR syntax error");
     return;
   }
-  std::string required = server.config().GetString("requirepass");
-  if (ctx.args.size() == 2 && required.empty()) {
+  const auto default_user = server.acl().Find("default");
+  if (ctx.args.size() == 2 && default_user && default_user->nopass()) {
     ctx.reply.Error(
         "ERR AUTH <password> called without any password configured for the "
         "default user. Are you sure your configuration is correct?");
     return;
   }
   std::string user = ctx.args.size() == 3 ? ctx.args[1] : "default";
-  if (CheckAuth(server, ctx, user, ctx.args.back())) {
-    ctx.session.authenticated = true;
-    ctx.reply.Ok();
-  }
+  if (CheckAuth(server, ctx, user, ctx.args.back())) ctx.reply.Ok();
 }
 
 void Hello(QdbServerImpl& server, CommandContext& ctx) {
@@ -121,7 +116,6 @@ void Hello(QdbServerImpl& server, CommandContext& ctx) {
     bool more = i + 1 < args.size();
     if (EqualsIgnoreCase(args[i], "AUTH") && i + 2 < args.size()) {
       if (!CheckAuth(server, ctx, args[i + 1], args[i + 2])) return;
-      ctx.session.authenticated = true;
       i += 2;
     } else if (EqualsIgnoreCase(args[i], "SETNAME") && more) {
       name = args[++i];
@@ -174,7 +168,12 @@ void Reset(QdbServerImpl& server, CommandContext& ctx) {
   ctx.session.protocol = 2;
   ctx.reply.set_protocol(2);
   ctx.session.name.clear();
+  // Back to the default user, authenticated only if it needs no password.
+  ctx.session.user = "default";
+  ctx.session.acl_user = nullptr;
+  ctx.session.authenticated = server.acl().DefaultNeedsNoAuth();
   if (auto e = server.network().clients().Find(ctx.session.id)) {
+    e->set_user("default");
     e->set_name("");
   }
   ctx.reply.SimpleString("RESET");
@@ -437,6 +436,10 @@ void ClientCommand(QdbServerImpl& server, CommandContext& ctx) {
     absl::StatusOr<net::ClientKillFilter> filter = net::ParseClientKill(args);
     if (!filter.ok()) {
       ctx.reply.Error(std::string(filter.status().message()));
+      return;
+    }
+    if (filter->user && server.acl().Find(*filter->user) == nullptr) {
+      ctx.reply.Error(absl::StrCat("ERR No such user '", *filter->user, "'"));
       return;
     }
     int64_t killed = 0;

@@ -113,6 +113,11 @@ bool RedactedArgs(const CommandSpec& spec, const std::vector<std::string>& a,
         break;
       }
     }
+  } else if (spec.name == "acl") {
+    // ACL SETUSER: the user name and every rule (passwords among them).
+    if (a.size() >= 3 && EqualsIgnoreCase(a[1], "setuser")) {
+      for (size_t i = 2; i < a.size(); ++i) redact(i);
+    }
   } else if (spec.name == "config") {
     if (a.size() >= 4 && a.size() % 2 == 0 && EqualsIgnoreCase(a[1], "set")) {
       for (size_t i = 2; i + 1 < a.size(); i += 2) {

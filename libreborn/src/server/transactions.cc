@@ -110,6 +110,11 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
     txn.executing = true;
     for (auto& args : queued) {
       const CommandTable::Entry* entry = table_.Find(args[0]);
+      if (std::string denied = AclExecError(session, *entry->spec, args);
+          !denied.empty()) {
+        ctx.reply.Error(denied);
+        continue;
+      }
       Run(session, *entry, args, ctx.reply);
     }
     txn.executing = false;
