@@ -12,6 +12,7 @@
 #include "resp/request_parser.h"
 #include "server/keyspace_events.h"
 #include "util/glob.h"
+#include "util/repr.h"
 
 namespace reborn::server {
 namespace {
@@ -43,45 +44,6 @@ bool NeedsQuotes(std::string_view value) {
     }
   }
   return false;
-}
-
-// Redis' sdscatrepr: the value in double quotes, every byte that could end
-// the word, the string or the line escaped.
-std::string Quote(std::string_view value) {
-  std::string out = "\"";
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '\\':
-      case '"':
-        out.push_back('\\');
-        out.push_back(ch);
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      default:
-        if (absl::ascii_isprint(c)) {
-          out.push_back(ch);
-        } else {
-          absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 // The words of `text` separated by spaces or tabs.
@@ -169,7 +131,7 @@ absl::StatusOr<std::string> ParsePercentiles(std::string_view current,
 }  // namespace
 
 std::string FormatConfigValue(std::string_view value) {
-  return NeedsQuotes(value) ? Quote(value) : std::string(value);
+  return NeedsQuotes(value) ? QuotedRepr(value) : std::string(value);
 }
 
 OutputBufferLimit OutputLimitOf(std::string_view value,
@@ -653,7 +615,7 @@ absl::Status Config::LoadArgs(const std::vector<std::string>& args) {
       }
       // Quoted so that spaces and newlines survive the line split.
       text.push_back(' ');
-      text.append(Quote(args[i]));
+      text.append(QuotedRepr(args[i]));
     }
   }
   return LoadText(text, "command line");

@@ -7,46 +7,9 @@
 #include "absl/time/clock.h"
 #include "server/slowlog.h"
 #include "server/transactions.h"
+#include "util/repr.h"
 
 namespace reborn::server {
-
-std::string QuotedRepr(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '\\':
-      case '"':
-        out.push_back('\\');
-        out.push_back(static_cast<char>(c));
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      default:
-        if (c >= 0x20 && c < 0x7f) {
-          out.push_back(static_cast<char>(c));
-        } else {
-          char hex[8];
-          std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-          out += hex;
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 void Monitors::Start(CommandContext& ctx) {
   Session& session = ctx.session;

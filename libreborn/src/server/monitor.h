@@ -52,8 +52,4 @@ class Monitors {
   std::atomic<size_t> count_{0};
 };
 
-// `s` quoted as Redis' sdscatrepr does ("..." with \n, \r, \t, \a, \b, \\,
-// \" and \xNN escapes).
-std::string QuotedRepr(std::string_view s);
-
 }  // namespace reborn::server
