@@ -7,6 +7,7 @@
 // variable 'x'").
 #include "scripting/lua_engine.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -26,6 +27,8 @@ extern "C" {
 #include <lualib.h>
 int luaopen_cjson(lua_State* lua);
 int luaopen_bit(lua_State* lua);
+int luaopen_cmsgpack(lua_State* lua);  // vendor/lua_cmsgpack.c
+int luaopen_struct(lua_State* lua);    // vendor/lua_struct.c
 }
 
 namespace reborn::scripting {
@@ -485,6 +488,24 @@ int MathRandomseed(lua_State* lua) {
   return 0;
 }
 
+// unpack() with Redis' overflow-safe range check: stock 5.1's `n <= 0`
+// test relies on signed overflow, which the compiler may drop, and a huge
+// range then overruns the stack.
+int SafeUnpack(lua_State* lua) {
+  luaL_checktype(lua, 1, LUA_TTABLE);
+  int i = luaL_optint(lua, 2, 1);
+  int e = luaL_opt(lua, luaL_checkint, 3, static_cast<int>(lua_objlen(lua, 1)));
+  if (i > e) return 0;
+  unsigned int n = static_cast<unsigned int>(e) - static_cast<unsigned int>(i);
+  if (n >= INT_MAX || !lua_checkstack(lua, static_cast<int>(++n))) {
+    return luaL_error(lua, "too many results to unpack");
+  }
+  for (int64_t k = i; k <= e; ++k) {
+    lua_rawgeti(lua, 1, static_cast<int>(k));
+  }
+  return static_cast<int>(n);
+}
+
 }  // namespace
 
 absl::Status ParseShebang(std::string_view body, uint32_t* flags,
@@ -557,6 +578,8 @@ void LuaEngine::Init() {
                       {LUA_MATHLIBNAME, luaopen_math},
                       {LUA_DBLIBNAME, luaopen_debug},
                       {"cjson", luaopen_cjson},
+                      {"struct", luaopen_struct},
+                      {"cmsgpack", luaopen_cmsgpack},
                       {"bit", luaopen_bit}};
   for (const Lib& lib : libs) {
     lua_pushcfunction(lua, lib.open);
@@ -591,6 +614,8 @@ void LuaEngine::Init() {
   lua_pushcfunction(lua, MathRandomseed);
   lua_setfield(lua, -2, "randomseed");
   lua_pop(lua, 1);
+  lua_pushcfunction(lua, SafeUnpack);
+  lua_setglobal(lua, "unpack");
 
   // redis.*
   lua_newtable(lua);
@@ -637,8 +662,8 @@ void LuaEngine::Init() {
   lua_setglobal(lua, "rawset");
 
   // Library tables become read-only proxies.
-  for (const char* name :
-       {"redis", "string", "math", "table", "cjson", "bit", "coroutine"}) {
+  for (const char* name : {"redis", "string", "math", "table", "cjson", "bit",
+                           "coroutine", "struct", "cmsgpack"}) {
     lua_getglobal(lua, name);
     if (lua_istable(lua, -1)) {
       PushReadonlyProxy(lua);
