@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "reborn/reply.h"
@@ -112,6 +113,29 @@ int SafeSetmetatable(lua_State* lua) {
   return 1;
 }
 
+// Makes getmetatable() of what has the metatable on top of the stack
+// return a read-only view of it, as Redis' read-only metatables do: a
+// script may read it, and writing to it raises "Attempt to modify a
+// readonly table".
+void LockMetatable(lua_State* lua) {
+  const int mt = lua_gettop(lua);
+  lua_newtable(lua);  // the view
+  lua_newtable(lua);  // its metatable
+  lua_pushvalue(lua, mt);
+  lua_setfield(lua, -2, "__index");
+  lua_pushcfunction(lua, ReadonlyError);
+  lua_setfield(lua, -2, "__newindex");
+  lua_pushboolean(lua, 0);
+  lua_setfield(lua, -2, "__metatable");
+  lua_setmetatable(lua, -2);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
+  lua_pushvalue(lua, -2);
+  lua_pushboolean(lua, 1);
+  lua_rawset(lua, -3);
+  lua_pop(lua, 1);
+  lua_setfield(lua, mt, "__metatable");
+}
+
 // Replaces the table at the top of the stack by a read-only proxy of it.
 void PushReadonlyProxy(lua_State* lua) {
   int real = lua_gettop(lua);
@@ -121,8 +145,7 @@ void PushReadonlyProxy(lua_State* lua) {
   lua_setfield(lua, -2, "__index");
   lua_pushcfunction(lua, ReadonlyError);
   lua_setfield(lua, -2, "__newindex");
-  lua_pushboolean(lua, 0);
-  lua_setfield(lua, -2, "__metatable");
+  LockMetatable(lua);
   lua_setmetatable(lua, -2);
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
   lua_pushvalue(lua, -2);
@@ -506,6 +529,91 @@ int SafeUnpack(lua_State* lua) {
   return static_cast<int>(n);
 }
 
+// loadstring() and load() as in Redis, whose Lua never loads precompiled
+// (binary) chunks: such a chunk goes to the text parser and fails there.
+// The reader puts a space before a chunk that starts with the binary
+// signature, which makes lua_load() pick the text parser too.
+struct TextOnlyReader {
+  lua_Reader inner;
+  void* inner_ud;
+  int calls = 0;
+  const char* held = nullptr;
+  size_t held_size = 0;
+};
+
+const char* ReadTextOnly(lua_State* lua, void* ud, size_t* size) {
+  auto* r = static_cast<TextOnlyReader*>(ud);
+  if (r->held != nullptr) {
+    const char* held = r->held;
+    *size = r->held_size;
+    r->held = nullptr;
+    return held;
+  }
+  const char* data = r->inner(lua, r->inner_ud, size);
+  if (r->calls++ == 0 && data != nullptr && *size > 0 &&
+      data[0] == LUA_SIGNATURE[0]) {
+    r->held = data;
+    r->held_size = *size;
+    *size = 1;
+    return " ";
+  }
+  return data;
+}
+
+struct StringChunk {
+  const char* data;
+  size_t size;
+};
+
+const char* ReadString(lua_State*, void* ud, size_t* size) {
+  auto* chunk = static_cast<StringChunk*>(ud);
+  if (chunk->size == 0) return nullptr;
+  *size = chunk->size;
+  chunk->size = 0;
+  return chunk->data;
+}
+
+// Lua's generic_reader: calls the function at index 1, keeps the piece in
+// the reserved slot 3.
+const char* ReadFromFunction(lua_State* lua, void*, size_t* size) {
+  luaL_checkstack(lua, 2, "too many nested functions");
+  lua_pushvalue(lua, 1);
+  lua_call(lua, 0, 1);
+  if (lua_isnil(lua, -1)) {
+    *size = 0;
+    return nullptr;
+  }
+  if (!lua_isstring(lua, -1)) {
+    luaL_error(lua, "reader function must return a string");
+  }
+  lua_replace(lua, 3);
+  return lua_tolstring(lua, 3, size);
+}
+
+int LoadResult(lua_State* lua, int status) {
+  if (status == 0) return 1;
+  lua_pushnil(lua);
+  lua_insert(lua, -2);
+  return 2;
+}
+
+int SafeLoadstring(lua_State* lua) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(lua, 1, &len);
+  const char* name = luaL_optstring(lua, 2, s);
+  StringChunk chunk{s, len};
+  TextOnlyReader reader{ReadString, &chunk};
+  return LoadResult(lua, lua_load(lua, ReadTextOnly, &reader, name));
+}
+
+int SafeLoad(lua_State* lua) {
+  const char* name = luaL_optstring(lua, 2, "=(load)");
+  luaL_checktype(lua, 1, LUA_TFUNCTION);
+  lua_settop(lua, 3);
+  TextOnlyReader reader{ReadFromFunction, nullptr};
+  return LoadResult(lua, lua_load(lua, ReadTextOnly, &reader, name));
+}
+
 }  // namespace
 
 absl::Status ParseShebang(std::string_view body, uint32_t* flags,
@@ -616,6 +724,10 @@ void LuaEngine::Init() {
   lua_pop(lua, 1);
   lua_pushcfunction(lua, SafeUnpack);
   lua_setglobal(lua, "unpack");
+  lua_pushcfunction(lua, SafeLoadstring);
+  lua_setglobal(lua, "loadstring");
+  lua_pushcfunction(lua, SafeLoad);
+  lua_setglobal(lua, "load");
 
   // redis.*
   lua_newtable(lua);
@@ -677,6 +789,7 @@ void LuaEngine::Init() {
   if (lua_getmetatable(lua, -1)) {
     lua_getglobal(lua, "string");
     lua_setfield(lua, -2, "__index");
+    LockMetatable(lua);
     lua_pop(lua, 1);
   }
   lua_pop(lua, 1);
@@ -691,8 +804,7 @@ void LuaEngine::Init() {
   lua_setfield(lua, -2, "__index");
   lua_pushcfunction(lua, ReadonlyError);
   lua_setfield(lua, -2, "__newindex");
-  lua_pushboolean(lua, 0);
-  lua_setfield(lua, -2, "__metatable");
+  LockMetatable(lua);
   lua_setmetatable(lua, -2);
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
   lua_pushvalue(lua, -2);
@@ -883,7 +995,7 @@ absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
   }
   if (lib.functions.empty()) return fail("No functions registered");
   for (const FunctionInfo& f : lib.functions) {
-    auto it = function_libs_.find(f.name);
+    auto it = function_libs_.find(absl::AsciiStrToLower(f.name));
     if (it != function_libs_.end() && it->second != name) {
       return fail(absl::StrCat("Function ", f.name, " already exists"));
     }
@@ -895,7 +1007,7 @@ absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
   for (const FunctionInfo& f : lib.functions) {
     lua_getfield(lua_, -1, f.name.c_str());
     lua_setfield(lua_, -3, f.name.c_str());
-    function_libs_[f.name] = name;
+    function_libs_[absl::AsciiStrToLower(f.name)] = name;
   }
   lua_pop(lua_, 2);
   libraries_[name] = std::move(lib);
@@ -909,7 +1021,7 @@ bool LuaEngine::DeleteLibrary(std::string_view name) {
   for (const FunctionInfo& f : it->second.functions) {
     lua_pushnil(lua_);
     lua_setfield(lua_, -2, f.name.c_str());
-    function_libs_.erase(f.name);
+    function_libs_.erase(absl::AsciiStrToLower(f.name));
   }
   lua_pop(lua_, 1);
   libraries_.erase(it);
@@ -922,10 +1034,14 @@ void LuaEngine::FlushLibraries() {
 }
 
 const FunctionInfo* LuaEngine::FindFunction(std::string_view name) const {
-  auto it = function_libs_.find(std::string(name));
+  // Function names are case-insensitive across libraries (Redis'
+  // functionDictType), exact within one.
+  auto it = function_libs_.find(absl::AsciiStrToLower(std::string(name)));
   if (it == function_libs_.end()) return nullptr;
   for (const FunctionInfo& f : libraries_.at(it->second).functions) {
-    if (f.name == name) return &f;
+    if (absl::EqualsIgnoreCase(f.name,
+                               absl::string_view(name.data(), name.size())))
+      return &f;
   }
   return nullptr;
 }

@@ -378,6 +378,9 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
   }
   if (spec.name == "exec" || spec.name == "replicaof" ||
       spec.name == "slaveof" || Scripting::LocksItself(spec.name)) {
+    if (!Scripting::LocksItself(spec.name) && scripting_->RefuseBusy(reply)) {
+      return;
+    }
     Run(session, *entry, args, reply);  // take exec_mu_ exclusively themselves
     return;
   }

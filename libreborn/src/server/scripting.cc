@@ -5,9 +5,11 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "scripting/function_dump.h"
 #include "server/qdb_server_impl.h"
 #include "spdlog/spdlog.h"
 #include "util/glob.h"
@@ -41,17 +43,13 @@ bool ParseNumkeys(CommandContext& ctx, int64_t* numkeys,
   return true;
 }
 
-void AppendU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
 }  // namespace
 
 // The command side of one script run: what redis.call() may do.
 class Scripting::Host final : public scripting::ScriptHost {
  public:
   Host(Scripting& owner, Session& caller, bool read_only)
-      : owner_(owner), read_only_(read_only) {
+      : owner_(owner), read_only_(read_only), poll_io_(caller.poll_io) {
     session_.id = caller.id;
     session_.db = caller.db;
     session_.peer = caller.peer;
@@ -97,7 +95,12 @@ class Scripting::Host final : public scripting::ScriptHost {
     return out;
   }
 
-  bool ShouldKill() override { return owner_.kill_.load(); }
+  bool ShouldKill() override {
+    // Past busy-reply-threshold the clients of this I/O thread are served
+    // in between (they get -BUSY; SCRIPT KILL gets through).
+    if (!owner_.kill_.load() && poll_io_ && owner_.PastThreshold()) poll_io_();
+    return owner_.kill_.load();
+  }
 
   void Log(int level, std::string_view message) override {
     switch (level) {
@@ -117,6 +120,7 @@ class Scripting::Host final : public scripting::ScriptHost {
  private:
   Scripting& owner_;
   bool read_only_;
+  std::function<void()> poll_io_;
   Session session_;
 };
 
@@ -139,6 +143,18 @@ bool Scripting::LocksItself(std::string_view name) {
          name == "fcall_ro" || name == "function";
 }
 
+bool Scripting::PastThreshold() const {
+  const int64_t threshold = threshold_ms_.load();
+  return running_.load() && threshold > 0 &&
+         NowMs() - started_ms_.load() >= threshold;
+}
+
+bool Scripting::RefuseBusy(resp::ReplyWriter& reply) {
+  if (!PastThreshold()) return false;
+  reply.Error(running_function_.load() ? kBusyFunctionError : kBusyError);
+  return true;
+}
+
 template <typename LockType>
 bool Scripting::Lock(LockType& lock, resp::ReplyWriter& reply) {
   if (lock.try_lock()) return true;
@@ -147,12 +163,7 @@ bool Scripting::Lock(LockType& lock, resp::ReplyWriter& reply) {
     return true;
   }
   while (!lock.try_lock()) {
-    int64_t threshold = threshold_ms_.load();
-    if (running_.load() && threshold > 0 &&
-        NowMs() - started_ms_.load() >= threshold) {
-      reply.Error(running_function_.load() ? kBusyFunctionError : kBusyError);
-      return false;
-    }
+    if (RefuseBusy(reply)) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
@@ -427,14 +438,12 @@ void Scripting::Function(CommandContext& ctx) {
       }
     }
   } else if (sub == "dump" && args.size() == 2) {
-    // QDB's own payload (not Redis' RDB function encoding):
-    // "QDBFN1" then, per library, a little-endian u32 length and the code.
-    std::string payload = "QDBFN1";
+    std::vector<std::string> codes;
     for (const auto& [name, lib] : engine_->libraries()) {
-      AppendU32(&payload, static_cast<uint32_t>(lib.code.size()));
-      payload += lib.code;
+      codes.push_back(lib.code);
     }
-    ctx.reply.Bulk(payload);
+    ctx.reply.Bulk(scripting::EncodeFunctionDump(
+        codes, server_.config().GetBool("rdbcompression")));
   } else if (sub == "restore" && (args.size() == 3 || args.size() == 4)) {
     std::string policy = args.size() == 4 ? absl::AsciiStrToLower(args[3])
                                           : std::string("append");
@@ -444,41 +453,15 @@ void Scripting::Function(CommandContext& ctx) {
           "APPEND or REPLACE.");
       return;
     }
-    std::string_view payload = args[2];
-    std::vector<std::string> codes;
-    bool ok = payload.substr(0, 6) == "QDBFN1";
-    size_t pos = 6;
-    while (ok && pos < payload.size()) {
-      if (pos + 4 > payload.size()) {
-        ok = false;
-        break;
-      }
-      uint32_t len = 0;
-      for (int i = 0; i < 4; ++i) {
-        len |=
-            static_cast<uint32_t>(static_cast<unsigned char>(payload[pos + i]))
-            << (8 * i);
-      }
-      pos += 4;
-      if (len > payload.size() - pos) {
-        ok = false;
-        break;
-      }
-      codes.emplace_back(payload.substr(pos, len));
-      pos += len;
-    }
-    if (!ok) {
-      ctx.reply.Error("ERR DUMP payload version or checksum are wrong");
+    absl::StatusOr<std::vector<std::string>> codes =
+        scripting::DecodeFunctionDump(args[2]);
+    if (!codes.ok()) {
+      ctx.reply.Error(std::string(codes.status().message()));
       return;
     }
-    if (policy == "flush") engine_->FlushLibraries();
-    for (const std::string& code : codes) {
-      absl::StatusOr<std::string> lib =
-          engine_->LoadLibrary(code, policy != "append");
-      if (!lib.ok()) {
-        ctx.reply.Error(std::string(lib.status().message()));
-        return;
-      }
+    if (absl::Status s = Restore(*codes, policy); !s.ok()) {
+      ctx.reply.Error(std::string(s.message()));
+      return;
     }
     ctx.reply.Ok();
     replicate(mark);
@@ -506,6 +489,47 @@ void Scripting::Function(CommandContext& ctx) {
   } else {
     ctx.reply.Error(UnknownSubcommandError("FUNCTION", args[1]));
   }
+}
+
+absl::Status Scripting::Restore(const std::vector<std::string>& codes,
+                                const std::string& policy) {
+  // All or nothing, as Redis' FUNCTION RESTORE: on an error the libraries
+  // from before are put back.
+  std::vector<std::string> before;
+  for (const auto& [name, lib] : engine_->libraries()) {
+    before.push_back(lib.code);
+  }
+  if (policy == "flush") engine_->FlushLibraries();
+  absl::Status status;
+  for (const std::string& code : codes) {
+    absl::StatusOr<std::string> lib =
+        engine_->LoadLibrary(code, policy == "replace");
+    if (!lib.ok()) {
+      status = lib.status();
+      break;
+    }
+  }
+  if (status.ok()) return status;
+  // libraryJoin's text for an APPEND clash has no quotes around the name.
+  const std::string msg(status.message());
+  const std::string kPrefix = "ERR Library '";
+  const std::string kSuffix = "' already exists";
+  if (absl::StartsWith(msg, kPrefix) && absl::EndsWith(msg, kSuffix)) {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("ERR Library ",
+                     msg.substr(kPrefix.size(),
+                                msg.size() - kPrefix.size() - kSuffix.size()),
+                     " already exists"));
+  }
+  engine_->FlushLibraries();
+  for (const std::string& code : before) {
+    if (absl::StatusOr<std::string> lib = engine_->LoadLibrary(code, false);
+        !lib.ok()) {
+      spdlog::error("FUNCTION RESTORE: reloading library failed: {}",
+                    lib.status().ToString());
+    }
+  }
+  return status;
 }
 
 void Scripting::Script(CommandContext& ctx) {

@@ -44,11 +44,17 @@ class Scripting {
   // and returns false.
   bool LockShared(std::shared_lock<std::shared_mutex>& lock,
                   resp::ReplyWriter& reply);
+  // Answers -BUSY and returns true while a script runs past
+  // busy-reply-threshold: for commands that would wait on exec_mu_ for it
+  // (EXEC, REPLICAOF), which may run on the script's own thread (a nested
+  // poll, Session::poll_io).
+  bool RefuseBusy(resp::ReplyWriter& reply);
   // Commands that take exec_mu_ themselves (or none, SCRIPT KILL).
   static bool LocksItself(std::string_view name);
 
  private:
   class Host;
+  bool PastThreshold() const;
   // Takes `lock` (shared or exclusive); false after answering -BUSY.
   template <typename LockType>
   bool Lock(LockType& lock, resp::ReplyWriter& reply);
@@ -67,6 +73,9 @@ class Scripting {
   void Script(CommandContext& ctx);
   void Function(CommandContext& ctx);
   void Kill(CommandContext& ctx, bool function);
+  // FUNCTION RESTORE of `codes` with policy "append", "replace" or "flush".
+  absl::Status Restore(const std::vector<std::string>& codes,
+                       const std::string& policy);
 
   QdbServerImpl& server_;
   std::unique_ptr<scripting::LuaEngine> engine_;  // under exec_mu_
