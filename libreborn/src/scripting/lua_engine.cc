@@ -36,8 +36,12 @@ namespace reborn::scripting {
 namespace {
 
 // Registry keys.
-constexpr char kRegHost[] = "__reborn_host";           // light userdata
-constexpr char kRegGlobals[] = "__reborn_globals";     // the real globals
+constexpr char kRegHost[] = "__reborn_host";  // light userdata
+// The table global reads go to: kRegRunGlobals, or kRegLoadGlobals while
+// FUNCTION LOAD runs a library's code.
+constexpr char kRegGlobals[] = "__reborn_globals";
+constexpr char kRegRunGlobals[] = "__reborn_run_globals";  // the real globals
+constexpr char kRegLoadGlobals[] = "__reborn_load_globals";
 constexpr char kRegProtected[] = "__reborn_readonly";  // set of proxies
 constexpr char kRegErrHandler[] = "__reborn_err_handler";
 constexpr char kRegResp[] = "__reborn_resp";  // redis.setresp() value
@@ -88,6 +92,18 @@ int GlobalIndex(lua_State* lua) {
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
   lua_pushvalue(lua, 2);
   lua_rawget(lua, -2);
+  if (!lua_isnil(lua, -1)) return 1;
+  const char* name = lua_tostring(lua, 2);
+  return luaL_error(
+      lua, "Script attempted to access nonexistent global variable '%s'",
+      name == nullptr ? "?" : name);
+}
+
+// __index of the load-time redis table: its upvalue's fields, else Redis'
+// error-metatable text.
+int FieldIndex(lua_State* lua) {
+  lua_pushvalue(lua, 2);
+  lua_rawget(lua, lua_upvalueindex(1));
   if (!lua_isnil(lua, -1)) return 1;
   const char* name = lua_tostring(lua, 2);
   return luaL_error(
@@ -740,8 +756,7 @@ void LuaEngine::Init() {
       {"log", RedisLog},
       {"setresp", RedisSetResp},
       {"set_repl", RedisSetRepl},
-      {"replicate_commands", RedisReplicateCommands},
-      {"register_function", RegisterFunction}};
+      {"replicate_commands", RedisReplicateCommands}};
   for (const auto& [name, fn] : api) {
     lua_pushcfunction(lua, fn);
     lua_setfield(lua, -2, name);
@@ -814,8 +829,39 @@ void LuaEngine::Init() {
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
   lua_pushvalue(lua, -2);
   lua_setfield(lua, -2, "_G");
-  lua_pop(lua, 1);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegRunGlobals);
   lua_replace(lua, LUA_GLOBALSINDEX);
+
+  // What a library's code sees while FUNCTION LOAD runs it (Redis'
+  // LIBRARY_API): only redis.register_function, redis.log and the
+  // constants; everything else is a nonexistent global.
+  lua_newtable(lua);
+  lua_newtable(lua);
+  lua_pushcfunction(lua, RegisterFunction);
+  lua_setfield(lua, -2, "register_function");
+  lua_pushcfunction(lua, RedisLog);
+  lua_setfield(lua, -2, "log");
+  const std::pair<const char*, int> log_levels[] = {{"LOG_DEBUG", 0},
+                                                    {"LOG_VERBOSE", 1},
+                                                    {"LOG_NOTICE", 2},
+                                                    {"LOG_WARNING", 3}};
+  for (const auto& [name, value] : log_levels) {
+    lua_pushnumber(lua, value);
+    lua_setfield(lua, -2, name);
+  }
+  lua_pushstring(lua, "7.0.15");
+  lua_setfield(lua, -2, "REDIS_VERSION");
+  lua_pushnumber(lua, 0x07000f);
+  lua_setfield(lua, -2, "REDIS_VERSION_NUM");
+  PushReadonlyProxy(lua);
+  // Unknown fields (redis.call, ...) are errors, as with globals.
+  lua_getmetatable(lua, -1);
+  lua_getfield(lua, -1, "__index");  // the real table
+  lua_pushcclosure(lua, FieldIndex, 1);
+  lua_setfield(lua, -2, "__index");
+  lua_pop(lua, 1);
+  lua_setfield(lua, -2, "redis");
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegLoadGlobals);
 }
 
 absl::StatusOr<std::string> LuaEngine::Load(std::string_view body) {
@@ -978,7 +1024,11 @@ absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
   lua_setfield(lua_, LUA_REGISTRYINDEX, "__reborn_staging");
   lua_pushlightuserdata(lua_, &lib);
   lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoading);
+  lua_getfield(lua_, LUA_REGISTRYINDEX, kRegLoadGlobals);
+  lua_setfield(lua_, LUA_REGISTRYINDEX, kRegGlobals);
   int err = lua_pcall(lua_, 0, 0, 0);
+  lua_getfield(lua_, LUA_REGISTRYINDEX, kRegRunGlobals);
+  lua_setfield(lua_, LUA_REGISTRYINDEX, kRegGlobals);
   lua_pushnil(lua_);
   lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoading);
   if (err != 0) {

@@ -62,6 +62,7 @@ class Scripting::Host final : public scripting::ScriptHost {
   }
 
   Session& session() { return session_; }
+  void set_allow_oom(bool allow) { allow_oom_ = allow; }
 
   std::string Call(std::vector<std::string>& args, int protocol) override {
     QdbServerImpl& server = owner_.server_;
@@ -75,6 +76,12 @@ class Scripting::Host final : public scripting::ScriptHost {
     }
     if (spec.has(kCmdNoScript)) {
       return "-ERR This Redis command is not allowed from script\r\n";
+    }
+    // Redis' scriptVerifyOOM: over maxmemory only the script's first write
+    // may be refused (after one it cannot stop halfway).
+    if (spec.has(kCmdDenyOom) && !allow_oom_ && !owner_.wrote_.load() &&
+        server.maxmemory_->Exceeded()) {
+      return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
     }
     if (spec.has(kCmdWrite)) {
       if (read_only_) {
@@ -120,6 +127,7 @@ class Scripting::Host final : public scripting::ScriptHost {
  private:
   Scripting& owner_;
   bool read_only_;
+  bool allow_oom_ = false;  // the allow-oom flag
   std::function<void()> poll_io_;
   Session session_;
 };
@@ -215,8 +223,14 @@ bool Scripting::RefuseWrites(CommandContext& ctx, uint32_t flags,
 }
 
 void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
+                          std::string_view name,
                           const std::function<void(Host&)>& body) {
   Host host(*this, ctx.session, read_only);
+  {
+    std::lock_guard<std::mutex> info(info_mu_);
+    running_name_ = std::string(name);
+    running_command_ = ctx.args;
+  }
   kill_ = false;
   wrote_ = false;
   started_ms_ = NowMs();
@@ -268,7 +282,8 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
   std::span<const std::string> all(args);
   auto keys = all.subspan(3, static_cast<size_t>(numkeys));
   auto argv = all.subspan(3 + static_cast<size_t>(numkeys));
-  RunScript(ctx, ro, /*function=*/false, [&](Host& host) {
+  RunScript(ctx, ro, /*function=*/false, name, [&](Host& host) {
+    host.set_allow_oom((flags & scripting::kScriptAllowOom) != 0);
     engine_->Run(name, keys, argv, host, ctx.reply);
   });
 }
@@ -291,7 +306,9 @@ void Scripting::Fcall(CommandContext& ctx, bool read_only) {
   std::span<const std::string> all(args);
   auto keys = all.subspan(3, static_cast<size_t>(numkeys));
   auto argv = all.subspan(3 + static_cast<size_t>(numkeys));
-  RunScript(ctx, ro, /*function=*/true, [&](Host& host) {
+  const bool allow_oom = (f->flags & scripting::kScriptAllowOom) != 0;
+  RunScript(ctx, ro, /*function=*/true, name, [&](Host& host) {
+    host.set_allow_oom(allow_oom);
     engine_->CallFunction(name, keys, argv, host, ctx.reply);
   });
 }
@@ -321,9 +338,18 @@ void Scripting::Function(CommandContext& ctx) {
     Kill(ctx, /*function=*/true);
     return;
   }
+  if (sub == "stats" && args.size() == 2) {
+    Stats(ctx);  // answers while a script is busy, as in Redis
+    return;
+  }
   std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                            std::defer_lock);
   if (!LockExclusive(ctx, lock)) return;
+  // FUNCTION STATS reads the counts without exec_mu_.
+  struct Recount {
+    Scripting& owner;
+    ~Recount() { owner.Recount(); }
+  } recount{*this};
   // Changes replicate as the command itself, as in Redis.
   auto replicate = [&](size_t mark) {
     const std::string& out = *ctx.reply.buffer();
@@ -444,6 +470,11 @@ void Scripting::Function(CommandContext& ctx) {
     }
     ctx.reply.Bulk(scripting::EncodeFunctionDump(
         codes, server_.config().GetBool("rdbcompression")));
+  } else if ((sub == "restore" && args.size() > 4) ||
+             (sub == "flush" && args.size() > 3)) {
+    ctx.reply.Error(absl::StrCat(
+        "ERR unknown subcommand or wrong number of arguments for '", args[1],
+        "'. Try FUNCTION HELP."));
   } else if (sub == "restore" && (args.size() == 3 || args.size() == 4)) {
     std::string policy = args.size() == 4 ? absl::AsciiStrToLower(args[3])
                                           : std::string("append");
@@ -465,23 +496,6 @@ void Scripting::Function(CommandContext& ctx) {
     }
     ctx.reply.Ok();
     replicate(mark);
-  } else if (sub == "stats" && args.size() == 2) {
-    size_t functions = 0;
-    for (const auto& [name, lib] : engine_->libraries()) {
-      functions += lib.functions.size();
-    }
-    resp::ReplyWriter& r = ctx.reply;
-    r.MapHeader(2);
-    r.Bulk("running_script");
-    r.Null();
-    r.Bulk("engines");
-    r.MapHeader(1);
-    r.Bulk("LUA");
-    r.MapHeader(2);
-    r.Bulk("libraries_count");
-    r.Integer(static_cast<int64_t>(engine_->libraries().size()));
-    r.Bulk("functions_count");
-    r.Integer(static_cast<int64_t>(functions));
   } else if (sub == "load" || sub == "delete" || sub == "flush" ||
              sub == "dump" || sub == "restore" || sub == "stats" ||
              sub == "kill") {
@@ -489,6 +503,42 @@ void Scripting::Function(CommandContext& ctx) {
   } else {
     ctx.reply.Error(UnknownSubcommandError("FUNCTION", args[1]));
   }
+}
+
+void Scripting::Recount() {
+  int64_t functions = 0;
+  for (const auto& [name, lib] : engine_->libraries()) {
+    functions += static_cast<int64_t>(lib.functions.size());
+  }
+  libraries_count_ = static_cast<int64_t>(engine_->libraries().size());
+  functions_count_ = functions;
+}
+
+void Scripting::Stats(CommandContext& ctx) {
+  resp::ReplyWriter& r = ctx.reply;
+  r.MapHeader(2);
+  r.Bulk("running_script");
+  if (running_.load()) {
+    std::lock_guard<std::mutex> info(info_mu_);
+    r.MapHeader(3);
+    r.Bulk("name");
+    r.Bulk(running_name_);
+    r.Bulk("command");
+    r.ArrayHeader(running_command_.size());
+    for (const std::string& arg : running_command_) r.Bulk(arg);
+    r.Bulk("duration_ms");
+    r.Integer(NowMs() - started_ms_.load());
+  } else {
+    r.Null();
+  }
+  r.Bulk("engines");
+  r.MapHeader(1);
+  r.Bulk("LUA");
+  r.MapHeader(2);
+  r.Bulk("libraries_count");
+  r.Integer(libraries_count_.load());
+  r.Bulk("functions_count");
+  r.Integer(functions_count_.load());
 }
 
 absl::Status Scripting::Restore(const std::vector<std::string>& codes,
