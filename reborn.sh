@@ -13,7 +13,7 @@ PACKAGES=(
   librocksdb-dev libleveldb-dev libasio-dev libzookeeper-mt-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   libcpp-httplib-dev libcli11-dev libspdlog-dev zlib1g-dev libhiredis-dev
-  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+  liblua5.1-0-dev
   redis-server redis-tools zookeeper etcd-server etcd-client nutcracker
   python3 python3-redis procps
   tcl dpkg-dev  # tests/compat: Redis' tcl suite, unpacked by apt-get source

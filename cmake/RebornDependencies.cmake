@@ -9,11 +9,10 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-# Lua scripting: Lua 5.1 as Redis embeds it, and the cjson and bit libraries
-# Redis ships (liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev).
+# Lua scripting: Lua 5.1 as Redis embeds it (liblua5.1-0-dev); the cjson,
+# cmsgpack, struct and bit libraries are Redis' own copies, vendored in
+# libreborn/src/scripting/vendor/.
 pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.1)
-pkg_check_modules(LUA_CJSON REQUIRED IMPORTED_TARGET lua5.1-cjson)
-pkg_check_modules(LUA_BITOP REQUIRED IMPORTED_TARGET lua5.1-bitop)
 find_package(ZooKeeperMt REQUIRED)
 find_package(Asio REQUIRED)
 if(REBORN_BUILD_TESTS)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,6 +80,11 @@ struct Session {
   // preventCommandPropagation): what replicas get instead, maybe nothing.
   // The server takes it after the command.
   std::optional<std::vector<std::vector<std::string>>> effects;
+  // Runs the ready I/O handlers of the connection's thread (set by the
+  // network layer; empty for internal sessions). A script running past
+  // busy-reply-threshold calls it so that the other clients of that thread
+  // get -BUSY instead of waiting.
+  std::function<void()> poll_io;
   // MULTI/EXEC/WATCH state; null until the client uses them.
   std::shared_ptr<TransactionState> txn;
 };

@@ -120,6 +120,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     session_.created_ms = entry_->created_ms;
     session_.last_active_ms = entry_->created_ms;
     session_.messages = entry_->messages;
+    // A script past busy-reply-threshold runs this thread's ready handlers
+    // so that its other clients get their -BUSY (Redis'
+    // processEventsWhileBlocked); this connection stays out of it
+    // (in_handler_).
+    asio::io_context* io = server_->contexts_[context_index_].get();
+    session_.poll_io = [io] { io->poll(); };
     server_->handler_->OnConnect(session_);
     if (std::string refusal = server_->handler_->Admit(session_);
         !refusal.empty()) {
@@ -162,7 +168,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void ReadMore() {
-    if (read_in_flight_ || closed_ || shutting_down_) return;
+    if (read_in_flight_ || closed_ || shutting_down_ || in_handler_) return;
     read_in_flight_ = true;
     socket_.async_read_some(
         asio::buffer(read_buf_),
@@ -276,6 +282,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ProcessInput() {
+    if (in_handler_) return;  // a nested poll (Session::poll_io)
     const ServerLimits& limits = server_->limits_;
     resp::ParserLimits parser_limits = parser_.limits();
     parser_limits.max_bulk_len = limits.max_bulk_len.load();
@@ -311,7 +318,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       const size_t reply_mark = out_.size();
       session_.reply_skip = skip_next_;
       skip_next_ = false;
+      in_handler_ = true;
       server_->handler_->Handle(session_, args_, writer);
+      in_handler_ = false;
       if (session_.deferred && session_.deferred->retry()) {
         // Postponed (CLIENT PAUSE): the command stays in the input and runs
         // again once the parked reply settles.
@@ -459,7 +468,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool sending() const { return write_in_flight_ || awaiting_flush_; }
 
   void SendNow() {
-    if (write_in_flight_ || out_.empty() || closed_) return;
+    if (write_in_flight_ || out_.empty() || closed_ || in_handler_) return;
     writing_.swap(out_);
     out_.clear();
     write_in_flight_ = true;
@@ -541,6 +550,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool messages_attached_ = false;  // session_.messages (Pub/Sub)
   bool skip_next_ = false;          // CLIENT REPLY SKIP: the next reply
   bool read_in_flight_ = false;
+  // Inside the command handler: a nested poll of this thread (a busy
+  // script, Session::poll_io) must not read, run or send for this
+  // connection; the handler's caller does all three after it.
+  bool in_handler_ = false;
   bool write_in_flight_ = false;
   bool awaiting_flush_ = false;  // queued in the thread's FlushGroup
   bool shutting_down_ = false;

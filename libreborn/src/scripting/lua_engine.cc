@@ -7,12 +7,14 @@
 // variable 'x'").
 #include "scripting/lua_engine.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "reborn/reply.h"
@@ -26,14 +28,20 @@ extern "C" {
 #include <lualib.h>
 int luaopen_cjson(lua_State* lua);
 int luaopen_bit(lua_State* lua);
+int luaopen_cmsgpack(lua_State* lua);  // vendor/lua_cmsgpack.c
+int luaopen_struct(lua_State* lua);    // vendor/lua_struct.c
 }
 
 namespace reborn::scripting {
 namespace {
 
 // Registry keys.
-constexpr char kRegHost[] = "__reborn_host";           // light userdata
-constexpr char kRegGlobals[] = "__reborn_globals";     // the real globals
+constexpr char kRegHost[] = "__reborn_host";  // light userdata
+// The table global reads go to: kRegRunGlobals, or kRegLoadGlobals while
+// FUNCTION LOAD runs a library's code.
+constexpr char kRegGlobals[] = "__reborn_globals";
+constexpr char kRegRunGlobals[] = "__reborn_run_globals";  // the real globals
+constexpr char kRegLoadGlobals[] = "__reborn_load_globals";
 constexpr char kRegProtected[] = "__reborn_readonly";  // set of proxies
 constexpr char kRegErrHandler[] = "__reborn_err_handler";
 constexpr char kRegResp[] = "__reborn_resp";  // redis.setresp() value
@@ -91,6 +99,18 @@ int GlobalIndex(lua_State* lua) {
       name == nullptr ? "?" : name);
 }
 
+// __index of the load-time redis table: its upvalue's fields, else Redis'
+// error-metatable text.
+int FieldIndex(lua_State* lua) {
+  lua_pushvalue(lua, 2);
+  lua_rawget(lua, lua_upvalueindex(1));
+  if (!lua_isnil(lua, -1)) return 1;
+  const char* name = lua_tostring(lua, 2);
+  return luaL_error(
+      lua, "Script attempted to access nonexistent global variable '%s'",
+      name == nullptr ? "?" : name);
+}
+
 int SafeRawset(lua_State* lua) {
   if (IsProtected(lua, 1)) return ReadonlyErrorNoWhere(lua);
   luaL_checktype(lua, 1, LUA_TTABLE);
@@ -109,6 +129,29 @@ int SafeSetmetatable(lua_State* lua) {
   return 1;
 }
 
+// Makes getmetatable() of what has the metatable on top of the stack
+// return a read-only view of it, as Redis' read-only metatables do: a
+// script may read it, and writing to it raises "Attempt to modify a
+// readonly table".
+void LockMetatable(lua_State* lua) {
+  const int mt = lua_gettop(lua);
+  lua_newtable(lua);  // the view
+  lua_newtable(lua);  // its metatable
+  lua_pushvalue(lua, mt);
+  lua_setfield(lua, -2, "__index");
+  lua_pushcfunction(lua, ReadonlyError);
+  lua_setfield(lua, -2, "__newindex");
+  lua_pushboolean(lua, 0);
+  lua_setfield(lua, -2, "__metatable");
+  lua_setmetatable(lua, -2);
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
+  lua_pushvalue(lua, -2);
+  lua_pushboolean(lua, 1);
+  lua_rawset(lua, -3);
+  lua_pop(lua, 1);
+  lua_setfield(lua, mt, "__metatable");
+}
+
 // Replaces the table at the top of the stack by a read-only proxy of it.
 void PushReadonlyProxy(lua_State* lua) {
   int real = lua_gettop(lua);
@@ -118,8 +161,7 @@ void PushReadonlyProxy(lua_State* lua) {
   lua_setfield(lua, -2, "__index");
   lua_pushcfunction(lua, ReadonlyError);
   lua_setfield(lua, -2, "__newindex");
-  lua_pushboolean(lua, 0);
-  lua_setfield(lua, -2, "__metatable");
+  LockMetatable(lua);
   lua_setmetatable(lua, -2);
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
   lua_pushvalue(lua, -2);
@@ -485,6 +527,109 @@ int MathRandomseed(lua_State* lua) {
   return 0;
 }
 
+// unpack() with Redis' overflow-safe range check: stock 5.1's `n <= 0`
+// test relies on signed overflow, which the compiler may drop, and a huge
+// range then overruns the stack.
+int SafeUnpack(lua_State* lua) {
+  luaL_checktype(lua, 1, LUA_TTABLE);
+  int i = luaL_optint(lua, 2, 1);
+  int e = luaL_opt(lua, luaL_checkint, 3, static_cast<int>(lua_objlen(lua, 1)));
+  if (i > e) return 0;
+  unsigned int n = static_cast<unsigned int>(e) - static_cast<unsigned int>(i);
+  if (n >= INT_MAX || !lua_checkstack(lua, static_cast<int>(++n))) {
+    return luaL_error(lua, "too many results to unpack");
+  }
+  for (int64_t k = i; k <= e; ++k) {
+    lua_rawgeti(lua, 1, static_cast<int>(k));
+  }
+  return static_cast<int>(n);
+}
+
+// loadstring() and load() as in Redis, whose Lua never loads precompiled
+// (binary) chunks: such a chunk goes to the text parser and fails there.
+// The reader puts a space before a chunk that starts with the binary
+// signature, which makes lua_load() pick the text parser too.
+struct TextOnlyReader {
+  lua_Reader inner;
+  void* inner_ud;
+  int calls = 0;
+  const char* held = nullptr;
+  size_t held_size = 0;
+};
+
+const char* ReadTextOnly(lua_State* lua, void* ud, size_t* size) {
+  auto* r = static_cast<TextOnlyReader*>(ud);
+  if (r->held != nullptr) {
+    const char* held = r->held;
+    *size = r->held_size;
+    r->held = nullptr;
+    return held;
+  }
+  const char* data = r->inner(lua, r->inner_ud, size);
+  if (r->calls++ == 0 && data != nullptr && *size > 0 &&
+      data[0] == LUA_SIGNATURE[0]) {
+    r->held = data;
+    r->held_size = *size;
+    *size = 1;
+    return " ";
+  }
+  return data;
+}
+
+struct StringChunk {
+  const char* data;
+  size_t size;
+};
+
+const char* ReadString(lua_State*, void* ud, size_t* size) {
+  auto* chunk = static_cast<StringChunk*>(ud);
+  if (chunk->size == 0) return nullptr;
+  *size = chunk->size;
+  chunk->size = 0;
+  return chunk->data;
+}
+
+// Lua's generic_reader: calls the function at index 1, keeps the piece in
+// the reserved slot 3.
+const char* ReadFromFunction(lua_State* lua, void*, size_t* size) {
+  luaL_checkstack(lua, 2, "too many nested functions");
+  lua_pushvalue(lua, 1);
+  lua_call(lua, 0, 1);
+  if (lua_isnil(lua, -1)) {
+    *size = 0;
+    return nullptr;
+  }
+  if (!lua_isstring(lua, -1)) {
+    luaL_error(lua, "reader function must return a string");
+  }
+  lua_replace(lua, 3);
+  return lua_tolstring(lua, 3, size);
+}
+
+int LoadResult(lua_State* lua, int status) {
+  if (status == 0) return 1;
+  lua_pushnil(lua);
+  lua_insert(lua, -2);
+  return 2;
+}
+
+int SafeLoadstring(lua_State* lua) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(lua, 1, &len);
+  const char* name = luaL_optstring(lua, 2, s);
+  StringChunk chunk{s, len};
+  TextOnlyReader reader{ReadString, &chunk};
+  return LoadResult(lua, lua_load(lua, ReadTextOnly, &reader, name));
+}
+
+int SafeLoad(lua_State* lua) {
+  const char* name = luaL_optstring(lua, 2, "=(load)");
+  luaL_checktype(lua, 1, LUA_TFUNCTION);
+  lua_settop(lua, 3);
+  TextOnlyReader reader{ReadFromFunction, nullptr};
+  return LoadResult(lua, lua_load(lua, ReadTextOnly, &reader, name));
+}
+
 }  // namespace
 
 absl::Status ParseShebang(std::string_view body, uint32_t* flags,
@@ -557,6 +702,8 @@ void LuaEngine::Init() {
                       {LUA_MATHLIBNAME, luaopen_math},
                       {LUA_DBLIBNAME, luaopen_debug},
                       {"cjson", luaopen_cjson},
+                      {"struct", luaopen_struct},
+                      {"cmsgpack", luaopen_cmsgpack},
                       {"bit", luaopen_bit}};
   for (const Lib& lib : libs) {
     lua_pushcfunction(lua, lib.open);
@@ -591,6 +738,12 @@ void LuaEngine::Init() {
   lua_pushcfunction(lua, MathRandomseed);
   lua_setfield(lua, -2, "randomseed");
   lua_pop(lua, 1);
+  lua_pushcfunction(lua, SafeUnpack);
+  lua_setglobal(lua, "unpack");
+  lua_pushcfunction(lua, SafeLoadstring);
+  lua_setglobal(lua, "loadstring");
+  lua_pushcfunction(lua, SafeLoad);
+  lua_setglobal(lua, "load");
 
   // redis.*
   lua_newtable(lua);
@@ -603,8 +756,7 @@ void LuaEngine::Init() {
       {"log", RedisLog},
       {"setresp", RedisSetResp},
       {"set_repl", RedisSetRepl},
-      {"replicate_commands", RedisReplicateCommands},
-      {"register_function", RegisterFunction}};
+      {"replicate_commands", RedisReplicateCommands}};
   for (const auto& [name, fn] : api) {
     lua_pushcfunction(lua, fn);
     lua_setfield(lua, -2, name);
@@ -637,8 +789,8 @@ void LuaEngine::Init() {
   lua_setglobal(lua, "rawset");
 
   // Library tables become read-only proxies.
-  for (const char* name :
-       {"redis", "string", "math", "table", "cjson", "bit", "coroutine"}) {
+  for (const char* name : {"redis", "string", "math", "table", "cjson", "bit",
+                           "coroutine", "struct", "cmsgpack"}) {
     lua_getglobal(lua, name);
     if (lua_istable(lua, -1)) {
       PushReadonlyProxy(lua);
@@ -652,6 +804,7 @@ void LuaEngine::Init() {
   if (lua_getmetatable(lua, -1)) {
     lua_getglobal(lua, "string");
     lua_setfield(lua, -2, "__index");
+    LockMetatable(lua);
     lua_pop(lua, 1);
   }
   lua_pop(lua, 1);
@@ -666,8 +819,7 @@ void LuaEngine::Init() {
   lua_setfield(lua, -2, "__index");
   lua_pushcfunction(lua, ReadonlyError);
   lua_setfield(lua, -2, "__newindex");
-  lua_pushboolean(lua, 0);
-  lua_setfield(lua, -2, "__metatable");
+  LockMetatable(lua);
   lua_setmetatable(lua, -2);
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
   lua_pushvalue(lua, -2);
@@ -677,8 +829,39 @@ void LuaEngine::Init() {
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
   lua_pushvalue(lua, -2);
   lua_setfield(lua, -2, "_G");
-  lua_pop(lua, 1);
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegRunGlobals);
   lua_replace(lua, LUA_GLOBALSINDEX);
+
+  // What a library's code sees while FUNCTION LOAD runs it (Redis'
+  // LIBRARY_API): only redis.register_function, redis.log and the
+  // constants; everything else is a nonexistent global.
+  lua_newtable(lua);
+  lua_newtable(lua);
+  lua_pushcfunction(lua, RegisterFunction);
+  lua_setfield(lua, -2, "register_function");
+  lua_pushcfunction(lua, RedisLog);
+  lua_setfield(lua, -2, "log");
+  const std::pair<const char*, int> log_levels[] = {{"LOG_DEBUG", 0},
+                                                    {"LOG_VERBOSE", 1},
+                                                    {"LOG_NOTICE", 2},
+                                                    {"LOG_WARNING", 3}};
+  for (const auto& [name, value] : log_levels) {
+    lua_pushnumber(lua, value);
+    lua_setfield(lua, -2, name);
+  }
+  lua_pushstring(lua, "7.0.15");
+  lua_setfield(lua, -2, "REDIS_VERSION");
+  lua_pushnumber(lua, 0x07000f);
+  lua_setfield(lua, -2, "REDIS_VERSION_NUM");
+  PushReadonlyProxy(lua);
+  // Unknown fields (redis.call, ...) are errors, as with globals.
+  lua_getmetatable(lua, -1);
+  lua_getfield(lua, -1, "__index");  // the real table
+  lua_pushcclosure(lua, FieldIndex, 1);
+  lua_setfield(lua, -2, "__index");
+  lua_pop(lua, 1);
+  lua_setfield(lua, -2, "redis");
+  lua_setfield(lua, LUA_REGISTRYINDEX, kRegLoadGlobals);
 }
 
 absl::StatusOr<std::string> LuaEngine::Load(std::string_view body) {
@@ -841,7 +1024,11 @@ absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
   lua_setfield(lua_, LUA_REGISTRYINDEX, "__reborn_staging");
   lua_pushlightuserdata(lua_, &lib);
   lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoading);
+  lua_getfield(lua_, LUA_REGISTRYINDEX, kRegLoadGlobals);
+  lua_setfield(lua_, LUA_REGISTRYINDEX, kRegGlobals);
   int err = lua_pcall(lua_, 0, 0, 0);
+  lua_getfield(lua_, LUA_REGISTRYINDEX, kRegRunGlobals);
+  lua_setfield(lua_, LUA_REGISTRYINDEX, kRegGlobals);
   lua_pushnil(lua_);
   lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoading);
   if (err != 0) {
@@ -858,7 +1045,7 @@ absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
   }
   if (lib.functions.empty()) return fail("No functions registered");
   for (const FunctionInfo& f : lib.functions) {
-    auto it = function_libs_.find(f.name);
+    auto it = function_libs_.find(absl::AsciiStrToLower(f.name));
     if (it != function_libs_.end() && it->second != name) {
       return fail(absl::StrCat("Function ", f.name, " already exists"));
     }
@@ -870,7 +1057,7 @@ absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
   for (const FunctionInfo& f : lib.functions) {
     lua_getfield(lua_, -1, f.name.c_str());
     lua_setfield(lua_, -3, f.name.c_str());
-    function_libs_[f.name] = name;
+    function_libs_[absl::AsciiStrToLower(f.name)] = name;
   }
   lua_pop(lua_, 2);
   libraries_[name] = std::move(lib);
@@ -884,7 +1071,7 @@ bool LuaEngine::DeleteLibrary(std::string_view name) {
   for (const FunctionInfo& f : it->second.functions) {
     lua_pushnil(lua_);
     lua_setfield(lua_, -2, f.name.c_str());
-    function_libs_.erase(f.name);
+    function_libs_.erase(absl::AsciiStrToLower(f.name));
   }
   lua_pop(lua_, 1);
   libraries_.erase(it);
@@ -897,10 +1084,14 @@ void LuaEngine::FlushLibraries() {
 }
 
 const FunctionInfo* LuaEngine::FindFunction(std::string_view name) const {
-  auto it = function_libs_.find(std::string(name));
+  // Function names are case-insensitive across libraries (Redis'
+  // functionDictType), exact within one.
+  auto it = function_libs_.find(absl::AsciiStrToLower(std::string(name)));
   if (it == function_libs_.end()) return nullptr;
   for (const FunctionInfo& f : libraries_.at(it->second).functions) {
-    if (f.name == name) return &f;
+    if (absl::EqualsIgnoreCase(f.name,
+                               absl::string_view(name.data(), name.size())))
+      return &f;
   }
   return nullptr;
 }

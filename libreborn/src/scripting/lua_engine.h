@@ -120,7 +120,7 @@ class LuaEngine {
   lua_State* lua_ = nullptr;
   absl::flat_hash_map<std::string, Script> scripts_;  // by sha
   std::map<std::string, Library> libraries_;          // by name
-  // Function name -> library name.
+  // Lower-cased function name -> library name.
   absl::flat_hash_map<std::string, std::string> function_libs_;
 };
 

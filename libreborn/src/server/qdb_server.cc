@@ -439,6 +439,9 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
   const size_t mark = reply.buffer()->size();
   if (spec.name == "exec" || spec.name == "replicaof" ||
       spec.name == "slaveof" || Scripting::LocksItself(spec.name)) {
+    if (!Scripting::LocksItself(spec.name) && scripting_->RefuseBusy(reply)) {
+      return;
+    }
     Run(session, *entry, args, reply);  // take exec_mu_ exclusively themselves
     if (spec.name == "exec" || Scripting::LocksItself(spec.name)) {
       repl_->AwaitReplicas(session, reply.buffer(), mark);

@@ -5,9 +5,11 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "scripting/function_dump.h"
 #include "server/qdb_server_impl.h"
 #include "spdlog/spdlog.h"
 #include "util/glob.h"
@@ -41,17 +43,13 @@ bool ParseNumkeys(CommandContext& ctx, int64_t* numkeys,
   return true;
 }
 
-void AppendU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
 }  // namespace
 
 // The command side of one script run: what redis.call() may do.
 class Scripting::Host final : public scripting::ScriptHost {
  public:
   Host(Scripting& owner, Session& caller, bool read_only)
-      : owner_(owner), read_only_(read_only) {
+      : owner_(owner), read_only_(read_only), poll_io_(caller.poll_io) {
     session_.id = caller.id;
     session_.db = caller.db;
     session_.peer = caller.peer;
@@ -68,6 +66,7 @@ class Scripting::Host final : public scripting::ScriptHost {
   // Whether the script called a read-only command: client tracking then
   // remembers the keys the script declared, as Redis does.
   bool read_called() const { return read_called_; }
+  void set_allow_oom(bool allow) { allow_oom_ = allow; }
 
   std::string Call(std::vector<std::string>& args, int protocol) override {
     QdbServerImpl& server = owner_.server_;
@@ -102,6 +101,12 @@ class Scripting::Host final : public scripting::ScriptHost {
       return "-ERR Write commands are not allowed from read-only "
              "scripts.\r\n";
     }
+    // Redis' scriptVerifyOOM: over maxmemory only the script's first write
+    // may be refused (after one it cannot stop halfway).
+    if (spec.has(kCmdDenyOom) && !allow_oom_ && !owner_.wrote_.load() &&
+        server.maxmemory_->Exceeded()) {
+      return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    }
     if (spec.has(kCmdWrite)) {
       if (read_only_) {
         return "-ERR Write commands are not allowed from read-only "
@@ -122,7 +127,12 @@ class Scripting::Host final : public scripting::ScriptHost {
     return out;
   }
 
-  bool ShouldKill() override { return owner_.kill_.load(); }
+  bool ShouldKill() override {
+    // Past busy-reply-threshold the clients of this I/O thread are served
+    // in between (they get -BUSY; SCRIPT KILL gets through).
+    if (!owner_.kill_.load() && poll_io_ && owner_.PastThreshold()) poll_io_();
+    return owner_.kill_.load();
+  }
 
   void Log(int level, std::string_view message) override {
     switch (level) {
@@ -143,6 +153,9 @@ class Scripting::Host final : public scripting::ScriptHost {
   Scripting& owner_;
   bool read_only_;
   bool read_called_ = false;
+    }
+  bool allow_oom_ = false;  // the allow-oom flag
+  std::function<void()> poll_io_;
   Session session_;
 };
 
@@ -165,6 +178,18 @@ bool Scripting::LocksItself(std::string_view name) {
          name == "fcall_ro" || name == "function";
 }
 
+bool Scripting::PastThreshold() const {
+  const int64_t threshold = threshold_ms_.load();
+  return running_.load() && threshold > 0 &&
+         NowMs() - started_ms_.load() >= threshold;
+}
+
+bool Scripting::RefuseBusy(resp::ReplyWriter& reply) {
+  if (!PastThreshold()) return false;
+  reply.Error(running_function_.load() ? kBusyFunctionError : kBusyError);
+  return true;
+}
+
 template <typename LockType>
 bool Scripting::Lock(LockType& lock, resp::ReplyWriter& reply) {
   if (lock.try_lock()) return true;
@@ -173,12 +198,7 @@ bool Scripting::Lock(LockType& lock, resp::ReplyWriter& reply) {
     return true;
   }
   while (!lock.try_lock()) {
-    int64_t threshold = threshold_ms_.load();
-    if (running_.load() && threshold > 0 &&
-        NowMs() - started_ms_.load() >= threshold) {
-      reply.Error(running_function_.load() ? kBusyFunctionError : kBusyError);
-      return false;
-    }
+    if (RefuseBusy(reply)) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
@@ -230,8 +250,14 @@ bool Scripting::RefuseWrites(CommandContext& ctx, uint32_t flags,
 }
 
 void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
+                          std::string_view name,
                           const std::function<void(Host&)>& body) {
   Host host(*this, ctx.session, read_only);
+  {
+    std::lock_guard<std::mutex> info(info_mu_);
+    running_name_ = std::string(name);
+    running_command_ = ctx.args;
+  }
   kill_ = false;
   wrote_ = false;
   started_ms_ = NowMs();
@@ -309,7 +335,8 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
   std::span<const std::string> all(args);
   auto keys = all.subspan(3, static_cast<size_t>(numkeys));
   auto argv = all.subspan(3 + static_cast<size_t>(numkeys));
-  RunScript(ctx, ro, /*function=*/false, [&](Host& host) {
+  RunScript(ctx, ro, /*function=*/false, name, [&](Host& host) {
+    host.set_allow_oom((flags & scripting::kScriptAllowOom) != 0);
     engine_->Run(name, keys, argv, host, ctx.reply);
   });
 }
@@ -332,7 +359,9 @@ void Scripting::Fcall(CommandContext& ctx, bool read_only) {
   std::span<const std::string> all(args);
   auto keys = all.subspan(3, static_cast<size_t>(numkeys));
   auto argv = all.subspan(3 + static_cast<size_t>(numkeys));
-  RunScript(ctx, ro, /*function=*/true, [&](Host& host) {
+  const bool allow_oom = (f->flags & scripting::kScriptAllowOom) != 0;
+  RunScript(ctx, ro, /*function=*/true, name, [&](Host& host) {
+    host.set_allow_oom(allow_oom);
     engine_->CallFunction(name, keys, argv, host, ctx.reply);
   });
 }
@@ -362,9 +391,18 @@ void Scripting::Function(CommandContext& ctx) {
     Kill(ctx, /*function=*/true);
     return;
   }
+  if (sub == "stats" && args.size() == 2) {
+    Stats(ctx);  // answers while a script is busy, as in Redis
+    return;
+  }
   std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                            std::defer_lock);
   if (!LockExclusive(ctx, lock)) return;
+  // FUNCTION STATS reads the counts without exec_mu_.
+  struct Recount {
+    Scripting& owner;
+    ~Recount() { owner.Recount(); }
+  } recount{*this};
   // Changes replicate as the command itself, as in Redis.
   auto replicate = [&](size_t mark) {
     const std::string& out = *ctx.reply.buffer();
@@ -479,14 +517,17 @@ void Scripting::Function(CommandContext& ctx) {
       }
     }
   } else if (sub == "dump" && args.size() == 2) {
-    // QDB's own payload (not Redis' RDB function encoding):
-    // "QDBFN1" then, per library, a little-endian u32 length and the code.
-    std::string payload = "QDBFN1";
+    std::vector<std::string> codes;
     for (const auto& [name, lib] : engine_->libraries()) {
-      AppendU32(&payload, static_cast<uint32_t>(lib.code.size()));
-      payload += lib.code;
+      codes.push_back(lib.code);
     }
-    ctx.reply.Bulk(payload);
+    ctx.reply.Bulk(scripting::EncodeFunctionDump(
+        codes, server_.config().GetBool("rdbcompression")));
+  } else if ((sub == "restore" && args.size() > 4) ||
+             (sub == "flush" && args.size() > 3)) {
+    ctx.reply.Error(absl::StrCat(
+        "ERR unknown subcommand or wrong number of arguments for '", args[1],
+        "'. Try FUNCTION HELP."));
   } else if (sub == "restore" && (args.size() == 3 || args.size() == 4)) {
     std::string policy = args.size() == 4 ? absl::AsciiStrToLower(args[3])
                                           : std::string("append");
@@ -496,61 +537,18 @@ void Scripting::Function(CommandContext& ctx) {
           "APPEND or REPLACE.");
       return;
     }
-    std::string_view payload = args[2];
-    std::vector<std::string> codes;
-    bool ok = payload.substr(0, 6) == "QDBFN1";
-    size_t pos = 6;
-    while (ok && pos < payload.size()) {
-      if (pos + 4 > payload.size()) {
-        ok = false;
-        break;
-      }
-      uint32_t len = 0;
-      for (int i = 0; i < 4; ++i) {
-        len |=
-            static_cast<uint32_t>(static_cast<unsigned char>(payload[pos + i]))
-            << (8 * i);
-      }
-      pos += 4;
-      if (len > payload.size() - pos) {
-        ok = false;
-        break;
-      }
-      codes.emplace_back(payload.substr(pos, len));
-      pos += len;
-    }
-    if (!ok) {
-      ctx.reply.Error("ERR DUMP payload version or checksum are wrong");
+    absl::StatusOr<std::vector<std::string>> codes =
+        scripting::DecodeFunctionDump(args[2]);
+    if (!codes.ok()) {
+      ctx.reply.Error(std::string(codes.status().message()));
       return;
     }
-    if (policy == "flush") engine_->FlushLibraries();
-    for (const std::string& code : codes) {
-      absl::StatusOr<std::string> lib =
-          engine_->LoadLibrary(code, policy != "append");
-      if (!lib.ok()) {
-        ctx.reply.Error(std::string(lib.status().message()));
-        return;
-      }
+    if (absl::Status s = Restore(*codes, policy); !s.ok()) {
+      ctx.reply.Error(std::string(s.message()));
+      return;
     }
     ctx.reply.Ok();
     replicate(mark);
-  } else if (sub == "stats" && args.size() == 2) {
-    size_t functions = 0;
-    for (const auto& [name, lib] : engine_->libraries()) {
-      functions += lib.functions.size();
-    }
-    resp::ReplyWriter& r = ctx.reply;
-    r.MapHeader(2);
-    r.Bulk("running_script");
-    r.Null();
-    r.Bulk("engines");
-    r.MapHeader(1);
-    r.Bulk("LUA");
-    r.MapHeader(2);
-    r.Bulk("libraries_count");
-    r.Integer(static_cast<int64_t>(engine_->libraries().size()));
-    r.Bulk("functions_count");
-    r.Integer(static_cast<int64_t>(functions));
   } else if (sub == "load" || sub == "delete" || sub == "flush" ||
              sub == "dump" || sub == "restore" || sub == "stats" ||
              sub == "kill") {
@@ -558,6 +556,83 @@ void Scripting::Function(CommandContext& ctx) {
   } else {
     ctx.reply.Error(UnknownSubcommandError("FUNCTION", args[1]));
   }
+}
+
+void Scripting::Recount() {
+  int64_t functions = 0;
+  for (const auto& [name, lib] : engine_->libraries()) {
+    functions += static_cast<int64_t>(lib.functions.size());
+  }
+  libraries_count_ = static_cast<int64_t>(engine_->libraries().size());
+  functions_count_ = functions;
+}
+
+void Scripting::Stats(CommandContext& ctx) {
+  resp::ReplyWriter& r = ctx.reply;
+  r.MapHeader(2);
+  r.Bulk("running_script");
+  if (running_.load()) {
+    std::lock_guard<std::mutex> info(info_mu_);
+    r.MapHeader(3);
+    r.Bulk("name");
+    r.Bulk(running_name_);
+    r.Bulk("command");
+    r.ArrayHeader(running_command_.size());
+    for (const std::string& arg : running_command_) r.Bulk(arg);
+    r.Bulk("duration_ms");
+    r.Integer(NowMs() - started_ms_.load());
+  } else {
+    r.Null();
+  }
+  r.Bulk("engines");
+  r.MapHeader(1);
+  r.Bulk("LUA");
+  r.MapHeader(2);
+  r.Bulk("libraries_count");
+  r.Integer(libraries_count_.load());
+  r.Bulk("functions_count");
+  r.Integer(functions_count_.load());
+}
+
+absl::Status Scripting::Restore(const std::vector<std::string>& codes,
+                                const std::string& policy) {
+  // All or nothing, as Redis' FUNCTION RESTORE: on an error the libraries
+  // from before are put back.
+  std::vector<std::string> before;
+  for (const auto& [name, lib] : engine_->libraries()) {
+    before.push_back(lib.code);
+  }
+  if (policy == "flush") engine_->FlushLibraries();
+  absl::Status status;
+  for (const std::string& code : codes) {
+    absl::StatusOr<std::string> lib =
+        engine_->LoadLibrary(code, policy == "replace");
+    if (!lib.ok()) {
+      status = lib.status();
+      break;
+    }
+  }
+  if (status.ok()) return status;
+  // libraryJoin's text for an APPEND clash has no quotes around the name.
+  const std::string msg(status.message());
+  const std::string kPrefix = "ERR Library '";
+  const std::string kSuffix = "' already exists";
+  if (absl::StartsWith(msg, kPrefix) && absl::EndsWith(msg, kSuffix)) {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("ERR Library ",
+                     msg.substr(kPrefix.size(),
+                                msg.size() - kPrefix.size() - kSuffix.size()),
+                     " already exists"));
+  }
+  engine_->FlushLibraries();
+  for (const std::string& code : before) {
+    if (absl::StatusOr<std::string> lib = engine_->LoadLibrary(code, false);
+        !lib.ok()) {
+      spdlog::error("FUNCTION RESTORE: reloading library failed: {}",
+                    lib.status().ToString());
+    }
+  }
+  return status;
 }
 
 void Scripting::Script(CommandContext& ctx) {

@@ -44,6 +44,11 @@ class Scripting {
   // and returns false.
   bool LockShared(std::shared_lock<std::shared_mutex>& lock,
                   resp::ReplyWriter& reply);
+  // Answers -BUSY and returns true while a script runs past
+  // busy-reply-threshold: for commands that would wait on exec_mu_ for it
+  // (EXEC, REPLICAOF), which may run on the script's own thread (a nested
+  // poll, Session::poll_io).
+  bool RefuseBusy(resp::ReplyWriter& reply);
   // Commands that take exec_mu_ themselves (or none, SCRIPT KILL).
   static bool LocksItself(std::string_view name);
   // EVAL/EVALSHA/FCALL of a script or function flagged `no-writes`:
@@ -54,6 +59,7 @@ class Scripting {
 
  private:
   class Host;
+  bool PastThreshold() const;
   // Takes `lock` (shared or exclusive); false after answering -BUSY.
   template <typename LockType>
   bool Lock(LockType& lock, resp::ReplyWriter& reply);
@@ -65,13 +71,20 @@ class Scripting {
   // Runs `body` as the script or function of `ctx` under the held lock:
   // busy state, the replication scope, blocked clients served after.
   void RunScript(CommandContext& ctx, bool read_only, bool function,
-                 const std::function<void(Host&)>& body);
+                 std::string_view name, const std::function<void(Host&)>& body);
   // Refuses a script that may write where writes are refused; true if the
   // reply was written.
   bool RefuseWrites(CommandContext& ctx, uint32_t flags, bool read_only);
   void Script(CommandContext& ctx);
   void Function(CommandContext& ctx);
   void Kill(CommandContext& ctx, bool function);
+  // FUNCTION STATS, without exec_mu_ (it answers during a busy script).
+  void Stats(CommandContext& ctx);
+  // Refreshes the counts FUNCTION STATS reads; under exec_mu_.
+  void Recount();
+  // FUNCTION RESTORE of `codes` with policy "append", "replace" or "flush".
+  absl::Status Restore(const std::vector<std::string>& codes,
+                       const std::string& policy);
 
   QdbServerImpl& server_;
   std::unique_ptr<scripting::LuaEngine> engine_;  // under exec_mu_
@@ -81,6 +94,13 @@ class Scripting {
   std::atomic<bool> kill_{false};
   std::atomic<bool> wrote_{false};  // the running script has written
   std::atomic<int64_t> threshold_ms_{5000};
+  std::atomic<int64_t> libraries_count_{0};
+  std::atomic<int64_t> functions_count_{0};
+  // The running script's name (function or SHA) and command, for FUNCTION
+  // STATS from other threads.
+  std::mutex info_mu_;
+  std::string running_name_;
+  std::vector<std::string> running_command_;
 };
 
 }  // namespace reborn::server

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "rdb/crc64.h"
+#include "scripting/function_dump.h"
 #include "scripting/sha1.h"
 
 namespace reborn::scripting {
@@ -182,6 +184,34 @@ TEST(ShebangTest, ParsesFlagsAndRefusesUnknownOnes) {
             "ERR Unexpected flag in script shebang: bad");
   EXPECT_EQ(ParseShebang("#!lua", &flags, &skip).message(),
             "ERR Invalid script shebang");
+}
+
+TEST(FunctionDumpTest, RoundTripsAndRefusesBadPayloads) {
+  const std::vector<std::string> codes = {
+      "#!lua name=a\nredis.register_function('fa', function() return 1 end)",
+      "#!lua name=b\nredis.register_function('fb', function() return 2 end)"};
+  for (bool compress : {false, true}) {
+    std::string payload = EncodeFunctionDump(codes, compress);
+    // Opcode FUNCTION2, then the code as an RDB string.
+    EXPECT_EQ(static_cast<uint8_t>(payload[0]), 245);
+    absl::StatusOr<std::vector<std::string>> back = DecodeFunctionDump(payload);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, codes);
+    payload[3] ^= 1;
+    EXPECT_EQ(DecodeFunctionDump(payload).status().message(),
+              "ERR DUMP payload version or checksum are wrong");
+  }
+  // An empty dump is just the footer.
+  EXPECT_EQ(EncodeFunctionDump({}).size(), 10u);
+  // A key's DUMP is no function payload.
+  std::string not_function = EncodeFunctionDump(codes, false);
+  not_function[0] = 0;  // RDB string type
+  // Recompute the CRC over the changed bytes.
+  std::string body = not_function.substr(0, not_function.size() - 8);
+  uint64_t crc = rdb::Crc64(0, body);
+  for (int i = 0; i < 8; ++i) body.push_back(static_cast<char>(crc >> (8 * i)));
+  EXPECT_EQ(DecodeFunctionDump(body).status().message(),
+            "ERR given type is not a function");
 }
 
 }  // namespace

@@ -527,6 +527,11 @@ void XReadCommand(EngineCore& core, CommandContext& ctx, bool group,
     const size_t more = argc - i - 1;
     const std::string& o = args[i];
     if (EqualsIgnoreCase(o, "block") && more > 0) {
+      if (ctx.session.script) {
+        // Redis refuses BLOCK in a script outright (not as a timeout).
+        return ctx.reply.Error(absl::StrCat(
+            args[0], " command is not allowed with BLOCK option from scripts"));
+      }
       ++i;
       if (!ArgTimeoutMs(ctx, i, &timeout)) return;
     } else if (EqualsIgnoreCase(o, "count") && more > 0) {
