@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "net/sync_client.h"
 #include "qdb/commands/cmd_util.h"
@@ -92,16 +93,29 @@ bool ParseMigrate(CommandContext& ctx, MigrateArgs* out) {
   return true;
 }
 
-// Redis connects with atoi(port): a port that is not a number fails to
-// connect, with the same error as an unreachable one.
+// Redis connects without blocking and only waits for the socket to turn
+// writable: a refused connection (also to port atoi("x") = 0) shows as a
+// failed write, only a timeout or an unresolvable name as a failed connect.
+// Returns the error to reply, or a client.
 absl::StatusOr<net::SyncClient> ConnectTarget(CommandContext& ctx,
-                                              int64_t timeout_ms) {
+                                              int64_t timeout_ms,
+                                              std::string_view* error) {
   int64_t port;
   if (!ParseInt64(ctx.args[2], &port) || port <= 0 || port > 65535) {
+    *error = kWriteError;
     return absl::UnavailableError("bad port");
   }
-  return net::SyncClient::Connect(ctx.args[1], static_cast<int>(port),
-                                  std::chrono::milliseconds(timeout_ms));
+  absl::StatusOr<net::SyncClient> client =
+      net::SyncClient::Connect(ctx.args[1], static_cast<int>(port),
+                               std::chrono::milliseconds(timeout_ms));
+  if (!client.ok()) {
+    const absl::string_view why = client.status().message();
+    *error =
+        absl::StartsWith(why, "resolve ") || absl::StrContains(why, "timed out")
+            ? kConnectError
+            : kWriteError;
+  }
+  return client;
 }
 
 void MigrateCommand(EngineCore& core, CommandContext& ctx) {
@@ -152,9 +166,10 @@ void MigrateCommand(EngineCore& core, CommandContext& ctx) {
     }
     if (sent.empty()) return ctx.reply.SimpleString("NOKEY");
 
+    std::string_view connect_error;
     absl::StatusOr<net::SyncClient> client =
-        ConnectTarget(ctx, args.timeout_ms);
-    if (!client.ok()) return ctx.reply.Error(kConnectError);
+        ConnectTarget(ctx, args.timeout_ms, &connect_error);
+    if (!client.ok()) return ctx.reply.Error(connect_error);
     for (const std::vector<std::string>& cmd : cmds) {
       if (!client->Send(cmd).ok()) return ctx.reply.Error(kWriteError);
     }
