@@ -191,6 +191,23 @@ class MigrateAgainstRedis(unittest.TestCase):
             self.assertEqual(c.call("GET", "k"), b"$1\r\nv\r\n")
             c.close()
 
+    def test_watch_sees_moved_key(self):
+        results = []
+        for src, dst in (("redis_a", "redis_b"), ("qdb_a", "qdb_b")):
+            self.client(src).set("w", "1")
+            watcher = RawClient(self.servers[src].port)
+            watcher.call("WATCH", "w")
+            mover = RawClient(self.servers[src].port)
+            moved = mover.call("MIGRATE", "127.0.0.1",
+                               str(self.servers[dst].port), "w", "0", "5000")
+            watcher.call("MULTI")
+            watcher.call("GET", "w")
+            results.append((moved, watcher.call("EXEC")))
+            watcher.close()
+            mover.close()
+        self.assertEqual(results[1], results[0])
+        self.assertEqual(results[0], (b"+OK\r\n", b"*-1\r\n"))
+
     def test_command_info_and_getkeys(self):
         # Name, arity, flags, legacy key range, ACL categories (qdb sends
         # no command tips or key specs in COMMAND INFO for any command).

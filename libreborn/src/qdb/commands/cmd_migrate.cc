@@ -194,7 +194,7 @@ void MigrateCommand(EngineCore& core, CommandContext& ctx) {
       if (c < first_restore || prefix_failed || args.copy) continue;
       const size_t i = sent[c - first_restore];
       if (deleted.insert(args.keys[i]).second) {
-        ks.MovedAway(txn, db, args.keys[i], *(*metas)[i]);
+        txn.DeleteKey(db, args.keys[i], *(*metas)[i]);
         del.push_back(args.keys[i]);
       }
     }
