@@ -261,6 +261,16 @@ class MigrateReplication(unittest.TestCase):
             self.assertEqual(
                 sorted(redis.Redis(port=target.port).keys("*")),
                 [b"a", b"b", b"c"])
+            # d moves, then the target refuses c (BUSYKEY): the error reply
+            # still carries the DEL of d to the replica.
+            m.set("d", "4")
+            with self.assertRaises(redis.ResponseError):
+                m.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0,
+                                  5000, "KEYS", "d", "c")
+            while r.dbsize() != 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(sorted(m.keys("*")), [b"c"])
+            self.assertEqual(sorted(r.keys("*")), [b"c"])
         finally:
             for s in (master, replica, target):
                 s.cleanup()
