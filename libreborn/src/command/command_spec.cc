@@ -101,6 +101,9 @@ constexpr CommandSpec kSpecs[] = {
     {"touch", -2, R | F, 1, -1, 1},
     {"dump", 2, R | RND, 1, 1, 1},
     {"restore", -4, W | D, 1, 1, 1},
+    // MIGRATE's keys: key_finders.h (the KEYS form). Not through the proxy,
+    // as in Codis: the keys would leave the slot's group behind its back.
+    {"migrate", -6, W | M | X, 3, 3, 1},
     {"object", -2, R | RND, 2, 2, 1},
     {"sort", -2, W | D | M, 1, 1, 1},
     {"sort_ro", -2, R | M, 1, 1, 1},

@@ -81,6 +81,7 @@ void RegisterAllCommands(EngineCore& core, CommandTable& table,
   RegisterHashCommands(core, table, status);
   RegisterSetCommands(core, table, status);
   RegisterDumpCommands(core, table, status);
+  RegisterMigrateCommand(core, table, status);
   RegisterListCommands(core, table, status);
   RegisterZSetCommands(core, table, status);
   RegisterHllCommands(core, table, status);

@@ -23,6 +23,8 @@ using Command = std::vector<std::string>;
 //   blocking commands            -> nothing (their non-blocking form, run
 //                                   when they are served, is propagated)
 //   SLOTSMGRT*                   -> nothing (see docs: a known gap)
+//   MIGRATE                      -> DEL of the moved keys (set by the
+//                                   command as Session::effects)
 // Everything else is propagated verbatim; a command that changed nothing
 // (a failed SET NX, EXPIRE of a missing key) gives nothing.
 //

@@ -76,7 +76,9 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         "auth_failures:", server.auth_failures().total(), "\r\n",
         "pubsub_channels:", server.pubsub().channel_count(), "\r\n",
         "pubsub_patterns:", server.pubsub().pattern_count(), "\r\n",
-        "pubsubshard_channels:", server.pubsub().shard_channel_count(), "\r\n");
+        "pubsubshard_channels:", server.pubsub().shard_channel_count(), "\r\n",
+        // MIGRATE opens a new connection each time and caches none.
+        "migrate_cached_sockets:0\r\n");
     server.tracking().AppendStats(out);
     server.replication().AppendSyncStats(out);
   } else if (section == "replication") {

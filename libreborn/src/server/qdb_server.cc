@@ -561,7 +561,10 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   }
   std::optional<std::vector<std::vector<std::string>>> effects;
   effects.swap(session.effects);
-  if (!failed && spec.has(kCmdWrite) &&
+  // A command that wrote some effects and then failed (MIGRATE: keys moved
+  // before the target's error) still propagates what it did.
+  const bool partial = failed && effects && !effects->empty();
+  if ((!failed || partial) && spec.has(kCmdWrite) &&
       !WriteChangedNothing(spec.name, std::string_view(*out).substr(mark))) {
     if (effects) {
       for (const auto& effect : *effects)

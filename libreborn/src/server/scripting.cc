@@ -153,7 +153,6 @@ class Scripting::Host final : public scripting::ScriptHost {
   Scripting& owner_;
   bool read_only_;
   bool read_called_ = false;
-    }
   bool allow_oom_ = false;  // the allow-oom flag
   std::function<void()> poll_io_;
   Session session_;

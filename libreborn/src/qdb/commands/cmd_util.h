@@ -83,6 +83,9 @@ void RegisterSetCommands(EngineCore& core, CommandTable& table,
 // DUMP, RESTORE and OBJECT.
 void RegisterDumpCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
+// MIGRATE (cmd_migrate.cc).
+void RegisterMigrateCommand(EngineCore& core, CommandTable& table,
+                            absl::Status* status);
 void RegisterListCommands(EngineCore& core, CommandTable& table,
                           absl::Status* status);
 void RegisterZSetCommands(EngineCore& core, CommandTable& table,
