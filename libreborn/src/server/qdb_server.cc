@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <new>
 #include <random>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -353,7 +354,14 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
   // CLIENT CACHING applies to the next command, or to the transaction it
   // is given in (Redis clears it after any other command outside MULTI).
   const bool client_command = EqualsIgnoreCase(args[0], "client");
+  const size_t mark = reply.buffer()->size();
+  const uint64_t errors = session.error_replies;
   Dispatch(session, args, reply);
+  // An error Run did not see: the command was refused before it ran.
+  if (session.error_replies == errors && reply.buffer()->size() > mark &&
+      (*reply.buffer())[mark] == '-') {
+    CountErrorReply(session, std::string_view(*reply.buffer()).substr(mark));
+  }
   if (tracking_->busy()) {
     tracking_->AfterCommand(
         session, client_command || (session.txn && session.txn->in_multi));
@@ -532,7 +540,14 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
                           std::memory_order_relaxed);
   ObserveCommand(session, spec, args, elapsed_us, was_deferred);
   bool failed = out->size() > mark && (*out)[mark] == '-';
-  if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
+  if (failed) {
+    counters.failed.fetch_add(1, std::memory_order_relaxed);
+    if (std::exchange(session.error_counted, false)) {
+      ++session.error_replies;  // a script's error, counted with its call
+    } else {
+      CountErrorReply(session, std::string_view(*out).substr(mark));
+    }
+  }
   // Client-side caching: what a tracking client reads (a script's reads
   // count for the keys of the EVAL that runs it: Scripting does that).
   if (session.tracking && spec.has(kCmdReadOnly) && spec.name != "eval_ro" &&
@@ -653,8 +668,15 @@ void QdbServerImpl::TouchWatchedKeys(
   }
 }
 
+void QdbServerImpl::CountErrorReply(Session& session, std::string_view reply) {
+  ++session.error_replies;
+  reply.remove_prefix(1);  // '-'
+  error_stats_.Count(reply.substr(0, reply.find('\r')));
+}
+
 void QdbServerImpl::ResetStats() {
   command_stats_.Reset();
+  error_stats_.Reset();
   observer_.histograms().Reset();
   auto& stats = network_->stats();
   stats.commands = 0;
@@ -669,8 +691,8 @@ void QdbServerImpl::ResetStats() {
 
 const std::vector<std::string>& QdbServerImpl::info_sections() const {
   static const std::vector<std::string> kDefault = {
-      "server", "clients",     "memory", "persistence",
-      "stats",  "replication", "cpu",    "keyspace"};
+      "server",      "clients", "memory",     "persistence", "stats",
+      "replication", "cpu",     "errorstats", "keyspace"};
   return kDefault;
 }
 
