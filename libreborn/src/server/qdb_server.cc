@@ -225,6 +225,8 @@ absl::Status QdbServerImpl::RegisterCommands() {
   if (!s.ok()) return s;
   s = RegisterMemoryCommand(*this, table_);
   if (!s.ok()) return s;
+  s = RegisterDebugCommand(table_);
+  if (!s.ok()) return s;
   s = RegisterObserverCommands(*this, table_);
   if (!s.ok()) return s;
   s = RegisterAclCommand(*this, table_);
@@ -389,6 +391,16 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
     if (queuing) txn->aborted = true;
     command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
     reply.Error(WrongArityError(spec.name));
+    return;
+  }
+  if (spec.name == "debug" && !DebugCommandAllowed(*this, session)) {
+    if (queuing) txn->aborted = true;
+    command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
+    reply.Error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is "
+        "set to \"local\", you can run it from a local connection, otherwise "
+        "you need to set this option in the configuration file, and then "
+        "restart the server.");
     return;
   }
   if (RefusedByAcl(session, spec, args, queuing, reply)) return;
