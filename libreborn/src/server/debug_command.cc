@@ -12,16 +12,23 @@
 namespace reborn::server {
 namespace {
 
-void Debug(CommandContext& ctx) {
+void Debug(QdbServerImpl& server, CommandContext& ctx) {
   const std::string sub = absl::AsciiStrToLower(ctx.args[1]);
   if (sub == "help" && ctx.args.size() == 2) {
     ctx.reply.BulkArray({
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANGE-REPL-ID",
+        "    Change the replication IDs of the instance.",
+        "    Dangerous: should be used only for testing the replication "
+        "subsystem.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
         "HELP",
         "    Print this help.",
     });
+  } else if (sub == "change-repl-id" && ctx.args.size() == 2) {
+    server.replication().ChangeReplid();
+    ctx.reply.Ok();
   } else if (sub == "sleep" && ctx.args.size() == 3) {
     // As redis-server: strtod, what does not parse sleeps 0 seconds.
     const double secs = std::strtod(ctx.args[2].c_str(), nullptr);
@@ -45,8 +52,9 @@ bool DebugCommandAllowed(QdbServerImpl& server, const Session& session) {
          (allowed == "local" && net::IsLocalPeer(session.peer));
 }
 
-absl::Status RegisterDebugCommand(CommandTable& table) {
-  return table.Register("debug", [](CommandContext& ctx) { Debug(ctx); });
+absl::Status RegisterDebugCommand(QdbServerImpl& server, CommandTable& table) {
+  return table.Register("debug",
+                        [&server](CommandContext& ctx) { Debug(server, ctx); });
 }
 
 }  // namespace reborn::server

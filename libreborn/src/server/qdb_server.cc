@@ -225,7 +225,7 @@ absl::Status QdbServerImpl::RegisterCommands() {
   if (!s.ok()) return s;
   s = RegisterMemoryCommand(*this, table_);
   if (!s.ok()) return s;
-  s = RegisterDebugCommand(table_);
+  s = RegisterDebugCommand(*this, table_);
   if (!s.ok()) return s;
   s = RegisterObserverCommands(*this, table_);
   if (!s.ok()) return s;

@@ -200,7 +200,7 @@ absl::Status RegisterAclCommand(QdbServerImpl& server, CommandTable& table);
 // Registers MEMORY (server/memory_command.cc).
 absl::Status RegisterMemoryCommand(QdbServerImpl& server, CommandTable& table);
 // DEBUG (server/debug_command.cc); enable-debug-command decides who may.
-absl::Status RegisterDebugCommand(CommandTable& table);
+absl::Status RegisterDebugCommand(QdbServerImpl& server, CommandTable& table);
 bool DebugCommandAllowed(QdbServerImpl& server, const Session& session);
 
 // Registers SLOWLOG and LATENCY (server/observer_commands.cc).

@@ -74,6 +74,21 @@ class DebugLocal(unittest.TestCase):
         self.assertIn(b"SLEEP <seconds>", help_lines)
         c.close()
 
+    def test_change_repl_id(self):
+        def replid(c):
+            for line in call(c, "INFO", "replication").split(b"\r\n"):
+                if line.startswith(b"master_replid:"):
+                    return line
+            return None
+        for port in self.ports:
+            c = RawClient(port)
+            before = replid(c)
+            self.assertEqual(c.call("DEBUG", "CHANGE-REPL-ID"), b"+OK\r\n")
+            after = replid(c)
+            self.assertIsNotNone(after, port)
+            self.assertNotEqual(before, after, port)
+            c.close()
+
 
 if __name__ == "__main__":
     unittest.main()
