@@ -35,6 +35,11 @@ struct Session {
   // The session a script's commands run on (Redis' Lua client): logs show
   // it as Redis does, with no address ("?:0") and no name.
   bool script = false;
+  // INFO errorstats: error replies this connection's commands produced
+  // (Run counts them; what is refused before running is counted by Handle),
+  // and a script error already counted with the call that raised it.
+  uint64_t error_replies = 0;
+  bool error_counted = false;
   int auth_failures = 0;  // failed AUTHs in a row on this connection
   std::string name;       // CLIENT SETNAME
   std::string peer;       // "ip:port"

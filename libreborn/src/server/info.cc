@@ -67,7 +67,7 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         "total_net_input_bytes:", stats.input_bytes.load(), "\r\n",
         "total_net_output_bytes:", stats.output_bytes.load(), "\r\n",
         "rejected_connections:", net.clients().rejected_connections(), "\r\n",
-        "total_error_replies:0\r\n",
+        "total_error_replies:", server.error_stats().total(), "\r\n",
         "protocol_errors:", stats.protocol_errors.load(), "\r\n",
         "client_output_buffer_limit_disconnections:",
         stats.output_limit_disconnections.load(), "\r\n",
@@ -110,6 +110,9 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
                       ",rejected_calls=", rejected,
                       ",failed_calls=", c.failed.load(), "\r\n");
     }
+  } else if (section == "errorstats") {
+    absl::StrAppend(out, "# Errorstats\r\n");
+    server.error_stats().AppendInfo(out);
   } else if (section == "keyspace") {
     absl::StrAppend(out, "# Keyspace\r\n");
   }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <new>
 #include <random>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -224,6 +225,8 @@ absl::Status QdbServerImpl::RegisterCommands() {
   if (!s.ok()) return s;
   s = RegisterMemoryCommand(*this, table_);
   if (!s.ok()) return s;
+  s = RegisterDebugCommand(*this, table_);
+  if (!s.ok()) return s;
   s = RegisterObserverCommands(*this, table_);
   if (!s.ok()) return s;
   s = RegisterAclCommand(*this, table_);
@@ -353,7 +356,14 @@ void QdbServerImpl::Handle(Session& session, std::vector<std::string>& args,
   // CLIENT CACHING applies to the next command, or to the transaction it
   // is given in (Redis clears it after any other command outside MULTI).
   const bool client_command = EqualsIgnoreCase(args[0], "client");
+  const size_t mark = reply.buffer()->size();
+  const uint64_t errors = session.error_replies;
   Dispatch(session, args, reply);
+  // An error Run did not see: the command was refused before it ran.
+  if (session.error_replies == errors && reply.buffer()->size() > mark &&
+      (*reply.buffer())[mark] == '-') {
+    CountErrorReply(session, std::string_view(*reply.buffer()).substr(mark));
+  }
   if (tracking_->busy()) {
     tracking_->AfterCommand(
         session, client_command || (session.txn && session.txn->in_multi));
@@ -381,6 +391,16 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
     if (queuing) txn->aborted = true;
     command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
     reply.Error(WrongArityError(spec.name));
+    return;
+  }
+  if (spec.name == "debug" && !DebugCommandAllowed(*this, session)) {
+    if (queuing) txn->aborted = true;
+    command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
+    reply.Error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is "
+        "set to \"local\", you can run it from a local connection, otherwise "
+        "you need to set this option in the configuration file, and then "
+        "restart the server.");
     return;
   }
   if (RefusedByAcl(session, spec, args, queuing, reply)) return;
@@ -535,7 +555,14 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
                           std::memory_order_relaxed);
   ObserveCommand(session, spec, args, elapsed_us, was_deferred);
   bool failed = out->size() > mark && (*out)[mark] == '-';
-  if (failed) counters.failed.fetch_add(1, std::memory_order_relaxed);
+  if (failed) {
+    counters.failed.fetch_add(1, std::memory_order_relaxed);
+    if (std::exchange(session.error_counted, false)) {
+      ++session.error_replies;  // a script's error, counted with its call
+    } else {
+      CountErrorReply(session, std::string_view(*out).substr(mark));
+    }
+  }
   // Client-side caching: what a tracking client reads (a script's reads
   // count for the keys of the EVAL that runs it: Scripting does that).
   if (session.tracking && spec.has(kCmdReadOnly) && spec.name != "eval_ro" &&
@@ -659,8 +686,15 @@ void QdbServerImpl::TouchWatchedKeys(
   }
 }
 
+void QdbServerImpl::CountErrorReply(Session& session, std::string_view reply) {
+  ++session.error_replies;
+  reply.remove_prefix(1);  // '-'
+  error_stats_.Count(reply.substr(0, reply.find('\r')));
+}
+
 void QdbServerImpl::ResetStats() {
   command_stats_.Reset();
+  error_stats_.Reset();
   observer_.histograms().Reset();
   auto& stats = network_->stats();
   stats.commands = 0;
@@ -675,8 +709,8 @@ void QdbServerImpl::ResetStats() {
 
 const std::vector<std::string>& QdbServerImpl::info_sections() const {
   static const std::vector<std::string> kDefault = {
-      "server", "clients",     "memory", "persistence",
-      "stats",  "replication", "cpu",    "keyspace"};
+      "server",      "clients", "memory",     "persistence", "stats",
+      "replication", "cpu",     "errorstats", "keyspace"};
   return kDefault;
 }
 

@@ -18,6 +18,7 @@
 #include "server/command_observer.h"
 #include "server/command_stats.h"
 #include "server/config.h"
+#include "server/error_stats.h"
 #include "server/memory_stats.h"
 #include "server/monitor.h"
 #include "server/notifications.h"
@@ -63,6 +64,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   net::Server& network() { return *network_; }
   const CommandTable& table() const { return table_; }
   CommandStats& command_stats() { return command_stats_; }
+  ErrorStats& error_stats() { return error_stats_; }
   // Slow log, latency monitor and per-command histograms.
   CommandObserver& observer() { return observer_; }
   QdbEngine& engine() { return *engine_; }
@@ -91,6 +93,8 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   void AppendInfo(std::string_view section, std::string* out) const;
   // CONFIG RESETSTAT: command, network and engine counters.
   void ResetStats();
+  // Files an error reply ("-PREFIX text\r\n...") under INFO errorstats.
+  void CountErrorReply(Session& session, std::string_view reply);
 
   // MULTI/EXEC/WATCH (server/transactions.cc).
   void Multi(CommandContext& ctx);
@@ -162,6 +166,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   std::unique_ptr<net::Server> network_;
   CommandTable table_;
   CommandStats command_stats_;
+  ErrorStats error_stats_;
   CommandObserver observer_;
   std::vector<std::pair<std::string, InfoProvider>> info_providers_;
   WatchRegistry watches_;
@@ -194,6 +199,9 @@ absl::Status RegisterAclCommand(QdbServerImpl& server, CommandTable& table);
 
 // Registers MEMORY (server/memory_command.cc).
 absl::Status RegisterMemoryCommand(QdbServerImpl& server, CommandTable& table);
+// DEBUG (server/debug_command.cc); enable-debug-command decides who may.
+absl::Status RegisterDebugCommand(QdbServerImpl& server, CommandTable& table);
+bool DebugCommandAllowed(QdbServerImpl& server, const Session& session);
 
 // Registers SLOWLOG and LATENCY (server/observer_commands.cc).
 absl::Status RegisterObserverCommands(QdbServerImpl& server,

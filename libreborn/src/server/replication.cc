@@ -173,6 +173,13 @@ void Replication::Activate() {
 
 void Replication::NewReplidLocked() { replid_ = RandomHex40(); }
 
+void Replication::ChangeReplid() {
+  std::lock_guard<std::mutex> lock(mu_);
+  NewReplidLocked();
+  replid2_ = std::string(40, '0');
+  second_replid_offset_ = -1;
+}
+
 void Replication::Record(int db, const std::vector<std::string>& args,
                          std::string_view reply) {
   Scope::Collector* c = tls_collector;

@@ -44,6 +44,8 @@ class ReplicaLink;
 // one thread per full sync being sent, and the ReplicaLink's thread.
 class Replication {
  public:
+  // DEBUG CHANGE-REPL-ID: a new replication id, the previous one dropped.
+  void ChangeReplid();
   explicit Replication(QdbServerImpl& server);
   ~Replication();
   Replication(const Replication&) = delete;
@@ -165,6 +167,7 @@ class Replication {
                          std::string_view why);
   void DropAllReplicasLocked(std::string_view why);
   void NewReplidLocked();
+
   void CheckWaitersLocked(int64_t now_ms);
   int64_t AckedReplicasLocked(int64_t offset) const;
   void FullSync(uint64_t client_id, bool diskless, bool psync);

@@ -124,6 +124,9 @@ class Scripting::Host final : public scripting::ScriptHost {
     resp::ReplyWriter writer(&out, protocol);
     session_.protocol = protocol;
     server.Run(session_, *entry, args, writer);
+    if (!out.empty() && out[0] == '-') {
+      last_error_ = out.substr(1, out.find('\r') - 1);
+    }
     return out;
   }
 
@@ -133,6 +136,9 @@ class Scripting::Host final : public scripting::ScriptHost {
     if (!owner_.kill_.load() && poll_io_ && owner_.PastThreshold()) poll_io_();
     return owner_.kill_.load();
   }
+  // The text of the last error a call answered (INFO errorstats).
+  const std::string& last_error() const { return last_error_; }
+
 
   void Log(int level, std::string_view message) override {
     switch (level) {
@@ -155,6 +161,7 @@ class Scripting::Host final : public scripting::ScriptHost {
   bool read_called_ = false;
   bool allow_oom_ = false;  // the allow-oom flag
   std::function<void()> poll_io_;
+  std::string last_error_;
   Session session_;
 };
 
@@ -262,11 +269,19 @@ void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
   started_ms_ = NowMs();
   running_function_ = function;
   running_ = true;
+  const size_t mark = ctx.reply.buffer()->size();
   {
     Replication::Scope scope(server_.replication(), /*transaction=*/true);
     body(host);
   }
   running_ = false;
+  // An error raised by redis.call() was counted when the call answered it:
+  // as redis-server, the script's reply does not count it again.
+  std::string_view reply = std::string_view(*ctx.reply.buffer()).substr(mark);
+  if (!host.last_error().empty() && reply.size() > 1 && reply[0] == '-' &&
+      reply.substr(1).starts_with(host.last_error())) {
+    ctx.session.error_counted = true;
+  }
   if (ctx.session.tracking && host.read_called()) {
     server_.tracking().RememberKeys(ctx.session, ctx.spec, ctx.args);
   }

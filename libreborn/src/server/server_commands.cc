@@ -581,8 +581,9 @@ void Info(QdbServerImpl& server, CommandContext& ctx) {
   if (ctx.args.size() == 1) sections = server.info_sections();
   if (all) {
     sections = server.info_sections();
-    sections.insert(sections.begin() + 6, "commandstats");
-    sections.insert(sections.begin() + 7, "latencystats");
+    // After cpu, around errorstats, as redis-server orders them.
+    sections.insert(sections.begin() + 7, "commandstats");
+    sections.insert(sections.begin() + 9, "latencystats");
     sections.push_back("rocksdb");
   }
   std::string text;

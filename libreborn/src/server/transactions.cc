@@ -113,6 +113,7 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
       if (std::string denied = AclExecError(session, *entry->spec, args);
           !denied.empty()) {
         ctx.reply.Error(denied);
+        error_stats_.Count(denied);
         continue;
       }
       Run(session, *entry, args, ctx.reply);
