@@ -139,7 +139,6 @@ class Scripting::Host final : public scripting::ScriptHost {
   // The text of the last error a call answered (INFO errorstats).
   const std::string& last_error() const { return last_error_; }
 
-
   void Log(int level, std::string_view message) override {
     switch (level) {
       case 0:
