@@ -173,6 +173,26 @@ void PushReadonlyProxy(lua_State* lua) {
 
 // --- redis.* API.
 
+// The command words of a redis.call(): strings, and numbers as Redis
+// formats them ("%.17g"); false when an argument is neither.
+bool ArgsFromStack(lua_State* lua, int argc, std::vector<std::string>* args) {
+  args->reserve(argc);
+  for (int i = 1; i <= argc; ++i) {
+    if (lua_type(lua, i) == LUA_TNUMBER) {
+      char buf[64];
+      int n = std::snprintf(buf, sizeof(buf), "%.17g",
+                            static_cast<double>(lua_tonumber(lua, i)));
+      args->emplace_back(buf, static_cast<size_t>(n));
+      continue;
+    }
+    size_t len = 0;
+    const char* s = lua_tolstring(lua, i, &len);
+    if (s == nullptr) return false;
+    args->emplace_back(s, len);
+  }
+  return true;
+}
+
 int CallImpl(lua_State* lua, bool raise) {
   RunState* state = StateOf(lua);
   if (state == nullptr) {
@@ -189,25 +209,12 @@ int CallImpl(lua_State* lua, bool raise) {
     return 1;
   }
   std::vector<std::string> args;
-  args.reserve(argc);
-  for (int i = 1; i <= argc; ++i) {
-    if (lua_type(lua, i) == LUA_TNUMBER) {
-      char buf[64];
-      int n = std::snprintf(buf, sizeof(buf), "%.17g",
-                            static_cast<double>(lua_tonumber(lua, i)));
-      args.emplace_back(buf, static_cast<size_t>(n));
-      continue;
-    }
-    size_t len = 0;
-    const char* s = lua_tolstring(lua, i, &len);
-    if (s == nullptr) {
-      lua_pop(lua, argc);
-      PushErrorTable(
-          lua, "Lua redis lib command arguments must be strings or integers");
-      if (raise) lua_error(lua);
-      return 1;
-    }
-    args.emplace_back(s, len);
+  if (!ArgsFromStack(lua, argc, &args)) {
+    lua_pop(lua, argc);
+    PushErrorTable(
+        lua, "Lua redis lib command arguments must be strings or integers");
+    if (raise) lua_error(lua);
+    return 1;
   }
   lua_pop(lua, argc);
   std::string out = state->host->Call(args, state->resp);
@@ -223,6 +230,35 @@ int CallImpl(lua_State* lua, bool raise) {
 }
 
 int RedisCall(lua_State* lua) { return CallImpl(lua, true); }
+
+// redis.acl_check_cmd(command, args...) as Redis 7.0: true when the
+// script's user may run it, an error for an unknown command.
+int RedisAclCheckCmd(lua_State* lua) {
+  RunState* state = StateOf(lua);
+  if (state == nullptr) {
+    RaiseError(lua,
+               "redis.acl_check_cmd can only be called inside a script "
+               "invocation");
+  }
+  int argc = lua_gettop(lua);
+  if (argc == 0) {
+    RaiseError(lua,
+               "ERR Please specify at least one argument for this redis lib "
+               "call");
+  }
+  std::vector<std::string> args;
+  if (!ArgsFromStack(lua, argc, &args)) {
+    RaiseError(lua,
+               "Lua redis lib command arguments must be strings or integers");
+  }
+  lua_pop(lua, argc);
+  std::optional<bool> allowed = state->host->AclCheck(args);
+  if (!allowed.has_value()) {
+    RaiseError(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
+  }
+  lua_pushboolean(lua, *allowed ? 1 : 0);
+  return 1;
+}
 int RedisPcall(lua_State* lua) { return CallImpl(lua, false); }
 
 int RedisErrorReply(lua_State* lua) {
@@ -756,7 +792,8 @@ void LuaEngine::Init() {
       {"log", RedisLog},
       {"setresp", RedisSetResp},
       {"set_repl", RedisSetRepl},
-      {"replicate_commands", RedisReplicateCommands}};
+      {"replicate_commands", RedisReplicateCommands},
+      {"acl_check_cmd", RedisAclCheckCmd}};
   for (const auto& [name, fn] : api) {
     lua_pushcfunction(lua, fn);
     lua_setfield(lua, -2, name);

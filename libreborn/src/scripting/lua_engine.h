@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +31,10 @@ class ScriptHost {
   virtual bool ShouldKill() = 0;
   // redis.log(level, message).
   virtual void Log(int level, std::string_view message) = 0;
+  // redis.acl_check_cmd(args...): whether the script's user may run `args`;
+  // nullopt for an unknown command.
+  virtual std::optional<bool> AclCheck(
+      const std::vector<std::string>& args) = 0;
 };
 
 // Shebang flags of a script (`#!lua flags=no-writes,...`), Redis 7.0.

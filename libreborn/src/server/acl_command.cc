@@ -316,7 +316,8 @@ bool QdbServerImpl::Authenticate(Session& session, std::string_view command,
 
 AclDenied QdbServerImpl::CheckAcl(Session& session, const CommandSpec& spec,
                                   const std::vector<std::string>& args,
-                                  std::string* full_name, size_t* pos) {
+                                  std::string* full_name, size_t* pos,
+                                  bool log_denial) {
   const uint64_t generation = acl_->generation();
   if (session.acl_user == nullptr || session.acl_generation != generation) {
     session.acl_user = acl_->Find(session.user);
@@ -327,7 +328,7 @@ AclDenied QdbServerImpl::CheckAcl(Session& session, const CommandSpec& spec,
   const int id = acl_->index().IdOf(spec.name, args, full_name);
   if (user == nullptr || id < 0) return AclDenied::kCommand;
   const AclDenied denied = user->Check(id, spec, args, pos);
-  if (denied != AclDenied::kNone) {
+  if (denied != AclDenied::kNone && log_denial) {
     acl_->log().Add(denied, LogContext(session),
                     denied == AclDenied::kCommand ? *full_name : args[*pos],
                     session.user, ClientInfo(*this, session),

@@ -146,9 +146,12 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   absl::Status RegisterCommands();
   // Refuses a command the session's ACL user may not run: NOPERM, ACL LOG,
   // rejected_calls (server/acl_command.cc). `queuing`: inside MULTI.
+  // `log_denial` false: a question (redis.acl_check_cmd), not a refusal,
+  // so nothing goes to ACL LOG.
   AclDenied CheckAcl(Session& session, const CommandSpec& spec,
                      const std::vector<std::string>& args,
-                     std::string* full_name, size_t* pos);
+                     std::string* full_name, size_t* pos,
+                     bool log_denial = true);
   bool RefusedByAcl(Session& session, const CommandSpec& spec,
                     const std::vector<std::string>& args, bool queuing,
                     resp::ReplyWriter& reply);

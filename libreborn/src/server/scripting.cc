@@ -68,6 +68,16 @@ class Scripting::Host final : public scripting::ScriptHost {
   bool read_called() const { return read_called_; }
   void set_allow_oom(bool allow) { allow_oom_ = allow; }
 
+  std::optional<bool> AclCheck(const std::vector<std::string>& args) override {
+    QdbServerImpl& server = owner_.server_;
+    const CommandTable::Entry* entry = server.table().Find(args[0]);
+    if (entry == nullptr) return std::nullopt;
+    std::string full_name(entry->spec->name);
+    size_t pos = 0;
+    return server.CheckAcl(session_, *entry->spec, args, &full_name, &pos,
+                           /*log_denial=*/false) == AclDenied::kNone;
+  }
+
   std::string Call(std::vector<std::string>& args, int protocol) override {
     QdbServerImpl& server = owner_.server_;
     const CommandTable::Entry* entry = server.table().Find(args[0]);

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rdb/crc64.h"
 #include "scripting/function_dump.h"
@@ -20,6 +21,10 @@ class FakeHost : public ScriptHost {
     return next_reply;
   }
   bool ShouldKill() override { return kill; }
+  std::optional<bool> AclCheck(const std::vector<std::string>& args) override {
+    if (args[0] == "nosuch") return std::nullopt;
+    return args[0] != "hset";
+  }
   void Log(int, std::string_view message) override {
     logs.emplace_back(message);
   }
@@ -59,6 +64,16 @@ TEST(Sha1Test, MatchesKnownDigests) {
 TEST_F(LuaEngineTest, LuaNumbersBecomeTruncatedIntegers) {
   EXPECT_EQ(Eval("return 3.99"), ":3\r\n");
   EXPECT_EQ(Eval("return -3.99"), ":-3\r\n");
+}
+
+TEST_F(LuaEngineTest, AclCheckCmdAsksTheHost) {
+  EXPECT_EQ(Eval("return redis.acl_check_cmd('set', 'k', 1)"), ":1\r\n");
+  EXPECT_EQ(Eval("return redis.acl_check_cmd('hset', 'k', 'f', 1)"), "$-1\r\n");
+  EXPECT_THAT(Eval("return redis.acl_check_cmd('nosuch')"),
+              ::testing::HasSubstr(
+                  "ERR Invalid command passed to redis.acl_check_cmd()"));
+  EXPECT_THAT(Eval("return redis.acl_check_cmd()"),
+              ::testing::HasSubstr("Please specify at least one argument"));
 }
 
 TEST_F(LuaEngineTest, BooleansFollowTheScriptProtocol) {
