@@ -476,8 +476,12 @@ void HaMonitor::Reconcile(const GroupNode& g, absl::Time now) {
 }
 
 json HaMonitor::Status() const {
+  // Leadership is read live: the snapshot is from the last finished round,
+  // and a failover in progress can hold the next round for seconds.
+  const bool leader = election_->IsLeader();
   absl::MutexLock lock(&mu_);
   json out = status_;
+  out["leader"] = leader;
   out["failovers"] = failovers_;
   return out;
 }
