@@ -56,7 +56,8 @@ std::string NotSupportedError(std::string_view cmd) {
              name == "sync" || name == "psync" || name == "wait") {
     reason = "replication is set up per group by reborn-config";
   } else if (name == "config") {
-    reason = "the proxy never reconfigures its backends";
+    reason =
+        "run it outside MULTI (CONFIG GET answers the proxy's own settings)";
   } else if (name.starts_with("slots")) {
     reason = "slot migration is driven by reborn-config";
   }
