@@ -711,7 +711,7 @@ bool Session::HandleLocal(const std::string& cmd,
     Watch(args);
   } else if (cmd == "unwatch" && n == 1) {
     Unwatch();
-    if (!in_multi_) tx_slot_ = -1;
+    if (!in_multi_) tx_slots_.clear();
     Reply("+OK\r\n");
   } else if (cmd == "subscribe" || cmd == "psubscribe" || cmd == "ssubscribe" ||
              cmd == "unsubscribe" || cmd == "punsubscribe" ||

@@ -164,6 +164,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void Watch(std::vector<std::string>& args);
   void QueueInMulti(const CommandSpec* spec, std::vector<std::string>& args);
   void Exec();
+  // Whether `slot` may join the transaction: its group (after any
+  // migration) is the one of the slots it has; CROSSSLOT's text if not.
+  std::string TxSlotError(int slot) const;
+  void AddTxSlot(int slot);
+  // Adds a command's slot, or its keys' slots, to the transaction; the
+  // error to reply when they cannot join it.
+  std::string JoinTx(const absl::StatusOr<int>& slot,
+                     const std::vector<std::string>& keys);
+  // Routes the transaction's slots one by one (held while a slot is in
+  // pre_migrate, keys moved while one migrates); all must end on one server.
+  void RouteTxSlots(std::shared_ptr<std::vector<int>> slots, size_t next,
+                    std::shared_ptr<std::vector<std::string>> keys,
+                    std::string addr, RouteCallback then);
   void Discard();
   void Unwatch();
   void ResetTransaction();
@@ -243,7 +256,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_multi_ = false;
   bool multi_dirty_ = false;
   bool watching_ = false;
-  int tx_slot_ = -1;
+  // The transaction's slots (WATCH and queued commands), first one first:
+  // they may differ while they live on one group (TxSlotFits).
+  std::vector<int> tx_slots_;
   std::vector<std::string> multi_queue_;  // encoded commands
   std::vector<std::string> multi_keys_;   // their keys, for a migrating slot
   std::vector<Resp3Kind> multi_kinds_;    // their reply kinds (RESP3)

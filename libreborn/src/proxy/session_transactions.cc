@@ -1,5 +1,7 @@
 // reborn-proxy sessions: MULTI/EXEC/DISCARD/WATCH/UNWATCH/RESET, run on
-// one backend connection of the group the transaction's keys live in.
+// one backend connection of the group the transaction's keys live in. The
+// keys may span slots as long as those slots live on one group: the group
+// runs the transaction atomically (Redis Cluster would say CROSSSLOT).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "command/command_table.h"
 #include "net/sync_client.h"
 #include "proxy/session.h"
+#include "reborn/slot.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::proxy {
@@ -18,41 +21,116 @@ void Session::Watch(std::vector<std::string>& args) {
     ReplyError("ERR WATCH inside MULTI is not allowed");
     return;
   }
-  absl::StatusOr<int> slot = Router::CommandSlot(args);
-  if (!slot.ok()) {
-    ReplyError(std::string(slot.status().message()));
+  if (worker_->table() == nullptr) {
+    ReplyError("CLUSTERDOWN the proxy has no topology yet");
     return;
   }
-  if (tx_slot_ >= 0 && *slot != tx_slot_) {
-    ReplyError(Router::kCrossSlotError);
+  std::vector<std::string> keys = Router::Keys(args);
+  if (std::string error = JoinTx(Router::CommandSlot(args), keys);
+      !error.empty()) {
+    ReplyError(error);
     return;
   }
-  const auto& table = worker_->table();
-  absl::StatusOr<Route> route =
-      table ? Router::RouteSlot(*table, *slot)
-            : absl::UnavailableError("CLUSTERDOWN no topology");
-  if (!route.ok()) {
-    ReplyError(std::string(route.status().message()));
-    return;
-  }
-  tx_slot_ = *slot;
   watching_ = true;
   auto p = NewPending();
   p->command = "watch";
-  WithRoute(*slot, false, Router::Keys(args),
-            [self = shared_from_this(), p,
-             encoded = net::EncodeCommand(args)](absl::StatusOr<Route> route) {
-              if (!route.ok()) {
-                self->Finish(p,
-                             ErrorReply(std::string(route.status().message())));
-                return;
-              }
-              self->UseTxConnection(route->addr);
-              self->tx_watched_ = true;
-              self->tx_conn_->Send(encoded, [self, p](std::string_view reply) {
-                self->Finish(p, reply);
-              });
-            });
+  // Keys of other slots are on the same server (JoinTx); a migrating
+  // slot's keys are moved before they are watched.
+  auto slots = std::make_shared<std::vector<int>>();
+  for (const std::string& k : keys) {
+    if (std::find(slots->begin(), slots->end(), SlotOf(k)) == slots->end()) {
+      slots->push_back(SlotOf(k));
+    }
+  }
+  RouteTxSlots(
+      std::move(slots), 0,
+      std::make_shared<std::vector<std::string>>(std::move(keys)), "",
+      [self = shared_from_this(), p,
+       encoded = net::EncodeCommand(args)](absl::StatusOr<Route> route) {
+        if (!route.ok()) {
+          self->Finish(p, ErrorReply(std::string(route.status().message())));
+          return;
+        }
+        self->UseTxConnection(route->addr);
+        self->tx_watched_ = true;
+        self->tx_conn_->Send(encoded, [self, p](std::string_view reply) {
+          self->Finish(p, reply);
+        });
+      });
+}
+
+std::string Session::JoinTx(const absl::StatusOr<int>& slot,
+                            const std::vector<std::string>& keys) {
+  std::string error =
+      slot.ok() ? TxSlotError(*slot) : std::string(slot.status().message());
+  if (error.empty() && slot.ok()) AddTxSlot(*slot);
+  if (!slot.ok() && error == Router::kCrossSlotError) {
+    // One command's keys in several slots of one group run there too.
+    error.clear();
+    for (const std::string& key : keys) {
+      error = TxSlotError(SlotOf(key));
+      if (!error.empty()) break;
+      AddTxSlot(SlotOf(key));
+    }
+  }
+  return error;
+}
+
+void Session::AddTxSlot(int slot) {
+  if (slot >= 0 &&
+      std::find(tx_slots_.begin(), tx_slots_.end(), slot) == tx_slots_.end()) {
+    tx_slots_.push_back(slot);
+  }
+}
+
+std::string Session::TxSlotError(int slot) const {
+  if (slot < 0 || tx_slots_.empty() ||
+      std::find(tx_slots_.begin(), tx_slots_.end(), slot) != tx_slots_.end()) {
+    return "";
+  }
+  // A group runs MULTI/EXEC atomically whatever the keys' slots: slots that
+  // live on one group (where a migrating slot's keys go) may share it.
+  absl::StatusOr<Route> first = CurrentRoute(tx_slots_.front(), false);
+  absl::StatusOr<Route> here = CurrentRoute(slot, false);
+  if (!first.ok()) return std::string(first.status().message());
+  if (!here.ok()) return std::string(here.status().message());
+  return first->addr == here->addr ? "" : Router::kCrossSlotError;
+}
+
+void Session::RouteTxSlots(std::shared_ptr<std::vector<int>> slots, size_t next,
+                           std::shared_ptr<std::vector<std::string>> keys,
+                           std::string addr, RouteCallback then) {
+  if (next == slots->size()) {
+    Route route;
+    route.slot = slots->front();
+    route.addr = std::move(addr);
+    then(std::move(route));
+    return;
+  }
+  const int slot = (*slots)[next];
+  std::vector<std::string> slot_keys;
+  if (slot >= 0) {
+    for (const std::string& k : *keys) {
+      if (SlotOf(k) == slot) slot_keys.push_back(k);
+    }
+  }
+  WithRoute(
+      slot, false, std::move(slot_keys),
+      [self = shared_from_this(), slots, next, keys, addr = std::move(addr),
+       then = std::move(then)](absl::StatusOr<Route> route) mutable {
+        if (!route.ok()) {
+          then(std::move(route));
+          return;
+        }
+        if (!addr.empty() && route->addr != addr) {
+          // A slot moved to another group since it was queued.
+          then(absl::UnavailableError(
+              "TRYAGAIN Multiple keys request during rehashing of "
+              "slot"));
+          return;
+        }
+        self->RouteTxSlots(slots, next + 1, keys, route->addr, std::move(then));
+      });
 }
 
 void Session::UseTxConnection(const std::string& addr) {
@@ -91,16 +169,13 @@ void Session::QueueInMulti(const CommandSpec* spec,
     return;
   }
   absl::StatusOr<int> slot = Router::CommandSlot(args);
-  if (!slot.ok() || (*slot >= 0 && tx_slot_ >= 0 && *slot != tx_slot_)) {
+  std::vector<std::string> keys = Router::Keys(args);
+  if (std::string error = JoinTx(slot, keys); !error.empty()) {
     multi_dirty_ = true;
-    ReplyError(slot.ok() ? std::string(Router::kCrossSlotError)
-                         : std::string(std::string(slot.status().message())));
+    ReplyError(error);
     return;
   }
-  if (*slot >= 0) tx_slot_ = *slot;
-  for (std::string& key : Router::Keys(args)) {
-    multi_keys_.push_back(std::move(key));
-  }
+  for (std::string& key : keys) multi_keys_.push_back(std::move(key));
   multi_queue_.push_back(net::EncodeCommand(args));
   multi_kinds_.push_back(Resp3KindOf(args));
   Reply("+QUEUED\r\n");
@@ -110,7 +185,7 @@ void Session::ResetTransaction() {
   in_multi_ = false;
   multi_dirty_ = false;
   watching_ = false;
-  tx_slot_ = -1;
+  tx_slots_.clear();
   multi_queue_.clear();
   multi_keys_.clear();
   multi_kinds_.clear();
@@ -134,11 +209,13 @@ void Session::Exec() {
   std::string batch = net::EncodeCommand({"MULTI"});
   for (const std::string& c : multi_queue_) batch += c;
   size_t queued = multi_queue_.size();
-  int slot = tx_slot_;
-  std::vector<std::string> keys = std::move(multi_keys_);
+  auto slots = std::make_shared<std::vector<int>>(std::move(tx_slots_));
+  if (slots->empty()) slots->push_back(-1);  // no keys: any group
+  auto keys =
+      std::make_shared<std::vector<std::string>>(std::move(multi_keys_));
   ResetTransaction();
-  WithRoute(
-      slot, false, std::move(keys),
+  RouteTxSlots(
+      std::move(slots), 0, std::move(keys), "",
       [self = shared_from_this(), p, batch = std::move(batch),
        queued](absl::StatusOr<Route> route) {
         if (!route.ok()) {

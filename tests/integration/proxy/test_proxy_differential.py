@@ -143,16 +143,36 @@ class ProxyDifferential(unittest.TestCase):
             self.assertEqual(p.call(*cmd), err, cmd)
         self.assertEqual(p.call("MSETNX", "{x}a", 1, "{x}b", 2), b":1\r\n")
 
-    def test_transactions_pinned_to_one_slot(self):
+    def test_transactions_pinned_to_one_group(self):
         self.compare(["MULTI"], ["SET", "{u}a", 1], ["INCR", "{u}a"],
                      ["GET", "{u}a"], ["EXEC"])
         self.compare(["WATCH", "{u}a"], ["MULTI"], ["INCR", "{u}a"],
                      ["EXEC"], ["EXEC"], ["DISCARD"])
+        # Slots 0-511 on g1, 512-1023 on g2: "a" (579) and "b" (1017) are
+        # other slots of one group, which runs the transaction atomically;
+        # so do "k1" (169) and "k2" (275) on the other group.
+        self.compare(["MULTI"], ["SET", "a", 1], ["INCR", "b"],
+                     ["MGET", "a", "b"], ["EXEC"])
+        self.compare(["WATCH", "k1", "k2"], ["WATCH", "k2"], ["MULTI"],
+                     ["SET", "k1", 1], ["APPEND", "k2", "x"], ["EXEC"])
         p = RawClient(self.proxy.port)
+        # Keys of two groups: CROSSSLOT, and EXEC aborts.
         self.assertEqual(p.call("MULTI"), b"+OK\r\n")
         self.assertEqual(p.call("SET", "a", 1), b"+QUEUED\r\n")
-        self.assertTrue(p.call("SET", "b", 1).startswith(b"-CROSSSLOT"))
+        self.assertEqual(p.call("SET", "b", 1), b"+QUEUED\r\n")
+        self.assertTrue(p.call("SET", "k1", 1).startswith(b"-CROSSSLOT"))
         self.assertTrue(p.call("EXEC").startswith(b"-EXECABORT"))
+        self.assertEqual(p.call("WATCH", "k1"), b"+OK\r\n")
+        self.assertTrue(p.call("WATCH", "a").startswith(b"-CROSSSLOT"))
+        self.assertEqual(p.call("UNWATCH"), b"+OK\r\n")
+        self.assertEqual(p.call("WATCH", "a"), b"+OK\r\n")  # forgotten
+        self.assertEqual(p.call("UNWATCH"), b"+OK\r\n")
+        # Each group ran its own: the keys are where the proxy routes them.
+        g1, g2 = RawClient(self.g1.port), RawClient(self.g2.port)
+        self.assertEqual(g2.call("MGET", "a", "b"),
+                         b"*2\r\n$1\r\n1\r\n$1\r\n1\r\n")
+        self.assertEqual(g1.call("MGET", "k1", "k2"),
+                         b"*2\r\n$1\r\n1\r\n$1\r\nx\r\n")
 
     def test_unsupported_commands_are_named(self):
         p = RawClient(self.proxy.port)
