@@ -30,7 +30,7 @@ void Session::Watch(std::vector<std::string>& args) {
   const auto& table = worker_->table();
   absl::StatusOr<Route> route =
       table ? Router::RouteSlot(*table, *slot)
-            : absl::UnavailableError("CLUSTERDOWN no topology");
+            : absl::UnavailableError(Router::kNoTopologyError);
   if (!route.ok()) {
     ReplyError(std::string(route.status().message()));
     return;
@@ -43,8 +43,8 @@ void Session::Watch(std::vector<std::string>& args) {
             [self = shared_from_this(), p,
              encoded = net::EncodeCommand(args)](absl::StatusOr<Route> route) {
               if (!route.ok()) {
-                self->Finish(p,
-                             ErrorReply(std::string(route.status().message())));
+                self->Finish(p, routing::ErrorReply(
+                                    std::string(route.status().message())));
                 return;
               }
               self->UseTxConnection(route->addr);
@@ -87,7 +87,7 @@ void Session::QueueInMulti(const CommandSpec* spec,
                          " is not supported by reborn-proxy: not "
                          "inside MULTI (Pub/Sub has its own backend "
                          "connection)")
-                   : NotSupportedError(spec->name));
+                   : Router::NotSupportedError(spec->name, RouterFace::kProxy));
     return;
   }
   absl::StatusOr<int> slot = Router::CommandSlot(args);
@@ -142,7 +142,8 @@ void Session::Exec() {
       [self = shared_from_this(), p, batch = std::move(batch),
        queued](absl::StatusOr<Route> route) {
         if (!route.ok()) {
-          self->Finish(p, ErrorReply(std::string(route.status().message())));
+          self->Finish(
+              p, routing::ErrorReply(std::string(route.status().message())));
           return;
         }
         self->UseTxConnection(route->addr);
