@@ -103,9 +103,9 @@ class ClientImpl : public Client {
       const std::vector<std::vector<std::string>>& commands) override {
     std::vector<Reply> out(commands.size());
     // Single-slot commands are grouped by slot, and the slots of a server
-    // pipelined together; a split or invalid command is a barrier: what came
-    // before it is sent first, so every command sees the effects of the
-    // ones before it.
+    // pipelined together; a split, invalid or refused command is a barrier:
+    // what came before it is sent first, so every command sees the effects of
+    // the ones before it.
     std::map<int, std::vector<size_t>> by_slot;
     auto flush = [&] {
       SendBySlot(commands, by_slot, out);
@@ -116,7 +116,9 @@ class ClientImpl : public Client {
       if (args.empty()) return absl::InvalidArgumentError("empty command");
       bool split = Router::SplitMergeOf(args[0]) != SplitMerge::kNone;
       absl::StatusOr<int> slot = Router::CommandSlot(args);
-      if (split || !slot.ok()) {
+      // Refused commands answer through Execute, as alone.
+      if (split || !slot.ok() ||
+          !Router::Admit(args, RouterFace::kClient).ok()) {
         flush();
         auto r = Execute(args);
         if (!r.ok()) return r.status();

@@ -178,5 +178,17 @@ TEST_F(ProxyClientParityTest, HeldSlotTimesOutWithTheSameText) {
   SameReply({"GET", key1_});
 }
 
+TEST_F(ProxyClientParityTest, BatchesAdmitAsSingleCommandsDo) {
+  auto replies = client_->ExecuteBatch(
+      {{"SET", key1_, "v"}, {"SUBSCRIBE", "c"}, {"GET", key1_}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 3u);
+  EXPECT_EQ((*replies)[1].str, ViaClient({"SUBSCRIBE", "c"}).str);
+  EXPECT_EQ((*replies)[1].str,
+            "ERR SUBSCRIBE is not supported by reborn::Client: Pub/Sub needs "
+            "a connection of its own: use reborn-proxy");
+  EXPECT_EQ((*replies)[2].str, "v");
+}
+
 }  // namespace
 }  // namespace reborn::testing
