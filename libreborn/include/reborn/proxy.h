@@ -17,7 +17,7 @@ struct ProxyOptions {
   // host:port of the admin HTTP server (/metrics, /api/stats, /api/slots);
   // empty = no admin server.
   std::string admin_addr;
-  int threads = 0;  // 0 = hardware concurrency
+  int threads = 0;  // I/O threads; 0 = the cores less one (at least 1)
   // Clients must AUTH with this password when not empty.
   std::string requirepass;
   // Sent as AUTH on every backend connection when not empty.

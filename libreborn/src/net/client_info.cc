@@ -39,7 +39,8 @@ std::string ClientInfoLine(const ClientEntry& e) {
       " flags=", ClientFlags(e), " db=", e.db.load(), " sub=", e.sub.load(),
       " psub=", e.psub.load(), " ssub=", e.ssub.load(),
       " multi=-1 qbuf=", e.query_buffer.load(),
-      " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
+      " qbuf-free=", e.query_buffer_free.load(),
+      " argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=",
       e.output_buffer.load(), " tot-mem=0 events=r cmd=", cmd,
       " user=", e.user(), " redir=", e.redirect.load(),
       " resp=", e.protocol.load(), "\n");

@@ -27,7 +27,8 @@ struct ClientEntry {
   std::atomic<int> db{0};
   std::atomic<int> protocol{2};
   std::atomic<const char*> last_command{"NULL"};
-  std::atomic<size_t> query_buffer{0};
+  std::atomic<size_t> query_buffer{0};       // unparsed input (qbuf)
+  std::atomic<size_t> query_buffer_free{0};  // its spare room (qbuf-free)
   std::atomic<size_t> output_buffer{0};
   // Pub/Sub subscriptions (CLIENT LIST sub= psub= ssub=, flags=P).
   std::atomic<int> sub{0};
@@ -51,6 +52,9 @@ struct ClientEntry {
   // Ends the blocking command the client is parked in (CLIENT UNBLOCK),
   // with its timeout reply or the UNBLOCKED error. From any thread.
   std::function<void(bool error)> unblock;
+  // Frees the query buffer of a client idle for a while (Redis'
+  // clientsCronResizeQueryBuffer). From any thread.
+  std::function<void()> release_idle_buffer;
 
   void set_name(std::string name) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);

@@ -11,6 +11,7 @@
 #include "asio.hpp"
 #include "command/deferred_reply.h"
 #include "command/push_channel.h"
+#include "net/query_buffer.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::net {
@@ -22,7 +23,15 @@ std::string Endpoint(const asio::ip::tcp::endpoint& ep) {
   return absl::StrCat(ep.address().to_string(), ":", ep.port());
 }
 
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;  // Redis' PROTO_IOBUF_LEN
+// Query buffer resizing, Redis' numbers: a buffer is trimmed only when it
+// wastes more than 4 KiB, to its recent peak only when over 32 KiB
+// (PROTO_RESIZE_THRESHOLD) and twice that peak; peaks are per 100 ms
+// (clientsCron at hz 10); idle means no input for over 2 s.
+constexpr size_t kQueryWasteBytes = 4 * 1024;
+constexpr size_t kQueryResizeThreshold = 32 * 1024;
+constexpr int64_t kQueryPeakWindowMs = 100;
+constexpr int64_t kQueryIdleMs = 2000;
 
 }  // namespace
 
@@ -126,6 +135,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // (in_handler_).
     asio::io_context* io = server_->contexts_[context_index_].get();
     session_.poll_io = [io] { io->poll(); };
+    asio::error_code ignored;
+    socket_.non_blocking(true, ignored);  // ReadReady() must not block
     server_->handler_->OnConnect(session_);
     if (std::string refusal = server_->handler_->Admit(session_);
         !refusal.empty()) {
@@ -166,28 +177,61 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!sending()) Close();
   }
 
+  // The sweep found the client idle: an empty buffer's memory goes.
+  void ReleaseIdleBuffer() {
+    if (closed_ || query_.free() <= kQueryWasteBytes) return;
+    if (query_.empty()) {
+      query_.Release();
+    } else {
+      query_.Trim(0);
+    }
+    query_peak_ = query_.size();
+    PublishQueryBuffer();
+  }
+
  private:
   void ReadMore() {
     if (read_in_flight_ || closed_ || shutting_down_ || in_handler_) return;
+    // Wait for readiness, then read into the buffer: no read is in flight
+    // while waiting, so an idle client's buffer can be freed
+    // (ReleaseIdleBuffer). asio re-arms the descriptor on each wait, so
+    // input that is already there completes the wait at once.
     read_in_flight_ = true;
-    socket_.async_read_some(
-        asio::buffer(read_buf_),
-        [self = shared_from_this()](const asio::error_code& ec, size_t n) {
-          self->read_in_flight_ = false;
-          if (ec) {
-            self->Close();
-            return;
-          }
-          self->OnRead(n);
-        });
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [self = shared_from_this()](const asio::error_code& ec) {
+                         self->read_in_flight_ = false;
+                         if (ec) {
+                           self->Close();
+                           return;
+                         }
+                         self->ReadReady();
+                       });
+  }
+
+  void ReadReady() {
+    if (closed_ || shutting_down_) return;
+    size_t room = 0;
+    char* at = query_.PrepareRead(kReadChunk, &room);
+    asio::error_code ec;
+    const size_t n = socket_.read_some(asio::buffer(at, room), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ReadMore();  // a spurious wakeup
+      return;
+    }
+    if (ec) {
+      Close();
+      return;
+    }
+    query_.Commit(n);
+    OnRead(n);
   }
 
   void OnRead(size_t n) {
-    query_.append(read_buf_.data(), n);
     server_->stats_.input_bytes.fetch_add(n, std::memory_order_relaxed);
     int64_t now = NowMs();
     session_.last_active_ms = now;
     entry_->last_active_ms.store(now, std::memory_order_relaxed);
+    query_peak_ = std::max(query_peak_, query_.size());
     ProcessInput();
     if (closed_) return;
     const ServerLimits& limits = server_->limits_;
@@ -198,8 +242,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Close();
       return;
     }
-    entry_->query_buffer.store(query_.size(), std::memory_order_relaxed);
+    if (now - peak_since_ms_ >= kQueryPeakWindowMs) TrimToPeak(now);
+    PublishQueryBuffer();
     AfterInput();
+  }
+
+  // A buffer much bigger than the window's peak (a big argument once) gives
+  // the excess back, as Redis' clientsCronResizeQueryBuffer does.
+  void TrimToPeak(int64_t now) {
+    if (query_.free() > kQueryWasteBytes &&
+        query_.capacity() > kQueryResizeThreshold &&
+        query_.capacity() / 2 > query_peak_) {
+      query_.Trim(query_peak_);
+    }
+    query_peak_ = query_.size();
+    peak_since_ms_ = now;
+  }
+
+  void PublishQueryBuffer() {
+    entry_->query_buffer.store(query_.size(), std::memory_order_relaxed);
+    entry_->query_buffer_free.store(query_.free(), std::memory_order_relaxed);
   }
 
   // After commands ran: send their replies, then read on unless the client
@@ -300,8 +362,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         parser_.set_limits(parser_limits);
       }
       size_t consumed = 0;
-      auto result = parser_.Parse(std::string_view(query_).substr(pos),
-                                  &consumed, &args_);
+      auto result = parser_.Parse(query_.view().substr(pos), &consumed, &args_);
       pos += consumed;
       if (result == resp::RequestParser::Result::kNeedMore) break;
       if (result == resp::RequestParser::Result::kError) {
@@ -352,7 +413,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (session_.messages && !messages_attached_) AttachMessages();
       if (!CheckOutputLimits()) return;
     }
-    query_.erase(0, pos);
+    query_.Consume(pos);
     server_->stats_.commands.fetch_add(executed, std::memory_order_relaxed);
     entry_->db.store(session_.db, std::memory_order_relaxed);
     entry_->last_command.store(session_.last_command,
@@ -538,8 +599,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Session session_;
   resp::RequestParser parser_;
   std::vector<std::string> args_;
-  std::array<char, kReadChunk> read_buf_;
-  std::string query_;
+  QueryBuffer query_;
+  size_t query_peak_ = 0;  // the largest query_.size() in this window
+  int64_t peak_since_ms_ = 0;
   std::string out_;      // replies not yet handed to the socket
   std::string writing_;  // the write in flight
   std::shared_ptr<DeferredReply> pending_;  // a parked blocking command
@@ -639,6 +701,11 @@ void Server::Impl::Accept() {
           if (auto c = weak.lock()) c->Shutdown();
         });
       };
+      entry->release_idle_buffer = [weak, ctx] {
+        asio::post(*ctx, [weak] {
+          if (auto c = weak.lock()) c->ReleaseIdleBuffer();
+        });
+      };
       entry->unblock = [weak, ctx](bool error) {
         asio::post(*ctx, [weak, error] {
           if (auto c = weak.lock()) c->Unblock(error);
@@ -658,15 +725,18 @@ void Server::Impl::Sweep() {
   sweep_timer_->expires_after(std::chrono::seconds(1));
   sweep_timer_->async_wait([this](const asio::error_code& ec) {
     if (ec) return;
-    int64_t timeout_s = limits_.idle_timeout_s.load();
-    if (timeout_s > 0) {
-      int64_t now = NowMs();
-      for (const auto& entry : registry_.Snapshot()) {
-        // As in Redis, replicas and blocked clients never time out.
-        if (entry->replica.load() || entry->blocked.load()) continue;
-        if (now - entry->last_active_ms.load() > timeout_s * 1000) {
-          entry->kill();
-        }
+    const int64_t timeout_s = limits_.idle_timeout_s.load();
+    const int64_t now = NowMs();
+    for (const auto& entry : registry_.Snapshot()) {
+      const int64_t idle_ms = now - entry->last_active_ms.load();
+      // As in Redis, replicas and blocked clients never time out.
+      if (timeout_s > 0 && !entry->replica.load() && !entry->blocked.load() &&
+          idle_ms > timeout_s * 1000) {
+        entry->kill();
+      } else if (idle_ms > kQueryIdleMs &&
+                 entry->query_buffer_free.load() > kQueryWasteBytes &&
+                 entry->release_idle_buffer) {
+        entry->release_idle_buffer();
       }
     }
     Sweep();

@@ -158,6 +158,8 @@ class ProxyImpl : public Proxy {
   std::string StatsJson() const override;
 
   const ProxyOptions& options() const { return options_; }
+  // I/O threads actually running (options().threads, or its default).
+  size_t thread_count() const { return workers_.size(); }
   const BackendOptions& backend_options() const { return backend_options_; }
   BackendCounters& backend_counters() { return backend_counters_; }
   ProxyCounters& counters() { return counters_; }

@@ -580,14 +580,14 @@ bool Session::HandleLocal(const std::string& cmd,
   // Most commands are forwarded as they are: one set lookup spares them the
   // chain of comparisons below (it was ~20% of the proxy's instructions).
   static const auto* const kLocal = new absl::flat_hash_set<std::string>{
-      "asking",    "cluster",  "readonly",   "readwrite",    "auth",
-      "client",    "command",  "dbsize",     "del",          "discard",
-      "echo",      "exec",     "exists",     "flushall",     "flushdb",
-      "hello",     "info",     "keys",       "mget",         "mset",
-      "multi",     "ping",     "psubscribe", "punsubscribe", "quit",
-      "randomkey", "role",     "scan",       "select",       "subscribe",
-      "script",    "function", "touch",      "unlink",       "unsubscribe",
-      "unwatch",   "watch",    "ssubscribe", "sunsubscribe"};
+      "asking",      "cluster",   "readonly", "readwrite",  "auth",
+      "config",      "client",    "command",  "dbsize",     "del",
+      "discard",     "echo",      "exec",     "exists",     "flushall",
+      "flushdb",     "hello",     "info",     "keys",       "mget",
+      "mset",        "multi",     "ping",     "psubscribe", "punsubscribe",
+      "quit",        "randomkey", "role",     "scan",       "select",
+      "subscribe",   "script",    "function", "touch",      "unlink",
+      "unsubscribe", "unwatch",   "watch",    "ssubscribe", "sunsubscribe"};
   if (!kLocal->contains(cmd)) return false;
   size_t n = args.size();
   if (cmd == "ping") {
@@ -619,6 +619,8 @@ bool Session::HandleLocal(const std::string& cmd,
     ClientCmd(args);
   } else if (cmd == "cluster") {
     ClusterCmd(args);
+  } else if (cmd == "config") {
+    ConfigCmd(args);
   } else if (cmd == "role" && n == 1) {
     Reply("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");  // a master to clients
   } else if (cmd == "readonly" || cmd == "readwrite" || cmd == "asking") {

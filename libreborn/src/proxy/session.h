@@ -153,6 +153,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // A reply already encoded for the client's protocol.
   void ReplyEncoded(std::string_view reply);
   void ClientCmd(std::vector<std::string>& args);
+  // CONFIG GET of the proxy's own settings (session_config.cc).
+  void ConfigCmd(std::vector<std::string>& args);
 
   // Transactions: WATCH/MULTI/EXEC pinned to the slot of their keys.
   void Watch(std::vector<std::string>& args);

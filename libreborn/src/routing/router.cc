@@ -79,7 +79,9 @@ std::string Router::NotSupportedError(std::string_view command,
              name == "sync" || name == "psync" || name == "wait") {
     reason = "replication is set up per group by reborn-config";
   } else if (name == "config") {
-    reason = proxy ? "the proxy never reconfigures its backends"
+    // The proxy answers CONFIG GET with its own settings, outside MULTI.
+    reason = proxy ? "run it outside MULTI (CONFIG GET answers the proxy's "
+                     "own settings)"
                    : "the client never reconfigures its backends";
   } else if (name.starts_with("slots")) {
     reason = "slot migration is driven by reborn-config";

@@ -95,8 +95,8 @@ class ProxyWithClients(unittest.TestCase):
         for argv, reason in (
                 (("SWAPDB", "0", "1"), "the proxy serves database 0 only"),
                 (("MOVE", "{rst}:k", "1"), "the proxy serves database 0 only"),
-                (("CONFIG", "SET", "maxmemory", "1"),
-                 "the proxy never reconfigures its backends")):
+                (("REPLICAOF", "127.0.0.1", "1"),
+                 "replication is set up per group by reborn-config")):
             self.assertEqual(
                 c.call(*argv),
                 ("-ERR %s is not supported by reborn-proxy: %s" %
