@@ -14,9 +14,11 @@
 #include "client/async_dispatcher.h"
 #include "command/command_spec.h"
 #include "net/sync_client.h"
-#include "proxy/cluster_face.h"
 #include "reborn/coordinator.h"
 #include "reborn/router.h"
+#include "resp/reply_parser.h"
+#include "routing/merge.h"
+#include "routing/slot_hash.h"
 
 namespace reborn {
 namespace {
@@ -79,28 +81,19 @@ class ClientImpl : public Client {
   absl::StatusOr<Reply> Execute(const std::vector<std::string>& args) override {
     if (args.empty()) return absl::InvalidArgumentError("empty command");
     if (!source_->online()) return Reply::Error("ERR client is offline");
-    std::string cmd = ToLower(args[0]);
-    if (cmd == "mget" || cmd == "mset" || cmd == "del" || cmd == "unlink" ||
-        cmd == "exists" || cmd == "touch") {
-      return Split(cmd, args);
-    }
-    if (cmd == "cluster" && args.size() == 3 &&
+    if (Router::SplitMergeOf(args[0]) != SplitMerge::kNone) return Split(args);
+    if (EqualsIgnoreCase(args[0], "cluster") && args.size() == 3 &&
         EqualsIgnoreCase(args[1], "keyslot")) {
       // Redis Cluster's slot of a key, as reborn-proxy answers it.
-      return Reply::Integer(proxy::RedisClusterKeySlot(args[2]));
+      return Reply::Integer(routing::RedisClusterKeySlot(args[2]));
     }
-    const CommandSpec* spec = FindCommandSpec(cmd);
-    if (spec != nullptr &&
-        (spec->has(kCmdBlocking) || spec->has(kCmdNoProxy) ||
-         spec->has(kCmdPubSub) || spec->has(kCmdSlot)) &&
-        cmd != "publish") {
-      if (!spec->has(kCmdBlocking)) {
-        return Reply::Error(absl::StrCat("ERR command '", cmd,
-                                         "' is not supported by the client"));
-      }
+    if (absl::Status admit = Router::Admit(args, RouterFace::kClient);
+        !admit.ok()) {
+      return ErrorFrom(admit);
     }
     absl::StatusOr<int> slot = Router::CommandSlot(args);
     if (!slot.ok()) return ErrorFrom(slot.status());
+    const CommandSpec* spec = FindCommandSpec(args[0]);
     bool readonly = spec != nullptr && spec->has(kCmdReadOnly);
     auto replies = Send(*slot, {args}, readonly);
     return std::move(replies[0]);
@@ -110,9 +103,9 @@ class ClientImpl : public Client {
       const std::vector<std::vector<std::string>>& commands) override {
     std::vector<Reply> out(commands.size());
     // Single-slot commands are grouped by slot, and the slots of a server
-    // pipelined together; a split or invalid command is a barrier: what came
-    // before it is sent first, so every command sees the effects of the
-    // ones before it.
+    // pipelined together; a split, invalid or refused command is a barrier:
+    // what came before it is sent first, so every command sees the effects of
+    // the ones before it.
     std::map<int, std::vector<size_t>> by_slot;
     auto flush = [&] {
       SendBySlot(commands, by_slot, out);
@@ -121,11 +114,11 @@ class ClientImpl : public Client {
     for (size_t i = 0; i < commands.size(); ++i) {
       const auto& args = commands[i];
       if (args.empty()) return absl::InvalidArgumentError("empty command");
-      std::string cmd = ToLower(args[0]);
-      bool split = cmd == "mget" || cmd == "mset" || cmd == "del" ||
-                   cmd == "unlink" || cmd == "exists" || cmd == "touch";
+      bool split = Router::SplitMergeOf(args[0]) != SplitMerge::kNone;
       absl::StatusOr<int> slot = Router::CommandSlot(args);
-      if (split || !slot.ok()) {
+      // Refused commands answer through Execute, as alone.
+      if (split || !slot.ok() ||
+          !Router::Admit(args, RouterFace::kClient).ok()) {
         flush();
         auto r = Execute(args);
         if (!r.ok()) return r.status();
@@ -175,8 +168,8 @@ class ClientImpl : public Client {
     for (const auto& [slot, indexes] : by_slot) {
       if (table != nullptr) {
         absl::StatusOr<Route> route = Router::RouteSlot(*table, slot, false, 0);
-        if (route.ok() && route->state != SlotState::kPreMigrate &&
-            route->migrate_from_addr.empty()) {
+        if (route.ok() &&
+            Router::NextStep(*route, /*has_keys=*/true) == RouteStep::kSend) {
           auto& list = by_addr[route->addr];
           list.insert(list.end(), indexes.begin(), indexes.end());
           continue;
@@ -208,35 +201,42 @@ class ClientImpl : public Client {
     auto fail = [&](const Reply& err) {
       return std::vector<Reply>(batch.size(), err);
     };
+    std::vector<std::string> keys;
+    for (const auto& args : batch) {
+      for (std::string& key : Router::MoveKeys(args)) {
+        keys.push_back(std::move(key));
+      }
+    }
     auto deadline = std::chrono::steady_clock::now() + options_.hold_timeout;
     absl::StatusOr<Route> route;
+    RouteStep step = RouteStep::kSend;
     for (;;) {
       auto table = source_->Current();
-      if (table == nullptr)
-        return fail(Reply::Error("CLUSTERDOWN no topology"));
+      if (table == nullptr) {
+        return fail(Reply::Error(Router::kNoTopologyError));
+      }
       route = Router::RouteSlot(
           *table, slot, readonly && options_.read_from_replicas, ++pick_);
       if (!route.ok()) return fail(ErrorFrom(route.status()));
-      if (route->state != SlotState::kPreMigrate) break;
+      step = Router::NextStep(*route, !keys.empty());
+      if (step != RouteStep::kHold) break;
       if (std::chrono::steady_clock::now() > deadline) {
-        return fail(Reply::Error("TRYAGAIN slot is being migrated"));
+        return fail(Reply::Error(Router::kHoldTimeoutError));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    if (!route->migrate_from_addr.empty()) {
-      // Move the keys to the target first (Codis' SLOTSMGRTTAGONE).
-      size_t colon = route->addr.rfind(':');
+    if (step == RouteStep::kPreMove) {
       std::vector<std::vector<std::string>> moves;
-      for (const auto& args : batch) {
-        for (const auto& key : Router::Keys(args)) {
-          moves.push_back({"SLOTSMGRTTAGONE", route->addr.substr(0, colon),
-                           route->addr.substr(colon + 1), "3000", key});
-        }
+      moves.reserve(keys.size());
+      for (const std::string& key : keys) {
+        moves.push_back(Router::PreMoveCommand(*route, key));
       }
       auto moved = Call(route->migrate_from_addr, moves);
       if (!moved.ok()) return fail(ErrorFrom(moved.status()));
       for (const Reply& r : *moved) {
-        if (r.is_error()) return fail(r);
+        if (!r.is_error()) continue;
+        return fail(r.str.empty() ? Reply::Error(Router::kKeyMoveFailedError)
+                                  : r);
       }
     }
     auto replies = Call(route->addr, batch);
@@ -263,49 +263,34 @@ class ClientImpl : public Client {
     return replies;
   }
 
-  absl::StatusOr<Reply> Split(const std::string& cmd,
-                              const std::vector<std::string>& args) {
-    const CommandSpec* spec = FindCommandSpec(cmd);
-    bool is_mset = cmd == "mset";
-    size_t step = is_mset ? 2 : 1;
-    if (!spec->ArityOk(args.size()) || (is_mset && args.size() % 2 == 0)) {
-      return Reply::Error(absl::StrCat("ERR wrong number of arguments for '",
-                                       cmd, "' command"));
+  // A multi-key command split as the proxy splits it (Router::PlanSplit):
+  // every part is sent, and the replies merge as the proxy merges them
+  // (routing::MergeSplit), so both answer alike.
+  absl::StatusOr<Reply> Split(const std::vector<std::string>& args) {
+    auto table = source_->Current();
+    absl::StatusOr<SplitPlan> plan =
+        Router::PlanSplit(args, table.get(), !options_.read_from_replicas);
+    if (!plan.ok()) return ErrorFrom(plan.status());
+    const bool readonly = FindCommandSpec(args[0])->has(kCmdReadOnly);
+    if (plan->parts.size() == 1) {
+      return std::move(Send(plan->parts[0].slot, {args}, readonly)[0]);
     }
-    size_t nkeys = (args.size() - 1) / step;
-    std::map<int, std::vector<size_t>> by_slot;
-    for (size_t k = 0; k < nkeys; ++k) {
-      by_slot[SlotOf(args[1 + k * step])].push_back(k);
+    std::vector<std::string> parts;
+    parts.reserve(plan->parts.size());
+    for (size_t i = 0; i < plan->parts.size(); ++i) {
+      Reply r =
+          std::move(Send(plan->parts[i].slot,
+                         {Router::PartCommand(args, *plan, i)}, readonly)[0]);
+      parts.push_back(resp::EncodeReply(r));
     }
-    std::vector<Reply> mget(nkeys);
-    int64_t sum = 0;
-    for (auto& [slot, keys] : by_slot) {
-      std::vector<std::string> sub = {args[0]};
-      for (size_t k : keys) {
-        sub.push_back(args[1 + k * step]);
-        if (is_mset) sub.push_back(args[2 + k * step]);
-      }
-      Reply r = std::move(Send(slot, {sub}, spec->has(kCmdReadOnly))[0]);
-      if (r.is_error()) return r;
-      if (cmd == "mget") {
-        if (r.type != Reply::Type::kArray || r.elements.size() != keys.size()) {
-          return Reply::Error("ERR unexpected MGET reply");
-        }
-        for (size_t j = 0; j < keys.size(); ++j) {
-          mget[keys[j]] = std::move(r.elements[j]);
-        }
-      } else if (!is_mset) {
-        sum += r.integer;
-      }
+    std::string merged = routing::MergeSplit(*plan, parts);
+    Reply out;
+    size_t consumed = 0;
+    if (resp::ReplyParser().Parse(merged, &consumed, &out) !=
+        resp::ReplyParser::Result::kReply) {
+      return Reply::Error("ERR unexpected reply from a backend");
     }
-    if (cmd == "mget") {
-      Reply out;
-      out.type = Reply::Type::kArray;
-      out.elements = std::move(mget);
-      return out;
-    }
-    if (is_mset) return Reply::Status("OK");
-    return Reply::Integer(sum);
+    return out;
   }
 
   std::shared_ptr<SlotTableSource> source_;

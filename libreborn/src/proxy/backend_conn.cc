@@ -6,7 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "net/sync_client.h"
-#include "proxy/merge.h"
+#include "routing/merge.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::proxy {
@@ -35,7 +35,7 @@ void BackendConnection::Send(std::string_view encoded, Callback callback,
                              std::chrono::milliseconds timeout) {
   if (state_ == State::kBackoff) {
     if (std::chrono::steady_clock::now() < retry_at_) {
-      std::string err = ErrorReply(absl::StrCat(
+      std::string err = routing::ErrorReply(absl::StrCat(
           "ERR backend ", addr_, " is unavailable: ", last_error_));
       if (callback) callback(err);
       return;
@@ -238,7 +238,7 @@ void BackendConnection::Fail(const std::string& why) {
   callbacks.swap(callbacks_);
   deadlines_.clear();
   counters_->in_flight.fetch_sub(static_cast<int64_t>(callbacks.size()));
-  std::string err = ErrorReply(
+  std::string err = routing::ErrorReply(
       absl::StartsWith(why, "timed out")
           ? absl::StrCat("ERR backend ", addr_, " ", why)
           : absl::StrCat("ERR backend ", addr_, " is unavailable: ", why));

@@ -4,8 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "proxy/merge.h"
-#include "reborn/slot.h"
+#include "routing/merge.h"
 
 namespace reborn::proxy {
 namespace {
@@ -28,18 +27,6 @@ std::string MapHeader(size_t n, bool resp3) {
 }
 
 std::string Int(int64_t v) { return absl::StrCat(":", v, "\r\n"); }
-
-uint16_t Crc16(std::string_view data) {
-  uint16_t crc = 0;  // CRC-16/XMODEM, as Redis Cluster
-  for (unsigned char byte : data) {
-    crc ^= static_cast<uint16_t>(byte) << 8;
-    for (int i = 0; i < 8; ++i) {
-      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
-                           : static_cast<uint16_t>(crc << 1);
-    }
-  }
-  return crc;
-}
 
 }  // namespace
 
@@ -72,18 +59,14 @@ std::pair<int, int> ClusterSlotRange(size_t i, size_t n) {
   return {first, last};
 }
 
-int RedisClusterKeySlot(std::string_view key) {
-  return Crc16(HashTag(key)) & (kClusterSlots - 1);
-}
-
 std::string ClusterSlotsReply(const ClusterView& view, bool resp3) {
   std::string out = absl::StrCat("*", view.nodes.size(), "\r\n");
   for (size_t i = 0; i < view.nodes.size(); ++i) {
     auto [first, last] = ClusterSlotRange(i, view.nodes.size());
     auto [host, port] = SplitAddr(view.nodes[i]);
     absl::StrAppend(&out, "*3\r\n", Int(first), Int(last), "*4\r\n",
-                    BulkReply(host), Int(port),
-                    BulkReply(ClusterNodeId(view.nodes[i])),
+                    routing::BulkReply(host), Int(port),
+                    routing::BulkReply(ClusterNodeId(view.nodes[i])),
                     MapHeader(0, resp3));
   }
   return out;
@@ -94,16 +77,18 @@ std::string ClusterShardsReply(const ClusterView& view, bool resp3) {
   for (size_t i = 0; i < view.nodes.size(); ++i) {
     auto [first, last] = ClusterSlotRange(i, view.nodes.size());
     auto [host, port] = SplitAddr(view.nodes[i]);
-    absl::StrAppend(&out, MapHeader(2, resp3), BulkReply("slots"), "*2\r\n",
-                    Int(first), Int(last), BulkReply("nodes"), "*1\r\n",
-                    MapHeader(7, resp3));
-    absl::StrAppend(&out, BulkReply("id"),
-                    BulkReply(ClusterNodeId(view.nodes[i])), BulkReply("port"),
-                    Int(port), BulkReply("ip"), BulkReply(host),
-                    BulkReply("endpoint"), BulkReply(host));
-    absl::StrAppend(&out, BulkReply("role"), BulkReply("master"),
-                    BulkReply("replication-offset"), Int(0),
-                    BulkReply("health"), BulkReply("online"));
+    absl::StrAppend(&out, MapHeader(2, resp3), routing::BulkReply("slots"),
+                    "*2\r\n", Int(first), Int(last),
+                    routing::BulkReply("nodes"), "*1\r\n", MapHeader(7, resp3));
+    absl::StrAppend(&out, routing::BulkReply("id"),
+                    routing::BulkReply(ClusterNodeId(view.nodes[i])),
+                    routing::BulkReply("port"), Int(port),
+                    routing::BulkReply("ip"), routing::BulkReply(host),
+                    routing::BulkReply("endpoint"), routing::BulkReply(host));
+    absl::StrAppend(&out, routing::BulkReply("role"),
+                    routing::BulkReply("master"),
+                    routing::BulkReply("replication-offset"), Int(0),
+                    routing::BulkReply("health"), routing::BulkReply("online"));
   }
   return out;
 }

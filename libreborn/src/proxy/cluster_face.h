@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "routing/slot_hash.h"
+
 // The Redis Cluster face of reborn-proxy, for cluster-aware clients (redis-py
 // RedisCluster, ioredis Cluster, Jedis/Lettuce cluster mode). Every proxy can
 // serve every key, so the 16384 Redis Cluster slots are only a way to spread
@@ -15,7 +17,7 @@
 // own slot (crc32 % 1024). Pure functions: no I/O.
 namespace reborn::proxy {
 
-inline constexpr int kClusterSlots = 16384;
+inline constexpr int kClusterSlots = routing::kRedisClusterSlots;
 
 struct ClusterView {
   std::vector<std::string> nodes;  // "host:port", sorted, unique
@@ -33,9 +35,6 @@ std::string ClusterNodeId(std::string_view addr);
 
 // The slots [first, last] of node `i` of `n`.
 std::pair<int, int> ClusterSlotRange(size_t i, size_t n);
-
-// Redis Cluster's slot of a key: crc16 (XMODEM) of its hash tag, & 16383.
-int RedisClusterKeySlot(std::string_view key);
 
 // Replies, encoded for the client's protocol (RESP3 when `resp3`).
 std::string ClusterSlotsReply(const ClusterView& view, bool resp3);

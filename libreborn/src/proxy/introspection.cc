@@ -13,9 +13,9 @@
 #include "command/command_table.h"
 #include "net/client_info.h"
 #include "proxy/cluster_face.h"
-#include "proxy/merge.h"
 #include "proxy/session.h"
 #include "reborn/version.h"
+#include "routing/merge.h"
 
 // What the proxy tells about itself: INFO, CLIENT, ROLE and the reasons of
 // the commands it refuses.
@@ -44,26 +44,6 @@ bool ValidClientName(std::string_view name) {
 }
 
 }  // namespace
-
-std::string NotSupportedError(std::string_view cmd) {
-  const std::string name = ToLower(cmd);
-  const char* reason = "it acts on one server: run it on each qdb-server";
-  if (name == "monitor") {
-    reason = "it would need every backend's command stream";
-  } else if (name == "swapdb" || name == "move" || name == "select") {
-    reason = "the proxy serves database 0 only";
-  } else if (name == "replicaof" || name == "slaveof" || name == "replconf" ||
-             name == "sync" || name == "psync" || name == "wait") {
-    reason = "replication is set up per group by reborn-config";
-  } else if (name == "config") {
-    reason =
-        "run it outside MULTI (CONFIG GET answers the proxy's own settings)";
-  } else if (name.starts_with("slots")) {
-    reason = "slot migration is driven by reborn-config";
-  }
-  return absl::StrCat("ERR ", absl::AsciiStrToUpper(name),
-                      " is not supported by reborn-proxy: ", reason);
-}
 
 void Session::Info(std::vector<std::string>& args) {
   absl::flat_hash_set<std::string> sections;
@@ -131,18 +111,20 @@ void Session::Info(std::vector<std::string>& args) {
                    commands](const std::vector<std::string>& parts) {
     std::string out = head;
     if (memory) {
-      const int64_t used = SumInfoField(parts, "used_memory").value_or(0);
-      const int64_t rss = SumInfoField(parts, "used_memory_rss").value_or(0);
+      const int64_t used =
+          routing::SumInfoField(parts, "used_memory").value_or(0);
+      const int64_t rss =
+          routing::SumInfoField(parts, "used_memory_rss").value_or(0);
       const uint64_t own = OwnRss();
       absl::StrAppend(&out, "# Memory\r\nused_memory:", used,
-                      "\r\nused_memory_human:", BytesToHuman(used),
+                      "\r\nused_memory_human:", routing::BytesToHuman(used),
                       "\r\nused_memory_rss:", rss,
-                      "\r\nused_memory_rss_human:", BytesToHuman(rss),
+                      "\r\nused_memory_rss_human:", routing::BytesToHuman(rss),
                       "\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n",
                       "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
                       "proxy_used_memory_rss:", own,
-                      "\r\nproxy_used_memory_rss_human:", BytesToHuman(own),
-                      "\r\n\r\n");
+                      "\r\nproxy_used_memory_rss_human:",
+                      routing::BytesToHuman(own), "\r\n\r\n");
     }
     if (stats) {
       absl::StrAppend(
@@ -152,16 +134,16 @@ void Session::Info(std::vector<std::string>& args) {
       for (const char* field :
            {"total_net_input_bytes", "total_net_output_bytes", "expired_keys",
             "evicted_keys", "keyspace_hits", "keyspace_misses"}) {
-        if (auto sum = SumInfoField(parts, field)) {
+        if (auto sum = routing::SumInfoField(parts, field)) {
           absl::StrAppend(&out, field, ":", *sum, "\r\n");
         }
       }
       out += "\r\n";
     }
     out += proxy_section;
-    if (keyspace) out += MergeKeyspace(parts);
+    if (keyspace) out += routing::MergeKeyspace(parts);
     while (out.ends_with("\r\n\r\n")) out.resize(out.size() - 2);
-    return BulkReply(out);
+    return routing::BulkReply(out);
   };
   if (!memory && !stats && !keyspace) {  // nothing to ask the groups
     Reply(assemble({}));
@@ -183,7 +165,7 @@ void Session::ClientCmd(std::vector<std::string>& args) {
     if (arity(n == 2)) Reply(absl::StrCat(":", id_, "\r\n"));
   } else if (sub == "getname") {
     if (arity(n == 2)) {
-      Reply(name_.empty() ? std::string("$-1\r\n") : BulkReply(name_));
+      Reply(name_.empty() ? std::string("$-1\r\n") : routing::BulkReply(name_));
     }
   } else if (sub == "setname") {
     if (!arity(n == 3)) return;
@@ -199,7 +181,7 @@ void Session::ClientCmd(std::vector<std::string>& args) {
   } else if (sub == "setinfo") {
     if (arity(n == 4)) Reply("+OK\r\n");
   } else if (sub == "info") {
-    if (arity(n == 2)) Reply(BulkReply(net::ClientInfoLine(*entry_)));
+    if (arity(n == 2)) Reply(routing::BulkReply(net::ClientInfoLine(*entry_)));
   } else if (sub == "list") {
     // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]
     std::string type;
@@ -237,7 +219,7 @@ void Session::ClientCmd(std::vector<std::string>& args) {
       }
       text += net::ClientInfoLine(*e);
     }
-    Reply(BulkReply(text));
+    Reply(routing::BulkReply(text));
   } else if (sub == "kill") {
     if (!arity(n >= 3)) return;
     if (n == 3) {  // CLIENT KILL addr
@@ -270,9 +252,11 @@ void Session::ClientCmd(std::vector<std::string>& args) {
   } else if (sub == "help") {
     if (!arity(n == 2)) return;
     Reply(absl::StrCat(
-        "*2\r\n", BulkReply("CLIENT <subcommand> [<arg> ...] (reborn-proxy)"),
-        BulkReply("ID, GETNAME, SETNAME, SETINFO, INFO, LIST, KILL, HELP: "
-                  "about the proxy's own client connections")));
+        "*2\r\n",
+        routing::BulkReply("CLIENT <subcommand> [<arg> ...] (reborn-proxy)"),
+        routing::BulkReply(
+            "ID, GETNAME, SETNAME, SETINFO, INFO, LIST, KILL, HELP: "
+            "about the proxy's own client connections")));
   } else {
     ReplyError(absl::StrCat(
         "ERR CLIENT ", absl::AsciiStrToUpper(sub),

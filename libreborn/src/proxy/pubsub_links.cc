@@ -5,10 +5,10 @@
 
 #include "command/command_spec.h"
 #include "net/sync_client.h"
-#include "proxy/merge.h"
 #include "proxy/proxy_impl.h"
 #include "reborn/router.h"
 #include "reborn/slot.h"
+#include "routing/merge.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::proxy {
@@ -208,8 +208,8 @@ void PubSubLinks::OnReply(const std::string& addr, std::string_view reply,
   Link& link = links_.at(addr);
   std::vector<std::string_view> elems;
   std::optional<std::string_view> kind;
-  if (SplitArray(reply, &elems) && !elems.empty()) {
-    kind = ParseBulkReply(elems[0]);
+  if (routing::SplitArray(reply, &elems) && !elems.empty()) {
+    kind = routing::ParseBulkReply(elems[0]);
   }
   if (kind && IsConfirmation(*kind)) {
     if (link.waiters.empty()) return;
@@ -220,7 +220,7 @@ void PubSubLinks::OnReply(const std::string& addr, std::string_view reply,
     // A message: relayed while the client still holds the name (a message
     // that crossed the client's unsubscribe is dropped, as the client has
     // its confirmation already).
-    std::optional<std::string_view> name = ParseBulkReply(elems[1]);
+    std::optional<std::string_view> name = routing::ParseBulkReply(elems[1]);
     bool held = false;
     if (name && *kind == "message" && elems.size() == 3) {
       held = names_[kChannel].contains(std::string(*name));

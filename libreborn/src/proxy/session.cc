@@ -14,8 +14,8 @@
 #include "command/command_table.h"
 #include "net/sync_client.h"
 #include "proxy/block_timeout.h"
-#include "proxy/merge.h"
 #include "reborn/version.h"
+#include "routing/merge.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::proxy {
@@ -27,17 +27,6 @@ constexpr std::string_view kUnknownName = "unknown";
 int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
-
-// The proxy serves database 0 only (SELECT 0): COPY ... DB n must not reach
-// a backend's other databases, where the proxy could never see the copy.
-bool CopiesToOtherDb(const std::vector<std::string>& args) {
-  for (size_t i = 3; i + 1 < args.size(); ++i) {
-    if (ToLower(args[i]) == "db" && args[i + 1] != "0") {
-      return true;
-    }
-  }
-  return false;
-}
 
 bool IsError(std::string_view reply) {
   return !reply.empty() && reply[0] == '-';
@@ -375,7 +364,9 @@ void Session::Reply(std::string_view raw) {
   Finish(p, raw);
 }
 
-void Session::ReplyError(std::string_view text) { Reply(ErrorReply(text)); }
+void Session::ReplyError(std::string_view text) {
+  Reply(routing::ErrorReply(text));
+}
 
 Session::Callback Session::PartCallback(
     const PendingPtr& p, size_t index,
@@ -432,22 +423,9 @@ void Session::Dispatch(std::vector<std::string>& args) {
     return;
   }
   if (HandleLocal(cmd, args)) return;
-  if (spec == nullptr) {
-    ReplyError(UnknownCommandError(args));
-    return;
-  }
-  if (!spec->ArityOk(args.size())) {
-    ReplyError(WrongArityError(spec->name));
-    return;
-  }
-  if (spec->has(kCmdNoProxy) || spec->has(kCmdSlot)) {
-    ReplyError(NotSupportedError(cmd));
-    return;
-  }
-  if (cmd == "copy" && CopiesToOtherDb(args)) {
-    ReplyError(
-        "ERR COPY ... DB is not supported by reborn-proxy: the proxy serves "
-        "database 0 only");
+  if (absl::Status admit = Router::Admit(args, RouterFace::kProxy);
+      !admit.ok()) {
+    ReplyError(Msg(admit));
     return;
   }
   Forward(*spec, args);
@@ -473,11 +451,12 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
   // Shard channels live on their slots' groups: every group is asked.
   if (spec.name == "pubsub" && args.size() >= 2) {
     if (EqualsIgnoreCase(args[1], "shardchannels") && args.size() <= 3) {
-      FanOut(args, [](Pending& p) { return MergeDistinctArrays(p.parts); });
+      FanOut(args,
+             [](Pending& p) { return routing::MergeDistinctArrays(p.parts); });
       return;
     }
     if (EqualsIgnoreCase(args[1], "shardnumsub")) {
-      FanOut(args, [](Pending& p) { return MergeNumsubMax(p.parts); });
+      FanOut(args, [](Pending& p) { return routing::MergeNumsubMax(p.parts); });
       return;
     }
   }
@@ -495,8 +474,8 @@ void Session::Forward(const CommandSpec& spec, std::vector<std::string>& args) {
 void Session::SendSlot(int slot, const std::vector<std::string>& args,
                        bool readonly, Callback cb, std::string_view encoded) {
   absl::StatusOr<Route> route = CurrentRoute(slot, readonly);
-  if (route.ok() && route->state != SlotState::kPreMigrate &&
-      route->migrate_from_addr.empty()) {  // the common case, kept direct
+  if (route.ok() && Router::NextStep(*route, /*has_keys=*/true) ==
+                        RouteStep::kSend) {  // the common case, kept direct
     BackendConnection& conn = worker_->Pooled(route->addr, id_);
     if (encoded.empty()) {
       conn.Send(net::EncodeCommand(args), std::move(cb));
@@ -505,15 +484,11 @@ void Session::SendSlot(int slot, const std::vector<std::string>& args,
     }
     return;
   }
-  // A shard channel is no key: nothing moves before SPUBLISH.
-  const CommandSpec* spec = FindCommandSpec(args[0]);
-  std::vector<std::string> keys;
-  if (spec == nullptr || !spec->has(kCmdPubSub)) keys = Router::Keys(args);
-  WithRoute(slot, readonly, std::move(keys),
+  WithRoute(slot, readonly, Router::MoveKeys(args),
             [self = shared_from_this(), encoded = net::EncodeCommand(args),
              cb = std::move(cb)](absl::StatusOr<Route> ready) mutable {
               if (!ready.ok()) {
-                cb(ErrorReply(Msg(ready.status())));
+                cb(routing::ErrorReply(Msg(ready.status())));
                 return;
               }
               self->worker_->Pooled(ready->addr, self->id_)
@@ -524,7 +499,7 @@ void Session::SendSlot(int slot, const std::vector<std::string>& args,
 absl::StatusOr<Route> Session::CurrentRoute(int slot, bool readonly) const {
   const auto& table = worker_->table();
   if (table == nullptr) {
-    return absl::UnavailableError("CLUSTERDOWN the proxy has no topology yet");
+    return absl::UnavailableError(Router::kNoTopologyError);
   }
   return Router::RouteSlot(
       *table, slot, readonly && proxy_->options().read_from_replicas, id_);
@@ -537,22 +512,22 @@ void Session::WithRoute(int slot, bool readonly, std::vector<std::string> keys,
     then(std::move(route));
     return;
   }
-  if (route->state == SlotState::kPreMigrate) {
+  const RouteStep step = Router::NextStep(*route, !keys.empty());
+  if (step == RouteStep::kHold) {
     // Hold until the topology change completes, then route again.
     proxy_->counters().held_requests.fetch_add(1, std::memory_order_relaxed);
     worker_->Hold([self = shared_from_this(), slot, readonly,
                    keys = std::move(keys),
                    then = std::move(then)](bool expired) mutable {
       if (expired) {
-        then(absl::UnavailableError(
-            "TRYAGAIN slot is being migrated, try again"));
+        then(absl::UnavailableError(Router::kHoldTimeoutError));
         return;
       }
       self->WithRoute(slot, readonly, std::move(keys), std::move(then));
     });
     return;
   }
-  if (route->migrate_from_addr.empty() || keys.empty()) {
+  if (step == RouteStep::kSend) {
     then(std::move(route));
     return;
   }
@@ -561,9 +536,6 @@ void Session::WithRoute(int slot, bool readonly, std::vector<std::string> keys,
 
 void Session::PreMove(Route route, const std::vector<std::string>& keys,
                       RouteCallback then) {
-  size_t colon = route.addr.rfind(':');
-  std::string host = route.addr.substr(0, colon);
-  std::string port = route.addr.substr(colon + 1);
   BackendConnection& from = worker_->Pooled(route.migrate_from_addr, id_);
   // The moves are pipelined on one connection, so the last reply is the
   // last to arrive; the first failure (any key) fails the command.
@@ -572,7 +544,7 @@ void Session::PreMove(Route route, const std::vector<std::string>& keys,
     if (failure->empty() && IsError(reply)) {
       reply.remove_prefix(1);
       if (reply.ends_with("\r\n")) reply.remove_suffix(2);
-      failure->assign(reply.empty() ? "ERR key migration failed" : reply);
+      failure->assign(reply.empty() ? Router::kKeyMoveFailedError : reply);
     }
   };
   // The server may take its own 3000 ms for a move: the proxy's timeout
@@ -583,7 +555,7 @@ void Session::PreMove(Route route, const std::vector<std::string>& keys,
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     std::string mig =
-        net::EncodeCommand({"SLOTSMGRTTAGONE", host, port, "3000", keys[i]});
+        net::EncodeCommand(Router::PreMoveCommand(route, keys[i]));
     if (i + 1 < keys.size()) {
       from.Send(mig, note, timeout);
       continue;
@@ -620,10 +592,10 @@ bool Session::HandleLocal(const std::string& cmd,
   size_t n = args.size();
   if (cmd == "ping") {
     if (n > 2) return false;  // arity error from the table
-    Reply(n == 1 ? std::string("+PONG\r\n") : BulkReply(args[1]));
+    Reply(n == 1 ? std::string("+PONG\r\n") : routing::BulkReply(args[1]));
   } else if (cmd == "echo") {
     if (n != 2) return false;
-    Reply(BulkReply(args[1]));
+    Reply(routing::BulkReply(args[1]));
   } else if (cmd == "quit") {
     Reply("+OK\r\n");
     close_after_reply_ = true;
@@ -661,15 +633,14 @@ bool Session::HandleLocal(const std::string& cmd,
     }
   } else if (cmd == "info") {
     Info(args);
-  } else if (cmd == "mget" || cmd == "mset" || cmd == "del" ||
-             cmd == "unlink" || cmd == "exists" || cmd == "touch") {
-    Split(cmd, args);
+  } else if (Router::SplitMergeOf(cmd) != SplitMerge::kNone) {
+    Split(args);
   } else if (cmd == "dbsize" && n == 1) {
-    FanOut(args, [](Pending& p) { return MergeSum(p.parts); });
+    FanOut(args, [](Pending& p) { return routing::MergeSum(p.parts); });
   } else if (cmd == "keys" && n == 2) {
-    FanOut(args, [](Pending& p) { return MergeArrays(p.parts); });
+    FanOut(args, [](Pending& p) { return routing::MergeArrays(p.parts); });
   } else if ((cmd == "flushdb" || cmd == "flushall") && n <= 2) {
-    FanOut(args, [](Pending& p) { return MergeOk(p.parts); });
+    FanOut(args, [](Pending& p) { return routing::MergeOk(p.parts); });
   } else if (cmd == "script" && n >= 2 &&
              (EqualsIgnoreCase(args[1], "load") ||
               EqualsIgnoreCase(args[1], "flush"))) {
@@ -680,9 +651,9 @@ bool Session::HandleLocal(const std::string& cmd,
     } else if (EqualsIgnoreCase(args[1], "flush")) {
       proxy_->scripts().Clear();
     }
-    FanOut(args, [](Pending& p) { return MergeSame(p.parts); });
+    FanOut(args, [](Pending& p) { return routing::MergeSame(p.parts); });
   } else if (cmd == "script" && n >= 3 && EqualsIgnoreCase(args[1], "exists")) {
-    FanOut(args, [](Pending& p) { return MergeMinIntegers(p.parts); });
+    FanOut(args, [](Pending& p) { return routing::MergeMinIntegers(p.parts); });
   } else if (cmd == "function" && n >= 2 &&
              (EqualsIgnoreCase(args[1], "load") ||
               EqualsIgnoreCase(args[1], "delete") ||
@@ -762,7 +733,7 @@ void Session::FailAuth() {
       [self = shared_from_this(), p](const asio::error_code& ec) {
         if (self->closed_) return;
         self->auth_waiting_ = false;
-        self->Finish(p, ErrorReply(net::kWrongPassError));
+        self->Finish(p, routing::ErrorReply(net::kWrongPassError));
         self->ResumeInput();
       });
 }
@@ -820,18 +791,21 @@ void Session::Hello(std::vector<std::string>& args) {
   // resp3.h); the map is made a map by that conversion.
   resp3_ = new_proto == 3;
   entry_->protocol.store(new_proto, std::memory_order_relaxed);
-  Reply(absl::StrCat("*14\r\n", BulkReply("server"), BulkReply("redis"),
-                     BulkReply("version"), BulkReply(kRedisCompatibleVersion),
-                     BulkReply("proto"), ":", new_proto, "\r\n",
-                     BulkReply("id"), ":", id_, "\r\n", BulkReply("mode"),
-                     BulkReply("standalone"), BulkReply("role"),
-                     BulkReply("master"), BulkReply("modules"), "*0\r\n"));
+  Reply(absl::StrCat(
+      "*14\r\n", routing::BulkReply("server"), routing::BulkReply("redis"),
+      routing::BulkReply("version"),
+      routing::BulkReply(kRedisCompatibleVersion), routing::BulkReply("proto"),
+      ":", new_proto, "\r\n", routing::BulkReply("id"), ":", id_, "\r\n",
+      routing::BulkReply("mode"), routing::BulkReply("standalone"),
+      routing::BulkReply("role"), routing::BulkReply("master"),
+      routing::BulkReply("modules"), "*0\r\n"));
 }
 
 void Session::CommandCmd(std::vector<std::string>& args) {
   auto info = [](const CommandSpec& s) {
-    std::string out = absl::StrCat("*6\r\n", BulkReply(std::string(s.name)),
-                                   ":", s.arity, "\r\n");
+    std::string out =
+        absl::StrCat("*6\r\n", routing::BulkReply(std::string(s.name)), ":",
+                     s.arity, "\r\n");
     auto flags = FlagNames(s.flags);
     absl::StrAppend(&out, "*", flags.size(), "\r\n");
     for (auto f : flags) absl::StrAppend(&out, "+", std::string(f), "\r\n");
@@ -853,7 +827,7 @@ void Session::CommandCmd(std::vector<std::string>& args) {
     Reply(absl::StrCat(":", specs.size(), "\r\n"));
   } else if (sub == "list") {
     std::string out = absl::StrCat("*", specs.size(), "\r\n");
-    for (const auto& s : specs) out += BulkReply(std::string(s.name));
+    for (const auto& s : specs) out += routing::BulkReply(std::string(s.name));
     Reply(out);
   } else if (sub == "info") {
     std::string out = absl::StrCat("*", args.size() - 2, "\r\n");
@@ -877,7 +851,7 @@ void Session::CommandCmd(std::vector<std::string>& args) {
       return;
     }
     std::string out = absl::StrCat("*", keys.size(), "\r\n");
-    for (const auto& k : keys) out += BulkReply(k);
+    for (const auto& k : keys) out += routing::BulkReply(k);
     Reply(out);
   } else {
     ReplyError(UnknownSubcommandError("command", args[1]));

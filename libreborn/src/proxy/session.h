@@ -13,12 +13,12 @@
 #include "command/command_spec.h"
 #include "net/client_registry.h"
 #include "proxy/backend_conn.h"
-#include "proxy/merge.h"
 #include "proxy/proxy_impl.h"
 #include "proxy/pubsub_links.h"
 #include "proxy/resp3.h"
 #include "reborn/router.h"
 #include "resp/request_parser.h"
+#include "routing/merge.h"
 
 namespace reborn::proxy {
 
@@ -29,10 +29,6 @@ namespace reborn::proxy {
 // reply (or all the parts of a split command) comes back, and the completed
 // prefix of the queue is written to the client — so replies leave in order
 // while backends work in parallel.
-// "-ERR <CMD> is not supported by reborn-proxy: <reason>" (introspection.cc)
-// without the '-'.
-std::string NotSupportedError(std::string_view cmd);
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Worker* worker, asio::ip::tcp::socket socket);
@@ -120,13 +116,13 @@ class Session : public std::enable_shared_from_this<Session> {
                RouteCallback then);
 
   // Multi-key split (MGET MSET DEL UNLINK EXISTS TOUCH) and fan-out.
-  void Split(const std::string& cmd, std::vector<std::string>& args);
+  void Split(std::vector<std::string>& args);
   void FanOut(std::vector<std::string> args,
               std::function<std::string(Pending&)> merge);
   void Scan(std::vector<std::string>& args);
   static constexpr int kMaxScanSteps = 64;
   void ScanStep(const PendingPtr& p, std::vector<std::string> args,
-                ScanCursor cursor, int steps_left);
+                routing::ScanCursor cursor, int steps_left);
   void RandomKey();
   void RandomKeyStep(const PendingPtr& p,
                      std::shared_ptr<std::vector<int>> groups, size_t next);

@@ -48,7 +48,8 @@ void Session::SendBlocking(int slot, std::vector<std::string> args,
       [self = shared_from_this(), p, slot, deadline,
        args = std::move(args)](absl::StatusOr<Route> route) mutable {
         if (!route.ok()) {
-          self->Finish(p, ErrorReply(std::string(route.status().message())));
+          self->Finish(
+              p, routing::ErrorReply(std::string(route.status().message())));
           return;
         }
         auto& conn = self->block_conn_;
@@ -58,7 +59,8 @@ void Session::SendBlocking(int slot, std::vector<std::string> args,
           self->block_conn_id_ = -1;
           conn->Send(net::EncodeCommand({"CLIENT", "ID"}),
                      [self, c = conn.get()](std::string_view reply) {
-                       std::optional<int64_t> id = ParseIntegerReply(reply);
+                       std::optional<int64_t> id =
+                           routing::ParseIntegerReply(reply);
                        if (self->block_conn_.get() == c && id) {
                          self->block_conn_id_ = *id;
                        }
@@ -130,7 +132,7 @@ void Session::SendUnblock(uint64_t generation, int attempts_left) {
                 {"CLIENT", "UNBLOCK", absl::StrCat(block_conn_id_), "ERROR"}),
             [self = shared_from_this(), generation,
              attempts_left](std::string_view reply) {
-              if (ParseIntegerReply(reply) == 0) {
+              if (routing::ParseIntegerReply(reply) == 0) {
                 self->RetryUnblockLater(generation, attempts_left - 1);
               }
             });

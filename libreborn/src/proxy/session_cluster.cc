@@ -7,8 +7,8 @@
 #include "command/command_table.h"
 #include "net/sync_client.h"
 #include "proxy/cluster_face.h"
-#include "proxy/merge.h"
 #include "proxy/session.h"
+#include "routing/merge.h"
 
 // The Redis Cluster commands answered by the proxy (cluster_face.h).
 namespace reborn::proxy {
@@ -74,13 +74,13 @@ void Session::ClusterCmd(std::vector<std::string>& args) {
   } else if (sub == "shards" && n == 2) {
     ReplyEncoded(ClusterShardsReply(view, resp3_));
   } else if (sub == "nodes" && n == 2) {
-    Reply(BulkReply(ClusterNodesText(view)));  // verbatim in RESP3
+    Reply(routing::BulkReply(ClusterNodesText(view)));  // verbatim in RESP3
   } else if (sub == "info" && n == 2) {
-    Reply(BulkReply(ClusterInfoText(view)));
+    Reply(routing::BulkReply(ClusterInfoText(view)));
   } else if (sub == "myid" && n == 2) {
-    Reply(BulkReply(ClusterNodeId(view.nodes[view.self])));
+    Reply(routing::BulkReply(ClusterNodeId(view.nodes[view.self])));
   } else if (sub == "keyslot" && n == 3) {
-    Reply(absl::StrCat(":", RedisClusterKeySlot(args[2]), "\r\n"));
+    Reply(absl::StrCat(":", routing::RedisClusterKeySlot(args[2]), "\r\n"));
   } else if ((sub == "countkeysinslot" && n == 3) ||
              (sub == "getkeysinslot" && n == 4)) {
     int64_t slot = 0;
@@ -103,17 +103,20 @@ void Session::ClusterCmd(std::vector<std::string>& args) {
     SlotScanStep(p, scan);
   } else if (sub == "help" && n == 2) {
     Reply(absl::StrCat(
-        "*10\r\n", BulkReply("CLUSTER <subcommand> (reborn-proxy)"),
-        BulkReply("SLOTS | SHARDS | NODES | INFO | MYID"),
-        BulkReply("    The proxies, each serving an even share of the 16384 "
-                  "slots; any proxy serves every key."),
-        BulkReply("KEYSLOT <key>"),
-        BulkReply("    Redis Cluster's slot of "
-                  "the key (crc16)."),
-        BulkReply("COUNTKEYSINSLOT <slot>"),
-        BulkReply("GETKEYSINSLOT <slot> <count>"),
-        BulkReply("    Keys in a Redis Cluster slot (scans every group)."),
-        BulkReply("HELP"), BulkReply("    Prints this help.")));
+        "*10\r\n", routing::BulkReply("CLUSTER <subcommand> (reborn-proxy)"),
+        routing::BulkReply("SLOTS | SHARDS | NODES | INFO | MYID"),
+        routing::BulkReply(
+            "    The proxies, each serving an even share of the 16384 "
+            "slots; any proxy serves every key."),
+        routing::BulkReply("KEYSLOT <key>"),
+        routing::BulkReply("    Redis Cluster's slot of "
+                           "the key (crc16)."),
+        routing::BulkReply("COUNTKEYSINSLOT <slot>"),
+        routing::BulkReply("GETKEYSINSLOT <slot> <count>"),
+        routing::BulkReply(
+            "    Keys in a Redis Cluster slot (scans every group)."),
+        routing::BulkReply("HELP"),
+        routing::BulkReply("    Prints this help.")));
   } else if (IsClusterAdmin(sub)) {
     ReplyError(absl::StrCat(
         "ERR CLUSTER ", absl::AsciiStrToUpper(sub),
@@ -140,7 +143,7 @@ void Session::SlotScanStep(const PendingPtr& p,
       return;
     }
     std::string out = absl::StrCat("*", scan->keys.size(), "\r\n");
-    for (const std::string& k : scan->keys) out += BulkReply(k);
+    for (const std::string& k : scan->keys) out += routing::BulkReply(k);
     Finish(p, out);
     return;
   }
@@ -152,19 +155,22 @@ void Session::SlotScanStep(const PendingPtr& p,
               std::vector<std::string_view> top, keys;
               std::optional<std::string_view> cursor;
               uint64_t next = 0;
-              if (!SplitArray(reply, &top) || top.size() != 2 ||
-                  !(cursor = ParseBulkReply(top[0])) ||
+              if (!routing::SplitArray(reply, &top) || top.size() != 2 ||
+                  !(cursor = routing::ParseBulkReply(top[0])) ||
                   !absl::SimpleAtoi(std::string(*cursor), &next) ||
-                  !SplitArray(top[1], &keys)) {
-                self->Finish(p, reply[0] == '-'
-                                    ? std::string(reply)
-                                    : ErrorReply("ERR proxy: unexpected SCAN "
+                  !routing::SplitArray(top[1], &keys)) {
+                self->Finish(
+                    p, reply[0] == '-'
+                           ? std::string(reply)
+                           : routing::ErrorReply("ERR proxy: unexpected SCAN "
                                                  "reply from a backend"));
                 return;
               }
               for (std::string_view raw : keys) {
-                std::optional<std::string_view> key = ParseBulkReply(raw);
-                if (!key || RedisClusterKeySlot(*key) != scan->slot) continue;
+                std::optional<std::string_view> key =
+                    routing::ParseBulkReply(raw);
+                if (!key || routing::RedisClusterKeySlot(*key) != scan->slot)
+                  continue;
                 ++scan->count;
                 if (scan->max_keys >= 0 &&
                     scan->keys.size() < static_cast<size_t>(scan->max_keys)) {

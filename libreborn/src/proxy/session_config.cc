@@ -6,9 +6,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "command/command_table.h"
-#include "proxy/merge.h"
 #include "proxy/proxy_impl.h"
 #include "proxy/session.h"
+#include "routing/merge.h"
 #include "util/glob.h"
 
 // CONFIG through the proxy: GET answers the proxy's own settings (Redis' name
@@ -81,7 +81,8 @@ void Session::ConfigCmd(std::vector<std::string>& args) {
       for (const auto& [name, value] : settings) {
         if (!GlobMatch(args[i], name, /*nocase=*/true)) continue;
         if (!seen.insert(name).second) continue;
-        absl::StrAppend(&body, BulkReply(name), BulkReply(value));
+        absl::StrAppend(&body, routing::BulkReply(name),
+                        routing::BulkReply(value));
         ++pairs;
       }
     }

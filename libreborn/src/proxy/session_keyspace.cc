@@ -1,68 +1,32 @@
 #include <algorithm>
 #include <random>
-#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "command/command_spec.h"
 #include "command/command_table.h"
 #include "net/sync_client.h"
-#include "proxy/merge.h"
 #include "proxy/session.h"
+#include "routing/merge.h"
 
 // The commands over the whole keyspace: split multi-key commands, fan-outs,
 // SCAN and RANDOMKEY.
 namespace reborn::proxy {
 
-void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
-  const CommandSpec* spec = FindCommandSpec(cmd);
-  bool is_mset = cmd == "mset";
-  size_t step = is_mset ? 2 : 1;
-  if (!spec->ArityOk(args.size()) || (is_mset && args.size() % 2 == 0)) {
-    ReplyError(WrongArityError(spec->name));
+void Session::Split(std::vector<std::string>& args) {
+  const auto& table = worker_->table();
+  absl::StatusOr<SplitPlan> plan = Router::PlanSplit(
+      args, table.get(), !proxy_->options().read_from_replicas);
+  if (!plan.ok()) {
+    ReplyError(std::string(plan.status().message()));
     return;
   }
-  size_t nkeys = (args.size() - 1) / step;
-  // Group the keys by slot; then the slots by server when they are online.
-  const auto& table = worker_->table();
-  std::vector<int> order;  // distinct slots in first-seen order
-  std::unordered_map<int, std::vector<size_t>> by_slot;
-  for (size_t k = 0; k < nkeys; ++k) {
-    int slot = SlotOf(args[1 + k * step]);
-    auto [it, inserted] = by_slot.try_emplace(slot);
-    if (inserted) order.push_back(slot);
-    it->second.push_back(k);
-  }
-  // Parts: each is a list of key indexes and the slot used to route it (a
-  // representative slot when several online slots share a server).
-  struct Part {
-    int slot;
-    std::vector<size_t> keys;
-  };
-  std::vector<Part> parts;
-  std::unordered_map<std::string, size_t> by_addr;
-  for (int slot : order) {
-    std::string addr;
-    if (table != nullptr) {
-      const TableSlot& info = table->slot(slot);
-      const TableGroup* g = table->group(info.group_id);
-      if (info.state == SlotState::kOnline && g != nullptr) addr = g->master;
-    }
-    auto& keys = by_slot[slot];
-    if (!addr.empty() && !proxy_->options().read_from_replicas) {
-      auto [it, inserted] = by_addr.try_emplace(addr, parts.size());
-      if (!inserted) {
-        auto& dst = parts[it->second].keys;
-        dst.insert(dst.end(), keys.begin(), keys.end());
-        continue;
-      }
-    }
-    parts.push_back(Part{slot, keys});
-  }
+  const CommandSpec* spec = FindCommandSpec(args[0]);
+  const bool readonly = spec->has(kCmdReadOnly);
   auto p = NewPending();
   p->command = spec->name;
-  if (parts.size() == 1) {  // one server: pass through unchanged
+  if (plan->parts.size() == 1) {  // one server: pass through unchanged
     SendSlot(
-        parts[0].slot, args, spec->has(kCmdReadOnly),
+        plan->parts[0].slot, args, readonly,
         [self = shared_from_this(), p](std::string_view reply) {
           self->Finish(p, reply);
         },
@@ -70,29 +34,15 @@ void Session::Split(const std::string& cmd, std::vector<std::string>& args) {
     return;
   }
   proxy_->counters().split_commands.fetch_add(1, std::memory_order_relaxed);
-  std::function<std::string(Pending&)> merge;
-  if (cmd == "mget") {
-    auto positions = std::make_shared<std::vector<std::vector<size_t>>>();
-    for (const Part& part : parts) positions->push_back(part.keys);
-    merge = [positions, nkeys](Pending& pend) {
-      return MergeMget(pend.parts, *positions, nkeys);
-    };
-  } else if (is_mset) {
-    merge = [](Pending& pend) { return MergeOk(pend.parts); };
-  } else {
-    merge = [](Pending& pend) { return MergeSum(pend.parts); };
-  }
-  p->parts.resize(parts.size());
-  p->outstanding = static_cast<int>(parts.size());
-  for (size_t i = 0; i < parts.size(); ++i) {
-    std::vector<std::string> sub;
-    sub.reserve(1 + parts[i].keys.size() * step);
-    sub.push_back(args[0]);
-    for (size_t k : parts[i].keys) {
-      sub.push_back(std::move(args[1 + k * step]));
-      if (is_mset) sub.push_back(std::move(args[2 + k * step]));
-    }
-    SendSlot(parts[i].slot, sub, spec->has(kCmdReadOnly),
+  auto shared_plan = std::make_shared<SplitPlan>(*std::move(plan));
+  std::function<std::string(Pending&)> merge = [shared_plan](Pending& pend) {
+    return routing::MergeSplit(*shared_plan, pend.parts);
+  };
+  p->parts.resize(shared_plan->parts.size());
+  p->outstanding = static_cast<int>(shared_plan->parts.size());
+  for (size_t i = 0; i < shared_plan->parts.size(); ++i) {
+    SendSlot(shared_plan->parts[i].slot,
+             Router::PartCommand(args, *shared_plan, i), readonly,
              PartCallback(p, i, merge));
   }
 }
@@ -107,7 +57,7 @@ void Session::FanOut(std::vector<std::string> args,
   std::vector<int> groups;
   if (table) groups = table->ServingGroups();
   if (groups.empty()) {
-    Finish(p, ErrorReply("CLUSTERDOWN no group is serving slots"));
+    Finish(p, routing::ErrorReply("CLUSTERDOWN no group is serving slots"));
     return;
   }
   proxy_->counters().fanout_commands.fetch_add(1, std::memory_order_relaxed);
@@ -121,7 +71,7 @@ void Session::FanOut(std::vector<std::string> args,
 }
 
 void Session::Scan(std::vector<std::string>& args) {
-  auto cursor = DecodeScanCursor(args[1]);
+  auto cursor = routing::DecodeScanCursor(args[1]);
   if (!cursor) {
     ReplyError("ERR invalid cursor");
     return;
@@ -137,7 +87,7 @@ void Session::Scan(std::vector<std::string>& args) {
 // backend calls, after which the empty batch and its cursor are returned
 // (still a valid place to go on from).
 void Session::ScanStep(const PendingPtr& p, std::vector<std::string> args,
-                       ScanCursor cursor, int steps_left) {
+                       routing::ScanCursor cursor, int steps_left) {
   const auto& table = worker_->table();
   std::vector<int> groups;
   if (table) groups = table->ServingGroups();
@@ -153,8 +103,9 @@ void Session::ScanStep(const PendingPtr& p, std::vector<std::string> args,
   worker_->Pooled(g->master, id_)
       .Send(encoded, [self = shared_from_this(), p, index, count, steps_left,
                       args = std::move(args)](std::string_view reply) mutable {
-        std::string out = ScanReply(reply, index, count);
-        std::optional<ScanCursor> next = EmptyScanBatchCursor(out);
+        std::string out = routing::ScanReply(reply, index, count);
+        std::optional<routing::ScanCursor> next =
+            routing::EmptyScanBatchCursor(out);
         if (next && steps_left > 1 && !self->closed_) {
           self->ScanStep(p, std::move(args), *next, steps_left - 1);
           return;

@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "command/command_table.h"
-#include "proxy/merge.h"
 #include "proxy/session.h"
+#include "routing/merge.h"
 
 namespace reborn::proxy {
 namespace {
@@ -19,9 +19,9 @@ namespace {
 // [kind, name, count] as Redis writes it (RESP2; RESP3 makes it a push).
 std::string Confirmation(std::string_view kind, const std::string* name,
                          size_t count) {
-  return absl::StrCat("*3\r\n", BulkReply(kind),
-                      name ? BulkReply(*name) : std::string("$-1\r\n"), ":",
-                      count, "\r\n");
+  return absl::StrCat("*3\r\n", routing::BulkReply(kind),
+                      name ? routing::BulkReply(*name) : std::string("$-1\r\n"),
+                      ":", count, "\r\n");
 }
 
 }  // namespace
@@ -35,7 +35,7 @@ void Session::PubSub(const std::string& cmd, std::vector<std::string>& args) {
   }
   if (cmd == "ping") {  // RESP2 in subscribed mode
     Reply(absl::StrCat("*2\r\n$4\r\npong\r\n",
-                       BulkReply(args.size() > 1 ? args[1] : "")));
+                       routing::BulkReply(args.size() > 1 ? args[1] : "")));
     return;
   }
   using Kind = PubSubLinks::Kind;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "command/command_spec.h"
-#include "proxy/merge.h"
 #include "proxy/session.h"
+#include "routing/merge.h"
 
 namespace reborn::proxy {
 namespace {
@@ -29,7 +29,7 @@ void Session::FunctionFanOut(std::vector<std::string>& args) {
   if (sub == "delete" && args.size() == 3) deleted = args[2];
   FanOut(args, [proxy = proxy_, sub, code = std::move(code),
                 deleted = std::move(deleted)](Pending& p) {
-    std::string reply = MergeSame(p.parts);
+    std::string reply = routing::MergeSame(p.parts);
     if (reply.starts_with("-") || !proxy->scripts().enabled()) return reply;
     if (!code.empty()) {
       proxy->scripts().RememberLibrary(code);

@@ -22,7 +22,7 @@ void Session::Watch(std::vector<std::string>& args) {
     return;
   }
   if (worker_->table() == nullptr) {
-    ReplyError("CLUSTERDOWN the proxy has no topology yet");
+    ReplyError(Router::kNoTopologyError);
     return;
   }
   std::vector<std::string> keys = Router::Keys(args);
@@ -48,7 +48,8 @@ void Session::Watch(std::vector<std::string>& args) {
       [self = shared_from_this(), p,
        encoded = net::EncodeCommand(args)](absl::StatusOr<Route> route) {
         if (!route.ok()) {
-          self->Finish(p, ErrorReply(std::string(route.status().message())));
+          self->Finish(
+              p, routing::ErrorReply(std::string(route.status().message())));
           return;
         }
         self->UseTxConnection(route->addr);
@@ -165,7 +166,7 @@ void Session::QueueInMulti(const CommandSpec* spec,
                          " is not supported by reborn-proxy: not "
                          "inside MULTI (Pub/Sub has its own backend "
                          "connection)")
-                   : NotSupportedError(spec->name));
+                   : Router::NotSupportedError(spec->name, RouterFace::kProxy));
     return;
   }
   absl::StatusOr<int> slot = Router::CommandSlot(args);
@@ -219,7 +220,8 @@ void Session::Exec() {
       [self = shared_from_this(), p, batch = std::move(batch),
        queued](absl::StatusOr<Route> route) {
         if (!route.ok()) {
-          self->Finish(p, ErrorReply(std::string(route.status().message())));
+          self->Finish(
+              p, routing::ErrorReply(std::string(route.status().message())));
           return;
         }
         self->UseTxConnection(route->addr);

@@ -2,16 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include "routing/slot_hash.h"
+
 namespace reborn::proxy {
 namespace {
 
 TEST(ClusterFaceTest, KeySlotIsRedisClusters) {
-  EXPECT_EQ(RedisClusterKeySlot("foo"), 12182);  // redis.io's examples
-  EXPECT_EQ(RedisClusterKeySlot("bar"), 5061);
-  EXPECT_EQ(RedisClusterKeySlot("{user1000}.following"),
-            RedisClusterKeySlot("{user1000}.followers"));
-  EXPECT_EQ(RedisClusterKeySlot("{}x"), RedisClusterKeySlot("{}x"));
-  EXPECT_NE(RedisClusterKeySlot("{}x"), RedisClusterKeySlot("x"));
+  EXPECT_EQ(routing::RedisClusterKeySlot("foo"), 12182);  // redis.io's examples
+  EXPECT_EQ(routing::RedisClusterKeySlot("bar"), 5061);
+  EXPECT_EQ(routing::RedisClusterKeySlot("{user1000}.following"),
+            routing::RedisClusterKeySlot("{user1000}.followers"));
+  EXPECT_EQ(routing::RedisClusterKeySlot("{}x"),
+            routing::RedisClusterKeySlot("{}x"));
+  EXPECT_NE(routing::RedisClusterKeySlot("{}x"),
+            routing::RedisClusterKeySlot("x"));
 }
 
 TEST(ClusterFaceTest, SlotsSplitEvenlyOverSortedProxies) {

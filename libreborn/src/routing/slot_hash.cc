@@ -1,4 +1,8 @@
+#include "routing/slot_hash.h"
+
 #include <zlib.h>
+
+#include <cstdint>
 
 #include "reborn/slot.h"
 
@@ -20,4 +24,26 @@ int SlotOf(std::string_view key) {
   return static_cast<int>(crc % kSlotCount);
 }
 
+namespace routing {
+namespace {
+
+uint16_t Crc16(std::string_view data) {
+  uint16_t crc = 0;  // CRC-16/XMODEM, as Redis Cluster
+  for (unsigned char byte : data) {
+    crc ^= static_cast<uint16_t>(byte) << 8;
+    for (int i = 0; i < 8; ++i) {
+      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<uint16_t>(crc << 1);
+    }
+  }
+  return crc;
+}
+
+}  // namespace
+
+int RedisClusterKeySlot(std::string_view key) {
+  return Crc16(HashTag(key)) & (kRedisClusterSlots - 1);
+}
+
+}  // namespace routing
 }  // namespace reborn

@@ -16,10 +16,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
-#include "proxy/backend_health.h"
 #include "reborn/coordinator.h"
 #include "reborn/slot_table.h"
 #include "reborn/topology.h"
+#include "routing/backend_health.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn {

@@ -1,4 +1,4 @@
-#include "proxy/backend_health.h"
+#include "routing/backend_health.h"
 
 #include <algorithm>
 #include <utility>

@@ -1,8 +1,8 @@
-#include "proxy/merge.h"
+#include "routing/merge.h"
 
 #include <gtest/gtest.h>
 
-namespace reborn::proxy {
+namespace reborn::routing {
 namespace {
 
 TEST(MergeTest, MgetPlacesElementsByKeyPosition) {
@@ -95,4 +95,4 @@ TEST(MergeTest, EmptyScanBatchGoesOn) {
 }
 
 }  // namespace
-}  // namespace reborn::proxy
+}  // namespace reborn::routing

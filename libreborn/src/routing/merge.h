@@ -6,9 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include "reborn/router.h"
+
 // Pure helpers that merge the raw RESP replies of split and fanned-out
-// commands. No I/O; every function takes whole raw replies.
-namespace reborn::proxy {
+// commands, for reborn-proxy and the Client alike. No I/O; every function
+// takes whole raw replies.
+namespace reborn::routing {
 
 // "-<text>\r\n" with CR/LF replaced.
 std::string ErrorReply(std::string_view text);
@@ -30,6 +33,10 @@ const std::string* FirstError(const std::vector<std::string>& parts);
 std::string MergeMget(const std::vector<std::string>& parts,
                       const std::vector<std::vector<size_t>>& positions,
                       size_t total);
+// The reply of a split command (Router::PlanSplit): parts[i] answers
+// plan.parts[i]; merged as plan.merge says.
+std::string MergeSplit(const SplitPlan& plan,
+                       const std::vector<std::string>& parts);
 // DEL, UNLINK, EXISTS, TOUCH, DBSIZE: the sum of integer replies.
 std::string MergeSum(const std::vector<std::string>& parts);
 // MSET, FLUSHDB, FLUSHALL: +OK when every part is +OK.
@@ -79,4 +86,4 @@ std::optional<ScanCursor> EmptyScanBatchCursor(std::string_view client_reply);
 
 std::string BulkReply(std::string_view s);
 
-}  // namespace reborn::proxy
+}  // namespace reborn::routing

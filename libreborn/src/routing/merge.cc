@@ -1,4 +1,4 @@
-#include "proxy/merge.h"
+#include "routing/merge.h"
 
 #include <algorithm>
 #include <map>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "resp/reply_parser.h"
 
-namespace reborn::proxy {
+namespace reborn::routing {
 
 std::string ErrorReply(std::string_view text) {
   std::string out = "-";
@@ -82,7 +82,7 @@ std::string MergeMget(const std::vector<std::string>& parts,
   std::vector<std::string_view> elems;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (!SplitArray(parts[i], &elems) || elems.size() != positions[i].size()) {
-      return ErrorReply("ERR proxy: unexpected MGET reply from a backend");
+      return ErrorReply("ERR unexpected MGET reply from a backend");
     }
     for (size_t j = 0; j < elems.size(); ++j) slots[positions[i][j]] = elems[j];
   }
@@ -91,12 +91,33 @@ std::string MergeMget(const std::vector<std::string>& parts,
   return out;
 }
 
+std::string MergeSplit(const SplitPlan& plan,
+                       const std::vector<std::string>& parts) {
+  switch (plan.merge) {
+    case SplitMerge::kMget: {
+      std::vector<std::vector<size_t>> positions;
+      positions.reserve(plan.parts.size());
+      for (const SplitPlan::Part& part : plan.parts) {
+        positions.push_back(part.keys);
+      }
+      return MergeMget(parts, positions, plan.key_count);
+    }
+    case SplitMerge::kSum:
+      return MergeSum(parts);
+    case SplitMerge::kOk:
+      return MergeOk(parts);
+    case SplitMerge::kNone:
+      break;
+  }
+  return parts.size() == 1 ? parts[0] : ErrorReply("ERR not a split command");
+}
+
 std::string MergeSum(const std::vector<std::string>& parts) {
   if (const std::string* err = FirstError(parts)) return *err;
   int64_t sum = 0;
   for (const std::string& p : parts) {
     auto v = ParseIntegerReply(p);
-    if (!v) return ErrorReply("ERR proxy: unexpected reply from a backend");
+    if (!v) return ErrorReply("ERR unexpected reply from a backend");
     sum += *v;
   }
   return absl::StrCat(":", sum, "\r\n");
@@ -109,7 +130,7 @@ std::string MergeOk(const std::vector<std::string>& parts) {
 
 std::string MergeSame(const std::vector<std::string>& parts) {
   if (const std::string* err = FirstError(parts)) return *err;
-  return parts.empty() ? ErrorReply("ERR proxy: no group") : parts[0];
+  return parts.empty() ? ErrorReply("ERR no group") : parts[0];
 }
 
 std::string MergeMinIntegers(const std::vector<std::string>& parts) {
@@ -119,12 +140,12 @@ std::string MergeMinIntegers(const std::vector<std::string>& parts) {
   for (size_t i = 0; i < parts.size(); ++i) {
     if (!SplitArray(parts[i], &elems) ||
         (i > 0 && elems.size() != mins.size())) {
-      return ErrorReply("ERR proxy: unexpected reply from a backend");
+      return ErrorReply("ERR unexpected reply from a backend");
     }
     if (i == 0) mins.assign(elems.size(), INT64_MAX);
     for (size_t j = 0; j < elems.size(); ++j) {
       auto v = ParseIntegerReply(elems[j]);
-      if (!v) return ErrorReply("ERR proxy: unexpected reply from a backend");
+      if (!v) return ErrorReply("ERR unexpected reply from a backend");
       mins[j] = std::min(mins[j], *v);
     }
   }
@@ -138,7 +159,7 @@ std::string MergeArrays(const std::vector<std::string>& parts) {
   std::vector<std::string_view> all, elems;
   for (const std::string& p : parts) {
     if (!SplitArray(p, &elems)) {
-      return ErrorReply("ERR proxy: unexpected reply from a backend");
+      return ErrorReply("ERR unexpected reply from a backend");
     }
     all.insert(all.end(), elems.begin(), elems.end());
   }
@@ -152,7 +173,7 @@ std::string MergeDistinctArrays(const std::vector<std::string>& parts) {
   std::vector<std::string_view> all, elems;
   for (const std::string& p : parts) {
     if (!SplitArray(p, &elems)) {
-      return ErrorReply("ERR proxy: unexpected reply from a backend");
+      return ErrorReply("ERR unexpected reply from a backend");
     }
     for (std::string_view e : elems) {
       if (std::find(all.begin(), all.end(), e) == all.end()) all.push_back(e);
@@ -171,12 +192,12 @@ std::string MergeNumsubMax(const std::vector<std::string>& parts) {
     std::vector<std::string_view>& e = i == 0 ? first : elems;
     if (!SplitArray(parts[i], &e) || e.size() % 2 != 0 ||
         (i > 0 && e.size() != first.size())) {
-      return ErrorReply("ERR proxy: unexpected reply from a backend");
+      return ErrorReply("ERR unexpected reply from a backend");
     }
     if (i == 0) counts.assign(e.size() / 2, 0);
     for (size_t j = 0; j < counts.size(); ++j) {
       auto v = ParseIntegerReply(e[2 * j + 1]);
-      if (!v) return ErrorReply("ERR proxy: unexpected reply from a backend");
+      if (!v) return ErrorReply("ERR unexpected reply from a backend");
       counts[j] = std::max(counts[j], *v);
     }
   }
@@ -275,17 +296,17 @@ std::string ScanReply(std::string_view backend_reply, size_t group_index,
   }
   std::vector<std::string_view> elems;
   if (!SplitArray(backend_reply, &elems) || elems.size() != 2) {
-    return ErrorReply("ERR proxy: unexpected SCAN reply from a backend");
+    return ErrorReply("ERR unexpected SCAN reply from a backend");
   }
   auto cursor_text = ParseBulkReply(elems[0]);
   uint64_t next = 0;
   if (!cursor_text ||
       !absl::SimpleAtoi(
           absl::string_view(cursor_text->data(), cursor_text->size()), &next)) {
-    return ErrorReply("ERR proxy: unexpected SCAN cursor from a backend");
+    return ErrorReply("ERR unexpected SCAN cursor from a backend");
   }
   if (next >= (uint64_t{1} << (64 - kScanGroupBits))) {
-    return ErrorReply("ERR proxy: backend SCAN cursor too large");
+    return ErrorReply("ERR backend SCAN cursor too large");
   }
   uint64_t out_cursor = 0;
   if (next != 0) {
@@ -309,4 +330,4 @@ std::optional<ScanCursor> EmptyScanBatchCursor(std::string_view client_reply) {
   return DecodeScanCursor(*cursor);
 }
 
-}  // namespace reborn::proxy
+}  // namespace reborn::routing
