@@ -7,6 +7,7 @@
 // variable 'x'").
 #include "scripting/lua_engine.h"
 
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -389,6 +390,14 @@ bool ReadFlags(lua_State* lua, uint32_t* flags) {
   return true;
 }
 
+// A string or number argument with its embedded NULs (a function named
+// 'a\0b' is refused, not cut at the NUL).
+std::string ToString(lua_State* lua, int index) {
+  size_t len = 0;
+  const char* s = lua_tolstring(lua, index, &len);
+  return std::string(s, len);
+}
+
 bool ValidName(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
@@ -422,7 +431,7 @@ int RegisterFunction(lua_State* lua) {
       RaiseError(
           lua, "second argument to redis.register_function must be a function");
     }
-    info.name = lua_tostring(lua, 1);
+    info.name = ToString(lua, 1);
   } else {
     if (!lua_istable(lua, 1)) {
       RaiseError(lua,
@@ -446,14 +455,14 @@ int RegisterFunction(lua_State* lua) {
                      "function_name argument given to redis.register_function "
                      "must be a string");
         }
-        info.name = lua_tostring(lua, -1);
+        info.name = ToString(lua, -1);
       } else if (key == "description") {
         if (!lua_isstring(lua, -1)) {
           RaiseError(lua,
                      "description argument given to redis.register_function "
                      "must be a string");
         }
-        info.description = lua_tostring(lua, -1);
+        info.description = ToString(lua, -1);
         info.has_description = true;
       } else if (key == "callback") {
         if (!lua_isfunction(lua, -1)) {
@@ -512,6 +521,27 @@ void CountHook(lua_State* lua, lua_Debug*) {
   // Fire on every line from now on: a pcall cannot swallow the kill.
   lua_sethook(lua, CountHook, LUA_MASKLINE, 0);
   RaiseError(lua, "Script killed by user with SCRIPT KILL...");
+}
+
+// FUNCTION LOAD's time limit on running a library's code (Redis'
+// LOAD_TIMEOUT_MS): the load fails with "FUNCTION LOAD timeout".
+constexpr int64_t kLoadTimeoutMs = 500;
+constexpr char kRegLoadStart[] = "__reborn_load_start";  // ms, a number
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void LoadHook(lua_State* lua, lua_Debug*) {
+  lua_getfield(lua, LUA_REGISTRYINDEX, kRegLoadStart);
+  const auto start = static_cast<int64_t>(lua_tonumber(lua, -1));
+  lua_pop(lua, 1);
+  if (NowMs() - start <= kLoadTimeoutMs) return;
+  // Fire on every line from now on: a pcall cannot swallow it.
+  lua_sethook(lua, LoadHook, LUA_MASKLINE, 0);
+  RaiseError(lua, "FUNCTION LOAD timeout");
 }
 
 constexpr char kErrHandler[] =
@@ -1063,7 +1093,11 @@ absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
   lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoading);
   lua_getfield(lua_, LUA_REGISTRYINDEX, kRegLoadGlobals);
   lua_setfield(lua_, LUA_REGISTRYINDEX, kRegGlobals);
+  lua_pushnumber(lua_, static_cast<lua_Number>(NowMs()));
+  lua_setfield(lua_, LUA_REGISTRYINDEX, kRegLoadStart);
+  lua_sethook(lua_, LoadHook, LUA_MASKCOUNT, kHookInstructions);
   int err = lua_pcall(lua_, 0, 0, 0);
+  lua_sethook(lua_, nullptr, 0, 0);
   lua_getfield(lua_, LUA_REGISTRYINDEX, kRegRunGlobals);
   lua_setfield(lua_, LUA_REGISTRYINDEX, kRegGlobals);
   lua_pushnil(lua_);

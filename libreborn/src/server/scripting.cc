@@ -183,6 +183,45 @@ Scripting::Scripting(QdbServerImpl& server)
     threshold_ms_ = server_.config().GetInt("busy-reply-threshold");
     return absl::OkStatus();
   });
+  LoadStored();
+}
+
+void Scripting::LoadStored() {
+  absl::StatusOr<std::vector<std::string>> codes =
+      server_.engine().FunctionLibraries();
+  if (!codes.ok()) {
+    spdlog::error("function libraries: {}", codes.status().ToString());
+    return;
+  }
+  for (const std::string& code : *codes) {
+    // Redis fails the whole RDB load on a library that does not load; the
+    // data is loaded already here, so the library is left out.
+    if (absl::StatusOr<std::string> lib = engine_->LoadLibrary(code, true);
+        !lib.ok()) {
+      spdlog::error("function libraries: a library does not load: {}",
+                    lib.status().ToString());
+    }
+  }
+  Recount();
+}
+
+void Scripting::ReloadLibraries() {
+  std::unique_lock<std::shared_mutex> lock(server_.exec_mutex());
+  engine_->FlushLibraries();
+  LoadStored();
+}
+
+std::vector<std::string> Scripting::LibraryCodes() const {
+  std::vector<std::string> codes;
+  for (const auto& [name, lib] : engine_->libraries())
+    codes.push_back(lib.code);
+  return codes;
+}
+
+absl::Status Scripting::Persist() {
+  absl::Status s = server_.engine().SetFunctionLibraries(LibraryCodes());
+  if (!s.ok()) spdlog::error("storing function libraries: {}", s.ToString());
+  return s;
 }
 
 Scripting::~Scripting() = default;
@@ -426,7 +465,13 @@ void Scripting::Function(CommandContext& ctx) {
     Scripting& owner;
     ~Recount() { owner.Recount(); }
   } recount{*this};
-  // Changes replicate as the command itself, as in Redis.
+  // Changes are stored (a failure is the reply) and replicate as the
+  // command itself, as in Redis.
+  auto stored = [&]() {
+    absl::Status s = Persist();
+    if (!s.ok()) ctx.reply.Error(absl::StrCat("ERR ", s.message()));
+    return s.ok();
+  };
   auto replicate = [&](size_t mark) {
     const std::string& out = *ctx.reply.buffer();
     if (out.size() > mark && out[mark] != '-') {
@@ -452,6 +497,7 @@ void Scripting::Function(CommandContext& ctx) {
       ctx.reply.Error(std::string(lib.status().message()));
       return;
     }
+    if (!stored()) return;
     ctx.reply.Bulk(*lib);
     replicate(mark);
   } else if (sub == "delete" && args.size() == 3) {
@@ -459,6 +505,7 @@ void Scripting::Function(CommandContext& ctx) {
       ctx.reply.Error("ERR Library not found");
       return;
     }
+    if (!stored()) return;
     ctx.reply.Ok();
     replicate(mark);
   } else if (sub == "flush" && args.size() <= 3) {
@@ -470,6 +517,7 @@ void Scripting::Function(CommandContext& ctx) {
       }
     }
     engine_->FlushLibraries();
+    if (!stored()) return;
     ctx.reply.Ok();
     replicate(mark);
   } else if (sub == "list") {
@@ -540,12 +588,8 @@ void Scripting::Function(CommandContext& ctx) {
       }
     }
   } else if (sub == "dump" && args.size() == 2) {
-    std::vector<std::string> codes;
-    for (const auto& [name, lib] : engine_->libraries()) {
-      codes.push_back(lib.code);
-    }
     ctx.reply.Bulk(scripting::EncodeFunctionDump(
-        codes, server_.config().GetBool("rdbcompression")));
+        LibraryCodes(), server_.config().GetBool("rdbcompression")));
   } else if ((sub == "restore" && args.size() > 4) ||
              (sub == "flush" && args.size() > 3)) {
     ctx.reply.Error(absl::StrCat(
@@ -570,6 +614,7 @@ void Scripting::Function(CommandContext& ctx) {
       ctx.reply.Error(std::string(s.message()));
       return;
     }
+    if (!stored()) return;
     ctx.reply.Ok();
     replicate(mark);
   } else if (sub == "load" || sub == "delete" || sub == "flush" ||
@@ -621,10 +666,7 @@ absl::Status Scripting::Restore(const std::vector<std::string>& codes,
                                 const std::string& policy) {
   // All or nothing, as Redis' FUNCTION RESTORE: on an error the libraries
   // from before are put back.
-  std::vector<std::string> before;
-  for (const auto& [name, lib] : engine_->libraries()) {
-    before.push_back(lib.code);
-  }
+  const std::vector<std::string> before = LibraryCodes();
   if (policy == "flush") engine_->FlushLibraries();
   absl::Status status;
   for (const std::string& code : codes) {

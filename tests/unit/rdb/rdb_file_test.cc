@@ -241,7 +241,8 @@ TEST(RdbFileTest, ReadsEveryOpcode) {
     EXPECT_EQ(got.entries[2].db, 0u);
     EXPECT_EQ(got.entries[2].expire_ms, -1);
     EXPECT_EQ(got.functions,
-              (std::vector<std::string>{"#!lua name=lib\n...", "old"}));
+              (std::vector<std::string>{"#!lua name=lib\n...",
+                                        "#!LUA name=old\ncode"}));
     EXPECT_EQ(got.skipped, 1u);
     EXPECT_EQ(got.aux.size(), 2u);
   }
