@@ -481,6 +481,15 @@ void Scripting::Function(CommandContext& ctx) {
     }
   };
   const size_t mark = ctx.reply.buffer()->size();
+  // LOAD and RESTORE are deny-oom subcommands in Redis. Inside EXEC (and
+  // for the master's stream, which runs as inside EXEC) nothing is refused
+  // halfway, as in Redis.
+  if ((sub == "load" || sub == "restore") &&
+      !(ctx.session.txn && ctx.session.txn->executing) &&
+      server_.maxmemory_->Exceeded()) {
+    ctx.reply.Error("OOM command not allowed when used memory > 'maxmemory'.");
+    return;
+  }
   if (sub == "load" && args.size() >= 3) {
     bool replace = false;
     size_t pos = 2;
@@ -525,10 +534,11 @@ void Scripting::Function(CommandContext& ctx) {
     std::string pattern;
     bool has_pattern = false;
     for (size_t i = 2; i < args.size(); ++i) {
+      // Each option once (Redis' functionListCommand).
       const std::string opt = absl::AsciiStrToLower(args[i]);
-      if (opt == "withcode") {
+      if (opt == "withcode" && !with_code) {
         with_code = true;
-      } else if (opt == "libraryname") {
+      } else if (opt == "libraryname" && !has_pattern) {
         if (i + 1 >= args.size()) {
           ctx.reply.Error("ERR library name argument was not given");
           return;
