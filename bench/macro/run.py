@@ -5,6 +5,7 @@ and the ratio to redis-server. Invoked by `./reborn.sh bench`."""
 
 import argparse
 import csv
+import hashlib
 import io
 import os
 import statistics
@@ -107,6 +108,70 @@ def store_servers():
     return started, []
 
 
+SUBSCRIBERS = 100
+SCRIPT = "return redis.call('incr', KEYS[1])"
+
+
+# One process holds every subscriber connection and drops what arrives in
+# large reads: the server, not the readers, sets the pace.
+SUBSCRIBER_LOOP = """
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+for _ in range(int(sys.argv[2])):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"*2\\r\\n$9\\r\\nSUBSCRIBE\\r\\n$5\\r\\nbench\\r\\n")
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if not key.fileobj.recv(1 << 20):
+            sys.exit(1)
+"""
+
+
+class Subscribers:
+    """SUBSCRIBERS connections subscribed to channel "bench" of one server
+    (one reader process, see SUBSCRIBER_LOOP)."""
+
+    def __init__(self, port):
+        self.procs = [subprocess.Popen(
+            [sys.executable, "-c", SUBSCRIBER_LOOP, str(port),
+             str(SUBSCRIBERS)])]
+        import time
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            out = subprocess.run(["redis-cli", "-p", str(port), "pubsub",
+                                  "numsub", "bench"], capture_output=True,
+                                 text=True, timeout=10).stdout.split()
+            if len(out) == 2 and out[1] == str(SUBSCRIBERS):
+                return
+            time.sleep(0.1)
+        self.cleanup()
+        raise RuntimeError("subscribers did not connect to %d" % port)
+
+    def cleanup(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.wait(timeout=10)
+
+
+def pubsub_servers():
+    """redis-server and qdb-server, each with SUBSCRIBERS subscribers."""
+    started = [("redis-server", harness.start_redis()),
+               ("qdb-rocksdb", start_qdb("rocksdb"))]
+    return started, [Subscribers(proc.port) for _, proc in started]
+
+
+def script_servers():
+    """The store suite's servers with SCRIPT loaded (for EVALSHA)."""
+    started, helpers = store_servers()
+    for _, proc in started:
+        subprocess.run(["redis-cli", "-p", str(proc.port), "script", "load",
+                        SCRIPT], check=True, capture_output=True, timeout=10)
+    return started, helpers
+
+
 # The issues' targets: (suite, test, -P, server, over, at least).
 TARGETS = [
     ("kv", "GET", 1, "qdb-rocksdb", "redis-server", 0.8),
@@ -147,8 +212,12 @@ SUITES = {
     "types": ("lpush,rpop,sadd,hset,zadd,lrange_100", 100000, store_servers),
     # A short Lua script (docs/scripting.md): EVAL of a cached script that
     # increments a random key.
-    "script": (["EVAL", "return redis.call('incr', KEYS[1])", "1",
-                "counter:__rand_int__"], 100000, store_servers),
+    "script": (["EVAL", SCRIPT, "1", "counter:__rand_int__"], 100000,
+               store_servers),
+    "evalsha": (["EVALSHA", hashlib.sha1(SCRIPT.encode()).hexdigest(), "1",
+                 "counter:__rand_int__"], 100000, script_servers),
+    # PUBLISH of a short message to SUBSCRIBERS subscribers (docs/pubsub.md).
+    "publish": (["PUBLISH", "bench", "hello"], 0, pubsub_servers),
     # redis direct vs nutcracker vs reborn-proxy (see proxy_servers).
     "proxy": ("set,get,mset", 100000, proxy_servers),
 }
@@ -180,8 +249,9 @@ def label(test):
     "LPUSH (needed to benchmark LRANGE)" -> "LPUSH(fill)"."""
     if test.startswith("LPUSH (needed"):
         return "LPUSH(fill)"
-    if test.startswith("EVAL "):
-        return "EVAL"
+    for name in ("EVALSHA", "EVAL", "PUBLISH"):
+        if test.startswith(name + " "):
+            return name
     return test.split(" (")[0]
 
 
@@ -220,7 +290,8 @@ def main():
     parser.add_argument("--requests", type=int, default=200000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--suite", default="ping,kv,types,script,proxy",
+    parser.add_argument("--suite",
+                        default="ping,kv,types,script,evalsha,publish,proxy",
                         help="comma-separated: " + ",".join(SUITES) +
                         ",migrate")
     args, rest = parser.parse_known_args()

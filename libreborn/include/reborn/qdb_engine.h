@@ -33,7 +33,8 @@ class RdbLoad {
   // Next bytes of the RDB file, chunks of any size. Sticky errors.
   virtual absl::Status Feed(std::string_view bytes) = 0;
   // Checks that the whole file (EOF opcode + CRC) was read, then replaces
-  // every database with the loaded data in one atomic step.
+  // every database with the loaded data in one atomic step, and the
+  // function libraries (QdbEngine::FunctionLibraries) with the file's.
   virtual absl::Status Commit() = 0;
   virtual uint64_t keys_loaded() const = 0;
   virtual uint64_t bytes_consumed() const = 0;
@@ -284,6 +285,13 @@ class QdbEngine {
       const RdbLoadOptions& options = {});
   // A cheap consistent view of every database, written out later.
   absl::StatusOr<std::unique_ptr<RdbSnapshot>> TakeRdbSnapshot();
+  // The server's function libraries (FUNCTION LOAD), kept with the data
+  // in an engine record outside every database (no command sees it as a
+  // key; it is not part of any slot): the code of each library. Written by
+  // RDB snapshots as FUNCTION2 records; a committed RdbLoad replaces it with
+  // the RDB's libraries (none when the RDB has none).
+  absl::StatusOr<std::vector<std::string>> FunctionLibraries();
+  absl::Status SetFunctionLibraries(const std::vector<std::string>& codes);
   // Called on the deleting thread, while that key's lock is held, whenever
   // the engine itself deletes a key: it expired (active expiry cycle, or
   // lazily when a command finds it expired), or a slot migration moved it

@@ -10,6 +10,7 @@
 #include "qdb/commands/cmd_util.h"
 #include "qdb/engine_commands.h"
 #include "qdb/engine_core.h"
+#include "qdb/function_record.h"
 #include "qdb/slots/rdb_io.h"
 #include "resp/reply_parser.h"
 #include "resp/reply_writer.h"
@@ -473,6 +474,17 @@ absl::StatusOr<std::unique_ptr<RdbLoad>> QdbEngine::BeginRdbLoad(
 
 absl::StatusOr<std::unique_ptr<RdbSnapshot>> QdbEngine::TakeRdbSnapshot() {
   return qdb::TakeRdbSnapshot(*core_);
+}
+
+absl::StatusOr<std::vector<std::string>> QdbEngine::FunctionLibraries() {
+  return qdb::ReadFunctionsRecord(core_->keyspace().store());
+}
+
+absl::Status QdbEngine::SetFunctionLibraries(
+    const std::vector<std::string>& codes) {
+  storage::WriteBatch batch;
+  qdb::PutFunctionsRecord(codes, &batch);
+  return core_->keyspace().store().Write(batch);
 }
 
 void QdbEngine::SetExpiryListener(

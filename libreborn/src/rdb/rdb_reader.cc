@@ -193,7 +193,11 @@ bool RdbReader::StepOpcode(Cursor& c) {
       }
       if (has_desc && !c.ReadString(&desc)) return false;
       if (!c.ReadString(&blob)) return false;
-      if (callbacks_.on_function) callbacks_.on_function(name);
+      // Reported in the GA form, as Redis' rdbFunctionLoad converts it.
+      if (callbacks_.on_function) {
+        callbacks_.on_function(
+            absl::StrCat("#!", engine, " name=", name, "\n", blob));
+      }
       return true;
     }
     case kOpModuleAux:

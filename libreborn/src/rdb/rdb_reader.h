@@ -36,7 +36,7 @@ struct RdbEntry {
 //
 // Handled: header, aux fields (0xFA), SELECTDB, RESIZEDB, EXPIRETIME_MS,
 // EXPIRETIME, LRU/LFU hints (ignored), functions (FUNCTION2 and the pre-GA
-// FUNCTION form: skipped and reported through on_function), EOF with the
+// FUNCTION form: reported through on_function), EOF with the
 // CRC-64 trailer (a stored checksum of 0 means "not computed", as in Redis).
 // Module aux data and module values are rejected with a clear error; stream
 // keys too, unless on_skipped_key is set: then they are skipped and reported.
@@ -53,8 +53,9 @@ class RdbReader {
     std::function<absl::Status(RdbEntry&&)> on_entry;
     std::function<void(std::string_view key, std::string_view value)> on_aux;
     std::function<void(uint64_t db_size, uint64_t expires_size)> on_resize_db;
-    // A skipped function library: its code (FUNCTION2) or name (pre-GA).
-    std::function<void(std::string_view library)> on_function;
+    // A function library's code (`#!lua name=...`; the pre-GA form is
+    // converted to it).
+    std::function<void(std::string_view code)> on_function;
     // When set, keys of a type the value model cannot hold (streams) are
     // skipped and reported here instead of failing the load.
     std::function<void(uint64_t db, std::string_view key, uint8_t rdb_type)>

@@ -44,6 +44,15 @@ absl::Status RdbWriter::Begin() {
   return MaybeFlush(false);
 }
 
+absl::Status RdbWriter::AddFunction(std::string_view code) {
+  if (!begun_ || finished_) {
+    return absl::FailedPreconditionError("AddFunction outside Begin..Finish");
+  }
+  buf_.push_back(static_cast<char>(kOpFunction2));
+  WriteString(code, options_.encode.compress, &buf_);
+  return MaybeFlush(false);
+}
+
 absl::Status RdbWriter::SelectDb(uint64_t db, uint64_t db_size,
                                  uint64_t expires_size) {
   if (!begun_ || finished_) {

@@ -15,7 +15,8 @@ namespace reborn::rdb {
 
 // Writes an RDB file (version 10) that redis-server 7.0 loads from disk or
 // as a replica's full sync: "REDIS0010", aux fields (redis-ver, redis-bits,
-// ctime, used-mem, aof-base, then any extra ones), per database SELECTDB +
+// ctime, used-mem, aof-base, then any extra ones), function libraries
+// (FUNCTION2), per database SELECTDB +
 // RESIZEDB, then keys (EXPIRETIME_MS before a key with a TTL), then EOF and
 // the CRC-64 trailer.
 //
@@ -43,6 +44,9 @@ class RdbWriter {
 
   // Header and aux fields. Call once, first.
   absl::Status Begin();
+  // A function library's code (opcode FUNCTION2), as Redis 7.0 writes its
+  // libraries after the aux fields. Call before the first SelectDb.
+  absl::Status AddFunction(std::string_view code);
   // Starts database `db`; the sizes are hints for the loader (0 is fine).
   absl::Status SelectDb(uint64_t db, uint64_t db_size = 0,
                         uint64_t expires_size = 0);

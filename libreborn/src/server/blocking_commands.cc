@@ -66,7 +66,7 @@ constexpr BlockingForm kForms[] = {
 
 std::string QdbServerImpl::RunInternal(int db, int protocol,
                                        std::vector<std::string> args,
-                                       uint64_t client) {
+                                       uint64_t client, bool exec_held) {
   const CommandTable::Entry* entry = table_.Find(args[0]);
   if (entry == nullptr) return "-ERR unknown command\r\n";
   std::string out;
@@ -74,6 +74,10 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
   Session internal;
   internal.db = db;
   internal.protocol = protocol;
+  if (exec_held) {
+    internal.txn = std::make_shared<TransactionState>();
+    internal.txn->executing = true;
+  }
   CommandContext ctx{internal, *entry->spec, args, writer};
   const bool notify = entry->spec->has(kCmdWrite) && notifications_.enabled();
   auto run_internal = [this](int d, std::vector<std::string> a) {

@@ -84,6 +84,7 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   Notifications& notifications() { return notifications_; }
   Tracking& tracking() { return *tracking_; }
   Monitors& monitors() { return monitors_; }
+  Scripting& scripting() { return *scripting_; }
   ClientPause& client_pause() { return pause_; }
   // Held shared by every command, exclusively by EXEC (see exec_mu_).
   std::shared_mutex& exec_mutex() { return exec_mu_; }
@@ -111,8 +112,10 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   // and returns its encoded reply; touches WATCHed keys of a write.
   // `client`: the id of the client it runs for (a blocked one being
   // served), whose own tracked keys it then invalidates after its reply.
+  // `exec_held`: the caller holds exec_mu_ exclusively, so commands that
+  // take it themselves (FUNCTION) run as inside EXEC instead.
   std::string RunInternal(int db, int protocol, std::vector<std::string> args,
-                          uint64_t client = 0);
+                          uint64_t client = 0, bool exec_held = false);
   // Drops a client's transaction state and watches (RESET, disconnect).
   void ResetTransaction(Session& session);
 

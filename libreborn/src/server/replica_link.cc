@@ -312,6 +312,8 @@ absl::Status ReplicaLink::LoadPayload() {
         host_, port_, read, s.ToString());
     return s;
   }
+  // The RDB's function libraries replaced the stored ones.
+  server_.scripting().ReloadLibraries();
   spdlog::info("full sync from {}:{} done: {} keys, {} bytes in {} ms", host_,
                port_, (*load)->keys_loaded(), read, NowMs() - begin);
   return absl::OkStatus();

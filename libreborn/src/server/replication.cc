@@ -691,7 +691,9 @@ bool Replication::ApplyFromMaster(LinkSession& link,
     link.multi_raw.append(raw);
     return false;
   }
-  auto run = [&](std::vector<std::string>& cmd) {
+  // FUNCTION takes exec_mu_ exclusively (it changes the Lua engine): it
+  // runs under the exclusive lock taken here, as inside EXEC.
+  auto run = [&](std::vector<std::string>& cmd, bool exec_held) {
     const std::string n = ToLower(cmd[0]);
     if (n == "select") {
       int db = 0;
@@ -702,7 +704,8 @@ bool Replication::ApplyFromMaster(LinkSession& link,
       return;
     }
     if (n == "ping" || n == "replconf") return;
-    std::string reply = server_.RunInternal(link.db, 2, cmd);
+    std::string reply = server_.RunInternal(
+        link.db, 2, cmd, 0, exec_held && ToLower(cmd[0]) == "function");
     if (!reply.empty() && reply[0] == '-') {
       spdlog::warn("command from master failed: {} -> {}", cmd[0],
                    reply.substr(0, reply.size() - 2));
@@ -713,15 +716,22 @@ bool Replication::ApplyFromMaster(LinkSession& link,
     link.multi_raw.append(raw);
     std::unique_lock exec(server_.exec_mutex());
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& cmd : link.queued) run(cmd);
+    for (auto& cmd : link.queued) run(cmd, true);
     link.queued.clear();
     append(link.multi_raw);
     link.multi_raw.clear();
     return false;
   }
+  if (name == "function") {
+    std::unique_lock exec(server_.exec_mutex());
+    std::lock_guard<std::mutex> lock(mu_);
+    run(args, true);
+    append(raw);
+    return false;
+  }
   std::shared_lock exec(server_.exec_mutex());
   std::lock_guard<std::mutex> lock(mu_);
-  run(args);
+  run(args, false);
   append(raw);
   return false;
 }

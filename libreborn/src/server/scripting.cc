@@ -183,6 +183,45 @@ Scripting::Scripting(QdbServerImpl& server)
     threshold_ms_ = server_.config().GetInt("busy-reply-threshold");
     return absl::OkStatus();
   });
+  LoadStored();
+}
+
+void Scripting::LoadStored() {
+  absl::StatusOr<std::vector<std::string>> codes =
+      server_.engine().FunctionLibraries();
+  if (!codes.ok()) {
+    spdlog::error("function libraries: {}", codes.status().ToString());
+    return;
+  }
+  for (const std::string& code : *codes) {
+    // Redis fails the whole RDB load on a library that does not load; the
+    // data is loaded already here, so the library is left out.
+    if (absl::StatusOr<std::string> lib = engine_->LoadLibrary(code, true);
+        !lib.ok()) {
+      spdlog::error("function libraries: a library does not load: {}",
+                    lib.status().ToString());
+    }
+  }
+  Recount();
+}
+
+void Scripting::ReloadLibraries() {
+  std::unique_lock<std::shared_mutex> lock(server_.exec_mutex());
+  engine_->FlushLibraries();
+  LoadStored();
+}
+
+std::vector<std::string> Scripting::LibraryCodes() const {
+  std::vector<std::string> codes;
+  for (const auto& [name, lib] : engine_->libraries())
+    codes.push_back(lib.code);
+  return codes;
+}
+
+absl::Status Scripting::Persist() {
+  absl::Status s = server_.engine().SetFunctionLibraries(LibraryCodes());
+  if (!s.ok()) spdlog::error("storing function libraries: {}", s.ToString());
+  return s;
 }
 
 Scripting::~Scripting() = default;
@@ -426,7 +465,13 @@ void Scripting::Function(CommandContext& ctx) {
     Scripting& owner;
     ~Recount() { owner.Recount(); }
   } recount{*this};
-  // Changes replicate as the command itself, as in Redis.
+  // Changes are stored (a failure is the reply) and replicate as the
+  // command itself, as in Redis.
+  auto stored = [&]() {
+    absl::Status s = Persist();
+    if (!s.ok()) ctx.reply.Error(absl::StrCat("ERR ", s.message()));
+    return s.ok();
+  };
   auto replicate = [&](size_t mark) {
     const std::string& out = *ctx.reply.buffer();
     if (out.size() > mark && out[mark] != '-') {
@@ -436,6 +481,15 @@ void Scripting::Function(CommandContext& ctx) {
     }
   };
   const size_t mark = ctx.reply.buffer()->size();
+  // LOAD and RESTORE are deny-oom subcommands in Redis. Inside EXEC (and
+  // for the master's stream, which runs as inside EXEC) nothing is refused
+  // halfway, as in Redis.
+  if ((sub == "load" || sub == "restore") &&
+      !(ctx.session.txn && ctx.session.txn->executing) &&
+      server_.maxmemory_->Exceeded()) {
+    ctx.reply.Error("OOM command not allowed when used memory > 'maxmemory'.");
+    return;
+  }
   if (sub == "load" && args.size() >= 3) {
     bool replace = false;
     size_t pos = 2;
@@ -452,6 +506,7 @@ void Scripting::Function(CommandContext& ctx) {
       ctx.reply.Error(std::string(lib.status().message()));
       return;
     }
+    if (!stored()) return;
     ctx.reply.Bulk(*lib);
     replicate(mark);
   } else if (sub == "delete" && args.size() == 3) {
@@ -459,6 +514,7 @@ void Scripting::Function(CommandContext& ctx) {
       ctx.reply.Error("ERR Library not found");
       return;
     }
+    if (!stored()) return;
     ctx.reply.Ok();
     replicate(mark);
   } else if (sub == "flush" && args.size() <= 3) {
@@ -470,6 +526,7 @@ void Scripting::Function(CommandContext& ctx) {
       }
     }
     engine_->FlushLibraries();
+    if (!stored()) return;
     ctx.reply.Ok();
     replicate(mark);
   } else if (sub == "list") {
@@ -477,10 +534,11 @@ void Scripting::Function(CommandContext& ctx) {
     std::string pattern;
     bool has_pattern = false;
     for (size_t i = 2; i < args.size(); ++i) {
+      // Each option once (Redis' functionListCommand).
       const std::string opt = absl::AsciiStrToLower(args[i]);
-      if (opt == "withcode") {
+      if (opt == "withcode" && !with_code) {
         with_code = true;
-      } else if (opt == "libraryname") {
+      } else if (opt == "libraryname" && !has_pattern) {
         if (i + 1 >= args.size()) {
           ctx.reply.Error("ERR library name argument was not given");
           return;
@@ -540,12 +598,8 @@ void Scripting::Function(CommandContext& ctx) {
       }
     }
   } else if (sub == "dump" && args.size() == 2) {
-    std::vector<std::string> codes;
-    for (const auto& [name, lib] : engine_->libraries()) {
-      codes.push_back(lib.code);
-    }
     ctx.reply.Bulk(scripting::EncodeFunctionDump(
-        codes, server_.config().GetBool("rdbcompression")));
+        LibraryCodes(), server_.config().GetBool("rdbcompression")));
   } else if ((sub == "restore" && args.size() > 4) ||
              (sub == "flush" && args.size() > 3)) {
     ctx.reply.Error(absl::StrCat(
@@ -570,6 +624,7 @@ void Scripting::Function(CommandContext& ctx) {
       ctx.reply.Error(std::string(s.message()));
       return;
     }
+    if (!stored()) return;
     ctx.reply.Ok();
     replicate(mark);
   } else if (sub == "load" || sub == "delete" || sub == "flush" ||
@@ -621,10 +676,7 @@ absl::Status Scripting::Restore(const std::vector<std::string>& codes,
                                 const std::string& policy) {
   // All or nothing, as Redis' FUNCTION RESTORE: on an error the libraries
   // from before are put back.
-  std::vector<std::string> before;
-  for (const auto& [name, lib] : engine_->libraries()) {
-    before.push_back(lib.code);
-  }
+  const std::vector<std::string> before = LibraryCodes();
   if (policy == "flush") engine_->FlushLibraries();
   absl::Status status;
   for (const std::string& code : codes) {

@@ -51,6 +51,10 @@ class Scripting {
   bool RefuseBusy(resp::ReplyWriter& reply);
   // Commands that take exec_mu_ themselves (or none, SCRIPT KILL).
   static bool LocksItself(std::string_view name);
+  // Replaces the function libraries with the engine's stored ones (after a
+  // full sync's RDB load); takes exec_mu_ exclusively.
+  void ReloadLibraries();
+
   // EVAL/EVALSHA/FCALL of a script or function flagged `no-writes`:
   // CLIENT PAUSE WRITE lets it run. False when unknown, or when a running
   // script holds the cache.
@@ -85,6 +89,13 @@ class Scripting {
   // FUNCTION RESTORE of `codes` with policy "append", "replace" or "flush".
   absl::Status Restore(const std::vector<std::string>& codes,
                        const std::string& policy);
+  // The libraries' code, in name order.
+  std::vector<std::string> LibraryCodes() const;
+  // Stores the libraries in the engine, so they survive a restart; under
+  // exec_mu_.
+  absl::Status Persist();
+  // Loads the engine's stored libraries into the (empty) Lua engine.
+  void LoadStored();
 
   QdbServerImpl& server_;
   std::unique_ptr<scripting::LuaEngine> engine_;  // under exec_mu_

@@ -177,6 +177,45 @@ TEST_P(RdbIoTest, LoadedDataSurvivesRestart) {
   EXPECT_EQ(R("SLOTSCHECK"), Ok());
 }
 
+TEST_P(RdbIoTest, FunctionLibrariesTravelWithTheDataAndAreNoKeys) {
+  const std::vector<std::string> libs = {"#!lua name=a\ncode a",
+                                         "#!lua name=b\ncode b"};
+  ASSERT_TRUE(engine_->SetFunctionLibraries(libs).ok());
+  EXPECT_EQ(R("SET", "k", "v"), Ok());
+  // Outside every database: no key, and FLUSHALL keeps it (as Redis).
+  EXPECT_EQ(R("DBSIZE"), Int(1));
+  EXPECT_EQ(R("KEYS", "*").elements.size(), 1u);
+  EXPECT_EQ(R("FLUSHALL"), Ok());
+  EXPECT_EQ(R("DBSIZE"), Int(0));
+  EXPECT_EQ(*engine_->FunctionLibraries(), libs);
+  EXPECT_EQ(R("SET", "k", "v"), Ok());
+  // A snapshot taken now carries them, whatever changes afterwards.
+  auto snap = engine_->TakeRdbSnapshot();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_TRUE(engine_->SetFunctionLibraries({}).ok());
+  EXPECT_TRUE(engine_->FunctionLibraries()->empty());
+  std::string file;
+  ASSERT_TRUE((*snap)
+                  ->Write([&](std::string_view c) {
+                    file.append(c);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  // A load replaces the libraries with the file's, none included.
+  ASSERT_TRUE(Other().SetFunctionLibraries({"#!lua name=old\nx"}).ok());
+  ASSERT_TRUE(Load(Other(), file).ok());
+  EXPECT_EQ(*Other().FunctionLibraries(), libs);
+  EXPECT_EQ(X(Other(), 0, {"GET", "k"}), Str("v"));
+  ASSERT_TRUE(Load(Other(), Save(*engine_)).ok());
+  EXPECT_TRUE(Other().FunctionLibraries()->empty());
+  snap->reset();  // before the engine closes
+  if (!persistent()) return;
+  ASSERT_TRUE(engine_->SetFunctionLibraries(libs).ok());
+  Open();
+  EXPECT_EQ(*engine_->FunctionLibraries(), libs);
+  EXPECT_EQ(R("DBSIZE"), Int(1));
+}
+
 TEST_P(RdbIoTest, WritesAfterTheSnapshotAreNotInTheFile) {
   EXPECT_EQ(R("SET", "a", "1"), Ok());
   EXPECT_EQ(R("HSET", "h", "f", "1"), Int(1));

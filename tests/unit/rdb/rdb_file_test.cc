@@ -124,6 +124,34 @@ TEST(RdbFileTest, WriterOutputReadsBackInAnyChunking) {
   }
 }
 
+TEST(RdbFileTest, WritesFunctionLibrariesBeforeTheData) {
+  const std::vector<std::string> codes = {
+      "#!lua name=a\nredis.register_function('f', function() return 1 end)",
+      "#!lua name=b\n" + std::string(300, '-') + "\n"};  // LZF-compressed
+  for (bool compress : {false, true}) {
+    std::string file;
+    RdbWriter::Options options;
+    options.encode.compress = compress;
+    RdbWriter w(
+        [&](std::string_view s) {
+          file.append(s);
+          return absl::OkStatus();
+        },
+        options);
+    ASSERT_TRUE(w.Begin().ok());
+    for (const std::string& code : codes) ASSERT_TRUE(w.AddFunction(code).ok());
+    ASSERT_TRUE(w.SelectDb(0).ok());
+    ASSERT_TRUE(w.Add("k", Value::String("v")).ok());
+    ASSERT_TRUE(w.Finish().ok());
+    EXPECT_FALSE(w.AddFunction("late").ok());
+    EXPECT_EQ(file.size() < 300, compress);
+    Loaded got = Load(file, 5);
+    ASSERT_TRUE(got.status.ok()) << got.status;
+    EXPECT_EQ(got.functions, codes);
+    ASSERT_EQ(got.entries.size(), 1u);
+  }
+}
+
 TEST(RdbFileTest, EveryTruncationIsAnErrorAndChecksumIsChecked) {
   std::vector<Written> entries = {
       {"a", Value::String("x"), 0, -1},
@@ -241,7 +269,8 @@ TEST(RdbFileTest, ReadsEveryOpcode) {
     EXPECT_EQ(got.entries[2].db, 0u);
     EXPECT_EQ(got.entries[2].expire_ms, -1);
     EXPECT_EQ(got.functions,
-              (std::vector<std::string>{"#!lua name=lib\n...", "old"}));
+              (std::vector<std::string>{"#!lua name=lib\n...",
+                                        "#!LUA name=old\ncode"}));
     EXPECT_EQ(got.skipped, 1u);
     EXPECT_EQ(got.aux.size(), 2u);
   }

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "qdb/engine_core.h"
+#include "qdb/function_record.h"
 #include "qdb/slots/dump_restore.h"
 #include "rdb/rdb_reader.h"
 #include "rdb/rdb_writer.h"
@@ -68,6 +69,8 @@ class RdbLoadImpl : public RdbLoad {
     }
     status_ = reader_.Finish();
     if (!status_.ok()) return status_ = Annotate(status_);
+    // The file's function libraries replace the old ones with its data.
+    PutFunctionsRecord(functions_, &txn_.batch());
     if (status_ = txn_.Commit(); !status_.ok()) return status_;
     Keyspace& ks = core_.keyspace();
     std::vector<uint8_t> old(kNumDbs);
@@ -102,8 +105,8 @@ class RdbLoadImpl : public RdbLoad {
           "are not supported)",
           std::string(key), db, type);
     };
-    cb.on_function = [](std::string_view) {
-      spdlog::warn("RDB load: skipped a function library (not supported)");
+    cb.on_function = [this](std::string_view code) {
+      functions_.emplace_back(code);
     };
     return cb;
   }
@@ -171,6 +174,7 @@ class RdbLoadImpl : public RdbLoad {
   absl::flat_hash_set<std::string> batch_keys_;  // meta keys in txn_
   uint64_t keys_loaded_ = 0;
   uint64_t expired_skipped_ = 0;
+  std::vector<std::string> functions_;  // FUNCTION2 library codes
   bool committed_ = false;
   absl::Status status_;
   rdb::RdbReader reader_;
@@ -191,6 +195,12 @@ class RdbSnapshotImpl : public RdbSnapshot {
     wo.extra_aux = aux;
     rdb::RdbWriter writer(sink, wo);
     if (absl::Status s = writer.Begin(); !s.ok()) return s;
+    absl::StatusOr<std::vector<std::string>> functions =
+        ReadFunctionsRecord(core_.keyspace().store(), snapshot_.get());
+    if (!functions.ok()) return functions.status();
+    for (const std::string& code : *functions) {
+      if (absl::Status s = writer.AddFunction(code); !s.ok()) return s;
+    }
     const int64_t now = Keyspace::NowMs();
     for (int db = 0; db < kNumDbs; ++db) {
       const uint8_t pdb = map_[db];
