@@ -214,6 +214,25 @@ absl::Status QdbServerImpl::OpenEngine() {
     engine_->SetHllSparseMaxBytes(config_->GetInt("hll-sparse-max-bytes"));
     return absl::OkStatus();
   });
+  auto encoding_limits = [this](const std::string&) {
+    EncodingLimits limits;
+    limits.hash_max_listpack_entries =
+        config_->GetInt("hash-max-listpack-entries");
+    limits.hash_max_listpack_value = config_->GetInt("hash-max-listpack-value");
+    limits.set_max_intset_entries = config_->GetInt("set-max-intset-entries");
+    limits.zset_max_listpack_entries =
+        config_->GetInt("zset-max-listpack-entries");
+    limits.zset_max_listpack_value = config_->GetInt("zset-max-listpack-value");
+    engine_->SetEncodingLimits(limits);
+    return absl::OkStatus();
+  };
+  (void)encoding_limits("");
+  for (const char* name :
+       {"hash-max-listpack-entries", "hash-max-listpack-value",
+        "set-max-intset-entries", "zset-max-listpack-entries",
+        "zset-max-listpack-value"}) {
+    config_->OnChange(name, encoding_limits);
+  }
   info_providers_.emplace_back(
       "engine", [this](std::string_view section, std::string* out) {
         AppendEngineInfo(*engine_, section, out);
