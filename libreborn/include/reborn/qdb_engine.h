@@ -65,6 +65,17 @@ class RdbSnapshot {
   virtual uint64_t keys_written() const = 0;
 };
 
+// The thresholds by which OBJECT ENCODING names a value's Redis encoding
+// (QDB's own layout does not change with them): hash-max-listpack-entries
+// and -value, set-max-intset-entries, zset-max-listpack-entries and -value.
+struct EncodingLimits {
+  int64_t hash_max_listpack_entries = 512;
+  int64_t hash_max_listpack_value = 64;
+  int64_t set_max_intset_entries = 512;
+  int64_t zset_max_listpack_entries = 128;
+  int64_t zset_max_listpack_value = 64;
+};
+
 struct QdbOptions {
   std::string engine = "rocksdb";  // rocksdb | leveldb | memory
   std::string dir = "./data";      // unused by memory
@@ -271,6 +282,8 @@ class QdbEngine {
   void SetLfuTracking(bool enabled, int log_factor, int decay_minutes);
   // Changes hll-sparse-max-bytes.
   void SetHllSparseMaxBytes(int64_t bytes);
+  // Changes the thresholds OBJECT ENCODING answers by.
+  void SetEncodingLimits(const EncodingLimits& limits);
   // CONFIG RESETSTAT: zeroes expired_keys and keyspace_hits/misses.
   void ResetStats();
   // INFO text of the engine's sections ("keyspace", "memory", "persistence",

@@ -26,7 +26,7 @@ enum CommandFlag : uint32_t {
   kCmdStale = 1u << 9,    // allowed on a replica with a broken link
   kCmdDenyOom = 1u << 10,
   kCmdMovableKeys = 1u << 11,
-  kCmdNoMulti = 1u << 12,  // executed immediately, never queued by MULTI
+  kCmdNoMulti = 1u << 12,  // refused inside MULTI (aborts the transaction)
   kCmdRandom = 1u << 13,   // reply is nondeterministic (order or choice)
   kCmdNoAuth = 1u << 14,   // allowed before AUTH
   kCmdSlot = 1u << 15,     // SLOTS* migration commands

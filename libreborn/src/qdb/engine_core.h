@@ -82,6 +82,15 @@ class EngineCore {
   absl::Status SetBlockCacheMb(size_t mb);
   absl::Status SetHotCacheMb(size_t mb);
 
+  EncodingLimits encoding_limits() {
+    absl::MutexLock lock(&limits_mu_);
+    return encoding_limits_;
+  }
+  void set_encoding_limits(const EncodingLimits& limits) {
+    absl::MutexLock lock(&limits_mu_);
+    encoding_limits_ = limits;
+  }
+
  private:
   explicit EngineCore(const QdbOptions& options);
   void BackgroundLoop();
@@ -104,6 +113,9 @@ class EngineCore {
   std::atomic<bool> compact_requested_{false};
   std::atomic<bool> compacting_{false};
   std::atomic<uint64_t> compactions_{0};
+
+  absl::Mutex limits_mu_;
+  EncodingLimits encoding_limits_ ABSL_GUARDED_BY(limits_mu_);
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

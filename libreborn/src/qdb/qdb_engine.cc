@@ -440,6 +440,10 @@ void QdbEngine::SetHllSparseMaxBytes(int64_t bytes) {
   core_->hyperloglogs().set_sparse_max_bytes(bytes);
 }
 
+void QdbEngine::SetEncodingLimits(const EncodingLimits& limits) {
+  core_->set_encoding_limits(limits);
+}
+
 void QdbEngine::ResetStats() { core_->keyspace().ResetStats(); }
 
 std::string QdbEngine::Info(std::string_view section) {

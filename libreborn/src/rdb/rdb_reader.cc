@@ -10,6 +10,7 @@
 #include "rdb/cursor.h"
 #include "rdb/format.h"
 #include "rdb/stream_skipper.h"
+#include "rdb/stream_value.h"
 #include "rdb/value_parser.h"
 
 namespace reborn::rdb {
@@ -64,7 +65,7 @@ absl::Status RdbReader::Parse() {
       if (!error_.ok()) return error_;  // a callback failed
       // Short: a value parser keeps its complete items; anything else
       // restarts at its item's beginning.
-      size_t keep = (before == State::kValue || before == State::kSkipValue)
+      size_t keep = (before == State::kValue || before == State::kStreamValue)
                         ? c.pos()
                         : mark;
       commit(keep);
@@ -112,8 +113,8 @@ bool RdbReader::Step(Cursor& c) {
       return StepOpcode(c);
     case State::kValue:
       return StepValue(c);
-    case State::kSkipValue:
-      return StepSkipValue(c);
+    case State::kStreamValue:
+      return StepStreamValue(c);
     case State::kChecksum: {
       if (version_ >= 5) {
         uint64_t stored;
@@ -208,11 +209,12 @@ bool RdbReader::StepOpcode(Cursor& c) {
     default:
       break;
   }
-  if (StreamSkipper::IsStreamType(op) && callbacks_.on_skipped_key) {
+  if (StreamSkipper::IsStreamType(op)) {
     if (!c.ReadString(&key_)) return false;
-    skipper_ = std::make_unique<StreamSkipper>(op);
-    skip_type_ = op;
-    state_ = State::kSkipValue;
+    stream_walker_ = std::make_unique<StreamSkipper>(op);
+    stream_type_ = op;
+    stream_body_.clear();
+    state_ = State::kStreamValue;
     return true;
   }
   if (!ValueParser::IsSupportedType(op)) {
@@ -230,12 +232,42 @@ bool RdbReader::StepOpcode(Cursor& c) {
 bool RdbReader::StepValue(Cursor& c) {
   absl::StatusOr<bool> done = parser_->Parse(c);
   if (!done.ok() || !*done) return false;  // error is in the cursor
+  Value value = parser_->Take();
+  parser_.reset();
+  return Deliver(std::move(value));
+}
+
+bool RdbReader::StepStreamValue(Cursor& c) {
+  // The walker consumes whole items only (rewinding a short one), so the
+  // bytes it passed over are complete and belong to the value.
+  const size_t from = c.pos();
+  absl::StatusOr<bool> done = stream_walker_->Parse(c);
+  stream_body_.append(c.data().substr(from, c.pos() - from));
+  if (stream_body_.size() > limits_.max_value_bytes) {
+    return c.Corrupt("stream value larger than the limit");
+  }
+  if (!done.ok() || !*done) return false;  // error is in the cursor
+  stream_walker_.reset();
+  absl::StatusOr<StreamData> stream =
+      DecodeStream(stream_type_, stream_body_, limits_);
+  stream_body_.clear();
+  stream_body_.shrink_to_fit();
+  if (!stream.ok()) {
+    return c.Corrupt(
+        absl::StrCat("stream '", key_, "': ", stream.status().message()));
+  }
+  Value value;
+  value.type = ValueType::kStream;
+  value.stream = std::move(*stream);
+  return Deliver(std::move(value));
+}
+
+bool RdbReader::Deliver(Value value) {
   RdbEntry entry;
   entry.db = db_;
   entry.key = std::move(key_);
-  entry.value = parser_->Take();
+  entry.value = std::move(value);
   entry.expire_ms = pending_expire_;
-  parser_.reset();
   key_.clear();
   pending_expire_ = -1;
   state_ = State::kOpcode;
@@ -249,18 +281,6 @@ bool RdbReader::StepValue(Cursor& c) {
     error_ = s;
     return false;
   }
-  return true;
-}
-
-bool RdbReader::StepSkipValue(Cursor& c) {
-  absl::StatusOr<bool> done = skipper_->Parse(c);
-  if (!done.ok() || !*done) return false;  // error is in the cursor
-  skipper_.reset();
-  ++unsupported_skipped_;
-  callbacks_.on_skipped_key(db_, key_, skip_type_);
-  key_.clear();
-  pending_expire_ = -1;
-  state_ = State::kOpcode;
   return true;
 }
 

@@ -38,8 +38,10 @@ struct RdbEntry {
 // EXPIRETIME, LRU/LFU hints (ignored), functions (FUNCTION2 and the pre-GA
 // FUNCTION form: reported through on_function), EOF with the
 // CRC-64 trailer (a stored checksum of 0 means "not computed", as in Redis).
-// Module aux data and module values are rejected with a clear error; stream
-// keys too, unless on_skipped_key is set: then they are skipped and reported.
+// Stream keys (types 15, 19, 21) are loaded whole: entries, ids, consumer
+// groups with their PELs and consumers; their encoded bytes are buffered until
+// the value is complete, so a stream costs its own size twice at most.
+// Module aux data and module values are rejected with a clear error.
 // Empty collections are skipped, as Redis does.
 //
 // Errors (corrupt or truncated input, limits exceeded, a callback's error)
@@ -56,10 +58,6 @@ class RdbReader {
     // A function library's code (`#!lua name=...`; the pre-GA form is
     // converted to it).
     std::function<void(std::string_view code)> on_function;
-    // When set, keys of a type the value model cannot hold (streams) are
-    // skipped and reported here instead of failing the load.
-    std::function<void(uint64_t db, std::string_view key, uint8_t rdb_type)>
-        on_skipped_key;
   };
 
   explicit RdbReader(Callbacks callbacks, Limits limits = {});
@@ -78,17 +76,18 @@ class RdbReader {
   uint64_t bytes_consumed() const { return consumed_; }
   uint64_t keys_loaded() const { return keys_loaded_; }
   uint64_t empty_keys_skipped() const { return empty_keys_skipped_; }
-  uint64_t unsupported_keys_skipped() const { return unsupported_skipped_; }
   size_t buffered_bytes() const { return buffer_.size() - start_; }
 
  private:
-  enum class State { kHeader, kOpcode, kValue, kSkipValue, kChecksum, kDone };
+  enum class State { kHeader, kOpcode, kValue, kStreamValue, kChecksum, kDone };
   absl::Status Parse();
   // Parses one item; false when short or corrupt (see Cursor).
   bool Step(Cursor& c);
   bool StepOpcode(Cursor& c);
   bool StepValue(Cursor& c);
-  bool StepSkipValue(Cursor& c);
+  bool StepStreamValue(Cursor& c);
+  // Hands a complete entry to on_entry; false (error_ set) if it failed.
+  bool Deliver(Value value);
 
   Callbacks callbacks_;
   Limits limits_;
@@ -105,11 +104,13 @@ class RdbReader {
   int64_t pending_expire_ = -1;
   std::string key_;
   std::unique_ptr<ValueParser> parser_;
-  std::unique_ptr<StreamSkipper> skipper_;
-  uint8_t skip_type_ = 0;
+  // A stream value: the walker delimits it, its bytes gather in
+  // stream_body_ until DecodeStream can take them whole.
+  std::unique_ptr<StreamSkipper> stream_walker_;
+  uint8_t stream_type_ = 0;
+  std::string stream_body_;
   uint64_t keys_loaded_ = 0;
   uint64_t empty_keys_skipped_ = 0;
-  uint64_t unsupported_skipped_ = 0;
 };
 
 // Reads the RDB file at `path` into `reader` in chunks of `chunk_bytes`,

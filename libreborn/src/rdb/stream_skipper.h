@@ -8,10 +8,11 @@
 
 namespace reborn::rdb {
 
-// Walks over a stream value (RDB types 15, 19 and 21) without keeping it, so
-// an RDB file from a Redis that holds streams can still be loaded with the
-// stream keys skipped. Incremental like ValueParser: every item (a listpack
-// node, a metadata length, a PEL entry, a consumer) is consumed atomically.
+// Walks over a stream value (RDB types 15, 19 and 21) without decoding it,
+// to find where it ends: the streaming RdbReader gathers a stream's bytes
+// with it and decodes them whole once complete. Incremental like
+// ValueParser: every item (a listpack node, a metadata length, a PEL entry, a
+// consumer) is consumed atomically.
 class StreamSkipper {
  public:
   explicit StreamSkipper(uint8_t rdb_type) : type_(rdb_type) {}

@@ -271,6 +271,8 @@ Config::Config() {
   add("masterauth", T::kString, "", true);
   add("masteruser", T::kString, "", true);
   add("replica-read-only", T::kBool, "yes", true);
+  add("replica-serve-stale-data", T::kBool, "yes", true);
+  AddAlias("slave-serve-stale-data", "replica-serve-stale-data");
   add("repl-timeout", T::kInt, "60", true, 1, INT32_MAX);
   add("repl-ping-replica-period", T::kInt, "10", true, 1, INT32_MAX);
   add("repl-backlog-size", T::kMemory, "1048576", true, 16 * 1024);

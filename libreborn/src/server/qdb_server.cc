@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "qdb/engine_access.h"
 #include "qdb/engine_commands.h"
@@ -213,6 +214,25 @@ absl::Status QdbServerImpl::OpenEngine() {
     engine_->SetHllSparseMaxBytes(config_->GetInt("hll-sparse-max-bytes"));
     return absl::OkStatus();
   });
+  auto encoding_limits = [this](const std::string&) {
+    EncodingLimits limits;
+    limits.hash_max_listpack_entries =
+        config_->GetInt("hash-max-listpack-entries");
+    limits.hash_max_listpack_value = config_->GetInt("hash-max-listpack-value");
+    limits.set_max_intset_entries = config_->GetInt("set-max-intset-entries");
+    limits.zset_max_listpack_entries =
+        config_->GetInt("zset-max-listpack-entries");
+    limits.zset_max_listpack_value = config_->GetInt("zset-max-listpack-value");
+    engine_->SetEncodingLimits(limits);
+    return absl::OkStatus();
+  };
+  (void)encoding_limits("");
+  for (const char* name :
+       {"hash-max-listpack-entries", "hash-max-listpack-value",
+        "set-max-intset-entries", "zset-max-listpack-entries",
+        "zset-max-listpack-value"}) {
+    config_->OnChange(name, encoding_limits);
+  }
   info_providers_.emplace_back(
       "engine", [this](std::string_view section, std::string* out) {
         AppendEngineInfo(*engine_, section, out);
@@ -415,11 +435,34 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
     return;
   }
   if (RefusedForMemory(session, spec, queuing, reply)) return;
-  if (spec.has(kCmdWrite)) {
-    std::string_view error = repl_->WriteError();
+  {
+    // EXEC is judged by what it would run, as Redis does with the flags of
+    // the queue: a write in it meets the write gates, a command not flagged
+    // stale the stale-replica gate; refused, the transaction is discarded.
+    const bool exec_queue =
+        spec.name == "exec" && txn != nullptr && txn->in_multi;
+    bool writes = spec.has(kCmdWrite);
+    bool denies_stale = !spec.has(kCmdStale);
+    if (exec_queue) {
+      for (const std::vector<std::string>& queued : txn->queued) {
+        const CommandTable::Entry* e = table_.Find(queued[0]);
+        if (e == nullptr) continue;
+        writes |= e->spec->has(kCmdWrite);
+        denies_stale |= !e->spec->has(kCmdStale);
+      }
+    }
+    std::string_view error;
+    if (writes) error = repl_->WriteError();
+    if (error.empty() && denies_stale) error = repl_->StaleError();
     if (!error.empty()) {
-      if (queuing) txn->aborted = true;
       command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
+      if (exec_queue) {
+        ResetTransaction(session);
+        reply.Error(absl::StrCat("EXECABORT Transaction discarded because of: ",
+                                 std::string(error)));
+        return;
+      }
+      if (queuing) txn->aborted = true;
       reply.Error(error);
       return;
     }
@@ -442,16 +485,26 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
     }
     if (pause_.Postpone(session, held)) return;
   }
-  if (queuing && (spec.name == "replicaof" || spec.name == "slaveof" ||
-                  spec.name == "sync" || spec.name == "psync")) {
-    // They take exec_mu_ or turn the connection into a stream: not in EXEC.
+  if (queuing && spec.has(kCmdNoMulti)) {
+    // Redis' no-multi commands (SYNC, PSYNC, SAVE, SHUTDOWN).
     txn->aborted = true;
     reply.Error("ERR Command not allowed inside a transaction");
     return;
   }
   if (queuing && !RunsInsideMulti(spec)) {
+    // As Redis during a busy script: a command that is not allow-busy is
+    // refused, and the transaction with it (so that EXEC never runs the
+    // half of it that arrived after the script).
+    if (scripting_->RefuseBusy(reply)) {
+      txn->aborted = true;
+      return;
+    }
     txn->queued.push_back(args);
     reply.SimpleString("QUEUED");
+    return;
+  }
+  if (spec.name == "multi" || spec.name == "discard") {
+    Run(session, *entry, args, reply);  // allow-busy: session state only
     return;
   }
   // repl-sync-replicas: the reply of a write (or of what may write: EXEC, a
@@ -459,8 +512,22 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
   const size_t mark = reply.buffer()->size();
   if (spec.name == "exec" || spec.name == "replicaof" ||
       spec.name == "slaveof" || Scripting::LocksItself(spec.name)) {
-    if (!Scripting::LocksItself(spec.name) && scripting_->RefuseBusy(reply)) {
-      return;
+    if (!Scripting::LocksItself(spec.name)) {
+      std::string busy;
+      resp::ReplyWriter busy_reply(&busy, session.protocol);
+      if (scripting_->RefuseBusy(busy_reply)) {
+        const std::string error(
+            absl::StripSuffix(absl::StripPrefix(busy, "-"), "\r\n"));
+        if (spec.name == "exec" && txn != nullptr && txn->in_multi) {
+          // Redis' rejectCommand of EXEC: the transaction is discarded.
+          ResetTransaction(session);
+          reply.Error(absl::StrCat(
+              "EXECABORT Transaction discarded because of: ", error));
+        } else {
+          reply.Error(error);
+        }
+        return;
+      }
     }
     Run(session, *entry, args, reply);  // take exec_mu_ exclusively themselves
     if (spec.name == "exec" || Scripting::LocksItself(spec.name)) {

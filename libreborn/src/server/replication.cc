@@ -65,6 +65,14 @@ Replication::Scope::Scope(Replication& repl, bool transaction) {
 Replication::Scope::~Scope() {
   if (repl_ == nullptr) return;
   tls_collector = nullptr;
+  if (repl_->role_replica_.load()) {
+    // The server became a replica (REPLICAOF in a transaction): as in
+    // Redis, what ran before is not propagated.
+    std::string dropped;
+    repl_->DrainExpiredLocked(&dropped);
+    repl_->mu_.unlock();
+    return;
+  }
   std::string out;
   repl_->DrainExpiredLocked(&out);
   auto& effects = collector_->effects;
@@ -86,6 +94,11 @@ void Replication::Start() {
   read_only_ = config.GetBool("replica-read-only");
   config.OnChange("replica-read-only", [this](const std::string& v) {
     read_only_ = v == "yes";
+    return absl::OkStatus();
+  });
+  serve_stale_ = config.GetBool("replica-serve-stale-data");
+  config.OnChange("replica-serve-stale-data", [this](const std::string& v) {
+    serve_stale_ = v == "yes";
     return absl::OkStatus();
   });
   min_replicas_ = config.GetInt("min-replicas-to-write");
@@ -266,6 +279,15 @@ std::string_view Replication::WriteError() const {
     return "NOREPLICAS Not enough good replicas to write.";
   }
   return {};
+}
+
+std::string_view Replication::StaleError() const {
+  if (!role_replica_.load() || serve_stale_.load() ||
+      link_state_.load() == ReplicaLink::kConnected) {
+    return {};
+  }
+  return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is "
+         "set to 'no'.";
 }
 
 void Replication::AwaitReplicas(Session& session, std::string* out,
@@ -741,14 +763,32 @@ void Replication::StartLink(const std::string& host, int port) {
   {
     std::unique_lock exec(server_.exec_mutex());
     std::lock_guard<std::mutex> lock(mu_);
-    role_replica_ = true;
-    master_host_ = host;
-    master_port_ = port;
-    DropAllReplicasLocked("becoming a replica");
+    BecomeReplicaLocked(host, port);
+  }
+  ResumeLink();
+}
+
+void Replication::BecomeReplicaLocked(const std::string& host, int port) {
+  role_replica_ = true;
+  master_host_ = host;
+  master_port_ = port;
+  DropAllReplicasLocked("becoming a replica");
+}
+
+void Replication::ResumeLink() {
+  std::string host;
+  int port = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!role_replica_.load() || link_) return;
+    host = master_host_;
+    port = master_port_;
   }
   server_.engine().SetActiveExpiry(false);
-  link_ = std::make_unique<ReplicaLink>(*this, server_, host, port);
-  link_->Start();
+  auto link = std::make_unique<ReplicaLink>(*this, server_, host, port);
+  link->Start();
+  std::lock_guard<std::mutex> lock(mu_);
+  link_ = std::move(link);
 }
 
 void Replication::StopLink() {
@@ -768,12 +808,46 @@ bool Replication::KillMasterLink() {
 }
 
 void Replication::ReplicaOf(CommandContext& ctx) {
+  if (ctx.session.txn && ctx.session.txn->executing) {
+    ChangeRole(ctx);  // EXEC holds exec_mu_ and stopped the link
+    return;
+  }
+  const bool no_one = EqualsIgnoreCase(ctx.args[1], "no") &&
+                      EqualsIgnoreCase(ctx.args[2], "one");
+  if (!no_one) {
+    // Checked before the link is touched: an error or the same master
+    // leaves it running.
+    int port = 0;
+    if (!absl::SimpleAtoi(ctx.args[2], &port) || port < 0 || port > 65535) {
+      ctx.reply.Error("ERR Invalid master port");
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (role_replica_.load() && master_host_ == ctx.args[1] &&
+        master_port_ == port) {
+      ctx.reply.SimpleString("OK Already connected to specified master");
+      return;
+    }
+  }
+  // REPLICAOF runs without exec_mu_ (see QdbServerImpl::Handle): the link
+  // thread, which takes it to apply the master's stream, is joined first.
+  if (no_one && !role_replica_.load()) {
+    ctx.reply.Ok();
+    return;
+  }
+  StopLink();
+  {
+    std::unique_lock exec(server_.exec_mutex());
+    ChangeRole(ctx);
+  }
+  ResumeLink();
+}
+
+void Replication::ChangeRole(CommandContext& ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (EqualsIgnoreCase(ctx.args[1], "no") &&
       EqualsIgnoreCase(ctx.args[2], "one")) {
     if (role_replica_.load()) {
-      StopLink();
-      std::unique_lock exec(server_.exec_mutex());
-      std::lock_guard<std::mutex> lock(mu_);
       if (backlog_) {
         // psync2: replicas of the old master may continue with us.
         replid2_ = replid_;
@@ -792,21 +866,17 @@ void Replication::ReplicaOf(CommandContext& ctx) {
     return;
   }
   int port = 0;
-  if (!absl::SimpleAtoi(ctx.args[2], &port) || port <= 0 || port > 65535) {
+  if (!absl::SimpleAtoi(ctx.args[2], &port) || port < 0 || port > 65535) {
     ctx.reply.Error("ERR Invalid master port");
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (role_replica_.load() && master_host_ == ctx.args[1] &&
-        master_port_ == port) {
-      ctx.reply.SimpleString("OK Already connected to specified master");
-      return;
-    }
+  if (role_replica_.load() && master_host_ == ctx.args[1] &&
+      master_port_ == port) {
+    // In a transaction the link was stopped: ResumeLink reconnects it.
+    ctx.reply.SimpleString("OK Already connected to specified master");
+    return;
   }
-  // REPLICAOF runs without exec_mu_ (see QdbServerImpl::Handle), so the
-  // link can be restarted here.
-  StartLink(ctx.args[1], port);
+  BecomeReplicaLocked(ctx.args[1], port);
   ctx.reply.Ok();
 }
 

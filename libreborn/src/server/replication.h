@@ -83,6 +83,10 @@ class Replication {
   // --- Command gates (client commands only, not the master's stream).
   // "" when a write may run, else the error to answer.
   std::string_view WriteError() const;
+  // "" unless this is a replica whose link is down with
+  // replica-serve-stale-data no: then the error for commands not flagged
+  // stale.
+  std::string_view StaleError() const;
   // Synchronous replication (`repl-sync-replicas` N > 0, a master): parks
   // the successful reply a client's command just wrote at out[mark..] until
   // N replicas acknowledged the stream up to now; after `repl-sync-timeout`
@@ -99,6 +103,16 @@ class Replication {
   void Replconf(CommandContext& ctx);
   void Wait(CommandContext& ctx);
   void ReplicaOf(CommandContext& ctx);
+  // REPLICAOF / SLAVEOF queued in a transaction run as in Redis: EXEC calls
+  // StopLink() before it takes exec_mu_ (so nothing of the old master lands
+  // after the role changed), runs them with exec_mu_ held and no Scope open
+  // (ReplicaOf only changes the role then), and calls ResumeLink() once it
+  // released exec_mu_. What the transaction wrote before becoming a replica
+  // is not propagated (the Scope drops it), as in Redis.
+  void StopLink();
+  // Starts the link to the configured master if this server is a replica
+  // without one. Not under exec_mu_.
+  void ResumeLink();
   void Role(CommandContext& ctx);
   void AppendInfo(std::string* out);
   // sync_full, sync_partial_ok, sync_partial_err (INFO stats).
@@ -173,13 +187,17 @@ class Replication {
   void FullSync(uint64_t client_id, bool diskless, bool psync);
   void Cron();
   void StartLink(const std::string& host, int port);
-  void StopLink();
+  // REPLICAOF's role change: exec_mu_ held exclusively, no link running.
+  void ChangeRole(CommandContext& ctx);
+  // Turns this server into a replica of host:port (exec_mu_ and mu_ held).
+  void BecomeReplicaLocked(const std::string& host, int port);
 
   QdbServerImpl& server_;
   std::mutex mu_;
   std::atomic<bool> active_{false};
   std::atomic<bool> role_replica_{false};
   std::atomic<bool> read_only_{true};
+  std::atomic<bool> serve_stale_{true};  // replica-serve-stale-data
   std::atomic<int64_t> good_replicas_{0};
   std::atomic<int64_t> min_replicas_{0};  // min-replicas-to-write
   std::atomic<int64_t> online_replicas_{0};

@@ -5,7 +5,9 @@
 // - or the expiry of a watched key - makes EXEC answer a null array.
 #include "server/transactions.h"
 
+#include <algorithm>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "server/qdb_server_impl.h"
@@ -93,6 +95,16 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
     return;
   }
   std::vector<std::vector<std::string>> queued = std::move(txn.queued);
+  auto is_replicaof = [](const std::vector<std::string>& args) {
+    return EqualsIgnoreCase(args[0], "replicaof") ||
+           EqualsIgnoreCase(args[0], "slaveof");
+  };
+  const bool changes_role =
+      std::any_of(queued.begin(), queued.end(), is_replicaof);
+  // The link thread applies the master's stream under exec_mu_: stopped
+  // first, so nothing of the old master lands after the role changed. It is
+  // started again (to the master the transaction left, if any) below.
+  if (changes_role) repl_->StopLink();
   std::unique_lock lock(exec_mu_);
   bool dirty = txn.dirty->load();
   for (const auto& w : txn.watched) {
@@ -102,11 +114,16 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
   ResetTransaction(session);
   if (dirty) {
     ctx.reply.NullArray();
+    if (changes_role) {
+      lock.unlock();
+      repl_->ResumeLink();
+    }
     return;
   }
   ctx.reply.ArrayHeader(queued.size());
   {
-    Replication::Scope scope(*repl_, /*transaction=*/true);
+    std::optional<Replication::Scope> scope;
+    scope.emplace(*repl_, /*transaction=*/true);
     txn.executing = true;
     for (auto& args : queued) {
       const CommandTable::Entry* entry = table_.Find(args[0]);
@@ -114,6 +131,14 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
           !denied.empty()) {
         ctx.reply.Error(denied);
         error_stats_.Count(denied);
+        continue;
+      }
+      if (is_replicaof(args)) {
+        // The Scope holds the replication lock the role change takes; a
+        // new one collects what follows (nothing if now a replica).
+        scope.reset();
+        Run(session, *entry, args, ctx.reply);
+        scope.emplace(*repl_, /*transaction=*/true);
         continue;
       }
       Run(session, *entry, args, ctx.reply);
@@ -126,6 +151,10 @@ void QdbServerImpl::Exec(CommandContext& ctx) {
   Replication::Scope scope(*repl_, /*transaction=*/false);
   for (const auto& [db, key] : std::exchange(txn.to_signal, {})) {
     blocking_.Signal(db, key);
+  }
+  if (changes_role) {
+    lock.unlock();
+    repl_->ResumeLink();
   }
 }
 

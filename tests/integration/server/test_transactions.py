@@ -57,6 +57,42 @@ class TransactionsAgainstRedis(unittest.TestCase):
             r.close()
             q.close()
 
+    def test_replication_state_inside_and_at_exec(self):
+        # REPLICAOF inside MULTI runs at EXEC and the rest of the
+        # transaction with it; EXEC is judged by its queue against
+        # min-replicas-to-write and a stale replica (the state changed by a
+        # second connection, "2", after queuing); no-multi commands abort
+        # the transaction. Replies compared byte for byte.
+        steps = [
+            ["SET", "foo", "bar"], ["MULTI"], ["SET", "foo2", "bar"],
+            ["REPLICAOF", "127.0.0.1", "1"], ["SET", "foo3", "bar"],
+            ["EXEC"], ["SET", "foo4", "bar"], ["GET", "foo3"],
+            ["REPLICAOF", "NO", "ONE"], ["SET", "foo4", "bar"],
+            ["MULTI"], ["SLAVEOF", "127.0.0.1", "notaport"], ["EXEC"],
+            ["SET", "xx", "1"], ["MULTI"], ["INCR", "xx"],
+            ["2", "CONFIG", "SET", "min-replicas-to-write", "2"],
+            ["EXEC"], ["GET", "xx"], ["MULTI"], ["GET", "xx"], ["EXEC"],
+            ["2", "CONFIG", "SET", "min-replicas-to-write", "0"],
+            ["CONFIG", "SET", "replica-serve-stale-data", "no"],
+            ["MULTI"], ["PING"], ["2", "REPLICAOF", "localhsot", "0"],
+            ["EXEC"], ["MULTI"], ["GET", "xx"], ["EXEC"], ["GET", "xx"],
+            ["MULTI"], ["2", "REPLICAOF", "NO", "ONE"], ["GET", "xx"],
+            ["EXEC"], ["CONFIG", "GET", "slave-serve-stale-data"],
+            ["CONFIG", "SET", "replica-serve-stale-data", "yes"],
+            ["MULTI"], ["SAVE"], ["EXEC"], ["MULTI"], ["SHUTDOWN"],
+            ["PING"], ["EXEC"],
+        ]
+        ports = (self.redis.port, self.qdb.port)
+        first = [RawClient(p) for p in ports]
+        second = [RawClient(p) for p in ports]
+        for step in steps:
+            conns, cmd = (second, step[1:]) if step[0] == "2" else (first,
+                                                                    step)
+            got = [c.call(*cmd) for c in conns]
+            self.assertEqual(got[0], got[1], (step, got))
+        for c in first + second:
+            c.close()
+
     def test_watch_invalidated_by_another_client(self):
         for port in (self.redis.port, self.qdb.port):
             a, b = RawClient(port), RawClient(port)

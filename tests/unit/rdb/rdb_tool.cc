@@ -141,13 +141,6 @@ int ReadRdb(const std::string& path, size_t max_chunk) {
   cb.on_aux = [](std::string_view k, std::string_view v) {
     std::cerr << "aux " << k << "=" << v << "\n";
   };
-  cb.on_skipped_key = [](uint64_t db, std::string_view key, uint8_t type) {
-    std::cout << json{{"skipped", ToHex(std::string(key))},
-                      {"db", db},
-                      {"rdb_type", type}}
-                     .dump()
-              << "\n";
-  };
   reborn::rdb::RdbReader reader(cb);
   std::mt19937 rng(42);
   size_t max_buffered = 0;

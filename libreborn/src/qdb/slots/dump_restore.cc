@@ -15,11 +15,6 @@ namespace reborn::qdb {
 namespace {
 
 // Redis 7.0 defaults of the *-max-* encoding thresholds.
-constexpr uint64_t kHashMaxListpackEntries = 512;
-constexpr size_t kHashMaxListpackValue = 64;
-constexpr uint64_t kSetMaxIntsetEntries = 512;
-constexpr uint64_t kZsetMaxListpackEntries = 128;
-constexpr size_t kZsetMaxListpackValue = 64;
 
 absl::Status Unsupported(std::string_view what, DataType type) {
   return RedisError(absl::StrCat("ERR ", std::string(what), " of a ",
@@ -133,6 +128,11 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
                                          std::string_view key,
                                          const Metadata& meta) {
   Keyspace& ks = core.keyspace();
+  const EncodingLimits limits = core.encoding_limits();
+  // Compared as Redis does: a size_t count or length against the setting.
+  auto over = [](uint64_t n, int64_t max) {
+    return max < 0 || n > static_cast<uint64_t>(max);
+  };
   switch (meta.type) {
     case DataType::kString: {
       // Redis' tryObjectEncoding and OBJ_ENCODING_EMBSTR_SIZE_LIMIT.
@@ -146,19 +146,21 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
                                                                       : "raw";
     }
     case DataType::kHash: {
-      if (meta.size > kHashMaxListpackEntries) return "hashtable";
+      if (over(meta.size, limits.hash_max_listpack_entries)) {
+        return "hashtable";
+      }
       auto all = AllMembers(ks, db, key, meta.version);
       if (!all.ok()) return all.status();
       for (const auto& [f, v] : *all) {
-        if (f.size() > kHashMaxListpackValue ||
-            v.size() > kHashMaxListpackValue) {
+        if (over(f.size(), limits.hash_max_listpack_value) ||
+            over(v.size(), limits.hash_max_listpack_value)) {
           return "hashtable";
         }
       }
       return "listpack";
     }
     case DataType::kSet: {
-      if (meta.size > kSetMaxIntsetEntries) return "hashtable";
+      if (over(meta.size, limits.set_max_intset_entries)) return "hashtable";
       auto all = AllMembers(ks, db, key, meta.version);
       if (!all.ok()) return all.status();
       for (const auto& p : *all) {
@@ -172,11 +174,15 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
       // OBJECT ENCODING answers "listpack" for small lists only from 7.2.
       return "quicklist";
     case DataType::kZSet: {
-      if (meta.size > kZsetMaxListpackEntries) return "skiplist";
+      if (over(meta.size, limits.zset_max_listpack_entries)) {
+        return "skiplist";
+      }
       auto all = core.zsets().AllOf(db, key, meta);
       if (!all.ok()) return all.status();
       for (const ScoredMember& m : *all) {
-        if (m.member.size() > kZsetMaxListpackValue) return "skiplist";
+        if (over(m.member.size(), limits.zset_max_listpack_value)) {
+          return "skiplist";
+        }
       }
       return "listpack";
     }

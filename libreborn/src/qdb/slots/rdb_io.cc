@@ -99,12 +99,6 @@ class RdbLoadImpl : public RdbLoad {
   rdb::RdbReader::Callbacks MakeCallbacks() {
     rdb::RdbReader::Callbacks cb;
     cb.on_entry = [this](rdb::RdbEntry&& e) { return OnEntry(std::move(e)); };
-    cb.on_skipped_key = [](uint64_t db, std::string_view key, uint8_t type) {
-      spdlog::warn(
-          "RDB load: skipped key '{}' of db {} (type {}: streams "
-          "are not supported)",
-          std::string(key), db, type);
-    };
     cb.on_function = [this](std::string_view code) {
       functions_.emplace_back(code);
     };
