@@ -20,7 +20,7 @@ import tempfile
 
 # Options every sanitized child gets (docs/testing.md).
 ASAN = ["halt_on_error=1", "detect_leaks=1", "abort_on_error=0",
-        "check_initialization_order=1", "strict_init_order=1"]
+        "check_initialization_order=1"]
 UBSAN = ["halt_on_error=1", "print_stacktrace=1"]
 
 
