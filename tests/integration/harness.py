@@ -133,7 +133,7 @@ class RawClient:
 
     def __init__(self, port, timeout=5.0):
         self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
+                                             timeout=timeout * TIME_SCALE)
         self.buf = b""
 
     def close(self):
@@ -187,7 +187,7 @@ class RawClient:
 
     def read_until_closed(self, timeout=5.0):
         """Everything the server sends until it closes the connection."""
-        self.sock.settimeout(timeout)
+        self.sock.settimeout(timeout * TIME_SCALE)
         data = self.buf
         self.buf = b""
         while True:
