@@ -10,6 +10,11 @@ import subprocess
 import tempfile
 import time
 
+# Sanitizer builds run slower and set REBORN_TEST_TIME_SCALE (docs/testing.md):
+# waits for something to become ready are multiplied by it, what a test
+# asserts is not.
+TIME_SCALE = float(os.environ.get("REBORN_TEST_TIME_SCALE", "1"))
+
 BUILD_DIR = os.environ.get(
     "REBORN_BUILD_DIR",
     os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -30,7 +35,7 @@ def free_port():
 
 
 def wait_for_port(port, timeout=15.0, proc=None):
-    deadline = time.time() + timeout
+    deadline = time.time() + timeout * TIME_SCALE
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("process exited with %s" % proc.returncode)
@@ -63,7 +68,8 @@ class Process:
                                    (argv, self.output()))
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:  # stop() closes it; a failed start stops first
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
@@ -127,7 +133,7 @@ class RawClient:
 
     def __init__(self, port, timeout=5.0):
         self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
+                                             timeout=timeout * TIME_SCALE)
         self.buf = b""
 
     def close(self):
@@ -181,7 +187,7 @@ class RawClient:
 
     def read_until_closed(self, timeout=5.0):
         """Everything the server sends until it closes the connection."""
-        self.sock.settimeout(timeout)
+        self.sock.settimeout(timeout * TIME_SCALE)
         data = self.buf
         self.buf = b""
         while True:

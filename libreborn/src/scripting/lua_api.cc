@@ -34,6 +34,36 @@ bool ArgsFromStack(lua_State* lua, int argc, std::vector<std::string>* args) {
   return true;
 }
 
+// lua_error() longjmps out of the C function without running C++
+// destructors, so nothing with a destructor may be alive where it is called:
+// the C functions below do their work with strings and vectors in a helper
+// that leaves the result or the error table on the stack and returns, and
+// raise only after the helper's objects are gone.
+enum class CallOutcome { kReply, kCommandError, kBadReply };
+
+// Runs the command of a redis.call()/pcall() whose `argc` arguments are on
+// the stack and pushes its reply, or Redis' error table for a failure.
+CallOutcome PushCallReply(lua_State* lua, RunState* state, int argc) {
+  std::vector<std::string> args;
+  if (!ArgsFromStack(lua, argc, &args)) {
+    lua_pop(lua, argc);
+    PushErrorTable(
+        lua, "Lua redis lib command arguments must be strings or integers");
+    return CallOutcome::kCommandError;
+  }
+  lua_pop(lua, argc);
+  std::string out = state->host->Call(args, state->resp);
+  if (!out.empty() && out[0] == '-') {
+    PushErrorTable(lua, std::string_view(out).substr(0, out.size() - 2));
+    return CallOutcome::kCommandError;
+  }
+  if (!PushReply(lua, out, state->resp)) {
+    PushErrorTable(lua, "ERR reply of the command could not be parsed");
+    return CallOutcome::kBadReply;
+  }
+  return CallOutcome::kReply;
+}
+
 int CallImpl(lua_State* lua, bool raise) {
   RunState* state = StateOf(lua);
   if (state == nullptr) {
@@ -49,23 +79,10 @@ int CallImpl(lua_State* lua, bool raise) {
     if (raise) lua_error(lua);
     return 1;
   }
-  std::vector<std::string> args;
-  if (!ArgsFromStack(lua, argc, &args)) {
-    lua_pop(lua, argc);
-    PushErrorTable(
-        lua, "Lua redis lib command arguments must be strings or integers");
-    if (raise) lua_error(lua);
-    return 1;
-  }
-  lua_pop(lua, argc);
-  std::string out = state->host->Call(args, state->resp);
-  if (!out.empty() && out[0] == '-') {
-    PushErrorTable(lua, std::string_view(out).substr(0, out.size() - 2));
-    if (raise) lua_error(lua);
-    return 1;
-  }
-  if (!PushReply(lua, out, state->resp)) {
-    RaiseError(lua, "ERR reply of the command could not be parsed");
+  CallOutcome outcome = PushCallReply(lua, state, argc);
+  if (outcome == CallOutcome::kBadReply ||
+      (outcome == CallOutcome::kCommandError && raise)) {
+    lua_error(lua);  // the error table PushCallReply left on top
   }
   return 1;
 }
@@ -87,17 +104,23 @@ int RedisAclCheckCmd(lua_State* lua) {
                "ERR Please specify at least one argument for this redis lib "
                "call");
   }
-  std::vector<std::string> args;
-  if (!ArgsFromStack(lua, argc, &args)) {
-    RaiseError(lua,
-               "Lua redis lib command arguments must be strings or integers");
+  // `args` must be gone before RaiseError() longjmps (see CallOutcome).
+  const char* error = nullptr;
+  {
+    std::vector<std::string> args;
+    if (!ArgsFromStack(lua, argc, &args)) {
+      error = "Lua redis lib command arguments must be strings or integers";
+    } else {
+      lua_pop(lua, argc);
+      std::optional<bool> allowed = state->host->AclCheck(args);
+      if (allowed.has_value()) {
+        lua_pushboolean(lua, *allowed ? 1 : 0);
+      } else {
+        error = "ERR Invalid command passed to redis.acl_check_cmd()";
+      }
+    }
   }
-  lua_pop(lua, argc);
-  std::optional<bool> allowed = state->host->AclCheck(args);
-  if (!allowed.has_value()) {
-    RaiseError(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
-  }
-  lua_pushboolean(lua, *allowed ? 1 : 0);
+  if (error != nullptr) RaiseError(lua, error);
   return 1;
 }
 int RedisPcall(lua_State* lua) { return CallImpl(lua, false); }
@@ -233,101 +256,93 @@ std::string ToString(lua_State* lua, int index) {
   return std::string(s, len);
 }
 
-int RegisterFunction(lua_State* lua) {
+// The work of redis.register_function(): nullptr when registered, else the
+// error to raise, raised by the caller once `info` is destroyed (see
+// CallOutcome).
+const char* RegisterFunctionOrError(lua_State* lua) {
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegLoading);
   auto* lib = static_cast<Library*>(lua_touserdata(lua, -1));
   lua_pop(lua, 1);
   if (lib == nullptr) {
-    RaiseError(lua,
-               "redis.register_function can only be called on FUNCTION LOAD "
-               "command");
+    return "redis.register_function can only be called on FUNCTION LOAD "
+           "command";
   }
   int argc = lua_gettop(lua);
   if (argc < 1 || argc > 2) {
-    RaiseError(lua, "wrong number of arguments to redis.register_function");
+    return "wrong number of arguments to redis.register_function";
   }
   FunctionInfo info;
   if (argc == 2) {
     if (!lua_isstring(lua, 1)) {
-      RaiseError(lua,
-                 "first argument to redis.register_function must be a string");
+      return "first argument to redis.register_function must be a string";
     }
     if (!lua_isfunction(lua, 2)) {
-      RaiseError(
-          lua, "second argument to redis.register_function must be a function");
+      return "second argument to redis.register_function must be a function";
     }
     info.name = ToString(lua, 1);
   } else {
     if (!lua_istable(lua, 1)) {
-      RaiseError(lua,
-                 "calling redis.register_function with a single argument is "
-                 "only applicable to Lua table (representing named "
-                 "arguments).");
+      return "calling redis.register_function with a single argument is "
+             "only applicable to Lua table (representing named "
+             "arguments).";
     }
     bool has_callback = false;
     lua_settop(lua, 2);  // slot 2: the callback, once found
     lua_pushnil(lua);
     while (lua_next(lua, 1)) {
       if (lua_type(lua, -2) != LUA_TSTRING) {
-        RaiseError(lua,
-                   "named argument key given to redis.register_function is "
-                   "not a string");
+        return "named argument key given to redis.register_function is "
+               "not a string";
       }
       std::string key = absl::AsciiStrToLower(lua_tostring(lua, -2));
       if (key == "function_name") {
         if (!lua_isstring(lua, -1)) {
-          RaiseError(lua,
-                     "function_name argument given to redis.register_function "
-                     "must be a string");
+          return "function_name argument given to redis.register_function "
+                 "must be a string";
         }
         info.name = ToString(lua, -1);
       } else if (key == "description") {
         if (!lua_isstring(lua, -1)) {
-          RaiseError(lua,
-                     "description argument given to redis.register_function "
-                     "must be a string");
+          return "description argument given to redis.register_function "
+                 "must be a string";
         }
         info.description = ToString(lua, -1);
         info.has_description = true;
       } else if (key == "callback") {
         if (!lua_isfunction(lua, -1)) {
-          RaiseError(lua,
-                     "callback argument given to redis.register_function must "
-                     "be a function");
+          return "callback argument given to redis.register_function must "
+                 "be a function";
         }
         has_callback = true;
         lua_pushvalue(lua, -1);
         lua_replace(lua, 2);  // slot 2 holds the callback
       } else if (key == "flags") {
         if (!lua_istable(lua, -1)) {
-          RaiseError(lua,
-                     "flags argument to redis.register_function must be a "
-                     "table representing function flags");
+          return "flags argument to redis.register_function must be a "
+                 "table representing function flags";
         }
         if (!ReadFlags(lua, &info.flags)) {
-          RaiseError(lua, "unknown flag given");
+          return "unknown flag given";
         }
       } else {
-        RaiseError(lua, "unknown argument given to redis.register_function");
+        return "unknown argument given to redis.register_function";
       }
       lua_pop(lua, 1);
     }
     if (info.name.empty()) {
-      RaiseError(lua,
-                 "redis.register_function must get a function name argument");
+      return "redis.register_function must get a function name argument";
     }
     if (!has_callback) {
-      RaiseError(lua, "redis.register_function must get a callback argument");
+      return "redis.register_function must get a callback argument";
     }
   }
   if (!ValidName(info.name)) {
-    RaiseError(lua,
-               "Library names can only contain letters, numbers, or "
-               "underscores(_) and must be at least one character long");
+    return "Library names can only contain letters, numbers, or "
+           "underscores(_) and must be at least one character long";
   }
   for (const FunctionInfo& f : lib->functions) {
     if (f.name == info.name) {
-      RaiseError(lua, "Function already exists in the library");
+      return "Function already exists in the library";
     }
   }
   // Callbacks of the library being loaded wait in a staging table.
@@ -337,6 +352,12 @@ int RegisterFunction(lua_State* lua) {
   lua_settable(lua, -3);
   lua_pop(lua, 1);
   lib->functions.push_back(std::move(info));
+  return nullptr;
+}
+
+int RegisterFunction(lua_State* lua) {
+  const char* error = RegisterFunctionOrError(lua);
+  if (error != nullptr) RaiseError(lua, error);
   return 0;
 }
 

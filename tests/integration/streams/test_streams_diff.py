@@ -26,7 +26,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness import RawClient, client_pair, start_qdb, start_redis  # noqa: E402
+from harness import (RawClient, TIME_SCALE, client_pair, start_qdb,  # noqa: E402
+                     start_redis)
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 11
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
@@ -515,7 +516,7 @@ def dump_restore(rport, qport):
 
 
 def wait_synced(master, replica, probes, timeout=10.0):
-    deadline = time.time() + timeout
+    deadline = time.time() + timeout * TIME_SCALE
     while True:
         a = [master.call(*p) for p in probes]
         b = [replica.call(*p) for p in probes]

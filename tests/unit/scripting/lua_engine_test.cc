@@ -135,6 +135,31 @@ TEST_F(LuaEngineTest, CallRaisesCommandErrorsAndPcallReturnsThem) {
             "-WRONGTYPE Operation against a key\r\n");
 }
 
+// lua_error() longjmps past C++ destructors. Under the sanitizer build
+// (docs/testing.md) LeakSanitizer fails this test if a raising redis.call(),
+// redis.acl_check_cmd() or redis.register_function() still had a heap string
+// or vector alive when it raised (the arguments and texts are longer than the
+// small-string buffer on purpose).
+TEST_F(LuaEngineTest, RaisingApiCallsFreeTheirCxxObjects) {
+  const std::string long_arg(100, 'k');
+  host_.next_reply =
+      "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+  EXPECT_THAT(
+      Eval("return redis.call('incr', ARGV[1], ARGV[1])", 2, {}, {long_arg}),
+      ::testing::HasSubstr("-WRONGTYPE Operation against a key"));
+  EXPECT_THAT(
+      Eval("return redis.acl_check_cmd('nosuch', ARGV[1])", 2, {}, {long_arg}),
+      ::testing::HasSubstr("ERR Invalid command passed"));
+  // The second registration fails with the long name alive in a C++ string.
+  const std::string twice =
+      "redis.register_function('" + long_arg + "', function() return 1 end)\n";
+  absl::StatusOr<std::string> lib =
+      engine_.LoadLibrary("#!lua name=leaklib\n" + twice + twice, false);
+  ASSERT_FALSE(lib.ok());
+  EXPECT_THAT(std::string(lib.status().message()),
+              ::testing::HasSubstr("Function already exists in the library"));
+}
+
 TEST_F(LuaEngineTest, KeysAndArgvAreGlobals) {
   EXPECT_EQ(
       Eval("return {KEYS[1], ARGV[1], #KEYS, #ARGV}", 2, {"k"}, {"a", "b"}),
