@@ -54,6 +54,23 @@ class PushChannel {
     if (close) close();
   }
 
+  // Closes the connection once the bytes pushed so far are written (a
+  // master becoming a replica: what its replicas were sent before stays
+  // sent, as Redis writes it before the next command runs).
+  void CloseAfterFlush() {
+    std::function<void()> close;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      drain_on_close_ = true;
+      close = close_;
+    }
+    if (close) close();
+  }
+  bool drain_on_close() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return drain_on_close_;
+  }
+
   // --- For the connection that owns the channel.
   // `wake` posts a call to Take() to the connection's thread; `close`
   // closes the connection.
@@ -94,6 +111,7 @@ class PushChannel {
   size_t in_connection_ = 0;
   bool scheduled_ = false;
   bool closed_ = false;
+  bool drain_on_close_ = false;
   std::function<void()> wake_;
   std::function<void()> close_;
 };

@@ -439,7 +439,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
         },
         [weak, executor] {
           asio::post(executor, [weak] {
-            if (auto self = weak.lock()) self->Close();
+            auto self = weak.lock();
+            if (!self) return;
+            if (self->closed_ || !self->session_.push->drain_on_close()) {
+              self->Close();
+              return;
+            }
+            self->out_.append(self->session_.push->Take());
+            self->Flush();
+            self->Shutdown();  // closes once the write is done
           });
         });
   }
@@ -491,7 +499,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
         },
         [weak, executor] {
           asio::post(executor, [weak] {
-            if (auto self = weak.lock()) self->Close();
+            auto self = weak.lock();
+            if (!self) return;
+            if (self->closed_ || !self->session_.push->drain_on_close()) {
+              self->Close();
+              return;
+            }
+            self->out_.append(self->session_.push->Take());
+            self->Flush();
+            self->Shutdown();  // closes once the write is done
           });
         });
   }

@@ -250,15 +250,19 @@ void Replication::FeedLocked(std::string_view bytes) {
 }
 
 void Replication::DropReplicaLocked(std::list<ReplicaInfo>::iterator it,
-                                    std::string_view why) {
+                                    std::string_view why, bool flush) {
   spdlog::warn("dropping replica {}:{} (client {}): {}", it->ip,
                it->listening_port, it->client_id, std::string(why));
-  it->out->Close();
+  if (flush) {
+    it->out->CloseAfterFlush();
+  } else {
+    it->out->Close();
+  }
   replicas_.erase(it);
 }
 
-void Replication::DropAllReplicasLocked(std::string_view why) {
-  while (!replicas_.empty()) DropReplicaLocked(replicas_.begin(), why);
+void Replication::DropAllReplicasLocked(std::string_view why, bool flush) {
+  while (!replicas_.empty()) DropReplicaLocked(replicas_.begin(), why, flush);
 }
 
 std::string_view Replication::WriteError() const {
@@ -772,7 +776,7 @@ void Replication::BecomeReplicaLocked(const std::string& host, int port) {
   role_replica_ = true;
   master_host_ = host;
   master_port_ = port;
-  DropAllReplicasLocked("becoming a replica");
+  DropAllReplicasLocked("becoming a replica", /*flush=*/true);
 }
 
 void Replication::ResumeLink() {

@@ -178,8 +178,8 @@ class Replication {
   void DrainExpiredLocked(std::string* out);
   void FeedLocked(std::string_view bytes);
   void DropReplicaLocked(std::list<ReplicaInfo>::iterator it,
-                         std::string_view why);
-  void DropAllReplicasLocked(std::string_view why);
+                         std::string_view why, bool flush = false);
+  void DropAllReplicasLocked(std::string_view why, bool flush = false);
   void NewReplidLocked();
 
   void CheckWaitersLocked(int64_t now_ms);

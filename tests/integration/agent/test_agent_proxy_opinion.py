@@ -67,8 +67,11 @@ def main():
                    "the failover once proxy B agrees", step=0.1)
         print("failed over %.2f s after proxy B started (%.2f s after the "
               "kill)" % (time.time() - t1, time.time() - t0), flush=True)
-        fo = agent.status()["failovers"]
-        assert fo and fo[-1]["from"] == addr(m) and fo[-1]["to"] == addr(r)
+        # The topology commits before the agent records the failover (it
+        # waits for proxy acks and repoints the replicas first).
+        fo = wait_until(lambda: agent.status()["failovers"], 20,
+                        "the agent to record the failover", step=0.1)
+        assert fo[-1]["from"] == addr(m) and fo[-1]["to"] == addr(r), fo
         assert (role(r.port) or ("",))[0] == "master"
         wait_until(lambda: writer.last_ok[1] > time.time() - 0.3, 10,
                    "writes to succeed again")
