@@ -439,15 +439,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         },
         [weak, executor] {
           asio::post(executor, [weak] {
-            auto self = weak.lock();
-            if (!self) return;
-            if (self->closed_ || !self->session_.push->drain_on_close()) {
-              self->Close();
-              return;
-            }
-            self->out_.append(self->session_.push->Take());
-            self->Flush();
-            self->Shutdown();  // closes once the write is done
+            if (auto self = weak.lock()) self->Close();
           });
         });
   }
