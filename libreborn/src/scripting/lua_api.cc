@@ -229,21 +229,12 @@ bool ReadFlags(lua_State* lua, uint32_t* flags) {
       lua_pop(lua, 1);
       return false;
     }
-    std::string flag = absl::AsciiStrToLower(f);
-    if (flag == "no-writes") {
-      *flags |= kScriptNoWrites;
-    } else if (flag == "allow-oom") {
-      *flags |= kScriptAllowOom;
-    } else if (flag == "allow-stale") {
-      *flags |= kScriptAllowStale;
-    } else if (flag == "no-cluster") {
-      *flags |= kScriptNoCluster;
-    } else if (flag == "allow-cross-slot-keys") {
-      *flags |= kScriptAllowCrossSlot;
-    } else {
+    const uint32_t flag = ScriptFlagByName(absl::AsciiStrToLower(f));
+    if (flag == 0) {
       lua_pop(lua, 1);
       return false;
     }
+    *flags |= flag;
   }
   return true;
 }

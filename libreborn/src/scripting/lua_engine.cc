@@ -82,6 +82,15 @@ constexpr char kErrHandler[] =
 
 }  // namespace
 
+uint32_t ScriptFlagByName(std::string_view name) {
+  if (name == "no-writes") return kScriptNoWrites;
+  if (name == "allow-oom") return kScriptAllowOom;
+  if (name == "allow-stale") return kScriptAllowStale;
+  if (name == "no-cluster") return kScriptNoCluster;
+  if (name == "allow-cross-slot-keys") return kScriptAllowCrossSlot;
+  return 0;
+}
+
 absl::Status ParseShebang(std::string_view body, uint32_t* flags,
                           size_t* skip) {
   *flags = kScriptEvalCompat;
@@ -112,16 +121,10 @@ absl::Status ParseShebang(std::string_view body, uint32_t* flags,
     const std::string list = part.substr(6);
     for (absl::string_view flag :
          absl::StrSplit(list, ',', absl::SkipEmpty())) {
-      if (flag == "no-writes") {
-        *flags |= kScriptNoWrites;
-      } else if (flag == "allow-oom") {
-        *flags |= kScriptAllowOom;
-      } else if (flag == "allow-stale") {
-        *flags |= kScriptAllowStale;
-      } else if (flag == "no-cluster") {
-        *flags |= kScriptNoCluster;
-      } else if (flag == "allow-cross-slot-keys") {
-        *flags |= kScriptAllowCrossSlot;
+      const uint32_t bit =
+          ScriptFlagByName(std::string_view(flag.data(), flag.size()));
+      if (bit != 0) {
+        *flags |= bit;
       } else {
         return absl::InvalidArgumentError(
             absl::StrCat("ERR Unexpected flag in script shebang: ", flag));

@@ -47,6 +47,10 @@ enum ScriptFlag : uint32_t {
   kScriptEvalCompat = 1u << 5,  // no shebang: Redis' pre-7.0 behaviour
 };
 
+// The flag a script shebang or a function's `flags` table names
+// ("no-writes", ...), 0 for a name Redis does not know.
+uint32_t ScriptFlagByName(std::string_view name);
+
 // A function registered by a library (FUNCTION LOAD).
 struct FunctionInfo {
   std::string name;
