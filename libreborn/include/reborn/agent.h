@@ -23,10 +23,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "reborn/export.h"
 
 namespace reborn {
 
-struct AgentOptions {
+struct REBORN_EXPORT AgentOptions {
   // Coordinator URI and product; both required with `ha`, and for starting
   // proxies and dashboards (which are given them). Empty coordinator: the
   // agent only supervises stores.
@@ -81,7 +82,7 @@ struct AgentOptions {
   absl::Duration test_pause_after_promote = absl::ZeroDuration();
 };
 
-class Agent {
+class REBORN_EXPORT Agent {
  public:
   virtual ~Agent() = default;
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/reply.h"
 
 namespace reborn {
@@ -27,7 +28,7 @@ struct EngineAccess;
 // discards the staged data and leaves the old data untouched.
 //
 // Thread safety: one thread at a time (Feed and Commit are not concurrent).
-class RdbLoad {
+class REBORN_EXPORT RdbLoad {
  public:
   virtual ~RdbLoad() = default;
   // Next bytes of the RDB file, chunks of any size. Sticky errors.
@@ -40,7 +41,7 @@ class RdbLoad {
 };
 
 // Options of QdbEngine::BeginRdbLoad.
-struct RdbLoadOptions {
+struct REBORN_EXPORT RdbLoadOptions {
   // Keys whose TTL has already passed are loaded anyway (true, what a Redis
   // replica does: it waits for its master's DEL) or skipped (false, what a
   // Redis master does when it loads its own dump).
@@ -51,7 +52,7 @@ struct RdbLoadOptions {
 // (version 10, the encodings redis-server 7.0 writes, so Redis 7.0 loads it).
 // Taking it is cheap (a storage snapshot); writing happens later, from any
 // thread, while the engine keeps serving writes.
-class RdbSnapshot {
+class REBORN_EXPORT RdbSnapshot {
  public:
   virtual ~RdbSnapshot() = default;
   using Sink = std::function<absl::Status(std::string_view chunk)>;
@@ -64,7 +65,7 @@ class RdbSnapshot {
   virtual uint64_t keys_written() const = 0;
 };
 
-struct QdbOptions {
+struct REBORN_EXPORT QdbOptions {
   std::string engine = "rocksdb";  // rocksdb | leveldb | memory
   std::string dir = "./data";      // unused by memory
   size_t block_cache_mb = 256;     // shared LRU block cache (hot data)
@@ -108,7 +109,7 @@ struct QdbOptions {
 // Thread safety: every method may be called concurrently from any thread.
 // Read-modify-write operations on one key are serialised by striped key
 // locks; every command commits one atomic write batch.
-class QdbEngine {
+class REBORN_EXPORT QdbEngine {
  public:
   // Opens (creating if needed) the store described by `options` and starts
   // the background expiry thread.

@@ -4,12 +4,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/slot_table.h"
 
 namespace reborn {
 
 // Where one command (or one part of a split command) goes.
-struct Route {
+struct REBORN_EXPORT Route {
   int slot = -1;     // -1: the command has no keys
   int group_id = 0;  // the group serving the slot
   std::string addr;  // the server to send to (master, or a replica)
@@ -24,7 +25,7 @@ struct Route {
 // must share one slot. Key positions come from the shared command table.
 // Stateless; the routing functions take the SlotTable snapshot to use, so
 // one call sees one consistent topology.
-class Router {
+class REBORN_EXPORT Router {
  public:
   // The slot of `args` (args[0] is the command name): -1 when it has no
   // keys. Errors: InvalidArgument with Redis' unknown-command or arity text,
