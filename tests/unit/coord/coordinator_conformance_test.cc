@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "coord/builtin_backends.h"
 #include "coord/memory_coordinator.h"
 #include "coord_test_util.h"
 #include "gmock/gmock.h"
@@ -48,6 +49,9 @@ struct MemoryBackend {
 struct ZkBackend {
   static inline std::unique_ptr<ZooKeeperServer> server;
   static void SetUpSuite() {
+    if (!coord::BuiltInBackendAvailable("zk")) {
+      GTEST_SKIP() << "zk:// is not built (REBORN_WITH_ZOOKEEPER=OFF)";
+    }
     auto s = ZooKeeperServer::Start();
     ASSERT_TRUE(s.ok()) << s.status();
     server = std::move(*s);
@@ -64,6 +68,9 @@ struct ZkBackend {
 struct EtcdBackend {
   static inline std::unique_ptr<EtcdServer> server;
   static void SetUpSuite() {
+    if (!coord::BuiltInBackendAvailable("etcd")) {
+      GTEST_SKIP() << "etcd:// is not built (REBORN_WITH_ETCD=OFF)";
+    }
     auto s = EtcdServer::Start();
     ASSERT_TRUE(s.ok()) << s.status();
     server = std::move(*s);
@@ -438,9 +445,25 @@ TEST(CoordinatorRegistryTest, RegisteredFactoryIsUsed) {
   EXPECT_TRUE((*c)->Create("/a", "", CreateMode::kPersistent).ok());
 }
 
+// A build without a built-in backend names the option that leaves it out.
+TEST(CoordinatorRegistryTest, BackendsLeftOutOfTheBuildAreClearErrors) {
+  for (auto [scheme, option] : std::vector<std::pair<std::string, std::string>>{
+           {"zk", "REBORN_WITH_ZOOKEEPER"}, {"etcd", "REBORN_WITH_ETCD"}}) {
+    if (coord::BuiltInBackendAvailable(scheme)) continue;
+    std::string uri = absl::StrCat(scheme, "://127.0.0.1:1/x");
+    auto c = Coordinator::Open(uri);
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << c.status();
+    EXPECT_THAT(std::string(c.status().message()),
+                ::testing::HasSubstr(absl::StrCat(option, "=OFF")));
+    EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr(uri));
+  }
+  EXPECT_TRUE(coord::BuiltInBackendAvailable("memory"));
+}
+
 TEST(CoordinatorRegistryTest, UnreachableServersFailWithinTimeoutNamingUri) {
   int port = testing::FreeLoopbackPort();
   for (std::string scheme : std::vector<std::string>{"zk", "etcd"}) {
+    if (!coord::BuiltInBackendAvailable(scheme)) continue;
     std::string uri = absl::StrCat(scheme, "://127.0.0.1:", port,
                                    "/x?connect_timeout_ms=500");
     absl::Time start = absl::Now();
