@@ -192,14 +192,6 @@ class REBORN_EXPORT Coordinator {
   // The URI this coordinator was opened with (for messages).
   virtual std::string uri() const = 0;
 
-  // Makes the server end this client's session now, as if it had been silent
-  // for the whole session timeout: ephemerals go, listeners see kExpired and
-  // then kConnected with a fresh session. Returns once the new session is
-  // up (its kConnected may still be on its way to listeners).
-  virtual absl::Status ExpireSessionForTest() {
-    return absl::UnimplementedError("ExpireSessionForTest");
-  }
-
   // Convenience: creates `path` and any missing ancestors as persistent nodes
   // with empty data; OK if it exists already.
   absl::Status CreateRecursive(std::string_view path);
