@@ -140,6 +140,12 @@ struct REBORN_EXPORT CoordinatorUri {
   static absl::StatusOr<CoordinatorUri> Parse(std::string_view uri);
 };
 
+// A session on the cluster's shared store; the interface every backend
+// implements (built in: memory://, zk://, etcd://; yours via Register()).
+// The node model, the error codes (the same from every backend) and the
+// threading rules are at the top of this file. Backends are checked with
+// reborn/testing/coordinator_conformance.h.
+// Thread-safe: every method may be called from any thread concurrently.
 class REBORN_EXPORT Coordinator {
  public:
   static constexpr int64_t kAnyVersion = -1;

@@ -134,6 +134,15 @@ struct REBORN_EXPORT ChangeReport {
   std::vector<std::string> fenced;  // proxies marked offline
 };
 
+// One product's layout on a Coordinator (see the top of this file and
+// docs/coordinator.md): typed reads and version-checked writes of slots,
+// groups, proxies and actions, the topology lock and the change protocol.
+// Errors: the Coordinator's codes (NotFound, AlreadyExists, Aborted for a
+// lost version check, Unavailable), InvalidArgument for malformed node JSON,
+// OutOfRange for a slot number outside [0, kSlotCount), FailedPrecondition
+// when the lock stays held by someone else (naming the holder) or slots are
+// initialised twice without `force`.
+// Thread-safe: a stateless view; methods may run concurrently.
 class REBORN_EXPORT Topology {
  public:
   // `coord` must outlive the Topology.
