@@ -48,7 +48,7 @@ class Registry {
     return
         [scheme, option](const CoordinatorUri& uri, const CoordinatorOptions&)
             -> absl::StatusOr<std::unique_ptr<Coordinator>> {
-          return absl::FailedPreconditionError(absl::StrCat(
+          return absl::InvalidArgumentError(absl::StrCat(
               "coordinator scheme '", scheme, "' is not available in ",
               uri.text, ": libreborn was built with ", option, "=OFF"));
         };

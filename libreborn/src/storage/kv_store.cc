@@ -12,7 +12,7 @@
 namespace reborn::storage {
 
 #if !REBORN_WITH_LEVELDB
-constexpr std::string_view kNoLevelDb =
+constexpr char kNoLevelDb[] =
     "engine 'leveldb' is not available: libreborn was built with "
     "REBORN_WITH_LEVELDB=OFF";
 #endif

@@ -36,11 +36,13 @@ struct MemoryBackend {
 };
 
 struct ZkBackend {
+  static std::string SkipReason() {
+    return coord::BuiltInBackendAvailable("zk")
+               ? ""
+               : "zk:// is not built (REBORN_WITH_ZOOKEEPER=OFF)";
+  }
   static inline std::unique_ptr<ZooKeeperServer> server;
   static void SetUpSuite() {
-    if (!coord::BuiltInBackendAvailable("zk")) {
-      GTEST_SKIP() << "zk:// is not built (REBORN_WITH_ZOOKEEPER=OFF)";
-    }
     auto s = ZooKeeperServer::Start();
     ASSERT_TRUE(s.ok()) << s.status();
     server = std::move(*s);
@@ -57,11 +59,13 @@ struct ZkBackend {
 };
 
 struct EtcdBackend {
+  static std::string SkipReason() {
+    return coord::BuiltInBackendAvailable("etcd")
+               ? ""
+               : "etcd:// is not built (REBORN_WITH_ETCD=OFF)";
+  }
   static inline std::unique_ptr<EtcdServer> server;
   static void SetUpSuite() {
-    if (!coord::BuiltInBackendAvailable("etcd")) {
-      GTEST_SKIP() << "etcd:// is not built (REBORN_WITH_ETCD=OFF)";
-    }
     auto s = EtcdServer::Start();
     ASSERT_TRUE(s.ok()) << s.status();
     server = std::move(*s);

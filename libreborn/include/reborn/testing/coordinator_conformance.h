@@ -27,6 +27,8 @@
 //   SetUpSuite(), TearDownSuite()
 //                  optional: run once around the suite (start and stop a
 //                  server). Fail with gtest assertions.
+//   SkipReason()   optional: a non-empty string skips every test (the
+//                  backend is not available in this build or machine).
 //   Partition(c), Heal(c)
 //                  optional: cut session `c` off from its server and
 //                  reconnect it (the server keeps the session). Without them
@@ -146,14 +148,28 @@ inline bool Absent(Coordinator& c, const std::string& path) {
 template <typename B>
 class CoordinatorConformanceTest : public ::testing::Test {
  protected:
+  // Non-empty: the backend cannot run here (B::SkipReason()); every test is
+  // skipped and SetUpSuite() is not called.
+  static std::string SkipReason() {
+    if constexpr (requires { std::string(B::SkipReason()); }) {
+      return std::string(B::SkipReason());
+    } else {
+      return "";
+    }
+  }
   static void SetUpTestSuite() {
-    if constexpr (requires { B::SetUpSuite(); }) B::SetUpSuite();
+    if constexpr (requires { B::SetUpSuite(); }) {
+      if (SkipReason().empty()) B::SetUpSuite();
+    }
   }
   static void TearDownTestSuite() {
-    if constexpr (requires { B::TearDownSuite(); }) B::TearDownSuite();
+    if constexpr (requires { B::TearDownSuite(); }) {
+      if (SkipReason().empty()) B::TearDownSuite();
+    }
   }
 
   void SetUp() override {
+    if (std::string why = SkipReason(); !why.empty()) GTEST_SKIP() << why;
     a_ = OpenSession();
     b_ = OpenSession();
     ASSERT_NE(a_, nullptr);
