@@ -17,6 +17,7 @@ PACKAGES=(
   redis-server redis-tools zookeeper etcd-server etcd-client nutcracker
   python3 python3-redis procps
   tcl dpkg-dev  # tests/compat: Redis' tcl suite, unpacked by apt-get source
+  doxygen       # the `docs` target: API reference of include/reborn
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -3,7 +3,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS reborn EXPORT rebornTargets
+# REBORN_INSTALLED_TARGET: libreborn/CMakeLists.txt (shared or static).
+install(TARGETS ${REBORN_INSTALLED_TARGET} EXPORT rebornTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY libreborn/include/reborn

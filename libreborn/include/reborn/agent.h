@@ -23,10 +23,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "reborn/export.h"
 
 namespace reborn {
 
-struct AgentOptions {
+struct REBORN_EXPORT AgentOptions {
   // Coordinator URI and product; both required with `ha`, and for starting
   // proxies and dashboards (which are given them). Empty coordinator: the
   // agent only supervises stores.
@@ -81,7 +82,15 @@ struct AgentOptions {
   absl::Duration test_pause_after_promote = absl::ZeroDuration();
 };
 
-class Agent {
+// A running reborn-agent (supervisor, HTTP API and, with `ha`, election and
+// failover; see the top of this file and docs/agent.md).
+// Errors: Start() fails with InvalidArgument for bad options,
+// FailedPrecondition when `dir` cannot be created or another agent uses it,
+// the coordinator's error (Unavailable, ...) when it cannot be opened, and an
+// error when the HTTP address cannot be bound; afterwards problems are
+// logged, not returned.
+// Thread-safe: every method may be called from any thread.
+class REBORN_EXPORT Agent {
  public:
   virtual ~Agent() = default;
 

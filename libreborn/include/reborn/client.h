@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/reply.h"
 #include "reborn/slot_table.h"
 
 namespace reborn {
 
-struct ClientOptions {
+struct REBORN_EXPORT ClientOptions {
   // Read-only commands go to a replica of the slot's group when it has one.
   bool read_from_replicas = false;
   std::string password;  // AUTH sent to every server
@@ -54,7 +55,7 @@ struct ClientOptions {
 };
 
 // Options of Client::Set (SET key value [NX|XX] [GET] [PX ms|KEEPTTL]).
-struct SetOptions {
+struct REBORN_EXPORT SetOptions {
   enum class Condition { kAlways, kIfAbsent /* NX */, kIfPresent /* XX */ };
   Condition condition = Condition::kAlways;
   // Expire after this long (PX); zero: no expiry.
@@ -72,7 +73,7 @@ struct SetOptions {
 //   OOM                               ResourceExhausted
 //   anything else                     Unknown
 // The message is the server's error text (e.g. "WRONGTYPE Operation ...").
-absl::Status StatusFromErrorReply(const Reply& error);
+REBORN_EXPORT absl::Status StatusFromErrorReply(const Reply& error);
 
 // An in-process sharded client: the proxy's routing (the same Router and
 // SlotTable, split/merge of MGET MSET DEL UNLINK EXISTS TOUCH, CROSSSLOT for
@@ -90,7 +91,7 @@ absl::Status StatusFromErrorReply(const Reply& error);
 //
 // Thread-safe: any number of threads may use any of them at once. The
 // destructor answers every queued async command before it returns.
-class Client {
+class REBORN_EXPORT Client {
  public:
   virtual ~Client() = default;
 

@@ -42,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "reborn/export.h"
 
 namespace reborn {
 
@@ -63,9 +64,9 @@ enum class SessionState {
   kClosed,     // the Coordinator is being destroyed
 };
 
-std::string_view SessionStateName(SessionState state);
+REBORN_EXPORT std::string_view SessionStateName(SessionState state);
 
-struct NodeData {
+struct REBORN_EXPORT NodeData {
   std::string data;
   int64_t version = 0;
   bool ephemeral = false;
@@ -74,13 +75,13 @@ struct NodeData {
 // Something may have changed at `path`. Watches are level hints: read the
 // node again after an event. kResync is sent after the connection came back
 // (events may have been missed while disconnected).
-struct WatchEvent {
+struct REBORN_EXPORT WatchEvent {
   enum class Type { kCreated, kDeleted, kChanged, kChildren, kResync };
   Type type = Type::kChanged;
   std::string path;
 };
 
-std::string_view WatchEventTypeName(WatchEvent::Type type);
+REBORN_EXPORT std::string_view WatchEventTypeName(WatchEvent::Type type);
 
 enum class WatchKind {
   kData,      // create, set and delete of the node itself
@@ -93,13 +94,13 @@ using SessionCallback = std::function<void(SessionState)>;
 // Destroying a Subscription ends the watch or listener: when the destructor
 // returns the callback is not running and will not run again (unless the
 // destructor is called from inside that callback, which is allowed).
-class Subscription {
+class REBORN_EXPORT Subscription {
  public:
   virtual ~Subscription() = default;
 };
 
 // One operation of a Multi.
-struct CoordOp {
+struct REBORN_EXPORT CoordOp {
   enum class Type { kCheck, kCreate, kSet, kDelete };
   Type type = Type::kCheck;
   std::string path;
@@ -115,12 +116,12 @@ struct CoordOp {
   static CoordOp Delete(std::string_view path, int64_t version = -1);
 };
 
-struct CoordOpResult {
+struct REBORN_EXPORT CoordOpResult {
   std::string path;     // kCreate: the created path (with sequence suffix)
   int64_t version = 0;  // kSet: the new version
 };
 
-struct CoordinatorOptions {
+struct REBORN_EXPORT CoordinatorOptions {
   // How long the server keeps a silent session (and its ephemerals) alive.
   absl::Duration session_timeout = absl::Seconds(10);
   // How long Open() waits for the first connection, and the bound on a
@@ -129,7 +130,7 @@ struct CoordinatorOptions {
 };
 
 // A parsed coordinator URI: scheme://hosts/path?k=v&k=v
-struct CoordinatorUri {
+struct REBORN_EXPORT CoordinatorUri {
   std::string scheme;
   std::string hosts;  // "h:p,h:p" (may be empty)
   std::string path;   // "" or "/chroot"
@@ -139,7 +140,13 @@ struct CoordinatorUri {
   static absl::StatusOr<CoordinatorUri> Parse(std::string_view uri);
 };
 
-class Coordinator {
+// A session on the cluster's shared store; the interface every backend
+// implements (built in: memory://, zk://, etcd://; yours via Register()).
+// The node model, the error codes (the same from every backend) and the
+// threading rules are at the top of this file. Backends are checked with
+// reborn/testing/coordinator_conformance.h.
+// Thread-safe: every method may be called from any thread concurrently.
+class REBORN_EXPORT Coordinator {
  public:
   static constexpr int64_t kAnyVersion = -1;
 
@@ -191,14 +198,6 @@ class Coordinator {
   // The URI this coordinator was opened with (for messages).
   virtual std::string uri() const = 0;
 
-  // Makes the server end this client's session now, as if it had been silent
-  // for the whole session timeout: ephemerals go, listeners see kExpired and
-  // then kConnected with a fresh session. Returns once the new session is
-  // up (its kConnected may still be on its way to listeners).
-  virtual absl::Status ExpireSessionForTest() {
-    return absl::UnimplementedError("ExpireSessionForTest");
-  }
-
   // Convenience: creates `path` and any missing ancestors as persistent nodes
   // with empty data; OK if it exists already.
   absl::Status CreateRecursive(std::string_view path);
@@ -206,8 +205,10 @@ class Coordinator {
 
 // Path helpers shared by backends and users.
 // Returns OK for "/" and "/a/b"; not for "", "a", "/a/", "/a//b".
-absl::Status ValidateCoordPath(std::string_view path);
-std::string CoordParent(std::string_view path);  // "/a/b" -> "/a", "/a" -> "/"
-std::string CoordJoin(std::string_view parent, std::string_view name);
+REBORN_EXPORT absl::Status ValidateCoordPath(std::string_view path);
+REBORN_EXPORT std::string CoordParent(
+    std::string_view path);  // "/a/b" -> "/a", "/a" -> "/"
+REBORN_EXPORT std::string CoordJoin(std::string_view parent,
+                                    std::string_view name);
 
 }  // namespace reborn

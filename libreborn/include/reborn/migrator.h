@@ -49,6 +49,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "reborn/export.h"
 #include "reborn/rebalance.h"
 #include "reborn/topology.h"
 
@@ -58,7 +59,7 @@ namespace migrate {
 class MigratorImpl;
 }  // namespace migrate
 
-struct MigrateOptions {
+struct REBORN_EXPORT MigrateOptions {
   // Budget of one SLOTSMGRTTAGSLOTBATCH call (a task's own batch_keys wins).
   int64_t batch_keys = 500;
   int64_t batch_bytes = 8 << 20;
@@ -85,21 +86,21 @@ struct MigrateOptions {
 };
 
 // Per-task options chosen at Create (0 = the Migrator's).
-struct TaskOptions {
+struct REBORN_EXPORT TaskOptions {
   int64_t rate_limit = 0;
   int64_t batch_keys = 0;
   int slots_per_step = 0;
   int64_t delay_ms = 0;
 };
 
-struct SlotProgress {
+struct REBORN_EXPORT SlotProgress {
   int slot = 0;
   int64_t moved = 0;  // keys moved in this slot by the current run
   int64_t left = 0;   // keys still at the source
 };
 
 // A persisted task (the JSON of /reborn/P/migrations/<id>).
-struct MigrationTask {
+struct REBORN_EXPORT MigrationTask {
   std::string id;  // node name
   int from = 0;
   int to = 0;
@@ -125,10 +126,11 @@ struct MigrationTask {
   double eta_seconds() const;
 };
 
-std::string EncodeMigrationTask(const MigrationTask& t);
-absl::StatusOr<MigrationTask> DecodeMigrationTask(std::string_view json);
+REBORN_EXPORT std::string EncodeMigrationTask(const MigrationTask& t);
+REBORN_EXPORT absl::StatusOr<MigrationTask> DecodeMigrationTask(
+    std::string_view json);
 
-struct MigrationProgress {
+struct REBORN_EXPORT MigrationProgress {
   std::string task;
   int current_slot = -1;
   int slots_done = 0;
@@ -153,7 +155,7 @@ struct MigrationProgress {
 // task is left "retrying"), Cancelled when cancelled, Aborted when stopped
 // by StopAll (resumable) or when another runner took the task over,
 // Internal when a server answers the slot protocol with an error.
-class Migrator {
+class REBORN_EXPORT Migrator {
  public:
   // Called from the thread running the task (several at once under RunAll).
   using ProgressCallback = std::function<void(const MigrationProgress&)>;

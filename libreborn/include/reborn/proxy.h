@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/slot_table.h"
 
 namespace reborn {
 
-struct ProxyOptions {
+struct REBORN_EXPORT ProxyOptions {
   // host:port to serve clients on; port 0 picks a free port (see port()).
   std::string addr = "127.0.0.1:19000";
   // host:port of the admin HTTP server (/metrics, /api/stats, /api/slots);
@@ -77,7 +78,7 @@ struct ProxyOptions {
 //
 // Thread safety: all methods may be called from any thread except the
 // proxy's own I/O threads (Stop/Wait block).
-class Proxy {
+class REBORN_EXPORT Proxy {
  public:
   virtual ~Proxy() = default;
 
@@ -107,7 +108,7 @@ class Proxy {
 namespace reborn {
 
 // What the reborn-proxy command line asks for.
-struct ProxyLaunch {
+struct REBORN_EXPORT ProxyLaunch {
   ProxyOptions options;
   // Topology, one of: a coordinator (--coordinator URI --product NAME), a
   // static JSON file (--topology FILE, see SlotTable::FromJson) or a list of
@@ -136,14 +137,14 @@ struct ProxyLaunch {
 // --backend-timeout-ms, --client-output-buffer-limit,
 // --client-query-buffer-limit, --session-timeout-ms, --health-interval-ms,
 // --health-down-after-ms).
-absl::StatusOr<ProxyLaunch> ParseProxyFlags(
+REBORN_EXPORT absl::StatusOr<ProxyLaunch> ParseProxyFlags(
     const std::vector<std::string>& args);
 
 // The usage text of reborn-proxy.
-std::string ProxyUsage();
+REBORN_EXPORT std::string ProxyUsage();
 
 // Opens the topology source a launch names.
-absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenTopologySource(
-    const ProxyLaunch& launch);
+REBORN_EXPORT absl::StatusOr<std::shared_ptr<SlotTableSource>>
+OpenTopologySource(const ProxyLaunch& launch);
 
 }  // namespace reborn

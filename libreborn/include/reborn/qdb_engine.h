@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/reply.h"
 
 namespace reborn {
@@ -27,7 +28,7 @@ struct EngineAccess;
 // discards the staged data and leaves the old data untouched.
 //
 // Thread safety: one thread at a time (Feed and Commit are not concurrent).
-class RdbLoad {
+class REBORN_EXPORT RdbLoad {
  public:
   virtual ~RdbLoad() = default;
   // Next bytes of the RDB file, chunks of any size. Sticky errors.
@@ -41,7 +42,7 @@ class RdbLoad {
 };
 
 // Options of QdbEngine::BeginRdbLoad.
-struct RdbLoadOptions {
+struct REBORN_EXPORT RdbLoadOptions {
   // Keys whose TTL has already passed are loaded anyway (true, what a Redis
   // replica does: it waits for its master's DEL) or skipped (false, what a
   // Redis master does when it loads its own dump).
@@ -52,7 +53,7 @@ struct RdbLoadOptions {
 // (version 10, the encodings redis-server 7.0 writes, so Redis 7.0 loads it).
 // Taking it is cheap (a storage snapshot); writing happens later, from any
 // thread, while the engine keeps serving writes.
-class RdbSnapshot {
+class REBORN_EXPORT RdbSnapshot {
  public:
   virtual ~RdbSnapshot() = default;
   using Sink = std::function<absl::Status(std::string_view chunk)>;
@@ -68,7 +69,7 @@ class RdbSnapshot {
 // The thresholds by which OBJECT ENCODING names a value's Redis encoding
 // (QDB's own layout does not change with them): hash-max-listpack-entries
 // and -value, set-max-intset-entries, zset-max-listpack-entries and -value.
-struct EncodingLimits {
+struct REBORN_EXPORT EncodingLimits {
   int64_t hash_max_listpack_entries = 512;
   int64_t hash_max_listpack_value = 64;
   int64_t set_max_intset_entries = 512;
@@ -76,7 +77,7 @@ struct EncodingLimits {
   int64_t zset_max_listpack_value = 64;
 };
 
-struct QdbOptions {
+struct REBORN_EXPORT QdbOptions {
   std::string engine = "rocksdb";  // rocksdb | leveldb | memory
   std::string dir = "./data";      // unused by memory
   size_t block_cache_mb = 256;     // shared LRU block cache (hot data)
@@ -120,7 +121,7 @@ struct QdbOptions {
 // Thread safety: every method may be called concurrently from any thread.
 // Read-modify-write operations on one key are serialised by striped key
 // locks; every command commits one atomic write batch.
-class QdbEngine {
+class REBORN_EXPORT QdbEngine {
  public:
   // Opens (creating if needed) the store described by `options` and starts
   // the background expiry thread.

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 
 namespace reborn {
 
@@ -15,7 +16,7 @@ namespace reborn {
 //
 // Usage: Create() → Start() → Wait() (until SHUTDOWN or RequestStop()) →
 // Stop(). Start/Wait/Stop from one thread; RequestStop from any thread.
-class QdbServer {
+class REBORN_EXPORT QdbServer {
  public:
   virtual ~QdbServer() = default;
 

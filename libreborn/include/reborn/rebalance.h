@@ -19,11 +19,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/topology.h"
 
 namespace reborn {
 
-struct RebalanceMove {
+struct REBORN_EXPORT RebalanceMove {
   int source = 0;  // group losing slots [from, to]
   int target = 0;  // group receiving them
   int from = 0;
@@ -31,7 +32,7 @@ struct RebalanceMove {
   int count() const { return to - from + 1; }
 };
 
-struct RebalancePlan {
+struct REBORN_EXPORT RebalancePlan {
   std::map<int, int> before;         // group -> slots owned now
   std::map<int, int> after;          // group -> slots owned after the moves
   std::vector<RebalanceMove> moves;  // by slot
@@ -42,11 +43,12 @@ struct RebalancePlan {
 // InvalidArgument (negative weight, weight of an unknown group, all weights
 // 0), FailedPrecondition (a slot offline or migrating; a group without a
 // master owns slots).
-absl::StatusOr<RebalancePlan> PlanRebalance(
+REBORN_EXPORT absl::StatusOr<RebalancePlan> PlanRebalance(
     const std::vector<SlotNode>& slots, const std::vector<GroupNode>& groups,
     const std::map<int, double>& weights = {});
 
 // "1=2,3=0.5" -> {1: 2, 3: 0.5}; "" -> {}.
-absl::StatusOr<std::map<int, double>> ParseWeights(std::string_view text);
+REBORN_EXPORT absl::StatusOr<std::map<int, double>> ParseWeights(
+    std::string_view text);
 
 }  // namespace reborn

@@ -5,11 +5,13 @@
 #include <string_view>
 #include <vector>
 
+#include "reborn/export.h"
+
 namespace reborn {
 
 // One decoded RESP2/RESP3 reply, as returned to embedders by
 // QdbEngine::Execute() and Client::Execute().
-struct Reply {
+struct REBORN_EXPORT Reply {
   enum class Type {
     kStatus,   // +OK
     kError,    // -ERR ...   (str holds the text without '-')

@@ -7,12 +7,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/slot_table.h"
 
 namespace reborn {
 
 // Where one command (or one part of a split command) goes.
-struct Route {
+struct REBORN_EXPORT Route {
   int slot = -1;     // -1: the command has no keys
   int group_id = 0;  // the group serving the slot
   std::string addr;  // the server to send to (master, or a replica)
@@ -68,7 +69,7 @@ enum class RouterFace { kProxy, kClient };
 // routing ones take the SlotTable snapshot to use, so one call sees one
 // consistent topology), so any thread may call any of them at once. Errors
 // are absl::Status whose message is the RESP error text without '-'.
-class Router {
+class REBORN_EXPORT Router {
  public:
   // The slot of `args` (args[0] is the command name): -1 when it has no
   // keys. Errors: InvalidArgument with Redis' unknown-command or arity text,

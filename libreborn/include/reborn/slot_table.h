@@ -10,18 +10,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "reborn/export.h"
 #include "reborn/slot.h"
 
 namespace reborn {
 
 // One replication group: a master and optional replicas, "host:port" each.
-struct TableGroup {
+struct REBORN_EXPORT TableGroup {
   int id = 0;
   std::string master;
   std::vector<std::string> replicas;
 };
 
-struct TableSlot {
+struct REBORN_EXPORT TableSlot {
   int group_id = 0;  // 0 = not assigned
   SlotState state = SlotState::kOffline;
   // While kPreMigrate/kMigrate: the keys move from group `migrate_from` to
@@ -34,7 +35,7 @@ struct TableSlot {
 // the proxy and the in-process Client; a topology change builds a new table
 // and publishes it by swapping a std::shared_ptr<const SlotTable>, so readers
 // never lock and never see a half-applied change.
-class SlotTable {
+class REBORN_EXPORT SlotTable {
  public:
   // Validates that every assigned slot names a known group with a master.
   static absl::StatusOr<std::shared_ptr<const SlotTable>> Create(
@@ -92,7 +93,7 @@ class SlotTable {
 // Where a proxy or Client gets its topology from. Current() is cheap and
 // thread-safe; Subscribe() callbacks run on the source's own thread whenever
 // a new table (or online state) is published.
-class SlotTableSource {
+class REBORN_EXPORT SlotTableSource {
  public:
   using Listener =
       std::function<void(std::shared_ptr<const SlotTable> table, bool online)>;
@@ -113,10 +114,10 @@ class SlotTableSource {
 
 // A source whose table changes only when Publish() is called (static
 // configuration, tests). Thread-safe.
-std::shared_ptr<class StaticSlotTableSource> MakeStaticSource(
+REBORN_EXPORT std::shared_ptr<class StaticSlotTableSource> MakeStaticSource(
     std::shared_ptr<const SlotTable> table);
 
-class StaticSlotTableSource : public SlotTableSource {
+class REBORN_EXPORT StaticSlotTableSource : public SlotTableSource {
  public:
   virtual void Publish(std::shared_ptr<const SlotTable> table) = 0;
   virtual void SetOnline(bool online) = 0;
@@ -140,7 +141,7 @@ class Coordinator;
 // `lease` (a suspended session alone does not take it offline; no topology
 // change can complete without its ack or a fence that waits out the lease, see
 // docs/proxy.md). Unregistered, it goes offline while the session is suspended.
-struct CoordinatorSourceOptions {
+struct REBORN_EXPORT CoordinatorSourceOptions {
   std::string product;
   std::string id;         // proxy id; empty = no registration, no acks
   std::string node_json;  // the proxy node's value (a JSON object)
@@ -155,7 +156,8 @@ struct CoordinatorSourceOptions {
   std::string health_password;  // the stores' AUTH password
 };
 
-absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenCoordinatorSource(
-    std::shared_ptr<Coordinator> coordinator, CoordinatorSourceOptions options);
+REBORN_EXPORT absl::StatusOr<std::shared_ptr<SlotTableSource>>
+OpenCoordinatorSource(std::shared_ptr<Coordinator> coordinator,
+                      CoordinatorSourceOptions options);
 
 }  // namespace reborn

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "reborn/coordinator.h"
+#include "reborn/export.h"
 #include "reborn/slot.h"
 
 namespace reborn {
@@ -38,10 +39,10 @@ namespace reborn {
 enum class ServerRole { kMaster, kSlave };
 enum class ProxyState { kOnline, kOffline, kMarkOffline };
 
-std::string_view ServerRoleName(ServerRole r);
-std::string_view ProxyStateName(ProxyState s);
+REBORN_EXPORT std::string_view ServerRoleName(ServerRole r);
+REBORN_EXPORT std::string_view ProxyStateName(ProxyState s);
 
-struct SlotNode {
+struct REBORN_EXPORT SlotNode {
   int id = 0;
   int group_id = 0;  // 0: no group
   SlotState state = SlotState::kOffline;
@@ -50,13 +51,13 @@ struct SlotNode {
   int64_t version = -1;  // node version when read
 };
 
-struct ServerInfo {
+struct REBORN_EXPORT ServerInfo {
   std::string addr;  // host:port
   ServerRole role = ServerRole::kSlave;
   std::string state = "online";  // online | offline
 };
 
-struct GroupNode {
+struct REBORN_EXPORT GroupNode {
   int id = 0;
   std::vector<ServerInfo> servers;
   int64_t version = -1;
@@ -64,7 +65,7 @@ struct GroupNode {
   const ServerInfo* master() const;
 };
 
-struct ProxyInfo {
+struct REBORN_EXPORT ProxyInfo {
   std::string id;
   std::string addr;
   std::string admin_addr;
@@ -78,7 +79,7 @@ struct ProxyInfo {
   int64_t version = -1;
 };
 
-struct ActionInfo {
+struct REBORN_EXPORT ActionInfo {
   std::string seq;  // node name under actions/
   std::string type;
   std::string target;
@@ -87,18 +88,18 @@ struct ActionInfo {
 };
 
 // Encoding of the node values (the JSON of docs/coordinator.md).
-std::string EncodeSlot(const SlotNode& s);
-absl::StatusOr<SlotNode> DecodeSlot(std::string_view json);
-std::string EncodeGroup(const GroupNode& g);
-absl::StatusOr<GroupNode> DecodeGroup(std::string_view json);
-std::string EncodeProxy(const ProxyInfo& p);
-absl::StatusOr<ProxyInfo> DecodeProxy(std::string_view json);
-std::string EncodeAction(const ActionInfo& a);
-absl::StatusOr<ActionInfo> DecodeAction(std::string_view json);
+REBORN_EXPORT std::string EncodeSlot(const SlotNode& s);
+REBORN_EXPORT absl::StatusOr<SlotNode> DecodeSlot(std::string_view json);
+REBORN_EXPORT std::string EncodeGroup(const GroupNode& g);
+REBORN_EXPORT absl::StatusOr<GroupNode> DecodeGroup(std::string_view json);
+REBORN_EXPORT std::string EncodeProxy(const ProxyInfo& p);
+REBORN_EXPORT absl::StatusOr<ProxyInfo> DecodeProxy(std::string_view json);
+REBORN_EXPORT std::string EncodeAction(const ActionInfo& a);
+REBORN_EXPORT absl::StatusOr<ActionInfo> DecodeAction(std::string_view json);
 
 // Held topology lock; released (node deleted) on destruction. The lock node
 // is ephemeral, so a crashed holder's lock goes with its session.
-class TopologyLock {
+class REBORN_EXPORT TopologyLock {
  public:
   TopologyLock(Coordinator* coord, std::string path, std::string token)
       : coord_(coord), path_(std::move(path)), token_(std::move(token)) {}
@@ -112,7 +113,7 @@ class TopologyLock {
   std::string token_;  // the lock node's data
 };
 
-struct ChangeOptions {
+struct REBORN_EXPORT ChangeOptions {
   // How long to wait for every live online proxy to ack an action.
   absl::Duration ack_timeout = absl::Seconds(10);
   // How often the acks are looked at meanwhile.
@@ -127,13 +128,22 @@ struct ChangeOptions {
   std::string owner = "reborn-config";
 };
 
-struct ChangeReport {
+struct REBORN_EXPORT ChangeReport {
   std::string action;               // the action's node name
   std::vector<std::string> acked;   // proxies that acked
   std::vector<std::string> fenced;  // proxies marked offline
 };
 
-class Topology {
+// One product's layout on a Coordinator (see the top of this file and
+// docs/coordinator.md): typed reads and version-checked writes of slots,
+// groups, proxies and actions, the topology lock and the change protocol.
+// Errors: the Coordinator's codes (NotFound, AlreadyExists, Aborted for a
+// lost version check, Unavailable), InvalidArgument for malformed node JSON,
+// OutOfRange for a slot number outside [0, kSlotCount), FailedPrecondition
+// when the lock stays held by someone else (naming the holder) or slots are
+// initialised twice without `force`.
+// Thread-safe: a stateless view; methods may run concurrently.
+class REBORN_EXPORT Topology {
  public:
   // `coord` must outlive the Topology.
   Topology(Coordinator* coord, std::string_view product);
@@ -229,7 +239,7 @@ class Topology {
 // The proxy side of the change protocol: watches the product's actions and,
 // for each new one, runs `handler` and then acks it. Created by a proxy after
 // it registered. Callbacks run on the coordinator's event thread.
-class ActionFollower {
+class REBORN_EXPORT ActionFollower {
  public:
   using Handler = std::function<absl::Status(const ActionInfo&)>;
 

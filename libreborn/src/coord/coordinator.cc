@@ -10,10 +10,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "coord/etcd_coordinator.h"
+#include "coord/builtin_backends.h"
 #include "coord/memory_coordinator.h"
 #include "coord/sv.h"
+#if REBORN_WITH_ETCD
+#include "coord/etcd_coordinator.h"
+#endif
+#if REBORN_WITH_ZOOKEEPER
 #include "coord/zk_coordinator.h"
+#endif
 
 namespace reborn {
 namespace {
@@ -25,8 +30,28 @@ class Registry {
  public:
   Registry() {
     factories_["memory"] = coord::MemoryCoordinatorFactory();
+#if REBORN_WITH_ZOOKEEPER
     factories_["zk"] = coord::ZkCoordinatorFactory();
+#else
+    factories_["zk"] = NotBuilt("zk", "REBORN_WITH_ZOOKEEPER");
+#endif
+#if REBORN_WITH_ETCD
     factories_["etcd"] = coord::EtcdCoordinatorFactory();
+#else
+    factories_["etcd"] = NotBuilt("etcd", "REBORN_WITH_ETCD");
+#endif
+  }
+
+  // A built-in scheme left out of this build answers with a clear error
+  // instead of "unknown scheme" (Register() may still replace it).
+  static Coordinator::Factory NotBuilt(std::string scheme, std::string option) {
+    return
+        [scheme, option](const CoordinatorUri& uri, const CoordinatorOptions&)
+            -> absl::StatusOr<std::unique_ptr<Coordinator>> {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "coordinator scheme '", scheme, "' is not available in ",
+              uri.text, ": libreborn was built with ", option, "=OFF"));
+        };
   }
 
   static Registry& Get() {
@@ -145,6 +170,21 @@ CoordOp CoordOp::Delete(std::string_view path, int64_t version) {
   op.version = version;
   return op;
 }
+
+namespace coord {
+
+bool BuiltInBackendAvailable(std::string_view scheme) {
+  if (scheme == "memory") return true;
+#if REBORN_WITH_ZOOKEEPER
+  if (scheme == "zk") return true;
+#endif
+#if REBORN_WITH_ETCD
+  if (scheme == "etcd") return true;
+#endif
+  return false;
+}
+
+}  // namespace coord
 
 absl::StatusOr<CoordinatorUri> CoordinatorUri::Parse(std::string_view uri) {
   CoordinatorUri out;

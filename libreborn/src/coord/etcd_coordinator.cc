@@ -15,6 +15,7 @@
 #include "coord/etcd_gateway.h"
 #include "coord/event_dispatcher.h"
 #include "coord/sv.h"
+#include "reborn/testing/session_expiry.h"
 
 namespace reborn::coord {
 namespace {
@@ -106,7 +107,7 @@ struct Cmp {
 // thread's. `mu_` guards the lease and session state and the stop flags; it
 // is never held across a request. Watch events and session changes go
 // through the dispatcher (the event thread).
-class EtcdCoordinator : public Coordinator {
+class EtcdCoordinator : public Coordinator, public testing::SessionExpiry {
  public:
   EtcdCoordinator(const CoordinatorUri& uri, std::vector<HostPort> hosts,
                   const CoordinatorOptions& options)

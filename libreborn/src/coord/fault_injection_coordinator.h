@@ -14,12 +14,14 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "reborn/coordinator.h"
+#include "reborn/testing/session_expiry.h"
 
 namespace reborn::coord {
 
 // Synchronisation: the fault settings are guarded by `mu_`, read once per
 // operation; the operation itself runs without the lock.
-class FaultInjectionCoordinator : public Coordinator {
+class FaultInjectionCoordinator : public Coordinator,
+                                  public testing::SessionExpiry {
  public:
   // Decides per operation ("create", "get", "set", "delete", "children",
   // "exists", "multi", "watch") and path: OK to pass, an error to fail.
@@ -70,7 +72,7 @@ class FaultInjectionCoordinator : public Coordinator {
   }
   std::string uri() const override { return base_->uri(); }
   absl::Status ExpireSessionForTest() override {
-    return base_->ExpireSessionForTest();
+    return testing::ExpireSession(*base_);
   }
 
  private:

@@ -14,12 +14,13 @@
 #include "absl/synchronization/mutex.h"
 #include "coord/event_dispatcher.h"
 #include "reborn/coordinator.h"
+#include "reborn/testing/session_expiry.h"
 
 namespace reborn::coord {
 
 class MemoryTree;
 
-class MemoryCoordinator : public Coordinator {
+class MemoryCoordinator : public Coordinator, public testing::SessionExpiry {
  public:
   MemoryCoordinator(std::shared_ptr<MemoryTree> tree, std::string uri,
                     const CoordinatorOptions& options);

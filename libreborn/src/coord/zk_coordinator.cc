@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "coord/event_dispatcher.h"
 #include "coord/sv.h"
+#include "reborn/testing/session_expiry.h"
 
 namespace reborn::coord {
 namespace {
@@ -113,7 +114,7 @@ struct WatchCtx {
 // across a ZooKeeper call. ZooKeeper's own threads take only `mu_`, record
 // state and post work to the event thread (the dispatcher), which re-arms
 // watches and opens new sessions.
-class ZkCoordinator : public Coordinator {
+class ZkCoordinator : public Coordinator, public testing::SessionExpiry {
  public:
   ZkCoordinator(std::string uri, std::string hosts,
                 const CoordinatorOptions& options)

@@ -96,8 +96,8 @@ bool Cursor::ReadLength(uint64_t* out) {
 }
 
 bool Cursor::ReadString(std::string* out) {
-  uint64_t len;
-  bool encoded;
+  uint64_t len = 0;  // set by ReadLengthOrEncoding; GCC cannot tell with -fPIC
+  bool encoded = false;
   if (!ReadLengthOrEncoding(&len, &encoded)) return false;
   if (encoded) {
     uint64_t v;

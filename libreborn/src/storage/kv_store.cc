@@ -3,11 +3,19 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "storage/cached_store.h"
+#if REBORN_WITH_LEVELDB
 #include "storage/leveldb_store.h"
+#endif
 #include "storage/memory_store.h"
 #include "storage/rocksdb_store.h"
 
 namespace reborn::storage {
+
+#if !REBORN_WITH_LEVELDB
+constexpr char kNoLevelDb[] =
+    "engine 'leveldb' is not available: libreborn was built with "
+    "REBORN_WITH_LEVELDB=OFF";
+#endif
 
 std::vector<absl::Status> KvStore::MultiGet(
     const ReadOptions& options, Column column,
@@ -28,8 +36,12 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenKvStore(const Options& options) {
       store = OpenRocksDbStore(options);
       break;
     case Engine::kLevelDb:
+#if REBORN_WITH_LEVELDB
       store = OpenLevelDbStore(options);
       break;
+#else
+      return absl::FailedPreconditionError(kNoLevelDb);
+#endif
     case Engine::kMemory:
       return OpenMemoryStore(options);
     default:
@@ -80,10 +92,24 @@ std::string_view EngineName(Engine engine) {
   return "unknown";
 }
 
+std::vector<Engine> AvailableEngines() {
+#if REBORN_WITH_LEVELDB
+  return {Engine::kRocksDb, Engine::kLevelDb, Engine::kMemory};
+#else
+  return {Engine::kRocksDb, Engine::kMemory};
+#endif
+}
+
 absl::StatusOr<Engine> ParseEngine(std::string_view name) {
   std::string lower = absl::AsciiStrToLower(std::string(name));
   if (lower == "rocksdb") return Engine::kRocksDb;
-  if (lower == "leveldb") return Engine::kLevelDb;
+  if (lower == "leveldb") {
+#if REBORN_WITH_LEVELDB
+    return Engine::kLevelDb;
+#else
+    return absl::InvalidArgumentError(kNoLevelDb);
+#endif
+  }
   if (lower == "memory") return Engine::kMemory;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown engine '", std::string(name),

@@ -176,5 +176,8 @@ absl::StatusOr<uint64_t> SweepGarbage(KvStore& store,
 
 std::string_view EngineName(Engine engine);
 absl::StatusOr<Engine> ParseEngine(std::string_view name);
+// The engines built into this library (leveldb only with REBORN_WITH_LEVELDB),
+// in Engine order. ParseEngine() refuses the others with a clear message.
+std::vector<Engine> AvailableEngines();
 
 }  // namespace reborn::storage

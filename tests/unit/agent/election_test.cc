@@ -14,6 +14,7 @@
 #include "coord/memory_coordinator.h"
 #include "gtest/gtest.h"
 #include "reborn/coordinator.h"
+#include "reborn/testing/session_expiry.h"
 #include "reborn/topology.h"
 
 namespace reborn::agent {
@@ -104,7 +105,7 @@ TEST(AgentElectionTest, ALeaderWhoseSessionExpiresRejoinsBehindTheNewLeader) {
   ASSERT_TRUE(a.Start().ok());
   ASSERT_TRUE(b.Start().ok());
   const std::string old_node = a.node_path();
-  ASSERT_TRUE(ca->ExpireSessionForTest().ok());
+  ASSERT_TRUE(::reborn::testing::ExpireSession(*ca).ok());
   EXPECT_TRUE(Eventually([&] { return b.IsLeader(); }));
   // a registers again with a higher number and follows.
   EXPECT_TRUE(Eventually(

@@ -248,7 +248,7 @@ TEST_F(MigratorRoundsTest, NextStepsPreMigrateRidesOnTheOnlineChange) {
   // pre(0-1), migrate(0-1), online(0-1)+pre(2-3), migrate(2-3),
   // online(2-3)+pre(4-5), migrate(4-5), online(4-5): 7 rounds, not 9.
   EXPECT_EQ(rounds_.load(), 7);
-  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_THAT(SlotStates(), ::testing::Each("online@2"));
   EXPECT_EQ(KeysAt(1), 0);
   EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
   EXPECT_EQ(m.GetTask(*id)->state, "done");
@@ -274,7 +274,7 @@ TEST_F(MigratorRoundsTest, CancelAfterThePreMigrateOfTheNextStepFinishesIt) {
   // Slots 2-3 were not left held in pre_migrate: they moved too.
   EXPECT_EQ(rounds_.load(), 5);
   EXPECT_THAT(SlotStates(),
-              testing::ElementsAre("online@2", "online@2", "online@2",
+              ::testing::ElementsAre("online@2", "online@2", "online@2",
                                    "online@2", "online@1", "online@1"));
   EXPECT_EQ(KeysAt(1), 2 * kKeysPerSlot);
   EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
@@ -294,7 +294,7 @@ TEST_F(MigratorRoundsTest, CancelDuringAStepPreparesNothingMore) {
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
   EXPECT_EQ(rounds_.load(), 3);
   EXPECT_THAT(SlotStates(),
-              testing::ElementsAre("online@2", "online@2", "online@1",
+              ::testing::ElementsAre("online@2", "online@2", "online@1",
                                    "online@1", "online@1", "online@1"));
 }
 
@@ -315,7 +315,7 @@ TEST_F(MigratorRoundsTest, NextSlotChangedUnderTheOnlineChangeGoesOnWithoutIt) {
   };
   absl::Status s = m.Run(*id);
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_THAT(SlotStates(), ::testing::Each("online@2"));
   EXPECT_EQ(m.GetTask(*id)->state, "done");
 }
 
@@ -346,7 +346,7 @@ TEST_F(MigratorRoundsTest, TransientFailureRetriesWithoutLookingFailed) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_TRUE(seen.contains("retrying")) << absl::StrJoin(seen, ",");
   EXPECT_FALSE(seen.contains("failed"));
-  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_THAT(SlotStates(), ::testing::Each("online@2"));
   EXPECT_EQ(KeysAt(1), 0);
   EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
   EXPECT_EQ(m.GetTask(*id)->state, "done");
@@ -374,7 +374,7 @@ TEST_F(MigratorRoundsTest, AnAttemptThatFinishedSlotsRenewsTheRetryBudget) {
   absl::Status s = m.Run(*id);
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_GE(rounds_.load(), 9);
-  EXPECT_THAT(SlotStates(), testing::Each("online@2"));
+  EXPECT_THAT(SlotStates(), ::testing::Each("online@2"));
   EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
 }
 
@@ -402,7 +402,7 @@ TEST_F(MigratorRoundsTest, CancelWhileRetryingFinishesTheHeldSlotsThenEnds) {
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
   EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
   EXPECT_THAT(SlotStates(),
-              testing::ElementsAre("online@2", "online@2", "online@1",
+              ::testing::ElementsAre("online@2", "online@2", "online@1",
                                    "online@1", "online@1", "online@1"));
   EXPECT_EQ(KeysAt(1), 4 * kKeysPerSlot);
 }
@@ -430,7 +430,7 @@ TEST_F(MigratorRoundsTest, CancelOfAStoppedRunWithHeldSlotsWaitsForItsResume) {
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
   EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
   EXPECT_THAT(SlotStates(),
-              testing::ElementsAre("online@2", "online@2", "online@1",
+              ::testing::ElementsAre("online@2", "online@2", "online@1",
                                    "online@1", "online@1", "online@1"));
 }
 

@@ -14,6 +14,7 @@
 #include "qdb/engine_core.h"
 #include "reborn/qdb_engine.h"
 #include "resp/reply_parser.h"
+#include "storage/kv_store.h"
 
 namespace reborn {
 
@@ -120,9 +121,18 @@ inline std::string EngineName(const ::testing::TestParamInfo<std::string>& i) {
   return i.param;
 }
 
+// The storage engines of this build (leveldb only with REBORN_WITH_LEVELDB).
+inline std::vector<std::string> BuiltEngineNames() {
+  std::vector<std::string> names;
+  for (storage::Engine e : storage::AvailableEngines()) {
+    names.emplace_back(storage::EngineName(e));
+  }
+  return names;
+}
+
 #define REBORN_ALL_ENGINES(suite)                                             \
   INSTANTIATE_TEST_SUITE_P(AllEngines, suite,                                 \
-                           ::testing::Values("rocksdb", "leveldb", "memory"), \
+                           ::testing::ValuesIn(::reborn::BuiltEngineNames()), \
                            ::reborn::EngineName)
 
 }  // namespace reborn

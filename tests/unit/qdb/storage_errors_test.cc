@@ -9,6 +9,7 @@
 #include "qdb/engine_core.h"
 #include "resp/reply_parser.h"
 #include "storage/fault_injection_store.h"
+#include "storage/kv_store.h"
 
 namespace reborn {
 namespace {
@@ -91,8 +92,17 @@ TEST_P(StorageErrorsTest, FailedReadIsAnErrorReply) {
   EXPECT_EQ(Run({"GET", "a"}), "$1\r\n1\r\n");
 }
 
+// The engines of this build (leveldb only with REBORN_WITH_LEVELDB).
+std::vector<std::string> BuiltEngineNames() {
+  std::vector<std::string> names;
+  for (storage::Engine e : storage::AvailableEngines()) {
+    names.emplace_back(storage::EngineName(e));
+  }
+  return names;
+}
+
 INSTANTIATE_TEST_SUITE_P(AllEngines, StorageErrorsTest,
-                         ::testing::Values("rocksdb", "leveldb", "memory"),
+                         ::testing::ValuesIn(BuiltEngineNames()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

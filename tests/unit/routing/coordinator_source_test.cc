@@ -17,6 +17,7 @@
 #include "reborn/coordinator.h"
 #include "reborn/proxy.h"
 #include "reborn/slot_table.h"
+#include "reborn/testing/session_expiry.h"
 #include "reborn/topology.h"
 
 namespace reborn {
@@ -172,7 +173,7 @@ TEST_F(CoordinatorSourceTest, FencedOrExpiredProxyGoesOfflineAndComesBack) {
   SetState("online");
   EXPECT_TRUE(Eventually([&] { return (*source)->online(); }));
 
-  absl::Status expired = coord_->ExpireSessionForTest();
+  absl::Status expired = ::reborn::testing::ExpireSession(*coord_);
   if (expired.ok()) {
     // The ephemeral registration comes back with the new session.
     EXPECT_TRUE(Eventually([&] {

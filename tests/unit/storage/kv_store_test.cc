@@ -283,8 +283,7 @@ TEST_P(KvStoreTest, StatsAndSizesAreReported) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEngines, KvStoreTest,
-                         ::testing::Values(Engine::kRocksDb, Engine::kLevelDb,
-                                           Engine::kMemory),
+                         ::testing::ValuesIn(AvailableEngines()),
                          [](const auto& info) {
                            return std::string(EngineName(info.param));
                          });

@@ -327,7 +327,7 @@ TEST(TopologyTest, PruneKeepsTheNewestActionsInOneTransaction) {
   ASSERT_TRUE(actions.ok() && !actions->empty());
   EXPECT_THAT(actions->back().acks, ElementsAre("proxy-a", "proxy-b"));
   // Nothing of the pruned actions is left, acks included.
-  EXPECT_THAT(*fault->Children(t.ActionsPath()), testing::SizeIs(2));
+  EXPECT_THAT(*fault->Children(t.ActionsPath()), ::testing::SizeIs(2));
   ASSERT_TRUE(t.PruneActions(2).ok());  // nothing to do
   EXPECT_EQ(multis, 1);
 }
@@ -342,7 +342,7 @@ TEST(TopologyTest, PruneFallsBackToSingleDeletesWhenTheTransactionFails) {
   });
   ASSERT_TRUE(t.PruneActions(1).ok());
   EXPECT_THAT(Targets(t), ElementsAre("3-3:1"));
-  EXPECT_THAT(*fault->Children(t.ActionsPath()), testing::SizeIs(1));
+  EXPECT_THAT(*fault->Children(t.ActionsPath()), ::testing::SizeIs(1));
 }
 
 // Slot 3 moved to `gid`, as the ops of one ChangeOps round.
