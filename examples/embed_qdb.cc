@@ -11,7 +11,14 @@
 int main(int argc, char** argv) {
   reborn::QdbOptions options;
   options.dir = argc > 1 ? argv[1] : "./embed-qdb-data";
-  options.engine = argc > 2 ? argv[2] : "rocksdb";
+  absl::StatusOr<reborn::StorageEngine> engine =
+      reborn::ParseStorageEngine(argc > 2 ? argv[2] : "rocksdb");
+  if (!engine.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 std::string(engine.status().message()).c_str());
+    return 2;
+  }
+  options.engine = *engine;
   options.block_cache_mb = 32;
 
   absl::StatusOr<std::unique_ptr<reborn::QdbEngine>> opened =
@@ -25,7 +32,7 @@ int main(int argc, char** argv) {
 
   // Typed API.
   reborn::QdbEngine::SetOptions with_ttl;
-  with_ttl.ttl_ms = 60'000;
+  with_ttl.ttl = absl::Minutes(1);
   if (absl::Status s = db.Set("greeting", "hello", with_ttl).status();
       !s.ok()) {
     std::fprintf(stderr, "set: %s\n", std::string(s.message()).c_str());
@@ -33,11 +40,11 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<std::optional<std::string>> value = db.Get("greeting");
   absl::StatusOr<int64_t> visits = db.IncrBy("visits", 1);
-  absl::StatusOr<int64_t> ttl = db.Ttl("greeting");
-  if (!value.ok() || !visits.ok() || !ttl.ok()) return 1;
+  absl::StatusOr<std::optional<absl::Duration>> ttl = db.Ttl("greeting");
+  if (!value.ok() || !visits.ok() || !ttl.ok() || !ttl->has_value()) return 1;
   std::printf("greeting=%s visits=%lld ttl_ms=%lld\n",
               value->value_or("(nil)").c_str(), static_cast<long long>(*visits),
-              static_cast<long long>(*ttl));
+              static_cast<long long>(absl::ToInt64Milliseconds(**ttl)));
 
   // A hash and a sorted set through the typed API.
   absl::StatusOr<int64_t> fields =

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
 
   // Typed calls: C++ types in and out, errors as absl::Status.
   reborn::SetOptions session;
-  session.ttl = std::chrono::minutes(30);
+  session.ttl = absl::Minutes(30);
   if (!c.Set("session:42", "ada", session).ok()) return 1;
   if (!c.MSet({{"user:1", "ada"}, {"user:2", "alan"}}).ok()) return 1;
   auto users = c.MGet({"user:1", "user:2", "user:3"});

@@ -51,10 +51,10 @@ std::unique_ptr<QdbEngine>& Engine() {
 }
 
 void Setup(const benchmark::State& state) {
-  static const char* kNames[3] = {"rocksdb", "leveldb", "memory"};
-  const char* name = kNames[state.range(0)];
+  const auto kind = static_cast<StorageEngine>(state.range(0));
+  const std::string name(StorageEngineName(kind));
   QdbOptions o;
-  o.engine = name;
+  o.engine = kind;
   o.dir = (std::filesystem::temp_directory_path() /
            absl::StrCat("qdb_bench_", ::getpid(), "_", name))
               .string();

@@ -48,7 +48,7 @@ void Setup(const benchmark::State& state) {
   const auto kind = static_cast<Kind>(state.range(0));
   const int64_t n = state.range(1);
   QdbOptions o;
-  o.engine = "rocksdb";
+  o.engine = StorageEngine::kRocksDb;
   o.dir = (std::filesystem::temp_directory_path() /
            absl::StrCat("qdb_del_bench_", ::getpid()))
               .string();

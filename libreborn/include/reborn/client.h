@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -12,8 +11,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "reborn/export.h"
 #include "reborn/reply.h"
+#include "reborn/set_options.h"
 #include "reborn/slot_table.h"
 
 namespace reborn {
@@ -22,11 +23,11 @@ struct REBORN_EXPORT ClientOptions {
   // Read-only commands go to a replica of the slot's group when it has one.
   bool read_from_replicas = false;
   std::string password;  // AUTH sent to every server
-  std::chrono::milliseconds timeout{5000};
+  absl::Duration timeout = absl::Seconds(5);
   // Idle connections kept per server.
   size_t max_idle_connections = 8;
   // How long a command for a slot in pre_migrate waits for the change.
-  std::chrono::milliseconds hold_timeout{5000};
+  absl::Duration hold_timeout = absl::Seconds(5);
   // With a coordinator URI: take part in topology changes like a proxy
   // (docs/design.md §5) — register an ephemeral /reborn/P/proxies/<id> node
   // ({"kind":"client", no addr}) and ack every action once the table that
@@ -52,16 +53,6 @@ struct REBORN_EXPORT ClientOptions {
   // received the reply (callbacks must then be short and must not block;
   // they may submit more commands).
   std::function<void(std::function<void()>)> callback_executor;
-};
-
-// Options of Client::Set (SET key value [NX|XX] [GET] [PX ms|KEEPTTL]).
-struct REBORN_EXPORT SetOptions {
-  enum class Condition { kAlways, kIfAbsent /* NX */, kIfPresent /* XX */ };
-  Condition condition = Condition::kAlways;
-  // Expire after this long (PX); zero: no expiry.
-  std::chrono::milliseconds ttl{0};
-  // Keep the key's current expiry (KEEPTTL); exclusive with ttl.
-  bool keep_ttl = false;
 };
 
 // Status codes of the typed calls when the server answers an error:
@@ -140,12 +131,10 @@ class REBORN_EXPORT Client {
   absl::StatusOr<int64_t> Del(const std::vector<std::string>& keys);
   absl::StatusOr<int64_t> Exists(const std::vector<std::string>& keys);
   // False when the key does not exist.
-  absl::StatusOr<bool> Expire(std::string_view key,
-                              std::chrono::milliseconds ttl);
+  absl::StatusOr<bool> Expire(std::string_view key, absl::Duration ttl);
   // The time left; std::nullopt for a key without expiry; NotFound when the
   // key does not exist.
-  absl::StatusOr<std::optional<std::chrono::milliseconds>> Ttl(
-      std::string_view key);
+  absl::StatusOr<std::optional<absl::Duration>> Ttl(std::string_view key);
 
   // Hashes.
   absl::StatusOr<int64_t> HSet(

@@ -66,8 +66,8 @@ struct REBORN_EXPORT MigrateOptions {
   // Keys per second of one task; 0 = unlimited (a task's own rate wins).
   int64_t rate_limit = 0;
   // A pause after every batch, to leave the source room for its clients
-  // (Codis' "delay"; a task's own delay_ms wins).
-  int64_t delay_ms = 0;
+  // (Codis' "delay"; a task's own delay wins).
+  absl::Duration delay = absl::ZeroDuration();
   // Slots switched together by one topology change (1 = slot by slot).
   int slots_per_step = 1;
   // Timeout of the connection to the source and of its SLOTSRESTORE calls.
@@ -90,7 +90,7 @@ struct REBORN_EXPORT TaskOptions {
   int64_t rate_limit = 0;
   int64_t batch_keys = 0;
   int slots_per_step = 0;
-  int64_t delay_ms = 0;
+  absl::Duration delay = absl::ZeroDuration();  // "delay_ms" in the JSON
 };
 
 struct REBORN_EXPORT SlotProgress {
@@ -99,15 +99,33 @@ struct REBORN_EXPORT SlotProgress {
   int64_t left = 0;   // keys still at the source
 };
 
+// Where a task stands. kRetrying waits to resume after a transient failure;
+// kFailed and kStopped stay until resumed or cancelled; kDone and kCancelled
+// are final.
+enum class MigrationState {
+  kPending,
+  kRunning,
+  kRetrying,
+  kDone,
+  kFailed,
+  kCancelled,
+  kStopped,
+};
+
+// "pending", "running", "retrying", "done", "failed", "cancelled",
+// "stopped": the names in the task's JSON and the REST API.
+REBORN_EXPORT std::string_view MigrationStateName(MigrationState s);
+REBORN_EXPORT absl::StatusOr<MigrationState> ParseMigrationState(
+    std::string_view name);
+
 // A persisted task (the JSON of /reborn/P/migrations/<id>).
 struct REBORN_EXPORT MigrationTask {
   std::string id;  // node name
   int from = 0;
   int to = 0;
   int gid = 0;
-  int next_slot = 0;              // first slot not finished yet
-  std::string state = "pending";  // pending | running | retrying | done |
-                                  // failed | cancelled | stopped
+  int next_slot = 0;  // first slot not finished yet
+  MigrationState state = MigrationState::kPending;
   int64_t keys_moved = 0;
   std::string error;
   int64_t created_at = 0;  // unix seconds

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "reborn/export.h"
 #include "reborn/slot_table.h"
 
@@ -28,21 +28,21 @@ struct REBORN_EXPORT ProxyOptions {
   // Pooled backend connections per backend per thread.
   int backend_connections = 1;
   // Idle pooled connections are PINGed this often.
-  std::chrono::milliseconds keepalive{3000};
+  absl::Duration keepalive = absl::Seconds(3);
   // Reconnect backoff doubles from min to max while a backend is down;
   // requests to it fail at once during the backoff.
-  std::chrono::milliseconds backoff_min{50};
-  std::chrono::milliseconds backoff_max{1000};
-  std::chrono::milliseconds connect_timeout{1000};
+  absl::Duration backoff_min = absl::Milliseconds(50);
+  absl::Duration backoff_max = absl::Seconds(1);
+  absl::Duration connect_timeout = absl::Seconds(1);
   size_t max_clients = 10000;
   // Requests to a slot in pre_migrate wait this long for the change.
-  std::chrono::milliseconds hold_timeout{5000};
+  absl::Duration hold_timeout = absl::Seconds(5);
   // A request a backend has not answered within this time fails with
   // "ERR backend <addr> timed out after <n> ms" and the connection is
   // closed (with every request waiting on it) and made again: a hung server
   // holds up only the requests sent to it. Blocking commands get their own
   // timeout on top; one that waits forever is exempt. 0 = no timeout.
-  std::chrono::milliseconds backend_timeout{3000};
+  absl::Duration backend_timeout = absl::Seconds(3);
 
   // client-output-buffer-limit, with Redis' semantics: a client whose
   // replies not yet written exceed `hard` bytes, or exceed `soft` bytes for
@@ -53,14 +53,12 @@ struct REBORN_EXPORT ProxyOptions {
   struct OutputLimit {
     uint64_t hard = 0;
     uint64_t soft = 0;
-    std::chrono::seconds soft_time{0};
+    absl::Duration soft_time = absl::ZeroDuration();
   };
   // Unlike Redis' "normal 0 0 0", bounded by default.
-  OutputLimit output_limit_normal{256ULL << 20, 64ULL << 20,
-                                  std::chrono::seconds(60)};
+  OutputLimit output_limit_normal{256ULL << 20, 64ULL << 20, absl::Seconds(60)};
   // Clients in Pub/Sub mode (Redis' pubsub class and defaults).
-  OutputLimit output_limit_pubsub{32ULL << 20, 8ULL << 20,
-                                  std::chrono::seconds(60)};
+  OutputLimit output_limit_pubsub{32ULL << 20, 8ULL << 20, absl::Seconds(60)};
   // client-query-buffer-limit: a client whose unparsed input plus the
   // command being received (its bytes and a per-argument overhead) exceeds
   // this is disconnected.
@@ -122,11 +120,11 @@ struct REBORN_EXPORT ProxyLaunch {
   // session_timeout_ms in the coordinator URI takes precedence. The proxy
   // serves on its last table for two thirds of it after the last contact
   // with the coordinator (see docs/proxy.md).
-  std::chrono::milliseconds session_timeout{30000};
+  absl::Duration session_timeout = absl::Seconds(30);
   // The proxy's view of the group masters' health, published for the HA
   // agents (--health-interval-ms, 0 = off; --health-down-after-ms).
-  std::chrono::milliseconds health_interval{1000};
-  std::chrono::milliseconds health_down_after{3000};
+  absl::Duration health_interval = absl::Seconds(1);
+  absl::Duration health_down_after = absl::Seconds(3);
   bool help = false;
   bool version = false;  // --version
 };

@@ -11,8 +11,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "reborn/export.h"
 #include "reborn/reply.h"
+#include "reborn/set_options.h"
+#include "reborn/storage_engine.h"
 
 namespace reborn {
 
@@ -78,11 +81,11 @@ struct REBORN_EXPORT EncodingLimits {
 };
 
 struct REBORN_EXPORT QdbOptions {
-  std::string engine = "rocksdb";  // rocksdb | leveldb | memory
-  std::string dir = "./data";      // unused by memory
-  size_t block_cache_mb = 256;     // shared LRU block cache (hot data)
-  size_t row_cache_mb = 0;         // rocksdb row cache; 0 = off
-  size_t write_buffer_mb = 8;      // memtable size per column family
+  StorageEngine engine = StorageEngine::kRocksDb;
+  std::string dir = "./data";   // unused by memory
+  size_t block_cache_mb = 256;  // shared LRU block cache (hot data)
+  size_t row_cache_mb = 0;      // rocksdb row cache; 0 = off
+  size_t write_buffer_mb = 8;   // memtable size per column family
   // Hot metadata records (a string's value included) kept in memory in
   // front of rocksdb/leveldb: a hit skips the store's point read.
   size_t hot_cache_mb = 64;
@@ -105,7 +108,7 @@ struct REBORN_EXPORT QdbOptions {
   // Background active expiry (and garbage sweeps): cycles per second and
   // the time budget of one cycle.
   int expiry_hz = 10;
-  int expiry_cycle_budget_ms = 25;
+  absl::Duration expiry_cycle_budget = absl::Milliseconds(25);
   // AUTH password of the targets SLOTSMGRT* moves keys to (empty = none).
   std::string migrate_target_password;
   // Keys with more members than this (strings longer than
@@ -145,12 +148,7 @@ class REBORN_EXPORT QdbEngine {
   // Typed API. `db` is 0..15. Redis-level failures (wrong type, not an
   // integer, ...) are kInvalidArgument / kFailedPrecondition whose message is
   // redis-server's error text; other codes are storage failures.
-  struct SetOptions {
-    enum class Condition { kAlways, kIfAbsent, kIfPresent };
-    Condition condition = Condition::kAlways;
-    int64_t ttl_ms = 0;  // > 0: expire after this many milliseconds
-    bool keep_ttl = false;
-  };
+  using SetOptions = ::reborn::SetOptions;
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key,
                                                  int db = 0);
   // False when the condition was not met.
@@ -166,10 +164,14 @@ class REBORN_EXPORT QdbEngine {
   absl::StatusOr<int64_t> Del(const std::vector<std::string>& keys, int db = 0);
   absl::StatusOr<int64_t> Exists(const std::vector<std::string>& keys,
                                  int db = 0);
-  // TTL in ms from now; false if the key does not exist.
-  absl::StatusOr<bool> Expire(std::string_view key, int64_t ttl_ms, int db = 0);
-  // Remaining TTL in ms: -2 no key, -1 no TTL.
-  absl::StatusOr<int64_t> Ttl(std::string_view key, int db = 0);
+  // Expires the key `ttl` from now (whole milliseconds); false when the key
+  // does not exist.
+  absl::StatusOr<bool> Expire(std::string_view key, absl::Duration ttl,
+                              int db = 0);
+  // The time left; std::nullopt for a key without expiry; NotFound when the
+  // key does not exist (as Client::Ttl).
+  absl::StatusOr<std::optional<absl::Duration>> Ttl(std::string_view key,
+                                                    int db = 0);
   // MEMORY USAGE: bytes the key's records take in the store before
   // compression, nullopt if absent. Aggregates are estimated from their
   // first `samples` members (0 = all of them), as Redis does.

@@ -1,15 +1,16 @@
 #pragma once
 
 #include <array>
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "reborn/export.h"
 #include "reborn/slot.h"
 
@@ -145,14 +146,14 @@ struct REBORN_EXPORT CoordinatorSourceOptions {
   std::string product;
   std::string id;         // proxy id; empty = no registration, no acks
   std::string node_json;  // the proxy node's value (a JSON object)
-  // -1: two thirds of the coordinator's session timeout. Must be below the
+  // Unset: two thirds of the coordinator's session timeout. Must be below the
   // session timeout. Advertised as "lease_ms" in the proxy node.
-  std::chrono::milliseconds lease{-1};
+  std::optional<absl::Duration> lease;
   // Registered sources: probe the groups' masters this often and publish
   // the ones down under /reborn/P/proxy_views/<id>, the proxies' opinion
   // for the HA agents (docs/agent.md). 0 = off (the proxy turns it on).
-  std::chrono::milliseconds health_interval{0};
-  std::chrono::milliseconds health_down_after{3000};
+  absl::Duration health_interval = absl::ZeroDuration();
+  absl::Duration health_down_after = absl::Seconds(3);
   std::string health_password;  // the stores' AUTH password
 };
 

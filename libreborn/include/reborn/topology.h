@@ -38,9 +38,12 @@ namespace reborn {
 
 enum class ServerRole { kMaster, kSlave };
 enum class ProxyState { kOnline, kOffline, kMarkOffline };
+// An offline server gets no traffic (a dead replica, a deposed master).
+enum class ServerState { kOnline, kOffline };
 
 REBORN_EXPORT std::string_view ServerRoleName(ServerRole r);
 REBORN_EXPORT std::string_view ProxyStateName(ProxyState s);
+REBORN_EXPORT std::string_view ServerStateName(ServerState s);
 
 struct REBORN_EXPORT SlotNode {
   int id = 0;
@@ -54,7 +57,7 @@ struct REBORN_EXPORT SlotNode {
 struct REBORN_EXPORT ServerInfo {
   std::string addr;  // host:port
   ServerRole role = ServerRole::kSlave;
-  std::string state = "online";  // online | offline
+  ServerState state = ServerState::kOnline;
 };
 
 struct REBORN_EXPORT GroupNode {

@@ -85,7 +85,7 @@ json GroupJson(const GroupNode& g) {
   for (const ServerInfo& s : g.servers) {
     servers.push_back({{"addr", s.addr},
                        {"role", std::string(ServerRoleName(s.role))},
-                       {"state", s.state}});
+                       {"state", std::string(ServerStateName(s.state))}});
   }
   return {{"id", g.id}, {"servers", servers}};
 }

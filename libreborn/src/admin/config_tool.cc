@@ -118,9 +118,9 @@ class ProgressPrinter {
 
 void PrintTask(const MigrationTask& t) {
   std::cout << t.id << ": slots " << t.from << ".." << t.to << " -> group "
-            << t.gid << ", " << t.state << ", " << t.slots_done << "/"
-            << t.slots_total() << " slots, " << t.keys_moved << " keys moved, "
-            << t.keys_left << " left"
+            << t.gid << ", " << MigrationStateName(t.state) << ", "
+            << t.slots_done << "/" << t.slots_total() << " slots, "
+            << t.keys_moved << " keys moved, " << t.keys_left << " left"
             << (t.error.empty() ? "" : ", error: " + t.error) << "\n";
 }
 
@@ -451,7 +451,7 @@ int RunConfigTool(int argc, char** argv) {
     MigrateOptions mopts;
     if (f.batch_keys > 0) mopts.batch_keys = f.batch_keys;
     mopts.rate_limit = f.rate;
-    mopts.delay_ms = f.delay_ms;
+    mopts.delay = absl::Milliseconds(f.delay_ms);
     mopts.slots_per_step = f.step;
     mopts.password = f.password;
     mopts.server_timeout = absl::Milliseconds(f.timeout_ms);
@@ -460,7 +460,7 @@ int RunConfigTool(int argc, char** argv) {
     TaskOptions topts;
     topts.rate_limit = f.rate;
     topts.batch_keys = f.batch_keys;
-    topts.delay_ms = f.delay_ms;
+    topts.delay = absl::Milliseconds(f.delay_ms);
     ProgressPrinter printer;
     Migrator::ProgressCallback progress;
     if (!f.json_out) progress = [&](const MigrationProgress& p) { printer(p); };
@@ -490,8 +490,8 @@ int RunConfigTool(int argc, char** argv) {
       if (!task.ok()) return Fail(f, task.status());
       result = admin::TaskJson(*task);
       if (!f.json_out) {
-        std::cout << "cancel requested: " << f.proxy_id << " " << task->state
-                  << "\n";
+        std::cout << "cancel requested: " << f.proxy_id << " "
+                  << MigrationStateName(task->state) << "\n";
       }
     } else if (cmd == "slot rebalance") {
       auto weights = ParseWeights(f.weights);
@@ -523,7 +523,8 @@ int RunConfigTool(int argc, char** argv) {
       if (!task.ok()) return Fail(f, task.status());
       result = admin::TaskJson(*task);
       if (!f.json_out) {
-        std::cout << "migration " << *id << " " << task->state << "\n";
+        std::cout << "migration " << *id << " "
+                  << MigrationStateName(task->state) << "\n";
       }
     }
     if (f.json_out) std::cout << result.dump(2) << "\n";

@@ -77,7 +77,7 @@ absl::StatusOr<TaskOptions> TaskOptionsOf(const json& body) {
   o.rate_limit = *rate;
   o.batch_keys = *batch;
   o.slots_per_step = static_cast<int>(std::min<int64_t>(*step, 1024));
-  o.delay_ms = *delay;
+  o.delay = absl::Milliseconds(*delay);
   return o;
 }
 

@@ -257,7 +257,7 @@ bool HaMonitor::RunOnce() {
       const Track& t = tracks_[s.addr];
       json j{{"addr", s.addr},
              {"role", std::string(ServerRoleName(s.role))},
-             {"state", s.state},
+             {"state", std::string(ServerStateName(s.state))},
              {"reachable", t.health.reachable}};
       if (t.health.reachable) {
         j["seen_role"] = t.health.is_master ? "master" : "slave";
@@ -318,7 +318,7 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
     const Track& t = tracks_[s.addr];
     ReplicaCandidate c;
     c.addr = s.addr;
-    c.online = s.state == "online";
+    c.online = s.state == ServerState::kOnline;
     c.health = t.health;
     c.last_in_sync =
         t.in_sync_with == dead ? t.last_in_sync : absl::InfinitePast();
@@ -361,11 +361,11 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
         for (ServerInfo& s : group.servers) {
           if (s.addr == target) {
             s.role = ServerRole::kMaster;
-            s.state = "online";
+            s.state = ServerState::kOnline;
             found = true;
           } else if (s.addr == dead) {
             s.role = ServerRole::kSlave;
-            s.state = "offline";
+            s.state = ServerState::kOffline;
           }
         }
         return found ? absl::OkStatus()
@@ -406,9 +406,9 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
 }
 
 absl::Status HaMonitor::SetServerState(int gid, const std::string& addr,
-                                       const std::string& state) {
+                                       ServerState state) {
   auto report = FencedGroupChange(
-      topology_, election_, absl::StrCat("server_", state),
+      topology_, election_, absl::StrCat("server_", ServerStateName(state)),
       absl::StrCat(gid, ":", addr), gid,
       [&](GroupNode& group) -> absl::Status {
         for (ServerInfo& s : group.servers) {
@@ -449,8 +449,8 @@ void HaMonitor::Reconcile(const GroupNode& g, absl::Time now) {
     if (s.addr == m->addr) continue;
     const Track& t = tracks_[s.addr];
     if (!t.health.reachable) {
-      if (s.state == "online" && IsDown(s.addr, now)) {
-        (void)SetServerState(g.id, s.addr, "offline");
+      if (s.state == ServerState::kOnline && IsDown(s.addr, now)) {
+        (void)SetServerState(g.id, s.addr, ServerState::kOffline);
       }
       continue;
     }
@@ -468,9 +468,10 @@ void HaMonitor::Reconcile(const GroupNode& g, absl::Time now) {
       if (!r.ok()) spdlog::warn("REPLICAOF: {}", r.status().ToString());
       continue;
     }
-    if (s.state != "online" && t.health.link_up && !t.health.syncing &&
+    if (s.state != ServerState::kOnline && t.health.link_up &&
+        !t.health.syncing &&
         mt.health.offset - t.health.offset <= options_.catch_up_bytes) {
-      (void)SetServerState(g.id, s.addr, "online");
+      (void)SetServerState(g.id, s.addr, ServerState::kOnline);
     }
   }
 }

@@ -133,7 +133,7 @@ class HaMonitor {
   bool Forced(int gid, absl::Time now);
   void Reconcile(const GroupNode& g, absl::Time now);
   absl::Status SetServerState(int gid, const std::string& addr,
-                              const std::string& state);
+                              ServerState state);
   void Note(int gid, std::string state, std::string message);
 
   Topology* const topology_;

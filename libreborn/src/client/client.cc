@@ -46,8 +46,9 @@ class ConnectionPool {
         !absl::SimpleAtoi(addr.substr(colon + 1), &port)) {
       return absl::InvalidArgumentError(absl::StrCat("bad address ", addr));
     }
-    return net::SyncClient::Connect(addr.substr(0, colon), port,
-                                    options_.timeout, options_.password);
+    return net::SyncClient::Connect(
+        addr.substr(0, colon), port,
+        absl::ToChronoMilliseconds(options_.timeout), options_.password);
   }
 
   void Return(const std::string& addr, net::SyncClient c)
@@ -207,7 +208,8 @@ class ClientImpl : public Client {
         keys.push_back(std::move(key));
       }
     }
-    auto deadline = std::chrono::steady_clock::now() + options_.hold_timeout;
+    auto deadline = std::chrono::steady_clock::now() +
+                    absl::ToChronoMilliseconds(options_.hold_timeout);
     absl::StatusOr<Route> route;
     RouteStep step = RouteStep::kSend;
     for (;;) {

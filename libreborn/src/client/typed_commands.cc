@@ -152,10 +152,10 @@ absl::StatusOr<std::optional<std::string>> Client::Get(std::string_view key) {
 
 absl::StatusOr<bool> Client::Set(std::string_view key, std::string_view value,
                                  const SetOptions& options) {
-  if (options.keep_ttl && options.ttl.count() != 0) {
+  if (options.keep_ttl && options.ttl != absl::ZeroDuration()) {
     return absl::InvalidArgumentError("SetOptions: ttl and keep_ttl");
   }
-  if (options.ttl.count() < 0) {
+  if (options.ttl < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("SetOptions: negative ttl");
   }
   std::vector<std::string> args = {"SET", Str(key), Str(value)};
@@ -164,9 +164,9 @@ absl::StatusOr<bool> Client::Set(std::string_view key, std::string_view value,
   } else if (options.condition == SetOptions::Condition::kIfPresent) {
     args.push_back("XX");
   }
-  if (options.ttl.count() > 0) {
+  if (options.ttl > absl::ZeroDuration()) {
     args.push_back("PX");
-    args.push_back(std::to_string(options.ttl.count()));
+    args.push_back(std::to_string(absl::ToInt64Milliseconds(options.ttl)));
   }
   if (options.keep_ttl) args.push_back("KEEPTTL");
   auto r = Call(std::move(args));
@@ -222,16 +222,16 @@ absl::StatusOr<int64_t> Client::Exists(const std::vector<std::string>& keys) {
   return AsInteger(*r, "EXISTS");
 }
 
-absl::StatusOr<bool> Client::Expire(std::string_view key,
-                                    std::chrono::milliseconds ttl) {
-  auto r = Call({"PEXPIRE", Str(key), std::to_string(ttl.count())});
+absl::StatusOr<bool> Client::Expire(std::string_view key, absl::Duration ttl) {
+  auto r = Call(
+      {"PEXPIRE", Str(key), std::to_string(absl::ToInt64Milliseconds(ttl))});
   if (!r.ok()) return r.status();
   auto n = AsInteger(*r, "PEXPIRE");
   if (!n.ok()) return n.status();
   return *n == 1;
 }
 
-absl::StatusOr<std::optional<std::chrono::milliseconds>> Client::Ttl(
+absl::StatusOr<std::optional<absl::Duration>> Client::Ttl(
     std::string_view key) {
   auto r = Call({"PTTL", Str(key)});
   if (!r.ok()) return r.status();
@@ -239,7 +239,7 @@ absl::StatusOr<std::optional<std::chrono::milliseconds>> Client::Ttl(
   if (!n.ok()) return n.status();
   if (*n == -2) return absl::NotFoundError(absl::StrCat("no such key"));
   if (*n == -1) return std::nullopt;
-  return std::optional<std::chrono::milliseconds>(*n);
+  return std::optional<absl::Duration>(absl::Milliseconds(*n));
 }
 
 absl::StatusOr<int64_t> Client::HSet(std::string_view key,

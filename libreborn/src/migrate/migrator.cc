@@ -42,7 +42,8 @@ std::string RunnerName() {
 }
 
 bool IsUnfinished(const MigrationTask& t) {
-  return t.state != "done" && t.state != "cancelled";
+  return t.state != MigrationState::kDone &&
+         t.state != MigrationState::kCancelled;
 }
 
 }  // namespace
@@ -129,10 +130,10 @@ absl::StatusOr<std::string> MigratorImpl::Create(
   for (const MigrationTask& t : *tasks) {
     if (!IsUnfinished(t) || t.next_slot > t.to) continue;
     if (std::max(from, t.next_slot) <= std::min(to, t.to)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("slots ", std::max(from, t.next_slot), "..",
-                       std::min(to, t.to), " belong to unfinished migration ",
-                       t.id, " (", t.state, "); resume or cancel it first"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "slots ", std::max(from, t.next_slot), "..", std::min(to, t.to),
+          " belong to unfinished migration ", t.id, " (",
+          MigrationStateName(t.state), "); resume or cancel it first"));
     }
   }
   if (absl::Status s = topology_->EnsureLayout(); !s.ok()) return s;
@@ -211,7 +212,8 @@ absl::Status MigratorImpl::SaveTask(MigrationTask* task) {
 absl::Status MigratorImpl::Cancel(const std::string& id) {
   auto task = GetTask(id);
   if (!task.ok()) return task.status();
-  if (task->state == "done" || task->state == "cancelled") {
+  if (task->state == MigrationState::kDone ||
+      task->state == MigrationState::kCancelled) {
     return absl::OkStatus();
   }
   std::string base = topology_->MigrationsPath() + "/" + id;
@@ -227,7 +229,7 @@ absl::Status MigratorImpl::Cancel(const std::string& id) {
   auto midway = LastMidway(*task);
   if (!midway.ok()) return midway.status();
   if (*midway >= 0) return absl::OkStatus();
-  task->state = "cancelled";
+  task->state = MigrationState::kCancelled;
   task->error = "cancelled";
   task->current.clear();
   absl::Status s = SaveTask(&*task);
@@ -300,7 +302,7 @@ absl::Status MigratorImpl::RunOnce(const std::string& id,
   attempt->progressed = false;
   auto task = GetTask(id);
   if (!task.ok()) return task.status();
-  if (task->state == "done") return absl::OkStatus();
+  if (task->state == MigrationState::kDone) return absl::OkStatus();
   Coordinator* coord = topology_->coordinator();
   const std::string base = topology_->MigrationsPath() + "/" + id;
   const std::string me = RunnerName();
@@ -322,11 +324,12 @@ absl::Status MigratorImpl::RunOnce(const std::string& id,
   // Re-read: the previous runner may have progressed while we waited.
   task = GetTask(id);
   absl::Status status = task.status();
-  if (status.ok() && task->state == "cancelled" && !attempt->resume_cancelled) {
+  if (status.ok() && task->state == MigrationState::kCancelled &&
+      !attempt->resume_cancelled) {
     // Cancelled while this runner waited to retry: that is the answer.
     status = absl::CancelledError(task->error);
-  } else if (status.ok() && task->state != "done") {
-    if (task->state == "cancelled") {
+  } else if (status.ok() && task->state != MigrationState::kDone) {
+    if (task->state == MigrationState::kCancelled) {
       // An explicit Run of a cancelled task resumes it.
       (void)coord->Delete(base + "/cancel", Coordinator::kAnyVersion);
     }
@@ -349,14 +352,14 @@ absl::Status MigratorImpl::RunOwned(MigrationTask* task,
                                           : options_.rate_limit;
   run.batch_keys = task->options.batch_keys > 0 ? task->options.batch_keys
                                                 : options_.batch_keys;
-  run.delay = absl::Milliseconds(
-      task->options.delay_ms > 0 ? task->options.delay_ms : options_.delay_ms);
+  run.delay = task->options.delay > absl::ZeroDuration() ? task->options.delay
+                                                         : options_.delay;
   const int step = task->options.slots_per_step > 0
                        ? task->options.slots_per_step
                        : options_.slots_per_step;
   run.start = absl::Now();
   const int first_slot = task->next_slot;
-  task->state = "running";
+  task->state = MigrationState::kRunning;
   task->error.clear();
   if (absl::Status s = SaveTask(task); !s.ok()) return s;
 
@@ -452,15 +455,15 @@ absl::Status MigratorImpl::RunOwned(MigrationTask* task,
   attempt->retrying = (attempt->may_retry || attempt->progressed) &&
                       !status.ok() && !stopped && Transient(status);
   if (status.ok()) {
-    task->state = "done";
+    task->state = MigrationState::kDone;
     task->slots_done = task->slots_total();
     task->keys_left = 0;
     Report(&run, /*finished=*/true);
   } else {
-    task->state = stopped                     ? "stopped"
-                  : absl::IsCancelled(status) ? "cancelled"
-                  : attempt->retrying         ? "retrying"
-                                              : "failed";
+    task->state = stopped                     ? MigrationState::kStopped
+                  : absl::IsCancelled(status) ? MigrationState::kCancelled
+                  : attempt->retrying         ? MigrationState::kRetrying
+                                              : MigrationState::kFailed;
     task->error = std::string(status.message());
   }
   if (absl::Status s = SaveTask(task); !s.ok() && status.ok()) return s;

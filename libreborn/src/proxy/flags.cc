@@ -62,7 +62,7 @@ absl::Status ParseOutputLimits(const std::string& text, ProxyOptions* options) {
         !absl::SimpleAtoi(words[i + 2], &seconds) || seconds < 0) {
       return false;
     }
-    l.soft_time = std::chrono::seconds(seconds);
+    l.soft_time = absl::Seconds(seconds);
     *limit = l;
     return true;
   };
@@ -167,7 +167,7 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
     } else if (flag == "--backend-timeout-ms") {
       int ms = 0;
       s = number(&ms);
-      launch.options.backend_timeout = std::chrono::milliseconds(ms);
+      launch.options.backend_timeout = absl::Milliseconds(ms);
     } else if (flag == "--session-timeout-ms") {
       int ms = 0;
       s = number(&ms);
@@ -175,15 +175,15 @@ absl::StatusOr<ProxyLaunch> ParseProxyFlags(
         s = absl::InvalidArgumentError(
             "--session-timeout-ms must be at least 100");
       }
-      launch.session_timeout = std::chrono::milliseconds(ms);
+      launch.session_timeout = absl::Milliseconds(ms);
     } else if (flag == "--health-interval-ms") {
       int ms = 0;
       s = number(&ms);
-      launch.health_interval = std::chrono::milliseconds(ms);
+      launch.health_interval = absl::Milliseconds(ms);
     } else if (flag == "--health-down-after-ms") {
       int ms = 0;
       s = number(&ms);
-      launch.health_down_after = std::chrono::milliseconds(ms);
+      launch.health_down_after = absl::Milliseconds(ms);
     } else if (flag == "--client-output-buffer-limit") {
       std::string v;
       s = text(&v);
@@ -240,7 +240,7 @@ absl::StatusOr<std::shared_ptr<SlotTableSource>> OpenTopologySource(
     table = SlotTable::FromJson(buf.str());
   } else {
     CoordinatorOptions coord_options;
-    coord_options.session_timeout = absl::FromChrono(launch.session_timeout);
+    coord_options.session_timeout = launch.session_timeout;
     auto coord = Coordinator::Open(launch.coordinator, coord_options);
     if (!coord.ok()) return coord.status();
     CoordinatorSourceOptions options;

@@ -176,8 +176,7 @@ void Session::WatchSoftLimit() {
   }
   if (soft_limit_since_ns_ == 0) soft_limit_since_ns_ = NowNs();
   const int64_t due_ns = soft_limit_since_ns_ +
-                         std::chrono::nanoseconds(limit.soft_time).count() +
-                         1000000;
+                         absl::ToInt64Nanoseconds(limit.soft_time) + 1000000;
   limit_timer_->expires_after(
       std::chrono::nanoseconds(std::max<int64_t>(due_ns - NowNs(), 0)));
   limit_timer_->async_wait(
@@ -211,7 +210,7 @@ bool Session::CheckOutputLimit() {
       soft_limit_since_ns_ = now;
     } else {
       over = now - soft_limit_since_ns_ >
-             std::chrono::nanoseconds(limit.soft_time).count();
+             absl::ToInt64Nanoseconds(limit.soft_time);
     }
   } else if (!over) {
     soft_limit_since_ns_ = 0;
@@ -222,7 +221,7 @@ bool Session::CheckOutputLimit() {
       "({} bytes owed; {} class: hard {} soft {} for {} s)",
       id_, entry_ ? entry_->peer : std::string(), output_bytes_,
       in_pubsub_ ? "pubsub" : "normal", limit.hard, limit.soft,
-      limit.soft_time.count());
+      absl::ToInt64Seconds(limit.soft_time));
   Close();
   return true;
 }
@@ -550,8 +549,9 @@ void Session::PreMove(Route route, const std::vector<std::string>& keys,
   // The server may take its own 3000 ms for a move: the proxy's timeout
   // comes on top.
   std::chrono::milliseconds timeout{0};
-  if (proxy_->options().backend_timeout.count() > 0) {
-    timeout = proxy_->options().backend_timeout + std::chrono::seconds(3);
+  if (proxy_->options().backend_timeout > absl::ZeroDuration()) {
+    timeout = absl::ToChronoMilliseconds(proxy_->options().backend_timeout) +
+              std::chrono::seconds(3);
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     std::string mig =

@@ -74,7 +74,8 @@ void Session::SendBlocking(int slot, std::vector<std::string> args,
         // The command's own timeout plus the backend timeout; one that
         // waits forever is not timed out by the proxy either.
         std::chrono::milliseconds timeout{0};
-        const auto backend_timeout = self->proxy_->options().backend_timeout;
+        const auto backend_timeout =
+            absl::ToChronoMilliseconds(self->proxy_->options().backend_timeout);
         if (deadline != Clock::time_point::max() &&
             backend_timeout.count() > 0) {
           timeout = backend_timeout +

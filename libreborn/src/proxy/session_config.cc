@@ -19,7 +19,8 @@ namespace reborn::proxy {
 namespace {
 
 std::string LimitText(const ProxyOptions::OutputLimit& l) {
-  return absl::StrCat(l.hard, " ", l.soft, " ", l.soft_time.count());
+  return absl::StrCat(l.hard, " ", l.soft, " ",
+                      absl::ToInt64Seconds(l.soft_time));
 }
 
 std::string HostOf(const std::string& addr) {
@@ -32,8 +33,8 @@ std::string HostOf(const std::string& addr) {
 std::vector<std::pair<std::string, std::string>> Settings(
     const ProxyImpl& proxy) {
   const ProxyOptions& o = proxy.options();
-  auto ms = [](std::chrono::milliseconds d) {
-    return std::to_string(d.count());
+  auto ms = [](absl::Duration d) {
+    return std::to_string(absl::ToInt64Milliseconds(d));
   };
   return {
       {"bind", HostOf(o.addr)},

@@ -18,7 +18,10 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::Open(
 
 absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::OpenForTest(
     const QdbOptions& options, const StoreWrapper& wrap) {
-  absl::StatusOr<storage::Engine> kind = storage::ParseEngine(options.engine);
+  // An enum value outside the build (leveldb without REBORN_WITH_LEVELDB)
+  // gets the same refusal as its name would.
+  absl::StatusOr<StorageEngine> kind =
+      ParseStorageEngine(StorageEngineName(options.engine));
   if (!kind.ok()) return kind.status();
   if (options.proto_max_bulk_len < 1) {
     return absl::InvalidArgumentError("proto_max_bulk_len must be positive");
@@ -125,7 +128,7 @@ void EngineCore::BackgroundLoop() {
   const absl::Duration period =
       absl::Milliseconds(1000 / std::max(1, options_.expiry_hz));
   const absl::Duration budget =
-      absl::Milliseconds(std::max(1, options_.expiry_cycle_budget_ms));
+      std::max(absl::Milliseconds(1), options_.expiry_cycle_budget);
   absl::Time next_gc = absl::Now() + absl::Seconds(10);
   absl::MutexLock lock(&mu_);
   while (true) {

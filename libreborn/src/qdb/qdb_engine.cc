@@ -133,8 +133,15 @@ absl::StatusOr<bool> QdbEngine::Set(std::string_view key,
   o.condition =
       static_cast<qdb::StringSetOptions::Condition>(options.condition);
   o.keep_ttl = options.keep_ttl;
-  if (options.ttl_ms > 0)
-    o.expire_at_ms = qdb::Keyspace::NowMs() + options.ttl_ms;
+  if (options.ttl < absl::ZeroDuration() ||
+      (options.keep_ttl && options.ttl != absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(
+        "SetOptions: a negative ttl, or ttl with keep_ttl");
+  }
+  if (options.ttl > absl::ZeroDuration()) {
+    o.expire_at_ms =
+        qdb::Keyspace::NowMs() + absl::ToInt64Milliseconds(options.ttl);
+  }
   return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<bool> {
     absl::StatusOr<qdb::StringSetResult> r =
         core_->strings().Set(pdb, key, value, o);
@@ -169,22 +176,28 @@ absl::StatusOr<int64_t> QdbEngine::Exists(const std::vector<std::string>& keys,
               [&](uint8_t pdb) { return core_->keys().Exists(pdb, keys); });
 }
 
-absl::StatusOr<bool> QdbEngine::Expire(std::string_view key, int64_t ttl_ms,
+absl::StatusOr<bool> QdbEngine::Expire(std::string_view key, absl::Duration ttl,
                                        int db) {
+  const int64_t at = qdb::Keyspace::NowMs() + absl::ToInt64Milliseconds(ttl);
   return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<bool> {
-    absl::StatusOr<int> r =
-        core_->keys().ExpireAt(pdb, key, qdb::Keyspace::NowMs() + ttl_ms, 0);
+    absl::StatusOr<int> r = core_->keys().ExpireAt(pdb, key, at, 0);
     if (!r.ok()) return r.status();
     return *r == 1;
   });
 }
 
-absl::StatusOr<int64_t> QdbEngine::Ttl(std::string_view key, int db) {
-  return InDb(*core_, db, [&](uint8_t pdb) -> absl::StatusOr<int64_t> {
-    absl::StatusOr<int64_t> at = core_->keys().ExpireTime(pdb, key);
-    if (!at.ok() || *at < 0) return at;
-    return std::max<int64_t>(0, *at - qdb::Keyspace::NowMs());
-  });
+absl::StatusOr<std::optional<absl::Duration>> QdbEngine::Ttl(
+    std::string_view key, int db) {
+  return InDb(
+      *core_, db,
+      [&](uint8_t pdb) -> absl::StatusOr<std::optional<absl::Duration>> {
+        absl::StatusOr<int64_t> at = core_->keys().ExpireTime(pdb, key);
+        if (!at.ok()) return at.status();
+        if (*at == -2) return absl::NotFoundError("no such key");
+        if (*at == -1) return std::nullopt;
+        return absl::Milliseconds(
+            std::max<int64_t>(0, *at - qdb::Keyspace::NowMs()));
+      });
 }
 
 absl::StatusOr<std::optional<int64_t>> QdbEngine::MemoryUsage(

@@ -50,11 +50,8 @@ class CoordinatorSource : public SlotTableSource {
         paths_(coord_.get(), options_.product) {
     root_ = absl::StrCat("/reborn/", options_.product);
     if (!options_.id.empty()) {
-      lease_ = options_.lease.count() >= 0
-                   ? options_.lease
-                   : std::chrono::milliseconds(
-                         absl::ToInt64Milliseconds(coord_->session_timeout()) *
-                         2 / 3);
+      lease_ = absl::ToChronoMilliseconds(
+          options_.lease.value_or(coord_->session_timeout() * 2 / 3));
       probe_interval_ = std::clamp<std::chrono::milliseconds>(
           lease_ / 10, std::chrono::milliseconds(20),
           std::chrono::milliseconds(1000));
@@ -97,11 +94,12 @@ class CoordinatorSource : public SlotTableSource {
     retry_thread_ = std::thread([this] { RetryLoop(); });
     if (lease_.count() > 0)
       lease_thread_ = std::thread([this] { LeaseLoop(); });
-    if (!options_.id.empty() && options_.health_interval.count() > 0) {
+    if (!options_.id.empty() &&
+        options_.health_interval > absl::ZeroDuration()) {
       BackendHealthOptions h;
       h.path = absl::StrCat(root_, "/proxy_views/", options_.id);
-      h.interval = absl::FromChrono(options_.health_interval);
-      h.down_after = absl::FromChrono(options_.health_down_after);
+      h.interval = options_.health_interval;
+      h.down_after = options_.health_down_after;
       h.password = options_.health_password;
       health_ = std::make_unique<BackendHealthReporter>(
           coord_.get(),

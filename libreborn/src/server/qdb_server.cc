@@ -132,7 +132,10 @@ void QdbServerImpl::ApplyConfigHooks() {
 absl::Status QdbServerImpl::OpenEngine() {
   constexpr int64_t kMiB = 1024 * 1024;
   QdbOptions options;
-  options.engine = config_->GetString("engine");
+  absl::StatusOr<StorageEngine> engine =
+      ParseStorageEngine(config_->GetString("engine"));
+  if (!engine.ok()) return engine.status();
+  options.engine = *engine;
   options.dir = config_->GetString("dir");
   options.block_cache_mb =
       static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB);

@@ -1,7 +1,5 @@
 #include "storage/kv_store.h"
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "storage/cached_store.h"
 #if REBORN_WITH_LEVELDB
 #include "storage/leveldb_store.h"
@@ -10,12 +8,6 @@
 #include "storage/rocksdb_store.h"
 
 namespace reborn::storage {
-
-#if !REBORN_WITH_LEVELDB
-constexpr char kNoLevelDb[] =
-    "engine 'leveldb' is not available: libreborn was built with "
-    "REBORN_WITH_LEVELDB=OFF";
-#endif
 
 std::vector<absl::Status> KvStore::MultiGet(
     const ReadOptions& options, Column column,
@@ -78,42 +70,6 @@ absl::StatusOr<uint64_t> SweepGarbage(KvStore& store,
     }
   }
   return dropped;
-}
-
-std::string_view EngineName(Engine engine) {
-  switch (engine) {
-    case Engine::kRocksDb:
-      return "rocksdb";
-    case Engine::kLevelDb:
-      return "leveldb";
-    case Engine::kMemory:
-      return "memory";
-  }
-  return "unknown";
-}
-
-std::vector<Engine> AvailableEngines() {
-#if REBORN_WITH_LEVELDB
-  return {Engine::kRocksDb, Engine::kLevelDb, Engine::kMemory};
-#else
-  return {Engine::kRocksDb, Engine::kMemory};
-#endif
-}
-
-absl::StatusOr<Engine> ParseEngine(std::string_view name) {
-  std::string lower = absl::AsciiStrToLower(std::string(name));
-  if (lower == "rocksdb") return Engine::kRocksDb;
-  if (lower == "leveldb") {
-#if REBORN_WITH_LEVELDB
-    return Engine::kLevelDb;
-#else
-    return absl::InvalidArgumentError(kNoLevelDb);
-#endif
-  }
-  if (lower == "memory") return Engine::kMemory;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown engine '", std::string(name),
-                   "' (expected rocksdb, leveldb or memory)"));
 }
 
 }  // namespace reborn::storage

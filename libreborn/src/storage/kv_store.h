@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "reborn/storage_engine.h"
 
 namespace reborn::storage {
 
@@ -22,7 +23,7 @@ enum class Column : uint8_t {
 };
 inline constexpr int kNumColumns = 3;
 
-enum class Engine { kRocksDb, kLevelDb, kMemory };
+using Engine = ::reborn::StorageEngine;
 
 // A consistent read view. Release by dropping the last reference.
 class Snapshot {
@@ -173,11 +174,5 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenKvStore(const Options& options);
 // filters.
 absl::StatusOr<uint64_t> SweepGarbage(KvStore& store,
                                       const GarbageFilter& filter);
-
-std::string_view EngineName(Engine engine);
-absl::StatusOr<Engine> ParseEngine(std::string_view name);
-// The engines built into this library (leveldb only with REBORN_WITH_LEVELDB),
-// in Engine order. ParseEngine() refuses the others with a clear message.
-std::vector<Engine> AvailableEngines();
 
 }  // namespace reborn::storage

@@ -55,6 +55,10 @@ std::string_view ProxyStateName(ProxyState s) {
   return "offline";
 }
 
+std::string_view ServerStateName(ServerState s) {
+  return s == ServerState::kOnline ? "online" : "offline";
+}
+
 std::string EncodeSlot(const SlotNode& s) {
   json j = {{"id", s.id},
             {"group_id", s.group_id},
@@ -97,7 +101,7 @@ std::string EncodeGroup(const GroupNode& g) {
   for (const ServerInfo& s : g.servers) {
     servers.push_back({{"addr", s.addr},
                        {"role", std::string(ServerRoleName(s.role))},
-                       {"state", s.state}});
+                       {"state", std::string(ServerStateName(s.state))}});
   }
   return json{{"id", g.id}, {"servers", servers}}.dump();
 }
@@ -114,7 +118,10 @@ absl::StatusOr<GroupNode> DecodeGroup(std::string_view text) {
             info.role = s.value("role", "slave") == "master"
                             ? ServerRole::kMaster
                             : ServerRole::kSlave;
-            info.state = s.value("state", "online");
+            // Anything but "offline" serves, as the proxies read it.
+            info.state = s.value("state", "online") == "offline"
+                             ? ServerState::kOffline
+                             : ServerState::kOnline;
             g.servers.push_back(std::move(info));
           }
         }

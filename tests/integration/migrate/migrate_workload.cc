@@ -113,7 +113,7 @@ std::multiset<std::string> Flat(const Reply& r) {
 std::unique_ptr<reborn::Client> OpenClient(const std::string& uri,
                                            const std::string& product) {
   reborn::ClientOptions o;
-  o.timeout = std::chrono::milliseconds(15000);
+  o.timeout = absl::Seconds(15);
   auto c = reborn::Client::Open(uri, product, o);
   if (!c.ok()) {
     std::cerr << "open: " << c.status() << "\n";

@@ -147,8 +147,8 @@ class AgentFencedWriteTest : public ::testing::Test {
     ASSERT_TRUE(topology_->CreateGroup(1).ok());
     auto g = topology_->GetGroup(1);
     ASSERT_TRUE(g.ok());
-    g->servers = {{"127.0.0.1:7000", ServerRole::kMaster, "online"},
-                  {"127.0.0.1:7001", ServerRole::kSlave, "online"}};
+    g->servers = {{"127.0.0.1:7000", ServerRole::kMaster, ServerState::kOnline},
+                  {"127.0.0.1:7001", ServerRole::kSlave, ServerState::kOnline}};
     ASSERT_TRUE(topology_->WriteGroup(*g).ok());
     election_ = std::make_unique<Election>(fault_.get(), kDir, "{}");
     ASSERT_TRUE(election_->Start().ok());
@@ -224,8 +224,8 @@ TEST_F(AgentFencedWriteTest, AGroupWithoutAnEligibleReplicaStaysDownAndSaysSo) {
   auto g = topology_->GetGroup(1);
   ASSERT_TRUE(g.ok());
   // Nothing listens on ports 1 and 2.
-  g->servers = {{"127.0.0.1:1", ServerRole::kMaster, "online"},
-                {"127.0.0.1:2", ServerRole::kSlave, "online"}};
+  g->servers = {{"127.0.0.1:1", ServerRole::kMaster, ServerState::kOnline},
+                {"127.0.0.1:2", ServerRole::kSlave, ServerState::kOnline}};
   ASSERT_TRUE(topology_->WriteGroup(*g).ok());
   HaOptions o;
   o.check_interval = absl::Milliseconds(10);
@@ -249,7 +249,7 @@ TEST_F(AgentFencedWriteTest, AGroupWithoutAnEligibleReplicaStaysDownAndSaysSo) {
 TEST_F(AgentFencedWriteTest, WithoutQuorumTheLeaderWaitsForASecondOpinion) {
   auto g = topology_->GetGroup(1);
   ASSERT_TRUE(g.ok());
-  g->servers = {{"127.0.0.1:1", ServerRole::kMaster, "online"}};
+  g->servers = {{"127.0.0.1:1", ServerRole::kMaster, ServerState::kOnline}};
   ASSERT_TRUE(topology_->WriteGroup(*g).ok());
   HaOptions o;
   o.down_after = absl::ZeroDuration();

@@ -109,8 +109,8 @@ TEST_F(AgentHaMonitorTest, ADeadMasterIsFailedOverToItsInSyncReplica) {
   const std::string master = StartQdb();
   const std::string port = master.substr(master.rfind(':') + 1);
   const std::string replica = StartQdb({"--replicaof", "127.0.0.1", port});
-  SetGroup({{master, ServerRole::kMaster, "online"},
-            {replica, ServerRole::kSlave, "online"}});
+  SetGroup({{master, ServerRole::kMaster, ServerState::kOnline},
+            {replica, ServerRole::kSlave, ServerState::kOnline}});
   ASSERT_TRUE(RunUntil([](const json& s) {
     return s["groups"][0]["servers"][1].value("link_up", false);
   }));
@@ -121,7 +121,7 @@ TEST_F(AgentHaMonitorTest, ADeadMasterIsFailedOverToItsInSyncReplica) {
   ASSERT_NE(g.master(), nullptr);
   EXPECT_EQ(g.master()->addr, replica);
   EXPECT_EQ(g.servers[0].role, ServerRole::kSlave);
-  EXPECT_EQ(g.servers[0].state, "offline");
+  EXPECT_EQ(g.servers[0].state, ServerState::kOffline);
   ServerHealth h = Probe(replica, absl::Seconds(1), "");
   EXPECT_TRUE(h.is_master);
   auto f = monitor_->Status()["failovers"][0];
@@ -133,8 +133,8 @@ TEST_F(AgentHaMonitorTest, ADeadMasterIsFailedOverToItsInSyncReplica) {
 TEST_F(AgentHaMonitorTest, AReplicaNeverSeenInSyncNeedsAForcedFailover) {
   // Its master was dead before the agent looked: no proof it is in sync.
   const std::string replica = StartQdb({"--replicaof", "127.0.0.1", "1"});
-  SetGroup({{"127.0.0.1:1", ServerRole::kMaster, "online"},
-            {replica, ServerRole::kSlave, "online"}});
+  SetGroup({{"127.0.0.1:1", ServerRole::kMaster, ServerState::kOnline},
+            {replica, ServerRole::kSlave, ServerState::kOnline}});
   ASSERT_TRUE(RunUntil([](const json& s) {
     return s["groups"][0]["message"].get<std::string>().find("not in sync") !=
            std::string::npos;
@@ -172,8 +172,8 @@ TEST_F(AgentHaMonitorTest, ProxiesViewsAreTheSecondOpinion) {
   const std::string master = StartQdb();
   const std::string port = master.substr(master.rfind(':') + 1);
   const std::string replica = StartQdb({"--replicaof", "127.0.0.1", port});
-  SetGroup({{master, ServerRole::kMaster, "online"},
-            {replica, ServerRole::kSlave, "online"}});
+  SetGroup({{master, ServerRole::kMaster, ServerState::kOnline},
+            {replica, ServerRole::kSlave, ServerState::kOnline}});
   ASSERT_TRUE(RunUntil([](const json& s) {
     return s["groups"][0]["servers"][1].value("link_up", false);
   }));

@@ -14,7 +14,7 @@ namespace {
 using testing::Cat;
 using testing::ClientTest;
 using Pairs = std::vector<std::pair<std::string, std::string>>;
-using std::chrono::milliseconds;
+using absl::Milliseconds;
 
 TEST_F(ClientTest, GetSetWithOptions) {
   EXPECT_EQ(*client_->Get("t:missing"), std::nullopt);
@@ -28,13 +28,13 @@ TEST_F(ClientTest, GetSetWithOptions) {
   xx.condition = SetOptions::Condition::kIfPresent;
   EXPECT_FALSE(*client_->Set("t:absent", "x", xx));
   SetOptions ttl;
-  ttl.ttl = milliseconds(50000);
+  ttl.ttl = Milliseconds(50000);
   EXPECT_TRUE(*client_->Set("t:ttl", "x", ttl));
   auto left = client_->Ttl("t:ttl");
   ASSERT_TRUE(left.ok());
   ASSERT_TRUE(left->has_value());
-  EXPECT_GT(left->value().count(), 40000);
-  EXPECT_LE(left->value().count(), 50000);
+  EXPECT_GT(left->value(), absl::Seconds(40));
+  EXPECT_LE(left->value(), absl::Seconds(50));
   SetOptions keep;
   keep.keep_ttl = true;
   EXPECT_TRUE(*client_->Set("t:ttl", "y", keep));
@@ -43,7 +43,7 @@ TEST_F(ClientTest, GetSetWithOptions) {
   EXPECT_EQ(client_->Ttl("t:missing").status().code(),
             absl::StatusCode::kNotFound);
   SetOptions both = keep;
-  both.ttl = milliseconds(5);
+  both.ttl = Milliseconds(5);
   EXPECT_EQ(client_->Set("t:a", "v", both).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -64,8 +64,8 @@ TEST_F(ClientTest, MultiKeyCallsSpanGroups) {
   EXPECT_EQ((*values)[20], std::nullopt);
   EXPECT_EQ(*client_->Exists(keys), 20);
   EXPECT_EQ(*client_->Del({"mk1", "mk2", "nope"}), 2);
-  EXPECT_TRUE(*client_->Expire("mk3", milliseconds(100000)));
-  EXPECT_FALSE(*client_->Expire("nope", milliseconds(1000)));
+  EXPECT_TRUE(*client_->Expire("mk3", Milliseconds(100000)));
+  EXPECT_FALSE(*client_->Expire("nope", Milliseconds(1000)));
   EXPECT_EQ(*client_->IncrBy("counter"), 1);
   EXPECT_EQ(*client_->IncrBy("counter", -5), -4);
 }

@@ -73,9 +73,9 @@ TEST(MigrationTaskCodecTest, RoundTripKeepsProgressAndOptions) {
   t.to = 20;
   t.gid = 2;
   t.next_slot = 14;
-  t.state = "running";
+  t.state = MigrationState::kRunning;
   t.keys_moved = 1234;
-  t.options = {500, 100, 4, 25};
+  t.options = {500, 100, 4, absl::Milliseconds(25)};
   t.slots_done = 4;
   t.keys_left = 99;
   t.keys_per_sec = 33;
@@ -87,7 +87,7 @@ TEST(MigrationTaskCodecTest, RoundTripKeepsProgressAndOptions) {
   EXPECT_EQ(d->options.rate_limit, 500);
   EXPECT_EQ(d->options.batch_keys, 100);
   EXPECT_EQ(d->options.slots_per_step, 4);
-  EXPECT_EQ(d->options.delay_ms, 25);
+  EXPECT_EQ(d->options.delay, absl::Milliseconds(25));
   EXPECT_EQ(d->slots_done, 4);
   EXPECT_EQ(d->keys_left, 99);
   ASSERT_EQ(d->current.size(), 2u);
@@ -118,7 +118,7 @@ TEST_F(MigratorTest, CancelOfAnIdleTaskMarksItCancelledAndResumeSkipsIt) {
   ASSERT_TRUE(m.Cancel(*id).ok());
   auto t = m.GetTask(*id);
   ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->state, "cancelled");
+  EXPECT_EQ(t->state, MigrationState::kCancelled);
   auto ids = m.Unfinished();
   ASSERT_TRUE(ids.ok());
   EXPECT_TRUE(ids->empty());
@@ -144,7 +144,7 @@ TEST_F(MigratorTest, RunWaitsForAnotherRunnerThenGivesUp) {
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
   // A cancel while it is owned leaves the state to the runner.
   ASSERT_TRUE(m.Cancel(*id).ok());
-  EXPECT_EQ(m.GetTask(*id)->state, "pending");
+  EXPECT_EQ(m.GetTask(*id)->state, MigrationState::kPending);
 }
 
 TEST_F(MigratorTest, RebalancePlanBecomesOneTaskPerMove) {
@@ -251,7 +251,7 @@ TEST_F(MigratorRoundsTest, NextStepsPreMigrateRidesOnTheOnlineChange) {
   EXPECT_THAT(SlotStates(), ::testing::Each("online@2"));
   EXPECT_EQ(KeysAt(1), 0);
   EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
-  EXPECT_EQ(m.GetTask(*id)->state, "done");
+  EXPECT_EQ(m.GetTask(*id)->state, MigrationState::kDone);
 }
 
 TEST_F(MigratorRoundsTest, CancelAfterThePreMigrateOfTheNextStepFinishesIt) {
@@ -275,9 +275,9 @@ TEST_F(MigratorRoundsTest, CancelAfterThePreMigrateOfTheNextStepFinishesIt) {
   EXPECT_EQ(rounds_.load(), 5);
   EXPECT_THAT(SlotStates(),
               ::testing::ElementsAre("online@2", "online@2", "online@2",
-                                   "online@2", "online@1", "online@1"));
+                                     "online@2", "online@1", "online@1"));
   EXPECT_EQ(KeysAt(1), 2 * kKeysPerSlot);
-  EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
+  EXPECT_EQ(m.GetTask(*id)->state, MigrationState::kCancelled);
 }
 
 TEST_F(MigratorRoundsTest, CancelDuringAStepPreparesNothingMore) {
@@ -295,7 +295,7 @@ TEST_F(MigratorRoundsTest, CancelDuringAStepPreparesNothingMore) {
   EXPECT_EQ(rounds_.load(), 3);
   EXPECT_THAT(SlotStates(),
               ::testing::ElementsAre("online@2", "online@2", "online@1",
-                                   "online@1", "online@1", "online@1"));
+                                     "online@1", "online@1", "online@1"));
 }
 
 TEST_F(MigratorRoundsTest, NextSlotChangedUnderTheOnlineChangeGoesOnWithoutIt) {
@@ -316,7 +316,7 @@ TEST_F(MigratorRoundsTest, NextSlotChangedUnderTheOnlineChangeGoesOnWithoutIt) {
   absl::Status s = m.Run(*id);
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_THAT(SlotStates(), ::testing::Each("online@2"));
-  EXPECT_EQ(m.GetTask(*id)->state, "done");
+  EXPECT_EQ(m.GetTask(*id)->state, MigrationState::kDone);
 }
 
 // A coordinator timeout in the middle of a step: the task says "retrying",
@@ -335,7 +335,9 @@ TEST_F(MigratorRoundsTest, TransientFailureRetriesWithoutLookingFailed) {
   std::atomic<bool> finished{false};
   std::thread watcher([&] {
     while (!finished.load()) {
-      if (auto t = m.GetTask(*id); t.ok()) seen.insert(t->state);
+      if (auto t = m.GetTask(*id); t.ok()) {
+        seen.insert(std::string(MigrationStateName(t->state)));
+      }
       absl::SleepFor(absl::Milliseconds(5));
     }
   });
@@ -349,7 +351,7 @@ TEST_F(MigratorRoundsTest, TransientFailureRetriesWithoutLookingFailed) {
   EXPECT_THAT(SlotStates(), ::testing::Each("online@2"));
   EXPECT_EQ(KeysAt(1), 0);
   EXPECT_EQ(KeysAt(2), 6 * kKeysPerSlot);
-  EXPECT_EQ(m.GetTask(*id)->state, "done");
+  EXPECT_EQ(m.GetTask(*id)->state, MigrationState::kDone);
 }
 
 // The retry budget is for failures in a row: two retries allowed, three
@@ -392,7 +394,8 @@ TEST_F(MigratorRoundsTest, CancelWhileRetryingFinishesTheHeldSlotsThenEnds) {
     return absl::OkStatus();
   });
   std::thread canceller([&] {
-    for (int i = 0; i < 500 && m.GetTask(*id)->state != "retrying"; ++i) {
+    for (int i = 0;
+         i < 500 && m.GetTask(*id)->state != MigrationState::kRetrying; ++i) {
       absl::SleepFor(absl::Milliseconds(5));
     }
     EXPECT_TRUE(m.Cancel(*id).ok());
@@ -400,10 +403,10 @@ TEST_F(MigratorRoundsTest, CancelWhileRetryingFinishesTheHeldSlotsThenEnds) {
   absl::Status s = m.Run(*id);
   canceller.join();
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
-  EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
+  EXPECT_EQ(m.GetTask(*id)->state, MigrationState::kCancelled);
   EXPECT_THAT(SlotStates(),
               ::testing::ElementsAre("online@2", "online@2", "online@1",
-                                   "online@1", "online@1", "online@1"));
+                                     "online@1", "online@1", "online@1"));
   EXPECT_EQ(KeysAt(1), 4 * kKeysPerSlot);
 }
 
@@ -425,13 +428,13 @@ TEST_F(MigratorRoundsTest, CancelOfAStoppedRunWithHeldSlotsWaitsForItsResume) {
   ASSERT_TRUE(coord_->ExpireSessionForTest().ok());
   ASSERT_EQ(topo_->GetSlot(0)->state, SlotState::kMigrate);
   ASSERT_TRUE(m.Cancel(*id).ok());
-  EXPECT_NE(m.GetTask(*id)->state, "cancelled");
+  EXPECT_NE(m.GetTask(*id)->state, MigrationState::kCancelled);
   absl::Status s = m.ResumeAll();
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
-  EXPECT_EQ(m.GetTask(*id)->state, "cancelled");
+  EXPECT_EQ(m.GetTask(*id)->state, MigrationState::kCancelled);
   EXPECT_THAT(SlotStates(),
               ::testing::ElementsAre("online@2", "online@2", "online@1",
-                                   "online@1", "online@1", "online@1"));
+                                     "online@1", "online@1", "online@1"));
 }
 
 }  // namespace

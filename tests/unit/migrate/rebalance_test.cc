@@ -18,7 +18,8 @@ GroupNode Group(int id, bool master = true) {
   GroupNode g;
   g.id = id;
   if (master)
-    g.servers.push_back({"127.0.0.1:1", ServerRole::kMaster, "online"});
+    g.servers.push_back(
+        {"127.0.0.1:1", ServerRole::kMaster, ServerState::kOnline});
   return g;
 }
 

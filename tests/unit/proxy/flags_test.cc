@@ -23,11 +23,11 @@ TEST(ProxyFlagsTest, DefaultsAreBounded) {
   const ProxyOptions& o = launch->options;
   EXPECT_EQ(o.output_limit_normal.hard, 256ULL << 20);
   EXPECT_EQ(o.output_limit_normal.soft, 64ULL << 20);
-  EXPECT_EQ(o.output_limit_normal.soft_time.count(), 60);
+  EXPECT_EQ(o.output_limit_normal.soft_time, absl::Seconds(60));
   EXPECT_EQ(o.output_limit_pubsub.hard, 32ULL << 20);
   EXPECT_EQ(o.query_buffer_limit, 1ULL << 30);
-  EXPECT_EQ(o.backend_timeout.count(), 3000);
-  EXPECT_EQ(launch->session_timeout.count(), 30000);
+  EXPECT_EQ(o.backend_timeout, absl::Seconds(3));
+  EXPECT_EQ(launch->session_timeout, absl::Seconds(30));
 }
 
 TEST(ProxyFlagsTest, OutputLimitTakesRedisSyntax) {
@@ -35,7 +35,7 @@ TEST(ProxyFlagsTest, OutputLimitTakesRedisSyntax) {
   ASSERT_TRUE(launch.ok()) << launch.status();
   EXPECT_EQ(launch->options.output_limit_normal.hard, 8ULL << 20);
   EXPECT_EQ(launch->options.output_limit_normal.soft, 2ULL << 20);
-  EXPECT_EQ(launch->options.output_limit_normal.soft_time.count(), 10);
+  EXPECT_EQ(launch->options.output_limit_normal.soft_time, absl::Seconds(10));
 
   launch =
       Parse({"--client-output-buffer-limit=normal 1gb 0 0 pubsub 1k 1kb 5"});
@@ -57,8 +57,8 @@ TEST(ProxyFlagsTest, QueryLimitAndTimeouts) {
              "--session-timeout-ms", "4000"});
   ASSERT_TRUE(launch.ok()) << launch.status();
   EXPECT_EQ(launch->options.query_buffer_limit, 16ULL << 20);
-  EXPECT_EQ(launch->options.backend_timeout.count(), 0);
-  EXPECT_EQ(launch->session_timeout.count(), 4000);
+  EXPECT_EQ(launch->options.backend_timeout, absl::ZeroDuration());
+  EXPECT_EQ(launch->session_timeout, absl::Seconds(4));
   EXPECT_FALSE(Parse({"--client-query-buffer-limit", "10"}).ok());
   EXPECT_FALSE(Parse({"--client-query-buffer-limit", "lots"}).ok());
   EXPECT_FALSE(Parse({"--backend-timeout-ms", "-1"}).ok());

@@ -50,7 +50,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   void Open() {
     engine_.reset();
     QdbOptions o;
-    o.engine = GetParam();
+    o.engine = *ParseStorageEngine(GetParam());
     o.dir = dir_.string();
     o.block_cache_mb = 8;
     o.write_buffer_mb = 4;
@@ -124,8 +124,8 @@ inline std::string EngineName(const ::testing::TestParamInfo<std::string>& i) {
 // The storage engines of this build (leveldb only with REBORN_WITH_LEVELDB).
 inline std::vector<std::string> BuiltEngineNames() {
   std::vector<std::string> names;
-  for (storage::Engine e : storage::AvailableEngines()) {
-    names.emplace_back(storage::EngineName(e));
+  for (StorageEngine e : AvailableStorageEngines()) {
+    names.emplace_back(StorageEngineName(e));
   }
   return names;
 }

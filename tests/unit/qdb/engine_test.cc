@@ -246,9 +246,19 @@ TEST_P(StringsTest, TypedApiMatchesCommands) {
   EXPECT_FALSE(*engine_->Set("k", "w", nx));
   EXPECT_EQ(*engine_->IncrBy("n", 5), 5);
   EXPECT_EQ(*engine_->Append("k", "x"), 2);
-  EXPECT_TRUE(*engine_->Expire("k", 100000));
-  EXPECT_GT(*engine_->Ttl("k"), 99000);
-  EXPECT_EQ(*engine_->Ttl("nokey"), -2);
+  EXPECT_EQ(*engine_->Ttl("k"), std::nullopt);
+  EXPECT_TRUE(*engine_->Expire("k", absl::Seconds(100)));
+  EXPECT_GT(**engine_->Ttl("k"), absl::Seconds(99));
+  EXPECT_EQ(engine_->Ttl("nokey").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(*engine_->Expire("nokey", absl::Seconds(1)));
+  QdbEngine::SetOptions with_ttl;
+  with_ttl.ttl = absl::Milliseconds(-1);
+  EXPECT_EQ(engine_->Set("t", "v", with_ttl).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  with_ttl.ttl = absl::Seconds(50);
+  EXPECT_TRUE(*engine_->Set("t", "v", with_ttl));
+  EXPECT_LE(**engine_->Ttl("t"), absl::Seconds(50));
+  EXPECT_EQ(*engine_->Del({"t"}), 1);
   EXPECT_EQ(*engine_->Exists({"k", "n", "z"}), 2);
   EXPECT_EQ(*engine_->DbSize(), 2u);
   auto wrong = engine_->IncrBy("k", 1);

@@ -28,7 +28,7 @@ class RdbIoTest : public EngineTest {
     if (!other_) {
       std::filesystem::remove_all(dir_.string() + "_other");
       QdbOptions o;
-      o.engine = GetParam();
+      o.engine = *ParseStorageEngine(GetParam());
       o.dir = dir_.string() + "_other";
       o.block_cache_mb = 8;
       o.write_buffer_mb = 4;

@@ -22,7 +22,7 @@ class StorageErrorsTest : public ::testing::TestWithParam<std::string> {
            std::to_string(::getpid()) + "_" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     QdbOptions o;
-    o.engine = GetParam();
+    o.engine = *ParseStorageEngine(GetParam());
     o.dir = dir_;
     o.block_cache_mb = 8;
     auto core = qdb::EngineCore::OpenForTest(
@@ -95,8 +95,8 @@ TEST_P(StorageErrorsTest, FailedReadIsAnErrorReply) {
 // The engines of this build (leveldb only with REBORN_WITH_LEVELDB).
 std::vector<std::string> BuiltEngineNames() {
   std::vector<std::string> names;
-  for (storage::Engine e : storage::AvailableEngines()) {
-    names.emplace_back(storage::EngineName(e));
+  for (StorageEngine e : AvailableStorageEngines()) {
+    names.emplace_back(StorageEngineName(e));
   }
   return names;
 }

@@ -30,12 +30,12 @@ class ProxyClientParityTest : public ::testing::Test {
     ProxyOptions po;
     po.addr = "127.0.0.1:0";
     po.threads = 1;
-    po.hold_timeout = std::chrono::milliseconds(200);
+    po.hold_timeout = absl::Milliseconds(200);
     auto proxy = Proxy::Start(po, source_);
     ASSERT_TRUE(proxy.ok()) << proxy.status();
     proxy_ = std::move(*proxy);
     ClientOptions co;
-    co.hold_timeout = std::chrono::milliseconds(200);
+    co.hold_timeout = absl::Milliseconds(200);
     auto client = Client::Open(source_, co);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(*client);

@@ -18,7 +18,7 @@ class KvStoreTest : public ::testing::TestWithParam<Engine> {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("kv_store_test_" + std::to_string(::getpid()) + "_" +
-            std::string(EngineName(GetParam())) + "_" +
+            std::string(StorageEngineName(GetParam())) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     Reopen();
@@ -271,7 +271,7 @@ TEST_P(KvStoreTest, StatsAndSizesAreReported) {
   Put(Column::kMeta, "a", std::string(1000, 'x'));
   std::string stats;
   store_->AppendStats(&stats);
-  EXPECT_NE(stats.find("engine:" + std::string(EngineName(GetParam()))),
+  EXPECT_NE(stats.find("engine:" + std::string(StorageEngineName(GetParam()))),
             std::string::npos);
   if (GetParam() == Engine::kRocksDb) {
     EXPECT_NE(stats.find("block_cache_hit_ratio:"), std::string::npos);
@@ -283,9 +283,9 @@ TEST_P(KvStoreTest, StatsAndSizesAreReported) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEngines, KvStoreTest,
-                         ::testing::ValuesIn(AvailableEngines()),
+                         ::testing::ValuesIn(AvailableStorageEngines()),
                          [](const auto& info) {
-                           return std::string(EngineName(info.param));
+                           return std::string(StorageEngineName(info.param));
                          });
 
 }  // namespace

@@ -90,7 +90,8 @@ TEST(TopologyCodecTest, SlotJsonMatchesTheDocumentedLayout) {
 
   GroupNode g;
   g.id = 1;
-  g.servers.push_back({"127.0.0.1:6379", ServerRole::kMaster, "online"});
+  g.servers.push_back(
+      {"127.0.0.1:6379", ServerRole::kMaster, ServerState::kOnline});
   EXPECT_EQ(EncodeGroup(g),
             R"({"id":1,"servers":[{"addr":"127.0.0.1:6379","role":"master",)"
             R"("state":"online"}]})");
