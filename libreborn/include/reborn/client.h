@@ -106,6 +106,19 @@ class REBORN_EXPORT Client {
   virtual absl::StatusOr<std::vector<Reply>> ExecuteBatch(
       const std::vector<std::vector<std::string>>& commands) = 0;
 
+  // Runs `commands` as one MULTI/EXEC transaction, atomically, on the group
+  // their keys live on. The keys may span slots as long as those slots live
+  // on one group (as through reborn-proxy); keys on two groups answer
+  // CROSSSLOT and nothing runs. A migrating slot's keys are moved to the
+  // target first. The reply is EXEC's: an array with one reply per command
+  // (a command that fails at run time has its error there), or an EXECABORT
+  // error when a command was refused while queued. WATCH is not offered
+  // (the reads would need the connection between calls): use a Lua script
+  // (EVAL) for read-modify-write. A failed status means bad input (no
+  // commands, an empty one, or MULTI/EXEC/WATCH/DISCARD among them).
+  virtual absl::StatusOr<Reply> ExecuteTransaction(
+      const std::vector<std::vector<std::string>>& commands) = 0;
+
   using Callback = std::function<void(absl::StatusOr<Reply>)>;
   // Queues one command; `done` runs exactly once with its reply (an error
   // reply is a Reply of type kError, as for Execute), on

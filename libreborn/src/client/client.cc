@@ -132,6 +132,59 @@ class ClientImpl : public Client {
     return out;
   }
 
+  absl::StatusOr<Reply> ExecuteTransaction(
+      const std::vector<std::vector<std::string>>& commands) override {
+    if (commands.empty()) return absl::InvalidArgumentError("no commands");
+    std::vector<int> slots;
+    std::vector<std::string> keys;
+    for (const auto& args : commands) {
+      if (args.empty()) return absl::InvalidArgumentError("empty command");
+      for (const char* name :
+           {"multi", "exec", "discard", "watch", "unwatch"}) {
+        if (EqualsIgnoreCase(args[0], name)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              args[0],
+              " inside ExecuteTransaction: the client sends MULTI and "
+              "EXEC itself"));
+        }
+      }
+      if (absl::Status admit = Router::Admit(args, RouterFace::kClient);
+          !admit.ok()) {
+        return ErrorFrom(admit);
+      }
+      for (std::string& key : Router::Keys(args)) {
+        if (std::find(slots.begin(), slots.end(), SlotOf(key)) == slots.end()) {
+          slots.push_back(SlotOf(key));
+        }
+        keys.push_back(std::move(key));
+      }
+    }
+    if (!source_->online()) return Reply::Error("ERR client is offline");
+    // Every slot's route (keys of a migrating slot moved first); one group.
+    if (slots.empty()) slots.push_back(-1);
+    std::string addr;
+    for (int slot : slots) {
+      std::vector<std::string> slot_keys;
+      for (const std::string& key : keys) {
+        if (SlotOf(key) == slot) slot_keys.push_back(key);
+      }
+      absl::StatusOr<Route> route = Resolve(slot, slot_keys, false);
+      if (!route.ok()) return ErrorFrom(route.status());
+      if (!addr.empty() && route->addr != addr) {
+        return Reply::Error(Router::kCrossSlotError);
+      }
+      addr = route->addr;
+    }
+    std::vector<std::vector<std::string>> batch;
+    batch.reserve(commands.size() + 2);
+    batch.push_back({"MULTI"});
+    batch.insert(batch.end(), commands.begin(), commands.end());
+    batch.push_back({"EXEC"});
+    auto replies = Call(addr, batch);
+    if (!replies.ok()) return ErrorFrom(replies.status());
+    return std::move(replies->back());
+  }
+
   void ExecuteAsync(std::vector<std::string> args, Callback done) override {
     absl::StatusOr<int> slot =
         args.empty() ? absl::StatusOr<int>(0) : Router::CommandSlot(args);
@@ -208,6 +261,21 @@ class ClientImpl : public Client {
         keys.push_back(std::move(key));
       }
     }
+    absl::StatusOr<Route> route = Resolve(slot, keys, readonly);
+    if (!route.ok()) return fail(ErrorFrom(route.status()));
+    auto replies = Call(route->addr, batch);
+    if (!replies.ok()) return fail(ErrorFrom(replies.status()));
+    return std::move(*replies);
+  }
+
+  // The server to send commands on `slot` to: waits while the slot is in
+  // pre_migrate (at most hold_timeout) and, while it migrates, moves `keys`
+  // from the old group first. Errors carry the reply text.
+  absl::StatusOr<Route> Resolve(int slot, const std::vector<std::string>& keys,
+                                bool readonly) {
+    auto fail = [](const Reply& err) {
+      return absl::UnavailableError(err.str);
+    };
     auto deadline = std::chrono::steady_clock::now() +
                     absl::ToChronoMilliseconds(options_.hold_timeout);
     absl::StatusOr<Route> route;
@@ -219,7 +287,7 @@ class ClientImpl : public Client {
       }
       route = Router::RouteSlot(
           *table, slot, readonly && options_.read_from_replicas, ++pick_);
-      if (!route.ok()) return fail(ErrorFrom(route.status()));
+      if (!route.ok()) return route.status();
       step = Router::NextStep(*route, !keys.empty());
       if (step != RouteStep::kHold) break;
       if (std::chrono::steady_clock::now() > deadline) {
@@ -234,16 +302,14 @@ class ClientImpl : public Client {
         moves.push_back(Router::PreMoveCommand(*route, key));
       }
       auto moved = Call(route->migrate_from_addr, moves);
-      if (!moved.ok()) return fail(ErrorFrom(moved.status()));
+      if (!moved.ok()) return moved.status();
       for (const Reply& r : *moved) {
         if (!r.is_error()) continue;
         return fail(r.str.empty() ? Reply::Error(Router::kKeyMoveFailedError)
                                   : r);
       }
     }
-    auto replies = Call(route->addr, batch);
-    if (!replies.ok()) return fail(ErrorFrom(replies.status()));
-    return std::move(*replies);
+    return route;
   }
 
   absl::StatusOr<std::vector<Reply>> Call(

@@ -13,6 +13,7 @@
 #include "client_fixture.h"
 #include "net/sync_client.h"
 #include "reborn/proxy.h"
+#include "reborn/slot.h"
 
 namespace reborn {
 namespace {
@@ -56,6 +57,56 @@ TEST_F(ClientTest, CrossSlotIsAnErrorReply) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->str, "CROSSSLOT Keys in request don't hash to the same slot");
   EXPECT_FALSE(client_->Execute({}).ok());
+}
+
+// Keys in `slots` [from, to): static:// gives slots 0-511 to the first
+// group and 512-1023 to the second.
+std::vector<std::string> KeysInSlots(int from, int to, size_t n) {
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < n && i < 100000; ++i) {
+    std::string key = Cat("tx", i);
+    if (SlotOf(key) >= from && SlotOf(key) < to) keys.push_back(key);
+  }
+  return keys;
+}
+
+TEST_F(ClientTest, TransactionSpansSlotsOfOneGroup) {
+  std::vector<std::string> g1 = KeysInSlots(0, 512, 3);
+  ASSERT_NE(SlotOf(g1[0]), SlotOf(g1[1]));
+  auto r = client_->ExecuteTransaction({{"SET", g1[0], "1"},
+                                        {"INCR", g1[1]},
+                                        {"MGET", g1[0], g1[1], g1[2]},
+                                        {"LPUSH", g1[0], "x"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->type, Reply::Type::kArray);
+  ASSERT_EQ(r->elements.size(), 4u);
+  EXPECT_EQ(r->elements[0].str, "OK");
+  EXPECT_EQ(r->elements[1].integer, 1);
+  ASSERT_EQ(r->elements[2].elements.size(), 3u);
+  EXPECT_EQ(r->elements[2].elements[0].str, "1");
+  EXPECT_TRUE(r->elements[2].elements[2].is_nil());
+  // A run-time error stays in its place; the others ran.
+  EXPECT_TRUE(r->elements[3].is_error());
+  EXPECT_EQ(DbSize(g1_), 2);
+}
+
+TEST_F(ClientTest, TransactionAcrossGroupsRunsNothing) {
+  std::string a = KeysInSlots(0, 512, 1)[0];
+  std::string b = KeysInSlots(512, 1024, 1)[0];
+  auto r = client_->ExecuteTransaction({{"SET", a, "1"}, {"SET", b, "2"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->str, "CROSSSLOT Keys in request don't hash to the same slot");
+  EXPECT_EQ(DbSize(g1_) + DbSize(g2_), 0);
+  // A command the client refuses (here: its arity) aborts the whole
+  // transaction before anything is sent.
+  auto aborted =
+      client_->ExecuteTransaction({{"SET", a, "1"}, {"GET", a, "extra"}});
+  ASSERT_TRUE(aborted.ok()) << aborted.status();
+  EXPECT_EQ(aborted->str, "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(DbSize(g1_), 0);
+  EXPECT_FALSE(client_->ExecuteTransaction({}).ok());
+  EXPECT_FALSE(client_->ExecuteTransaction({{"MULTI"}}).ok());
+  EXPECT_FALSE(client_->ExecuteTransaction({{"SET", a, "1"}, {}}).ok());
 }
 
 TEST_F(ClientTest, BatchKeepsOrderAcrossGroups) {
