@@ -446,7 +446,7 @@ absl::StatusOr<json> ConfigService::GroupAddServer(int gid,
         target->servers.push_back(
             {addr,
              chosen == "master" ? ServerRole::kMaster : ServerRole::kSlave,
-             "online"});
+             ServerState::kOnline});
         return topology_.WriteGroup(*target);
       },
       options_.change);

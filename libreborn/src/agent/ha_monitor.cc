@@ -408,7 +408,8 @@ absl::Status HaMonitor::Failover(const GroupNode& g, const std::string& dead,
 absl::Status HaMonitor::SetServerState(int gid, const std::string& addr,
                                        ServerState state) {
   auto report = FencedGroupChange(
-      topology_, election_, absl::StrCat("server_", ServerStateName(state)),
+      topology_, election_,
+      absl::StrCat("server_", std::string(ServerStateName(state))),
       absl::StrCat(gid, ":", addr), gid,
       [&](GroupNode& group) -> absl::Status {
         for (ServerInfo& s : group.servers) {
@@ -423,10 +424,11 @@ absl::Status HaMonitor::SetServerState(int gid, const std::string& addr,
       },
       options_.change);
   if (report.ok()) {
-    spdlog::info("group {}: replica {} marked {}", gid, addr, state);
+    spdlog::info("group {}: replica {} marked {}", gid, addr,
+                 ServerStateName(state));
   } else {
-    spdlog::warn("group {}: marking {} {}: {}", gid, addr, state,
-                 report.status().ToString());
+    spdlog::warn("group {}: marking {} {}: {}", gid, addr,
+                 ServerStateName(state), report.status().ToString());
   }
   return report.status();
 }

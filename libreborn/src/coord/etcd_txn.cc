@@ -88,10 +88,10 @@ absl::StatusOr<TxnPlan> PlanTxn(const std::vector<CoordOp>& ops,
   paths.resize(ops.size());
   std::vector<int64_t>& sets_before = txn.sets_before;
   sets_before.assign(ops.size(), 0);
-  auto Key = [prefix](std::string_view path) {
-    return absl::StrCat(prefix, Sv(path));
-  };
   const std::string prefix_(prefix);
+  auto Key = [&prefix_](std::string_view path) {
+    return absl::StrCat(prefix_, Sv(path));
+  };
   auto fail = [](size_t i, absl::StatusCode code, std::string msg) {
     return absl::Status(code, absl::StrCat("op ", i, ": ", msg));
   };

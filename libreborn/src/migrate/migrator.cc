@@ -130,10 +130,11 @@ absl::StatusOr<std::string> MigratorImpl::Create(
   for (const MigrationTask& t : *tasks) {
     if (!IsUnfinished(t) || t.next_slot > t.to) continue;
     if (std::max(from, t.next_slot) <= std::min(to, t.to)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "slots ", std::max(from, t.next_slot), "..", std::min(to, t.to),
-          " belong to unfinished migration ", t.id, " (",
-          MigrationStateName(t.state), "); resume or cancel it first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("slots ", std::max(from, t.next_slot), "..",
+                       std::min(to, t.to), " belong to unfinished migration ",
+                       t.id, " (", std::string(MigrationStateName(t.state)),
+                       "); resume or cancel it first"));
     }
   }
   if (absl::Status s = topology_->EnsureLayout(); !s.ok()) return s;

@@ -35,7 +35,7 @@ absl::StatusOr<MigrationState> ParseMigrationState(std::string_view name) {
     if (known == name) return state;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown migration state '", name, "'"));
+      absl::StrCat("unknown migration state '", std::string(name), "'"));
 }
 
 double MigrationTask::eta_seconds() const {

@@ -132,10 +132,10 @@ void QdbServerImpl::ApplyConfigHooks() {
 absl::Status QdbServerImpl::OpenEngine() {
   constexpr int64_t kMiB = 1024 * 1024;
   QdbOptions options;
-  absl::StatusOr<StorageEngine> engine =
+  absl::StatusOr<StorageEngine> kind =
       ParseStorageEngine(config_->GetString("engine"));
-  if (!engine.ok()) return engine.status();
-  options.engine = *engine;
+  if (!kind.ok()) return kind.status();
+  options.engine = *kind;
   options.dir = config_->GetString("dir");
   options.block_cache_mb =
       static_cast<size_t>(config_->GetInt("block-cache-size") / kMiB);
