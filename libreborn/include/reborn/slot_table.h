@@ -30,6 +30,10 @@ struct REBORN_EXPORT TableSlot {
   // `migrate_to` (== group_id).
   int migrate_from = 0;
   int migrate_to = 0;
+  // The coordinator's version of the slot's node: it grows with every change
+  // of the slot, so a cluster-wide SCAN can tell that a slot changed between
+  // two of its calls. 0 for static tables.
+  int64_t version = 0;
 };
 
 // An immutable snapshot of the topology: slot -> group -> servers. Shared by

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -17,6 +19,7 @@
 #include "reborn/coordinator.h"
 #include "reborn/router.h"
 #include "resp/reply_parser.h"
+#include "routing/cluster_scan.h"
 #include "routing/merge.h"
 #include "routing/slot_hash.h"
 
@@ -83,6 +86,7 @@ class ClientImpl : public Client {
     if (args.empty()) return absl::InvalidArgumentError("empty command");
     if (!source_->online()) return Reply::Error("ERR client is offline");
     if (Router::SplitMergeOf(args[0]) != SplitMerge::kNone) return Split(args);
+    if (IsScan(args)) return Scan(args);
     if (EqualsIgnoreCase(args[0], "cluster") && args.size() == 3 &&
         EqualsIgnoreCase(args[1], "keyslot")) {
       // Redis Cluster's slot of a key, as reborn-proxy answers it.
@@ -118,7 +122,7 @@ class ClientImpl : public Client {
       bool split = Router::SplitMergeOf(args[0]) != SplitMerge::kNone;
       absl::StatusOr<int> slot = Router::CommandSlot(args);
       // Refused commands answer through Execute, as alone.
-      if (split || !slot.ok() ||
+      if (split || IsScan(args) || !slot.ok() ||
           !Router::Admit(args, RouterFace::kClient).ok()) {
         flush();
         auto r = Execute(args);
@@ -331,6 +335,50 @@ class ClientImpl : public Client {
     return replies;
   }
 
+  static bool IsScan(const std::vector<std::string>& args) {
+    return args.size() >= 2 && EqualsIgnoreCase(args[0], "scan");
+  }
+
+  // SCAN over the whole cluster with the proxy's policy and cursor
+  // (routing::ClusterScan, docs/proxy.md "SCAN"), one blocking call per
+  // backend step.
+  absl::StatusOr<Reply> Scan(const std::vector<std::string>& args) {
+    std::optional<routing::ClusterScanCursor> cursor =
+        routing::ClusterScanCursor::Parse(args[1]);
+    if (!cursor) return Reply::Error("ERR invalid cursor");
+    absl::StatusOr<routing::ScanOptions> options =
+        routing::ParseScanOptions(args);
+    if (!options.ok()) return ErrorFrom(options.status());
+    uint64_t value = 1;
+    if (scan_by_group_.load(std::memory_order_relaxed) &&
+        cursor->Encode(&value) && value == 0) {
+      cursor->by_group = true;
+    }
+    routing::ClusterScan scan(*std::move(options), *cursor,
+                              routing::ClusterScan::kMaxSteps);
+    while (true) {
+      std::shared_ptr<const SlotTable> table = source_->Current();
+      if (table == nullptr) return Reply::Error(Router::kNoTopologyError);
+      std::optional<routing::ClusterScan::Request> req = scan.Next(*table);
+      if (!req) break;
+      auto replies = Call(req->addr, {req->args});
+      scan.OnReply(replies.ok() ? resp::EncodeReply((*replies)[0])
+                                : routing::ErrorReply(
+                                      std::string(replies.status().message())));
+    }
+    if (scan.fell_back_to_groups()) {
+      scan_by_group_.store(true, std::memory_order_relaxed);
+    }
+    const std::string raw = scan.ClientReply();
+    Reply out;
+    size_t used = 0;
+    if (resp::ReplyParser().Parse(raw, &used, &out) !=
+        resp::ReplyParser::Result::kReply) {
+      return absl::InternalError("SCAN built an unparsable reply");
+    }
+    return out;
+  }
+
   // A multi-key command split as the proxy splits it (Router::PlanSplit):
   // every part is sent, and the replies merge as the proxy merges them
   // (routing::MergeSplit), so both answer alike.
@@ -364,6 +412,9 @@ class ClientImpl : public Client {
   std::shared_ptr<SlotTableSource> source_;
   ClientOptions options_;
   ConnectionPool pool_;
+  // A backend had no SLOTSSCAN: new SCAN iterations go by group (a hint
+  // shared by every thread; a stale read only costs a restart).
+  std::atomic<bool> scan_by_group_{false};
   std::atomic<size_t> pick_{0};
   absl::Mutex async_mu_;
   // Last: destroyed first, so queued commands finish while the pool and the

@@ -18,6 +18,7 @@
 #include "proxy/resp3.h"
 #include "reborn/router.h"
 #include "resp/request_parser.h"
+#include "routing/cluster_scan.h"
 #include "routing/merge.h"
 
 namespace reborn::proxy {
@@ -119,10 +120,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void Split(std::vector<std::string>& args);
   void FanOut(std::vector<std::string> args,
               std::function<std::string(Pending&)> merge);
+  // SCAN (routing::ClusterScan): at most kMaxScanSteps backend calls per
+  // client call, enough to pass every slot's source and target once.
   void Scan(std::vector<std::string>& args);
-  static constexpr int kMaxScanSteps = 64;
-  void ScanStep(const PendingPtr& p, std::vector<std::string> args,
-                routing::ScanCursor cursor, int steps_left);
+  static constexpr int kMaxScanSteps = routing::ClusterScan::kMaxSteps;
+  void ScanStep(const PendingPtr& p,
+                std::shared_ptr<routing::ClusterScan> scan);
   void RandomKey();
   void RandomKeyStep(const PendingPtr& p,
                      std::shared_ptr<std::vector<int>> groups, size_t next);
@@ -243,6 +246,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool authed_ = false;
   bool resp3_ = false;  // HELLO 3
+  // A backend had no SLOTSSCAN: new SCAN iterations go by group.
+  bool scan_by_group_ = false;
   // The RESP3 kind of the command being dispatched (when resp3_).
   Resp3Kind dispatch_kind_ = Resp3Kind::kPlain;
   uint64_t id_ = 0;

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -71,47 +73,55 @@ void Session::FanOut(std::vector<std::string> args,
 }
 
 void Session::Scan(std::vector<std::string>& args) {
-  auto cursor = routing::DecodeScanCursor(args[1]);
+  std::optional<routing::ClusterScanCursor> cursor =
+      routing::ClusterScanCursor::Parse(args[1]);
   if (!cursor) {
     ReplyError("ERR invalid cursor");
     return;
   }
-  auto p = NewPending();
-  p->command = "scan";
-  ScanStep(p, std::move(args), *cursor, kMaxScanSteps);
-}
-
-// One backend SCAN. A batch with no key that is not the last goes on at
-// once (the same group's next cursor, or the next group), so the client
-// gets at least one key per call while any remain — up to `steps_left`
-// backend calls, after which the empty batch and its cursor are returned
-// (still a valid place to go on from).
-void Session::ScanStep(const PendingPtr& p, std::vector<std::string> args,
-                       routing::ScanCursor cursor, int steps_left) {
-  const auto& table = worker_->table();
-  std::vector<int> groups;
-  if (table) groups = table->ServingGroups();
-  if (cursor.group_index >= groups.size()) {
-    Finish(p, "*2\r\n$1\r\n0\r\n*0\r\n");
+  absl::StatusOr<routing::ScanOptions> options =
+      routing::ParseScanOptions(args);
+  if (!options.ok()) {
+    ReplyError(std::string(options.status().message()));
     return;
   }
-  args[1] = std::to_string(cursor.backend);
-  const TableGroup* g = table->group(groups[cursor.group_index]);
-  const size_t index = cursor.group_index;
-  const size_t count = groups.size();
-  std::string encoded = net::EncodeCommand(args);
-  worker_->Pooled(g->master, id_)
-      .Send(encoded, [self = shared_from_this(), p, index, count, steps_left,
-                      args = std::move(args)](std::string_view reply) mutable {
-        std::string out = routing::ScanReply(reply, index, count);
-        std::optional<routing::ScanCursor> next =
-            routing::EmptyScanBatchCursor(out);
-        if (next && steps_left > 1 && !self->closed_) {
-          self->ScanStep(p, std::move(args), *next, steps_left - 1);
-          return;
-        }
-        self->Finish(p, out);
-      });
+  uint64_t value = 1;
+  if (scan_by_group_ && cursor->Encode(&value) && value == 0) {
+    cursor->by_group = true;  // a new iteration, where slots cannot work
+  }
+  auto p = NewPending();
+  p->command = "scan";
+  ScanStep(p, std::make_shared<routing::ClusterScan>(*std::move(options),
+                                                     *cursor, kMaxScanSteps));
+}
+
+// One backend call of a SCAN. Each step reads the table the source
+// published last (not the worker's copy, which may lag behind it): keys of a
+// slot move only after this proxy published the migration, so a slot walk
+// that still sees its version after the reply missed nothing.
+void Session::ScanStep(const PendingPtr& p,
+                       std::shared_ptr<routing::ClusterScan> scan) {
+  std::shared_ptr<const SlotTable> table = proxy_->CurrentTable();
+  if (table == nullptr) {
+    Finish(p, routing::ErrorReply(Router::kNoTopologyError));
+    return;
+  }
+  std::optional<routing::ClusterScan::Request> req = scan->Next(*table);
+  if (!req) {
+    if (scan->fell_back_to_groups()) scan_by_group_ = true;
+    Finish(p, scan->ClientReply());
+    return;
+  }
+  worker_->Pooled(req->addr, id_)
+      .Send(net::EncodeCommand(req->args),
+            [self = shared_from_this(), p, scan](std::string_view reply) {
+              scan->OnReply(reply);
+              if (self->closed_) {
+                self->Finish(p, scan->ClientReply());
+                return;
+              }
+              self->ScanStep(p, scan);
+            });
 }
 
 // RANDOMKEY: the groups in random order until one has a key; nil only when

@@ -331,7 +331,7 @@ class CoordinatorSource : public SlotTableSource {
       int i = std::atoi(name.c_str());
       if (i < 0 || i >= kSlotCount) continue;
       auto node = coord_->Get(absl::StrCat(root_, "/slots/", name));
-      if (node.ok()) SetSlot(i, node->data);
+      if (node.ok()) SetSlot(i, node->data, node->version);
     }
     loaded_ = true;
     ReadFencing();
@@ -393,7 +393,7 @@ class CoordinatorSource : public SlotTableSource {
       for (int i = first; i <= last; ++i) {
         auto node = coord_->Get(paths_.SlotPath(i));
         if (node.ok()) {
-          SetSlot(i, node->data);
+          SetSlot(i, node->data, node->version);
         } else if (absl::IsNotFound(node.status())) {
           SetSlot(i, "");
         } else {
@@ -489,11 +489,12 @@ class CoordinatorSource : public SlotTableSource {
 
   // Slot nodes are parsed as they are read: rebuilding the table from 1024
   // JSON nodes took 0.7 ms, on every proxy for every 2PC round.
-  void SetSlot(int i, std::string_view text)
+  void SetSlot(int i, std::string_view text, int64_t version = 0)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_) {
     auto slot = SlotTable::ParseSlotNode(text);
     if (slot.ok()) {
       slots_[i] = *slot;
+      slots_[i].version = version;
       bad_slots_.erase(i);
     } else {
       slots_[i] = TableSlot{};

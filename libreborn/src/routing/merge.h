@@ -66,24 +66,6 @@ std::optional<int64_t> SumInfoField(const std::vector<std::string>& parts,
 // Redis' human-readable byte counts: "1023B", "1.50K", "2.00M", ...
 std::string BytesToHuman(uint64_t n);
 
-// Cluster-wide SCAN: the proxy cursor holds the backend cursor in its high
-// bits and the index of the group (among the serving groups) in the low
-// kScanGroupBits.
-inline constexpr int kScanGroupBits = 10;
-struct ScanCursor {
-  uint64_t backend = 0;
-  size_t group_index = 0;
-};
-std::optional<ScanCursor> DecodeScanCursor(std::string_view cursor);
-// Builds the client's reply from the backend's SCAN reply of group
-// `group_index` among `group_count`.
-std::string ScanReply(std::string_view backend_reply, size_t group_index,
-                      size_t group_count);
-
-// When `client_reply` (a ScanReply) holds no key and is not the last batch:
-// the cursor to go on from.
-std::optional<ScanCursor> EmptyScanBatchCursor(std::string_view client_reply);
-
 std::string BulkReply(std::string_view s);
 
 }  // namespace reborn::routing

@@ -1,12 +1,14 @@
 """RANDOMKEY and SCAN through reborn-proxy over two qdb-server groups
 (issue 24): RANDOMKEY is nil only when every group is empty; SCAN returns
-no empty batch before the last one and every key exactly once."""
+no empty batch before the last one and every key exactly once (no slot
+moves here; test_proxy_scan_migration.py covers SCAN during migrations),
+also over a plain redis-server group (the group fallback)."""
 
 import unittest
 import warnings
 import zlib
 
-from harness import RawClient, start_qdb
+from harness import RawClient, start_qdb, start_redis
 from proxy_harness import start_proxy
 
 
@@ -105,6 +107,47 @@ class ProxyKeyspace(unittest.TestCase):
                          sorted(k.encode() for k in keys if k.startswith("b1")))
         seen, _ = self.scan_all("TYPE", "list", "COUNT", 3)
         self.assertEqual(sorted(seen), sorted(k.encode() for k in lists))
+
+
+class ProxyScanPlainRedisGroup(unittest.TestCase):
+    """A redis-server group has no SLOTSSCAN: SCAN falls back to walking the
+    groups with their own SCAN, and still returns every key."""
+
+    def test_scan_falls_back_to_groups(self):
+        warnings.simplefilter("ignore", ResourceWarning)
+        qdb, red = start_qdb(), start_redis()
+        proxy = start_proxy([qdb.port, red.port])
+        p = RawClient(proxy.port)
+        try:
+            keys = keys_in_half(0, 40, "q") + keys_in_half(1, 40, "r")
+            for k in keys:
+                self.assertEqual(p.call("SET", k, "v"), b"+OK\r\n")
+            want = sorted(k.encode() for k in keys)
+            for round_ in range(2):
+                seen, cursor, calls, cursors = [], b"0", 0, []
+                while True:
+                    cursor, batch = parse_scan(
+                        p.call("SCAN", cursor, "COUNT", 9))
+                    calls += 1
+                    if cursor != b"0":
+                        self.assertTrue(batch, "empty non-final batch")
+                        cursors.append(int(cursor))
+                    seen += batch
+                    if cursor == b"0":
+                        break
+                    self.assertLess(calls, 100)
+                # The first iteration met the redis group and started over
+                # (repeats allowed); the second walks groups from the start.
+                self.assertEqual(sorted(set(seen)), want)
+                if round_ == 1:
+                    self.assertEqual(sorted(seen), want)
+                    self.assertTrue(all(c & 1 for c in cursors), cursors)
+            self.assertEqual(p.call("SCAN", "1x"),
+                             b"-ERR invalid cursor\r\n")
+        finally:
+            p.close()
+            for proc in (proxy, qdb, red):
+                proc.cleanup()
 
 
 if __name__ == "__main__":

@@ -79,6 +79,44 @@ TEST_P(SlotsTest, ScanWalksOneSlotWithCursors) {
             Arr({Str("0"), Arr({})}));
 }
 
+// MATCH and TYPE filter as SCAN's: COUNT counts records examined.
+TEST_P(SlotsTest, ScanFiltersByMatchAndType) {
+  for (int i = 0; i < 12; ++i) {
+    const std::string k = absl::StrCat("{s}", i);
+    if (i % 3 == 0) {
+      EXPECT_EQ(R("RPUSH", k, "x"), Int(1));
+    } else {
+      EXPECT_EQ(R("SET", k, "v"), Ok());
+    }
+  }
+  const std::string slot = absl::StrCat(SlotOf("s"));
+  auto all = [&](std::vector<std::string> opts) {
+    std::set<std::string> got;
+    std::string cursor = "0";
+    int rounds = 0;
+    do {
+      std::vector<std::string> args = {"SLOTSSCAN", slot, cursor, "COUNT", "5"};
+      args.insert(args.end(), opts.begin(), opts.end());
+      Reply r = engine_->Execute(ctx_, args);
+      EXPECT_EQ(r.elements.size(), 2u) << ::testing::PrintToString(r);
+      if (r.elements.size() != 2) break;
+      cursor = r.elements[0].str;
+      for (const Reply& k : r.elements[1].elements) got.insert(k.str);
+      EXPECT_LT(++rounds, 10);
+    } while (cursor != "0" && rounds < 10);
+    return got;
+  };
+  EXPECT_EQ(all({"MATCH", "{s}1*"}),
+            (std::set<std::string>{"{s}1", "{s}10", "{s}11"}));
+  EXPECT_EQ(all({"TYPE", "list"}),
+            (std::set<std::string>{"{s}0", "{s}3", "{s}6", "{s}9"}));
+  EXPECT_EQ(all({"type", "STRING", "match", "{s}1*"}),
+            (std::set<std::string>{"{s}1", "{s}10", "{s}11"}));
+  EXPECT_EQ(all({"TYPE", "nosuchtype"}), std::set<std::string>{});
+  EXPECT_EQ(R("SLOTSSCAN", slot, "0", "MATCH"), Err("ERR syntax error"));
+  EXPECT_EQ(R("SLOTSSCAN", slot, "0", "BOGUS", "1"), Err("ERR syntax error"));
+}
+
 TEST_P(SlotsTest, DelEmptiesOnlyTheNamedSlots) {
   for (int i = 0; i < 300; ++i) {
     EXPECT_EQ(R("SADD", absl::StrCat("{d}", i), "m1", "m2"), Int(2));

@@ -31,25 +31,6 @@ TEST(MergeTest, KeyspaceSums) {
             "# Keyspace\r\ndb0:keys=7,expires=1,avg_ttl=9\r\n");
 }
 
-TEST(MergeTest, ScanCursorEncodesGroup) {
-  // Backend cursor 5 on group 1 of 2.
-  std::string reply = "*2\r\n$1\r\n5\r\n*1\r\n$1\r\nk\r\n";
-  std::string out = ScanReply(reply, 1, 2);
-  uint64_t expect = (5u << kScanGroupBits) | 1;
-  EXPECT_EQ(out,
-            "*2\r\n" + BulkReply(std::to_string(expect)) + "*1\r\n$1\r\nk\r\n");
-  auto c = DecodeScanCursor(std::to_string(expect));
-  EXPECT_EQ(c->backend, 5u);
-  EXPECT_EQ(c->group_index, 1u);
-  // Backend done on group 0 of 2: continue at group 1.
-  EXPECT_EQ(ScanReply("*2\r\n$1\r\n0\r\n*0\r\n", 0, 2),
-            "*2\r\n$1\r\n1\r\n*0\r\n");
-  // Last group done: 0.
-  EXPECT_EQ(ScanReply("*2\r\n$1\r\n0\r\n*0\r\n", 1, 2),
-            "*2\r\n$1\r\n0\r\n*0\r\n");
-  EXPECT_FALSE(DecodeScanCursor("x").has_value());
-}
-
 TEST(MergeTest, ShardPubSubIntrospection) {
   // A migrating slot's channel is held at both ends: listed once, counted
   // once.
@@ -82,16 +63,6 @@ TEST(MergeTest, ScriptsAndInfoFields) {
   EXPECT_EQ(MergeKeyspace({BulkReply("# Server\r\ntcp_port:1\r\n# Keyspace\r\n"
                                      "db0:keys=2,expires=0,avg_ttl=0\r\n")}),
             "# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n");
-}
-
-TEST(MergeTest, EmptyScanBatchGoesOn) {
-  auto next = EmptyScanBatchCursor("*2\r\n$1\r\n1\r\n*0\r\n");
-  ASSERT_TRUE(next.has_value());
-  EXPECT_EQ(next->group_index, 1u);
-  EXPECT_EQ(next->backend, 0u);
-  EXPECT_FALSE(EmptyScanBatchCursor("*2\r\n$1\r\n0\r\n*0\r\n"));
-  EXPECT_FALSE(EmptyScanBatchCursor("*2\r\n$1\r\n1\r\n*1\r\n$1\r\nk\r\n"));
-  EXPECT_FALSE(EmptyScanBatchCursor("-ERR x\r\n"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // same reply from both — the routing errors (CROSSSLOT, arity, unknown
 // command, a slot held past the hold timeout) and the merged replies of
 // split commands.
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -157,6 +158,58 @@ TEST_F(ProxyClientParityTest, SplitCommandsMergeAlike) {
   EXPECT_EQ(
       SameError({"GET", key2_}),
       "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+// SCAN: one policy (routing::ClusterScan) behind both, so the same cursor
+// walks the same slots: every batch is the same, and the errors too.
+TEST_F(ProxyClientParityTest, ScanWalksAlike) {
+  std::vector<std::string> written;
+  for (int i = 0; i < 60; ++i) {
+    written.push_back(Cat("s", i));
+    ASSERT_EQ(ViaClient({"SET", written.back(), "v"}).str, "OK");
+  }
+  ASSERT_EQ(ViaClient({"RPUSH", "s:list", "x"}).integer, 1);
+  for (const Args& opts : {Args{"COUNT", "7"}, Args{"MATCH", "s1*"},
+                           Args{"TYPE", "list", "COUNT", "3"}}) {
+    std::vector<std::string> seen;
+    std::string cursor = "0";
+    int calls = 0;
+    do {
+      Args args = {"SCAN", cursor};
+      args.insert(args.end(), opts.begin(), opts.end());
+      Reply p = ViaProxy(args);
+      Reply c = ViaClient(args);
+      ASSERT_EQ(p.elements.size(), 2u) << p.str;
+      ASSERT_EQ(c.elements.size(), 2u) << c.str;
+      EXPECT_EQ(p.elements[0].str, c.elements[0].str);
+      ASSERT_EQ(p.elements[1].elements.size(), c.elements[1].elements.size());
+      for (size_t i = 0; i < p.elements[1].elements.size(); ++i) {
+        EXPECT_EQ(p.elements[1].elements[i].str, c.elements[1].elements[i].str);
+        seen.push_back(c.elements[1].elements[i].str);
+      }
+      cursor = c.elements[0].str;
+      if (cursor != "0") {
+        EXPECT_FALSE(c.elements[1].elements.empty());
+      }
+      ASSERT_LT(++calls, 200);
+    } while (cursor != "0");
+    std::vector<std::string> want;
+    if (opts[0] == "TYPE") {
+      want = {"s:list"};
+    } else {
+      for (const std::string& k : written) {
+        if (opts[0] == "COUNT" || k.rfind("s1", 0) == 0) want.push_back(k);
+      }
+      if (opts[0] == "COUNT") want.push_back("s:list");
+    }
+    std::sort(seen.begin(), seen.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(seen, want) << opts[0];
+  }
+  EXPECT_EQ(SameError({"SCAN", "x"}), "ERR invalid cursor");
+  EXPECT_EQ(SameError({"SCAN", "0", "COUNT", "0"}), "ERR syntax error");
+  EXPECT_EQ(SameError({"SCAN", "0", "COUNT", "y"}),
+            "ERR value is not an integer or out of range");
 }
 
 TEST_F(ProxyClientParityTest, HeldSlotTimesOutWithTheSameText) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "qdb/commands/cmd_util.h"
+#include "qdb/commands/scan_args.h"
 
 namespace reborn::qdb {
 namespace {
@@ -80,16 +81,6 @@ void TtlCommand(EngineCore& core, CommandContext& ctx, bool ms, bool absolute) {
     if (ttl < 0) ttl = 0;
     ctx.reply.Integer(ms ? ttl : (ttl + 500) / 1000);
   });
-}
-
-std::optional<DataType> TypeFromName(std::string_view name, bool* known) {
-  *known = true;
-  for (DataType t : {DataType::kString, DataType::kHash, DataType::kList,
-                     DataType::kSet, DataType::kZSet, DataType::kStream}) {
-    if (EqualsIgnoreCase(name, TypeName(t))) return t;
-  }
-  *known = false;
-  return std::nullopt;
 }
 
 void ScanCommand(EngineCore& core, CommandContext& ctx) {

@@ -1,12 +1,18 @@
 // RESP handlers of Codis' slot commands (SLOTSINFO ... SLOTSMGRTTAGSLOT),
 // with Codis' arguments and replies. The work is in qdb/slots/key_move.cc.
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "command/deferred_reply.h"
 #include "qdb/commands/cmd_util.h"
+#include "qdb/commands/scan_args.h"
 #include "qdb/slots/key_move.h"
 #include "reborn/slot.h"
+#include "util/glob.h"
 
 namespace reborn::qdb {
 namespace {
@@ -96,20 +102,44 @@ void SlotsScan(EngineCore& core, CommandContext& ctx) {
   if (!ParseInt64(ctx.args[2], &cursor) || cursor < 0) {
     return ctx.reply.Error("ERR invalid cursor");
   }
+  // MATCH and TYPE filter as SCAN's do: COUNT bounds the records examined,
+  // so a filtered batch may be empty before the slot's end.
+  std::string_view pattern;
+  std::optional<DataType> type;
+  bool type_known = true;
   for (size_t i = 3; i < ctx.args.size(); i += 2) {
-    if (!EqualsIgnoreCase(ctx.args[i], "count") || i + 1 >= ctx.args.size()) {
+    if (i + 1 >= ctx.args.size()) return ctx.reply.Error(kSyntaxText);
+    if (EqualsIgnoreCase(ctx.args[i], "count")) {
+      if (!ArgInt64(ctx, i + 1, &count)) return;
+      if (count < 1) return ctx.reply.Error(kSyntaxText);
+    } else if (EqualsIgnoreCase(ctx.args[i], "match")) {
+      pattern = ctx.args[i + 1];
+    } else if (EqualsIgnoreCase(ctx.args[i], "type")) {
+      type = TypeFromName(ctx.args[i + 1], &type_known);
+    } else {
       return ctx.reply.Error(kSyntaxText);
     }
-    if (!ArgInt64(ctx, i + 1, &count)) return;
-    if (count < 1) return ctx.reply.Error(kSyntaxText);
   }
   WithDb(core, ctx, [&](uint8_t db) {
     auto r = core.slots().Scan(db, slot, static_cast<uint64_t>(cursor),
                                static_cast<size_t>(count));
     if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+    std::vector<std::string> keys;
+    const bool match_all = pattern.empty() || pattern == "*";
+    for (std::string& key : r->keys) {
+      if (!type_known) break;  // an unknown TYPE matches nothing
+      if (!match_all && !GlobMatch(pattern, key)) continue;
+      if (type) {
+        // A key gone since the scan read it is skipped, as SCAN may.
+        auto t = core.keys().Type(db, key);
+        if (!t.ok()) return ReplyStatusError(ctx.reply, t.status());
+        if (!*t || **t != *type) continue;
+      }
+      keys.push_back(std::move(key));
+    }
     ctx.reply.ArrayHeader(2);
     ctx.reply.Bulk(absl::StrCat(r->cursor));
-    ctx.reply.BulkArray(r->keys);
+    ctx.reply.BulkArray(keys);
   });
 }
 

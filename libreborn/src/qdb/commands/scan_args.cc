@@ -59,6 +59,16 @@ void FilterPage(const ScanArgs& args, MemberPage* page) {
   page->members = std::move(kept);
 }
 
+std::optional<DataType> TypeFromName(std::string_view name, bool* known) {
+  *known = true;
+  for (DataType t : {DataType::kString, DataType::kHash, DataType::kList,
+                     DataType::kSet, DataType::kZSet, DataType::kStream}) {
+    if (EqualsIgnoreCase(name, TypeName(t))) return t;
+  }
+  *known = false;
+  return std::nullopt;
+}
+
 bool ParseCountArg(CommandContext& ctx, size_t i, int64_t* out) {
   if (!ArgInt64(ctx, i, out)) return false;
   if (*out == std::numeric_limits<int64_t>::min()) {

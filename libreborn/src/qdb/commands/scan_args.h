@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,10 @@ void MemberScanCommand(
         scan);
 // Drops the members that do not match the MATCH pattern.
 void FilterPage(const ScanArgs& args, MemberPage* page);
+// SCAN's and SLOTSSCAN's TYPE argument: the type named (case-insensitive),
+// or nullopt with *known = false for a name that is no type (Redis 7.0
+// then matches nothing).
+std::optional<DataType> TypeFromName(std::string_view name, bool* known);
 // A count in [-LONG_MAX, LONG_MAX], with Redis' error texts.
 bool ParseCountArg(CommandContext& ctx, size_t i, int64_t* out);
 }  // namespace reborn::qdb

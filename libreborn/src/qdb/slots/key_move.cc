@@ -21,6 +21,12 @@ namespace {
 using storage::Column;
 
 constexpr size_t kMaxCursors = 4096;
+// SLOTSSCAN cursor numbers wrap below 2^40, so reborn-proxy can carry one in
+// its own 64-bit SCAN cursor next to the slot (docs/proxy.md, "SCAN"). They
+// start at a random point: a cursor another server handed out (the master
+// before a failover, say) is then unknown here and answered "invalid"
+// instead of resuming at an unrelated key.
+constexpr uint64_t kMaxScanCursor = uint64_t{1} << 40;
 constexpr size_t kMaxIdlePerTarget = 16;
 constexpr size_t kDeleteBatch = 256;
 constexpr int kMigrationWorkers = 4;
@@ -55,6 +61,12 @@ Slots::Slots(EngineCore& core, std::string target_password, ChunkLimits chunk)
              std::max<size_t>(chunk.bytes, 1)},
       staging_(core),
       nonce_(std::random_device{}()) {
+  {
+    absl::MutexLock lock(&cursor_mu_);
+    std::random_device seed;
+    next_cursor_ =
+        1 + ((uint64_t{seed()} << 32 | seed()) % (kMaxScanCursor - 1));
+  }
   for (int i = 0; i < kMigrationWorkers; ++i) {
     workers_.emplace_back([this] { WorkerLoop(); });
   }
@@ -161,7 +173,8 @@ absl::StatusOr<Slots::ScanResult> Slots::Scan(uint8_t db, uint16_t slot,
   if (absl::Status s = it->status(); !s.ok()) return s;
   if (!it->Valid()) return out;  // reached the end of the slot
   absl::MutexLock lock(&cursor_mu_);
-  const uint64_t id = next_cursor_++;
+  const uint64_t id = next_cursor_;
+  next_cursor_ = next_cursor_ + 1 < kMaxScanCursor ? next_cursor_ + 1 : 1;
   cursors_[id] = std::string(it->key());
   cursor_order_.push_back(id);
   if (cursor_order_.size() > kMaxCursors) {
