@@ -300,6 +300,22 @@ bool Scripting::RefuseWrites(CommandContext& ctx, uint32_t flags,
     ctx.reply.Error("READONLY You can't write against a read only replica.");
     return true;
   }
+  // min-replicas-to-write (the gate before the command judged it by the
+  // same flags when it could read them).
+  if (std::string_view error = server_.replication().WriteError();
+      !error.empty()) {
+    ctx.reply.Error(error);
+    return true;
+  }
+  // scriptPrepareForRun: over maxmemory a script that may write runs only
+  // with allow-oom, whatever it would do.
+  if ((flags & scripting::kScriptAllowOom) == 0 &&
+      server_.maxmemory_->Exceeded()) {
+    ctx.reply.Error(
+        "OOM allow-oom flag is not set on the script, can not run it when "
+        "used memory > 'maxmemory'");
+    return true;
+  }
   return false;
 }
 
@@ -341,27 +357,66 @@ void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
   }
 }
 
-bool Scripting::DeclaresNoWrites(const CommandSpec& spec,
-                                 const std::vector<std::string>& args) {
-  if (args.size() < 2) return false;
+std::optional<uint32_t> Scripting::DeclaredFlags(
+    const CommandSpec& spec, const std::vector<std::string>& args) {
+  if (args.size() < 2) return std::nullopt;
+  const std::string_view name = spec.name;
   uint32_t flags = 0;
-  if (spec.name == "eval") {
+  if (name == "eval" || name == "eval_ro") {
     size_t skip = 0;
-    if (!scripting::ParseShebang(args[1], &flags, &skip).ok()) return false;
-  } else {
+    if (!scripting::ParseShebang(args[1], &flags, &skip).ok()) {
+      return std::nullopt;
+    }
+  } else if (name == "evalsha" || name == "evalsha_ro" || name == "fcall" ||
+             name == "fcall_ro") {
     // The caches are touched under exec_mu_; a running script holds it.
     std::shared_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                              std::try_to_lock);
-    if (!lock.owns_lock()) return false;
-    if (spec.name == "evalsha") {
-      flags = engine_->FlagsOf(absl::AsciiStrToLower(args[1]));
-    } else if (spec.name == "fcall") {
+    if (!lock.owns_lock()) return std::nullopt;
+    if (name[0] == 'e') {
+      const std::string sha = absl::AsciiStrToLower(args[1]);
+      if (!engine_->Exists(sha)) return std::nullopt;
+      flags = engine_->FlagsOf(sha);
+    } else {
       const scripting::FunctionInfo* f = engine_->FindFunction(args[1]);
-      if (f != nullptr) flags = f->flags;
+      if (f == nullptr) return std::nullopt;
+      flags = f->flags;
     }
+  } else {
+    return std::nullopt;
   }
-  return (flags & scripting::kScriptNoWrites) != 0 &&
-         (flags & scripting::kScriptEvalCompat) == 0;
+  if (flags & scripting::kScriptEvalCompat) return std::nullopt;
+  return flags;
+}
+
+bool Scripting::DeclaresNoWrites(const CommandSpec& spec,
+                                 const std::vector<std::string>& args) {
+  std::optional<uint32_t> flags = DeclaredFlags(spec, args);
+  return flags && (*flags & scripting::kScriptNoWrites) != 0;
+}
+
+uint32_t Scripting::CommandFlags(const CommandSpec& spec,
+                                 const std::vector<std::string>& args) {
+  if (spec.name == "function" && args.size() > 1) {
+    // The FUNCTION container's flags are its subcommands' in Redis: LOAD
+    // and RESTORE write and are deny-oom, DELETE and FLUSH write.
+    const std::string sub = absl::AsciiStrToLower(args[1]);
+    if (sub == "load" || sub == "restore") {
+      return spec.flags | kCmdWrite | kCmdDenyOom;
+    }
+    if (sub == "delete" || sub == "flush") return spec.flags | kCmdWrite;
+    return spec.flags;
+  }
+  std::optional<uint32_t> script = DeclaredFlags(spec, args);
+  if (!script) return spec.flags;
+  uint32_t flags = spec.flags & ~(kCmdStale | kCmdDenyOom | kCmdWrite);
+  const bool no_writes = (*script & scripting::kScriptNoWrites) != 0;
+  if (!no_writes && (*script & scripting::kScriptAllowOom) == 0) {
+    flags |= kCmdDenyOom;
+  }
+  if (!no_writes) flags |= kCmdWrite;
+  if (*script & scripting::kScriptAllowStale) flags |= kCmdStale;
+  return flags;
 }
 
 void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
