@@ -228,7 +228,7 @@ void LuaEngine::CallAndReply(std::string_view name_view, int nargs,
                              ScriptHost& host, resp::ReplyWriter& reply) {
   lua_State* lua = lua_;
   const std::string name(name_view);
-  RunState state{&host, 2};
+  RunState state{&host, 2, &rand_state_};
   lua_pushlightuserdata(lua, &state);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegHost);
   lua_sethook(lua, CountHook, LUA_MASKCOUNT, kHookInstructions);

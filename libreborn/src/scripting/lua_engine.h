@@ -131,6 +131,7 @@ class LuaEngine {
   std::map<std::string, Library> libraries_;          // by name
   // Lower-cased function name -> library name.
   absl::flat_hash_map<std::string, std::string> function_libs_;
+  uint64_t rand_state_ = 0;  // math.random's, across runs (RunState::rand)
 };
 
 // Parses a `#!lua` shebang's flags; sets *skip to the shebang's length

@@ -81,54 +81,24 @@ class Scripting::Host final : public scripting::ScriptHost {
   std::string Call(std::vector<std::string>& args, int protocol) override {
     QdbServerImpl& server = owner_.server_;
     const CommandTable::Entry* entry = server.table().Find(args[0]);
+    // Redis' scriptCall counts the error of a command it refuses (INFO
+    // errorstats, even when redis.pcall catches it) and the command as
+    // rejected.
+    auto refuse = [&](std::string text) {
+      server.CountErrorReply(session_, text);
+      last_error_ = text.substr(1, text.find('\r') - 1);
+      return text;
+    };
     if (entry == nullptr) {
-      return "-ERR Unknown Redis command called from script\r\n";
+      return refuse("-ERR Unknown Redis command called from script\r\n");
     }
     const CommandSpec& spec = *entry->spec;
-    if (!spec.ArityOk(args.size())) {
-      return "-ERR Wrong number of args calling Redis command from script\r\n";
+    if (std::string refused = Refuse(server, spec, args); !refused.empty()) {
+      server.command_stats_.For(spec).rejected.fetch_add(
+          1, std::memory_order_relaxed);
+      return refuse(std::move(refused));
     }
-    if (spec.has(kCmdNoScript)) {
-      return "-ERR This Redis command is not allowed from script\r\n";
-    }
-    std::string full_name(spec.name);
-    size_t pos = 0;
-    switch (server.CheckAcl(session_, spec, args, &full_name, &pos)) {
-      case AclDenied::kNone:
-        break;
-      case AclDenied::kCommand:
-        return "-ERR The user executing the script can't run this command or "
-               "subcommand\r\n";
-      case AclDenied::kKey:
-        return "-ERR The user executing the script can't access at least one "
-               "of the keys mentioned in the command arguments\r\n";
-      default:
-        return "-ERR The user executing the script can't publish to the "
-               "channel mentioned in the command\r\n";
-    }
-    // PUBLISH, PFCOUNT...: what may replicate counts as a write here too.
-    if (read_only_ && ClientPause::MayReplicate(spec)) {
-      return "-ERR Write commands are not allowed from read-only "
-             "scripts.\r\n";
-    }
-    // Redis' scriptVerifyOOM: over maxmemory only the script's first write
-    // may be refused (after one it cannot stop halfway).
-    if (spec.has(kCmdDenyOom) && !allow_oom_ && !owner_.wrote_.load() &&
-        server.maxmemory_->Exceeded()) {
-      return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
-    }
-    if (spec.has(kCmdWrite)) {
-      if (read_only_) {
-        return "-ERR Write commands are not allowed from read-only "
-               "scripts.\r\n";
-      }
-      if (!owner_.wrote_.load()) {
-        std::string_view error = server.replication().WriteError();
-        if (!error.empty())
-          return absl::StrCat("-", std::string(error), "\r\n");
-      }
-      owner_.wrote_.store(true);
-    }
+    if (spec.has(kCmdWrite)) owner_.wrote_.store(true);
     if (spec.has(kCmdReadOnly)) read_called_ = true;
     std::string out;
     resp::ReplyWriter writer(&out, protocol);
@@ -162,6 +132,57 @@ class Scripting::Host final : public scripting::ScriptHost {
         spdlog::warn("lua: {}", message);
         break;
     }
+  }
+
+ private:
+  // What refuses a known command before it runs (Redis' scriptCall checks,
+  // in its order): the error reply, or "" to run it.
+  std::string Refuse(QdbServerImpl& server, const CommandSpec& spec,
+                     std::vector<std::string>& args) {
+    if (!spec.ArityOk(args.size())) {
+      return "-ERR Wrong number of args calling Redis command from script\r\n";
+    }
+    if (spec.has(kCmdNoScript)) {
+      return "-ERR This Redis command is not allowed from script\r\n";
+    }
+    std::string full_name(spec.name);
+    size_t pos = 0;
+    switch (server.CheckAcl(session_, spec, args, &full_name, &pos)) {
+      case AclDenied::kNone:
+        break;
+      case AclDenied::kCommand:
+        return "-ERR The user executing the script can't run this command or "
+               "subcommand\r\n";
+      case AclDenied::kKey:
+        return "-ERR The user executing the script can't access at least one "
+               "of the keys mentioned in the command arguments\r\n";
+      default:
+        return "-ERR The user executing the script can't publish to the "
+               "channel mentioned in the command\r\n";
+    }
+    // PUBLISH, PFCOUNT...: what may replicate counts as a write here too.
+    if (read_only_ && ClientPause::MayReplicate(spec)) {
+      return "-ERR Write commands are not allowed from read-only "
+             "scripts.\r\n";
+    }
+    if (spec.has(kCmdWrite)) {
+      if (read_only_) {
+        return "-ERR Write commands are not allowed from read-only "
+               "scripts.\r\n";
+      }
+      if (!owner_.wrote_.load()) {
+        std::string_view error = server.replication().WriteError();
+        if (!error.empty())
+          return absl::StrCat("-", std::string(error), "\r\n");
+      }
+    }
+    // Redis' scriptVerifyOOM: over maxmemory only the script's first write
+    // may be refused (after one it cannot stop halfway).
+    if (spec.has(kCmdDenyOom) && !allow_oom_ && !owner_.wrote_.load() &&
+        server.maxmemory_->Exceeded()) {
+      return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    }
+    return "";
   }
 
  private:
