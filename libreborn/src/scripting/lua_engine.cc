@@ -267,6 +267,16 @@ void LuaEngine::CallAndReply(std::string_view name_view, int nargs,
   lua_gc(lua, LUA_GCSTEP, 1);
 }
 
+absl::Status LuaEngine::CheckLibraries(const std::vector<std::string>& codes) {
+  if (codes.empty()) return absl::OkStatus();
+  LuaEngine scratch;
+  for (const std::string& code : codes) {
+    absl::StatusOr<std::string> lib = scratch.LoadLibrary(code, false);
+    if (!lib.ok()) return lib.status();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,
                                                    bool replace) {
   auto fail = [](const std::string& msg) {

@@ -215,8 +215,9 @@ void Scripting::LoadStored() {
     return;
   }
   for (const std::string& code : *codes) {
-    // Redis fails the whole RDB load on a library that does not load; the
-    // data is loaded already here, so the library is left out.
+    // An RDB file's libraries were checked before the file was accepted
+    // (RdbLoadOptions::check_functions, as Redis refuses the file); one
+    // stored that does not load any more is left out, not the data.
     if (absl::StatusOr<std::string> lib = engine_->LoadLibrary(code, true);
         !lib.ok()) {
       spdlog::error("function libraries: a library does not load: {}",
@@ -459,6 +460,7 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
     }
   } else {
     absl::StatusOr<std::string> loaded = engine_->Load(args[1]);
+    scripts_count_ = static_cast<int64_t>(engine_->size());
     if (!loaded.ok()) {
       ctx.reply.Error(std::string(loaded.status().message()));
       return;
@@ -798,6 +800,7 @@ void Scripting::Script(CommandContext& ctx) {
                                              std::defer_lock);
     if (!LockExclusive(ctx, lock)) return;
     absl::StatusOr<std::string> loaded = engine_->Load(args[2]);
+    scripts_count_ = static_cast<int64_t>(engine_->size());
     if (!loaded.ok()) {
       ctx.reply.Error(std::string(loaded.status().message()));
     } else {
@@ -823,6 +826,7 @@ void Scripting::Script(CommandContext& ctx) {
                                              std::defer_lock);
     if (!LockExclusive(ctx, lock)) return;
     engine_->Flush();
+    scripts_count_ = 0;
     ctx.reply.Ok();
   } else if (sub == "help" && args.size() == 2) {
     ctx.reply.BulkArray({

@@ -59,6 +59,10 @@ class Scripting {
   // EVAL/EVALSHA/FCALL of a script or function flagged `no-writes`:
   // CLIENT PAUSE WRITE lets it run. False when unknown, or when a running
   // script holds the cache.
+  // INFO memory's number_of_cached_scripts / _functions / _libraries.
+  int64_t cached_scripts() const { return scripts_count_.load(); }
+  int64_t function_count() const { return functions_count_.load(); }
+  int64_t library_count() const { return libraries_count_.load(); }
   bool DeclaresNoWrites(const CommandSpec& spec,
                         const std::vector<std::string>& args);
   // Redis' getCommandFlags: the flags the gates before a command (maxmemory,
@@ -123,6 +127,7 @@ class Scripting {
   std::atomic<int64_t> threshold_ms_{5000};
   std::atomic<int64_t> libraries_count_{0};
   std::atomic<int64_t> functions_count_{0};
+  std::atomic<int64_t> scripts_count_{0};  // EVAL's cache
   // The running script's name (function or SHA) and command, for FUNCTION
   // STATS from other threads.
   std::mutex info_mu_;
