@@ -50,6 +50,11 @@ struct REBORN_EXPORT RdbLoadOptions {
   // replica does: it waits for its master's DEL) or skipped (false, what a
   // Redis master does when it loads its own dump).
   bool keep_expired = true;
+  // Checks the file's function libraries (their code) before Commit swaps
+  // anything in; an error fails the load and keeps the old data, as Redis
+  // refuses an RDB file whose library does not load. Unset: not checked.
+  std::function<absl::Status(const std::vector<std::string>& codes)>
+      check_functions;
 };
 
 // A consistent point-in-time view of all databases, written out as an RDB

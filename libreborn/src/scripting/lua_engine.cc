@@ -228,7 +228,7 @@ void LuaEngine::CallAndReply(std::string_view name_view, int nargs,
                              ScriptHost& host, resp::ReplyWriter& reply) {
   lua_State* lua = lua_;
   const std::string name(name_view);
-  RunState state{&host, 2};
+  RunState state{&host, 2, &rand_state_};
   lua_pushlightuserdata(lua, &state);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegHost);
   lua_sethook(lua, CountHook, LUA_MASKCOUNT, kHookInstructions);
@@ -265,6 +265,16 @@ void LuaEngine::CallAndReply(std::string_view name_view, int nargs,
   lua_pushnil(lua);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegHost);
   lua_gc(lua, LUA_GCSTEP, 1);
+}
+
+absl::Status LuaEngine::CheckLibraries(const std::vector<std::string>& codes) {
+  if (codes.empty()) return absl::OkStatus();
+  LuaEngine scratch;
+  for (const std::string& code : codes) {
+    absl::StatusOr<std::string> lib = scratch.LoadLibrary(code, false);
+    if (!lib.ok()) return lib.status();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> LuaEngine::LoadLibrary(std::string_view code,

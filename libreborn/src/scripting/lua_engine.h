@@ -100,6 +100,11 @@ class LuaEngine {
   // library of the same name only when `replace`. The error's message is
   // the reply text.
   absl::StatusOr<std::string> LoadLibrary(std::string_view code, bool replace);
+  // Whether `codes` load together into an engine of their own (each loads,
+  // no two share a library or function name): what an RDB file's libraries
+  // must pass before the file is accepted, as Redis refuses a file whose
+  // library does not load. The error names the failing library's reason.
+  static absl::Status CheckLibraries(const std::vector<std::string>& codes);
   // False when there is no such library.
   bool DeleteLibrary(std::string_view name);
   void FlushLibraries();
@@ -131,6 +136,7 @@ class LuaEngine {
   std::map<std::string, Library> libraries_;          // by name
   // Lower-cased function name -> library name.
   absl::flat_hash_map<std::string, std::string> function_libs_;
+  uint64_t rand_state_ = 0;  // math.random's, across runs (RunState::rand)
 };
 
 // Parses a `#!lua` shebang's flags; sets *skip to the shebang's length

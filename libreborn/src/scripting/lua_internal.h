@@ -45,8 +45,9 @@ inline constexpr int kHookInstructions = 100000;
 struct RunState {
   ScriptHost* host = nullptr;
   int resp = 2;
-  // Redis' math.random is deterministic per script (seeded per run).
-  uint64_t rand = 0;
+  // math.random's state: the engine's, so that, as in Redis 7.0, runs go on
+  // with one sequence that only math.randomseed resets.
+  uint64_t* rand = nullptr;
 };
 
 inline RunState* StateOf(lua_State* lua) {
@@ -64,7 +65,7 @@ inline RunState* StateOf(lua_State* lua) {
 }
 
 // --- lua_sandbox.cc
-// Opens the libraries scripts get, with Redis' deterministic math.random,
+// Opens the libraries scripts get, with Redis' portable math.random,
 // overflow-safe unpack and text-only loadstring/load.
 void OpenLibraries(lua_State* lua);
 // Removes what Redis 7.0 removes, makes the library tables and the

@@ -127,12 +127,13 @@ void PushReadonlyProxy(lua_State* lua) {
   lua_replace(lua, real);
 }
 
-// Redis' math.random is deterministic per script: the state starts at 0
-// with every run (RunState::rand).
+// Redis' math.random: one sequence over every run of the engine (the same
+// on every platform), which math.randomseed restarts (RunState::rand).
 int MathRandom(lua_State* lua) {
   RunState* state = StateOf(lua);
   uint64_t outside_run = 0;  // scripts only call it while they run
-  uint64_t& rand = state != nullptr ? state->rand : outside_run;
+  uint64_t& rand =
+      state != nullptr && state->rand != nullptr ? *state->rand : outside_run;
   rand = rand * 6364136223846793005ULL + 1442695040888963407ULL;
   double r = static_cast<double>(rand >> 11) / 9007199254740992.0;
   switch (lua_gettop(lua)) {
@@ -159,7 +160,9 @@ int MathRandom(lua_State* lua) {
 }
 int MathRandomseed(lua_State* lua) {
   const auto seed = static_cast<uint64_t>(luaL_checkint(lua, 1));
-  if (RunState* state = StateOf(lua); state != nullptr) state->rand = seed;
+  if (RunState* state = StateOf(lua); state != nullptr && state->rand) {
+    *state->rand = seed;
+  }
   return 0;
 }
 
@@ -300,7 +303,7 @@ void OpenLibraries(lua_State* lua) {
   lua_newtable(lua);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegProtected);
 
-  // Deterministic math.random as in Redis.
+  // math.random with Redis' portable sequence.
   lua_getglobal(lua, "math");
   lua_pushcfunction(lua, MathRandom);
   lua_setfield(lua, -2, "random");

@@ -2,8 +2,10 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "resp/reply_parser.h"
 
 namespace reborn::server {
 namespace {
@@ -90,6 +92,70 @@ std::vector<std::string> GeoAddProbe(const std::vector<std::string>& args) {
   return probe;
 }
 
+// The stream, group and consumer a consumer-group command names: XCLAIM,
+// XAUTOCLAIM and XGROUP DELCONSUMER one key, XREADGROUP every key after
+// STREAMS. False for anything else.
+struct GroupCommand {
+  std::vector<std::string> keys;
+  std::string group;
+  std::string consumer;
+};
+bool ParseGroupCommand(const std::string& name,
+                       const std::vector<std::string>& args,
+                       GroupCommand* out) {
+  if (name == "xclaim" || name == "xautoclaim") {
+    if (args.size() < 4) return false;
+    *out = {{args[1]}, args[2], args[3]};
+    return true;
+  }
+  if (name == "xgroup") {
+    if (args.size() != 5 || !EqualsIgnoreCase(args[1], "delconsumer")) {
+      return false;
+    }
+    *out = {{args[2]}, args[3], args[4]};
+    return true;
+  }
+  if (name != "xreadgroup") return false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (EqualsIgnoreCase(args[i], "group") && i + 2 < args.size()) {
+      out->group = args[i + 1];
+      out->consumer = args[i + 2];
+      i += 2;
+    } else if (EqualsIgnoreCase(args[i], "count") ||
+               EqualsIgnoreCase(args[i], "block")) {
+      ++i;  // their value
+    } else if (EqualsIgnoreCase(args[i], "streams")) {
+      const size_t n = (args.size() - i - 1) / 2;
+      out->keys.assign(args.begin() + i + 1, args.begin() + i + 1 + n);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether `consumer` is in `group` of the stream at `key` (XINFO CONSUMERS).
+bool HasConsumer(const Notifications::Runner& run, int db,
+                 const std::string& key, const std::string& group,
+                 const std::string& consumer) {
+  const std::string out = run(db, {"xinfo", "consumers", key, group});
+  size_t used = 0;
+  Reply reply;
+  if (resp::ReplyParser().Parse(out, &used, &reply) !=
+          resp::ReplyParser::Result::kReply ||
+      reply.type != Reply::Type::kArray) {
+    return false;
+  }
+  for (const Reply& c : reply.elements) {
+    for (size_t i = 0; i + 1 < c.elements.size(); i += 2) {
+      if (c.elements[i].str == "name") {
+        if (c.elements[i + 1].str == consumer) return true;
+        break;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 void Notifications::Notify(int type, std::string_view event,
@@ -124,6 +190,16 @@ Notifications::Before Notifications::Probe(int db, const CommandSpec& spec,
     before.existed.push_back(run(db, {"exists", dst}) == ":1\r\n");
   } else if (name == "geoadd" && args.size() > 2) {
     before.positions = run(db, GeoAddProbe(args));
+  } else if ((flags() & kNotifyStream) != 0) {
+    GroupCommand gc;
+    if (name == "xadd" && args.size() > 1) {
+      IntReply(run(db, {"xlen", args[1]}), &before.stream_length);
+    } else if (ParseGroupCommand(name, args, &gc)) {
+      for (const std::string& k : gc.keys) {
+        before.had_consumer.push_back(
+            HasConsumer(run, db, k, gc.group, gc.consumer));
+      }
+    }
   }
   return before;
 }
@@ -315,6 +391,42 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     if (empty) return;
     Notify(kNotifyZset, name, key, db);
     del_if_empty(key);
+    // Streams (t_stream.c's events).
+  } else if (name == "xadd") {
+    if (empty) return;  // NOMKSTREAM and no stream
+    Notify(kNotifyStream, "xadd", key, db);
+    // MAXLEN/MINID removed entries when the stream did not grow by one.
+    int64_t length = 0;
+    if (IntReply(run(db, {"xlen", key}), &length) &&
+        length < before.stream_length + 1) {
+      Notify(kNotifyStream, "xtrim", key, db);
+    }
+  } else if (name == "xtrim" || name == "xdel") {
+    if (n > 0) Notify(kNotifyStream, name, key, db);
+  } else if (name == "xsetid") {
+    Notify(kNotifyStream, "xsetid", key, db);
+  } else if (name == "xgroup" && args.size() > 2) {
+    const std::string sub = absl::AsciiStrToLower(args[1]);
+    const std::string& stream = args[2];
+    if (sub == "create" || sub == "setid") {
+      Notify(kNotifyStream, absl::StrCat("xgroup-", sub), stream, db);
+    } else if ((sub == "destroy" || sub == "createconsumer") && n == 1) {
+      Notify(kNotifyStream, absl::StrCat("xgroup-", sub), stream, db);
+    } else if (sub == "delconsumer" && !before.had_consumer.empty() &&
+               before.had_consumer[0]) {
+      Notify(kNotifyStream, "xgroup-delconsumer", stream, db);
+    }
+  } else if (name == "xreadgroup" || name == "xclaim" || name == "xautoclaim") {
+    // A consumer these name is created when they first give it an entry.
+    GroupCommand gc;
+    if (!ParseGroupCommand(name, args, &gc)) return;
+    for (size_t i = 0; i < gc.keys.size() && i < before.had_consumer.size();
+         ++i) {
+      if (!before.had_consumer[i] &&
+          HasConsumer(run, db, gc.keys[i], gc.group, gc.consumer)) {
+        Notify(kNotifyStream, "xgroup-createconsumer", gc.keys[i], db);
+      }
+    }
   } else if (std::string dst = StoreTarget(name, args); !dst.empty()) {
     const int type = name == "sort"   ? kNotifyList
                      : name[0] == 's' ? kNotifySet

@@ -43,6 +43,11 @@ class Notifications {
     std::vector<bool> existed;  // per probed key
     bool had_ttl = false;
     std::string positions;  // GEOADD: ZMSCORE of its members before
+    // Streams: XADD's length before (to tell a trim), and per key whether
+    // the consumer XREADGROUP/XCLAIM/XAUTOCLAIM/XGROUP DELCONSUMER names
+    // was in its group.
+    int64_t stream_length = 0;
+    std::vector<bool> had_consumer;
   };
   Before Probe(int db, const CommandSpec& spec,
                const std::vector<std::string>& args, const Runner& run) const;

@@ -437,21 +437,23 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
                      "PING / QUIT / RESET are allowed in this context"));
     return;
   }
-  if (RefusedForMemory(session, spec, queuing, reply)) return;
+  if (RefusedForMemory(session, spec, args, queuing, reply)) return;
   {
     // EXEC is judged by what it would run, as Redis does with the flags of
     // the queue: a write in it meets the write gates, a command not flagged
     // stale the stale-replica gate; refused, the transaction is discarded.
     const bool exec_queue =
         spec.name == "exec" && txn != nullptr && txn->in_multi;
-    bool writes = spec.has(kCmdWrite);
-    bool denies_stale = !spec.has(kCmdStale);
+    const uint32_t flags = scripting_->CommandFlags(spec, args);
+    bool writes = (flags & kCmdWrite) != 0;
+    bool denies_stale = (flags & kCmdStale) == 0;
     if (exec_queue) {
       for (const std::vector<std::string>& queued : txn->queued) {
         const CommandTable::Entry* e = table_.Find(queued[0]);
         if (e == nullptr) continue;
-        writes |= e->spec->has(kCmdWrite);
-        denies_stale |= !e->spec->has(kCmdStale);
+        const uint32_t f = scripting_->CommandFlags(*e->spec, queued);
+        writes |= (f & kCmdWrite) != 0;
+        denies_stale |= (f & kCmdStale) == 0;
       }
     }
     std::string_view error;
@@ -556,13 +558,19 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
 }
 
 bool QdbServerImpl::RefusedForMemory(Session& session, const CommandSpec& spec,
+                                     const std::vector<std::string>& args,
                                      bool queuing, resp::ReplyWriter& reply) {
   const bool is_exec = spec.name == "exec";
-  bool deny = spec.has(kCmdDenyOom) || (queuing && !RunsInsideMulti(spec));
+  // A script's flags may make EVAL/FCALL deny-oom (Scripting::CommandFlags).
+  bool deny = (scripting_->CommandFlags(spec, args) & kCmdDenyOom) != 0 ||
+              (queuing && !RunsInsideMulti(spec));
   if (is_exec && session.txn && session.txn->in_multi) {
     for (const std::vector<std::string>& queued : session.txn->queued) {
       const CommandTable::Entry* e = table_.Find(queued[0]);
-      if (e != nullptr && e->spec->has(kCmdDenyOom)) deny = true;
+      if (e != nullptr &&
+          (scripting_->CommandFlags(*e->spec, queued) & kCmdDenyOom) != 0) {
+        deny = true;
+      }
     }
   }
   if (!deny || !maxmemory_->Exceeded()) return false;

@@ -160,9 +160,11 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
                     resp::ReplyWriter& reply);
   void ApplyConfigHooks();
 
-  // Refuses commands over maxmemory: deny-oom ones, anything queued in a
-  // MULTI and an EXEC that holds one (Redis' processCommand rules).
-  bool RefusedForMemory(Session& session, const CommandSpec& spec, bool queuing,
+  // Refuses commands over maxmemory: deny-oom ones (a script's by its
+  // flags), anything queued in a MULTI and an EXEC that holds one (Redis'
+  // processCommand rules).
+  bool RefusedForMemory(Session& session, const CommandSpec& spec,
+                        const std::vector<std::string>& args, bool queuing,
                         resp::ReplyWriter& reply);
 
   std::unique_ptr<Config> config_;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "command/command_spec.h"
+#include "scripting/lua_engine.h"
 #include "spdlog/spdlog.h"
 
 namespace reborn::server {
@@ -161,7 +162,9 @@ absl::Status RdbSaver::Import(QdbEngine& engine, const std::string& path) {
   const int64_t started = NowMs();
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) return Errno("cannot open", path);
-  auto load = engine.BeginRdbLoad();
+  RdbLoadOptions options;
+  options.check_functions = scripting::LuaEngine::CheckLibraries;
+  auto load = engine.BeginRdbLoad(options);
   if (!load.ok()) return load.status();
   std::vector<char> buf(1 << 20);
   while (true) {

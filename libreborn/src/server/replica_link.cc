@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "net/sync_client.h"
 #include "resp/request_parser.h"
+#include "scripting/lua_engine.h"
 #include "server/qdb_server_impl.h"
 #include "server/replication.h"
 #include "spdlog/spdlog.h"
@@ -254,7 +255,9 @@ absl::Status ReplicaLink::LoadPayload() {
   } else if (!absl::SimpleAtoi(header.substr(1), &total) || total < 0) {
     return absl::DataLossError(absl::StrCat("bad payload length: ", header));
   }
-  auto load = server_.engine().BeginRdbLoad();
+  RdbLoadOptions options;
+  options.check_functions = scripting::LuaEngine::CheckLibraries;
+  auto load = server_.engine().BeginRdbLoad(options);
   if (!load.ok()) return load.status();
   loading_ = true;
   sync_total_ = total;

@@ -81,54 +81,24 @@ class Scripting::Host final : public scripting::ScriptHost {
   std::string Call(std::vector<std::string>& args, int protocol) override {
     QdbServerImpl& server = owner_.server_;
     const CommandTable::Entry* entry = server.table().Find(args[0]);
+    // Redis' scriptCall counts the error of a command it refuses (INFO
+    // errorstats, even when redis.pcall catches it) and the command as
+    // rejected.
+    auto refuse = [&](std::string text) {
+      server.CountErrorReply(session_, text);
+      last_error_ = text.substr(1, text.find('\r') - 1);
+      return text;
+    };
     if (entry == nullptr) {
-      return "-ERR Unknown Redis command called from script\r\n";
+      return refuse("-ERR Unknown Redis command called from script\r\n");
     }
     const CommandSpec& spec = *entry->spec;
-    if (!spec.ArityOk(args.size())) {
-      return "-ERR Wrong number of args calling Redis command from script\r\n";
+    if (std::string refused = Refuse(server, spec, args); !refused.empty()) {
+      server.command_stats_.For(spec).rejected.fetch_add(
+          1, std::memory_order_relaxed);
+      return refuse(std::move(refused));
     }
-    if (spec.has(kCmdNoScript)) {
-      return "-ERR This Redis command is not allowed from script\r\n";
-    }
-    std::string full_name(spec.name);
-    size_t pos = 0;
-    switch (server.CheckAcl(session_, spec, args, &full_name, &pos)) {
-      case AclDenied::kNone:
-        break;
-      case AclDenied::kCommand:
-        return "-ERR The user executing the script can't run this command or "
-               "subcommand\r\n";
-      case AclDenied::kKey:
-        return "-ERR The user executing the script can't access at least one "
-               "of the keys mentioned in the command arguments\r\n";
-      default:
-        return "-ERR The user executing the script can't publish to the "
-               "channel mentioned in the command\r\n";
-    }
-    // PUBLISH, PFCOUNT...: what may replicate counts as a write here too.
-    if (read_only_ && ClientPause::MayReplicate(spec)) {
-      return "-ERR Write commands are not allowed from read-only "
-             "scripts.\r\n";
-    }
-    // Redis' scriptVerifyOOM: over maxmemory only the script's first write
-    // may be refused (after one it cannot stop halfway).
-    if (spec.has(kCmdDenyOom) && !allow_oom_ && !owner_.wrote_.load() &&
-        server.maxmemory_->Exceeded()) {
-      return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
-    }
-    if (spec.has(kCmdWrite)) {
-      if (read_only_) {
-        return "-ERR Write commands are not allowed from read-only "
-               "scripts.\r\n";
-      }
-      if (!owner_.wrote_.load()) {
-        std::string_view error = server.replication().WriteError();
-        if (!error.empty())
-          return absl::StrCat("-", std::string(error), "\r\n");
-      }
-      owner_.wrote_.store(true);
-    }
+    if (spec.has(kCmdWrite)) owner_.wrote_.store(true);
     if (spec.has(kCmdReadOnly)) read_called_ = true;
     std::string out;
     resp::ReplyWriter writer(&out, protocol);
@@ -165,6 +135,57 @@ class Scripting::Host final : public scripting::ScriptHost {
   }
 
  private:
+  // What refuses a known command before it runs (Redis' scriptCall checks,
+  // in its order): the error reply, or "" to run it.
+  std::string Refuse(QdbServerImpl& server, const CommandSpec& spec,
+                     std::vector<std::string>& args) {
+    if (!spec.ArityOk(args.size())) {
+      return "-ERR Wrong number of args calling Redis command from script\r\n";
+    }
+    if (spec.has(kCmdNoScript)) {
+      return "-ERR This Redis command is not allowed from script\r\n";
+    }
+    std::string full_name(spec.name);
+    size_t pos = 0;
+    switch (server.CheckAcl(session_, spec, args, &full_name, &pos)) {
+      case AclDenied::kNone:
+        break;
+      case AclDenied::kCommand:
+        return "-ERR The user executing the script can't run this command or "
+               "subcommand\r\n";
+      case AclDenied::kKey:
+        return "-ERR The user executing the script can't access at least one "
+               "of the keys mentioned in the command arguments\r\n";
+      default:
+        return "-ERR The user executing the script can't publish to the "
+               "channel mentioned in the command\r\n";
+    }
+    // PUBLISH, PFCOUNT...: what may replicate counts as a write here too.
+    if (read_only_ && ClientPause::MayReplicate(spec)) {
+      return "-ERR Write commands are not allowed from read-only "
+             "scripts.\r\n";
+    }
+    if (spec.has(kCmdWrite)) {
+      if (read_only_) {
+        return "-ERR Write commands are not allowed from read-only "
+               "scripts.\r\n";
+      }
+      if (!owner_.wrote_.load()) {
+        std::string_view error = server.replication().WriteError();
+        if (!error.empty())
+          return absl::StrCat("-", std::string(error), "\r\n");
+      }
+    }
+    // Redis' scriptVerifyOOM: over maxmemory only the script's first write
+    // may be refused (after one it cannot stop halfway).
+    if (spec.has(kCmdDenyOom) && !allow_oom_ && !owner_.wrote_.load() &&
+        server.maxmemory_->Exceeded()) {
+      return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    }
+    return "";
+  }
+
+ private:
   Scripting& owner_;
   bool read_only_;
   bool read_called_ = false;
@@ -194,8 +215,9 @@ void Scripting::LoadStored() {
     return;
   }
   for (const std::string& code : *codes) {
-    // Redis fails the whole RDB load on a library that does not load; the
-    // data is loaded already here, so the library is left out.
+    // An RDB file's libraries were checked before the file was accepted
+    // (RdbLoadOptions::check_functions, as Redis refuses the file); one
+    // stored that does not load any more is left out, not the data.
     if (absl::StatusOr<std::string> lib = engine_->LoadLibrary(code, true);
         !lib.ok()) {
       spdlog::error("function libraries: a library does not load: {}",
@@ -300,6 +322,22 @@ bool Scripting::RefuseWrites(CommandContext& ctx, uint32_t flags,
     ctx.reply.Error("READONLY You can't write against a read only replica.");
     return true;
   }
+  // min-replicas-to-write (the gate before the command judged it by the
+  // same flags when it could read them).
+  if (std::string_view error = server_.replication().WriteError();
+      !error.empty()) {
+    ctx.reply.Error(error);
+    return true;
+  }
+  // scriptPrepareForRun: over maxmemory a script that may write runs only
+  // with allow-oom, whatever it would do.
+  if ((flags & scripting::kScriptAllowOom) == 0 &&
+      server_.maxmemory_->Exceeded()) {
+    ctx.reply.Error(
+        "OOM allow-oom flag is not set on the script, can not run it when "
+        "used memory > 'maxmemory'");
+    return true;
+  }
   return false;
 }
 
@@ -341,27 +379,66 @@ void Scripting::RunScript(CommandContext& ctx, bool read_only, bool function,
   }
 }
 
-bool Scripting::DeclaresNoWrites(const CommandSpec& spec,
-                                 const std::vector<std::string>& args) {
-  if (args.size() < 2) return false;
+std::optional<uint32_t> Scripting::DeclaredFlags(
+    const CommandSpec& spec, const std::vector<std::string>& args) {
+  if (args.size() < 2) return std::nullopt;
+  const std::string_view name = spec.name;
   uint32_t flags = 0;
-  if (spec.name == "eval") {
+  if (name == "eval" || name == "eval_ro") {
     size_t skip = 0;
-    if (!scripting::ParseShebang(args[1], &flags, &skip).ok()) return false;
-  } else {
+    if (!scripting::ParseShebang(args[1], &flags, &skip).ok()) {
+      return std::nullopt;
+    }
+  } else if (name == "evalsha" || name == "evalsha_ro" || name == "fcall" ||
+             name == "fcall_ro") {
     // The caches are touched under exec_mu_; a running script holds it.
     std::shared_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                              std::try_to_lock);
-    if (!lock.owns_lock()) return false;
-    if (spec.name == "evalsha") {
-      flags = engine_->FlagsOf(absl::AsciiStrToLower(args[1]));
-    } else if (spec.name == "fcall") {
+    if (!lock.owns_lock()) return std::nullopt;
+    if (name[0] == 'e') {
+      const std::string sha = absl::AsciiStrToLower(args[1]);
+      if (!engine_->Exists(sha)) return std::nullopt;
+      flags = engine_->FlagsOf(sha);
+    } else {
       const scripting::FunctionInfo* f = engine_->FindFunction(args[1]);
-      if (f != nullptr) flags = f->flags;
+      if (f == nullptr) return std::nullopt;
+      flags = f->flags;
     }
+  } else {
+    return std::nullopt;
   }
-  return (flags & scripting::kScriptNoWrites) != 0 &&
-         (flags & scripting::kScriptEvalCompat) == 0;
+  if (flags & scripting::kScriptEvalCompat) return std::nullopt;
+  return flags;
+}
+
+bool Scripting::DeclaresNoWrites(const CommandSpec& spec,
+                                 const std::vector<std::string>& args) {
+  std::optional<uint32_t> flags = DeclaredFlags(spec, args);
+  return flags && (*flags & scripting::kScriptNoWrites) != 0;
+}
+
+uint32_t Scripting::CommandFlags(const CommandSpec& spec,
+                                 const std::vector<std::string>& args) {
+  if (spec.name == "function" && args.size() > 1) {
+    // The FUNCTION container's flags are its subcommands' in Redis: LOAD
+    // and RESTORE write and are deny-oom, DELETE and FLUSH write.
+    const std::string sub = absl::AsciiStrToLower(args[1]);
+    if (sub == "load" || sub == "restore") {
+      return spec.flags | kCmdWrite | kCmdDenyOom;
+    }
+    if (sub == "delete" || sub == "flush") return spec.flags | kCmdWrite;
+    return spec.flags;
+  }
+  std::optional<uint32_t> script = DeclaredFlags(spec, args);
+  if (!script) return spec.flags;
+  uint32_t flags = spec.flags & ~(kCmdStale | kCmdDenyOom | kCmdWrite);
+  const bool no_writes = (*script & scripting::kScriptNoWrites) != 0;
+  if (!no_writes && (*script & scripting::kScriptAllowOom) == 0) {
+    flags |= kCmdDenyOom;
+  }
+  if (!no_writes) flags |= kCmdWrite;
+  if (*script & scripting::kScriptAllowStale) flags |= kCmdStale;
+  return flags;
 }
 
 void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
@@ -383,6 +460,7 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
     }
   } else {
     absl::StatusOr<std::string> loaded = engine_->Load(args[1]);
+    scripts_count_ = static_cast<int64_t>(engine_->size());
     if (!loaded.ok()) {
       ctx.reply.Error(std::string(loaded.status().message()));
       return;
@@ -722,6 +800,7 @@ void Scripting::Script(CommandContext& ctx) {
                                              std::defer_lock);
     if (!LockExclusive(ctx, lock)) return;
     absl::StatusOr<std::string> loaded = engine_->Load(args[2]);
+    scripts_count_ = static_cast<int64_t>(engine_->size());
     if (!loaded.ok()) {
       ctx.reply.Error(std::string(loaded.status().message()));
     } else {
@@ -747,6 +826,7 @@ void Scripting::Script(CommandContext& ctx) {
                                              std::defer_lock);
     if (!LockExclusive(ctx, lock)) return;
     engine_->Flush();
+    scripts_count_ = 0;
     ctx.reply.Ok();
   } else if (sub == "help" && args.size() == 2) {
     ctx.reply.BulkArray({

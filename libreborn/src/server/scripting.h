@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -58,12 +59,30 @@ class Scripting {
   // EVAL/EVALSHA/FCALL of a script or function flagged `no-writes`:
   // CLIENT PAUSE WRITE lets it run. False when unknown, or when a running
   // script holds the cache.
+  // INFO memory's number_of_cached_scripts / _functions / _libraries.
+  int64_t cached_scripts() const { return scripts_count_.load(); }
+  int64_t function_count() const { return functions_count_.load(); }
+  int64_t library_count() const { return libraries_count_.load(); }
   bool DeclaresNoWrites(const CommandSpec& spec,
+                        const std::vector<std::string>& args);
+  // Redis' getCommandFlags: the flags the gates before a command (maxmemory,
+  // writes on a replica or without enough replicas, a stale replica) judge
+  // it by. For EVAL*/FCALL* of a script that declares flags (a shebang or a
+  // function's flags) its write, deny-oom and stale flags come from them
+  // (scriptFlagsToCmdFlags: write unless no-writes, deny-oom unless
+  // allow-oom or no-writes, stale with allow-stale); FUNCTION's are its
+  // subcommand's; else the spec's.
+  uint32_t CommandFlags(const CommandSpec& spec,
                         const std::vector<std::string>& args);
 
  private:
   class Host;
   bool PastThreshold() const;
+  // The flags the script or function EVAL*/FCALL* runs declares; nullopt
+  // for another command, a script without shebang, one not known, or while
+  // a running script holds the cache.
+  std::optional<uint32_t> DeclaredFlags(const CommandSpec& spec,
+                                        const std::vector<std::string>& args);
   // Takes `lock` (shared or exclusive); false after answering -BUSY.
   template <typename LockType>
   bool Lock(LockType& lock, resp::ReplyWriter& reply);
@@ -76,7 +95,8 @@ class Scripting {
   // busy state, the replication scope, blocked clients served after.
   void RunScript(CommandContext& ctx, bool read_only, bool function,
                  std::string_view name, const std::function<void(Host&)>& body);
-  // Refuses a script that may write where writes are refused; true if the
+  // Refuses a script that may write where writes are refused, or over
+  // maxmemory without allow-oom (Redis' scriptPrepareForRun); true if the
   // reply was written.
   bool RefuseWrites(CommandContext& ctx, uint32_t flags, bool read_only);
   void Script(CommandContext& ctx);
@@ -107,6 +127,7 @@ class Scripting {
   std::atomic<int64_t> threshold_ms_{5000};
   std::atomic<int64_t> libraries_count_{0};
   std::atomic<int64_t> functions_count_{0};
+  std::atomic<int64_t> scripts_count_{0};  // EVAL's cache
   // The running script's name (function or SHA) and command, for FUNCTION
   // STATS from other threads.
   std::mutex info_mu_;

@@ -6,7 +6,8 @@ with a real redis-server:
   reads as redis-server's after DEBUG RELOAD (its RDB round trip), and the
   record is no key (KEYS, SCAN, DBSIZE, FLUSHALL do not see it);
 - SAVE writes them as RDB FUNCTION2 records that redis-server loads, and
-  qdb-server --rdb-import loads them from redis-server's dump.rdb;
+  qdb-server --rdb-import loads them from redis-server's dump.rdb, and
+  refuses a file whose library does not load, as redis-server does;
 - replication: a redis-server master's libraries reach a qdb-server replica
   by the full sync's RDB and by the command stream, and a qdb-server
   master's reach a redis-server replica the same two ways."""
@@ -187,6 +188,34 @@ class FunctionPersistence(unittest.TestCase):
         self.assertEqual(client(q2.port).execute_command(
             "FCALL", "fa", 1, "k"), 7)
         self.assertEqual(client(q2.port).dbsize(), 1)
+
+    def test_rdb_with_a_library_that_does_not_load_is_refused(self):
+        # Redis refuses a whole RDB file when one of its libraries does not
+        # load; qdb-server --rdb-import refuses it too (and the same file
+        # with a good library loads, so the refusal is the library's).
+        d = tempfile.mkdtemp(prefix="reborn-fn-bad-")
+        self.dirs.append(d)
+        red = self.redis("--dir", d, "--dbfilename", "good.rdb",
+                         "--rdbchecksum", "no", "--rdbcompression", "no")
+        client(red.port).execute_command("FUNCTION", "LOAD", LIB_B)
+        client(red.port).set("k", 1)
+        client(red.port).save()
+        red.stop()
+        with open(os.path.join(d, "good.rdb"), "rb") as f:
+            good = f.read()
+        self.assertEqual(good.count(b"register_function"), 1)
+        with open(os.path.join(d, "bad.rdb"), "wb") as f:
+            # Same length, no checksum: only the library fails.
+            f.write(good.replace(b"register_function", b"register_functioX"))
+        with self.assertRaises(RuntimeError):
+            self.redis("--dir", d, "--dbfilename", "bad.rdb")
+        with self.assertRaises(RuntimeError) as refused:
+            self.qdb("--rdb-import", os.path.join(d, "bad.rdb"))
+        self.assertIn("function library does not load", str(refused.exception))
+        q = self.qdb("--rdb-import", os.path.join(d, "good.rdb"))
+        self.assertEqual(client(q.port).get("k"), b"1")
+        self.assertEqual(client(q.port).execute_command("FCALL", "fb", 0, "x"),
+                         b"x!")
 
     def test_redis_master_qdb_replica(self):
         master = self.redis("--repl-diskless-sync-delay", "0")

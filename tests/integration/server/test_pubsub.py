@@ -3,7 +3,8 @@ commands on both, replies and pushed messages compared byte for byte (RESP2
 and RESP3), PUBSUB introspection, subscribed-mode errors, RESET and
 disconnect unsubscribing, delivery to a replica's subscribers, the pubsub
 class of client-output-buffer-limit cutting a subscriber that never reads,
-keyspace events in Redis' order, and redis-py's own pubsub API."""
+keyspace events in Redis' order (stream events included), and redis-py's own
+pubsub API."""
 
 import os
 import socket
@@ -270,6 +271,77 @@ class PubSubAgainstRedis(unittest.TestCase):
             c.close()
             return events
         self.run_both(script)
+
+    def test_stream_keyspace_events_in_redis_order(self):
+        # t_stream.c's events: consumers created by XREADGROUP (also when a
+        # blocked one is served), XCLAIM and XAUTOCLAIM only when they give
+        # it an entry; trims only when entries went; nothing for no-ops.
+        commands = [
+            ["XADD", "nos", "NOMKSTREAM", "*", "f", "v"],
+            ["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
+            ["XGROUP", "CREATE", "s", "g", "$"],
+            ["XGROUP", "CREATECONSUMER", "s", "g", "Bob"],
+            ["XGROUP", "CREATECONSUMER", "s", "g", "Bob"],
+            ["XADD", "s", "1-1", "f", "a"], ["XADD", "s", "2-1", "f", "b"],
+            ["XADD", "s", "MAXLEN", "5", "3-1", "f", "c"],
+            ["XADD", "s", "MAXLEN", "=", "2", "4-1", "f", "d"],
+            ["XADD", "s", "MAXLEN", "~", "1", "5-1", "f", "e"],
+            ["XREADGROUP", "GROUP", "g", "Alice", "COUNT", "1", "STREAMS",
+             "s", ">"],
+            ["XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "s", ">"],
+            ["XREADGROUP", "GROUP", "g", "Carl", "STREAMS", "s", ">"],
+            ["XREADGROUP", "GROUP", "g", "Dan", "NOACK", "STREAMS", "s", "0"],
+            ["XCLAIM", "s", "g", "Mike", "0", "9-9"],
+            ["XCLAIM", "s", "g", "Mike", "0", "4-1", "FORCE"],
+            ["XAUTOCLAIM", "s", "g", "Bob", "0", "0"],
+            ["XAUTOCLAIM", "s", "g", "Eve", "0", "0"],
+            ["XGROUP", "DELCONSUMER", "s", "g", "Lee"],
+            ["XGROUP", "DELCONSUMER", "s", "g", "Bob"],
+            ["XGROUP", "SETID", "s", "g", "0"],
+            ["XDEL", "s", "9-9"], ["XDEL", "s", "4-1"],
+            ["XTRIM", "s", "MAXLEN", "100"], ["XTRIM", "s", "MAXLEN", "0"],
+            ["XSETID", "s", "10-1"],
+            ["XGROUP", "DESTROY", "s", "nog"], ["XGROUP", "DESTROY", "s", "g"],
+            ["MULTI"], ["XADD", "s", "11-1", "f", "x"],
+            ["XGROUP", "CREATE", "s", "g2", "0"], ["EXEC"],
+            ["XGROUP", "CREATE", "s2", "g2", "$", "MKSTREAM"],
+            ["XREADGROUP", "GROUP", "g2", "Zed", "STREAMS", "s", "s2", ">",
+             ">"],
+        ]
+
+        def script(port):
+            r = redis.Redis(port=port)
+            r.flushall()
+            r.config_set("notify-keyspace-events", "KEA")
+            sub = RawClient(port)
+            sub.call("PSUBSCRIBE", "__key*__:*")
+            sub.call("SUBSCRIBE", "end")
+            c = RawClient(port)
+            for cmd in commands:
+                c.call(*cmd)
+            # A consumer created when a blocked XREADGROUP is served.
+            blocked = RawClient(port)
+            blocked.send(encode("XREADGROUP", "GROUP", "g2", "Blocky",
+                                "BLOCK", "0", "STREAMS", "s2", ">"))
+            wait_for(lambda: b"blocked_clients:1" in c.call("INFO",
+                                                            "clients"),
+                     what="the XREADGROUP to block")
+            c.call("XADD", "s2", "1-1", "f", "v")
+            blocked.read_reply()
+            c.call("PUBLISH", "end", "x")
+            events = []
+            while True:
+                msg = sub.read_reply()
+                if msg.startswith(b"*3\r\n$7\r\nmessage"):
+                    break
+                events.append(msg)
+            r.config_set("notify-keyspace-events", "")
+            r.flushall()
+            for client in (sub, c, blocked):
+                client.close()
+            return events
+        events = self.run_both(script)
+        self.assertIn(b"xgroup-createconsumer", b"".join(events))
 
     def test_notify_keyspace_events_config(self):
         def script(port):

@@ -2,7 +2,8 @@
 replies compared byte for byte in RESP2 and RESP3 (conversions, error texts,
 sandbox escapes refused); scripts are atomic for other clients; a long script
 makes other clients get -BUSY and SCRIPT KILL ends it; a replica receives
-the script's effects."""
+the script's effects; over maxmemory and without enough replicas, scripts
+and functions are judged by their declared flags as by Redis."""
 
 import threading
 import time
@@ -191,6 +192,45 @@ FUNCTIONS = [
 ]
 
 
+# Scripts and functions over maxmemory (Redis' unit/scripting "allow-oom
+# shebang flag"): a script that declares flags is judged by them before it
+# runs (deny-oom unless allow-oom or no-writes), one without a shebang only
+# when its first write runs.
+OOM_LIB = (
+    "#!lua name=oomlib\n"
+    "redis.register_function('plain', function(k) return 1 end)\n"
+    "redis.register_function{function_name='w_oom', callback=function(k) "
+    "return redis.call('set', k[1], 'f') end, flags={'allow-oom'}}\n"
+    "redis.register_function{function_name='ro', callback=function(k) "
+    "return redis.call('get', k[1]) end, flags={'no-writes'}}\n")
+SHEBANG_BARE = "#!lua\nreturn 1"
+OOM_COMMANDS = [
+    ["EVAL", "redis.call('set','x',1) return 1", "1", "x"],
+    ["EVAL", "return redis.call('get','x')", "1", "x"],
+    ["EVAL", "local t = redis.pcall('set','x','y') return t['err']", "1",
+     "x"],
+    ["EVAL", "return redis.pcall('set','x','y')", "1", "x"],
+    ["EVAL", "#!lua flags=\nreturn 1", "0"],
+    ["EVAL", SHEBANG_BARE, "0"],
+    ["EVAL", "#!lua flags=allow-oom\nredis.call('set','x',1) return 1", "1",
+     "x"],
+    ["EVAL", "#!lua flags=no-writes\nreturn redis.call('get','x')", "0"],
+    ["EVAL_RO", "#!lua flags=no-writes\nreturn redis.call('get','x')", "1",
+     "x"],
+    ["EVAL_RO", "return redis.call('get','x')", "1", "x"],
+    ["EVAL", "#!lua flags=no-writes\nredis.call('set','x',1)", "1", "x"],
+    ["EVALSHA", "SHA_BARE", "0"],
+    ["FCALL", "plain", "0"],
+    ["FCALL_RO", "plain", "0"],
+    ["FCALL", "w_oom", "1", "x"],
+    ["FCALL", "ro", "1", "x"],
+    ["FCALL_RO", "ro", "1", "x"],
+    ["FUNCTION", "LOAD", "REPLACE", OOM_LIB],
+    ["FUNCTION", "DELETE", "nolib"],
+    ["GET", "x"],
+]
+
+
 class ScriptingAgainstRedis(unittest.TestCase):
 
     @classmethod
@@ -235,6 +275,94 @@ class ScriptingAgainstRedis(unittest.TestCase):
                 self.assertEqual(r.call(*cmd), q.call(*cmd), (proto, cmd))
             r.close()
             q.close()
+
+    def oom_setup(self, port):
+        c = RawClient(port)
+        c.call("CONFIG", "SET", "maxmemory", "0")
+        c.call("FLUSHALL")
+        c.call("FUNCTION", "FLUSH")
+        c.call("SCRIPT", "FLUSH")
+        c.call("SET", "x", "123")
+        c.call("FUNCTION", "LOAD", OOM_LIB)
+        sha = c.call("SCRIPT", "LOAD", SHEBANG_BARE).split(b"\r\n")[1]
+        c.call("CONFIG", "RESETSTAT")
+        return c, sha.decode()
+
+    def test_script_flags_over_maxmemory_match_redis(self):
+        replies = {}
+        for port in (self.redis.port, self.qdb.port):
+            c, sha = self.oom_setup(port)
+            admin = RawClient(port)
+            admin.call("CONFIG", "SET", "maxmemory", "1")
+            out = []
+            for cmd in OOM_COMMANDS:
+                cmd = [sha if a == "SHA_BARE" else a for a in cmd]
+                out.append(c.call(*cmd))
+            # The refusals in the stats: errors counted once, a command a
+            # script's call refused counted as rejected.
+            admin.call("CONFIG", "SET", "maxmemory", "0")
+            out.append(c.call("INFO", "errorstats"))
+            stats = c.call("INFO", "commandstats").decode()
+            for name in ("set", "eval", "fcall"):
+                line = [x for x in stats.split("\r\n")
+                        if x.startswith(f"cmdstat_{name}:")]
+                out.append([f for f in line[0].split(",")
+                            if "calls" in f and not f.startswith("cmdstat")]
+                           if line else None)
+            out.append(c.call("GET", "x"))
+            admin.close()
+            c.close()
+            replies[port] = out
+        self.assertEqual(replies[self.redis.port], replies[self.qdb.port])
+        # Not vacuous: the bare shebang was refused, allow-oom wrote.
+        self.assertTrue(replies[self.qdb.port][5].startswith(b"-OOM"))
+        self.assertEqual(replies[self.qdb.port][6], b":1\r\n")
+
+    def test_queued_scripts_are_judged_by_their_flags_at_exec(self):
+        # Queued before maxmemory was crossed: EXEC is aborted when the queue
+        # holds a deny-oom script or FUNCTION LOAD, runs a no-writes one.
+        queues = [
+            [["EVAL", SHEBANG_BARE, "0"]],
+            [["EVAL", "#!lua flags=no-writes\nreturn 2", "0"]],
+            [["EVAL", "return redis.call('get','x')", "1", "x"]],
+            [["FUNCTION", "LOAD", "REPLACE", OOM_LIB]],
+            [["FCALL", "ro", "1", "x"], ["FCALL", "plain", "0"]],
+        ]
+        replies = {}
+        for port in (self.redis.port, self.qdb.port):
+            out = []
+            for queue in queues:
+                c, _ = self.oom_setup(port)
+                admin = RawClient(port)
+                out.append(c.call("MULTI"))
+                out += [c.call(*cmd) for cmd in queue]
+                admin.call("CONFIG", "SET", "maxmemory", "1")
+                out.append(c.call("EXEC"))
+                admin.call("CONFIG", "SET", "maxmemory", "0")
+                admin.close()
+                c.close()
+            replies[port] = out
+        self.assertEqual(replies[self.redis.port], replies[self.qdb.port])
+        self.assertIn(b"-EXECABORT", b"".join(replies[self.qdb.port]))
+
+    def test_script_flags_meet_min_replicas_like_redis(self):
+        replies = {}
+        for port in (self.redis.port, self.qdb.port):
+            c, sha = self.oom_setup(port)
+            c.call("CONFIG", "SET", "min-replicas-to-write", "1")
+            out = [c.call(*cmd) for cmd in [
+                ["EVAL", "#!lua flags=no-writes\nreturn redis.call('get','x')",
+                 "1", "x"],
+                ["EVAL", "return redis.call('get','x')", "1", "x"],
+                ["EVAL", "#!lua\nreturn redis.call('get','x')", "1", "x"],
+                ["EVAL", "return redis.call('set','x',1)", "1", "x"],
+                ["FCALL", "plain", "0"], ["FCALL", "ro", "1", "x"],
+                ["EVALSHA", sha, "0"]]]
+            c.call("CONFIG", "SET", "min-replicas-to-write", "0")
+            c.close()
+            replies[port] = out
+        self.assertEqual(replies[self.redis.port], replies[self.qdb.port])
+        self.assertTrue(replies[self.qdb.port][2].startswith(b"-NOREPLICAS"))
 
     def test_function_dump_and_restore(self):
         c = redis.Redis(port=self.qdb.port)

@@ -69,6 +69,13 @@ class RdbLoadImpl : public RdbLoad {
     }
     status_ = reader_.Finish();
     if (!status_.ok()) return status_ = Annotate(status_);
+    if (options_.check_functions) {
+      if (absl::Status s = options_.check_functions(functions_); !s.ok()) {
+        return status_ = absl::InvalidArgumentError(absl::StrCat(
+                   "RDB load failed: a function library does not load: ",
+                   s.message()));
+      }
+    }
     // The file's function libraries replace the old ones with its data.
     PutFunctionsRecord(functions_, &txn_.batch());
     if (status_ = txn_.Commit(); !status_.ok()) return status_;
