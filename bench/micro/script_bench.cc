@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -24,7 +25,17 @@ namespace reborn {
 namespace {
 
 constexpr int kPipeline = 16;
-constexpr int kKeys = 100000;
+
+// Keys counter:0..Keys()-1 exist; SCRIPT_BENCH_KEYS sets how many (fewer
+// make the setup quick under valgrind --tool=callgrind, which counts the
+// instructions of a run where timings on a shared machine are noisy).
+int Keys() {
+  static const int keys = [] {
+    const char* env = std::getenv("SCRIPT_BENCH_KEYS");
+    return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 100000;
+  }();
+  return keys;
+}
 
 constexpr char kIncrScript[] = "return redis.call('incr', KEYS[1])";
 constexpr char kGetScript[] = "return redis.call('get', KEYS[1])";
@@ -79,7 +90,7 @@ void Setup(const benchmark::State& state) {
     Run(*b, {"SCRIPT", "LOAD", script});
   }
   Run(*b, {"FUNCTION", "LOAD", kLibrary});
-  for (int i = 0; i < kKeys; ++i) {
+  for (int i = 0; i < Keys(); ++i) {
     Run(*b, {"SET", absl::StrCat("counter:", i), "1"});
     if (i % kPipeline == 0) b->server->FlushWrites();
   }
@@ -97,14 +108,14 @@ void Teardown(const benchmark::State&) {
   std::filesystem::remove_all(dir);
 }
 
-// Runs the command `make(key)` builds, on keys counter:0..kKeys-1 in turn.
+// Runs the command `make(key)` builds, on the keys in turn.
 template <typename Make>
 void Loop(benchmark::State& state, Make make) {
   Bench& b = *Current();
   uint64_t n = 0;
   for (auto _ : state) {
-    std::vector<std::string> args =
-        make(absl::StrCat("counter:", (n * 7919) % kKeys));
+    std::vector<std::string> args = make(
+        absl::StrCat("counter:", (n * 7919) % static_cast<uint64_t>(Keys())));
     resp::ReplyWriter reply(&b.out, 2);
     b.server->Handle(b.session, args, reply);
     if (++n % kPipeline == 0) {
@@ -174,9 +185,15 @@ void BM_FcallIncr(benchmark::State& state) {
   });
 }
 
-// Arg: 0 = rocksdb, 1 = memory.
-#define SCRIPT_BENCH(fn) \
-  BENCHMARK(fn)->DenseRange(0, 1)->Setup(Setup)->Teardown(Teardown)
+// Arg: 0 = rocksdb, 1 = memory. SCRIPT_BENCH_ITERS fixes the iterations
+// (one run, no calibration runs: for callgrind's instruction counts).
+benchmark::internal::Benchmark* Configure(benchmark::internal::Benchmark* b) {
+  b->DenseRange(0, 1)->Setup(Setup)->Teardown(Teardown);
+  const char* iters = std::getenv("SCRIPT_BENCH_ITERS");
+  if (iters != nullptr && std::atoi(iters) > 0) b->Iterations(std::atoi(iters));
+  return b;
+}
+#define SCRIPT_BENCH(fn) BENCHMARK(fn)->Apply([](auto* b) { Configure(b); })
 SCRIPT_BENCH(BM_Ping);
 SCRIPT_BENCH(BM_Incr);
 SCRIPT_BENCH(BM_Get);
