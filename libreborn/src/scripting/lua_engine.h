@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "resp/reply_writer.h"
 
@@ -77,11 +78,23 @@ class LuaEngine {
   LuaEngine(const LuaEngine&) = delete;
   LuaEngine& operator=(const LuaEngine&) = delete;
 
+  // A cached script: its compiled function stays in the Lua registry
+  // (`ref`), so a run neither compiles nor looks it up by name.
+  struct Script {
+    std::string sha;  // lower-case hex
+    std::string body;
+    uint32_t flags = 0;
+    int ref = 0;  // luaL_ref in the registry
+  };
+
   // Compiles `body` into the cache (EVAL, SCRIPT LOAD) and returns its
   // SHA1. The error's message is the reply text ("ERR Error compiling
   // script (new function): ...").
   absl::StatusOr<std::string> Load(std::string_view body);
-  bool Exists(std::string_view sha) const;
+  // The cached script `sha` (any case), nullptr when unknown. Stays valid
+  // until Flush() (scripts cannot load or flush scripts while they run).
+  const Script* Find(std::string_view sha) const;
+  bool Exists(std::string_view sha) const { return Find(sha) != nullptr; }
   // Flags of a cached script; 0 when unknown.
   uint32_t FlagsOf(std::string_view sha) const;
   // SCRIPT FLUSH: drops the cache and starts from a fresh interpreter.
@@ -91,6 +104,10 @@ class LuaEngine {
   // Runs the cached script `sha` with KEYS and ARGV and writes its reply
   // into `reply` (in the client's protocol). The script must exist.
   void Run(std::string_view sha, std::span<const std::string> keys,
+           std::span<const std::string> argv, ScriptHost& host,
+           resp::ReplyWriter& reply);
+  // Run() of a script Find() returned.
+  void Run(const Script& script, std::span<const std::string> keys,
            std::span<const std::string> argv, ScriptHost& host,
            resp::ReplyWriter& reply);
 
@@ -119,10 +136,6 @@ class LuaEngine {
   lua_State* state_for_test() { return lua_; }
 
  private:
-  struct Script {
-    std::string body;
-    uint32_t flags = 0;
-  };
   void Init();
   void Close();
   // Calls the function on top of the stack (under the error handler below
@@ -132,8 +145,15 @@ class LuaEngine {
                     resp::ReplyWriter& reply);
 
   lua_State* lua_ = nullptr;
-  absl::flat_hash_map<std::string, Script> scripts_;  // by sha
-  std::map<std::string, Library> libraries_;          // by name
+  // Registry refs of the error handler and of the real globals table
+  // (where KEYS and ARGV go), looked up once rather than by name per run.
+  int err_handler_ref_ = 0;
+  int globals_ref_ = 0;
+  // Runs since the last explicit GC step (see CallAndReply).
+  int runs_since_gc_ = 0;
+  // By sha; node-based, so Find()'s pointers survive later loads.
+  absl::node_hash_map<std::string, Script> scripts_;
+  std::map<std::string, Library> libraries_;  // by name
   // Lower-cased function name -> library name.
   absl::flat_hash_map<std::string, std::string> function_libs_;
   uint64_t rand_state_ = 0;  // math.random's, across runs (RunState::rand)

@@ -272,9 +272,10 @@ std::string_view Replication::WriteError() const {
     }
     return {};
   }
-  // As in Redis, min-replicas-max-lag 0 turns the check off.
-  if (server_.config().GetInt("min-replicas-max-lag") > 0 &&
-      min_replicas_.load() > good_replicas_.load()) {
+  // As in Redis, min-replicas-max-lag 0 turns the check off. The atomics
+  // first: a config lookup per write (and per write a script calls) costs.
+  if (min_replicas_.load() > good_replicas_.load() &&
+      server_.config().GetInt("min-replicas-max-lag") > 0) {
     return "NOREPLICAS Not enough good replicas to write.";
   }
   // Synchronous replication: a write that could not be acknowledged is not

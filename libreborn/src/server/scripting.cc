@@ -451,10 +451,11 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
   std::unique_lock<std::shared_mutex> lock(server_.exec_mutex(),
                                            std::defer_lock);
   if (!LockExclusive(ctx, lock)) return;
-  std::string name;
+  // One cache lookup: the script's flags and compiled function.
+  const scripting::LuaEngine::Script* script = nullptr;
   if (sha) {
-    name = absl::AsciiStrToLower(args[1]);
-    if (!engine_->Exists(name)) {
+    script = engine_->Find(args[1]);
+    if (script == nullptr) {
       ctx.reply.Error("NOSCRIPT No matching script. Please use EVAL.");
       return;
     }
@@ -465,9 +466,10 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
       ctx.reply.Error(std::string(loaded.status().message()));
       return;
     }
-    name = *loaded;
+    script = engine_->Find(*loaded);
   }
-  const uint32_t flags = engine_->FlagsOf(name);
+  const std::string& name = script->sha;
+  const uint32_t flags = script->flags;
   if (RefuseWrites(ctx, flags, read_only)) return;
   const bool compat = (flags & scripting::kScriptEvalCompat) != 0;
   const bool ro =
@@ -477,7 +479,7 @@ void Scripting::Eval(CommandContext& ctx, bool sha, bool read_only) {
   auto argv = all.subspan(3 + static_cast<size_t>(numkeys));
   RunScript(ctx, ro, /*function=*/false, name, [&](Host& host) {
     host.set_allow_oom((flags & scripting::kScriptAllowOom) != 0);
-    engine_->Run(name, keys, argv, host, ctx.reply);
+    engine_->Run(*script, keys, argv, host, ctx.reply);
   });
 }
 
