@@ -49,8 +49,12 @@ size_t OutputPauseThreshold(const ServerLimits& limits);
 // loopback interface as Redis counts it: 127.0.0.1 or ::1 exactly.
 bool IsLocalPeer(std::string_view peer);
 
+// At most this many bind addresses (Redis' CONFIG_BINDADDR_MAX).
+inline constexpr size_t kMaxBindAddresses = 16;
+
 struct ServerOptions {
-  std::string bind = "127.0.0.1";
+  // redis.conf's bind syntax, one address a string (see net::Listeners).
+  std::vector<std::string> bind = {"127.0.0.1"};
   int port = 6380;  // 0 picks a free port; see Server::port()
   int threads = 0;  // 0 = hardware concurrency
   int backlog = 511;
@@ -106,7 +110,11 @@ class Server {
 
   // Binds, listens and starts the I/O threads.
   absl::Status Start();
-  // The bound port (useful with port 0).
+  // Listens on `bind` at `port` instead (CONFIG SET bind / port), keeping
+  // the connections; on error the old listeners stay (net::Listeners::
+  // Rebind). Any thread.
+  absl::Status Listen(const std::vector<std::string>& bind, int port);
+  // The bound port (useful with port 0); 0 when nothing listens.
   int port() const;
   // Stops accepting, lets in-flight replies drain (bounded), closes every
   // connection and joins the threads. Idempotent; safe from any thread

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "command/command_spec.h"
+#include "net/server.h"
 #include "resp/request_parser.h"
 #include "server/keyspace_events.h"
 #include "util/glob.h"
@@ -107,6 +108,22 @@ absl::StatusOr<std::string> ParseFileName(std::string_view current,
   return std::string(value);
 }
 
+// Redis' bind: up to 16 addresses, given as one argument of
+// space-separated words (or several words in a config file), shown joined
+// by one space; "" is no address.
+absl::StatusOr<std::string> ParseBind(std::string_view current,
+                                      std::string_view value) {
+  std::vector<std::string> words;
+  if (!resp::SplitInlineArgs(value, &words)) {
+    return absl::InvalidArgumentError("Unbalanced quotes in bind addresses");
+  }
+  if (words.size() > net::kMaxBindAddresses) {
+    return absl::InvalidArgumentError("Too many bind addresses specified.");
+  }
+  if (words.size() == 1 && words[0].empty()) words.clear();
+  return absl::StrJoin(words, " ");
+}
+
 // Redis' latency-tracking-info-percentiles: zero or more numbers from 0 to
 // 100, kept as given.
 absl::StatusOr<std::string> ParsePercentiles(std::string_view current,
@@ -188,8 +205,13 @@ Config::Config() {
   };
   const std::vector<std::string> kProtectedActions = {"no", "yes", "local"};
   // Network and clients.
-  add("bind", T::kString, "127.0.0.1", false);
-  add("port", T::kInt, "6380", false, 0, 65535);
+  // Both rebind the listeners live, as in Redis 7 (QdbServerImpl).
+  {
+    Directive d{"bind", T::kString, "127.0.0.1"};
+    d.parse = ParseBind;
+    Add(std::move(d));
+  }
+  add("port", T::kInt, "6380", true, 0, 65535);
   add("io-threads", T::kInt, "0", false, 0, 128);
   add("tcp-backlog", T::kInt, "511", false, 1, 65535);
   add("maxclients", T::kInt, "10000", true, 1, 1000000);
@@ -303,6 +325,16 @@ Config::Config() {
   add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0,
       {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"});
+  {
+    // qdb's own directives read at start (Directive::same_value_ok).
+    absl::MutexLock lock(&mu_);
+    for (const char* name :
+         {"engine", "row-cache-size", "write-buffer-size", "bloom-bits-per-key",
+          "migrate-target-password", "migrate-chunk-members",
+          "migrate-chunk-bytes", "rdb-import"}) {
+      directives_.at(name).same_value_ok = true;
+    }
+  }
   AddRedisTuning();
 }
 
@@ -504,7 +536,10 @@ absl::Status Config::SetMany(
               absl::StrCat("unknown directive '", key, "'"));
         }
         if (absl::Status s = CheckAccess(it->second, caller); !s.ok()) {
-          return s;
+          auto v = Normalise(it->second, value);
+          if (!it->second.same_value_ok || !v.ok() || *v != it->second.value) {
+            return s;
+          }
         }
         for (const Change& c : applied) {
           if (c.key == key) {
@@ -662,7 +697,7 @@ absl::Status Config::LoadText(std::string_view text, std::string_view origin) {
     if (words.size() != 2 && !(words.size() == 1 && Has(words[0]))) {
       const std::string name = ToLower(words[0]);
       if (name != "save" && name != "replicaof" && name != "slaveof" &&
-          name != "client-output-buffer-limit") {
+          name != "client-output-buffer-limit" && name != "bind") {
         return fail("Bad directive or wrong number of arguments");
       }
     }

@@ -47,6 +47,12 @@ class Config {
     // Names a file or a program, or decides what a client may reach:
     // read-only to clients unless enable-protected-configs allows it.
     bool protect = false;
+    // qdb's own directives read at start (engine, cache sizes, ...): no
+    // Redis directive to mirror, so CONFIG SET to the current value is a
+    // no-op that succeeds, and CONFIG GET * output can be set back as
+    // Redis' can; another value is refused as immutable. Redis' immutable
+    // directives refuse any CONFIG SET, as Redis does.
+    bool same_value_ok = false;
     Parser parse;  // kString only; null takes the value as given
   };
 

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "qdb/engine_access.h"
@@ -38,6 +39,11 @@ std::string RandomHex(size_t n) {
   return out;
 }
 
+// The bind directive's addresses (stored normalised: one space apart).
+std::vector<std::string> BindAddresses(const Config& config) {
+  return absl::StrSplit(config.GetString("bind"), ' ', absl::SkipEmpty());
+}
+
 }  // namespace
 
 QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
@@ -45,7 +51,7 @@ QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
   repl_ = std::make_unique<Replication>(*this);
   maxmemory_ = std::make_unique<MaxmemoryGate>(*config_);
   net::ServerOptions options;
-  options.bind = config_->GetString("bind");
+  options.bind = BindAddresses(*config_);
   options.port = static_cast<int>(config_->GetInt("port"));
   options.threads = static_cast<int>(config_->GetInt("io-threads"));
   options.backlog = static_cast<int>(config_->GetInt("tcp-backlog"));
@@ -120,6 +126,23 @@ void QdbServerImpl::ApplyConfigHooks() {
   bind_int("timeout", &limits.idle_timeout_s);
   bind_int("proto-max-bulk-len", &limits.max_bulk_len);
   bind_int("proto-max-multibulk-len", &limits.max_multibulk_len);
+  // bind and port listen anew at once, as in Redis 7: the connections stay,
+  // a listener whose address and port stay is kept, and a failure keeps the
+  // old listeners (Config::SetMany puts the old values back) and answers
+  // Redis' text; the log says why.
+  auto relisten = [this](const char* redis_error) {
+    return [this, redis_error](const std::string&) {
+      absl::Status s = network_->Listen(
+          BindAddresses(*config_), static_cast<int>(config_->GetInt("port")));
+      if (s.ok()) return s;
+      spdlog::warn("Failed applying new listen configuration: {}",
+                   std::string(s.message()));
+      return absl::UnavailableError(redis_error);
+    };
+  };
+  config_->OnChange("bind", relisten("Failed to bind to specified addresses."));
+  config_->OnChange(
+      "port", relisten("Unable to listen on this port. Check server logs."));
   config_->OnChange("loglevel", [](const std::string& level) {
     spdlog::set_level(level == "debug"     ? spdlog::level::debug
                       : level == "verbose" ? spdlog::level::debug
