@@ -561,6 +561,8 @@ absl::Status Config::SetMany(
     }
   }
   for (size_t i = 0; i < applied.size(); ++i) {
+    // As Redis: a value set to what it was applies nothing.
+    if (applied[i].value == applied[i].previous) continue;
     absl::Status s = RunHooks(applied[i].key, applied[i].value);
     if (s.ok()) continue;
     *failed_name = applied[i].key;
@@ -573,6 +575,7 @@ absl::Status Config::SetMany(
       }
     }
     for (size_t j = 0; j <= i; ++j) {
+      if (applied[j].value == applied[j].previous) continue;
       RunHooks(applied[j].key, applied[j].previous).IgnoreError();
     }
     return s;

@@ -91,7 +91,8 @@ class Config {
 
   bool Has(std::string_view name) const;
 
-  // Called after a successful Set() of `name` (also at startup); several
+  // Called after a successful Set() of `name` to a value other than the one
+  // it had (also at startup); several
   // hooks of one name run in the order they were added. A non-OK status
   // from a hook is returned by Set() (the value stays changed only if every
   // hook accepted it).
