@@ -1,5 +1,6 @@
 #include "net/server.h"
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <memory>
@@ -41,6 +42,11 @@ size_t OutputPauseThreshold(const ServerLimits& limits) {
   if (soft > 0) return soft;
   const size_t hard = limits.output_hard_limit.load();
   return hard > 0 ? std::min(hard, kDefaultOutputPause) : kDefaultOutputPause;
+}
+
+size_t ClientMemory(const ClientEntry& entry) {
+  return entry.query_buffer.load() + entry.query_buffer_free.load() +
+         entry.output_buffer.load() + kReadChunk;
 }
 
 bool IsLocalPeer(std::string_view peer) {
@@ -115,6 +121,10 @@ class Server::Impl {
   // Starts one accept on `acceptor`; listen_mu_ held.
   void Accept(const Listeners::Acceptor& acceptor);
   void Sweep();
+  // Redis' evictClients: closes the biggest clients while all of them
+  // together take clients_memory_limit or more. Replicas and CLIENT
+  // NO-EVICT ones count but are never closed.
+  void EvictClients(const std::vector<std::shared_ptr<ClientEntry>>& clients);
 };
 
 // One client connection. Lives on one io_context thread: every member is
@@ -743,7 +753,10 @@ void Server::Impl::Sweep() {
     if (ec) return;
     const int64_t timeout_s = limits_.idle_timeout_s.load();
     const int64_t now = NowMs();
-    for (const auto& entry : registry_.Snapshot()) {
+    const std::vector<std::shared_ptr<ClientEntry>> clients =
+        registry_.Snapshot();
+    EvictClients(clients);
+    for (const auto& entry : clients) {
       const int64_t idle_ms = now - entry->last_active_ms.load();
       // As in Redis, replicas and blocked clients never time out.
       if (timeout_s > 0 && !entry->replica.load() && !entry->blocked.load() &&
@@ -757,6 +770,31 @@ void Server::Impl::Sweep() {
     }
     Sweep();
   });
+}
+
+void Server::Impl::EvictClients(
+    const std::vector<std::shared_ptr<ClientEntry>>& clients) {
+  const int64_t limit = limits_.clients_memory_limit.load();
+  if (limit <= 0) return;
+  size_t total = 0;
+  std::vector<std::pair<size_t, ClientEntry*>> evictable;
+  for (const auto& entry : clients) {
+    const size_t bytes = ClientMemory(*entry);
+    total += bytes;
+    if (!entry->replica.load() && !entry->no_evict.load()) {
+      evictable.emplace_back(bytes, entry.get());
+    }
+  }
+  std::sort(evictable.begin(), evictable.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [bytes, entry] : evictable) {
+    if (total < static_cast<size_t>(limit)) break;
+    spdlog::info("Evicting client: id={} addr={} ({} bytes of buffers)",
+                 entry->id, entry->peer, bytes);
+    entry->kill();
+    stats_.evicted_clients.fetch_add(1, std::memory_order_relaxed);
+    total -= bytes;
+  }
 }
 
 void Server::Impl::RequestStop() {

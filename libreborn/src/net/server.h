@@ -34,6 +34,10 @@ struct ServerLimits {
   std::atomic<size_t> pubsub_soft_limit{8ULL * 1024 * 1024};
   std::atomic<int64_t> pubsub_soft_seconds{60};
   std::atomic<int64_t> idle_timeout_s{0};  // 0 = never
+  // Client eviction (maxmemory-clients resolved to bytes; 0 = off): while
+  // the clients' buffers (ClientMemory) add up to this or more, the biggest
+  // evictable client is closed. Checked once a second.
+  std::atomic<int64_t> clients_memory_limit{0};
   std::atomic<int64_t> max_bulk_len{512LL * 1024 * 1024};
   std::atomic<int64_t> max_multibulk_len{2147483647};  // Redis: INT_MAX
 };
@@ -71,7 +75,12 @@ struct ServerStats {
   std::atomic<uint64_t> output_limit_disconnections{0};
   std::atomic<uint64_t> query_limit_disconnections{0};
   std::atomic<int64_t> blocked_clients{0};
+  std::atomic<uint64_t> evicted_clients{0};  // by clients_memory_limit
 };
+
+// The memory a client's buffers take, as client eviction counts it: its
+// query buffer (used and spare), its pending output and its read chunk.
+size_t ClientMemory(const ClientEntry& entry);
 
 // Executes the commands of client connections. Called concurrently from all
 // I/O threads, each call on the thread that owns the session.

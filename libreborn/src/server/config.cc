@@ -124,6 +124,26 @@ absl::StatusOr<std::string> ParseBind(std::string_view current,
   return absl::StrJoin(words, " ");
 }
 
+// Redis' maxmemory-clients: a memory value, or a percentage of maxmemory
+// ("10%", 0 to 100), shown as given ("10%") or as bytes.
+absl::StatusOr<std::string> ParseMemoryOrPercent(std::string_view current,
+                                                 std::string_view value) {
+  if (absl::StatusOr<int64_t> bytes = ParseMemory(value); bytes.ok()) {
+    return std::to_string(*bytes);
+  }
+  int64_t percent = 0;
+  if (value.size() > 1 && value.back() == '%' &&
+      ParseInt(value.substr(0, value.size() - 1), &percent) && percent >= 0) {
+    if (percent > 100) {
+      return absl::InvalidArgumentError(
+          "percentage argument must be less or equal to 100");
+    }
+    return absl::StrCat(percent, "%");
+  }
+  return absl::InvalidArgumentError(
+      "argument must be a memory or percent value");
+}
+
 // Redis' latency-tracking-info-percentiles: zero or more numbers from 0 to
 // 100, kept as given.
 absl::StatusOr<std::string> ParsePercentiles(std::string_view current,
@@ -290,6 +310,7 @@ Config::Config() {
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
   // Replication (docs/replication.md).
   add("replicaof", T::kString, "", false);  // "host port" at start
+  AddAlias("slaveof", "replicaof");
   add("masterauth", T::kString, "", true);
   add("masteruser", T::kString, "", true);
   add("replica-read-only", T::kBool, "yes", true);
@@ -318,6 +339,13 @@ Config::Config() {
   // refused (OOM) whatever the policy, which picks LRU or LFU tracking for
   // OBJECT IDLETIME/FREQ; no key is ever evicted (docs/configuration.md).
   add("maxmemory", T::kMemory, "0", true, 0, INT64_MAX);
+  // Client eviction (Redis 7): over this much memory in client buffers,
+  // the biggest clients are closed (docs/configuration.md).
+  {
+    Directive d{"maxmemory-clients", T::kString, "0"};
+    d.parse = ParseMemoryOrPercent;
+    Add(std::move(d));
+  }
   // Scripts (docs/scripting.md): after this many ms other clients get -BUSY;
   // lua-time-limit is the pre-7.0 name.
   add("busy-reply-threshold", T::kInt, "5000", true, 0, INT32_MAX);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -123,6 +124,28 @@ void QdbServerImpl::ApplyConfigHooks() {
       "latencystats", [this](std::string_view section, std::string* out) {
         AppendLatencyStats(*this, section, out);
       });
+  // maxmemory-clients in bytes: a percentage is of maxmemory (none
+  // without one), as Redis' getClientEvictionLimit.
+  auto bind_client_eviction = [this, &limits] {
+    const std::string v = config_->GetString("maxmemory-clients");
+    int64_t bytes = 0;
+    if (absl::EndsWith(v, "%")) {
+      int64_t percent = 0;
+      if (absl::SimpleAtoi(absl::StripSuffix(v, "%"), &percent)) {
+        bytes = config_->GetInt("maxmemory") / 100 * percent;
+      }
+    } else {
+      bytes = config_->GetInt("maxmemory-clients");
+    }
+    limits.clients_memory_limit.store(bytes);
+  };
+  bind_client_eviction();
+  for (const char* name : {"maxmemory", "maxmemory-clients"}) {
+    config_->OnChange(name, [bind_client_eviction](const std::string&) {
+      bind_client_eviction();
+      return absl::OkStatus();
+    });
+  }
   bind_int("timeout", &limits.idle_timeout_s);
   bind_int("proto-max-bulk-len", &limits.max_bulk_len);
   bind_int("proto-max-multibulk-len", &limits.max_multibulk_len);
@@ -793,6 +816,7 @@ void QdbServerImpl::ResetStats() {
   stats.protocol_errors = 0;
   stats.output_limit_disconnections = 0;
   stats.query_limit_disconnections = 0;
+  stats.evicted_clients = 0;
   auth_failures_.Reset();
   if (engine_) engine_->ResetStats();
 }
