@@ -643,8 +643,10 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     flushed = ExistingWatchedKeys(spec.name == "flushall" ? -1 : session.db);
   }
   Notifications::Before before;
-  if (notify)
+  // SMOVE's probe also tells WATCH whether its destination changes.
+  if (notify || (spec.name == "smove" && !watches_.empty())) {
     before = notifications_.Probe(session.db, spec, args, run_internal);
+  }
   // MONITOR shows a script before the commands it runs, the rest after.
   if (monitors_.active() && Monitors::ShownBefore(spec)) {
     monitors_.Feed(session, session.db, spec, args);
@@ -712,7 +714,9 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     } else {
       repl_->Record(session.db, args, std::string_view(*out).substr(mark));
     }
-    if (!watches_.empty()) TouchWatchedKeys(session, spec, args, flushed);
+    if (!watches_.empty()) {
+      TouchWatchedKeys(session, spec, args, flushed, before);
+    }
     if (tracking_->busy()) {
       if (spec.name == "flushall" || spec.name == "flushdb") {
         tracking_->InvalidateAll(session.id);
@@ -785,13 +789,23 @@ std::vector<std::pair<int, std::string>> QdbServerImpl::ExistingWatchedKeys(
 void QdbServerImpl::TouchWatchedKeys(
     const Session& session, const CommandSpec& spec,
     const std::vector<std::string>& args,
-    const std::vector<std::pair<int, std::string>>& flushed) {
+    const std::vector<std::pair<int, std::string>>& flushed,
+    const Notifications::Before& before) {
   if (spec.name == "flushall" || spec.name == "flushdb") {
     // Like Redis, a flush touches only the watched keys it deleted.
     for (const auto& [db, key] : flushed) watches_.Touch(db, key);
   } else if (spec.name == "swapdb") {
     watches_.TouchDb(std::atoi(args[1].c_str()));
     watches_.TouchDb(std::atoi(args[2].c_str()));
+  } else if (spec.name == "smove" && args.size() == 4) {
+    // As smoveCommand: nothing when source and destination are one key,
+    // the destination only when the member was added to it.
+    if (args[1] != args[2]) {
+      watches_.Touch(session.db, args[1]);
+      if (before.existed.empty() || !before.existed[0]) {
+        watches_.Touch(session.db, args[2]);
+      }
+    }
   } else {
     for (const auto& [db, key] : KeysToSignal(session, spec, args)) {
       watches_.Touch(db, key);
