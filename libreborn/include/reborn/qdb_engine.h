@@ -46,6 +46,10 @@ struct RdbLoadOptions {
   // replica does: it waits for its master's DEL) or skipped (false, what a
   // Redis master does when it loads its own dump).
   bool keep_expired = true;
+  // Redis' key-load-delay, a knob for tests that need a slow load: after
+  // each key, sleep this many microseconds; a negative -n sleeps 1 us after
+  // one key in n on average.
+  int key_load_delay_us = 0;
 };
 
 // A consistent point-in-time view of all databases, written out as an RDB

@@ -438,6 +438,13 @@ void Config::AddRedisTuning() {
     d.parse = ParsePercentiles;
     Add(std::move(d));
   }
+  {
+    // Hidden as in Redis: a full load sleeps this many microseconds after
+    // each key (replica full sync, rdb-import; RdbLoadOptions).
+    Directive d{"key-load-delay", T::kInt, "0", true, kIntMin, kIntMax};
+    d.hidden = true;
+    Add(std::move(d));
+  }
   // Read at start in Redis; immutable here too.
   Add(Directive{"rdbchecksum", T::kBool, "yes", /*runtime=*/false});
   Add(Directive{"set-proc-title", T::kBool, "yes", /*runtime=*/false});
@@ -636,7 +643,11 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
     std::string_view pattern) const {
   absl::MutexLock lock(&mu_);
   std::vector<std::pair<std::string, std::string>> out;
+  // As Redis' configGetCommand: a name without glob characters is looked
+  // up as is, hidden directives included.
+  const bool exact = pattern.find_first_of("*?[") == std::string_view::npos;
   for (const auto& [name, d] : directives_) {
+    if (d.hidden && !exact) continue;
     if (GlobMatch(pattern, name, /*nocase=*/true))
       out.emplace_back(name, d.value);
   }

@@ -53,6 +53,9 @@ class Config {
     // Redis' can; another value is refused as immutable. Redis' immutable
     // directives refuse any CONFIG SET, as Redis does.
     bool same_value_ok = false;
+    // Left out of CONFIG GET patterns, shown when asked by its exact name
+    // (Redis' HIDDEN_CONFIG: knobs for tests).
+    bool hidden = false;
     Parser parse;  // kString only; null takes the value as given
   };
 

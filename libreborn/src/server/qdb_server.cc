@@ -208,7 +208,10 @@ absl::Status QdbServerImpl::OpenEngine() {
   if (absl::Status s = engine_->FlushWrites(); !s.ok()) return s;
   if (const std::string path = config_->GetString("rdb-import");
       !path.empty()) {
-    if (absl::Status s = RdbSaver::Import(*engine_, path); !s.ok()) {
+    if (absl::Status s = RdbSaver::Import(
+            *engine_, path,
+            static_cast<int>(config_->GetInt("key-load-delay")));
+        !s.ok()) {
       return absl::Status(s.code(),
                           absl::StrCat("rdb-import ", path, ": ", s.message()));
     }

@@ -254,7 +254,10 @@ absl::Status ReplicaLink::LoadPayload() {
   } else if (!absl::SimpleAtoi(header.substr(1), &total) || total < 0) {
     return absl::DataLossError(absl::StrCat("bad payload length: ", header));
   }
-  auto load = server_.engine().BeginRdbLoad();
+  RdbLoadOptions options;
+  options.key_load_delay_us =
+      static_cast<int>(server_.config().GetInt("key-load-delay"));
+  auto load = server_.engine().BeginRdbLoad(options);
   if (!load.ok()) return load.status();
   loading_ = true;
   sync_total_ = total;

@@ -134,6 +134,14 @@ class ConfigListenTest(unittest.TestCase):
         self.assertEqual(qdb.call("CONFIG", "SET", "write-buffer-size", "8mb"),
                          b"+OK\r\n")
 
+    def test_hidden_directive(self):
+        # key-load-delay answers only by its exact name, as in Redis.
+        self.same("CONFIG", "GET", "key-load-delay")
+        self.same("CONFIG", "SET", "key-load-delay", "-10")
+        self.same("CONFIG", "GET", "key-load-delay")
+        self.same("CONFIG", "GET", "key-load-del*")
+        self.same("CONFIG", "SET", "key-load-delay", "0")
+
     def test_config_get_all_sets_back(self):
         # Redis' "CONFIG sanity": every value CONFIG GET * shows can be set
         # back, and reads back the same.
