@@ -779,6 +779,7 @@ void Server::Impl::EvictClients(
   size_t total = 0;
   std::vector<std::pair<size_t, ClientEntry*>> evictable;
   for (const auto& entry : clients) {
+    if (entry->evicted.load()) continue;
     const size_t bytes = ClientMemory(*entry);
     total += bytes;
     if (!entry->replica.load() && !entry->no_evict.load()) {
@@ -791,6 +792,7 @@ void Server::Impl::EvictClients(
     if (total < static_cast<size_t>(limit)) break;
     spdlog::info("Evicting client: id={} addr={} ({} bytes of buffers)",
                  entry->id, entry->peer, bytes);
+    entry->evicted.store(true);
     entry->kill();
     stats_.evicted_clients.fetch_add(1, std::memory_order_relaxed);
     total -= bytes;
