@@ -55,6 +55,10 @@ struct REBORN_EXPORT RdbLoadOptions {
   // refuses an RDB file whose library does not load. Unset: not checked.
   std::function<absl::Status(const std::vector<std::string>& codes)>
       check_functions;
+  // Redis' key-load-delay, a knob for tests that need a slow load: after
+  // each key, sleep this many microseconds; a negative -n sleeps 1 us after
+  // one key in n on average.
+  int key_load_delay_us = 0;
 };
 
 // A consistent point-in-time view of all databases, written out as an RDB

@@ -43,6 +43,8 @@ struct ClientEntry {
   std::atomic<uint32_t> tracking{0};
   std::atomic<int64_t> redirect{-1};
   std::atomic<bool> no_evict{false};
+  // Closed by client eviction, maybe not gone yet: not counted again.
+  std::atomic<bool> evicted{false};
   // Messages other clients' commands send this one (Pub/Sub, invalidations):
   // made with the entry, attached by the connection when it starts.
   std::shared_ptr<PushChannel> messages;

@@ -1,5 +1,6 @@
 #include "net/server.h"
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "asio.hpp"
 #include "command/deferred_reply.h"
 #include "command/push_channel.h"
+#include "net/listeners.h"
 #include "net/query_buffer.h"
 #include "spdlog/spdlog.h"
 
@@ -42,6 +44,11 @@ size_t OutputPauseThreshold(const ServerLimits& limits) {
   return hard > 0 ? std::min(hard, kDefaultOutputPause) : kDefaultOutputPause;
 }
 
+size_t ClientMemory(const ClientEntry& entry) {
+  return entry.query_buffer.load() + entry.query_buffer_free.load() +
+         entry.output_buffer.load() + kReadChunk;
+}
+
 bool IsLocalPeer(std::string_view peer) {
   const size_t colon = peer.rfind(':');
   std::string_view ip = peer.substr(0, colon);
@@ -65,6 +72,7 @@ class Server::Impl {
       contexts_.push_back(std::make_unique<asio::io_context>(1));
     }
     flush_groups_.resize(contexts_.size());
+    listeners_ = std::make_unique<Listeners>(*contexts_[0], options_.backlog);
   }
 
   // Sends the replies of `conn` once the writes they acknowledge are in
@@ -75,6 +83,7 @@ class Server::Impl {
   void Stop();
   void Wait();
   void RequestStop();
+  absl::Status Listen(const std::vector<std::string>& bind, int port);
 
   ServerOptions options_;
   RequestHandler* handler_;
@@ -85,7 +94,10 @@ class Server::Impl {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
       guards_;
   std::vector<std::thread> threads_;
-  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  // Guards listeners_ and every operation on its acceptors: Listen() runs
+  // on any thread, accepts complete on contexts_[0]'s.
+  std::mutex listen_mu_;
+  std::unique_ptr<Listeners> listeners_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
   size_t next_context_ = 0;
   // Per io_context: connections whose replies wait for the next
@@ -97,7 +109,7 @@ class Server::Impl {
     bool scheduled = false;
   };
   std::vector<FlushGroup> flush_groups_;
-  int port_ = 0;
+  std::atomic<int> port_{0};  // listeners_->port(), for any thread
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
@@ -106,8 +118,13 @@ class Server::Impl {
   bool started_ = false;
 
  private:
-  void Accept();
+  // Starts one accept on `acceptor`; listen_mu_ held.
+  void Accept(const Listeners::Acceptor& acceptor);
   void Sweep();
+  // Redis' evictClients: closes the biggest clients while all of them
+  // together take clients_memory_limit or more. Replicas and CLIENT
+  // NO-EVICT ones count but are never closed.
+  void EvictClients(const std::vector<std::shared_ptr<ClientEntry>>& clients);
 };
 
 // One client connection. Lives on one io_context thread: every member is
@@ -631,26 +648,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 absl::Status Server::Impl::Start() {
-  asio::error_code ec;
-  auto address = asio::ip::make_address(options_.bind, ec);
-  if (ec) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad bind address '", options_.bind, "'"));
+  if (absl::Status s = Listen(options_.bind, options_.port); !s.ok()) {
+    return s;
   }
-  asio::ip::tcp::endpoint endpoint(address,
-                                   static_cast<uint16_t>(options_.port));
-  acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(*contexts_[0]);
-  acceptor_->open(endpoint.protocol(), ec);
-  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(options_.backlog, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options_.bind, ":", options_.port,
-                     ": ", ec.message()));
-  }
-  port_ = acceptor_->local_endpoint().port();
-  Accept();
   sweep_timer_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
   Sweep();
   for (auto& ctx : contexts_) {
@@ -681,14 +681,31 @@ void Server::Impl::SendAfterFlush(size_t index,
   });
 }
 
-void Server::Impl::Accept() {
+absl::Status Server::Impl::Listen(const std::vector<std::string>& bind,
+                                  int port) {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stop_requested_) {
+      return absl::UnavailableError("the server is shutting down");
+    }
+  }
+  std::lock_guard<std::mutex> lock(listen_mu_);
+  std::vector<Listeners::Acceptor> opened;
+  absl::Status s = listeners_->Rebind(bind, port, &opened);
+  for (const Listeners::Acceptor& acceptor : opened) Accept(acceptor);
+  port_ = listeners_->port();
+  return s;
+}
+
+void Server::Impl::Accept(const Listeners::Acceptor& acceptor) {
   const size_t index = next_context_;
   asio::io_context& target = *contexts_[index];
   next_context_ = (next_context_ + 1) % contexts_.size();
-  acceptor_->async_accept(target, [this, index, &target](
-                                      const asio::error_code& ec,
-                                      asio::ip::tcp::socket socket) {
+  acceptor->async_accept(target, [this, index, &target, acceptor](
+                                     const asio::error_code& ec,
+                                     asio::ip::tcp::socket socket) {
     if (ec) {
+      // A listener closed by Stop() or replaced by Listen().
       if (ec == asio::error::operation_aborted) return;
       spdlog::warn("accept failed: {}", ec.message());
     } else {
@@ -725,7 +742,8 @@ void Server::Impl::Accept() {
         asio::post(*ctx, [conn] { conn->RejectMaxClients(); });
       }
     }
-    if (!stop_requested_) Accept();
+    std::lock_guard<std::mutex> lock(listen_mu_);
+    if (!stop_requested_ && acceptor->is_open()) Accept(acceptor);
   });
 }
 
@@ -735,7 +753,10 @@ void Server::Impl::Sweep() {
     if (ec) return;
     const int64_t timeout_s = limits_.idle_timeout_s.load();
     const int64_t now = NowMs();
-    for (const auto& entry : registry_.Snapshot()) {
+    const std::vector<std::shared_ptr<ClientEntry>> clients =
+        registry_.Snapshot();
+    EvictClients(clients);
+    for (const auto& entry : clients) {
       const int64_t idle_ms = now - entry->last_active_ms.load();
       // As in Redis, replicas and blocked clients never time out.
       if (timeout_s > 0 && !entry->replica.load() && !entry->blocked.load() &&
@@ -749,6 +770,33 @@ void Server::Impl::Sweep() {
     }
     Sweep();
   });
+}
+
+void Server::Impl::EvictClients(
+    const std::vector<std::shared_ptr<ClientEntry>>& clients) {
+  const int64_t limit = limits_.clients_memory_limit.load();
+  if (limit <= 0) return;
+  size_t total = 0;
+  std::vector<std::pair<size_t, ClientEntry*>> evictable;
+  for (const auto& entry : clients) {
+    if (entry->evicted.load()) continue;
+    const size_t bytes = ClientMemory(*entry);
+    total += bytes;
+    if (!entry->replica.load() && !entry->no_evict.load()) {
+      evictable.emplace_back(bytes, entry.get());
+    }
+  }
+  std::sort(evictable.begin(), evictable.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [bytes, entry] : evictable) {
+    if (total < static_cast<size_t>(limit)) break;
+    spdlog::info("Evicting client: id={} addr={} ({} bytes of buffers)",
+                 entry->id, entry->peer, bytes);
+    entry->evicted.store(true);
+    entry->kill();
+    stats_.evicted_clients.fetch_add(1, std::memory_order_relaxed);
+    total -= bytes;
+  }
 }
 
 void Server::Impl::RequestStop() {
@@ -769,11 +817,12 @@ void Server::Impl::Stop() {
     stop_requested_ = true;
   }
   if (started_) {
-    asio::post(*contexts_[0], [this] {
-      asio::error_code ignored;
-      acceptor_->close(ignored);
-      sweep_timer_->cancel();
-    });
+    {
+      std::lock_guard<std::mutex> lock(listen_mu_);
+      listeners_->CloseAll();
+      port_ = 0;
+    }
+    asio::post(*contexts_[0], [this] { sweep_timer_->cancel(); });
     for (const auto& entry : registry_.Snapshot()) entry->kill();
     // Let in-flight replies drain, bounded.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -795,6 +844,9 @@ Server::Server(ServerOptions options, RequestHandler* handler)
     : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
 Server::~Server() { Stop(); }
 absl::Status Server::Start() { return impl_->Start(); }
+absl::Status Server::Listen(const std::vector<std::string>& bind, int port) {
+  return impl_->Listen(bind, port);
+}
 int Server::port() const { return impl_->port_; }
 void Server::Stop() { impl_->Stop(); }
 void Server::Wait() { impl_->Wait(); }

@@ -34,6 +34,10 @@ struct ServerLimits {
   std::atomic<size_t> pubsub_soft_limit{8ULL * 1024 * 1024};
   std::atomic<int64_t> pubsub_soft_seconds{60};
   std::atomic<int64_t> idle_timeout_s{0};  // 0 = never
+  // Client eviction (maxmemory-clients resolved to bytes; 0 = off): while
+  // the clients' buffers (ClientMemory) add up to this or more, the biggest
+  // evictable client is closed. Checked once a second.
+  std::atomic<int64_t> clients_memory_limit{0};
   std::atomic<int64_t> max_bulk_len{512LL * 1024 * 1024};
   std::atomic<int64_t> max_multibulk_len{2147483647};  // Redis: INT_MAX
 };
@@ -49,8 +53,12 @@ size_t OutputPauseThreshold(const ServerLimits& limits);
 // loopback interface as Redis counts it: 127.0.0.1 or ::1 exactly.
 bool IsLocalPeer(std::string_view peer);
 
+// At most this many bind addresses (Redis' CONFIG_BINDADDR_MAX).
+inline constexpr size_t kMaxBindAddresses = 16;
+
 struct ServerOptions {
-  std::string bind = "127.0.0.1";
+  // redis.conf's bind syntax, one address a string (see net::Listeners).
+  std::vector<std::string> bind = {"127.0.0.1"};
   int port = 6380;  // 0 picks a free port; see Server::port()
   int threads = 0;  // 0 = hardware concurrency
   int backlog = 511;
@@ -67,7 +75,12 @@ struct ServerStats {
   std::atomic<uint64_t> output_limit_disconnections{0};
   std::atomic<uint64_t> query_limit_disconnections{0};
   std::atomic<int64_t> blocked_clients{0};
+  std::atomic<uint64_t> evicted_clients{0};  // by clients_memory_limit
 };
+
+// The memory a client's buffers take, as client eviction counts it: its
+// query buffer (used and spare), its pending output and its read chunk.
+size_t ClientMemory(const ClientEntry& entry);
 
 // Executes the commands of client connections. Called concurrently from all
 // I/O threads, each call on the thread that owns the session.
@@ -106,7 +119,11 @@ class Server {
 
   // Binds, listens and starts the I/O threads.
   absl::Status Start();
-  // The bound port (useful with port 0).
+  // Listens on `bind` at `port` instead (CONFIG SET bind / port), keeping
+  // the connections; on error the old listeners stay (net::Listeners::
+  // Rebind). Any thread.
+  absl::Status Listen(const std::vector<std::string>& bind, int port);
+  // The bound port (useful with port 0); 0 when nothing listens.
   int port() const;
   // Stops accepting, lets in-flight replies drain (bounded), closes every
   // connection and joins the threads. Idempotent; safe from any thread

@@ -117,15 +117,16 @@ std::vector<Command> SetEffect(const Command& args, std::string_view reply,
 std::vector<Command> RestoreEffect(const Command& args, int64_t now_ms) {
   int64_t ttl = 0;
   if (!Int(args[2], &ttl)) return {args};
-  bool replace = false, absttl = false;
+  bool absttl = false;
   for (size_t i = 4; i < args.size(); ++i) {
-    if (EqualsIgnoreCase(args[i], "replace")) replace = true;
     if (EqualsIgnoreCase(args[i], "absttl")) absttl = true;
   }
-  if (ttl > 0 && !absttl) ttl += now_ms;
-  Command out = {"RESTORE", args[1], std::to_string(ttl), args[3]};
-  if (replace) out.push_back("REPLACE");
-  if (ttl > 0) out.push_back("ABSTTL");
+  // As Redis' restoreCommand: only a relative TTL is rewritten (to the
+  // absolute time, ABSTTL appended); the rest goes as the client sent it.
+  if (ttl <= 0 || absttl) return {args};
+  Command out = args;
+  out[2] = std::to_string(ttl + now_ms);
+  out.push_back("ABSTTL");
   return {out};
 }
 

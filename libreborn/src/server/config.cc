@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "command/command_spec.h"
+#include "net/server.h"
 #include "resp/request_parser.h"
 #include "server/keyspace_events.h"
 #include "util/glob.h"
@@ -107,6 +108,42 @@ absl::StatusOr<std::string> ParseFileName(std::string_view current,
   return std::string(value);
 }
 
+// Redis' bind: up to 16 addresses, given as one argument of
+// space-separated words (or several words in a config file), shown joined
+// by one space; "" is no address.
+absl::StatusOr<std::string> ParseBind(std::string_view current,
+                                      std::string_view value) {
+  std::vector<std::string> words;
+  if (!resp::SplitInlineArgs(value, &words)) {
+    return absl::InvalidArgumentError("Unbalanced quotes in bind addresses");
+  }
+  if (words.size() > net::kMaxBindAddresses) {
+    return absl::InvalidArgumentError("Too many bind addresses specified.");
+  }
+  if (words.size() == 1 && words[0].empty()) words.clear();
+  return absl::StrJoin(words, " ");
+}
+
+// Redis' maxmemory-clients: a memory value, or a percentage of maxmemory
+// ("10%", 0 to 100), shown as given ("10%") or as bytes.
+absl::StatusOr<std::string> ParseMemoryOrPercent(std::string_view current,
+                                                 std::string_view value) {
+  if (absl::StatusOr<int64_t> bytes = ParseMemory(value); bytes.ok()) {
+    return std::to_string(*bytes);
+  }
+  int64_t percent = 0;
+  if (value.size() > 1 && value.back() == '%' &&
+      ParseInt(value.substr(0, value.size() - 1), &percent) && percent >= 0) {
+    if (percent > 100) {
+      return absl::InvalidArgumentError(
+          "percentage argument must be less or equal to 100");
+    }
+    return absl::StrCat(percent, "%");
+  }
+  return absl::InvalidArgumentError(
+      "argument must be a memory or percent value");
+}
+
 // Redis' latency-tracking-info-percentiles: zero or more numbers from 0 to
 // 100, kept as given.
 absl::StatusOr<std::string> ParsePercentiles(std::string_view current,
@@ -188,8 +225,13 @@ Config::Config() {
   };
   const std::vector<std::string> kProtectedActions = {"no", "yes", "local"};
   // Network and clients.
-  add("bind", T::kString, "127.0.0.1", false);
-  add("port", T::kInt, "6380", false, 0, 65535);
+  // Both rebind the listeners live, as in Redis 7 (QdbServerImpl).
+  {
+    Directive d{"bind", T::kString, "127.0.0.1"};
+    d.parse = ParseBind;
+    Add(std::move(d));
+  }
+  add("port", T::kInt, "6380", true, 0, 65535);
   add("io-threads", T::kInt, "0", false, 0, 128);
   add("tcp-backlog", T::kInt, "511", false, 1, 65535);
   add("maxclients", T::kInt, "10000", true, 1, 1000000);
@@ -268,6 +310,7 @@ Config::Config() {
   add("bloom-bits-per-key", T::kInt, "10", false, 0, 64);
   // Replication (docs/replication.md).
   add("replicaof", T::kString, "", false);  // "host port" at start
+  AddAlias("slaveof", "replicaof");
   add("masterauth", T::kString, "", true);
   add("masteruser", T::kString, "", true);
   add("replica-read-only", T::kBool, "yes", true);
@@ -296,6 +339,13 @@ Config::Config() {
   // refused (OOM) whatever the policy, which picks LRU or LFU tracking for
   // OBJECT IDLETIME/FREQ; no key is ever evicted (docs/configuration.md).
   add("maxmemory", T::kMemory, "0", true, 0, INT64_MAX);
+  // Client eviction (Redis 7): over this much memory in client buffers,
+  // the biggest clients are closed (docs/configuration.md).
+  {
+    Directive d{"maxmemory-clients", T::kString, "0"};
+    d.parse = ParseMemoryOrPercent;
+    Add(std::move(d));
+  }
   // Scripts (docs/scripting.md): after this many ms other clients get -BUSY;
   // lua-time-limit is the pre-7.0 name.
   add("busy-reply-threshold", T::kInt, "5000", true, 0, INT32_MAX);
@@ -303,6 +353,16 @@ Config::Config() {
   add("maxmemory-policy", T::kEnum, "noeviction", true, 0, 0,
       {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"});
+  {
+    // qdb's own directives read at start (Directive::same_value_ok).
+    absl::MutexLock lock(&mu_);
+    for (const char* name :
+         {"engine", "row-cache-size", "write-buffer-size", "bloom-bits-per-key",
+          "migrate-target-password", "migrate-chunk-members",
+          "migrate-chunk-bytes", "rdb-import"}) {
+      directives_.at(name).same_value_ok = true;
+    }
+  }
   AddRedisTuning();
 }
 
@@ -376,6 +436,13 @@ void Config::AddRedisTuning() {
   {
     Directive d{"latency-tracking-info-percentiles", T::kString, "50 99 99.9"};
     d.parse = ParsePercentiles;
+    Add(std::move(d));
+  }
+  {
+    // Hidden as in Redis: a full load sleeps this many microseconds after
+    // each key (replica full sync, rdb-import; RdbLoadOptions).
+    Directive d{"key-load-delay", T::kInt, "0", true, kIntMin, kIntMax};
+    d.hidden = true;
     Add(std::move(d));
   }
   // Read at start in Redis; immutable here too.
@@ -504,7 +571,10 @@ absl::Status Config::SetMany(
               absl::StrCat("unknown directive '", key, "'"));
         }
         if (absl::Status s = CheckAccess(it->second, caller); !s.ok()) {
-          return s;
+          auto v = Normalise(it->second, value);
+          if (!it->second.same_value_ok || !v.ok() || *v != it->second.value) {
+            return s;
+          }
         }
         for (const Change& c : applied) {
           if (c.key == key) {
@@ -526,6 +596,8 @@ absl::Status Config::SetMany(
     }
   }
   for (size_t i = 0; i < applied.size(); ++i) {
+    // As Redis: a value set to what it was applies nothing.
+    if (applied[i].value == applied[i].previous) continue;
     absl::Status s = RunHooks(applied[i].key, applied[i].value);
     if (s.ok()) continue;
     *failed_name = applied[i].key;
@@ -538,6 +610,7 @@ absl::Status Config::SetMany(
       }
     }
     for (size_t j = 0; j <= i; ++j) {
+      if (applied[j].value == applied[j].previous) continue;
       RunHooks(applied[j].key, applied[j].previous).IgnoreError();
     }
     return s;
@@ -570,7 +643,11 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
     std::string_view pattern) const {
   absl::MutexLock lock(&mu_);
   std::vector<std::pair<std::string, std::string>> out;
+  // As Redis' configGetCommand: a name without glob characters is looked
+  // up as is, hidden directives included.
+  const bool exact = pattern.find_first_of("*?[") == std::string_view::npos;
   for (const auto& [name, d] : directives_) {
+    if (d.hidden && !exact) continue;
     if (GlobMatch(pattern, name, /*nocase=*/true))
       out.emplace_back(name, d.value);
   }
@@ -662,7 +739,7 @@ absl::Status Config::LoadText(std::string_view text, std::string_view origin) {
     if (words.size() != 2 && !(words.size() == 1 && Has(words[0]))) {
       const std::string name = ToLower(words[0]);
       if (name != "save" && name != "replicaof" && name != "slaveof" &&
-          name != "client-output-buffer-limit") {
+          name != "client-output-buffer-limit" && name != "bind") {
         return fail("Bad directive or wrong number of arguments");
       }
     }

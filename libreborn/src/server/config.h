@@ -47,6 +47,15 @@ class Config {
     // Names a file or a program, or decides what a client may reach:
     // read-only to clients unless enable-protected-configs allows it.
     bool protect = false;
+    // qdb's own directives read at start (engine, cache sizes, ...): no
+    // Redis directive to mirror, so CONFIG SET to the current value is a
+    // no-op that succeeds, and CONFIG GET * output can be set back as
+    // Redis' can; another value is refused as immutable. Redis' immutable
+    // directives refuse any CONFIG SET, as Redis does.
+    bool same_value_ok = false;
+    // Left out of CONFIG GET patterns, shown when asked by its exact name
+    // (Redis' HIDDEN_CONFIG: knobs for tests).
+    bool hidden = false;
     Parser parse;  // kString only; null takes the value as given
   };
 
@@ -85,7 +94,8 @@ class Config {
 
   bool Has(std::string_view name) const;
 
-  // Called after a successful Set() of `name` (also at startup); several
+  // Called after a successful Set() of `name` to a value other than the one
+  // it had (also at startup); several
   // hooks of one name run in the order they were added. A non-OK status
   // from a hook is returned by Set() (the value stays changed only if every
   // hook accepted it).

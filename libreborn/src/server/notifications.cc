@@ -190,6 +190,11 @@ Notifications::Before Notifications::Probe(int db, const CommandSpec& spec,
     before.existed.push_back(run(db, {"exists", dst}) == ":1\r\n");
   } else if (name == "geoadd" && args.size() > 2) {
     before.positions = run(db, GeoAddProbe(args));
+  } else if (name == "smove" && args.size() == 4) {
+    // Whether the destination holds the member already (then SMOVE does
+    // not change it).
+    before.existed.push_back(run(db, {"sismember", args[2], args[3]}) ==
+                             ":1\r\n");
   } else if ((flags() & kNotifyStream) != 0) {
     GroupCommand gc;
     if (name == "xadd" && args.size() > 1) {
@@ -361,10 +366,14 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     Notify(kNotifySet, "spop", key, db);
     del_if_empty(key);
   } else if (name == "smove") {
-    if (n == 1) {
+    // As smoveCommand: nothing when source and destination are one key,
+    // "sadd" only when the member was added.
+    if (n == 1 && key != args[2]) {
       Notify(kNotifySet, "srem", key, db);
       del_if_empty(key);
-      Notify(kNotifySet, "sadd", args[2], db);
+      if (before.existed.empty() || !before.existed[0]) {
+        Notify(kNotifySet, "sadd", args[2], db);
+      }
     }
     // Sorted sets.
   } else if (name == "zadd") {

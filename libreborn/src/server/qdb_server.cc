@@ -5,7 +5,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "qdb/engine_access.h"
@@ -38,6 +40,11 @@ std::string RandomHex(size_t n) {
   return out;
 }
 
+// The bind directive's addresses (stored normalised: one space apart).
+std::vector<std::string> BindAddresses(const Config& config) {
+  return absl::StrSplit(config.GetString("bind"), ' ', absl::SkipEmpty());
+}
+
 }  // namespace
 
 QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
@@ -45,7 +52,7 @@ QdbServerImpl::QdbServerImpl(std::unique_ptr<Config> config)
   repl_ = std::make_unique<Replication>(*this);
   maxmemory_ = std::make_unique<MaxmemoryGate>(*config_);
   net::ServerOptions options;
-  options.bind = config_->GetString("bind");
+  options.bind = BindAddresses(*config_);
   options.port = static_cast<int>(config_->GetInt("port"));
   options.threads = static_cast<int>(config_->GetInt("io-threads"));
   options.backlog = static_cast<int>(config_->GetInt("tcp-backlog"));
@@ -117,9 +124,48 @@ void QdbServerImpl::ApplyConfigHooks() {
       "latencystats", [this](std::string_view section, std::string* out) {
         AppendLatencyStats(*this, section, out);
       });
+  // maxmemory-clients in bytes: a percentage is of maxmemory (none
+  // without one), as Redis' getClientEvictionLimit.
+  auto bind_client_eviction = [this, &limits] {
+    const std::string v = config_->GetString("maxmemory-clients");
+    int64_t bytes = 0;
+    if (absl::EndsWith(v, "%")) {
+      int64_t percent = 0;
+      if (absl::SimpleAtoi(absl::StripSuffix(v, "%"), &percent)) {
+        bytes = config_->GetInt("maxmemory") / 100 * percent;
+      }
+    } else {
+      bytes = config_->GetInt("maxmemory-clients");
+    }
+    limits.clients_memory_limit.store(bytes);
+  };
+  bind_client_eviction();
+  for (const char* name : {"maxmemory", "maxmemory-clients"}) {
+    config_->OnChange(name, [bind_client_eviction](const std::string&) {
+      bind_client_eviction();
+      return absl::OkStatus();
+    });
+  }
   bind_int("timeout", &limits.idle_timeout_s);
   bind_int("proto-max-bulk-len", &limits.max_bulk_len);
   bind_int("proto-max-multibulk-len", &limits.max_multibulk_len);
+  // bind and port listen anew at once, as in Redis 7: the connections stay,
+  // a listener whose address and port stay is kept, and a failure keeps the
+  // old listeners (Config::SetMany puts the old values back) and answers
+  // Redis' text; the log says why.
+  auto relisten = [this](const char* redis_error) {
+    return [this, redis_error](const std::string&) {
+      absl::Status s = network_->Listen(
+          BindAddresses(*config_), static_cast<int>(config_->GetInt("port")));
+      if (s.ok()) return s;
+      spdlog::warn("Failed applying new listen configuration: {}",
+                   std::string(s.message()));
+      return absl::UnavailableError(redis_error);
+    };
+  };
+  config_->OnChange("bind", relisten("Failed to bind to specified addresses."));
+  config_->OnChange(
+      "port", relisten("Unable to listen on this port. Check server logs."));
   config_->OnChange("loglevel", [](const std::string& level) {
     spdlog::set_level(level == "debug"     ? spdlog::level::debug
                       : level == "verbose" ? spdlog::level::debug
@@ -165,7 +211,10 @@ absl::Status QdbServerImpl::OpenEngine() {
   if (absl::Status s = engine_->FlushWrites(); !s.ok()) return s;
   if (const std::string path = config_->GetString("rdb-import");
       !path.empty()) {
-    if (absl::Status s = RdbSaver::Import(*engine_, path); !s.ok()) {
+    if (absl::Status s = RdbSaver::Import(
+            *engine_, path,
+            static_cast<int>(config_->GetInt("key-load-delay")));
+        !s.ok()) {
       return absl::Status(s.code(),
                           absl::StrCat("rdb-import ", path, ": ", s.message()));
     }
@@ -608,8 +657,10 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     flushed = ExistingWatchedKeys(spec.name == "flushall" ? -1 : session.db);
   }
   Notifications::Before before;
-  if (notify)
+  // SMOVE's probe also tells WATCH whether its destination changes.
+  if (notify || (spec.name == "smove" && !watches_.empty())) {
     before = notifications_.Probe(session.db, spec, args, run_internal);
+  }
   // MONITOR shows a script before the commands it runs, the rest after.
   if (monitors_.active() && Monitors::ShownBefore(spec)) {
     monitors_.Feed(session, session.db, spec, args);
@@ -677,7 +728,9 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     } else {
       repl_->Record(session.db, args, std::string_view(*out).substr(mark));
     }
-    if (!watches_.empty()) TouchWatchedKeys(session, spec, args, flushed);
+    if (!watches_.empty()) {
+      TouchWatchedKeys(session, spec, args, flushed, before);
+    }
     if (tracking_->busy()) {
       if (spec.name == "flushall" || spec.name == "flushdb") {
         tracking_->InvalidateAll(session.id);
@@ -750,13 +803,23 @@ std::vector<std::pair<int, std::string>> QdbServerImpl::ExistingWatchedKeys(
 void QdbServerImpl::TouchWatchedKeys(
     const Session& session, const CommandSpec& spec,
     const std::vector<std::string>& args,
-    const std::vector<std::pair<int, std::string>>& flushed) {
+    const std::vector<std::pair<int, std::string>>& flushed,
+    const Notifications::Before& before) {
   if (spec.name == "flushall" || spec.name == "flushdb") {
     // Like Redis, a flush touches only the watched keys it deleted.
     for (const auto& [db, key] : flushed) watches_.Touch(db, key);
   } else if (spec.name == "swapdb") {
     watches_.TouchDb(std::atoi(args[1].c_str()));
     watches_.TouchDb(std::atoi(args[2].c_str()));
+  } else if (spec.name == "smove" && args.size() == 4) {
+    // As smoveCommand: nothing when source and destination are one key,
+    // the destination only when the member was added to it.
+    if (args[1] != args[2]) {
+      watches_.Touch(session.db, args[1]);
+      if (before.existed.empty() || !before.existed[0]) {
+        watches_.Touch(session.db, args[2]);
+      }
+    }
   } else {
     for (const auto& [db, key] : KeysToSignal(session, spec, args)) {
       watches_.Touch(db, key);
@@ -781,6 +844,7 @@ void QdbServerImpl::ResetStats() {
   stats.protocol_errors = 0;
   stats.output_limit_disconnections = 0;
   stats.query_limit_disconnections = 0;
+  stats.evicted_clients = 0;
   auth_failures_.Reset();
   if (engine_) engine_->ResetStats();
 }

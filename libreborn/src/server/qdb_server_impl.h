@@ -128,11 +128,12 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
   // invalidation of the keys a write touched.
   void Run(Session& session, const CommandTable::Entry& entry,
            std::vector<std::string>& args, resp::ReplyWriter& reply);
-  // `flushed`: for FLUSHDB/FLUSHALL, the watched keys that existed before.
-  void TouchWatchedKeys(
-      const Session& session, const CommandSpec& spec,
-      const std::vector<std::string>& args,
-      const std::vector<std::pair<int, std::string>>& flushed);
+  // `flushed`: for FLUSHDB/FLUSHALL, the watched keys that existed before;
+  // `before`: what Notifications::Probe saw (SMOVE's destination).
+  void TouchWatchedKeys(const Session& session, const CommandSpec& spec,
+                        const std::vector<std::string>& args,
+                        const std::vector<std::pair<int, std::string>>& flushed,
+                        const Notifications::Before& before = {});
   // The keys watched in `db` (every db when < 0) that exist now.
   std::vector<std::pair<int, std::string>> ExistingWatchedKeys(int db);
   // The (db, key) pairs a successful write may have filled for blocked

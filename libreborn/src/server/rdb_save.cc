@@ -158,12 +158,14 @@ void RdbSaver::AppendInfo(std::string* out) {
                   "\r\n", "rdb_saves:", saves_, "\r\n");
 }
 
-absl::Status RdbSaver::Import(QdbEngine& engine, const std::string& path) {
+absl::Status RdbSaver::Import(QdbEngine& engine, const std::string& path,
+                              int key_load_delay_us) {
   const int64_t started = NowMs();
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) return Errno("cannot open", path);
   RdbLoadOptions options;
   options.check_functions = scripting::LuaEngine::CheckLibraries;
+  options.key_load_delay_us = key_load_delay_us;
   auto load = engine.BeginRdbLoad(options);
   if (!load.ok()) return load.status();
   std::vector<char> buf(1 << 20);

@@ -40,7 +40,9 @@ class RdbSaver {
   // Writes `snapshot` to `path` through a temporary file and a rename.
   static absl::Status WriteFile(RdbSnapshot& snapshot, const std::string& path);
   // Replaces the engine's data with the RDB file at `path` (rdb-import).
-  static absl::Status Import(QdbEngine& engine, const std::string& path);
+  // `key_load_delay_us`: RdbLoadOptions::key_load_delay_us.
+  static absl::Status Import(QdbEngine& engine, const std::string& path,
+                             int key_load_delay_us = 0);
 
  private:
   std::string Path() const;

@@ -257,6 +257,8 @@ absl::Status ReplicaLink::LoadPayload() {
   }
   RdbLoadOptions options;
   options.check_functions = scripting::LuaEngine::CheckLibraries;
+  options.key_load_delay_us =
+      static_cast<int>(server_.config().GetInt("key-load-delay"));
   auto load = server_.engine().BeginRdbLoad(options);
   if (!load.ok()) return load.status();
   loading_ = true;

@@ -10,18 +10,28 @@ char Fold(char c, bool nocase) {
                 : c;
 }
 
-// Recursion depth is bounded by the number of '*' in the pattern; consecutive
-// stars are collapsed, like Redis does.
-bool Match(std::string_view p, std::string_view s, bool nocase, int depth) {
+// Recursion depth is bounded by the number of '*' in the pattern (and by
+// 1000); consecutive stars are collapsed, like Redis does. `skip_longer`:
+// Redis 7's cut of the backtracking (stringmatchlen_impl): once the rest of
+// the pattern after a '*' matches nowhere in the rest of the text, no
+// earlier '*' can help by matching more, so every level gives up at once
+// instead of trying all ways ("a*a*a*...b" is otherwise exponential).
+bool Match(std::string_view p, std::string_view s, bool nocase, int depth,
+           bool* skip_longer) {
   if (depth > 1000) return false;
   while (!p.empty() && !s.empty()) {
     switch (p[0]) {
       case '*': {
         while (p.size() > 1 && p[1] == '*') p.remove_prefix(1);
         if (p.size() == 1) return true;
-        for (size_t i = 0; i <= s.size(); ++i) {
-          if (Match(p.substr(1), s.substr(i), nocase, depth + 1)) return true;
+        for (size_t i = 0; i < s.size(); ++i) {
+          if (Match(p.substr(1), s.substr(i), nocase, depth + 1,
+                    skip_longer)) {
+            return true;
+          }
+          if (*skip_longer) return false;
         }
+        *skip_longer = true;
         return false;
       }
       case '?':
@@ -75,7 +85,8 @@ bool Match(std::string_view p, std::string_view s, bool nocase, int depth) {
 }  // namespace
 
 bool GlobMatch(std::string_view pattern, std::string_view text, bool nocase) {
-  return Match(pattern, text, nocase, 0);
+  bool skip_longer = false;
+  return Match(pattern, text, nocase, 0, &skip_longer);
 }
 
 }  // namespace reborn

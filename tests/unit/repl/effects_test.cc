@@ -97,6 +97,15 @@ TEST(EffectsTest, RestoreTtlBecomesAbsolute) {
                                    "REPLACE", "ABSTTL"}}));
   EXPECT_EQ(E({"RESTORE", "k", "0", "payload"}, "+OK\r\n"),
             (std::vector<Command>{{"RESTORE", "k", "0", "payload"}}));
+  // An absolute TTL and the other options go as sent (Redis rewrites only
+  // a relative TTL).
+  EXPECT_EQ(
+      E({"restore", "k", "1800000000000", "payload", "absttl"}, "+OK\r\n"),
+      (std::vector<Command>{
+          {"restore", "k", "1800000000000", "payload", "absttl"}}));
+  EXPECT_EQ(E({"RESTORE", "k", "100", "payload", "IDLETIME", "5"}, "+OK\r\n"),
+            (std::vector<Command>{{"RESTORE", "k", "1700000000100", "payload",
+                                   "IDLETIME", "5", "ABSTTL"}}));
   EXPECT_EQ(E({"SLOTSRESTORE", "a", "0", "p1", "b", "5", "p2"}, "+OK\r\n"),
             (std::vector<Command>{
                 {"RESTORE", "a", "0", "p1", "REPLACE"},

@@ -342,5 +342,46 @@ TEST(ConfigTest, RewriteWritesAnAliasLineUnderTheDirectiveName) {
   EXPECT_EQ(reloaded.GetInt("hash-max-ziplist-value"), 256);
 }
 
+TEST(ConfigTest, ValueSetToWhatItWasRunsNoHook) {
+  Config config;
+  int calls = 0;
+  config.OnChange("hz", [&](const std::string&) {
+    ++calls;
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(config.Set("hz", "10").ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(config.Set("hz", "11").ok());
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(ConfigTest, QdbStartTimeDirectivesTakeOnlyTheirCurrentValue) {
+  Config config;
+  ASSERT_TRUE(config.Set("engine", "memory", Caller::kStartup).ok());
+  EXPECT_TRUE(config.Set("engine", "MEMORY").ok());
+  EXPECT_EQ(config.Set("engine", "rocksdb").message(),
+            "can't set immutable config");
+  EXPECT_TRUE(config.Set("write-buffer-size", "8mb").ok());
+  EXPECT_FALSE(config.Set("write-buffer-size", "16mb").ok());
+  // Redis' immutable directives refuse their current value too.
+  EXPECT_EQ(config.Set("daemonize", "no").message(),
+            "can't set immutable config");
+  EXPECT_EQ(config.Set("databases", "16").message(),
+            "can't set immutable config");
+}
+
+TEST(ConfigTest, BindTakesUpToSixteenAddresses) {
+  Config config;
+  EXPECT_TRUE(config.Set("bind", "127.0.0.1   -::1").ok());
+  EXPECT_EQ(config.GetString("bind"), "127.0.0.1 -::1");
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += "127.0.0.1 ";
+  EXPECT_EQ(config.Set("bind", many).message(),
+            "Too many bind addresses specified.");
+  EXPECT_EQ(config.GetString("bind"), "127.0.0.1 -::1");
+  EXPECT_TRUE(config.LoadText("bind 127.0.0.1 ::1\n", "test").ok());
+  EXPECT_EQ(config.GetString("bind"), "127.0.0.1 ::1");
+}
+
 }  // namespace
 }  // namespace reborn::server

@@ -32,5 +32,20 @@ TEST(GlobTest, ManyStarsDoNotBlowUp) {
   EXPECT_TRUE(GlobMatch("*a*a*a*a*a*a*b", std::string(20, 'a') + "b"));
 }
 
+// Redis' "Regression for pattern matching long nested loops": without the
+// cut of longer matches these take exponential time.
+TEST(GlobTest, NestedStarsThatFailEndQuickly) {
+  std::string pattern;
+  for (int i = 0; i < 20; ++i) pattern += "a*";
+  pattern += "b";
+  EXPECT_FALSE(GlobMatch(pattern, std::string(40, 'a')));
+  std::string long_pattern;
+  for (int i = 0; i < 50000; ++i) long_pattern += "*?";
+  EXPECT_FALSE(GlobMatch(long_pattern, std::string(50000, 'a')));
+  EXPECT_TRUE(GlobMatch("*a*b*c", "xxaxxbxxc"));
+  EXPECT_FALSE(GlobMatch("*a*b*c", "xxaxxcxxb"));
+  EXPECT_TRUE(GlobMatch("a*?b", "axxb"));
+}
+
 }  // namespace
 }  // namespace reborn

@@ -128,7 +128,10 @@ void ZRangeGeneric(EngineCore& core, CommandContext& ctx, size_t first,
   for (size_t j = first + 3; j < ctx.args.size(); ++j) {
     const std::string& a = ctx.args[j];
     const size_t left = ctx.args.size() - j - 1;
-    if (EqualsIgnoreCase(a, "withscores")) {
+    // As zrangeGenericCommand: ZRANGESTORE takes no WITHSCORES, and only
+    // ZRANGE and ZRANGESTORE take REV, BYSCORE and BYLEX (the others have
+    // both fixed).
+    if (dst == nullptr && EqualsIgnoreCase(a, "withscores")) {
       with_scores = true;
     } else if (EqualsIgnoreCase(a, "limit") && left >= 2) {
       if (!ArgInt64(ctx, j + 1, &spec.offset) ||
@@ -136,7 +139,7 @@ void ZRangeGeneric(EngineCore& core, CommandContext& ctx, size_t first,
         return;
       }
       j += 2;
-    } else if (!rev_set && EqualsIgnoreCase(a, "rev")) {
+    } else if (!fixed_kind_set && !rev_set && EqualsIgnoreCase(a, "rev")) {
       rev_set = spec.rev = true;
     } else if (!kind_set && EqualsIgnoreCase(a, "bylex")) {
       kind_set = true;

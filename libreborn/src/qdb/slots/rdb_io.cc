@@ -1,7 +1,10 @@
 #include "qdb/slots/rdb_io.h"
 
 #include <atomic>
+#include <chrono>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -33,6 +36,17 @@ size_t ApproxBytes(const rdb::Value& v) {
 // Txn keeps the staged key counts and expiry index up to date.
 //
 // Not thread-safe (one caller at a time, as the interface says).
+// Redis' debugDelay: a negative `us` sleeps 1 us with probability 1/-us
+// (shorter sleeps than one system call allows, on average).
+void DebugDelay(int us) {
+  if (us < 0) {
+    thread_local std::minstd_rand random(std::random_device{}());
+    us = random() % static_cast<uint32_t>(-static_cast<int64_t>(us)) == 0 ? 1
+                                                                          : 0;
+  }
+  if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
+}
+
 class RdbLoadImpl : public RdbLoad {
  public:
   RdbLoadImpl(EngineCore& core, const RdbLoadOptions& options,
@@ -158,6 +172,7 @@ class RdbLoadImpl : public RdbLoad {
     meta->expire_ms = expire_ms;
     txn_.PutMeta(pdb, e.key, nullptr, *meta);
     ++keys_loaded_;
+    if (options_.key_load_delay_us != 0) DebugDelay(options_.key_load_delay_us);
     batch_bytes_ += e.key.size() + ApproxBytes(e.value);
     if (batch_bytes_ >= kBatchBytes || txn_.batch().size() >= kBatchEntries) {
       batch_bytes_ = 0;
