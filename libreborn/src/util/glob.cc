@@ -25,8 +25,7 @@ bool Match(std::string_view p, std::string_view s, bool nocase, int depth,
         while (p.size() > 1 && p[1] == '*') p.remove_prefix(1);
         if (p.size() == 1) return true;
         for (size_t i = 0; i < s.size(); ++i) {
-          if (Match(p.substr(1), s.substr(i), nocase, depth + 1,
-                    skip_longer)) {
+          if (Match(p.substr(1), s.substr(i), nocase, depth + 1, skip_longer)) {
             return true;
           }
           if (*skip_longer) return false;
