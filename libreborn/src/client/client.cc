@@ -277,9 +277,6 @@ class ClientImpl : public Client {
   // from the old group first. Errors carry the reply text.
   absl::StatusOr<Route> Resolve(int slot, const std::vector<std::string>& keys,
                                 bool readonly) {
-    auto fail = [](const Reply& err) {
-      return absl::UnavailableError(err.str);
-    };
     auto deadline = std::chrono::steady_clock::now() +
                     absl::ToChronoMilliseconds(options_.hold_timeout);
     absl::StatusOr<Route> route;
@@ -287,7 +284,7 @@ class ClientImpl : public Client {
     for (;;) {
       auto table = source_->Current();
       if (table == nullptr) {
-        return fail(Reply::Error(Router::kNoTopologyError));
+        return absl::UnavailableError(Router::kNoTopologyError);
       }
       route = Router::RouteSlot(
           *table, slot, readonly && options_.read_from_replicas, ++pick_);
@@ -295,7 +292,7 @@ class ClientImpl : public Client {
       step = Router::NextStep(*route, !keys.empty());
       if (step != RouteStep::kHold) break;
       if (std::chrono::steady_clock::now() > deadline) {
-        return fail(Reply::Error(Router::kHoldTimeoutError));
+        return absl::UnavailableError(Router::kHoldTimeoutError);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -309,8 +306,8 @@ class ClientImpl : public Client {
       if (!moved.ok()) return moved.status();
       for (const Reply& r : *moved) {
         if (!r.is_error()) continue;
-        return fail(r.str.empty() ? Reply::Error(Router::kKeyMoveFailedError)
-                                  : r);
+        return absl::UnavailableError(
+            r.str.empty() ? std::string(Router::kKeyMoveFailedError) : r.str);
       }
     }
     return route;

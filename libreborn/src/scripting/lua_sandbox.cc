@@ -108,12 +108,13 @@ void LockMetatable(lua_State* lua) {
   lua_setfield(lua, mt, "__metatable");
 }
 
-// Replaces the table at the top of the stack by a read-only proxy of it.
+// Replaces the value on top of the stack (a table, or an __index function)
+// by a new, protected table that reads through it and refuses writes.
 void PushReadonlyProxy(lua_State* lua) {
-  int real = lua_gettop(lua);
+  int index = lua_gettop(lua);
   lua_newtable(lua);  // proxy
   lua_newtable(lua);  // its metatable
-  lua_pushvalue(lua, real);
+  lua_pushvalue(lua, index);
   lua_setfield(lua, -2, "__index");
   lua_pushcfunction(lua, ReadonlyError);
   lua_setfield(lua, -2, "__newindex");
@@ -124,7 +125,7 @@ void PushReadonlyProxy(lua_State* lua) {
   lua_pushboolean(lua, 1);
   lua_rawset(lua, -3);
   lua_pop(lua, 1);
-  lua_replace(lua, real);
+  lua_replace(lua, index);
 }
 
 // Redis' math.random: one sequence over every run of the engine (the same
@@ -357,19 +358,8 @@ void LockGlobals(lua_State* lua) {
   // become a read-only proxy of it (so loadstring'd code is sandboxed too).
   lua_pushvalue(lua, LUA_GLOBALSINDEX);
   lua_setfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
-  lua_newtable(lua);  // proxy
-  lua_newtable(lua);
   lua_pushcfunction(lua, GlobalIndex);
-  lua_setfield(lua, -2, "__index");
-  lua_pushcfunction(lua, ReadonlyError);
-  lua_setfield(lua, -2, "__newindex");
-  LockMetatable(lua);
-  lua_setmetatable(lua, -2);
-  lua_getfield(lua, LUA_REGISTRYINDEX, kRegProtected);
-  lua_pushvalue(lua, -2);
-  lua_pushboolean(lua, 1);
-  lua_rawset(lua, -3);
-  lua_pop(lua, 1);
+  PushReadonlyProxy(lua);
   lua_getfield(lua, LUA_REGISTRYINDEX, kRegGlobals);
   lua_pushvalue(lua, -2);
   lua_setfield(lua, -2, "_G");
