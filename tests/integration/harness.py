@@ -77,6 +77,27 @@ class Process:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
 
+    def freeze(self, timeout=5.0):
+        """SIGSTOP, returning once every thread is stopped. The kernel wakes
+        one thread to start the group stop; on a loaded machine the others
+        run on for milliseconds, long enough to answer a request sent right
+        after kill() returned."""
+        self.send_signal(signal.SIGSTOP)
+        pid = self.proc.pid
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            states = []
+            for tid in os.listdir("/proc/%d/task" % pid):
+                try:
+                    with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+                except FileNotFoundError:
+                    continue  # a thread that just ended
+            if all(st in ("T", "t") for st in states):
+                return
+            time.sleep(0.01)
+        raise TimeoutError("process %d did not stop" % pid)
+
     def wait(self, timeout=10):
         return self.proc.wait(timeout=timeout)
 

@@ -55,10 +55,10 @@ class Cluster:
                 " ".join(args), p.returncode, p.stdout, p.stderr))
         return p.stdout
 
-    def start_proxy(self, *extra):
+    def start_proxy(self, *extra, uri=None):
         """A proxy on the coordinator, returned once it is registered."""
         before = len(self.online_proxies())
-        proxy = start_proxy(None, None, "--coordinator", self.uri,
+        proxy = start_proxy(None, None, "--coordinator", uri or self.uri,
                             "--product", self.product, *extra)
         self.procs.append(proxy)
         deadline = time.time() + 20

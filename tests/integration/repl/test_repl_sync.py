@@ -111,7 +111,7 @@ class SyncReplication(unittest.TestCase):
                 m.lpush("t1", 1)
             # The replica stops acknowledging: the write runs but its reply
             # is the timeout error, after repl-sync-timeout.
-            replica.send_signal(signal.SIGSTOP)
+            replica.freeze()
             try:
                 begin = time.time()
                 with self.assertRaisesRegex(redis.exceptions.ResponseError,
