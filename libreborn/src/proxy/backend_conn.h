@@ -11,6 +11,7 @@
 
 #include "asio.hpp"
 #include "resp/reply_parser.h"
+#include "routing/inflight_epochs.h"
 
 namespace reborn::proxy {
 
@@ -64,8 +65,12 @@ class BackendConnection
   // Push mode: `closed` is true once, when the connection is gone.
   using PushHandler = std::function<void(std::string_view reply, bool closed)>;
 
-  BackendConnection(asio::io_context& io, std::string addr,
-                    const BackendOptions* options, BackendCounters* counters);
+  // `inflight`, when given, counts this connection's requests by topology
+  // epoch (a worker's, for the acknowledgement of topology changes).
+  BackendConnection(
+      asio::io_context& io, std::string addr, const BackendOptions* options,
+      BackendCounters* counters,
+      std::shared_ptr<routing::InflightEpochs> inflight = nullptr);
   ~BackendConnection();
 
   const std::string& addr() const { return addr_; }
@@ -111,6 +116,7 @@ class BackendConnection
   std::string addr_;
   const BackendOptions* options_;
   BackendCounters* counters_;
+  std::shared_ptr<routing::InflightEpochs> inflight_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer connect_timer_;
   State state_ = State::kIdle;
@@ -122,11 +128,17 @@ class BackendConnection
   std::string in_;
   std::array<char, 16 * 1024> read_buf_;
   std::deque<Callback> callbacks_;
-  // One per callback: when its reply is due (time_point::max(): never).
+  // One per callback: when its reply is due (time_point::max(): never),
+  // and the epoch it counts in (when `inflight_` counts it).
   struct Due {
     std::chrono::steady_clock::time_point at;
     int64_t timeout_ms = 0;
+    bool counted = false;
+    uint64_t epoch = 0;
   };
+  // Each request of `dues` is no longer out.
+  void EndAll(const std::deque<Due>& dues);
+  void End(const Due& due);
   std::deque<Due> deadlines_;
   asio::steady_timer deadline_timer_;
   bool deadline_armed_ = false;
