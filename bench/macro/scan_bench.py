@@ -4,8 +4,8 @@
 iteration (cursor 0 to 0) per COUNT, and a `MATCH {tag}:*` iteration.
 Prints, per iteration, the client SCAN calls, the backend calls the
 iteration cost (INFO commandstats of both groups: SLOTSSCAN + SCAN) and the
-wall time (median of --repeat). Usage:
-  REBORN_BUILD_DIR=build /usr/bin/python3 bench/macro/scan_bench.py
+wall time (median of --repeat). Usage: `./reborn.sh bench scan`, or
+  /usr/bin/python3 bench/macro/scan_bench.py --build-dir build
 """
 
 import argparse
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
                                 "tests", "integration", "proxy"))
 import redis  # noqa: E402
 
+import harness  # noqa: E402
 from harness import start_qdb  # noqa: E402
 from proxy_harness import start_proxy  # noqa: E402
 
@@ -59,9 +60,11 @@ def measure(c, servers, repeat, *opts):
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", default="build")
     parser.add_argument("--sizes", default="0,10,100,1000,10000")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    harness.BUILD_DIR = os.path.abspath(args.build_dir)
     g1, g2 = start_qdb(), start_qdb()
     proxy = start_proxy([g1.port, g2.port])
     try:
