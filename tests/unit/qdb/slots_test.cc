@@ -119,9 +119,9 @@ TEST_P(SlotsTest, ScanWalksARangeOfSlots) {
   } while (cursor != "0");
   EXPECT_EQ(got, want);
   EXPECT_EQ(rounds, 5);
-  EXPECT_EQ(slots_seen, (std::vector<int>{tags[0].first, tags[1].first,
-                                          tags[2].first, tags[2].first,
-                                          kSlotCount}));
+  EXPECT_EQ(slots_seen,
+            (std::vector<int>{tags[0].first, tags[1].first, tags[2].first,
+                              tags[2].first, kSlotCount}));
   // A range cursor resumes with the one-slot syntax too, in its slot only.
   r = R("SLOTSSCAN", "0", "0", "COUNT", "4", "SLOTS", "1024");
   ASSERT_EQ(r.elements.size(), 3u);

@@ -330,10 +330,9 @@ TEST(ClusterScanTest, FilterArgumentsReachTheBackend) {
   auto req = scan.Next(*table);
   ASSERT_TRUE(req.has_value());
   EXPECT_EQ(req->addr, kG1);
-  EXPECT_EQ(req->args,
-            (std::vector<std::string>{"SLOTSSCAN", "0", "0", "COUNT", "3",
-                                      "MATCH", "k1*", "TYPE", "string",
-                                      "SLOTS", "512"}));
+  EXPECT_EQ(req->args, (std::vector<std::string>{"SLOTSSCAN", "0", "0", "COUNT",
+                                                 "3", "MATCH", "k1*", "TYPE",
+                                                 "string", "SLOTS", "512"}));
 }
 
 // The slot of the cursor starts migrating, keys move in behind the
