@@ -127,6 +127,12 @@ cmd_bench() {
     exec /usr/bin/python3 "$ROOT/bench/macro/client_bench.py" \
       --build-dir "$BUILD_DIR" "$@"
   fi
+  # `./reborn.sh bench scan`: backend calls and wall time of SCAN via the proxy.
+  if [ "${1:-}" = "scan" ]; then
+    shift
+    exec /usr/bin/python3 "$ROOT/bench/macro/scan_bench.py" \
+      --build-dir "$BUILD_DIR" "$@"
+  fi
   # `./reborn.sh bench failover`: failover time and lost acknowledged writes.
   if [ "${1:-}" = "failover" ]; then
     shift
@@ -149,7 +155,8 @@ usage: ./reborn.sh COMMAND
   bench   macro benchmarks against redis-server and nutcracker, as ratios
           (bench beyond-memory: a dataset 16x the block cache;
            bench repl: full-sync throughput and replication lag;
-           bench failover: failover time and lost acknowledged writes)
+           bench failover: failover time and lost acknowledged writes;
+           bench scan: backend calls and wall time of SCAN via the proxy)
 USAGE
 }
 

@@ -1,5 +1,6 @@
 #include "routing/cluster_scan.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "command/key_finders.h"
 #include "reborn/slot.h"
 #include "routing/merge.h"
 
@@ -29,6 +31,12 @@ std::vector<int> SlotPlan(const TableSlot& s) {
     return {s.migrate_from, s.group_id};
   }
   return {s.group_id};
+}
+
+// The group that serves slot `s` alone (a one-server plan), else 0.
+int SoleGroup(const TableSlot& s) {
+  const std::vector<int> plan = SlotPlan(s);
+  return plan.size() == 1 ? plan[0] : 0;
 }
 
 // Redis' string2ll: optional '-', digits without leading zeros, in range.
@@ -101,6 +109,12 @@ bool ClusterScanCursor::Encode(uint64_t* out) const {
   return true;
 }
 
+int ScanPatternSlot(std::string_view match) {
+  // Empty is no filter here (ScanOptions); "*" has a wildcard.
+  if (match.empty()) return -1;
+  return PatternSlot(match);
+}
+
 absl::StatusOr<ScanOptions> ParseScanOptions(
     const std::vector<std::string>& args) {
   ScanOptions o;
@@ -129,7 +143,18 @@ absl::StatusOr<ScanOptions> ParseScanOptions(
 
 ClusterScan::ClusterScan(ScanOptions options, ClusterScanCursor cursor,
                          int max_steps)
-    : options_(std::move(options)), cursor_(cursor), steps_left_(max_steps) {}
+    : options_(std::move(options)), cursor_(cursor), steps_left_(max_steps) {
+  only_slot_ = ScanPatternSlot(options_.match);
+  if (only_slot_ >= 0) {
+    last_slot_ = only_slot_;
+    // Cursor 0 (or any cursor before the slot) starts at the one slot the
+    // pattern can match; a cursor after it is the end.
+    if (!cursor_.by_group && cursor_.slot < only_slot_) {
+      cursor_ = ClusterScanCursor{};
+      cursor_.slot = only_slot_;
+    }
+  }
+}
 
 std::vector<std::string> ClusterScan::Filters() const {
   std::vector<std::string> out;
@@ -151,7 +176,7 @@ int64_t ClusterScan::BackendCount() const {
 }
 
 bool ClusterScan::AdvanceSlots(const SlotTable& table) {
-  while (cursor_.slot < kSlotCount) {
+  while (cursor_.slot <= last_slot_) {
     const TableSlot& s = table.slot(cursor_.slot);
     const bool begun = cursor_.phase != 0 || cursor_.backend != 0;
     if (!begun) {
@@ -172,10 +197,56 @@ bool ClusterScan::AdvanceSlots(const SlotTable& table) {
   return false;
 }
 
+void ClusterScan::Settle(const SlotTable& table) {
+  const Range r = *std::move(range_);
+  range_.reset();
+  if (!r.answered) return;  // refused or failed: the cursor did not move
+  const int checked = std::min(r.next_slot, r.last);
+  for (int x = r.first; x <= checked; ++x) {
+    if (table.slot(x).version != r.versions[x - r.first]) {
+      // Slot x changed while (or since) the call walked it: walk it again
+      // from its first server; the slots before it are complete.
+      ++restarts_;
+      cursor_ = ClusterScanCursor{};
+      cursor_.slot = x;
+      return;
+    }
+  }
+  cursor_ = ClusterScanCursor{};
+  if (r.next_cursor == 0) {
+    cursor_.slot = r.last + 1;  // the whole range is walked
+    return;
+  }
+  cursor_.slot = r.next_slot;
+  cursor_.backend = r.next_cursor;
+  cursor_.version = static_cast<uint32_t>(
+      static_cast<uint64_t>(r.versions[r.next_slot - r.first]) &
+      Mask(ClusterScanCursor::kVersionBits));
+}
+
+int ClusterScan::RunEnd(const SlotTable& table) const {
+  const int group = SoleGroup(table.slot(cursor_.slot));
+  int end = cursor_.slot;
+  if (group == 0 || !ranges_ || cursor_.phase != 0) return end;
+  while (end < last_slot_ && SoleGroup(table.slot(end + 1)) == group) ++end;
+  return end;
+}
+
 std::optional<ClusterScan::Request> ClusterScan::Next(const SlotTable& table) {
   if (done_ || !error_.empty()) return std::nullopt;
+  if (range_) Settle(table);
   if (cursor_.by_group) {
     const std::vector<int> groups = table.ServingGroups();
+    if (only_slot_ >= 0) {
+      // Only the groups that hold the pattern's slot.
+      const std::vector<int> plan = SlotPlan(table.slot(only_slot_));
+      while (cursor_.group_index < groups.size() &&
+             std::find(plan.begin(), plan.end(), groups[cursor_.group_index]) ==
+                 plan.end()) {
+        ++cursor_.group_index;
+        cursor_.backend = 0;
+      }
+    }
     if (cursor_.group_index >= groups.size()) {
       done_ = true;
       return std::nullopt;
@@ -206,12 +277,56 @@ std::optional<ClusterScan::Request> ClusterScan::Next(const SlotTable& table) {
     req.args = {"SLOTSSCAN", absl::StrCat(cursor_.slot),
                 absl::StrCat(cursor_.backend), "COUNT",
                 absl::StrCat(BackendCount())};
+    const int end = RunEnd(table);
+    if (end > cursor_.slot) {
+      Range r;
+      r.first = cursor_.slot;
+      r.last = end;
+      r.versions.reserve(static_cast<size_t>(end - cursor_.slot + 1));
+      for (int x = r.first; x <= r.last; ++x) {
+        r.versions.push_back(table.slot(x).version);
+      }
+      range_ = std::move(r);
+    }
   }
   for (std::string& f : Filters()) req.args.push_back(std::move(f));
+  if (range_) {
+    req.args.insert(req.args.end(),
+                    {"SLOTS", absl::StrCat(range_->last - range_->first + 1)});
+  }
   return req;
 }
 
+// "*3 cursor [keys] :slot": the reply to a range call; the cursor moves in
+// Settle(), once the table after the reply is known.
+bool ClusterScan::OnRangeReply(const std::vector<std::string_view>& elems,
+                               uint64_t next) {
+  Range& r = *range_;
+  std::optional<int64_t> slot;
+  if (elems.size() != 3 || !(slot = ParseIntegerReply(elems[2])) ||
+      *slot < r.first || *slot > r.last + 1 || (next != 0 && *slot > r.last) ||
+      (next == 0 && *slot != r.last + 1)) {
+    return false;
+  }
+  r.answered = true;
+  r.next_slot = static_cast<int>(*slot);
+  r.next_cursor = next;
+  ClusterScanCursor probe;
+  probe.backend = next;
+  uint64_t ignored;
+  if (!probe.Encode(&ignored)) {
+    error_ = ErrorReply("ERR backend SCAN cursor too large");
+  }
+  return true;
+}
+
 void ClusterScan::OnReply(std::string_view reply) {
+  if (range_ && reply.substr(0, 17) == "-ERR syntax error") {
+    // A qdb-server without SLOTSSCAN's SLOTS option: one slot per call from
+    // here on; the cursor did not move.
+    ranges_ = false;
+    return;
+  }
   if (!reply.empty() && reply[0] == '-') {
     if (!cursor_.by_group &&
         absl::StrContains(absl::AsciiStrToLower(
@@ -240,15 +355,17 @@ void ClusterScan::OnReply(std::string_view reply) {
   std::vector<std::string_view> keys;
   std::optional<std::string_view> next_text;
   uint64_t next = 0;
-  if (!SplitArray(reply, &elems) || elems.size() != 2 ||
+  if (!SplitArray(reply, &elems) || elems.size() != (range_ ? 3 : 2) ||
       !SplitArray(elems[1], &keys) || !(next_text = ParseBulkReply(elems[0])) ||
       !absl::SimpleAtoi(absl::string_view(next_text->data(), next_text->size()),
-                        &next)) {
+                        &next) ||
+      (range_ && !OnRangeReply(elems, next))) {
     error_ = ErrorReply("ERR unexpected SCAN reply from a backend");
     return;
   }
   for (std::string_view k : keys) keys_.append(k);
   key_count_ += keys.size();
+  if (range_) return;
   if (next != 0) {
     cursor_.backend = next;
     uint64_t ignored;

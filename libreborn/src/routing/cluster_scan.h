@@ -65,6 +65,12 @@ struct ScanOptions {
 absl::StatusOr<ScanOptions> ParseScanOptions(
     const std::vector<std::string>& args);
 
+// The one slot every key matching the SCAN pattern `match` hashes to, or -1
+// when the pattern can match keys of several slots. Known when the pattern
+// has a non-empty {hash tag} and no glob metacharacter (* ? [ \) before the
+// tag's closing brace, or no metacharacter at all (it matches one key).
+int ScanPatternSlot(std::string_view match);
+
 // One client SCAN call. Usage:
 //   ClusterScan scan(options, cursor, max_steps);
 //   while (auto req = scan.Next(*current_table)) reply = send(req);
@@ -73,6 +79,14 @@ absl::StatusOr<ScanOptions> ParseScanOptions(
 // the slot version check that keeps a migrating slot's keys from being
 // missed relies on it (a key moves only after every proxy has published the
 // migrate state).
+//
+// Cost: consecutive slots served by one group alone (no migration) are
+// walked as one range, `SLOTSSCAN first cursor COUNT n ... SLOTS k`, which
+// examines at most n records across the k slots and says in which slot it
+// stopped; so a sparse or empty keyspace costs one backend call per run of
+// a group's slots, not one per slot. A migrating slot is walked alone, its
+// source then its target. A MATCH whose keys all hash to one slot
+// (ScanPatternSlot) walks only that slot.
 class ClusterScan {
  public:
   struct Request {
@@ -100,17 +114,46 @@ class ClusterScan {
   // Slot walks begun again (topology changed, or the backend cursor was
   // gone); each repeats that slot's keys.
   int restarts() const { return restarts_; }
+  // A backend refused the SLOTS option of SLOTSSCAN (a qdb-server from
+  // before it): the rest of the call walked one slot per backend call.
+  bool ranges_refused() const { return !ranges_; }
 
  private:
+  // The slots a SLOTSSCAN ... SLOTS call walks, and their versions when it
+  // was sent; its reply (the next slot and cursor) is applied by Settle()
+  // against the table current after the reply.
+  struct Range {
+    int first = 0;
+    int last = 0;
+    std::vector<int64_t> versions;  // of first..last
+    bool answered = false;
+    int next_slot = 0;
+    uint64_t next_cursor = 0;
+  };
+
   // Moves the cursor past finished phases and slots, restarting a slot whose
-  // version changed. False at the end of the keyspace.
+  // version changed. False at the end of the keyspace (or of the one slot a
+  // tagged MATCH needs).
   bool AdvanceSlots(const SlotTable& table);
+  // Applies an answered range: moves the cursor to where the backend
+  // stopped, or back to the first slot of the range whose version changed
+  // since the call was sent (its keys, and the later ones', come again).
+  void Settle(const SlotTable& table);
+  // The last slot of the run of slots from cursor_.slot that one group
+  // serves alone, within last_slot_; cursor_.slot if it is not served so.
+  int RunEnd(const SlotTable& table) const;
+  bool OnRangeReply(const std::vector<std::string_view>& elems, uint64_t next);
   std::vector<std::string> Filters() const;
   int64_t BackendCount() const;
 
   ScanOptions options_;
   ClusterScanCursor cursor_;
   int steps_left_;
+  // The only slot the pattern can match (-1: all), and the last slot walked.
+  int only_slot_ = -1;
+  int last_slot_ = kSlotCount - 1;
+  bool ranges_ = true;          // false once a backend refused SLOTS
+  std::optional<Range> range_;  // the range call in flight or answered
   bool done_ = false;
   bool fell_back_ = false;
   int restarts_ = 0;

@@ -109,6 +109,116 @@ class ProxyKeyspace(unittest.TestCase):
         self.assertEqual(sorted(seen), sorted(k.encode() for k in lists))
 
 
+def backend_scan_calls(clients):
+    """SLOTSSCAN + SCAN calls the backends served since CONFIG RESETSTAT."""
+    total = 0
+    for c in clients:
+        info = c.call("INFO", "commandstats").decode()
+        for line in info.split("\r\n"):
+            name, _, rest = line.partition(":")
+            if name in ("cmdstat_slotsscan", "cmdstat_scan"):
+                total += int(rest.split(",")[0].split("=")[1])
+    return total
+
+
+class ProxyScanCost(unittest.TestCase):
+    """What one SCAN costs in backend calls (issue 24): consecutive slots of
+    one group are walked as one SLOTSSCAN ... SLOTS range, so a sparse
+    keyspace costs about one backend call per group and client call (it
+    cost one per slot, 1024 per iteration); a MATCH with a literal hash tag
+    walks its one slot only, and returns what redis-server returns."""
+
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.g1 = start_qdb()
+        cls.g2 = start_qdb()
+        cls.redis = start_redis()
+        cls.proxy = start_proxy([cls.g1.port, cls.g2.port])
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.proxy, cls.g1, cls.g2, cls.redis):
+            p.cleanup()
+
+    def setUp(self):
+        self.p = RawClient(self.proxy.port)
+        self.r = RawClient(self.redis.port)
+        self.backends = [RawClient(g.port) for g in (self.g1, self.g2)]
+        self.assertEqual(self.p.call("FLUSHALL"), b"+OK\r\n")
+        self.assertEqual(self.r.call("FLUSHALL"), b"+OK\r\n")
+
+    def tearDown(self):
+        for c in [self.p, self.r] + self.backends:
+            c.close()
+
+    def full_scan(self, client, *opts):
+        """(keys, client calls, backend calls) of one full iteration."""
+        for b in self.backends:
+            self.assertEqual(b.call("CONFIG", "RESETSTAT"), b"+OK\r\n")
+        seen, cursor, calls = [], b"0", 0
+        while True:
+            cursor, keys = parse_scan(client.call("SCAN", cursor, *opts))
+            calls += 1
+            if cursor != b"0":
+                self.assertTrue(keys, "empty non-final batch %r" % (opts,))
+            seen += keys
+            if cursor == b"0":
+                return seen, calls, backend_scan_calls(self.backends)
+            self.assertLess(calls, 10000)
+
+    def test_sparse_keyspace_costs_few_backend_calls(self):
+        _, calls, backend = self.full_scan(self.p)
+        self.assertEqual(calls, 1)
+        self.assertEqual(backend, 2, "an empty keyspace: one call per group")
+        keys = keys_in_half(0, 12, "a") + keys_in_half(1, 13, "b")
+        for k in keys:
+            self.p.call("SET", k, "v")
+        seen, calls, backend = self.full_scan(self.p)
+        self.assertEqual(sorted(seen), sorted(k.encode() for k in keys))
+        self.assertEqual(calls, 3)  # COUNT 10 of 25 keys
+        self.assertLessEqual(backend, 2 * calls)
+        seen, calls, backend = self.full_scan(self.p, "COUNT", 1000)
+        self.assertEqual(sorted(seen), sorted(k.encode() for k in keys))
+        self.assertEqual((calls, backend), (1, 2))
+        # A filter: COUNT records examined per backend call, across slots.
+        seen, calls, backend = self.full_scan(self.p, "MATCH", "b*",
+                                              "COUNT", 100)
+        self.assertEqual(sorted(seen),
+                         sorted(k.encode() for k in keys if k[0] == "b"))
+        self.assertEqual((calls, backend), (1, 2))
+
+    def test_tagged_match_walks_one_slot(self):
+        data = ["{user1}:%d" % i for i in range(30)] + [
+            "{user1}x", "{user2}:1", "user1:1", "{user1", "a{user1}:1"]
+        data += keys_in_half(0, 40, "k") + keys_in_half(1, 40, "k")
+        for k in data:
+            self.assertEqual(self.p.call("SET", k, "v"), b"+OK\r\n")
+            self.assertEqual(self.r.call("SET", k, "v"), b"+OK\r\n")
+        # The tag's slot holds about 32 keys; COUNT records a backend call.
+        for pattern, count, most in (("{user1}:*", 10, 4),
+                                     ("{user1}:*", 100, 1),
+                                     ("{user1}:1?", 5, 8),
+                                     ("{user1}x", 10, 4),
+                                     ("{user2}:*", 10, 1)):
+            seen, calls, backend = self.full_scan(self.p, "MATCH", pattern,
+                                                  "COUNT", count)
+            want, _, _ = self.full_scan(self.r, "MATCH", pattern, "COUNT",
+                                        1000)
+            self.assertEqual(sorted(seen), sorted(want), pattern)
+            self.assertTrue(want, pattern)
+            self.assertLessEqual(backend, most, (pattern, count, calls))
+        # A glob before the tag's closing brace: every slot may match, and
+        # the keys are still redis-server's.
+        for pattern in ("{user*}:1", "*{user1}:1", "{user1?:1"):
+            seen, _, backend = self.full_scan(self.p, "MATCH", pattern,
+                                              "COUNT", 1000)
+            want, _, _ = self.full_scan(self.r, "MATCH", pattern, "COUNT",
+                                        1000)
+            self.assertEqual(sorted(seen), sorted(want), pattern)
+            self.assertGreaterEqual(backend, 2, pattern)
+
+
 class ProxyScanPlainRedisGroup(unittest.TestCase):
     """A redis-server group has no SLOTSSCAN: SCAN falls back to walking the
     groups with their own SCAN, and still returns every key."""

@@ -79,6 +79,82 @@ TEST_P(SlotsTest, ScanWalksOneSlotWithCursors) {
             Arr({Str("0"), Arr({})}));
 }
 
+// SLOTS n walks the slots [slot, slot + n) as one range: COUNT records
+// across them, and a third element, the slot where the cursor is (slot + n
+// at the end). Its cursors are ordinary SLOTSSCAN cursors of that slot.
+TEST_P(SlotsTest, ScanWalksARangeOfSlots) {
+  std::vector<std::pair<int, std::string>> tags;
+  for (const char* t : {"x", "y", "z"}) tags.emplace_back(SlotOf(t), t);
+  std::sort(tags.begin(), tags.end());
+  ASSERT_LT(tags[0].first, tags[1].first);
+  ASSERT_LT(tags[1].first, tags[2].first);
+  std::set<std::string> want;
+  for (const auto& [slot, tag] : tags) {
+    for (int i = 0; i < 3; ++i) {
+      const std::string k = absl::StrCat("{", tag, "}", i);
+      EXPECT_EQ(R("SET", k, "v"), Ok());
+      want.insert(k);
+    }
+  }
+  // All in one call.
+  Reply r = R("SLOTSSCAN", "0", "0", "COUNT", "100", "SLOTS", "1024");
+  ASSERT_EQ(r.elements.size(), 3u) << ::testing::PrintToString(r);
+  EXPECT_EQ(r.elements[0], Str("0"));
+  EXPECT_EQ(r.elements[1].elements.size(), 9u);
+  EXPECT_EQ(r.elements[2], Int(1024));
+  // COUNT 2 at a time: each reply names the slot to go on with.
+  std::set<std::string> got;
+  std::string cursor = "0";
+  int slot = 0, rounds = 0;
+  std::vector<int> slots_seen;
+  do {
+    r = R("SLOTSSCAN", absl::StrCat(slot), cursor, "COUNT", "2", "SLOTS",
+          absl::StrCat(kSlotCount - slot));
+    ASSERT_EQ(r.elements.size(), 3u) << ::testing::PrintToString(r);
+    cursor = r.elements[0].str;
+    for (const Reply& k : r.elements[1].elements) got.insert(k.str);
+    slot = static_cast<int>(r.elements[2].integer);
+    slots_seen.push_back(slot);
+    ASSERT_LT(++rounds, 10);
+  } while (cursor != "0");
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(rounds, 5);
+  EXPECT_EQ(slots_seen,
+            (std::vector<int>{tags[0].first, tags[1].first, tags[2].first,
+                              tags[2].first, kSlotCount}));
+  // A range cursor resumes with the one-slot syntax too, in its slot only.
+  r = R("SLOTSSCAN", "0", "0", "COUNT", "4", "SLOTS", "1024");
+  ASSERT_EQ(r.elements.size(), 3u);
+  EXPECT_EQ(r.elements[2], Int(tags[1].first));
+  const std::string mid = r.elements[0].str;
+  r = R("SLOTSSCAN", absl::StrCat(tags[1].first), mid);
+  ASSERT_EQ(r.elements.size(), 2u);
+  EXPECT_EQ(r.elements[0], Str("0"));
+  EXPECT_EQ(r.elements[1].elements.size(), 2u);
+  // ... and is no cursor of another slot.
+  EXPECT_EQ(R("SLOTSSCAN", absl::StrCat(tags[0].first), mid, "SLOTS", "5"),
+            Err("ERR invalid cursor"));
+  // A range that ends before a slot does not reach its keys.
+  r = R("SLOTSSCAN", absl::StrCat(tags[0].first), "0", "SLOTS",
+        absl::StrCat(tags[1].first - tags[0].first));
+  ASSERT_EQ(r.elements.size(), 3u);
+  EXPECT_EQ(r.elements[0], Str("0"));
+  EXPECT_EQ(r.elements[1].elements.size(), 3u);
+  EXPECT_EQ(r.elements[2], Int(tags[1].first));
+  // MATCH filters across the range; SLOTS beyond the last slot stops there.
+  r = R("SLOTSSCAN", "0", "0", "MATCH", absl::StrCat("{", tags[2].second, "}*"),
+        "COUNT", "100", "SLOTS", "5000");
+  ASSERT_EQ(r.elements.size(), 3u);
+  EXPECT_EQ(r.elements[1].elements.size(), 3u);
+  EXPECT_EQ(r.elements[2], Int(1024));
+  EXPECT_EQ(R("SLOTSSCAN", "1023", "0", "SLOTS", "2"),
+            Arr({Str("0"), Arr({}), Int(1024)}));
+  EXPECT_EQ(R("SLOTSSCAN", "0", "0", "SLOTS", "0"), Err("ERR syntax error"));
+  EXPECT_EQ(R("SLOTSSCAN", "0", "0", "SLOTS", "x"),
+            Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(R("SLOTSSCAN", "0", "0", "SLOTS"), Err("ERR syntax error"));
+}
+
 // MATCH and TYPE filter as SCAN's: COUNT counts records examined.
 TEST_P(SlotsTest, ScanFiltersByMatchAndType) {
   for (int i = 0; i < 12; ++i) {

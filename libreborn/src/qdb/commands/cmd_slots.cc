@@ -1,5 +1,6 @@
 // RESP handlers of Codis' slot commands (SLOTSINFO ... SLOTSMGRTTAGSLOT),
 // with Codis' arguments and replies. The work is in qdb/slots/key_move.cc.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,14 +105,23 @@ void SlotsScan(EngineCore& core, CommandContext& ctx) {
   }
   // MATCH and TYPE filter as SCAN's do: COUNT bounds the records examined,
   // so a filtered batch may be empty before the slot's end.
+  // SLOTS n walks the slots [slot, slot + n) (capped at the last slot) as
+  // one range and adds the slot where the scan goes on to the reply, so a
+  // cluster SCAN over sparse slots needs one call per run of a group's
+  // slots rather than one per slot (docs/slots.md).
   std::string_view pattern;
   std::optional<DataType> type;
   bool type_known = true;
+  int64_t span = 0;  // 0: no SLOTS option, the two-element reply
   for (size_t i = 3; i < ctx.args.size(); i += 2) {
     if (i + 1 >= ctx.args.size()) return ctx.reply.Error(kSyntaxText);
     if (EqualsIgnoreCase(ctx.args[i], "count")) {
       if (!ArgInt64(ctx, i + 1, &count)) return;
       if (count < 1) return ctx.reply.Error(kSyntaxText);
+    } else if (EqualsIgnoreCase(ctx.args[i], "slots")) {
+      if (!ArgInt64(ctx, i + 1, &span)) return;
+      if (span < 1) return ctx.reply.Error(kSyntaxText);
+      span = std::min<int64_t>(span, kSlotCount - slot);
     } else if (EqualsIgnoreCase(ctx.args[i], "match")) {
       pattern = ctx.args[i + 1];
     } else if (EqualsIgnoreCase(ctx.args[i], "type")) {
@@ -122,7 +132,8 @@ void SlotsScan(EngineCore& core, CommandContext& ctx) {
   }
   WithDb(core, ctx, [&](uint8_t db) {
     auto r = core.slots().Scan(db, slot, static_cast<uint64_t>(cursor),
-                               static_cast<size_t>(count));
+                               static_cast<size_t>(count),
+                               span == 0 ? 1 : static_cast<int>(span));
     if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
     std::vector<std::string> keys;
     const bool match_all = pattern.empty() || pattern == "*";
@@ -137,9 +148,10 @@ void SlotsScan(EngineCore& core, CommandContext& ctx) {
       }
       keys.push_back(std::move(key));
     }
-    ctx.reply.ArrayHeader(2);
+    ctx.reply.ArrayHeader(span == 0 ? 2 : 3);
     ctx.reply.Bulk(absl::StrCat(r->cursor));
     ctx.reply.BulkArray(keys);
+    if (span != 0) ctx.reply.Integer(r->next_slot);
   });
 }
 

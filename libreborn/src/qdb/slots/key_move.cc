@@ -138,7 +138,10 @@ absl::StatusOr<std::vector<std::pair<uint16_t, uint64_t>>> Slots::Info(
 }
 
 absl::StatusOr<Slots::ScanResult> Slots::Scan(uint8_t db, uint16_t slot,
-                                              uint64_t cursor, size_t count) {
+                                              uint64_t cursor, size_t count,
+                                              int span) {
+  span = std::clamp(span, 1, kSlotCount - slot);
+  const uint16_t last = static_cast<uint16_t>(slot + span - 1);
   // A cursor names the metadata key of the first record not yet examined;
   // the scan resumes there (or after it, if it was deleted meanwhile).
   std::string from = SlotBegin(db, slot);
@@ -152,7 +155,9 @@ absl::StatusOr<Slots::ScanResult> Slots::Scan(uint8_t db, uint16_t slot,
     from = found->second;
   }
   ScanResult out;
-  auto it = MetaRange(ks_, from, SlotEnd(db, slot));
+  // Slots [slot, last] of one database are one range of metadata keys, so
+  // empty slots cost nothing.
+  auto it = MetaRange(ks_, from, SlotEnd(db, last));
   const int64_t now = Keyspace::NowMs();
   count = std::max<size_t>(count, 1);
   size_t examined = 0;
@@ -171,7 +176,19 @@ absl::StatusOr<Slots::ScanResult> Slots::Scan(uint8_t db, uint16_t slot,
     out.keys.emplace_back(key);
   }
   if (absl::Status s = it->status(); !s.ok()) return s;
-  if (!it->Valid()) return out;  // reached the end of the slot
+  if (!it->Valid()) {  // reached the end of the range
+    out.next_slot = slot + span;
+    return out;
+  }
+  {
+    uint8_t d;
+    uint16_t s;
+    std::string_view key;
+    if (!DecodeMetaKey(it->key(), &d, &s, &key)) {
+      return absl::DataLossError("corrupt metadata record");
+    }
+    out.next_slot = s;
+  }
   absl::MutexLock lock(&cursor_mu_);
   const uint64_t id = next_cursor_;
   next_cursor_ = next_cursor_ + 1 < kMaxScanCursor ? next_cursor_ + 1 : 1;

@@ -86,11 +86,15 @@ class Slots {
   struct ScanResult {
     uint64_t cursor = 0;  // 0 = done
     std::vector<std::string> keys;
+    // The slot of the cursor's record; slot + span when done.
+    int next_slot = 0;
   };
-  // Up to `count` live keys of `slot` after `cursor` (0 = from the start).
-  // An unknown cursor is InvalidArgument.
+  // The live keys among the next `count` records of slots [slot, slot +
+  // span) (one ordered range) after `cursor` (0 = from the start of `slot`;
+  // else a cursor whose record is in `slot`). An unknown cursor, or one of
+  // another slot, is "ERR invalid cursor".
   absl::StatusOr<ScanResult> Scan(uint8_t db, uint16_t slot, uint64_t cursor,
-                                  size_t count);
+                                  size_t count, int span = 1);
 
   // Deletes every key of `slot`; returns the live keys left (0 unless
   // writers added some meanwhile).
