@@ -164,6 +164,13 @@ NEW_KEY_COMMANDS = [
      "redis.call('rpush', KEYS[2], 'a') return 1", "2", "e1", "e2"],
     ["MULTI"], ["SET", "tx1", "v"], ["SADD", "tx2", "a"], ["EXEC"],
     ["DEL", "s"], ["SET", "s", "again"],
+    ["SET", "p1", "v"], ["SET", "p1", "w", "EXAT", "1"],
+    ["ZADD", "zg", "GT", "1", "a"], ["SMOVE", "st", "st", "c"],
+    ["HSETNX", "h", "f", "again"], ["COPY", "s", "c1", "DB", "1"],
+    ["BITFIELD", "bf4", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "10"],
+    ["SORT", "nokey", "STORE", "so2"],
+    ["EVAL", "redis.call('set', KEYS[1], '1') redis.call('del', KEYS[1]) "
+     "redis.call('set', KEYS[1], '2') return 1", "1", "e3"],
 ]
 
 
