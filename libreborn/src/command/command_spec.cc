@@ -29,6 +29,7 @@ constexpr uint32_t Q = kCmdNoMulti;
 constexpr uint32_t RND = kCmdRandom;
 constexpr uint32_t NA = kCmdNoAuth;
 constexpr uint32_t SL = kCmdSlot;
+constexpr uint32_t NAL = kCmdNoAsyncLoading;
 
 // Arity, flags and key positions follow redis-server 7.0's COMMAND INFO.
 constexpr CommandSpec kSpecs[] = {
@@ -41,6 +42,9 @@ constexpr CommandSpec kSpecs[] = {
     {"select", 2, F | L | S, 0, 0, 0},
     {"command", -1, L | S, 0, 0, 0},
     {"client", -2, A | N | L | S, 0, 0, 0},
+    // A container without flags of its own (kClusterSubcommands has them);
+    // reborn-proxy answers it itself (proxy/session_cluster.cc).
+    {"cluster", -2, X, 0, 0, 0},
     {"info", -1, L | S | RND, 0, 0, 0},
     {"time", 1, F | L | S | RND, 0, 0, 0},
     {"config", -2, A | N | L | S | X, 0, 0, 0},
@@ -307,6 +311,38 @@ constexpr CommandSpec kSpecs[] = {
     {"function", -2, N, 0, 0, 0},
 };
 
+// CLUSTER's subcommands, as redis-server 7.0 lists them in COMMAND INFO
+// (sorted by name). RND marks those with Redis' nondeterministic_output tip.
+constexpr CommandSpec kClusterSubcommands[] = {
+    {"cluster|addslots", -3, A | S | NAL, 0, 0, 0},
+    {"cluster|addslotsrange", -4, A | S | NAL, 0, 0, 0},
+    {"cluster|bumpepoch", 2, A | S | NAL | RND, 0, 0, 0},
+    {"cluster|count-failure-reports", 3, A | S | RND, 0, 0, 0},
+    {"cluster|countkeysinslot", 3, S, 0, 0, 0},
+    {"cluster|delslots", -3, A | S | NAL, 0, 0, 0},
+    {"cluster|delslotsrange", -4, A | S | NAL, 0, 0, 0},
+    {"cluster|failover", -2, A | S | NAL, 0, 0, 0},
+    {"cluster|flushslots", 2, A | S | NAL, 0, 0, 0},
+    {"cluster|forget", 3, A | S | NAL, 0, 0, 0},
+    {"cluster|getkeysinslot", 4, S | RND, 0, 0, 0},
+    {"cluster|help", 2, L | S, 0, 0, 0},
+    {"cluster|info", 2, S | RND, 0, 0, 0},
+    {"cluster|keyslot", 3, S, 0, 0, 0},
+    {"cluster|links", 2, S | RND, 0, 0, 0},
+    {"cluster|meet", -4, A | S | NAL, 0, 0, 0},
+    {"cluster|myid", 2, S, 0, 0, 0},
+    {"cluster|nodes", 2, S | RND, 0, 0, 0},
+    {"cluster|replicas", 3, A | S | RND, 0, 0, 0},
+    {"cluster|replicate", 3, A | S | NAL, 0, 0, 0},
+    {"cluster|reset", -2, A | N | S, 0, 0, 0},
+    {"cluster|saveconfig", 2, A | S | NAL, 0, 0, 0},
+    {"cluster|set-config-epoch", 3, A | S | NAL, 0, 0, 0},
+    {"cluster|setslot", -4, A | S | NAL, 0, 0, 0},
+    {"cluster|shards", 2, S | RND, 0, 0, 0},
+    {"cluster|slaves", 3, A | S | RND, 0, 0, 0},
+    {"cluster|slots", 2, S | RND, 0, 0, 0},
+};
+
 using SpecIndex = absl::flat_hash_map<std::string_view, const CommandSpec*>;
 
 const SpecIndex& Index() {
@@ -377,6 +413,21 @@ const CommandSpec* FindCommandSpec(std::string_view name) {
   return it == Index().end() ? nullptr : it->second;
 }
 
+std::span<const CommandSpec> SubcommandSpecs(std::string_view container) {
+  if (EqualsIgnoreCase(container, "cluster")) return kClusterSubcommands;
+  return {};
+}
+
+const CommandSpec* FindSubcommandSpec(const CommandSpec& spec,
+                                      const std::vector<std::string>& args) {
+  if (args.size() < 2) return nullptr;
+  for (const CommandSpec& sub : SubcommandSpecs(spec.name)) {
+    const std::string_view name = sub.name.substr(spec.name.size() + 1);
+    if (EqualsIgnoreCase(name, args[1])) return &sub;
+  }
+  return nullptr;
+}
+
 KeyPositionList KeyPositions(const CommandSpec& spec,
                              const std::vector<std::string>& args) {
   KeyPositionList keys;
@@ -423,12 +474,19 @@ absl::StatusOr<int> KeysSlot(const CommandSpec& spec,
 
 std::vector<std::string_view> FlagNames(uint32_t flags) {
   static constexpr std::pair<uint32_t, std::string_view> kNames[] = {
-      {kCmdWrite, "write"},       {kCmdReadOnly, "readonly"},
-      {kCmdDenyOom, "denyoom"},   {kCmdAdmin, "admin"},
-      {kCmdPubSub, "pubsub"},     {kCmdNoScript, "noscript"},
-      {kCmdBlocking, "blocking"}, {kCmdLoading, "loading"},
-      {kCmdStale, "stale"},       {kCmdFast, "fast"},
-      {kCmdNoAuth, "no_auth"},    {kCmdMovableKeys, "movablekeys"},
+      {kCmdWrite, "write"},
+      {kCmdReadOnly, "readonly"},
+      {kCmdDenyOom, "denyoom"},
+      {kCmdAdmin, "admin"},
+      {kCmdPubSub, "pubsub"},
+      {kCmdNoScript, "noscript"},
+      {kCmdBlocking, "blocking"},
+      {kCmdLoading, "loading"},
+      {kCmdStale, "stale"},
+      {kCmdFast, "fast"},
+      {kCmdNoAuth, "no_auth"},
+      {kCmdMovableKeys, "movablekeys"},
+      {kCmdNoAsyncLoading, "no_async_loading"},
   };
   std::vector<std::string_view> names;
   for (const auto& [bit, name] : kNames) {
@@ -468,11 +526,32 @@ constexpr std::string_view kSubcommandNames[] = {
     "client|trackinginfo",
     "client|unblock",
     "client|unpause",
+    "cluster|addslots",
+    "cluster|addslotsrange",
+    "cluster|bumpepoch",
+    "cluster|count-failure-reports",
+    "cluster|countkeysinslot",
+    "cluster|delslots",
+    "cluster|delslotsrange",
+    "cluster|failover",
+    "cluster|flushslots",
+    "cluster|forget",
+    "cluster|getkeysinslot",
+    "cluster|help",
     "cluster|info",
     "cluster|keyslot",
+    "cluster|links",
+    "cluster|meet",
     "cluster|myid",
     "cluster|nodes",
+    "cluster|replicas",
+    "cluster|replicate",
+    "cluster|reset",
+    "cluster|saveconfig",
+    "cluster|set-config-epoch",
+    "cluster|setslot",
     "cluster|shards",
+    "cluster|slaves",
     "cluster|slots",
     "command|count",
     "command|docs",

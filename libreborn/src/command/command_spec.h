@@ -30,6 +30,9 @@ enum CommandFlag : uint32_t {
   kCmdRandom = 1u << 13,   // reply is nondeterministic (order or choice)
   kCmdNoAuth = 1u << 14,   // allowed before AUTH
   kCmdSlot = 1u << 15,     // SLOTS* migration commands
+  // Refused while a replica loads its master's data asynchronously (Redis'
+  // no_async_loading; shown by COMMAND INFO where a spec carries it).
+  kCmdNoAsyncLoading = 1u << 16,
 };
 
 // Where the keys of a command are. Most commands use the (first, last, step)
@@ -59,6 +62,19 @@ std::span<const CommandSpec> AllCommandSpecs();
 
 // Case-insensitive lookup; nullptr when unknown.
 const CommandSpec* FindCommandSpec(std::string_view name);
+
+// The subcommands of a container command that has a table of them (arity
+// and flags per subcommand, named "container|sub" as by Redis 7.0's COMMAND
+// INFO); empty for every other command. They are not in AllCommandSpecs():
+// the container's spec stays the command's identity (statistics, routing),
+// its subcommand's spec says what Redis judges a call by (arity, flags).
+std::span<const CommandSpec> SubcommandSpecs(std::string_view container);
+
+// The spec of the subcommand `args` name (args[1], case-insensitive);
+// nullptr when `spec` has no subcommand table, args has no subcommand or
+// names an unknown one.
+const CommandSpec* FindSubcommandSpec(const CommandSpec& spec,
+                                      const std::vector<std::string>& args);
 
 // Positions of the keys in `args` (args[0] is the command name). Movable-key
 // commands are resolved from their arguments; malformed argument lists give

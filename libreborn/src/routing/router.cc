@@ -83,6 +83,9 @@ std::string Router::NotSupportedError(std::string_view command,
     reason = proxy ? "run it outside MULTI (CONFIG GET answers the proxy's "
                      "own settings)"
                    : "the client never reconfigures its backends";
+  } else if (name == "cluster") {
+    reason = proxy ? "run it outside MULTI (the proxy answers CLUSTER itself)"
+                   : "the client answers CLUSTER KEYSLOT only";
   } else if (name.starts_with("slots")) {
     reason = "slot migration is driven by reborn-config";
   } else if (!proxy && FindCommandSpec(name) != nullptr &&

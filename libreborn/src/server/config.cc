@@ -281,11 +281,21 @@ Config::Config() {
   // Keyspace notifications: Redis' class letters, shown normalised.
   {
     Directive d{"notify-keyspace-events", T::kString, ""};
+    // Redis shows `n` only without `A` (KEAn reads back as AKE) but keeps
+    // it: the stored value keeps it after the letters Redis shows.
     d.parse = [](std::string_view,
                  std::string_view value) -> absl::StatusOr<std::string> {
       absl::StatusOr<int> flags = ParseKeyspaceEvents(value);
       if (!flags.ok()) return flags.status();
-      return KeyspaceEventsString(*flags);
+      std::string stored = KeyspaceEventsString(*flags);
+      if ((*flags & kNotifyAll) == kNotifyAll && (*flags & kNotifyNew)) {
+        stored += 'n';
+      }
+      return stored;
+    };
+    d.show = [](const std::string& stored) {
+      absl::StatusOr<int> flags = ParseKeyspaceEvents(stored);
+      return flags.ok() ? KeyspaceEventsString(*flags) : stored;
     };
     Add(std::move(d));
   }
@@ -639,6 +649,10 @@ bool Config::Has(std::string_view name) const {
   return directives_.find(Resolve(name)) != directives_.end();
 }
 
+std::string Config::Shown(const Directive& d) {
+  return d.show ? d.show(d.value) : d.value;
+}
+
 std::vector<std::pair<std::string, std::string>> Config::Match(
     std::string_view pattern) const {
   absl::MutexLock lock(&mu_);
@@ -649,13 +663,13 @@ std::vector<std::pair<std::string, std::string>> Config::Match(
   for (const auto& [name, d] : directives_) {
     if (d.hidden && !exact) continue;
     if (GlobMatch(pattern, name, /*nocase=*/true))
-      out.emplace_back(name, d.value);
+      out.emplace_back(name, Shown(d));
   }
   // As Redis 7.0: an alias answers under the name asked, and a pattern
   // matches aliases too.
   for (const auto& [alias, name] : aliases_) {
     if (GlobMatch(pattern, alias, /*nocase=*/true)) {
-      out.emplace_back(alias, directives_.at(name).value);
+      out.emplace_back(alias, Shown(directives_.at(name)));
     }
   }
   std::sort(out.begin(), out.end());
@@ -771,7 +785,7 @@ absl::Status Config::Rewrite() const {
   absl::MutexLock lock(&mu_);
   std::map<std::string, bool, std::less<>> written;
   auto format = [](const Directive& d) {
-    return absl::StrCat(d.name, " ", FormatConfigValue(d.value));
+    return absl::StrCat(d.name, " ", FormatConfigValue(Shown(d)));
   };
   for (auto& line : lines) {
     std::vector<std::string> words;

@@ -57,6 +57,9 @@ class Config {
     // (Redis' HIDDEN_CONFIG: knobs for tests).
     bool hidden = false;
     Parser parse;  // kString only; null takes the value as given
+    // What CONFIG GET and CONFIG REWRITE show of the value; null shows it as
+    // stored (notify-keyspace-events stores more than Redis shows).
+    std::function<std::string(const std::string&)> show;
   };
 
   // Registers every qdb-server directive with its default.
@@ -124,6 +127,8 @@ class Config {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> Normalise(const Directive& d,
                                         std::string_view value) const;
+  // The value as CONFIG GET and REWRITE show it (Directive::show).
+  static std::string Shown(const Directive& d);
   // Whether `caller` may change `d` (immutable, protected).
   absl::Status CheckAccess(const Directive& d, Caller caller) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -46,8 +46,10 @@ bool Monitors::ShownBefore(const CommandSpec& spec) {
          spec.name == "fcall" || spec.name == "fcall_ro";
 }
 
-bool Monitors::ShownAfter(const CommandSpec& spec) {
-  return !spec.has(kCmdAdmin) && !ShownBefore(spec);
+bool Monitors::ShownAfter(const CommandSpec& spec,
+                          const std::vector<std::string>& args) {
+  const CommandSpec* sub = FindSubcommandSpec(spec, args);
+  return !(sub != nullptr ? *sub : spec).has(kCmdAdmin) && !ShownBefore(spec);
 }
 
 void Monitors::Feed(const Session& session, int db, const CommandSpec& spec,

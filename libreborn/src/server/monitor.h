@@ -35,7 +35,10 @@ class Monitors {
   bool active() const { return count_.load(std::memory_order_relaxed) > 0; }
   // Whether `spec` is shown after it ran (not admin commands, and not the
   // scripts, which FeedBefore shows before their own commands).
-  static bool ShownAfter(const CommandSpec& spec);
+  // Not admin commands (judged by the subcommand where the container has a
+  // subcommand table: CLUSTER INFO is shown, CLUSTER RESET is not).
+  static bool ShownAfter(const CommandSpec& spec,
+                         const std::vector<std::string>& args);
   static bool ShownBefore(const CommandSpec& spec);
   // Sends the line of one command run by `session` in `db` to every monitor.
   void Feed(const Session& session, int db, const CommandSpec& spec,

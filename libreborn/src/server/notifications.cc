@@ -1,7 +1,9 @@
 #include "server/notifications.h"
 
+#include <algorithm>
 #include <cstdlib>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -66,6 +68,7 @@ std::string StoreTarget(const std::string& name,
     }
   }
   if (name == "geosearchstore") return args[1];
+  if (name == "bitop" && args.size() > 2) return args[2];
   if (name == "georadius" || name == "georadiusbymember") {
     std::string dst;  // the last STORE/STOREDIST wins
     for (size_t i = 5; i + 1 < args.size(); ++i) {
@@ -77,6 +80,70 @@ std::string StoreTarget(const std::string& name,
     return dst;
   }
   return "";
+}
+
+// The keys a write creates when they do not exist (Redis' dbAdd, which
+// publishes "new"), in its order; RENAME, MOVE, COPY and RESTORE, which
+// always add their target, are not listed.
+std::vector<std::string> MayCreate(const std::string& name,
+                                   const std::vector<std::string>& args) {
+  static const auto* const kFirstKey = new absl::flat_hash_set<std::string>{
+      "set",     "setex",       "psetex",       "setnx",    "getset",
+      "append",  "setrange",    "incr",         "decr",     "incrby",
+      "decrby",  "incrbyfloat", "setbit",       "bitfield", "pfadd",
+      "pfmerge", "lpush",       "rpush",        "hset",     "hsetnx",
+      "hmset",   "hincrby",     "hincrbyfloat", "sadd",     "zadd",
+      "zincrby", "geoadd",      "xadd"};
+  std::vector<std::string> keys;
+  if (args.size() < 2) return keys;
+  if (kFirstKey->contains(name)) {
+    keys.push_back(args[1]);
+  } else if (name == "mset" || name == "msetnx") {
+    for (size_t i = 1; i < args.size(); i += 2) keys.push_back(args[i]);
+  } else if ((name == "smove" || name == "rpoplpush" || name == "lmove") &&
+             args.size() > 2) {
+    keys.push_back(args[2]);
+  } else if (name == "xgroup" && args.size() > 2 &&
+             EqualsIgnoreCase(args[1], "create") &&
+             HasOption(args, 5, {"mkstream"})) {
+    keys.push_back(args[2]);
+  } else if (std::string dst = StoreTarget(name, args); !dst.empty()) {
+    keys.push_back(std::move(dst));
+  }
+  return keys;
+}
+
+// Whether BITFIELD has a SET or INCRBY operation (then it creates its key),
+// and how many of them changed it: those whose reply is not nil (an
+// OVERFLOW FAIL that overflowed).
+void BitfieldWrites(const std::vector<std::string>& args,
+                    std::string_view reply, bool* writes, int* changes) {
+  *writes = false;
+  *changes = 0;
+  std::vector<bool> is_write;  // per reply element
+  for (size_t i = 2; i < args.size();) {
+    if (EqualsIgnoreCase(args[i], "get")) {
+      is_write.push_back(false);
+      i += 3;
+    } else if (EqualsIgnoreCase(args[i], "set") ||
+               EqualsIgnoreCase(args[i], "incrby")) {
+      is_write.push_back(true);
+      *writes = true;
+      i += 4;
+    } else {
+      i += 2;  // OVERFLOW mode
+    }
+  }
+  size_t used = 0;
+  Reply parsed;
+  if (resp::ReplyParser().Parse(reply, &used, &parsed) !=
+          resp::ReplyParser::Result::kReply ||
+      parsed.type != Reply::Type::kArray) {
+    return;
+  }
+  for (size_t i = 0; i < parsed.elements.size() && i < is_write.size(); ++i) {
+    if (is_write[i] && !parsed.elements[i].is_nil()) ++*changes;
+  }
 }
 
 // ZMSCORE of the members GEOADD names: whether it added or moved one.
@@ -179,6 +246,18 @@ Notifications::Before Notifications::Probe(int db, const CommandSpec& spec,
                                            const Runner& run) const {
   Before before;
   const std::string name(spec.name);
+  if ((flags() & kNotifyNew) != 0) {
+    for (std::string& key : MayCreate(name, args)) {
+      if (std::find(before.absent.begin(), before.absent.end(), key) ==
+              before.absent.end() &&
+          run(db, {"exists", key}) == ":0\r\n") {
+        before.absent.push_back(std::move(key));
+      }
+    }
+  }
+  if (name == "setbit" && args.size() > 1) {
+    IntReply(run(db, {"strlen", args[1]}), &before.string_length);
+  }
   if ((name == "del" || name == "unlink") && args.size() > 2) {
     for (size_t i = 1; i < args.size(); ++i) {
       before.existed.push_back(run(db, {"exists", args[i]}) == ":1\r\n");
@@ -228,6 +307,15 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
   auto has_expiry = [&](size_t from) {
     return HasOption(args, from, {"ex", "px", "exat", "pxat"});
   };
+  // Redis' dbAdd: "new" for a key the write creates, before the write's own
+  // event (once per key: MSET a 1 a 2 creates a once).
+  std::vector<std::string> absent = before.absent;
+  auto created = [&](const std::string& k) {
+    auto it = std::find(absent.begin(), absent.end(), k);
+    if (it == absent.end()) return;
+    absent.erase(it);
+    Notify(kNotifyNew, "new", k, db);
+  };
 
   // Strings.
   if (name == "set") {
@@ -239,27 +327,63 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
                                           : true;
     }
     if (!done) return;
+    created(key);
     Notify(kNotifyString, "set", key, db);
     if (has_expiry(3)) Notify(kNotifyGeneric, "expire", key, db);
   } else if (name == "setex" || name == "psetex") {
+    created(key);
     Notify(kNotifyString, "set", key, db);
     Notify(kNotifyGeneric, "expire", key, db);
   } else if (name == "setnx") {
-    if (n == 1) Notify(kNotifyString, "set", key, db);
+    if (n == 1) {
+      created(key);
+      Notify(kNotifyString, "set", key, db);
+    }
   } else if (name == "getset") {
+    created(key);
     Notify(kNotifyString, "set", key, db);
   } else if (name == "mset" || (name == "msetnx" && n == 1)) {
     for (size_t i = 1; i + 1 < args.size(); i += 2) {
+      created(args[i]);
       Notify(kNotifyString, "set", args[i], db);
     }
-  } else if (name == "append" || name == "setrange") {
+  } else if (name == "append" ||
+             (name == "setrange" && args.size() > 3 && !args[3].empty())) {
+    // SETRANGE with an empty value changes nothing (nor creates the key).
+    created(key);
     Notify(kNotifyString, name, key, db);
   } else if (name == "incr" || name == "decr" || name == "incrby" ||
              name == "decrby") {
+    created(key);
     Notify(kNotifyString, "incrby", key, db);
   } else if (name == "incrbyfloat") {
+    created(key);
     Notify(kNotifyString, "incrbyfloat", key, db);
+  } else if (name == "setbit") {
+    // "setbit" when the key was created or grew, or the bit changed.
+    created(key);
+    int64_t length = 0;
+    IntReply(run(db, {"strlen", key}), &length);
+    if (length > before.string_length ||
+        (args.size() > 3 &&
+         std::string_view(reply.substr(0, 2)) != absl::StrCat(":", args[3]))) {
+      Notify(kNotifyString, "setbit", key, db);
+    }
+  } else if (name == "bitfield") {
+    bool writes = false;
+    int changes = 0;
+    BitfieldWrites(args, reply, &writes, &changes);
+    if (writes) created(key);
+    if (changes > 0) Notify(kNotifyString, "setbit", key, db);
+  } else if (name == "bitop" && args.size() > 2) {
+    if (n > 0) {
+      created(args[2]);
+      Notify(kNotifyString, "set", args[2], db);
+    } else if (!before.existed.empty() && before.existed[0]) {
+      Notify(kNotifyGeneric, "del", args[2], db);
+    }
   } else if ((name == "pfadd" && n == 1) || name == "pfmerge") {
+    created(key);
     Notify(kNotifyString, "pfadd", key, db);
   } else if (name == "getdel") {
     if (!empty) Notify(kNotifyGeneric, "del", key, db);
@@ -284,11 +408,16 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     if (n == 1) Notify(kNotifyGeneric, gone(key) ? "del" : "expire", key, db);
   } else if (name == "persist") {
     if (n == 1) Notify(kNotifyGeneric, "persist", key, db);
-  } else if (name == "rename" || (name == "renamenx" && n == 1)) {
+  } else if ((name == "rename" || (name == "renamenx" && n == 1)) &&
+             args.size() > 2 && key != args[2]) {
+    // The target is deleted if it exists and added again; renaming a key
+    // to itself does nothing.
+    Notify(kNotifyNew, "new", args[2], db);
     Notify(kNotifyGeneric, "rename_from", key, db);
     Notify(kNotifyGeneric, "rename_to", args[2], db);
   } else if (name == "move") {
     if (n == 1) {
+      Notify(kNotifyNew, "new", key, std::atoi(args[2].c_str()));
       Notify(kNotifyGeneric, "move_from", key, db);
       Notify(kNotifyGeneric, "move_to", key, std::atoi(args[2].c_str()));
     }
@@ -299,14 +428,19 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
         if (EqualsIgnoreCase(args[i], "db"))
           dst_db = std::atoi(args[i + 1].c_str());
       }
+      Notify(kNotifyNew, "new", args[2], dst_db);
       Notify(kNotifyGeneric, "copy_to", args[2], dst_db);
     }
   } else if (name == "restore") {
+    Notify(kNotifyNew, "new", key, db);
     Notify(kNotifyGeneric, "restore", key, db);
     // Lists.
   } else if (name == "lpush" || name == "rpush" || name == "lpushx" ||
              name == "rpushx") {
-    if (n > 0) Notify(kNotifyList, name.substr(0, 5), key, db);
+    if (n > 0) {
+      created(key);
+      Notify(kNotifyList, name.substr(0, 5), key, db);
+    }
   } else if (name == "linsert") {
     if (n > 0) Notify(kNotifyList, "linsert", key, db);
   } else if (name == "lset") {
@@ -329,6 +463,7 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
         name == "lmove" && args.size() > 3 && EqualsIgnoreCase(args[3], "left");
     const bool to_left = name == "rpoplpush" ||
                          (args.size() > 4 && EqualsIgnoreCase(args[4], "left"));
+    created(args[2]);
     Notify(kNotifyList, to_left ? "lpush" : "rpush", args[2], db);
     Notify(kNotifyList, from_left ? "lpop" : "rpop", key, db);
     del_if_empty(key);
@@ -345,6 +480,7 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     // Hashes.
   } else if (name == "hset" || name == "hmset" ||
              (name == "hsetnx" && n == 1)) {
+    created(key);
     Notify(kNotifyHash, "hset", key, db);
   } else if (name == "hdel") {
     if (n > 0) {
@@ -352,10 +488,14 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
       del_if_empty(key);
     }
   } else if (name == "hincrby" || name == "hincrbyfloat") {
+    created(key);
     Notify(kNotifyHash, name, key, db);
     // Sets.
   } else if (name == "sadd") {
-    if (n > 0) Notify(kNotifySet, "sadd", key, db);
+    if (n > 0) {
+      created(key);
+      Notify(kNotifySet, "sadd", key, db);
+    }
   } else if (name == "srem") {
     if (n > 0) {
       Notify(kNotifySet, "srem", key, db);
@@ -372,23 +512,30 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
       Notify(kNotifySet, "srem", key, db);
       del_if_empty(key);
       if (before.existed.empty() || !before.existed[0]) {
+        created(args[2]);
         Notify(kNotifySet, "sadd", args[2], db);
       }
     }
     // Sorted sets.
   } else if (name == "zadd") {
     if (HasOption(args, 2, {"incr"})) {
-      if (!empty) Notify(kNotifyZset, "zincr", key, db);
+      if (!empty) {
+        created(key);
+        Notify(kNotifyZset, "zincr", key, db);
+      }
     } else if (n > 0) {
+      created(key);
       Notify(kNotifyZset, "zadd", key, db);
     }
   } else if (name == "geoadd") {
     // GEOADD is ZADD underneath: "zadd" when a member was added or moved,
     // which its reply (without CH) does not tell.
     if (run(db, GeoAddProbe(args)) != before.positions) {
+      created(key);
       Notify(kNotifyZset, "zadd", key, db);
     }
   } else if (name == "zincrby") {
+    created(key);
     Notify(kNotifyZset, "zincr", key, db);
   } else if (name == "zrem" || name == "zremrangebyscore" ||
              name == "zremrangebyrank" || name == "zremrangebylex") {
@@ -403,6 +550,7 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     // Streams (t_stream.c's events).
   } else if (name == "xadd") {
     if (empty) return;  // NOMKSTREAM and no stream
+    created(key);
     Notify(kNotifyStream, "xadd", key, db);
     // MAXLEN/MINID removed entries when the stream did not grow by one.
     int64_t length = 0;
@@ -418,6 +566,7 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
     const std::string sub = absl::AsciiStrToLower(args[1]);
     const std::string& stream = args[2];
     if (sub == "create" || sub == "setid") {
+      created(stream);  // CREATE ... MKSTREAM
       Notify(kNotifyStream, absl::StrCat("xgroup-", sub), stream, db);
     } else if ((sub == "destroy" || sub == "createconsumer") && n == 1) {
       Notify(kNotifyStream, absl::StrCat("xgroup-", sub), stream, db);
@@ -444,6 +593,7 @@ void Notifications::AfterWrite(int db, const CommandSpec& spec,
                               : name.starts_with("georadius") ? "georadiusstore"
                                                               : name;
     if (n > 0) {
+      created(dst);
       Notify(type, event, dst, db);
     } else if (!before.existed.empty() && before.existed[0]) {
       Notify(kNotifyGeneric, "del", dst, db);

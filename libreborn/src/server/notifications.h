@@ -48,6 +48,10 @@ class Notifications {
     // was in its group.
     int64_t stream_length = 0;
     std::vector<bool> had_consumer;
+    // With the `n` class: the keys the write may create (Redis' dbAdd)
+    // that did not exist before it; SETBIT's string length before it.
+    std::vector<std::string> absent;
+    int64_t string_length = 0;
   };
   Before Probe(int db, const CommandSpec& spec,
                const std::vector<std::string>& args, const Runner& run) const;

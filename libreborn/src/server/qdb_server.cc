@@ -465,6 +465,22 @@ void QdbServerImpl::Dispatch(Session& session, std::vector<std::string>& args,
     reply.Error(WrongArityError(spec.name));
     return;
   }
+  if (!SubcommandSpecs(spec.name).empty()) {
+    // A container with a subcommand table (CLUSTER): as Redis' lookup, an
+    // unknown subcommand or its wrong arity is refused before anything
+    // else, and aborts the transaction it would be queued in.
+    const CommandSpec* sub = FindSubcommandSpec(spec, args);
+    if (sub == nullptr || !sub->ArityOk(args.size())) {
+      if (queuing) txn->aborted = true;
+      if (sub != nullptr) {
+        command_stats_.For(spec).rejected.fetch_add(1,
+                                                    std::memory_order_relaxed);
+      }
+      reply.Error(sub == nullptr ? UnknownSubcommandError(spec.name, args[1])
+                                 : WrongArityError(sub->name));
+      return;
+    }
+  }
   if (spec.name == "debug" && !DebugCommandAllowed(*this, session)) {
     if (queuing) txn->aborted = true;
     command_stats_.For(spec).rejected.fetch_add(1, std::memory_order_relaxed);
@@ -676,7 +692,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     reply.Error("OOM command not allowed: out of memory");
   }
   int64_t elapsed_us = (absl::GetCurrentTimeNanos() - begin) / 1000;
-  if (monitors_.active() && Monitors::ShownAfter(spec)) {
+  if (monitors_.active() && Monitors::ShownAfter(spec, args)) {
     monitors_.Feed(session, session.db, spec, args);
   }
   counters.calls.fetch_add(1, std::memory_order_relaxed);

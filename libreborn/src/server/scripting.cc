@@ -139,10 +139,19 @@ class Scripting::Host final : public scripting::ScriptHost {
   // in its order): the error reply, or "" to run it.
   std::string Refuse(QdbServerImpl& server, const CommandSpec& spec,
                      std::vector<std::string>& args) {
-    if (!spec.ArityOk(args.size())) {
+    // A container with a subcommand table (CLUSTER) is judged by its
+    // subcommand, which Redis' lookupCommand resolves: unknown, it is an
+    // unknown command.
+    const CommandSpec* sub = FindSubcommandSpec(spec, args);
+    if (sub == nullptr && args.size() > 1 &&
+        !SubcommandSpecs(spec.name).empty()) {
+      return "-ERR Unknown Redis command called from script\r\n";
+    }
+    const CommandSpec& judged = sub != nullptr ? *sub : spec;
+    if (!judged.ArityOk(args.size())) {
       return "-ERR Wrong number of args calling Redis command from script\r\n";
     }
-    if (spec.has(kCmdNoScript)) {
+    if (judged.has(kCmdNoScript)) {
       return "-ERR This Redis command is not allowed from script\r\n";
     }
     std::string full_name(spec.name);
@@ -419,6 +428,9 @@ bool Scripting::DeclaresNoWrites(const CommandSpec& spec,
 
 uint32_t Scripting::CommandFlags(const CommandSpec& spec,
                                  const std::vector<std::string>& args) {
+  if (const CommandSpec* sub = FindSubcommandSpec(spec, args)) {
+    return sub->flags;  // CLUSTER's subcommands: stale, admin...
+  }
   if (spec.name == "function" && args.size() > 1) {
     // The FUNCTION container's flags are its subcommands' in Redis: LOAD
     // and RESTORE write and are deny-oom, DELETE and FLUSH write.

@@ -180,7 +180,11 @@ void Reset(QdbServerImpl& server, CommandContext& ctx) {
 }
 
 // COMMAND [COUNT | INFO name... | DOCS name... | LIST | GETKEYS cmd args...]
-void WriteCommandInfo(const CommandSpec& spec, resp::ReplyWriter& reply) {
+// A container with a subcommand table (CLUSTER) lists its subcommands' info
+// in the last field; a subcommand's own info shows Redis' tip
+// nondeterministic_output where its spec is flagged random.
+void WriteCommandInfo(const CommandSpec& spec, resp::ReplyWriter& reply,
+                      bool subcommand = false) {
   reply.ArrayHeader(10);
   reply.Bulk(spec.name);
   reply.Integer(spec.arity);
@@ -197,9 +201,48 @@ void WriteCommandInfo(const CommandSpec& spec, resp::ReplyWriter& reply) {
     name.append(c.data(), c.size());
     reply.SimpleString(name);
   }
-  reply.SetHeader(0);    // tips
-  reply.ArrayHeader(0);  // key specs
-  reply.ArrayHeader(0);  // subcommands
+  if (subcommand && spec.has(kCmdRandom)) {
+    reply.SetHeader(1);
+    reply.Bulk("nondeterministic_output");
+  } else {
+    reply.SetHeader(0);  // tips
+  }
+  reply.SetHeader(0);  // key specs
+  // Subcommands: an empty set, or an array of their info.
+  const std::span<const CommandSpec> subs =
+      subcommand ? std::span<const CommandSpec>() : SubcommandSpecs(spec.name);
+  if (subs.empty()) {
+    reply.SetHeader(0);
+    return;
+  }
+  reply.ArrayHeader(subs.size());
+  for (const CommandSpec& sub : subs) WriteCommandInfo(sub, reply, true);
+}
+
+// The spec COMMAND INFO names: a command, or "container|sub" for a
+// subcommand of a container with a subcommand table; nullptr when unknown.
+const CommandSpec* InfoSpec(QdbServerImpl& server, std::string_view name,
+                            bool* subcommand) {
+  *subcommand = false;
+  const size_t bar = name.find('|');
+  if (bar == std::string_view::npos) {
+    const auto* e = server.table().Find(name);
+    return e != nullptr ? e->spec : nullptr;
+  }
+  const auto* e = server.table().Find(name.substr(0, bar));
+  if (e == nullptr) return nullptr;
+  const CommandSpec* sub = FindSubcommandSpec(
+      *e->spec,
+      {std::string(name.substr(0, bar)), std::string(name.substr(bar + 1))});
+  *subcommand = sub != nullptr;
+  return sub;
+}
+
+// CLUSTER on a server without cluster support, as redis-server 7.0 with
+// cluster-enabled no: the dispatcher has checked the subcommand and its
+// arity, then every subcommand (HELP too) gets the same error.
+void Cluster(CommandContext& ctx) {
+  ctx.reply.Error("ERR This instance has cluster support disabled");
 }
 
 void Command(QdbServerImpl& server, CommandContext& ctx) {
@@ -264,9 +307,10 @@ void Command(QdbServerImpl& server, CommandContext& ctx) {
     }
     ctx.reply.ArrayHeader(ctx.args.size() - 2);
     for (size_t i = 2; i < ctx.args.size(); ++i) {
-      const auto* e = server.table().Find(ctx.args[i]);
-      if (e) {
-        WriteCommandInfo(*e->spec, ctx.reply);
+      bool subcommand = false;
+      if (const CommandSpec* spec =
+              InfoSpec(server, ctx.args[i], &subcommand)) {
+        WriteCommandInfo(*spec, ctx.reply, subcommand);
       } else {
         ctx.reply.Null();  // Redis 7: $-1 (RESP2), _ (RESP3)
       }
@@ -645,6 +689,7 @@ absl::Status RegisterServerCommands(QdbServerImpl& server,
       {"hello", with_server(Hello)},
       {"command", with_server(Command)},
       {"client", with_server(ClientCommand)},
+      {"cluster", Cluster},
       {"config", with_server(ConfigCommand)},
       {"info", with_server(Info)},
       {"shutdown", with_server(Shutdown)},

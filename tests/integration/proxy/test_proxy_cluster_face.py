@@ -74,6 +74,24 @@ class StaticProxyFace(unittest.TestCase):
         self.assertTrue(p.call("CLUSTER", "NODES").startswith(b"="))
         p.close()
 
+    def test_cluster_in_multi_and_command_info(self):
+        # CLUSTER is in the shared command table (qdb-server answers it as
+        # a non-cluster redis-server); the proxy still answers it itself,
+        # and refuses it inside MULTI instead of sending it to a group.
+        p = RawClient(self.proxy.port)
+        self.assertEqual(p.call("MULTI"), b"+OK\r\n")
+        self.assertEqual(
+            p.call("CLUSTER", "INFO"),
+            b"-ERR CLUSTER is not supported by reborn-proxy: run it outside "
+            b"MULTI (the proxy answers CLUSTER itself)\r\n")
+        self.assertTrue(p.call("EXEC").startswith(b"-EXECABORT"))
+        self.assertEqual(p.call("COMMAND", "INFO", "cluster"),
+                         b"*1\r\n*6\r\n$7\r\ncluster\r\n:-2\r\n*0\r\n"
+                         b":0\r\n:0\r\n:0\r\n")
+        self.assertIn(b"cluster_state:ok", p.call("CLUSTER", "INFO"))
+        self.assertEqual(p.call("CLUSTER", "KEYSLOT", "a"), b":15495\r\n")
+        p.close()
+
     def test_slot_commands_match_redis_cluster(self):
         r, p = RawClient(self.redis.port), RawClient(self.proxy.port)
         r.call("FLUSHALL")

@@ -28,6 +28,152 @@ def wait_for(predicate, timeout=10, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+KEYSPACE_COMMANDS = [
+    ["SET", "s", "1"], ["SET", "s", "2", "EX", "100"],
+    ["SET", "s", "3", "NX"], ["SETEX", "s2", "100", "v"],
+    ["SETNX", "s3", "v"], ["SETNX", "s3", "v"], ["GETSET", "s3", "w"],
+    ["MSET", "m1", "1", "m2", "2"], ["APPEND", "s3", "x"],
+    ["SETRANGE", "s3", "1", "yy"], ["INCR", "n"], ["DECRBY", "n", "3"],
+    ["INCRBYFLOAT", "n", "1.5"], ["GETDEL", "s3"], ["GETDEL", "s3"],
+    ["GETEX", "m1", "EX", "100"], ["GETEX", "m1", "PERSIST"],
+    ["GETEX", "m2", "PERSIST"],
+    ["EXPIRE", "m1", "100"], ["PERSIST", "m1"], ["PERSIST", "m1"],
+    ["EXPIRE", "m1", "-1"], ["DEL", "m2", "nokey", "s"],
+    ["SET", "a", "1"], ["RENAME", "a", "b"], ["RENAMENX", "b", "n"],
+    ["MOVE", "b", "1"], ["SET", "c", "1"], ["COPY", "c", "d"],
+    ["RPUSH", "l", "a", "b", "c"], ["LPUSH", "l", "z"],
+    ["LPUSHX", "nolist", "a"], ["LINSERT", "l", "BEFORE", "a", "q"],
+    ["LSET", "l", "0", "y"], ["LREM", "l", "1", "q"],
+    ["LTRIM", "l", "0", "1"], ["LPOP", "l"], ["RPOP", "l"],
+    ["RPUSH", "l", "1", "2"], ["RPOPLPUSH", "l", "l2"],
+    ["LMOVE", "l", "l2", "LEFT", "RIGHT"], ["LMPOP", "1", "l2", "LEFT"],
+    ["LPOP", "l2", "5"],
+    ["HSET", "h", "f", "1", "g", "2"], ["HSETNX", "h", "f", "x"],
+    ["HINCRBY", "h", "f", "2"], ["HINCRBYFLOAT", "h", "f", "0.5"],
+    ["HDEL", "h", "f", "nof"], ["HDEL", "h", "g"],
+    ["SADD", "st", "a", "b", "c"], ["SADD", "st", "a"],
+    ["SREM", "st", "a"], ["SMOVE", "st", "st2", "b"],
+    ["SPOP", "st"], ["SADD", "u1", "x"], ["SUNIONSTORE", "u", "u1"],
+    ["SINTERSTORE", "u", "u1", "nokey"],
+    ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+    ["ZADD", "z", "INCR", "5", "a"], ["ZINCRBY", "z", "1", "b"],
+    ["ZREM", "z", "a"], ["ZREMRANGEBYSCORE", "z", "0", "4"],
+    ["ZADD", "z", "1", "x", "2", "y"], ["ZPOPMIN", "z"],
+    ["ZREMRANGEBYRANK", "z", "0", "0"], ["ZPOPMAX", "z"],
+    ["ZADD", "z1", "1", "a"], ["ZUNIONSTORE", "zu", "1", "z1"],
+    ["ZINTERSTORE", "zu", "2", "z1", "nokey"],
+    ["ZADD", "z2", "1", "a", "2", "b"], ["ZMPOP", "1", "z2", "MAX"],
+    ["FLUSHDB"], ["SELECT", "1"], ["SET", "k1", "v"], ["SELECT", "0"],
+]
+
+
+STREAM_COMMANDS = [
+    ["XADD", "nos", "NOMKSTREAM", "*", "f", "v"],
+    ["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
+    ["XGROUP", "CREATE", "s", "g", "$"],
+    ["XGROUP", "CREATECONSUMER", "s", "g", "Bob"],
+    ["XGROUP", "CREATECONSUMER", "s", "g", "Bob"],
+    ["XADD", "s", "1-1", "f", "a"], ["XADD", "s", "2-1", "f", "b"],
+    ["XADD", "s", "MAXLEN", "5", "3-1", "f", "c"],
+    ["XADD", "s", "MAXLEN", "=", "2", "4-1", "f", "d"],
+    ["XADD", "s", "MAXLEN", "~", "1", "5-1", "f", "e"],
+    ["XREADGROUP", "GROUP", "g", "Alice", "COUNT", "1", "STREAMS",
+     "s", ">"],
+    ["XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "s", ">"],
+    ["XREADGROUP", "GROUP", "g", "Carl", "STREAMS", "s", ">"],
+    ["XREADGROUP", "GROUP", "g", "Dan", "NOACK", "STREAMS", "s", "0"],
+    ["XCLAIM", "s", "g", "Mike", "0", "9-9"],
+    ["XCLAIM", "s", "g", "Mike", "0", "4-1", "FORCE"],
+    ["XAUTOCLAIM", "s", "g", "Bob", "0", "0"],
+    ["XAUTOCLAIM", "s", "g", "Eve", "0", "0"],
+    ["XGROUP", "DELCONSUMER", "s", "g", "Lee"],
+    ["XGROUP", "DELCONSUMER", "s", "g", "Bob"],
+    ["XGROUP", "SETID", "s", "g", "0"],
+    ["XDEL", "s", "9-9"], ["XDEL", "s", "4-1"],
+    ["XTRIM", "s", "MAXLEN", "100"], ["XTRIM", "s", "MAXLEN", "0"],
+    ["XSETID", "s", "10-1"],
+    ["XGROUP", "DESTROY", "s", "nog"], ["XGROUP", "DESTROY", "s", "g"],
+    ["MULTI"], ["XADD", "s", "11-1", "f", "x"],
+    ["XGROUP", "CREATE", "s", "g2", "0"], ["EXEC"],
+    ["XGROUP", "CREATE", "s2", "g2", "$", "MKSTREAM"],
+    ["XREADGROUP", "GROUP", "g2", "Zed", "STREAMS", "s", "s2", ">",
+     ">"],
+]
+
+
+# Writes that create keys (Redis' dbAdd publishes "new" before the
+# command's own event) and some that do not, for every type.
+NEW_KEY_COMMANDS = [
+    ["SET", "s", "1"], ["SET", "s", "2"], ["SET", "s2", "1", "GET"],
+    ["SET", "s3", "1", "NX", "GET"], ["SET", "s3", "2", "XX"],
+    ["SET", "s4", "1", "XX"], ["SET", "s5", "1", "PX", "100000"],
+    ["PSETEX", "s6", "100000", "v"], ["SETNX", "s7", "v"],
+    ["GETSET", "s8", "v"], ["MSET", "m1", "1", "m1", "2", "m2", "3"],
+    ["MSETNX", "m3", "1", "m4", "2"], ["MSETNX", "m3", "1", "m5", "2"],
+    ["APPEND", "ap", ""], ["APPEND", "ap", "x"], ["SETRANGE", "sr", "0", ""],
+    ["SETRANGE", "sr", "2", "ab"], ["SETRANGE", "sr", "0", ""],
+    ["INCR", "i1"], ["DECR", "i2"], ["INCRBY", "i3", "5"],
+    ["INCRBYFLOAT", "i4", "1.5"],
+    ["SETBIT", "b1", "3", "1"], ["SETBIT", "b1", "3", "1"],
+    ["SETBIT", "b1", "3", "0"], ["SETBIT", "b1", "100", "0"],
+    ["SETBIT", "b2", "0", "0"],
+    ["BITFIELD", "bf1", "GET", "u8", "0"],
+    ["BITFIELD", "bf2", "SET", "u8", "0", "255", "GET", "u4", "0"],
+    ["BITFIELD", "bf3", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "10"],
+    ["BITFIELD", "bf2", "INCRBY", "u8", "0", "1"],
+    ["BITOP", "OR", "bo", "b1", "b2"], ["BITOP", "OR", "bo", "b1"],
+    ["BITOP", "AND", "bo", "nokey"], ["BITOP", "AND", "bo2", "nokey"],
+    ["PFADD", "hll"], ["PFADD", "hll", "a"], ["PFADD", "hll", "a"],
+    ["PFMERGE", "hll2", "hll"], ["PFMERGE", "hll2", "hll"],
+    ["RPUSH", "l", "a", "b"], ["LPUSH", "l", "c"], ["LPUSHX", "lx", "a"],
+    ["RPOPLPUSH", "l", "l2"], ["LMOVE", "l", "l2", "RIGHT", "LEFT"],
+    ["LMOVE", "l", "l3", "LEFT", "LEFT"], ["LMOVE", "l3", "l3", "LEFT",
+                                           "RIGHT"],
+    ["HSET", "h", "f", "1"], ["HSETNX", "h2", "f", "1"],
+    ["HMSET", "h3", "f", "1"], ["HINCRBY", "h4", "f", "1"],
+    ["HINCRBYFLOAT", "h5", "f", "1.5"], ["HSET", "h", "g", "2"],
+    ["SADD", "st", "a", "b"], ["SADD", "st", "c"], ["SMOVE", "st", "st2", "a"],
+    ["SMOVE", "st", "st2", "b"], ["SMOVE", "st2", "st", "a"],
+    ["SADD", "t1", "x", "y"], ["SINTERSTORE", "t2", "t1", "st2"],
+    ["SUNIONSTORE", "t3", "t1"], ["SDIFFSTORE", "t3", "t1", "t1"],
+    ["SUNIONSTORE", "t4", "t1"],
+    ["ZADD", "z", "1", "a"], ["ZADD", "zx", "XX", "1", "a"],
+    ["ZADD", "z2", "INCR", "1", "a"], ["ZINCRBY", "z3", "1", "a"],
+    ["ZADD", "z", "2", "b"], ["ZUNIONSTORE", "zu", "2", "z", "z2"],
+    ["ZINTERSTORE", "zi", "2", "z", "nokey"], ["ZRANGESTORE", "zr", "z", "0",
+                                               "-1"],
+    ["ZDIFFSTORE", "zd", "1", "z"],
+    ["GEOADD", "g", "13.36", "38.11", "Palermo"],
+    ["GEOADD", "g", "13.36", "38.11", "Palermo"],
+    ["GEOADD", "gx", "XX", "13.36", "38.11", "Palermo"],
+    ["GEOSEARCHSTORE", "gs", "g", "FROMLONLAT", "13.36", "38.11",
+     "BYRADIUS", "10", "km"],
+    ["GEORADIUS", "g", "13.36", "38.11", "10", "km", "STORE", "gr"],
+    ["SORT", "t1", "ALPHA", "STORE", "so"], ["SORT", "t1", "ALPHA", "STORE",
+                                             "so"],
+    ["XADD", "x", "1-1", "f", "v"], ["XADD", "x2", "NOMKSTREAM", "*", "f",
+                                     "v"],
+    ["XADD", "x3", "MAXLEN", "0", "1-1", "f", "v"],
+    ["XGROUP", "CREATE", "x4", "g", "$", "MKSTREAM"],
+    ["XGROUP", "CREATE", "x", "g", "$", "MKSTREAM"],
+    ["SET", "r1", "v"], ["RENAME", "r1", "r2"], ["SET", "r1", "w"],
+    ["RENAME", "r1", "r2"], ["RENAME", "r2", "r2"], ["RENAMENX", "r2", "s"],
+    ["RENAMENX", "r2", "r3"], ["COPY", "r3", "r4"], ["COPY", "r3", "r4"],
+    ["COPY", "r3", "r4", "REPLACE"], ["MOVE", "r4", "1"],
+    ["EVAL", "redis.call('set', KEYS[1], 'v') "
+     "redis.call('rpush', KEYS[2], 'a') return 1", "2", "e1", "e2"],
+    ["MULTI"], ["SET", "tx1", "v"], ["SADD", "tx2", "a"], ["EXEC"],
+    ["DEL", "s"], ["SET", "s", "again"],
+    ["SET", "p1", "v"], ["SET", "p1", "w", "EXAT", "1"],
+    ["ZADD", "zg", "GT", "1", "a"], ["SMOVE", "st", "st", "c"],
+    ["HSETNX", "h", "f", "again"], ["COPY", "s", "c1", "DB", "1"],
+    ["BITFIELD", "bf4", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "10"],
+    ["SORT", "nokey", "STORE", "so2"],
+    ["EVAL", "redis.call('set', KEYS[1], '1') redis.call('del', KEYS[1]) "
+     "redis.call('set', KEYS[1], '2') return 1", "1", "e3"],
+]
+
+
 class PubSubAgainstRedis(unittest.TestCase):
 
     @classmethod
@@ -210,43 +356,7 @@ class PubSubAgainstRedis(unittest.TestCase):
         c.close()
 
     def test_keyspace_notifications_in_redis_order(self):
-        commands = [
-            ["SET", "s", "1"], ["SET", "s", "2", "EX", "100"],
-            ["SET", "s", "3", "NX"], ["SETEX", "s2", "100", "v"],
-            ["SETNX", "s3", "v"], ["SETNX", "s3", "v"], ["GETSET", "s3", "w"],
-            ["MSET", "m1", "1", "m2", "2"], ["APPEND", "s3", "x"],
-            ["SETRANGE", "s3", "1", "yy"], ["INCR", "n"], ["DECRBY", "n", "3"],
-            ["INCRBYFLOAT", "n", "1.5"], ["GETDEL", "s3"], ["GETDEL", "s3"],
-            ["GETEX", "m1", "EX", "100"], ["GETEX", "m1", "PERSIST"],
-            ["GETEX", "m2", "PERSIST"],
-            ["EXPIRE", "m1", "100"], ["PERSIST", "m1"], ["PERSIST", "m1"],
-            ["EXPIRE", "m1", "-1"], ["DEL", "m2", "nokey", "s"],
-            ["SET", "a", "1"], ["RENAME", "a", "b"], ["RENAMENX", "b", "n"],
-            ["MOVE", "b", "1"], ["SET", "c", "1"], ["COPY", "c", "d"],
-            ["RPUSH", "l", "a", "b", "c"], ["LPUSH", "l", "z"],
-            ["LPUSHX", "nolist", "a"], ["LINSERT", "l", "BEFORE", "a", "q"],
-            ["LSET", "l", "0", "y"], ["LREM", "l", "1", "q"],
-            ["LTRIM", "l", "0", "1"], ["LPOP", "l"], ["RPOP", "l"],
-            ["RPUSH", "l", "1", "2"], ["RPOPLPUSH", "l", "l2"],
-            ["LMOVE", "l", "l2", "LEFT", "RIGHT"], ["LMPOP", "1", "l2", "LEFT"],
-            ["LPOP", "l2", "5"],
-            ["HSET", "h", "f", "1", "g", "2"], ["HSETNX", "h", "f", "x"],
-            ["HINCRBY", "h", "f", "2"], ["HINCRBYFLOAT", "h", "f", "0.5"],
-            ["HDEL", "h", "f", "nof"], ["HDEL", "h", "g"],
-            ["SADD", "st", "a", "b", "c"], ["SADD", "st", "a"],
-            ["SREM", "st", "a"], ["SMOVE", "st", "st2", "b"],
-            ["SPOP", "st"], ["SADD", "u1", "x"], ["SUNIONSTORE", "u", "u1"],
-            ["SINTERSTORE", "u", "u1", "nokey"],
-            ["ZADD", "z", "1", "a", "2", "b", "3", "c"],
-            ["ZADD", "z", "INCR", "5", "a"], ["ZINCRBY", "z", "1", "b"],
-            ["ZREM", "z", "a"], ["ZREMRANGEBYSCORE", "z", "0", "4"],
-            ["ZADD", "z", "1", "x", "2", "y"], ["ZPOPMIN", "z"],
-            ["ZREMRANGEBYRANK", "z", "0", "0"], ["ZPOPMAX", "z"],
-            ["ZADD", "z1", "1", "a"], ["ZUNIONSTORE", "zu", "1", "z1"],
-            ["ZINTERSTORE", "zu", "2", "z1", "nokey"],
-            ["ZADD", "z2", "1", "a", "2", "b"], ["ZMPOP", "1", "z2", "MAX"],
-            ["FLUSHDB"], ["SELECT", "1"], ["SET", "k1", "v"], ["SELECT", "0"],
-        ]
+        commands = KEYSPACE_COMMANDS
 
         def script(port):
             r = redis.Redis(port=port)
@@ -272,42 +382,92 @@ class PubSubAgainstRedis(unittest.TestCase):
             return events
         self.run_both(script)
 
+    def keyspace_events(self, port, commands, flags):
+        """The keyspace messages `commands` publish under `flags`, in
+        order, as raw replies (then RESTORE of a DUMP of "h", if any)."""
+        r = redis.Redis(port=port)
+        r.flushall()
+        r.config_set("notify-keyspace-events", flags)
+        sub = RawClient(port)
+        sub.call("PSUBSCRIBE", "__key*__:*")
+        sub.call("SUBSCRIBE", "end")
+        c = RawClient(port)
+        for cmd in commands:
+            c.call(*cmd)
+        payload = r.dump("h")
+        if payload is not None:
+            c.call("RESTORE", "rs", "0", payload)
+            c.call("RESTORE", "rs", "0", payload, "REPLACE")
+        c.call("PUBLISH", "end", "x")
+        events = []
+        while True:
+            msg = sub.read_reply()
+            if msg.startswith(b"*3\r\n$7\r\nmessage"):
+                break
+            events.append(msg)
+        r.config_set("notify-keyspace-events", "")
+        r.flushall()
+        sub.close()
+        c.close()
+        return events
+
+    def test_new_key_events_in_redis_order(self):
+        # "new" (the n class, outside A) for every key a write creates,
+        # before the write's own event, alone and with every other class.
+        for flags in ("En", "Kn", "KEAn", "An"):
+            with self.subTest(flags=flags):
+                events = self.run_both(lambda port: self.keyspace_events(
+                    port, NEW_KEY_COMMANDS, flags))
+                joined = b"".join(events)
+                if flags == "An":  # neither K nor E: nothing is published
+                    self.assertEqual(events, [])
+                    continue
+                self.assertIn(b"new", joined)
+                if flags == "KEAn":
+                    # The order of "new" among the command's own events.
+                    self.assertIn(b"__keyevent@0__:new\r\n$2\r\nr2\r\n"
+                                  b"*4\r\n$8\r\npmessage\r\n", joined)
+        # The whole keyspace and stream sequences with "new" added.
+        for commands in (KEYSPACE_COMMANDS, STREAM_COMMANDS):
+            self.run_both(lambda port: self.keyspace_events(
+                port, commands, "KEAn"))
+
+    def test_new_key_event_of_a_served_blocked_client(self):
+        def script(port):
+            r = redis.Redis(port=port)
+            r.flushall()
+            r.config_set("notify-keyspace-events", "KEAn")
+            sub = RawClient(port)
+            sub.call("PSUBSCRIBE", "__key*__:*")
+            sub.call("SUBSCRIBE", "end")
+            blocked = RawClient(port)
+            blocked.send(encode("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"))
+            c = RawClient(port)
+            wait_for(lambda: b"blocked_clients:1" in c.call("INFO",
+                                                            "clients"),
+                     what="the BLMOVE to block")
+            c.call("RPUSH", "src", "a")
+            blocked.read_reply()
+            c.call("PUBLISH", "end", "x")
+            events = []
+            while True:
+                msg = sub.read_reply()
+                if msg.startswith(b"*3\r\n$7\r\nmessage"):
+                    break
+                events.append(msg)
+            r.config_set("notify-keyspace-events", "")
+            r.flushall()
+            for client in (sub, c, blocked):
+                client.close()
+            return events
+        events = self.run_both(script)
+        self.assertEqual(sum(b"__keyevent@0__:new" in e for e in events), 2)
+
     def test_stream_keyspace_events_in_redis_order(self):
         # t_stream.c's events: consumers created by XREADGROUP (also when a
         # blocked one is served), XCLAIM and XAUTOCLAIM only when they give
         # it an entry; trims only when entries went; nothing for no-ops.
-        commands = [
-            ["XADD", "nos", "NOMKSTREAM", "*", "f", "v"],
-            ["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
-            ["XGROUP", "CREATE", "s", "g", "$"],
-            ["XGROUP", "CREATECONSUMER", "s", "g", "Bob"],
-            ["XGROUP", "CREATECONSUMER", "s", "g", "Bob"],
-            ["XADD", "s", "1-1", "f", "a"], ["XADD", "s", "2-1", "f", "b"],
-            ["XADD", "s", "MAXLEN", "5", "3-1", "f", "c"],
-            ["XADD", "s", "MAXLEN", "=", "2", "4-1", "f", "d"],
-            ["XADD", "s", "MAXLEN", "~", "1", "5-1", "f", "e"],
-            ["XREADGROUP", "GROUP", "g", "Alice", "COUNT", "1", "STREAMS",
-             "s", ">"],
-            ["XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "s", ">"],
-            ["XREADGROUP", "GROUP", "g", "Carl", "STREAMS", "s", ">"],
-            ["XREADGROUP", "GROUP", "g", "Dan", "NOACK", "STREAMS", "s", "0"],
-            ["XCLAIM", "s", "g", "Mike", "0", "9-9"],
-            ["XCLAIM", "s", "g", "Mike", "0", "4-1", "FORCE"],
-            ["XAUTOCLAIM", "s", "g", "Bob", "0", "0"],
-            ["XAUTOCLAIM", "s", "g", "Eve", "0", "0"],
-            ["XGROUP", "DELCONSUMER", "s", "g", "Lee"],
-            ["XGROUP", "DELCONSUMER", "s", "g", "Bob"],
-            ["XGROUP", "SETID", "s", "g", "0"],
-            ["XDEL", "s", "9-9"], ["XDEL", "s", "4-1"],
-            ["XTRIM", "s", "MAXLEN", "100"], ["XTRIM", "s", "MAXLEN", "0"],
-            ["XSETID", "s", "10-1"],
-            ["XGROUP", "DESTROY", "s", "nog"], ["XGROUP", "DESTROY", "s", "g"],
-            ["MULTI"], ["XADD", "s", "11-1", "f", "x"],
-            ["XGROUP", "CREATE", "s", "g2", "0"], ["EXEC"],
-            ["XGROUP", "CREATE", "s2", "g2", "$", "MKSTREAM"],
-            ["XREADGROUP", "GROUP", "g2", "Zed", "STREAMS", "s", "s2", ">",
-             ">"],
-        ]
+        commands = STREAM_COMMANDS
 
         def script(port):
             r = redis.Redis(port=port)

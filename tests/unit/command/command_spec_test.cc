@@ -89,5 +89,44 @@ TEST(CommandSpecTest, EveryNameIsLowerCaseAndUnique) {
   }
 }
 
+TEST(CommandSpecTest, ClusterSubcommandsHaveTheirOwnSpecs) {
+  const CommandSpec* cluster = FindCommandSpec("CLUSTER");
+  ASSERT_NE(cluster, nullptr);
+  EXPECT_EQ(cluster->arity, -2);
+  EXPECT_TRUE(FlagNames(cluster->flags).empty());  // as Redis' container
+  EXPECT_EQ(SubcommandSpecs("cluster").size(), 27u);
+  EXPECT_TRUE(SubcommandSpecs("get").empty());
+
+  const CommandSpec* reset =
+      FindSubcommandSpec(*cluster, Args{"cluster", "ReSeT", "hard"});
+  ASSERT_NE(reset, nullptr);
+  EXPECT_EQ(reset->name, "cluster|reset");
+  EXPECT_EQ(reset->arity, -2);
+  EXPECT_TRUE(reset->has(kCmdNoScript));
+  EXPECT_EQ(FlagNames(reset->flags),
+            (std::vector<std::string_view>{"admin", "noscript", "stale"}));
+  const CommandSpec* addslots =
+      FindSubcommandSpec(*cluster, Args{"cluster", "addslots", "1"});
+  ASSERT_NE(addslots, nullptr);
+  EXPECT_EQ(
+      FlagNames(addslots->flags),
+      (std::vector<std::string_view>{"admin", "stale", "no_async_loading"}));
+  const CommandSpec* info =
+      FindSubcommandSpec(*cluster, Args{"cluster", "info"});
+  ASSERT_NE(info, nullptr);
+  EXPECT_FALSE(info->has(kCmdNoScript));
+  EXPECT_FALSE(info->ArityOk(3));
+
+  EXPECT_EQ(FindSubcommandSpec(*cluster, Args{"cluster", "nosuch"}), nullptr);
+  EXPECT_EQ(FindSubcommandSpec(*cluster, Args{"cluster"}), nullptr);
+  EXPECT_EQ(FindSubcommandSpec(*FindCommandSpec("config"),
+                               Args{"config", "get", "x"}),
+            nullptr);
+  // CLIENT LIST's cmd= names every subcommand.
+  EXPECT_STREQ(
+      QualifiedCommandName(*cluster, Args{"cluster", "SET-CONFIG-EPOCH", "1"}),
+      "cluster|set-config-epoch");
+}
+
 }  // namespace
 }  // namespace reborn

@@ -216,5 +216,18 @@ TEST(RouterPolicyTest, AdmitUsesRedisTextsThenRefusals) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+TEST(RouterPolicyTest, ClusterIsKnownButAnsweredByTheFrontEnds) {
+  // In the command table (qdb-server answers it as a non-cluster Redis),
+  // never forwarded: the proxy answers it itself, the Client KEYSLOT only.
+  EXPECT_EQ(Router::Admit({"CLUSTER"}, RouterFace::kProxy).message(),
+            "ERR wrong number of arguments for 'cluster' command");
+  EXPECT_EQ(Router::Admit({"CLUSTER", "INFO"}, RouterFace::kProxy).message(),
+            "ERR CLUSTER is not supported by reborn-proxy: run it outside "
+            "MULTI (the proxy answers CLUSTER itself)");
+  EXPECT_EQ(Router::Admit({"CLUSTER", "NODES"}, RouterFace::kClient).message(),
+            "ERR CLUSTER is not supported by reborn::Client: the client "
+            "answers CLUSTER KEYSLOT only");
+}
+
 }  // namespace
 }  // namespace reborn

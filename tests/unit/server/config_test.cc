@@ -12,6 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/keyspace_events.h"
 
 namespace reborn::server {
 namespace {
@@ -294,6 +295,25 @@ TEST(ConfigTest, ZiplistAliasesSetAndGetTheListpackDirective) {
   EXPECT_THAT(config.Match("hash-max-*-entries"),
               ::testing::ElementsAre(Pair("hash-max-listpack-entries", "16"),
                                      Pair("hash-max-ziplist-entries", "16")));
+}
+
+TEST(ConfigTest, KeyspaceEventsKeepNewBesideAllButShowAsRedis) {
+  // Redis shows KEAn as AKE but still publishes "new" events.
+  Config config;
+  ASSERT_TRUE(config.Set("notify-keyspace-events", "KEAn").ok());
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_THAT(config.Match("notify-keyspace-events"),
+              ::testing::ElementsAre(Pair("notify-keyspace-events", "AKE")));
+  absl::StatusOr<int> flags =
+      ParseKeyspaceEvents(config.GetString("notify-keyspace-events"));
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(*flags,
+            kNotifyAll | kNotifyKeyspace | kNotifyKeyevent | kNotifyNew);
+  ASSERT_TRUE(config.Set("notify-keyspace-events", "En").ok());
+  EXPECT_THAT(config.Match("notify-keyspace-events"),
+              ::testing::ElementsAre(Pair("notify-keyspace-events", "nE")));
+  ASSERT_TRUE(config.Set("notify-keyspace-events", "KA").ok());
+  EXPECT_EQ(config.GetString("notify-keyspace-events"), "AK");
 }
 
 TEST(ConfigTest, AliasAndNameInOneSetManyAreADuplicate) {
