@@ -20,10 +20,8 @@
 #include "reborn/router.h"
 #include "resp/reply_parser.h"
 #include "routing/cluster_scan.h"
-#include "routing/inflight_epochs.h"
 #include "routing/merge.h"
 #include "routing/slot_hash.h"
-#include "spdlog/spdlog.h"
 
 namespace reborn {
 namespace {
@@ -79,71 +77,13 @@ Reply ErrorFrom(const absl::Status& s) {
 
 // The client keeps no mutable state of its own beyond the pool (which locks)
 // and the source (thread-safe), so it needs no lock.
-// The client's calls by the topology epoch they began in. The source's
-// listener returns — and with it the source acknowledges a topology change
-// — only once no call that began with an older table is still out (see
-// routing::InflightEpochs), as a proxy's workers do.
-class CallEpochs {
- public:
-  uint64_t Begin() {
-    absl::MutexLock lock(&mu_);
-    return epochs_.Begin();
-  }
-  void End(uint64_t epoch) {
-    absl::MutexLock lock(&mu_);
-    epochs_.End(epoch);
-  }
-  // False when calls of an older table were still out after `bound`.
-  bool AdvanceAndWait(absl::Duration bound) {
-    // Shared: a waiter left behind by a timeout must not point at the stack.
-    auto drained = std::make_shared<bool>(false);
-    absl::MutexLock lock(&mu_);
-    epochs_.Advance([drained] { *drained = true; });
-    return mu_.AwaitWithTimeout(absl::Condition(drained.get()), bound);
-  }
-
- private:
-  absl::Mutex mu_;
-  routing::InflightEpochs epochs_ ABSL_GUARDED_BY(mu_);
-};
-
-// One call, from before it reads the table to its last reply.
-class CallScope {
- public:
-  explicit CallScope(CallEpochs& epochs)
-      : epochs_(epochs), epoch_(epochs.Begin()) {}
-  CallScope(const CallScope&) = delete;
-  CallScope& operator=(const CallScope&) = delete;
-  ~CallScope() { epochs_.End(epoch_); }
-
- private:
-  CallEpochs& epochs_;
-  const uint64_t epoch_;
-};
-
 class ClientImpl : public Client {
  public:
   ClientImpl(std::shared_ptr<SlotTableSource> source, ClientOptions options)
-      : source_(std::move(source)), options_(options), pool_(options_) {
-    // A call's replies are due within the timeout (then it fails), hence
-    // the bound. The listener holds the epochs, not the client: a source
-    // may run a listener a moment after it was unsubscribed.
-    const absl::Duration bound = options_.timeout + absl::Seconds(1);
-    subscription_ = source_->Subscribe(
-        [calls = calls_, bound](std::shared_ptr<const SlotTable> table, bool) {
-          if (!calls->AdvanceAndWait(bound)) {
-            spdlog::warn(
-                "topology v{}: client calls routed with the previous table "
-                "are still out after {}; acknowledging anyway",
-                table ? table->version() : 0, absl::FormatDuration(bound));
-          }
-        });
-  }
-  ~ClientImpl() override { source_->Unsubscribe(subscription_); }
+      : source_(std::move(source)), options_(options), pool_(options_) {}
 
   absl::StatusOr<Reply> Execute(const std::vector<std::string>& args) override {
     if (args.empty()) return absl::InvalidArgumentError("empty command");
-    CallScope call(*calls_);
     if (!source_->online()) return Reply::Error("ERR client is offline");
     if (Router::SplitMergeOf(args[0]) != SplitMerge::kNone) return Split(args);
     if (IsScan(args)) return Scan(args);
@@ -166,7 +106,6 @@ class ClientImpl : public Client {
 
   absl::StatusOr<std::vector<Reply>> ExecuteBatch(
       const std::vector<std::vector<std::string>>& commands) override {
-    CallScope call(*calls_);
     std::vector<Reply> out(commands.size());
     // Single-slot commands are grouped by slot, and the slots of a server
     // pipelined together; a split, invalid or refused command is a barrier:
@@ -200,7 +139,6 @@ class ClientImpl : public Client {
   absl::StatusOr<Reply> ExecuteTransaction(
       const std::vector<std::vector<std::string>>& commands) override {
     if (commands.empty()) return absl::InvalidArgumentError("no commands");
-    CallScope call(*calls_);
     std::vector<int> slots;
     std::vector<std::string> keys;
     for (const auto& args : commands) {
@@ -471,8 +409,6 @@ class ClientImpl : public Client {
   std::shared_ptr<SlotTableSource> source_;
   ClientOptions options_;
   ConnectionPool pool_;
-  std::shared_ptr<CallEpochs> calls_ = std::make_shared<CallEpochs>();
-  int subscription_ = 0;
   // A backend had no SLOTSSCAN: new SCAN iterations go by group (a hint
   // shared by every thread; a stale read only costs a restart).
   std::atomic<bool> scan_by_group_{false};

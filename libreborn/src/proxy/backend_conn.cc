@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -11,15 +10,13 @@
 #include "spdlog/spdlog.h"
 
 namespace reborn::proxy {
-BackendConnection::BackendConnection(
-    asio::io_context& io, std::string addr, const BackendOptions* options,
-    BackendCounters* counters,
-    std::shared_ptr<routing::InflightEpochs> inflight)
+BackendConnection::BackendConnection(asio::io_context& io, std::string addr,
+                                     const BackendOptions* options,
+                                     BackendCounters* counters)
     : io_(io),
       addr_(std::move(addr)),
       options_(options),
       counters_(counters),
-      inflight_(std::move(inflight)),
       socket_(io),
       connect_timer_(io),
       deadline_timer_(io) {}
@@ -27,15 +24,6 @@ BackendConnection::BackendConnection(
 BackendConnection::~BackendConnection() {
   if (state_ == State::kConnected) counters_->connections.fetch_sub(1);
   counters_->in_flight.fetch_sub(static_cast<int64_t>(callbacks_.size()));
-  EndAll(deadlines_);
-}
-
-void BackendConnection::End(const Due& due) {
-  if (due.counted) inflight_->End(due.epoch);
-}
-
-void BackendConnection::EndAll(const std::deque<Due>& dues) {
-  for (const Due& due : dues) End(due);
 }
 
 bool BackendConnection::down() const {
@@ -58,14 +46,10 @@ void BackendConnection::Send(std::string_view encoded, Callback callback,
   out_.append(encoded);
   if (!push_) {  // in push mode every reply goes to the push handler
     if (timeout == kDefaultTimeout) timeout = options_->request_timeout;
-    Due due{timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout
-                                : std::chrono::steady_clock::time_point::max(),
-            timeout.count()};
-    if (inflight_) {
-      due.counted = true;
-      due.epoch = inflight_->Begin();
-    }
-    deadlines_.push_back(due);
+    deadlines_.push_back(Due{timeout.count() > 0
+                                 ? std::chrono::steady_clock::now() + timeout
+                                 : std::chrono::steady_clock::time_point::max(),
+                             timeout.count()});
     callbacks_.push_back(std::move(callback));
     ArmDeadline();
     counters_->in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -215,11 +199,7 @@ void BackendConnection::OnRead(const asio::error_code& ec, size_t n) {
     } else if (!callbacks_.empty()) {
       Callback cb = std::move(callbacks_.front());
       callbacks_.pop_front();
-      const Due due = deadlines_.front();
       deadlines_.pop_front();
-      // After the callback: its reply is out of this worker before a
-      // topology change waiting for it is acknowledged.
-      absl::Cleanup end = [this, due] { End(due); };
       failures_ = 0;
       counters_->in_flight.fetch_sub(1, std::memory_order_relaxed);
       if (cb) cb(reply);
@@ -256,8 +236,7 @@ void BackendConnection::Fail(const std::string& why) {
   read_in_flight_ = false;
   std::deque<Callback> callbacks;
   callbacks.swap(callbacks_);
-  std::deque<Due> dues;
-  dues.swap(deadlines_);
+  deadlines_.clear();
   counters_->in_flight.fetch_sub(static_cast<int64_t>(callbacks.size()));
   std::string err = routing::ErrorReply(
       absl::StartsWith(why, "timed out")
@@ -267,7 +246,6 @@ void BackendConnection::Fail(const std::string& why) {
   for (auto& cb : callbacks) {
     if (cb) cb(err);
   }
-  EndAll(dues);
   if (push_) push_(err, true);
 }
 

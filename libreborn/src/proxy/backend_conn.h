@@ -11,7 +11,6 @@
 
 #include "asio.hpp"
 #include "resp/reply_parser.h"
-#include "routing/inflight_epochs.h"
 
 namespace reborn::proxy {
 
@@ -65,12 +64,8 @@ class BackendConnection
   // Push mode: `closed` is true once, when the connection is gone.
   using PushHandler = std::function<void(std::string_view reply, bool closed)>;
 
-  // `inflight`, when given, counts this connection's requests by topology
-  // epoch (a worker's, for the acknowledgement of topology changes).
-  BackendConnection(
-      asio::io_context& io, std::string addr, const BackendOptions* options,
-      BackendCounters* counters,
-      std::shared_ptr<routing::InflightEpochs> inflight = nullptr);
+  BackendConnection(asio::io_context& io, std::string addr,
+                    const BackendOptions* options, BackendCounters* counters);
   ~BackendConnection();
 
   const std::string& addr() const { return addr_; }
@@ -116,7 +111,6 @@ class BackendConnection
   std::string addr_;
   const BackendOptions* options_;
   BackendCounters* counters_;
-  std::shared_ptr<routing::InflightEpochs> inflight_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer connect_timer_;
   State state_ = State::kIdle;
@@ -128,17 +122,11 @@ class BackendConnection
   std::string in_;
   std::array<char, 16 * 1024> read_buf_;
   std::deque<Callback> callbacks_;
-  // One per callback: when its reply is due (time_point::max(): never),
-  // and the epoch it counts in (when `inflight_` counts it).
+  // One per callback: when its reply is due (time_point::max(): never).
   struct Due {
     std::chrono::steady_clock::time_point at;
     int64_t timeout_ms = 0;
-    bool counted = false;
-    uint64_t epoch = 0;
   };
-  // Each request of `dues` is no longer out.
-  void EndAll(const std::deque<Due>& dues);
-  void End(const Due& due);
   std::deque<Due> deadlines_;
   asio::steady_timer deadline_timer_;
   bool deadline_armed_ = false;

@@ -4,7 +4,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "admin/http_limits.h"
 #include "httplib.h"
@@ -82,25 +81,18 @@ BackendConnection& Worker::Pooled(const std::string& addr, uint64_t pick) {
     int n = std::max(1, proxy_->options().backend_connections);
     for (int i = 0; i < n; ++i) {
       conns.push_back(std::make_shared<BackendConnection>(
-          io_, addr, &proxy_->backend_options(), &proxy_->backend_counters(),
-          inflight_));
+          io_, addr, &proxy_->backend_options(), &proxy_->backend_counters()));
     }
   }
   return *conns[pick % conns.size()];
 }
 
-std::shared_ptr<BackendConnection> Worker::Dedicated(const std::string& addr,
-                                                     bool counted) {
+std::shared_ptr<BackendConnection> Worker::Dedicated(const std::string& addr) {
   return std::make_shared<BackendConnection>(
-      io_, addr, &proxy_->backend_options(), &proxy_->backend_counters(),
-      counted ? inflight_ : nullptr);
+      io_, addr, &proxy_->backend_options(), &proxy_->backend_counters());
 }
 
-void Worker::SetTable(std::shared_ptr<const SlotTable> table, bool online,
-                      std::function<void()> drained) {
-  // Requests sent from here on (the held ones re-run below included) count
-  // in the new epoch.
-  inflight_->Advance(std::move(drained));
+void Worker::SetTable(std::shared_ptr<const SlotTable> table, bool online) {
   table_ = std::move(table);
   online_ = online;
   // Drop pooled connections to servers no longer in the topology.
@@ -230,9 +222,20 @@ absl::Status ProxyImpl::Init() {
         absl::StrCat("cannot listen on ", options_.addr, ": ", ec.message()));
   }
   port_ = acceptor_->local_endpoint().port();
-  subscription_ =
-      source_->Subscribe([this](std::shared_ptr<const SlotTable> table,
-                                bool online) { InstallTable(table, online); });
+  // Each worker gets every published table on its own thread.
+  subscription_ = source_->Subscribe(
+      [this](std::shared_ptr<const SlotTable> table, bool online) {
+        for (auto& w : workers_) {
+          asio::post(w->io(), [w = w.get(), table, online] {
+            w->SetTable(table, online);
+          });
+        }
+        if (!online) {
+          // Stop serving: clients get "-ERR proxy is offline" for what they
+          // send meanwhile, and are disconnected.
+          for (const auto& entry : registry_.Snapshot()) entry->kill();
+        }
+      });
   for (auto& w : workers_) {
     w->StartKeepalive();
     guards_.push_back(asio::make_work_guard(w->io()));
@@ -241,7 +244,6 @@ absl::Status ProxyImpl::Init() {
   for (auto& w : workers_) {
     threads_.emplace_back([w = w.get()] { w->io().run(); });
   }
-  serving_ = true;
   if (!options_.admin_addr.empty()) {
     absl::Status s = StartAdmin();
     if (!s.ok()) {
@@ -252,64 +254,6 @@ absl::Status ProxyImpl::Init() {
   spdlog::info("reborn-proxy listening on {}:{} with {} threads", hp->first,
                port_, workers_.size());
   return absl::OkStatus();
-}
-
-void ProxyImpl::InstallTable(const std::shared_ptr<const SlotTable>& table,
-                             bool online) {
-  // The source acknowledges the change when this returns: each worker
-  // counts down once it has the table and its older requests are answered
-  // (or failed by the backend timeout, hence the bound).
-  struct Countdown {
-    absl::Mutex mu;
-    size_t left ABSL_GUARDED_BY(mu) = 0;
-    bool Done() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return left == 0; }
-  };
-  // Counts down when the last copy of the worker's `drained` callback goes,
-  // run or dropped unrun (a stopping worker).
-  class Ticket {
-   public:
-    explicit Ticket(std::shared_ptr<Countdown> countdown)
-        : countdown_(std::move(countdown)) {}
-    Ticket(const Ticket&) = delete;
-    Ticket& operator=(const Ticket&) = delete;
-    ~Ticket() {
-      absl::MutexLock lock(&countdown_->mu);
-      --countdown_->left;
-    }
-
-   private:
-    std::shared_ptr<Countdown> countdown_;
-  };
-  auto countdown = std::make_shared<Countdown>();
-  {
-    absl::MutexLock lock(&countdown->mu);
-    countdown->left = workers_.size();
-  }
-  for (auto& w : workers_) {
-    auto ticket = std::make_shared<Ticket>(countdown);
-    asio::post(w->io(), [w = w.get(), table, online,
-                         ticket = std::move(ticket)]() mutable {
-      w->SetTable(table, online,
-                  [ticket = std::move(ticket)]() mutable { ticket.reset(); });
-    });
-  }
-  if (!online) {
-    // Stop serving: clients get "-ERR proxy is offline" for what they send
-    // meanwhile, and are disconnected.
-    for (const auto& entry : registry_.Snapshot()) entry->kill();
-  }
-  if (!serving_.load()) return;  // at start, before the workers run
-  const absl::Duration bound = options_.backend_timeout > absl::ZeroDuration()
-                                   ? options_.backend_timeout + absl::Seconds(1)
-                                   : absl::Seconds(10);
-  absl::MutexLock lock(&countdown->mu);
-  if (!countdown->mu.AwaitWithTimeout(
-          absl::Condition(countdown.get(), &Countdown::Done), bound)) {
-    spdlog::warn(
-        "topology v{}: requests routed with the previous table are still "
-        "out after {}; acknowledging anyway",
-        table ? table->version() : 0, absl::FormatDuration(bound));
-  }
 }
 
 void ProxyImpl::Accept() {
@@ -374,7 +318,6 @@ void ProxyImpl::Stop() {
     if (admin_thread_.joinable()) admin_thread_.join();
   }
   accepting_ = false;
-  serving_ = false;
   if (!threads_.empty()) {
     asio::post(workers_[0]->io(), [this] {
       asio::error_code ignored;

@@ -93,17 +93,11 @@ class Worker {
   // per-backend connections).
   BackendConnection& Pooled(const std::string& addr, uint64_t pick);
   // A fresh connection owned by the caller (transactions, blocking commands,
-  // Pub/Sub). `counted`: its requests hold up the acknowledgement of a
-  // topology change like pooled ones (a transaction's do; a blocked command,
-  // which may wait forever and is resent on every change, does not).
-  std::shared_ptr<BackendConnection> Dedicated(const std::string& addr,
-                                               bool counted = false);
+  // Pub/Sub).
+  std::shared_ptr<BackendConnection> Dedicated(const std::string& addr);
 
   // Installs a new topology; re-runs the requests held for pre_migrate slots.
-  // `drained` runs on this thread once no request routed with an older
-  // table is out (see routing::InflightEpochs).
-  void SetTable(std::shared_ptr<const SlotTable> table, bool online,
-                std::function<void()> drained = nullptr);
+  void SetTable(std::shared_ptr<const SlotTable> table, bool online);
   // Parks a request until the next topology change (or the hold timeout).
   void Hold(std::function<void(bool expired)> retry);
   // Runs `on_change` after every topology change until it returns false.
@@ -121,8 +115,6 @@ class Worker {
   ProxyImpl* proxy_;
   int index_;
   asio::io_context io_{1};
-  std::shared_ptr<routing::InflightEpochs> inflight_ =
-      std::make_shared<routing::InflightEpochs>();
   std::shared_ptr<const SlotTable> table_;
   bool online_ = true;
   std::unordered_map<std::string,
@@ -186,9 +178,6 @@ class ProxyImpl : public Proxy {
  private:
   void Accept();
   absl::Status StartAdmin();
-  // Gives every worker the table, and returns once each routes with it and
-  // has no request routed with an older one still out (or after a bound).
-  void InstallTable(const std::shared_ptr<const SlotTable>& table, bool online);
 
   ProxyOptions options_;
   BackendOptions backend_options_;
@@ -216,7 +205,6 @@ class ProxyImpl : public Proxy {
   bool stop_requested_ = false;  // guarded by stop_mu_
   bool stopped_ = false;         // guarded by stop_mu_
   std::atomic<bool> accepting_{true};
-  std::atomic<bool> serving_{false};  // the workers' threads run
 };
 
 // Starts serving one accepted client socket on `worker` (session.cc).

@@ -143,7 +143,7 @@ void Session::UseTxConnection(const std::string& addr) {
     tx_conn_->Close();
   }
   tx_watched_ = false;
-  tx_conn_ = worker_->Dedicated(addr, /*counted=*/true);
+  tx_conn_ = worker_->Dedicated(addr);
 }
 
 void Session::QueueInMulti(const CommandSpec* spec,
