@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace reborn {
 
@@ -25,19 +26,19 @@ class DeferredReply {
   // returns false if the reply was already settled.
   bool Complete(std::string reply) {
     std::function<void(std::string)> deliver;
-    std::function<void()> settled;
+    std::function<void(std::string_view)> settled;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (settled_) return false;
       settled_ = true;
       settled = std::move(on_settled_);
       if (!deliver_) {
-        early_ = std::move(reply);  // the connection attaches later
+        early_ = reply;  // the connection attaches later
       } else {
         deliver = deliver_;
       }
     }
-    if (settled) settled();
+    if (settled) settled(reply);
     if (deliver) deliver(std::move(reply));
     return true;
   }
@@ -46,7 +47,7 @@ class DeferredReply {
   // runs the abandon hook (which drops the waiter from its registry).
   bool Cancel() {
     std::function<void()> abandon;
-    std::function<void()> settled;
+    std::function<void(std::string_view)> settled;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (settled_) return false;
@@ -55,7 +56,7 @@ class DeferredReply {
       settled = std::move(on_settled_);
     }
     if (abandon) abandon();
-    if (settled) settled();
+    if (settled) settled({});
     return true;
   }
 
@@ -84,8 +85,10 @@ class DeferredReply {
 
   // Runs once when the reply is settled either way (served, timed out or
   // abandoned), before it is delivered: the server observes the command
-  // then (slow log, latency), as Redis does when it unblocks a client.
-  void OnSettled(std::function<void()> hook) {
+  // then (slow log, latency; an error reply in the error stats), as Redis
+  // does when it unblocks a client. The hook gets the reply Complete() was
+  // given, empty after Cancel() (a timeout's reply is never an error).
+  void OnSettled(std::function<void(std::string_view reply)> hook) {
     std::lock_guard<std::mutex> lock(mu_);
     on_settled_ = std::move(hook);
   }
@@ -107,7 +110,7 @@ class DeferredReply {
   std::optional<std::string> early_;
   std::function<void(std::string)> deliver_;
   std::function<void()> on_abandon_;
-  std::function<void()> on_settled_;
+  std::function<void(std::string_view)> on_settled_;
 };
 
 }  // namespace reborn

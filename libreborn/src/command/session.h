@@ -85,6 +85,13 @@ struct Session {
   // preventCommandPropagation): what replicas get instead, maybe nothing.
   // The server takes it after the command.
   std::optional<std::vector<std::vector<std::string>>> effects;
+  // Set by a write that counts its own changes the way Redis counts
+  // server.dirty (SETBIT/BITFIELD count a bit or field that changed, ZADD
+  // its added and updated members): the server takes it after the command
+  // for INFO's rdb_changes_since_last_save, and 0 means nothing changed
+  // (not propagated). Unset: counted from the command's arguments and
+  // reply (server/write_effect.h).
+  std::optional<int64_t> changes;
   // Runs the ready I/O handlers of the connection's thread (set by the
   // network layer; empty for internal sessions). A script running past
   // busy-reply-threshold calls it so that the other clients of that thread

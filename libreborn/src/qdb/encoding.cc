@@ -13,9 +13,10 @@ constexpr size_t kKeyPrefixLen = 3;  // db:u8 slot:u16
 // [head:u64 tail:u64].
 constexpr size_t kHeaderLen = 9;
 // The type byte: the DataType in the low bits, a string's StringForm in the
-// top two.
+// top two; for other types the top bit is Metadata::converted.
 constexpr uint8_t kTypeMask = 0x3F;
 constexpr int kFormShift = 6;
+constexpr uint8_t kConvertedBit = 0x80;
 
 void PutPrefix(std::string* out, uint8_t db, uint16_t slot) {
   out->push_back(static_cast<char>(db));
@@ -88,10 +89,11 @@ std::string EncodeMetadata(const Metadata& meta) {
   std::string out;
   out.reserve(kHeaderLen +
               (meta.type == DataType::kString ? meta.value.size() : 32));
-  const uint8_t form =
-      meta.type == DataType::kString ? static_cast<uint8_t>(meta.form) : 0;
-  out.push_back(static_cast<char>(static_cast<uint8_t>(meta.type) |
-                                  (form << kFormShift)));
+  const uint8_t high =
+      meta.type == DataType::kString
+          ? static_cast<uint8_t>(static_cast<uint8_t>(meta.form) << kFormShift)
+          : (meta.converted ? kConvertedBit : 0);
+  out.push_back(static_cast<char>(static_cast<uint8_t>(meta.type) | high));
   PutFixed64(&out, static_cast<uint64_t>(meta.expire_ms));
   if (meta.type == DataType::kString) {
     out.append(meta.value);
@@ -132,6 +134,7 @@ absl::Status DecodeMetadata(std::string_view in, Metadata* meta) {
     meta->form =
         static_cast<StringForm>(static_cast<uint8_t>(in[0]) >> kFormShift);
     meta->version = meta->size = meta->list_head = meta->list_tail = 0;
+    meta->converted = false;
     return absl::OkStatus();
   }
   const size_t need = meta->type == DataType::kList ? 32 : 16;
@@ -142,6 +145,7 @@ absl::Status DecodeMetadata(std::string_view in, Metadata* meta) {
     meta->value.clear();
   }
   meta->form = StringForm::kAuto;
+  meta->converted = (static_cast<uint8_t>(in[0]) & kConvertedBit) != 0;
   meta->version = GetFixed64(rest.data());
   meta->size = GetFixed64(rest.data() + 8);
   if (meta->type == DataType::kList) {

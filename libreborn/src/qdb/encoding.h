@@ -65,6 +65,11 @@ struct Metadata {
   uint64_t list_tail = 0;  // lists only
   std::string value;       // strings; a stream's state (types/streams.h)
   StringForm form = StringForm::kAuto;  // strings only
+  // Sets only: Redis 7.0 turned this set's intset into a hashtable (a
+  // non-integer member or more than set-max-intset-entries were added),
+  // which it never undoes while the key lives, so OBJECT ENCODING stays
+  // "hashtable" after SREM. Stored in the type byte's top bit.
+  bool converted = false;
 
   bool Expired(int64_t now_ms) const {
     return expire_ms != 0 && expire_ms <= now_ms;

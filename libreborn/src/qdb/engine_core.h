@@ -89,6 +89,7 @@ class EngineCore {
   void set_encoding_limits(const EncodingLimits& limits) {
     absl::MutexLock lock(&limits_mu_);
     encoding_limits_ = limits;
+    if (sets_) sets_->set_max_intset_entries(limits.set_max_intset_entries);
   }
 
  private:

@@ -10,6 +10,7 @@
 #include "qdb/numbers.h"
 #include "server/blocking.h"
 #include "server/qdb_server_impl.h"
+#include "server/write_effect.h"
 
 namespace reborn::server {
 namespace {
@@ -86,7 +87,20 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
   Notifications::Before before;
   if (notify)
     before = notifications_.Probe(db, *entry->spec, args, run_internal);
+  const int64_t flushed_keys = KeysToFlush(*entry->spec, args, db);
   entry->handler(ctx);
+  const std::optional<int64_t> own_changes = internal.changes;
+  if (!out.empty() && out[0] != '-') {
+    CountChanges(*entry->spec, args, out, own_changes, flushed_keys);
+  }
+  // A write that changed nothing (a blocked client's LMOVE of a list still
+  // empty) is not notified, propagated, nor seen by WATCH and tracking: the
+  // waiter's own destination is invalidated only once something moved,
+  // after its reply.
+  if ((own_changes && *own_changes == 0) ||
+      WriteChangedNothing(entry->spec->name, out)) {
+    return out;
+  }
   if (notify && !out.empty() && out[0] != '-') {
     notifications_.AfterWrite(db, *entry->spec, args, out, before,
                               run_internal);

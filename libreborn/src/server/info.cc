@@ -57,10 +57,10 @@ void AppendServerInfo(QdbServerImpl& server, std::string_view section,
         "maxmemory_policy:", server.config().GetString("maxmemory-policy"),
         "\r\n", "mem_allocator:libc\r\n");
   } else if (section == "persistence") {
-    absl::StrAppend(out, "# Persistence\r\n", "loading:0\r\n",
-                    "rdb_changes_since_last_save:0\r\n", "aof_enabled:0\r\n",
-                    "sync_writes:", server.config().GetString("sync-writes"),
-                    "\r\n");
+    // rdb_changes_since_last_save and the other rdb_* lines: RdbSaver.
+    absl::StrAppend(
+        out, "# Persistence\r\n", "loading:0\r\n", "aof_enabled:0\r\n",
+        "sync_writes:", server.config().GetString("sync-writes"), "\r\n");
   } else if (section == "stats") {
     auto& stats = net.stats();
     absl::StrAppend(

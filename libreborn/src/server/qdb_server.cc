@@ -681,6 +681,8 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   if (monitors_.active() && Monitors::ShownBefore(spec)) {
     monitors_.Feed(session, session.db, spec, args);
   }
+  const int64_t flushed_keys = KeysToFlush(spec, args, session.db);
+  session.changes.reset();
   try {
     entry.handler(ctx);
   } catch (const std::bad_alloc&) {
@@ -700,6 +702,20 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
                           std::memory_order_relaxed);
   ObserveCommand(session, spec, args, elapsed_us, was_deferred);
   bool failed = out->size() > mark && (*out)[mark] == '-';
+  // A write that counted no change of its own (SETBIT of an equal bit) is
+  // neither notified nor propagated, as in Redis; nor is a blocking command
+  // that parked (it changes its keys when served, through RunInternal: a
+  // tracked destination of BLMOVE is invalidated after the waiter's reply;
+  // XREADGROUP may have created its consumer before it parked).
+  const std::optional<int64_t> own_changes =
+      std::exchange(session.changes, std::nullopt);
+  const bool parked =
+      !was_deferred && session.deferred != nullptr && spec.name != "xreadgroup";
+  const bool unchanged = (own_changes && *own_changes == 0) || parked;
+  if (!failed) {
+    CountChanges(spec, args, std::string_view(*out).substr(mark), own_changes,
+                 flushed_keys);
+  }
   if (failed) {
     counters.failed.fetch_add(1, std::memory_order_relaxed);
     if (std::exchange(session.error_counted, false)) {
@@ -717,7 +733,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   if (!failed && (spec.name == "publish" || spec.name == "spublish")) {
     repl_->Record(session.db, args, ":0\r\n");
   }
-  if (notify && !failed) {
+  if (notify && !failed && !unchanged) {
     notifications_.AfterWrite(session.db, spec, args,
                               std::string_view(*out).substr(mark), before,
                               run_internal);
@@ -736,7 +752,7 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
   // A command that wrote some effects and then failed (MIGRATE: keys moved
   // before the target's error) still propagates what it did.
   const bool partial = failed && effects && !effects->empty();
-  if ((!failed || partial) && spec.has(kCmdWrite) &&
+  if ((!failed || partial) && spec.has(kCmdWrite) && !unchanged &&
       !WriteChangedNothing(spec.name, std::string_view(*out).substr(mark))) {
     if (effects) {
       for (const auto& effect : *effects)
@@ -786,10 +802,18 @@ void QdbServerImpl::ObserveCommand(const Session& session,
     return;
   }
   // Parked: the session may be gone when the reply settles, so the hook
-  // keeps what the entry needs.
+  // keeps what the entry needs. An error it is finally answered (XREADGROUP
+  // whose group was destroyed meanwhile) counts as the command's failure,
+  // as Redis counts it when it unblocks the client.
   session.deferred->OnSettled([this, &spec, args, elapsed_us,
-                               peer = session.peer, name = session.name] {
+                               peer = session.peer,
+                               name = session.name](std::string_view reply) {
     observer_.Observe(peer, name, spec, args, elapsed_us);
+    if (!reply.empty() && reply[0] == '-') {
+      command_stats_.For(spec).failed.fetch_add(1, std::memory_order_relaxed);
+      reply.remove_prefix(1);
+      error_stats_.Count(reply.substr(0, reply.find('\r')));
+    }
   });
 }
 
@@ -804,6 +828,46 @@ std::vector<std::pair<int, std::string>> QdbServerImpl::KeysToSignal(
     keys.emplace_back(std::atoi(args[2].c_str()), args[1]);
   }  // SORT's STORE destination is among KeyPositions
   return keys;
+}
+
+int64_t QdbServerImpl::KeysToFlush(const CommandSpec& spec,
+                                   const std::vector<std::string>& args,
+                                   int db) {
+  const bool all = spec.name == "flushall";
+  if (!all && spec.name != "flushdb") return 0;
+  // FLUSHALL/FLUSHDB [ASYNC|SYNC]: anything else is refused.
+  if (args.size() > 2 ||
+      (args.size() == 2 && !EqualsIgnoreCase(args[1], "async") &&
+       !EqualsIgnoreCase(args[1], "sync"))) {
+    return 0;
+  }
+  int64_t keys = 0;
+  for (int d = all ? 0 : db; d <= (all ? 15 : db); ++d) {
+    absl::StatusOr<uint64_t> n = engine_->DbSize(d);
+    if (n.ok()) keys += static_cast<int64_t>(*n);
+  }
+  return keys;
+}
+
+void QdbServerImpl::CountChanges(const CommandSpec& spec,
+                                 const std::vector<std::string>& args,
+                                 std::string_view reply,
+                                 std::optional<int64_t> own,
+                                 int64_t flushed_keys) {
+  if (saver_ == nullptr) return;
+  // The blocking pops run their inner command through RunInternal, which
+  // counts it.
+  if (spec.has(kCmdBlocking) && spec.name != "xreadgroup") return;
+  if (!spec.has(kCmdWrite) && spec.name != "function") return;
+  int64_t n;
+  if (own) {
+    n = *own;
+  } else if (spec.name == "flushall" || spec.name == "flushdb") {
+    n = flushed_keys;
+  } else {
+    n = WriteChanges(spec.name, args, reply);
+  }
+  if (n > 0) saver_->AddChanges(static_cast<uint64_t>(n));
 }
 
 std::vector<std::pair<int, std::string>> QdbServerImpl::ExistingWatchedKeys(

@@ -134,6 +134,18 @@ class QdbServerImpl final : public QdbServer, public net::RequestHandler {
                         const std::vector<std::string>& args,
                         const std::vector<std::pair<int, std::string>>& flushed,
                         const Notifications::Before& before = {});
+  // The keys a FLUSHALL (`db` < 0) or FLUSHDB of `db` is about to delete:
+  // what Redis adds to server.dirty for it. 0 for other commands.
+  int64_t KeysToFlush(const CommandSpec& spec,
+                      const std::vector<std::string>& args, int db);
+  // Adds what a command changed to the dirty counter (INFO persistence's
+  // rdb_changes_since_last_save): `own` is what its handler counted
+  // (Session::changes), else WriteChanges() of its reply; `flushed_keys`
+  // is KeysToFlush() before it ran.
+  void CountChanges(const CommandSpec& spec,
+                    const std::vector<std::string>& args,
+                    std::string_view reply, std::optional<int64_t> own,
+                    int64_t flushed_keys);
   // The keys watched in `db` (every db when < 0) that exist now.
   std::vector<std::pair<int, std::string>> ExistingWatchedKeys(int db);
   // The (db, key) pairs a successful write may have filled for blocked

@@ -82,8 +82,8 @@ absl::Status RdbSaver::WriteFile(RdbSnapshot& snapshot,
   return s;
 }
 
-void RdbSaver::Finished(const absl::Status& status, int64_t started_ms,
-                        bool bg) {
+void RdbSaver::Finished(const absl::Status& status, int64_t started_ms, bool bg,
+                        uint64_t changes_before) {
   absl::MutexLock lock(&mu_);
   if (bg) {
     in_progress_ = false;
@@ -93,6 +93,7 @@ void RdbSaver::Finished(const absl::Status& status, int64_t started_ms,
   if (status.ok()) {
     last_save_s_ = NowMs() / 1000;
     ++saves_;
+    changes_.fetch_sub(changes_before, std::memory_order_relaxed);
   }
 }
 
@@ -105,6 +106,7 @@ absl::Status RdbSaver::Save() {
     }
   }
   const int64_t started = NowMs();
+  const uint64_t changes_before = changes();
   auto snapshot = engine_.TakeRdbSnapshot();
   absl::Status s =
       snapshot.ok() ? WriteFile(**snapshot, Path()) : snapshot.status();
@@ -114,7 +116,7 @@ absl::Status RdbSaver::Save() {
   } else {
     spdlog::error("SAVE failed: {}", s.ToString());
   }
-  Finished(s, started, false);
+  Finished(s, started, false, changes_before);
   return s;
 }
 
@@ -124,13 +126,14 @@ absl::Status RdbSaver::BackgroundSave() {
     return absl::FailedPreconditionError(
         "ERR Background save already in progress");
   }
+  const uint64_t changes_before = changes();
   auto snapshot = engine_.TakeRdbSnapshot();
   if (!snapshot.ok()) return snapshot.status();
   if (thread_.joinable()) thread_.join();  // the previous one has finished
   in_progress_ = true;
   const int64_t started = NowMs();
   thread_ =
-      std::thread([this, started, path = Path(),
+      std::thread([this, started, changes_before, path = Path(),
                    snap = std::shared_ptr<RdbSnapshot>(std::move(*snapshot))] {
         absl::Status s = WriteFile(*snap, path);
         if (s.ok()) {
@@ -139,7 +142,7 @@ absl::Status RdbSaver::BackgroundSave() {
         } else {
           spdlog::error("Background saving error: {}", s.ToString());
         }
-        Finished(s, started, true);
+        Finished(s, started, true, changes_before);
       });
   return absl::OkStatus();
 }
@@ -151,7 +154,8 @@ int64_t RdbSaver::last_save_s() {
 
 void RdbSaver::AppendInfo(std::string* out) {
   absl::MutexLock lock(&mu_);
-  absl::StrAppend(out, "rdb_bgsave_in_progress:", in_progress_ ? 1 : 0, "\r\n",
+  absl::StrAppend(out, "rdb_changes_since_last_save:", changes(), "\r\n",
+                  "rdb_bgsave_in_progress:", in_progress_ ? 1 : 0, "\r\n",
                   "rdb_last_save_time:", last_save_s_, "\r\n",
                   "rdb_last_bgsave_status:", last_bgsave_ok_ ? "ok" : "err",
                   "\r\n", "rdb_last_bgsave_time_sec:", last_bgsave_time_s_,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -36,6 +37,13 @@ class RdbSaver {
   int64_t last_save_s();
   // rdb_* lines of INFO persistence.
   void AppendInfo(std::string* out);
+  // Redis' server.dirty: `n` more changes since the last successful save
+  // (rdb_changes_since_last_save). A save subtracts the changes counted
+  // when it took its snapshot, as Redis subtracts dirty_before_bgsave.
+  void AddChanges(uint64_t n) {
+    changes_.fetch_add(n, std::memory_order_relaxed);
+  }
+  uint64_t changes() const { return changes_.load(std::memory_order_relaxed); }
 
   // Writes `snapshot` to `path` through a temporary file and a rename.
   static absl::Status WriteFile(RdbSnapshot& snapshot, const std::string& path);
@@ -46,7 +54,9 @@ class RdbSaver {
 
  private:
   std::string Path() const;
-  void Finished(const absl::Status& status, int64_t started_ms, bool bg);
+  // `changes_before`: changes_ when the snapshot was taken.
+  void Finished(const absl::Status& status, int64_t started_ms, bool bg,
+                uint64_t changes_before);
 
   QdbEngine& engine_;
   Config& config_;
@@ -56,6 +66,7 @@ class RdbSaver {
   bool last_bgsave_ok_ ABSL_GUARDED_BY(mu_) = true;
   int64_t last_bgsave_time_s_ ABSL_GUARDED_BY(mu_) = -1;
   uint64_t saves_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> changes_{0};
   std::thread thread_ ABSL_GUARDED_BY(mu_);
 };
 

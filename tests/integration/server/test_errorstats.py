@@ -4,9 +4,10 @@ command sequence (refusals before running, failures, errors inside
 MULTI/EXEC and scripts) must leave the same counts on both."""
 
 import re
+import time
 import unittest
 
-from harness import RawClient, start_qdb, start_redis
+from harness import RawClient, encode, start_qdb, start_redis
 from test_slowlog import call
 
 SEQUENCE = [
@@ -96,6 +97,36 @@ class ErrorstatsAgainstRedis(unittest.TestCase):
         self.assertEqual(r_counts[2], q_counts[2])
         # Non-trivial: the sequence produced errors of several prefixes.
         self.assertGreater(len(r_counts[0]), 5)
+
+    def test_blocked_command_failing_when_unblocked(self):
+        # XGROUP DESTROY answers the blocked XREADGROUP -NOGROUP: Redis
+        # counts that error and the command's failure when it unblocks it
+        # (unit/type/stream-cgroups).
+        results = []
+        for port in self.ports:
+            c, rd = RawClient(port), RawClient(port)
+            call(c, "DEL", "mystream")
+            call(c, "XGROUP", "CREATE", "mystream", "mygroup", "$",
+                 "MKSTREAM")
+            call(c, "CONFIG", "RESETSTAT")
+            rd.send(encode("XREADGROUP", "GROUP", "mygroup", "Alice",
+                           "BLOCK", "0", "STREAMS", "mystream", ">"))
+            deadline = time.time() + 10
+            while (b"blocked_clients:1" not in call(c, "INFO", "clients")
+                   and time.time() < deadline):
+                time.sleep(0.01)
+            call(c, "XGROUP", "DESTROY", "mystream", "mygroup")
+            reply = rd.read_reply()
+            rd.close()
+            errorstats, total, _ = counts(port)
+            cmdstat = [l for l in info(c, "commandstats")
+                       if l.startswith(b"cmdstat_xreadgroup:")]
+            c.close()
+            results.append((reply[:9], errorstats, total,
+                            re.sub(rb"usec=\d+,usec_per_call=[\d.]+", b"",
+                                   cmdstat[0]) if cmdstat else None))
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(results[1][1][1:], [b"errorstat_NOGROUP:count=1"])
 
     def test_resetstat_clears(self):
         for port in self.ports:

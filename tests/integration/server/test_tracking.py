@@ -111,6 +111,32 @@ class TrackingAgainstRedis(unittest.TestCase):
             return out
         self.run_both(script)
 
+    def test_unblocked_blmove_invalidates_after_its_reply(self):
+        # The blocked LMOVE that found the source empty changed nothing:
+        # the destination the waiter tracks is invalidated only once the
+        # element moves, after the waiter's reply (unit/tracking).
+        def script(port):
+            a, b = client(port, 3), client(port)
+            b.call("RPUSH", "list2{t}", "a")
+            out = [a.call("CLIENT", "TRACKING", "ON"),
+                   a.call("LRANGE", "list2{t}", "0", "-1")]
+            a.send(b"*6\r\n$6\r\nBLMOVE\r\n$8\r\nlist1{t}\r\n"
+                   b"$8\r\nlist2{t}\r\n$4\r\nleft\r\n$4\r\nleft\r\n"
+                   b"$1\r\n0\r\n")
+            deadline = time.time() + 10
+            while (info_field(b, "blocked_clients") != 1 and
+                   time.time() < deadline):
+                time.sleep(0.01)
+            out.append(b.call("RPUSH", "list1{t}", "foo"))
+            out.append(a.read_reply())
+            out.append(a.read_reply())
+            out.append(a.call("PING"))
+            a.close()
+            b.close()
+            return out
+        out = self.run_both(script)
+        self.assertEqual(out[3], b"$3\r\nfoo\r\n")
+
     def test_resp2_redirect_to_subscriber(self):
         def script(port):
             r, rid = redirect_target(port)

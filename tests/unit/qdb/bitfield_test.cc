@@ -154,6 +154,44 @@ TEST_P(BitFieldCommandTest, RepliesAsRedis) {
                 "value"));
 }
 
+// What SETBIT and BITFIELD report as changes (Redis' server.dirty): a
+// created or grown string counts every write, otherwise only a bit or
+// field that changed; an OVERFLOW FAIL write counts nothing.
+TEST_P(BitFieldCommandTest, ReportsChangesAsRedisCountsThem) {
+  qdb::Strings& strings = qdb::CoreOf(*engine_).strings();
+  qdb::Keyspace& ks = qdb::CoreOf(*engine_).keyspace();
+  absl::ReaderMutexLock lock(&ks.layout_mu());  // as the handlers hold it
+  const uint8_t db = ks.Physical(0);
+  bool changed = false;
+  auto bit = [&](uint64_t offset, int value) {
+    auto r = strings.SetBit(db, "b", offset, value, &changed);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return changed;
+  };
+  EXPECT_TRUE(bit(0, 0));   // created
+  EXPECT_FALSE(bit(0, 0));  // same bit
+  EXPECT_TRUE(bit(0, 1));   // flipped
+  EXPECT_FALSE(bit(0, 1));
+  EXPECT_TRUE(bit(90, 0));  // grown
+  EXPECT_FALSE(bit(90, 0));
+  auto field = [&](std::vector<BitFieldOp> ops) {
+    int64_t changes = -1;
+    auto r = strings.BitField(db, "f", ops, &changes);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return changes;
+  };
+  EXPECT_EQ(field({Op(kSet, true, 5, 0, 0), Op(kSet, true, 5, 0, 0)}), 2);
+  EXPECT_EQ(field({Op(kSet, true, 5, 0, 0)}), 0);
+  EXPECT_EQ(field({Op(kSet, true, 5, 0, 1), Op(kSet, true, 5, 0, 1),
+                   Op(kGet, false, 4, 0)}),
+            1);
+  EXPECT_EQ(field({Op(kIncr, true, 5, 0, 1), Op(kIncr, true, 5, 0, 0)}), 1);
+  EXPECT_EQ(field({Op(kSet, false, 2, 8, 3),
+                   Op(kIncr, false, 2, 8, 1, BitFieldOverflow::kFail)}),
+            1);
+  EXPECT_EQ(field({Op(kSet, true, 5, 90, 0)}), 1);  // grown
+}
+
 REBORN_ALL_ENGINES(BitFieldCommandTest);
 
 }  // namespace

@@ -29,6 +29,27 @@ TEST(EncodingTest, MetaKeyCarriesDbAndSlotPrefix) {
   EXPECT_LT(k, DbEnd(3));
 }
 
+TEST(EncodingTest, SetConvertedFlagRoundTrips) {
+  for (bool converted : {false, true}) {
+    Metadata m;
+    m.type = DataType::kSet;
+    m.version = 42;
+    m.size = 7;
+    m.converted = converted;
+    const std::string encoded = EncodeMetadata(m);
+    Metadata out;
+    ASSERT_TRUE(DecodeMetadata(encoded, &out).ok());
+    EXPECT_EQ(out.type, DataType::kSet);
+    EXPECT_EQ(out.converted, converted);
+    EXPECT_EQ(out.version, 42u);
+    EXPECT_EQ(out.size, 7u);
+    DataType type;
+    int64_t expire_ms;
+    ASSERT_TRUE(DecodeMetadataHeader(encoded, &type, &expire_ms).ok());
+    EXPECT_EQ(type, DataType::kSet);
+  }
+}
+
 TEST(EncodingTest, StringMetadataRoundTrips) {
   Metadata m;
   m.type = DataType::kString;

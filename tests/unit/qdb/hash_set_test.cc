@@ -292,6 +292,40 @@ TEST_P(HashSetTest, ObjectEncodingFollowsContents) {
                 "command"));
 }
 
+// Redis never turns a hashtable set back into an intset: after the
+// non-integer (or the members past set-max-intset-entries) that converted
+// it are removed, OBJECT ENCODING still says hashtable, across a restart
+// too. A set made again, or stored by SINTERSTORE, starts by its contents.
+TEST_P(HashSetTest, SetEncodingStaysHashtableOnceConverted) {
+  EncodingLimits limits;
+  limits.set_max_intset_entries = 3;
+  engine_->SetEncodingLimits(limits);
+  EXPECT_EQ(R("SADD", "s", "1", "2"), Int(2));
+  EXPECT_EQ(R("OBJECT", "ENCODING", "s"), Str("intset"));
+  EXPECT_EQ(R("SADD", "s", "a"), Int(1));
+  EXPECT_EQ(R("SREM", "s", "a"), Int(1));
+  EXPECT_EQ(R("OBJECT", "ENCODING", "s"), Str("hashtable"));
+  EXPECT_EQ(R("SADD", "t", "1", "2", "3", "4"), Int(4));
+  EXPECT_EQ(R("SREM", "t", "4", "3"), Int(2));
+  EXPECT_EQ(R("OBJECT", "ENCODING", "t"), Str("hashtable"));
+  EXPECT_EQ(R("SADD", "u", "1"), Int(1));
+  EXPECT_EQ(R("SADD", "v", "x"), Int(1));
+  EXPECT_EQ(R("SMOVE", "v", "u", "x"), Int(1));
+  EXPECT_EQ(R("SREM", "u", "x"), Int(1));
+  EXPECT_EQ(R("OBJECT", "ENCODING", "u"), Str("hashtable"));
+  EXPECT_EQ(R("SINTERSTORE", "w", "t", "t"), Int(2));
+  EXPECT_EQ(R("OBJECT", "ENCODING", "w"), Str("intset"));
+  if (persistent()) {
+    Open();
+    engine_->SetEncodingLimits(limits);
+    EXPECT_EQ(R("OBJECT", "ENCODING", "s"), Str("hashtable"));
+    EXPECT_EQ(R("OBJECT", "ENCODING", "w"), Str("intset"));
+  }
+  EXPECT_EQ(R("DEL", "s"), Int(1));
+  EXPECT_EQ(R("SADD", "s", "5"), Int(1));
+  EXPECT_EQ(R("OBJECT", "ENCODING", "s"), Str("intset"));
+}
+
 TEST_P(HashSetTest, PersistsAcrossReopen) {
   if (!persistent()) GTEST_SKIP();
   EXPECT_EQ(R("HSET", "h", "a", "1"), Int(1));

@@ -93,11 +93,14 @@ void BitField(EngineCore& core, CommandContext& ctx, bool read_only_command) {
   WithDb(core, ctx, [&](uint8_t db) {
     std::vector<std::optional<int64_t>> results;
     if (writes) {
-      auto r = core.strings().BitField(db, args[1], ops);
+      int64_t changes = 0;
+      auto r = core.strings().BitField(db, args[1], ops, &changes);
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+      ctx.session.changes = changes;
       results = std::move(*r);
     } else {
       // Only GETs: a plain read, an absent key reads as zeros.
+      ctx.session.changes = 0;
       auto value = core.strings().Get(db, args[1]);
       if (!value.ok()) return ReplyStatusError(ctx.reply, value.status());
       const std::string_view s = *value ? std::string_view(**value) : "";

@@ -166,6 +166,7 @@ void GeoAdd(EngineCore& core, CommandContext& ctx) {
   WithDb(core, ctx, [&](uint8_t db) {
     auto r = core.zsets().Add(db, ctx.args[1], opt, members);
     if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+    ctx.session.changes = r->dirty;
     ctx.reply.Integer(r->changed);
   });
 }

@@ -63,8 +63,10 @@ void RegisterHllCommands(EngineCore& core, CommandTable& table,
   reg("pfadd", [c](CommandContext& ctx) {
     std::vector<std::string> elements(ctx.args.begin() + 2, ctx.args.end());
     WithDb(*c, ctx, [&](uint8_t db) {
-      auto r = c->hyperloglogs().Add(db, ctx.args[1], elements);
+      int64_t updates = 0;
+      auto r = c->hyperloglogs().Add(db, ctx.args[1], elements, &updates);
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+      ctx.session.changes = updates;
       ctx.reply.Integer(*r ? 1 : 0);
     });
   });

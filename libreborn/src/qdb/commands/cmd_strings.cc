@@ -623,9 +623,11 @@ void RegisterStringCommands(EngineCore& core, CommandTable& table,
       return ctx.reply.Error("ERR bit is not an integer or out of range");
     }
     WithDb(*c, ctx, [&](uint8_t db) {
-      auto r =
-          c->strings().SetBit(db, ctx.args[1], offset, static_cast<int>(on));
+      bool changed = false;
+      auto r = c->strings().SetBit(db, ctx.args[1], offset,
+                                   static_cast<int>(on), &changed);
       if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+      ctx.session.changes = changed ? 1 : 0;
       ctx.reply.Integer(*r);
     });
   });

@@ -108,6 +108,7 @@ void ZAdd(EngineCore& core, CommandContext& ctx, bool zincrby) {
   WithDb(core, ctx, [&](uint8_t db) {
     auto r = core.zsets().Add(db, ctx.args[1], opt, members);
     if (!r.ok()) return ReplyStatusError(ctx.reply, r.status());
+    ctx.session.changes = r->dirty;
     if (opt.incr) {
       ReplyScore(ctx.reply, r->score);
     } else {

@@ -160,7 +160,9 @@ absl::StatusOr<std::string> EncodingName(EngineCore& core, uint8_t db,
       return "listpack";
     }
     case DataType::kSet: {
-      if (over(meta.size, limits.set_max_intset_entries)) return "hashtable";
+      if (meta.converted || over(meta.size, limits.set_max_intset_entries)) {
+        return "hashtable";
+      }
       auto all = AllMembers(ks, db, key, meta.version);
       if (!all.ok()) return all.status();
       for (const auto& p : *all) {

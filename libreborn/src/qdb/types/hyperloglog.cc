@@ -28,9 +28,9 @@ void PutHll(Txn& txn, uint8_t db, std::string_view key, const Metadata* old,
 
 }  // namespace
 
-absl::StatusOr<bool> HyperLogLogs::Add(
-    uint8_t db, std::string_view key,
-    const std::vector<std::string>& elements) {
+absl::StatusOr<bool> HyperLogLogs::Add(uint8_t db, std::string_view key,
+                                       const std::vector<std::string>& elements,
+                                       int64_t* updates) {
   KeyLocks::Guard guard = ks_.locks().Lock(db, key);
   Txn txn(&ks_);
   absl::StatusOr<std::optional<Metadata>> old =
@@ -39,12 +39,14 @@ absl::StatusOr<bool> HyperLogLogs::Add(
   const Metadata* old_meta = old->has_value() ? &**old : nullptr;
   std::string value;
   bool updated = false;
+  int64_t changes = 0;
   if (old_meta) {
     if (absl::Status s = CheckHll(*old_meta); !s.ok()) return s;
     value = old_meta->value;
   } else {
     value = hll::NewSparse();
     updated = true;
+    ++changes;
   }
   const int64_t max_bytes = sparse_max_bytes();
   absl::Status error;
@@ -55,6 +57,7 @@ absl::StatusOr<bool> HyperLogLogs::Add(
       break;
     }
     updated |= *changed;
+    if (*changed) ++changes;
   }
   if (error.ok() && updated) hll::InvalidateCache(value);
   if (updated || (!error.ok() && old_meta && value != old_meta->value)) {
@@ -62,6 +65,7 @@ absl::StatusOr<bool> HyperLogLogs::Add(
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   if (!error.ok()) return error;
+  if (updates != nullptr) *updates = changes;
   return updated;
 }
 

@@ -37,8 +37,11 @@ class HyperLogLogs {
   // PFADD: true when the key was created or a register changed. On a
   // corrupted value the registers set before the error stay set (Redis
   // changes its value in place the same way) and the error is returned.
+  // `updates` (if given): what Redis adds to server.dirty, one for a
+  // created key and one per element that changed a register.
   absl::StatusOr<bool> Add(uint8_t db, std::string_view key,
-                           const std::vector<std::string>& elements);
+                           const std::vector<std::string>& elements,
+                           int64_t* updates = nullptr);
   // PFCOUNT of one key: the cached cardinality, or the estimate, which is
   // then cached in the value (as Redis does, so the value changes).
   absl::StatusOr<uint64_t> Count(uint8_t db, std::string_view key);

@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "qdb/errors.h"
+#include "qdb/numbers.h"
 #include "qdb/types/hashes.h"
 
 namespace reborn::qdb {
@@ -21,6 +22,24 @@ std::vector<std::string> Keys(std::vector<MemberPair> pairs) {
 }
 
 }  // namespace
+
+void Sets::NoteAdded(Metadata& meta,
+                     const std::vector<std::string_view>& added) {
+  if (meta.converted || added.empty()) return;
+  const int64_t max = max_intset_entries_.load();
+  // setTypeAdd: a non-integer member, or an intset longer than the setting.
+  if (max < 0 || meta.size > static_cast<uint64_t>(max)) {
+    meta.converted = true;
+    return;
+  }
+  for (std::string_view m : added) {
+    int64_t v;
+    if (!ParseInt64(m, &v)) {
+      meta.converted = true;
+      return;
+    }
+  }
+}
 
 absl::StatusOr<int64_t> Sets::Add(uint8_t db, std::string_view key,
                                   const std::vector<std::string>& members) {
@@ -49,14 +68,17 @@ absl::StatusOr<int64_t> Sets::Add(uint8_t db, std::string_view key,
     existing = std::move(*cur);
   }
   int64_t added = 0;
+  std::vector<std::string_view> new_members;
   for (size_t i = 0; i < unique.size(); ++i) {
     if (existing[i]) continue;
     ++added;
+    new_members.push_back(unique[i]);
     txn.batch().Put(Column::kMembers,
                     EncodeMemberKey(db, key, meta.version, unique[i]), "");
   }
   if (added > 0) {
     meta.size += static_cast<uint64_t>(added);
+    NoteAdded(meta, new_members);
     txn.PutMeta(db, key, *old ? &**old : nullptr, meta);
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
@@ -224,6 +246,7 @@ absl::StatusOr<int> Sets::Move(uint8_t db, std::string_view src,
     txn.batch().Put(Column::kMembers,
                     EncodeMemberKey(db, dst, to_meta.version, member), "");
     ++to_meta.size;
+    NoteAdded(to_meta, {member});
     txn.PutMeta(db, dst, *to ? &**to : nullptr, to_meta);
   }
   return finish(result);
@@ -345,6 +368,8 @@ void Sets::PutAll(Txn& txn, uint8_t db, std::string_view key,
     txn.batch().Put(Column::kMembers,
                     EncodeMemberKey(db, key, meta->version, m), "");
   }
+  NoteAdded(*meta,
+            std::vector<std::string_view>(members.begin(), members.end()));
 }
 
 }  // namespace reborn::qdb

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,10 @@ enum class SetCombine { kInter, kUnion, kDiff };
 class Sets {
  public:
   explicit Sets(Keyspace& keyspace) : ks_(keyspace) {}
+
+  // set-max-intset-entries: past it (or on a non-integer member) a set that
+  // grows is marked Metadata::converted, as Redis converts its intset.
+  void set_max_intset_entries(int64_t n) { max_intset_entries_.store(n); }
 
   // Returns the number of members added.
   absl::StatusOr<int64_t> Add(uint8_t db, std::string_view key,
@@ -75,9 +80,13 @@ class Sets {
   // The combination of `keys`; the caller holds their locks if it writes.
   absl::StatusOr<std::vector<std::string>> CombineLocked(
       uint8_t db, SetCombine op, const std::vector<std::string>& keys);
+  // Marks `meta` converted when adding `added` (just added to it) turns
+  // Redis' intset into a hashtable.
+  void NoteAdded(Metadata& meta, const std::vector<std::string_view>& added);
 
   Keyspace& ks_;
   MemberCursors cursors_;
+  std::atomic<int64_t> max_intset_entries_{512};
 };
 
 }  // namespace reborn::qdb

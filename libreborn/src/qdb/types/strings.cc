@@ -283,29 +283,39 @@ absl::StatusOr<int64_t> Strings::SetRange(uint8_t db, std::string_view key,
 }
 
 absl::StatusOr<int> Strings::SetBit(uint8_t db, std::string_view key,
-                                    uint64_t offset, int bit) {
+                                    uint64_t offset, int bit, bool* changed) {
   int old_bit = 0;
+  bool dirty = false;
   absl::Status s = Modify(
       db, key, StringForm::kRaw, StringForm::kRaw,
       [&](std::optional<std::string>& cur)
           -> absl::StatusOr<std::optional<std::string>> {
+        dirty = !cur.has_value();
         std::string next = cur ? std::move(*cur) : std::string();
         const size_t byte = offset >> 3;
-        if (next.size() <= byte) next.resize(byte + 1, '\0');
+        if (next.size() <= byte) {
+          next.resize(byte + 1, '\0');
+          dirty = true;
+        }
         const int shift = 7 - static_cast<int>(offset & 7);
         unsigned char c = static_cast<unsigned char>(next[byte]);
         old_bit = (c >> shift) & 1;
+        if (old_bit != bit) dirty = true;
         c = static_cast<unsigned char>((c & ~(1 << shift)) | (bit << shift));
         next[byte] = static_cast<char>(c);
+        // Stored even unchanged: Redis unshares the value (raw encoding).
         return next;
       });
   if (!s.ok()) return s;
+  if (changed != nullptr) *changed = dirty;
   return old_bit;
 }
 
 absl::StatusOr<std::vector<std::optional<int64_t>>> Strings::BitField(
-    uint8_t db, std::string_view key, const std::vector<BitFieldOp>& ops) {
+    uint8_t db, std::string_view key, const std::vector<BitFieldOp>& ops,
+    int64_t* changes) {
   std::vector<std::optional<int64_t>> results;
+  int64_t writes_changed = 0;
   results.reserve(ops.size());
   const uint64_t needed = BitFieldBytesNeeded(ops);
   absl::Status s = Modify(
@@ -318,20 +328,29 @@ absl::StatusOr<std::vector<std::optional<int64_t>>> Strings::BitField(
           return RedisError(
               std::string_view(c.message().data(), c.message().size()));
         }
+        // Created or grown: every write that runs counts (bitfieldGeneric's
+        // `dirty` from lookupStringForBitCommand).
+        bool dirty = !cur.has_value();
         std::string next = cur ? std::move(*cur) : std::string();
-        if (next.size() < needed) next.resize(needed, '\0');
+        if (next.size() < needed) {
+          next.resize(needed, '\0');
+          dirty = true;
+        }
+        writes_changed = 0;
         for (const BitFieldOp& op : ops) {
           if (op.kind == BitFieldOp::Kind::kGet) {
             results.push_back(GetBitField(next, op));
           } else {
             bool changed;
             results.push_back(WriteBitField(next, op, &changed));
+            if (results.back() && (dirty || changed)) ++writes_changed;
           }
         }
         // Always stored, as Redis always unshares (and may create) it.
         return next;
       });
   if (!s.ok()) return s;
+  if (changes != nullptr) *changes = writes_changed;
   return results;
 }
 

@@ -71,14 +71,18 @@ class Strings {
                                  std::string_view value);
   absl::StatusOr<int64_t> SetRange(uint8_t db, std::string_view key,
                                    int64_t offset, std::string_view value);
-  // Returns the previous bit.
+  // Returns the previous bit. `changed` (if given) tells whether the key
+  // was created, grew, or its bit flipped (Redis counts a change then).
   absl::StatusOr<int> SetBit(uint8_t db, std::string_view key, uint64_t offset,
-                             int bit);
+                             int bit, bool* changed = nullptr);
   // BITFIELD with a SET or INCRBY: the string is created or zero-padded up
   // to the last byte a write reaches, then `ops` run in order. One result
-  // per op (nullopt: refused by OVERFLOW FAIL).
+  // per op (nullopt: refused by OVERFLOW FAIL). `changes` (if given): the
+  // writes Redis counts as changes, each one that ran on a created or grown
+  // string or changed its field's bits.
   absl::StatusOr<std::vector<std::optional<int64_t>>> BitField(
-      uint8_t db, std::string_view key, const std::vector<BitFieldOp>& ops);
+      uint8_t db, std::string_view key, const std::vector<BitFieldOp>& ops,
+      int64_t* changes = nullptr);
   // Returns the length of the result stored in `dest`.
   absl::StatusOr<int64_t> BitOp(uint8_t db, BitOperation op,
                                 std::string_view dest,

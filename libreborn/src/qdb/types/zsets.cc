@@ -297,6 +297,7 @@ absl::StatusOr<ZAddResult> ZSets::Add(
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   result.changed = opt.ch ? added + updated : added;
+  result.dirty = added + updated;
   return result;
 }
 

@@ -52,6 +52,7 @@ struct ZAddOptions {
 
 struct ZAddResult {
   int64_t changed = 0;  // added (+ updated with CH)
+  int64_t dirty = 0;    // added + updated, whatever CH (Redis' server.dirty)
   // INCR: the new score, or nullopt if the condition prevented the update.
   std::optional<double> score;
 };
