@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 # Sanitizer builds run slower and set REBORN_TEST_TIME_SCALE (docs/testing.md):
 # waits for something to become ready are multiplied by it, what a test
@@ -232,3 +233,18 @@ def client_pair(redis_port, qdb_port, proto=2):
         for c in pair:
             c.call("HELLO", "3")
     return pair
+
+
+class RedisAndQdbCase(unittest.TestCase):
+    """A redis-server and a qdb-server (memory engine) shared by the class's
+    tests: the oracle and the server under test, side by side."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = start_redis()
+        cls.qdb = start_qdb("--engine", "memory")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.cleanup()
+        cls.qdb.cleanup()

@@ -99,6 +99,9 @@ std::string QdbServerImpl::RunInternal(int db, int protocol,
   // after its reply.
   if ((own_changes && *own_changes == 0) ||
       WriteChangedNothing(entry->spec->name, out)) {
+    if (notify && !out.empty() && out[0] != '-') {
+      notifications_.AfterUnchangedWrite(db, before, run_internal);
+    }
     return out;
   }
   if (notify && !out.empty() && out[0] != '-') {

@@ -288,6 +288,13 @@ Notifications::Before Notifications::Probe(int db, const CommandSpec& spec,
   return before;
 }
 
+void Notifications::AfterUnchangedWrite(int db, const Before& before,
+                                        const Runner& run) {
+  for (const std::string& k : before.absent) {
+    if (run(db, {"exists", k}) == ":1\r\n") Notify(kNotifyNew, "new", k, db);
+  }
+}
+
 void Notifications::AfterWrite(int db, const CommandSpec& spec,
                                const std::vector<std::string>& args,
                                std::string_view reply, const Before& before,

@@ -59,6 +59,10 @@ class Notifications {
   void AfterWrite(int db, const CommandSpec& spec,
                   const std::vector<std::string>& args, std::string_view reply,
                   const Before& before, const Runner& run);
+  // A write that counted no change of its own (BITFIELD whose INCRBY failed
+  // on OVERFLOW FAIL) publishes no event of its own, but a key it created
+  // is still "new" (Redis' dbAdd runs before the command looks at bits).
+  void AfterUnchangedWrite(int db, const Before& before, const Runner& run);
   // The engine expired a key (active or lazy expiry).
   void OnExpired(int db, std::string_view key) {
     Notify(kNotifyExpired, "expired", key, db);

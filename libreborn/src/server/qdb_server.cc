@@ -737,6 +737,8 @@ void QdbServerImpl::Run(Session& session, const CommandTable::Entry& entry,
     notifications_.AfterWrite(session.db, spec, args,
                               std::string_view(*out).substr(mark), before,
                               run_internal);
+  } else if (notify && !failed && !parked) {
+    notifications_.AfterUnchangedWrite(session.db, before, run_internal);
   }
   if (session.pubsub) {
     PubSub::AfterCommand(session);

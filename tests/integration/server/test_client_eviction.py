@@ -7,7 +7,7 @@ import socket
 import time
 import unittest
 
-from harness import TIME_SCALE, RawClient, start_qdb, start_redis
+from harness import RawClient, RedisAndQdbCase, TIME_SCALE
 
 CONFIG_REPLIES = [
     ["CONFIG", "SET", "maxmemory-clients", "0"],
@@ -51,17 +51,7 @@ def closed_within(sock, seconds):
     return False
 
 
-class ClientEvictionTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
+class ClientEvictionTest(RedisAndQdbCase):
 
     def test_config_replies_match(self):
         r, q = RawClient(self.redis.port), RawClient(self.qdb.port)

@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness import RawClient, start_qdb, start_redis  # noqa: E402
+from harness import RawClient, RedisAndQdbCase  # noqa: E402
 
 SUBCOMMANDS = [
     "addslots", "addslotsrange", "bumpepoch", "count-failure-reports",
@@ -57,17 +57,7 @@ def parse(raw):
     return one()
 
 
-class ClusterAgainstRedis(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
+class ClusterAgainstRedis(RedisAndQdbCase):
 
     def run_both(self, script):
         results = [script(port) for port in (self.redis.port, self.qdb.port)]

@@ -5,7 +5,7 @@ included, byte for byte."""
 
 import unittest
 
-from harness import RawClient, start_qdb, start_redis
+from harness import RawClient, RedisAndQdbCase
 from test_slowlog import call
 
 LINES = [
@@ -92,17 +92,7 @@ LINES = [
 ]
 
 
-class GetKeysAgainstRedis(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
+class GetKeysAgainstRedis(RedisAndQdbCase):
 
     def test_getkeys_and_flags_match_redis(self):
         r, q = RawClient(self.redis.port), RawClient(self.qdb.port)

@@ -5,7 +5,7 @@ EXEC too."""
 
 import unittest
 
-from harness import RawClient, start_qdb, start_redis
+from harness import RawClient, RedisAndQdbCase
 
 # Replies that must match redis-server's exactly.
 SAME_REPLIES = [
@@ -40,17 +40,7 @@ OOM_SEQUENCES = [
 ]
 
 
-class MemoryAgainstRedis(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
+class MemoryAgainstRedis(RedisAndQdbCase):
 
     def setUp(self):
         for port in (self.redis.port, self.qdb.port):

@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (Process, RawClient, binary, encode, free_port,
-                     start_qdb, start_redis, wait_for_port)
+from harness import (Process, RawClient, RedisAndQdbCase, binary, encode,
+                     free_port, start_qdb, start_redis, wait_for_port)
 
 
 def rss_bytes(pid):
@@ -75,18 +75,8 @@ def pump_without_reading(sock, frame, seconds):
     return sent
 
 
-class ProtectedConfigs(unittest.TestCase):
+class ProtectedConfigs(RedisAndQdbCase):
     """Item 1: no file write anywhere through CONFIG SET + SAVE."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
 
     def both(self, *args):
         r, q = RawClient(self.redis.port), RawClient(self.qdb.port)

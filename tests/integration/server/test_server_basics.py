@@ -9,21 +9,12 @@ import unittest
 
 import redis
 
-from harness import RawClient, encode, start_qdb, start_redis, free_port
+from harness import (RawClient, RedisAndQdbCase, encode, free_port,
+                     start_qdb, start_redis)
 
 
-class DifferentialServerCommands(unittest.TestCase):
+class DifferentialServerCommands(RedisAndQdbCase):
     """The same commands to redis-server and qdb-server: same bytes back."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
 
     def compare(self, *commands):
         r, q = RawClient(self.redis.port), RawClient(self.qdb.port)

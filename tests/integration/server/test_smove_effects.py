@@ -6,7 +6,7 @@ are one key."""
 import time
 import unittest
 
-from harness import RawClient, start_qdb, start_redis
+from harness import RawClient, RedisAndQdbCase
 
 # (setup commands, SMOVE arguments)
 CASES = [
@@ -34,17 +34,7 @@ def drain(client, seconds=0.3):
     return data
 
 
-class SmoveEffectsTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
+class SmoveEffectsTest(RedisAndQdbCase):
 
     def run_watch_case(self, port, setup, smove):
         a, b = RawClient(port), RawClient(port)

@@ -8,7 +8,7 @@ import unittest
 
 import redis
 
-from harness import RawClient, start_qdb, start_redis
+from harness import RawClient, RedisAndQdbCase
 
 SEQUENCES = [
     [["MULTI"], ["SET", "a", "1"], ["INCR", "a"], ["GET", "a"], ["EXEC"]],
@@ -37,17 +37,7 @@ SEQUENCES = [
 ]
 
 
-class TransactionsAgainstRedis(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.redis = start_redis()
-        cls.qdb = start_qdb("--engine", "memory")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.cleanup()
-        cls.qdb.cleanup()
+class TransactionsAgainstRedis(RedisAndQdbCase):
 
     def test_sequences_match_redis(self):
         for seq in SEQUENCES:
