@@ -239,7 +239,7 @@ void Replication::FeedLocked(std::string_view bytes) {
         DropReplicaLocked(
             it, "output buffer over client-output-buffer-limit replica");
       }
-    } else {
+    } else if (it->drop_after_sync.empty()) {
       it->buffered.append(bytes);
       if (it->buffered.size() > limit) {
         DropReplicaLocked(it, "stream buffered during sync over the limit");
@@ -262,7 +262,29 @@ void Replication::DropReplicaLocked(std::list<ReplicaInfo>::iterator it,
 }
 
 void Replication::DropAllReplicasLocked(std::string_view why, bool flush) {
-  while (!replicas_.empty()) DropReplicaLocked(replicas_.begin(), why, flush);
+  for (auto it = replicas_.begin(); it != replicas_.end();) {
+    auto next = std::next(it);
+    if (flush && it->state == ReplicaInfo::State::kSendingSnapshot) {
+      // Its stream so far (what the snapshot does not have) is in
+      // `buffered`, behind the snapshot still being sent: the sync's end
+      // sends it, then closes (as redis-server has written it before).
+      it->drop_after_sync = std::string(why);
+    } else {
+      DropReplicaLocked(it, why, flush);
+    }
+    it = next;
+  }
+}
+
+void Replication::FinishSyncLocked(std::list<ReplicaInfo>::iterator it) {
+  it->out->Push(it->buffered);
+  it->buffered.clear();
+  if (!it->drop_after_sync.empty()) {
+    DropReplicaLocked(it, it->drop_after_sync, /*flush=*/true);
+    return;
+  }
+  it->state = ReplicaInfo::State::kOnline;
+  it->ack_ms = NowMs();
 }
 
 std::string_view Replication::WriteError() const {
@@ -485,11 +507,10 @@ void Replication::FullSync(uint64_t client_id, bool diskless, bool psync) {
   spdlog::info("full sync of {} keys ({} bytes, {}) to replica {}:{} in {} ms",
                snapshot->keys_written(), bytes, diskless ? "diskless" : "disk",
                it->ip, it->listening_port, NowMs() - begin);
-  if (diskless) return;  // online with its first ACK, as in Redis
-  it->out->Push(it->buffered);
-  it->buffered.clear();
-  it->state = ReplicaInfo::State::kOnline;
-  it->ack_ms = NowMs();
+  if (diskless && it->drop_after_sync.empty()) {
+    return;  // online with its first ACK, as in Redis
+  }
+  FinishSyncLocked(it);
 }
 
 void Replication::Replconf(CommandContext& ctx) {
@@ -505,17 +526,16 @@ void Replication::Replconf(CommandContext& ctx) {
     if (opt == "ack") {
       int64_t offset = 0;
       if (!absl::SimpleAtoi(value, &offset)) return;
-      for (auto& r : replicas_) {
-        if (r.client_id != ctx.session.id) continue;
-        r.ack_offset = std::max(r.ack_offset, offset);
-        r.ack_ms = NowMs();
-        if (r.state == ReplicaInfo::State::kSendingSnapshot &&
-            r.out->pending() == 0) {
+      for (auto it = replicas_.begin(); it != replicas_.end(); ++it) {
+        if (it->client_id != ctx.session.id) continue;
+        it->ack_offset = std::max(it->ack_offset, offset);
+        it->ack_ms = NowMs();
+        if (it->state == ReplicaInfo::State::kSendingSnapshot &&
+            it->out->pending() == 0) {
           // A diskless sync is over once the replica acks the load.
-          r.out->Push(r.buffered);
-          r.buffered.clear();
-          r.state = ReplicaInfo::State::kOnline;
+          FinishSyncLocked(it);
         }
+        break;
       }
       CheckWaitersLocked(NowMs());
       return;  // no reply, as in Redis

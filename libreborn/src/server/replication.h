@@ -151,6 +151,10 @@ class Replication {
     int listening_port = 0;
     State state = State::kWaitSnapshot;
     std::string buffered;  // the stream while the snapshot is sent
+    // Dropped with a flush while its snapshot was being sent (this server
+    // became a replica): it gets the snapshot and the stream fed until
+    // then, then it is closed (see FinishSync).
+    std::string drop_after_sync;
     int64_t ack_offset = 0;
     int64_t ack_ms = 0;
   };
@@ -180,6 +184,9 @@ class Replication {
   void DropReplicaLocked(std::list<ReplicaInfo>::iterator it,
                          std::string_view why, bool flush = false);
   void DropAllReplicasLocked(std::string_view why, bool flush = false);
+  // The end of a full sync that sent its snapshot: what was buffered meanwhile
+  // follows, and a replica dropped meanwhile (drop_after_sync) is closed.
+  void FinishSyncLocked(std::list<ReplicaInfo>::iterator it);
   void NewReplidLocked();
 
   void CheckWaitersLocked(int64_t now_ms);
