@@ -356,35 +356,16 @@ class PubSubAgainstRedis(unittest.TestCase):
         c.close()
 
     def test_keyspace_notifications_in_redis_order(self):
-        commands = KEYSPACE_COMMANDS
-
-        def script(port):
-            r = redis.Redis(port=port)
-            r.flushall()
-            r.config_set("notify-keyspace-events", "KEA")
-            sub = RawClient(port)
-            sub.call("PSUBSCRIBE", "__key*__:*")
-            sub.call("SUBSCRIBE", "end")
-            c = RawClient(port)
-            for cmd in commands:
+        def run(c, port):
+            for cmd in KEYSPACE_COMMANDS:
                 c.call(*cmd)
-            c.call("PUBLISH", "end", "x")
-            events = []
-            while True:
-                msg = sub.read_reply()
-                if msg.startswith(b"*3\r\n$7\r\nmessage"):
-                    break
-                events.append(msg)
-            r.config_set("notify-keyspace-events", "")
-            r.flushall()
-            sub.close()
-            c.close()
-            return events
-        self.run_both(script)
+        self.run_both(lambda port: self.record_events(port, "KEA", run))
 
-    def keyspace_events(self, port, commands, flags):
-        """The keyspace messages `commands` publish under `flags`, in
-        order, as raw replies (then RESTORE of a DUMP of "h", if any)."""
+    def record_events(self, port, flags, drive):
+        """The keyspace messages published under `flags` while
+        `drive(c, port)` sends its commands on client `c`, in order, as raw
+        replies. `drive` may return more clients it opened, closed at the
+        end."""
         r = redis.Redis(port=port)
         r.flushall()
         r.config_set("notify-keyspace-events", flags)
@@ -392,12 +373,7 @@ class PubSubAgainstRedis(unittest.TestCase):
         sub.call("PSUBSCRIBE", "__key*__:*")
         sub.call("SUBSCRIBE", "end")
         c = RawClient(port)
-        for cmd in commands:
-            c.call(*cmd)
-        payload = r.dump("h")
-        if payload is not None:
-            c.call("RESTORE", "rs", "0", payload)
-            c.call("RESTORE", "rs", "0", payload, "REPLACE")
+        extra = drive(c, port) or []
         c.call("PUBLISH", "end", "x")
         events = []
         while True:
@@ -407,9 +383,21 @@ class PubSubAgainstRedis(unittest.TestCase):
             events.append(msg)
         r.config_set("notify-keyspace-events", "")
         r.flushall()
-        sub.close()
-        c.close()
+        for client in [sub, c] + extra:
+            client.close()
         return events
+
+    def keyspace_events(self, port, commands, flags):
+        """The keyspace messages `commands` publish under `flags`, in
+        order, as raw replies (then RESTORE of a DUMP of "h", if any)."""
+        def run(c, port):
+            for cmd in commands:
+                c.call(*cmd)
+            payload = redis.Redis(port=port).dump("h")
+            if payload is not None:
+                c.call("RESTORE", "rs", "0", payload)
+                c.call("RESTORE", "rs", "0", payload, "REPLACE")
+        return self.record_events(port, flags, run)
 
     def test_new_key_events_in_redis_order(self):
         # "new" (the n class, outside A) for every key a write creates,
@@ -433,51 +421,25 @@ class PubSubAgainstRedis(unittest.TestCase):
                 port, commands, "KEAn"))
 
     def test_new_key_event_of_a_served_blocked_client(self):
-        def script(port):
-            r = redis.Redis(port=port)
-            r.flushall()
-            r.config_set("notify-keyspace-events", "KEAn")
-            sub = RawClient(port)
-            sub.call("PSUBSCRIBE", "__key*__:*")
-            sub.call("SUBSCRIBE", "end")
+        def run(c, port):
             blocked = RawClient(port)
             blocked.send(encode("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"))
-            c = RawClient(port)
             wait_for(lambda: b"blocked_clients:1" in c.call("INFO",
                                                             "clients"),
                      what="the BLMOVE to block")
             c.call("RPUSH", "src", "a")
             blocked.read_reply()
-            c.call("PUBLISH", "end", "x")
-            events = []
-            while True:
-                msg = sub.read_reply()
-                if msg.startswith(b"*3\r\n$7\r\nmessage"):
-                    break
-                events.append(msg)
-            r.config_set("notify-keyspace-events", "")
-            r.flushall()
-            for client in (sub, c, blocked):
-                client.close()
-            return events
-        events = self.run_both(script)
+            return [blocked]
+        events = self.run_both(
+            lambda port: self.record_events(port, "KEAn", run))
         self.assertEqual(sum(b"__keyevent@0__:new" in e for e in events), 2)
 
     def test_stream_keyspace_events_in_redis_order(self):
         # t_stream.c's events: consumers created by XREADGROUP (also when a
         # blocked one is served), XCLAIM and XAUTOCLAIM only when they give
         # it an entry; trims only when entries went; nothing for no-ops.
-        commands = STREAM_COMMANDS
-
-        def script(port):
-            r = redis.Redis(port=port)
-            r.flushall()
-            r.config_set("notify-keyspace-events", "KEA")
-            sub = RawClient(port)
-            sub.call("PSUBSCRIBE", "__key*__:*")
-            sub.call("SUBSCRIBE", "end")
-            c = RawClient(port)
-            for cmd in commands:
+        def run(c, port):
+            for cmd in STREAM_COMMANDS:
                 c.call(*cmd)
             # A consumer created when a blocked XREADGROUP is served.
             blocked = RawClient(port)
@@ -488,19 +450,9 @@ class PubSubAgainstRedis(unittest.TestCase):
                      what="the XREADGROUP to block")
             c.call("XADD", "s2", "1-1", "f", "v")
             blocked.read_reply()
-            c.call("PUBLISH", "end", "x")
-            events = []
-            while True:
-                msg = sub.read_reply()
-                if msg.startswith(b"*3\r\n$7\r\nmessage"):
-                    break
-                events.append(msg)
-            r.config_set("notify-keyspace-events", "")
-            r.flushall()
-            for client in (sub, c, blocked):
-                client.close()
-            return events
-        events = self.run_both(script)
+            return [blocked]
+        events = self.run_both(
+            lambda port: self.record_events(port, "KEA", run))
         self.assertIn(b"xgroup-createconsumer", b"".join(events))
 
     def test_notify_keyspace_events_config(self):
