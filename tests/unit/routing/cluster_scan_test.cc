@@ -264,14 +264,8 @@ struct Batch {
   std::string error;
 };
 
-Batch RunCall(FakeCluster& fake, const SlotTable& table,
-              const std::string& cursor, ScanOptions options,
-              int max_steps = 2 * kSlotCount) {
-  auto parsed = ClusterScanCursor::Parse(cursor);
-  EXPECT_TRUE(parsed.has_value());
-  ClusterScan scan(options, *parsed, max_steps);
-  while (auto req = scan.Next(table)) scan.OnReply(fake.Answer(*req));
-  const std::string reply = scan.ClientReply();
+// A SCAN reply to the client: its cursor and keys, or its error.
+Batch ParseClientReply(const std::string& reply) {
   Batch b;
   if (reply[0] == '-') {
     b.error = reply;
@@ -284,6 +278,16 @@ Batch RunCall(FakeCluster& fake, const SlotTable& table,
   EXPECT_TRUE(SplitArray(elems[1], &keys));
   for (std::string_view k : keys) b.keys.emplace_back(*ParseBulkReply(k));
   return b;
+}
+
+Batch RunCall(FakeCluster& fake, const SlotTable& table,
+              const std::string& cursor, ScanOptions options,
+              int max_steps = 2 * kSlotCount) {
+  auto parsed = ClusterScanCursor::Parse(cursor);
+  EXPECT_TRUE(parsed.has_value());
+  ClusterScan scan(options, *parsed, max_steps);
+  while (auto req = scan.Next(table)) scan.OnReply(fake.Answer(*req));
+  return ParseClientReply(scan.ClientReply());
 }
 
 // Keys k0..k(n-1) at the group that serves their slot in MakeTable({}).
@@ -440,14 +444,9 @@ TEST(ClusterScanTest, BackendWithoutSlotsScanFallsBackToGroups) {
   ClusterScan scan(o, ClusterScanCursor{}, 2 * kSlotCount);
   while (auto req = scan.Next(*table)) scan.OnReply(fake.Answer(*req));
   EXPECT_TRUE(scan.fell_back_to_groups());
-  std::vector<std::string_view> elems, keys;
-  const std::string reply = scan.ClientReply();
-  ASSERT_TRUE(SplitArray(reply, &elems));
-  EXPECT_EQ(*ParseBulkReply(elems[0]), "0");
-  ASSERT_TRUE(SplitArray(elems[1], &keys));
-  std::set<std::string> seen;
-  for (std::string_view k : keys) seen.emplace(*ParseBulkReply(k));
-  EXPECT_EQ(seen, all);
+  const Batch b = ParseClientReply(scan.ClientReply());
+  EXPECT_EQ(b.cursor, "0");
+  EXPECT_EQ(std::set<std::string>(b.keys.begin(), b.keys.end()), all);
 }
 
 // Each group's run of slots is one range call: an empty keyspace over two
@@ -573,12 +572,9 @@ TEST(ClusterScanTest, SlotOfARangeThatChangesDuringTheCallIsWalkedAgain) {
   std::multiset<std::string> seen;
   while ((req = scan.Next(*during))) scan.OnReply(fake.Answer(*req));
   EXPECT_EQ(scan.restarts(), 1);
-  std::vector<std::string_view> elems, keys;
-  const std::string reply = scan.ClientReply();
-  ASSERT_TRUE(SplitArray(reply, &elems));
-  EXPECT_EQ(*ParseBulkReply(elems[0]), "0");
-  ASSERT_TRUE(SplitArray(elems[1], &keys));
-  for (std::string_view k : keys) seen.emplace(*ParseBulkReply(k));
+  const Batch b = ParseClientReply(scan.ClientReply());
+  EXPECT_EQ(b.cursor, "0");
+  seen.insert(b.keys.begin(), b.keys.end());
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()),
             (std::set<std::string>{"a", "b", "c", "d", "late"}));
   EXPECT_EQ(seen.count("late"), 2u) << "the slots after it came again";
@@ -623,14 +619,9 @@ TEST(ClusterScanTest, BackendWithoutSlotsOptionWalksSlotBySlot) {
   while (auto req = scan.Next(*table)) scan.OnReply(fake.Answer(*req));
   EXPECT_TRUE(scan.ranges_refused());
   EXPECT_EQ(fake.calls, 1 + kSlotCount);
-  std::vector<std::string_view> elems, keys;
-  const std::string reply = scan.ClientReply();
-  ASSERT_TRUE(SplitArray(reply, &elems));
-  EXPECT_EQ(*ParseBulkReply(elems[0]), "0");
-  ASSERT_TRUE(SplitArray(elems[1], &keys));
-  std::set<std::string> seen;
-  for (std::string_view k : keys) seen.emplace(*ParseBulkReply(k));
-  EXPECT_EQ(seen, all);
+  const Batch b = ParseClientReply(scan.ClientReply());
+  EXPECT_EQ(b.cursor, "0");
+  EXPECT_EQ(std::set<std::string>(b.keys.begin(), b.keys.end()), all);
 }
 
 TEST(ClusterScanTest, PatternSlotNeedsALiteralTag) {
@@ -738,13 +729,9 @@ TEST(ClusterScanTest, TaggedMatchInGroupModeAsksOneGroup) {
     scan.OnReply(fake.Answer(*req));
   }
   EXPECT_EQ(fake.calls, 1);
-  std::vector<std::string_view> elems, keys;
-  const std::string reply = scan.ClientReply();
-  ASSERT_TRUE(SplitArray(reply, &elems));
-  EXPECT_EQ(*ParseBulkReply(elems[0]), "0");
-  ASSERT_TRUE(SplitArray(elems[1], &keys));
-  ASSERT_EQ(keys.size(), 1u);
-  EXPECT_EQ(*ParseBulkReply(keys[0]), "{user1}:a");
+  const Batch b = ParseClientReply(scan.ClientReply());
+  EXPECT_EQ(b.cursor, "0");
+  EXPECT_EQ(b.keys, std::vector<std::string>{"{user1}:a"});
 }
 
 // Randomised: slots migrate back and forth between the two groups while
