@@ -3,8 +3,10 @@
 import json
 import os
 import tempfile
+import unittest
+import warnings
 
-from harness import Process, binary, free_port
+from harness import Process, binary, free_port, start_qdb, start_redis
 
 
 def start_proxy(backends=None, topology=None, *extra, admin=False,
@@ -62,3 +64,21 @@ def start_cluster_redis():
         time.sleep(0.1)
     c.close()
     return redis
+
+
+class ProxyOverQdbCase(unittest.TestCase):
+    """A reborn-proxy over two qdb-server groups (g1, g2), and a
+    redis-server as the oracle, shared by the class's tests."""
+
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.g1 = start_qdb()
+        cls.g2 = start_qdb()
+        cls.redis = start_redis()
+        cls.proxy = start_proxy([cls.g1.port, cls.g2.port])
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.proxy, cls.g1, cls.g2, cls.redis):
+            p.cleanup()

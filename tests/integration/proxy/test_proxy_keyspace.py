@@ -9,7 +9,7 @@ import warnings
 import zlib
 
 from harness import RawClient, start_qdb, start_redis
-from proxy_harness import start_proxy
+from proxy_harness import ProxyOverQdbCase, start_proxy
 
 
 def keys_in_half(half, n, prefix="k"):
@@ -121,25 +121,13 @@ def backend_scan_calls(clients):
     return total
 
 
-class ProxyScanCost(unittest.TestCase):
+class ProxyScanCost(ProxyOverQdbCase):
     """What one SCAN costs in backend calls (issue 24): consecutive slots of
     one group are walked as one SLOTSSCAN ... SLOTS range, so a sparse
     keyspace costs about one backend call per group and client call (it
     cost one per slot, 1024 per iteration); a MATCH with a literal hash tag
     walks its one slot only, and returns what redis-server returns."""
 
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.g1 = start_qdb()
-        cls.g2 = start_qdb()
-        cls.redis = start_redis()
-        cls.proxy = start_proxy([cls.g1.port, cls.g2.port])
-
-    @classmethod
-    def tearDownClass(cls):
-        for p in (cls.proxy, cls.g1, cls.g2, cls.redis):
-            p.cleanup()
 
     def setUp(self):
         self.p = RawClient(self.proxy.port)

@@ -4,10 +4,9 @@ strings, pushes, nulls — byte for byte as redis-server sends them, although
 the qdb-server groups behind the proxy speak RESP2."""
 
 import unittest
-import warnings
 
-from harness import RawClient, start_qdb, start_redis
-from proxy_harness import start_proxy
+from harness import RawClient
+from proxy_harness import ProxyOverQdbCase
 
 T = "{t}"  # one slot for multi-key commands
 
@@ -68,20 +67,8 @@ COMMANDS = [
 ]
 
 
-class ProxyResp3(unittest.TestCase):
+class ProxyResp3(ProxyOverQdbCase):
 
-    @classmethod
-    def setUpClass(cls):
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.g1 = start_qdb()
-        cls.g2 = start_qdb()
-        cls.redis = start_redis()
-        cls.proxy = start_proxy([cls.g1.port, cls.g2.port])
-
-    @classmethod
-    def tearDownClass(cls):
-        for p in (cls.proxy, cls.g1, cls.g2, cls.redis):
-            p.cleanup()
 
     def clients(self):
         r, p = RawClient(self.redis.port), RawClient(self.proxy.port)
